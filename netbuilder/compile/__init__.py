@@ -1,0 +1,31 @@
+"""Shape analysis, Python code generation and module build. No Qt."""
+from __future__ import annotations
+
+from ..graph import Diagnostic, Graph
+from .analysis import Analysis, NodeInfo, analyze as _analyze
+from .build import build as _build, exec_source
+from .checks import structural
+from .codegen import generate, used_nodes
+
+__all__ = ["analyze", "check", "build", "to_python", "Analysis", "NodeInfo", "exec_source",
+           "used_nodes", "generate"]
+
+
+def analyze(graph: Graph, batch_size: int = 1) -> Analysis:
+    """Per-node shapes, parameters, MACs and diagnostics (incremental: cached per node)."""
+    result = _analyze(graph)
+    result.batch_size = batch_size
+    return result
+
+
+def check(graph: Graph) -> list[Diagnostic]:
+    """All diagnostics: structural ones first, then each node's in topological order."""
+    return structural(graph) + _analyze(graph).diagnostics
+
+
+def build(graph: Graph, class_name: str | None = None):
+    return _build(graph, class_name)
+
+
+def to_python(graph: Graph, class_name: str | None = None, main: bool = True) -> str:
+    return generate(graph, class_name, main)[0]

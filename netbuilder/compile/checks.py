@@ -1,0 +1,98 @@
+"""Diagnostics written as advice: what is wrong with a node and what to do about it."""
+from __future__ import annotations
+
+import re
+
+from ..graph import Diagnostic, Graph, Node, fmt_shape
+
+_MERGES = ("Add", "Multiply", "Concat")
+
+
+def missing_input_error(graph: Graph, node: Node, wired_ports: list[str]) -> str | None:
+    for port in graph.input_ports(node.id):
+        if port.optional or port.name in wired_ports:
+            continue
+        what = f"port '{port.name}'" if len(graph.input_ports(node.id)) > 1 else "an input"
+        if node.inner is not None:
+            what = f"input '{port.doc or port.name}'"
+        return f"{node.label} has no {what}: connect a wire into it"
+    if node.type in _MERGES and len(wired_ports) < 2:
+        return f"{node.label} merges two or more inputs but has {len(wired_ports)}: wire another"
+    return None
+
+
+def rank_error(node: Node, shapes: list) -> str | None:
+    rule = node.spec.rank
+    if rule is None or not shapes:
+        return None
+    shape = shapes[0]
+    if len(shape) in rule.ranks:
+        return None
+    advice = rule.hint(len(shape)) if rule.hint else "reshape its input"
+    return f"{node.label} expects {rule.expects} but receives {fmt_shape(shape)}: {advice}"
+
+
+def merge_error(node: Node, shapes: list) -> str | None:
+    if node.type not in _MERGES or len(shapes) < 2:
+        return None
+    first = shapes[0]
+    for other in shapes[1:]:
+        if node.type == "Concat":
+            dim = node.params["dim"]
+            rank = len(first) + 1
+            d = dim if dim >= 0 else rank + dim
+            if d < 1 or d >= rank:
+                return (f"{node.label} joins along dim {dim}, which is not a sample dimension of "
+                        f"{fmt_shape(first)}: use 1 to {rank - 1}")
+            if len(other) != len(first) or any(a != b for i, (a, b) in
+                                               enumerate(zip(first, other)) if i != d - 1):
+                return (f"{node.label} receives incompatible shapes {fmt_shape(first)} and "
+                        f"{fmt_shape(other)}: all sizes except dim {dim} must match")
+        elif other != first:
+            fix = ("make the channel counts match (e.g. a 1×1 Conv2d on the shortcut)"
+                   if len(first) == len(other) == 3 and first[1:] == other[1:] else
+                   "make the shapes match (e.g. a Linear or a 1×1 Conv2d on one side)")
+            return (f"{node.label} receives incompatible shapes {fmt_shape(first)} and "
+                    f"{fmt_shape(other)}: {fix}")
+    return None
+
+
+def translate_torch_error(node: Node, shapes: list, exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = re.sub(r"\s+", " ", text)
+    got = " and ".join(fmt_shape(s) for s in shapes)
+    if "Kernel size can't be greater" in text or "Output size is too small" in text:
+        return (f"{node.label} cannot run on {got}: the input is smaller than the window; "
+                f"reduce kernel_size/stride, add padding, or remove a pooling layer before it")
+    if "divisible" in text or "divide" in text:
+        return f"{node.label} cannot run on {got}: {text}"
+    return f"{node.label} cannot run on {got}: {text}"
+
+
+def structural(graph: Graph) -> list[Diagnostic]:
+    """Problems visible without shapes: no input, unreachable nodes, unused results."""
+    out: list[Diagnostic] = []
+    if not len(graph):
+        return [Diagnostic("error", None, "The graph is empty: drag an Input and some layers "
+                                          "onto the canvas")]
+    sources = [n.id for n in graph.nodes() if n.spec.source]
+    if not graph.inputs():
+        out.append(Diagnostic("error", None, "The graph has no Input node: add one "
+                                             "(Input/Output) and set its shape"))
+    reach: set[str] = set(sources)
+    for s in sources:
+        reach |= graph.descendants(s)
+    for n in graph.nodes():
+        if n.id not in reach and graph.in_edges(n.id):
+            out.append(Diagnostic("warning", n.id, f"{n.label} is not reachable from any Input: "
+                                                   f"it is left out of the model"))
+    explicit = [n.id for n in graph.nodes() if n.type == "Output"]
+    if explicit:
+        used: set[str] = set(explicit)
+        for o in explicit:
+            used |= graph.ancestors(o)
+        for n in graph.nodes():
+            if n.id not in used and n.id in reach and not n.spec.source:
+                out.append(Diagnostic("warning", n.id, f"{n.label}'s result reaches no Output: "
+                                                       f"it is computed for nothing"))
+    return out

@@ -1,0 +1,65 @@
+"""Turning user-editable node names into safe, unique Python identifiers.
+
+A graph file from a stranger must never inject code: every name that reaches generated source
+passes through ``Namespace.create``, which keeps only identifier characters and avoids keywords,
+builtins and the names the generated module itself uses (torch.fx's ``_Namespace`` is the model).
+"""
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+RESERVED = frozenset({
+    "torch", "nn", "F", "math", "self", "model", "forward", "super", "Module", "x_batch",
+}) | frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+
+_BAD = re.compile(r"[^0-9a-zA-Z_]+")
+
+
+def sanitize(name: str) -> str:
+    """A lowercase-friendly identifier from arbitrary text (``'x); import os'`` → ``x_import_os``)."""
+    s = _BAD.sub("_", name).strip("_")
+    s = re.sub(r"__+", "_", s)
+    if not s:
+        s = "node"
+    if s[0].isdigit():
+        s = f"n{s}"
+    return s
+
+
+class Namespace:
+    """Hands out unique identifiers; the same key always gets the same name."""
+
+    def __init__(self, reserved: frozenset[str] = RESERVED) -> None:
+        self._reserved = set(reserved)
+        self._used: set[str] = set()
+        self._by_key: dict[object, str] = {}
+
+    def create(self, key: object, wanted: str) -> str:
+        if key in self._by_key:
+            return self._by_key[key]
+        base = sanitize(wanted)
+        if base in self._reserved:
+            base = f"{base}_"
+        name, i = base, 1
+        while name in self._used or name in self._reserved:
+            name = f"{base}_{i}"
+            i += 1
+        self._used.add(name)
+        self._by_key[key] = name
+        return name
+
+    def reserve(self, name: str) -> None:
+        self._used.add(name)
+
+
+def class_name(text: str) -> str:
+    """CamelCase class name from a graph or block name (``'lenet-5'`` → ``Lenet5``)."""
+    parts = [p for p in _BAD.split(text) if p]
+    s = "".join(p[:1].upper() + p[1:] for p in parts) or "Model"
+    if s[0].isdigit():
+        s = f"Net{s}"
+    if s in RESERVED:
+        s = f"{s}Model"
+    return s

@@ -1,0 +1,43 @@
+"""Automatic layout: layered, left to right (longest-path layers, barycentre ordering)."""
+from __future__ import annotations
+
+import networkx as nx
+
+from .model import Graph
+
+LAYER_GAP = 220.0
+ROW_GAP = 110.0
+
+
+def layered_positions(g: Graph) -> dict[str, tuple[float, float]]:
+    """Positions for every node: x by depth from the inputs, y ordered to reduce crossings."""
+    dag = nx.DiGraph()
+    dag.add_nodes_from(n.id for n in g.nodes())
+    dag.add_edges_from((e.src, e.dst) for e in g.edges())
+    depth: dict[str, int] = {}
+    for nid in nx.topological_sort(dag):
+        preds = list(dag.predecessors(nid))
+        depth[nid] = 1 + max(depth[p] for p in preds) if preds else 0
+    layers: dict[int, list[str]] = {}
+    for nid, d in depth.items():
+        layers.setdefault(d, []).append(nid)
+    order: dict[str, float] = {}
+    for d in sorted(layers):
+        def bary(nid: str) -> float:
+            preds = [order[p] for p in dag.predecessors(nid) if p in order]
+            return sum(preds) / len(preds) if preds else float(len(order))
+        layers[d].sort(key=bary)
+        for i, nid in enumerate(layers[d]):
+            order[nid] = float(i)
+    pos = {}
+    for d, ids in layers.items():
+        top = -(len(ids) - 1) * ROW_GAP / 2
+        for i, nid in enumerate(ids):
+            pos[nid] = (d * LAYER_GAP, top + i * ROW_GAP)
+    return pos
+
+
+def auto_layout(g: Graph) -> None:
+    """Move every node to its layered position (emits ``node_moved`` for each)."""
+    for nid, p in layered_positions(g).items():
+        g.move(nid, p)

@@ -1,0 +1,407 @@
+"""The graph model: the single source of truth that the canvas, training and export read.
+
+Mutations validate first, then mutate, then emit a signal, so a refused edit changes nothing.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import networkx as nx
+
+from ..errors import CycleError, GraphError, NameTakenError, ParamError, PortError
+from ..layers import LayerSpec, Port, get_spec
+from .diagnostics import label
+from .signals import Signal
+
+
+@dataclass
+class Node:
+    """A layer instance. ``pos`` is UI metadata that is saved; ``inner`` is a block's graph."""
+
+    id: str
+    type: str
+    name: str
+    params: dict
+    pos: tuple[float, float] = (0.0, 0.0)
+    inner: Graph | None = None
+    version: int = 0  # bumped on every change that affects shapes (analysis cache key)
+
+    @property
+    def spec(self) -> LayerSpec:
+        return get_spec(self.type)
+
+    @property
+    def label(self) -> str:
+        return label(self.type, self.name)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A wire ``(src, src_port) → (dst, dst_port)``; ``order`` keeps variadic inputs in order."""
+
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+    order: int = field(default=0, compare=False)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.src, self.src_port, self.dst, self.dst_port)
+
+
+class Graph:
+    """A DAG of layers (a networkx MultiDiGraph underneath: ``x + x`` is two wires)."""
+
+    def __init__(self, name: str = "untitled") -> None:
+        self.name = name
+        self.training: dict = {}  # the TrainingConfig as JSON (the train package owns its schema)
+        self.meta: dict = {}
+        self.parent: tuple[Graph, str] | None = None  # set for a block's inner graph
+        self.version = 0
+        self._g = nx.MultiDiGraph()
+        self._nodes: dict[str, Node] = {}
+        self._edges: dict[tuple, Edge] = {}
+        self._next_id = 1
+        self._next_order = 1
+        self._analysis_cache: dict = {}
+        self.node_added = Signal()  # (node_id)
+        self.node_removed = Signal()  # (node_id)
+        self.edge_added = Signal()  # (Edge)
+        self.edge_removed = Signal()  # (Edge)
+        self.param_changed = Signal()  # (node_id, param_name, value)
+        self.node_renamed = Signal()  # (node_id, name)
+        self.node_moved = Signal()  # (node_id, pos)
+        self.changed = Signal()  # () after any mutation that can change shapes
+
+    # --- queries --------------------------------------------------------------------------
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self._nodes[node_id]
+        except KeyError:
+            raise GraphError(f"No node with id {node_id!r} in graph '{self.name}'",
+                             node=node_id) from None
+
+    def nodes(self) -> list[Node]:
+        return list(self._nodes.values())
+
+    def edges(self) -> list[Edge]:
+        return sorted(self._edges.values(), key=lambda e: e.order)
+
+    def find(self, name: str) -> str:
+        """The id of the node called ``name``."""
+        for n in self._nodes.values():
+            if n.name == name:
+                return n.id
+        raise GraphError(f"No node named {name!r} in graph '{self.name}'")
+
+    def in_edges(self, node_id: str) -> list[Edge]:
+        """Incoming wires ordered by port, then by connection order."""
+        ports = [p.name for p in self.input_ports(node_id)]
+        edges = [self._edges[(s, sp, d, dp)] for s, d, (sp, dp) in
+                 self._g.in_edges(node_id, keys=True)]
+        return sorted(edges, key=lambda e: (ports.index(e.dst_port) if e.dst_port in ports
+                                            else len(ports), e.order))
+
+    def out_edges(self, node_id: str) -> list[Edge]:
+        edges = [self._edges[(s, sp, d, dp)] for s, d, (sp, dp) in
+                 self._g.out_edges(node_id, keys=True)]
+        return sorted(edges, key=lambda e: e.order)
+
+    def input_ports(self, node_id: str) -> list[Port]:
+        n = self.node(node_id)
+        if n.inner is not None:
+            return [Port(i.id, doc=i.name) for i in n.inner.nodes() if i.type == "Input"]
+        return list(n.spec.inputs)
+
+    def output_ports(self, node_id: str) -> list[Port]:
+        n = self.node(node_id)
+        if n.inner is not None:
+            return [Port(o.id, doc=o.name) for o in n.inner.nodes() if o.type == "Output"]
+        return list(n.spec.outputs)
+
+    def topo_order(self) -> list[str]:
+        return list(nx.lexicographical_topological_sort(self._g, key=self._sort_key))
+
+    def _sort_key(self, node_id: str) -> tuple:
+        return (len(node_id), node_id)
+
+    def inputs(self) -> list[str]:
+        return [n.id for n in self._nodes.values() if n.type == "Input"]
+
+    def outputs(self) -> list[str]:
+        """Output nodes, or the sinks when there are none (what ``build`` returns)."""
+        outs = [n.id for n in self._nodes.values() if n.type == "Output"]
+        if outs:
+            return outs
+        return [n.id for n in self._nodes.values()
+                if self._g.out_degree(n.id) == 0 and n.type != "Input"]
+
+    def ancestors(self, node_id: str) -> set[str]:
+        return nx.ancestors(self._g, node_id)
+
+    def descendants(self, node_id: str) -> set[str]:
+        return nx.descendants(self._g, node_id)
+
+    # --- node mutations -------------------------------------------------------------------
+
+    def add(self, type: str, name: str | None = None, pos: Iterable[float] | None = None,
+            *, id: str | None = None, inner: Graph | None = None, **params: Any) -> str:
+        """Add a layer and return its id. Parameters not given take their defaults."""
+        spec = get_spec(type)
+        node_id = id or self._new_id()
+        if node_id in self._nodes:
+            raise GraphError(f"A node with id {node_id!r} already exists", node=node_id)
+        if name is not None:
+            self._check_name(name, None)
+        else:
+            name = self.unique_name(spec.short)
+        values = self._validated(spec, name, spec.defaults(), params)
+        if spec.is_block and inner is None:
+            inner = _default_block_graph(name)
+        node = Node(node_id, type, name, values, _pos(pos), inner)
+        if inner is not None:
+            inner.parent = (self, node_id)
+        self._nodes[node_id] = node
+        self._g.add_node(node_id)
+        self._bump_id(node_id)
+        self._touch()
+        self.node_added.emit(node_id)
+        self.changed.emit()
+        return node_id
+
+    def remove(self, node_id: str) -> None:
+        """Remove a node and its wires (each wire removal is announced first)."""
+        self.node(node_id)
+        for e in self.in_edges(node_id) + self.out_edges(node_id):
+            self.disconnect(e)
+        self._g.remove_node(node_id)
+        del self._nodes[node_id]
+        self._analysis_cache.pop(node_id, None)
+        self._touch()
+        self.node_removed.emit(node_id)
+        self.changed.emit()
+
+    def set_param(self, node_id: str, key: str, value: Any) -> None:
+        self.set_params(node_id, {key: value})
+
+    def set_params(self, node_id: str, values: dict) -> None:
+        """Change parameters; all are validated before any is applied."""
+        n = self.node(node_id)
+        new = self._validated(n.spec, n.name, n.params, values)
+        changed = {k: v for k, v in new.items() if n.params.get(k) != v or
+                   type(n.params.get(k)) is not type(v)}
+        if not changed:
+            return
+        n.params = new
+        n.version += 1
+        self._touch()
+        for k, v in changed.items():
+            self.param_changed.emit(node_id, k, v)
+        self.changed.emit()
+
+    def rename(self, node_id: str, name: str) -> None:
+        n = self.node(node_id)
+        if name == n.name:
+            return
+        self._check_name(name, node_id)
+        n.name = name
+        n.version += 1
+        self._touch()
+        self.node_renamed.emit(node_id, name)
+        self.changed.emit()
+
+    def move(self, node_id: str, pos: Iterable[float]) -> None:
+        n = self.node(node_id)
+        n.pos = _pos(pos)
+        self.node_moved.emit(node_id, n.pos)
+
+    def unique_name(self, base: str) -> str:
+        taken = {n.name for n in self._nodes.values()}
+        i = 1
+        while f"{base}{i}" in taken:
+            i += 1
+        return f"{base}{i}"
+
+    # --- wires ----------------------------------------------------------------------------
+
+    def connect(self, src: str, dst: str, src_port: str | None = None,
+                dst_port: str | None = None, *, order: int | None = None) -> Edge:
+        """Wire ``src`` to ``dst``; ports default to the first output and the next free input."""
+        s, d = self.node(src), self.node(dst)
+        outs = self.output_ports(src)
+        if not outs:
+            raise PortError(f"{s.label} has no outputs to connect from", node=src)
+        src_port = src_port or outs[0].name
+        if src_port not in [p.name for p in outs]:
+            raise PortError(f"{s.label} has no output port {src_port!r}; ports: "
+                            f"{', '.join(p.name for p in outs)}", node=src, field=src_port)
+        dst_port = self._input_port(d, dst_port)
+        if src == dst or nx.has_path(self._g, dst, src):
+            path = [src] if src == dst else nx.shortest_path(self._g, dst, src)
+            names = " → ".join(self._nodes[i].name for i in path)
+            raise CycleError(f"Connecting {s.label} → {d.label} would create a cycle "
+                             f"({names} → {d.name}): networks must be acyclic; use a recurrent "
+                             f"layer (RNN, LSTM, GRU) for feedback", node=dst)
+        if (src, src_port, dst, dst_port) in self._edges:
+            raise PortError(f"{s.label} is already wired to port {dst_port!r} of {d.label}",
+                            node=dst)
+        edge = Edge(src, src_port, dst, dst_port, order if order is not None else
+                    self._next_order)
+        self._next_order = max(self._next_order, edge.order) + 1
+        self._edges[edge.key] = edge
+        self._g.add_edge(src, dst, key=(src_port, dst_port))
+        self._touch()
+        self.edge_added.emit(edge)
+        self.changed.emit()
+        return edge
+
+    def disconnect(self, edge: Edge | tuple) -> Edge:
+        key = edge.key if isinstance(edge, Edge) else tuple(edge)
+        if key not in self._edges:
+            raise GraphError(f"No wire {key!r}")
+        e = self._edges.pop(key)
+        self._g.remove_edge(e.src, e.dst, key=(e.src_port, e.dst_port))
+        self._touch()
+        self.edge_removed.emit(e)
+        self.changed.emit()
+        return e
+
+    def free_input_ports(self, node_id: str) -> list[str]:
+        taken = {e.dst_port for e in self.in_edges(node_id)}
+        return [p.name for p in self.input_ports(node_id) if p.variadic or p.name not in taken]
+
+    def _input_port(self, d: Node, dst_port: str | None) -> str:
+        ports = self.input_ports(d.id)
+        if not ports:
+            raise PortError(f"{d.label} takes no inputs", node=d.id)
+        taken = {e.dst_port for e in self.in_edges(d.id)}
+        if dst_port is None:
+            free = [p.name for p in ports if p.variadic or p.name not in taken]
+            if not free:
+                raise PortError(
+                    f"{d.label} already has its input: disconnect it first, or merge both "
+                    f"wires with an Add or Concat node", node=d.id)
+            return free[0]
+        port = next((p for p in ports if p.name == dst_port), None)
+        if port is None:
+            raise PortError(f"{d.label} has no input port {dst_port!r}; ports: "
+                            f"{', '.join(p.name for p in ports)}", node=d.id, field=dst_port)
+        if not port.variadic and dst_port in taken:
+            raise PortError(f"Input port {dst_port!r} of {d.label} is already connected: "
+                            f"disconnect it first, or merge with an Add or Concat node",
+                            node=d.id, field=dst_port)
+        return dst_port
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _validated(self, spec: LayerSpec, name: str, base: dict, values: dict) -> dict:
+        out = dict(base)
+        where = label(spec.type, name)
+        valid = {p.name for p in spec.params}
+        for k, v in values.items():
+            if k not in valid:
+                listing = ", ".join(sorted(valid)) or "none"
+                raise ParamError(f"{where} has no parameter {k!r}; its parameters: {listing}",
+                                 field=k)
+            out[k] = spec.param(k).validate(v, where)
+        return out
+
+    def _check_name(self, name: str, node_id: str | None) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise NameTakenError("A node name cannot be empty", node=node_id, field="name")
+        for n in self._nodes.values():
+            if n.name == name and n.id != node_id:
+                raise NameTakenError(f"The name {name!r} is taken by {n.label}: names must be "
+                                     f"unique (try {self.unique_name(name)!r})",
+                                     node=node_id, field="name")
+
+    def _new_id(self) -> str:
+        while f"n{self._next_id}" in self._nodes:
+            self._next_id += 1
+        return f"n{self._next_id}"
+
+    def _bump_id(self, node_id: str) -> None:
+        if node_id.startswith("n") and node_id[1:].isdigit():
+            self._next_id = max(self._next_id, int(node_id[1:]) + 1)
+
+    def _touch(self) -> None:
+        """Record a change; a block's inner change also counts as a change of the block node."""
+        self.version += 1
+        if self.parent is not None:
+            outer, node_id = self.parent
+            if node_id in outer._nodes:
+                outer._nodes[node_id].version += 1
+                outer._touch()
+                outer.changed.emit()
+
+    def copy(self) -> Graph:
+        """An independent deep copy (without signal subscribers)."""
+        from .fileformat import graph_from_dict, graph_to_dict
+
+        return graph_from_dict(copy.deepcopy(graph_to_dict(self)))
+
+    # --- the public facade (shape analysis, codegen and files live in their own modules) ---
+
+    def check(self):
+        """Diagnostics (severity, node id, message); never raises for a bad graph."""
+        return _compiler().check(self)
+
+    def analyze(self, batch_size: int = 1):
+        """Per-node output shapes, parameters and MACs; per-wire shapes; totals."""
+        return _compiler().analyze(self, batch_size=batch_size)
+
+    def build(self, class_name: str | None = None):
+        """A ``torch.nn.Module`` made by executing ``to_python()``'s source."""
+        return _compiler().build(self, class_name=class_name)
+
+    def to_python(self, class_name: str | None = None, main: bool = True) -> str:
+        """Standalone PyTorch source of the model."""
+        return _compiler().to_python(self, class_name=class_name, main=main)
+
+    def save(self, path) -> None:
+        from .fileformat import save
+
+        save(self, path)
+
+    def regularizers(self) -> list[tuple[str, float, float]]:
+        """``(node name, l1, l2)`` for weight layers with a penalty (read by training)."""
+        out = []
+        for n in self._nodes.values():
+            if n.spec.weight_layer and (n.params.get("l1") or n.params.get("l2")):
+                out.append((n.name, n.params["l1"], n.params["l2"]))
+        return out
+
+
+def _compiler():
+    # NOTE: the facade methods above are conveniences for users' scripts. The graph package
+    # itself never imports torch; this lazy import happens only when a user asks for shapes or
+    # a module, so `import netbuilder.graph` stays light.
+    import importlib
+
+    return importlib.import_module("netbuilder.compile")
+
+
+def _pos(pos: Iterable[float] | None) -> tuple[float, float]:
+    if pos is None:
+        return (0.0, 0.0)
+    x, y = pos
+    return (float(x), float(y))
+
+
+def _default_block_graph(name: str) -> Graph:
+    """A new block starts as Input → Output, valid as it is."""
+    inner = Graph(name)
+    a = inner.add("Input", "x", (0, 0))
+    b = inner.add("Output", "y", (240, 0))
+    inner.connect(a, b)
+    return inner

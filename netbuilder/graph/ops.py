@@ -1,0 +1,137 @@
+"""Graph operations built from the primitive mutations: group into a block, ungroup,
+copy a selection out as data and paste it back (the clipboard uses the same JSON)."""
+from __future__ import annotations
+
+import copy
+from typing import Iterable
+
+from ..errors import GraphError
+from .fileformat import _read_body, graph_to_dict
+from .model import Graph
+
+
+def extract(g: Graph, ids: Iterable[str]) -> dict:
+    """The selected nodes and the wires among them, as graph-file JSON (for the clipboard)."""
+    ids = set(ids)
+    full = graph_to_dict(g)
+    return {
+        "format_version": full["format_version"],
+        "name": g.name,
+        "nodes": [n for n in full["nodes"] if n["id"] in ids],
+        "edges": [e for e in full["edges"] if e["src"] in ids and e["dst"] in ids],
+    }
+
+
+def paste(g: Graph, data: dict, offset: tuple[float, float] = (40.0, 40.0)) -> list[str]:
+    """Insert clipboard JSON into ``g`` with fresh ids and unique names; returns the new ids."""
+    part = _read_body(copy.deepcopy({k: v for k, v in data.items() if k != "format_version"}),
+                      None, "")
+    mapping: dict[str, str] = {}
+    for n in part.nodes():
+        name = n.name if not any(m.name == n.name for m in g.nodes()) else _next_name(g, n.name)
+        inner = n.inner.copy() if n.inner is not None else None
+        mapping[n.id] = g.add(n.type, name, (n.pos[0] + offset[0], n.pos[1] + offset[1]),
+                              inner=inner, **n.params)
+    for e in part.edges():
+        g.connect(mapping[e.src], mapping[e.dst], e.src_port, e.dst_port)
+    return [mapping[n.id] for n in part.nodes()]
+
+
+def _next_name(g: Graph, name: str) -> str:
+    stem = name.rstrip("0123456789") or name
+    return g.unique_name(stem)
+
+
+def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None = None,
+          block_id: str | None = None) -> str:
+    """Move the selected nodes into a new block node; wires that cross become its ports."""
+    ids = [i for i in ids]
+    sel = set(ids)
+    if not sel:
+        raise GraphError("Select at least one node to group")
+    for i in sel:
+        if g.node(i).type in ("Input", "Output"):
+            raise GraphError(f"{g.node(i).label} cannot go inside a block: a block's inputs and "
+                             f"outputs come from the wires that cross its border", node=i)
+    inner = Graph(name or "block")
+    crossing_in = [e for e in g.edges() if e.dst in sel and e.src not in sel]
+    crossing_out = [e for e in g.edges() if e.src in sel and e.dst not in sel]
+    internal = [e for e in g.edges() if e.src in sel and e.dst in sel]
+    xs = [g.node(i).pos[0] for i in ids]
+    ys = [g.node(i).pos[1] for i in ids]
+    for i in ids:
+        n = g.node(i)
+        inner.add(n.type, n.name, n.pos, id=n.id,
+                  inner=n.inner.copy() if n.inner is not None else None, **n.params)
+    for e in internal:
+        inner.connect(e.src, e.dst, e.src_port, e.dst_port)
+    # One inner Input per distinct outside source, one inner Output per distinct inside source.
+    in_ports: dict[tuple, str] = {}
+    for e in crossing_in:
+        key = (e.src, e.src_port)
+        if key not in in_ports:
+            in_ports[key] = inner.add("Input", inner.unique_name("x"),
+                                      (min(xs) - 200, g.node(e.dst).pos[1]))
+        inner.connect(in_ports[key], e.dst, None, e.dst_port)
+    out_ports: dict[tuple, str] = {}
+    for e in crossing_out:
+        key = (e.src, e.src_port)
+        if key not in out_ports:
+            out_ports[key] = inner.add("Output", inner.unique_name("y"),
+                                       (max(xs) + 200, g.node(e.src).pos[1]))
+            inner.connect(e.src, out_ports[key], e.src_port)
+    if not out_ports:
+        sink = ids[-1]
+        inner.connect(sink, inner.add("Output", "y", (max(xs) + 200, g.node(sink).pos[1])))
+    for i in ids:
+        g.remove(i)
+    centre = (sum(xs) / len(xs), sum(ys) / len(ys))
+    bid = g.add(type_, name, centre, id=block_id, inner=inner)
+    for (src, sp), port in in_ports.items():
+        g.connect(src, bid, sp, port)
+    for e in crossing_out:
+        g.connect(bid, e.dst, out_ports[(e.src, e.src_port)], e.dst_port)
+    return bid
+
+
+def ungroup(g: Graph, block_id: str) -> list[str]:
+    """Replace a block by its inner nodes, rewiring across the border; returns the new ids."""
+    b = g.node(block_id)
+    if b.inner is None:
+        raise GraphError(f"{b.label} is not a block", node=block_id)
+    inner = b.inner
+    outside_in = {e.dst_port: (e.src, e.src_port) for e in g.in_edges(block_id)}
+    outside_out = g.out_edges(block_id)
+    mapping: dict[str, str] = {}
+    for n in inner.nodes():
+        if n.type in ("Input", "Output"):
+            continue
+        name = n.name if not any(m.name == n.name for m in g.nodes()) else _next_name(g, n.name)
+        new_id = n.id if n.id not in g else None
+        mapping[n.id] = g.add(n.type, name, n.pos, id=new_id,
+                              inner=n.inner.copy() if n.inner is not None else None, **n.params)
+    # Where each inner Output gets its value from, once the block is gone.
+    out_source: dict[str, tuple[str, str] | None] = {}
+    for e in inner.edges():
+        s, d = inner.node(e.src), inner.node(e.dst)
+        if d.type == "Output":
+            out_source[d.id] = _resolve(e, mapping, outside_in)
+    g.remove(block_id)
+    for e in inner.edges():
+        if inner.node(e.dst).type == "Output":
+            continue
+        src = _resolve(e, mapping, outside_in)
+        if src is not None:
+            g.connect(src[0], mapping[e.dst], src[1], e.dst_port)
+    for e in outside_out:
+        src = out_source.get(e.src_port)
+        if src is not None:
+            g.connect(src[0], e.dst, src[1], e.dst_port)
+    return list(mapping.values())
+
+
+def _resolve(e, mapping, outside_in):
+    """The outer (node, port) that feeds an inner wire's source."""
+    if e.src in mapping:
+        return (mapping[e.src], e.src_port)
+    return outside_in.get(e.src)

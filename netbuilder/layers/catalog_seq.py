@@ -1,0 +1,117 @@
+"""Recurrent layers, attention, transformers, generative primitives and blocks."""
+from __future__ import annotations
+
+from .define import P, Port, RankRule, layer
+from .spec import call
+
+_SEQ = RankRule((2,), "(N, time, features)", lambda r: (
+    "recurrent and attention layers need a sequence: add a Reshape before it to make "
+    "(time, features)"))
+
+
+def _recurrent(type_: str, doc: str, aliases: tuple, short: str, elman: bool = False):
+    params = (
+        P("hidden_size", "int", 64, "Units in the hidden state", min=1, max=65536),
+        P("num_layers", "int", 1, "Stacked recurrent layers", min=1, max=64),
+        P("bidirectional", "bool", False, "Also read the sequence backwards (doubles features)"),
+        P("dropout", "float", 0.0, "Dropout between stacked layers", min=0.0, max=1.0),
+        P("output", "choice", "last", "Return every step, or only the last step",
+          choices=("last", "sequence")),
+    )
+    if elman:
+        params += (P("nonlinearity", "choice", "tanh", "Activation of the hidden state",
+                     choices=("tanh", "relu")),)
+    defaults = {"num_layers": 1, "bidirectional": False, "dropout": 0.0, "nonlinearity": "tanh"}
+    keys = [k for k in defaults if k != "nonlinearity" or elman]
+
+    def init(c):
+        kw = {k: c.params[k] for k in keys}
+        kw["batch_first"] = True
+        return call(f"nn.{type_}", (c.shape[-1], c.params["hidden_size"]), kw, defaults)
+
+    def forward(c):
+        lines = [f"{c.out}, _ = self.{c.name}({c.x})"]
+        if c.params["output"] == "last":
+            lines.append(f"{c.out} = {c.out}[:, -1]")
+        return lines
+
+    layer(type_, "Recurrent", doc, params, init=init, forward=forward, aliases=aliases,
+          short=short, rank=_SEQ, weight=True)
+
+
+_recurrent("RNN", "Elman recurrent network: h_t = tanh(W·x_t + U·h_{t-1} + b).",
+           ("elman", "simple rnn", "recurrent"), "rnn", elman=True)
+_recurrent("LSTM", "Long short-term memory: gated recurrence that keeps long-range memory.",
+           ("long short-term memory", "recurrent", "sequence"), "lstm")
+_recurrent("GRU", "Gated recurrent unit: a lighter LSTM with update and reset gates.",
+           ("gated recurrent unit", "recurrent", "sequence"), "gru")
+
+layer("MultiheadAttention", "Attention",
+      "Self-attention: every step attends to every step with several heads.",
+      (P("num_heads", "int", 4, "Heads (must divide the feature size)", min=1, max=1024),
+       P("dropout", "float", 0.0, "Dropout on attention weights", min=0.0, max=1.0),
+       P("bias", "bool", True, "Learn projection biases")),
+      init=lambda c: call("nn.MultiheadAttention", (c.shape[-1], c.params["num_heads"]), {
+          "dropout": c.params["dropout"], "bias": c.params["bias"], "batch_first": True},
+          {"dropout": 0.0, "bias": True}),
+      forward=lambda c: [f"{c.out}, _ = self.{c.name}({c.x}, {c.x}, {c.x}, need_weights=False)"],
+      aliases=("self attention", "attention", "mha", "transformer"), short="attn", rank=_SEQ)
+
+layer("TransformerEncoderLayer", "Attention",
+      "Self-attention plus a feed-forward network, each with a residual and LayerNorm.",
+      (P("nhead", "int", 4, "Attention heads (must divide the feature size)", min=1, max=1024),
+       P("dim_feedforward", "int", 256, "Hidden units of the feed-forward part", min=1,
+         max=1_000_000),
+       P("dropout", "float", 0.1, "Dropout rate", min=0.0, max=1.0),
+       P("activation", "choice", "relu", "Feed-forward activation", choices=("relu", "gelu")),
+       P("norm_first", "bool", False, "LayerNorm before each part (pre-norm)")),
+      init=lambda c: call("nn.TransformerEncoderLayer", (c.shape[-1], c.params["nhead"]), {
+          **{k: c.params[k] for k in ("dim_feedforward", "dropout", "activation", "norm_first")},
+          "batch_first": True},
+          {"dim_feedforward": 2048, "dropout": 0.1, "activation": "relu", "norm_first": False}),
+      aliases=("transformer", "encoder layer", "bert"), short="encoder", rank=_SEQ)
+
+layer("PositionalEncoding", "Attention",
+      "Adds position information to a sequence (sinusoidal or learned).",
+      (P("kind", "choice", "sinusoidal", "Fixed sinusoids or a learned table",
+         choices=("sinusoidal", "learned")),
+       P("max_len", "int", 512, "Longest sequence supported", min=1, max=1_000_000)),
+      init=lambda c: call("PositionalEncoding", (c.shape[-1],), {
+          "max_len": c.params["max_len"], "kind": c.params["kind"]}),
+      helpers=("PositionalEncoding",), aliases=("position embedding", "positional embedding"),
+      short="posenc", rank=_SEQ)
+
+# --- Generative primitives -------------------------------------------------------------------
+
+layer("RBM", "Generative",
+      "Restricted Boltzmann machine; its forward is the mean-field hidden activation p(h|v).",
+      (P("n_hidden", "int", 64, "Hidden units", min=1, max=1_000_000),
+       P("cd_k", "int", 1, "Gibbs steps of contrastive divergence", min=1, max=1000)),
+      init=lambda c: call("RBM", (c.shape[-1], c.params["n_hidden"]), {"k": c.params["cd_k"]},
+                          {"k": 1}),
+      helpers=("RBM",), aliases=("restricted boltzmann machine", "boltzmann", "dbn"),
+      short="rbm", rank=RankRule((1,), "(N, visible units)", lambda r: "add a Flatten before it"))
+
+layer("Reparameterize", "Generative",
+      "VAE sampling z = μ + σ·ε from mean and log-variance; records the KL term for the loss.",
+      inputs=(Port("mu", doc="Mean of q(z|x)"), Port("logvar", doc="Log-variance of q(z|x)")),
+      init=lambda c: "Reparameterize()",
+      forward=lambda c: [f"{c.out} = self.{c.name}({c.in_vars[0]}, {c.in_vars[1]})"],
+      helpers=("Reparameterize",), aliases=("vae", "sampling", "latent", "reparameterization"),
+      short="z", rank=RankRule((1,), "(N, latent)"))
+
+# --- Blocks (an inner graph compiled to its own class; ports come from its Input/Output nodes) --
+
+for _type, _role, _doc, _aliases in (
+    ("Block", "", "A group of layers compiled to its own module class.", ("group", "subgraph",
+                                                                          "module")),
+    ("Encoder", "encoder", "Block that maps data to a code (autoencoders, VAEs).",
+     ("encoder", "compress")),
+    ("Decoder", "decoder", "Block that maps a code back to data (autoencoders, VAEs).",
+     ("decoder", "reconstruct")),
+    ("Generator", "generator", "Block that maps noise to samples (GANs).", ("gan", "generator")),
+    ("Discriminator", "discriminator", "Block that scores samples as real or fake (GANs).",
+     ("gan", "critic")),
+):
+    layer(_type, "Blocks", _doc, inputs=(), outputs=(), aliases=_aliases,
+          short=_role or "block", block_role=_role)

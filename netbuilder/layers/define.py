@@ -1,0 +1,63 @@
+"""Small helpers that keep the catalog modules declarative."""
+from __future__ import annotations
+
+from typing import Callable
+
+from .registry import register
+from .spec import WEIGHT_PARAMS, Code, EmitContext, Emission, LayerSpec, Param, Port, RankRule
+
+__all__ = ["layer", "module_call", "P", "Code", "RankRule", "Port", "Emission", "EmitContext"]
+
+P = Param
+
+
+def module_call(ctx: EmitContext) -> list[str]:
+    """The usual forward line: ``name = self.name(x)``."""
+    return [f"{ctx.out} = self.{ctx.name}({ctx.x})"]
+
+
+def layer(
+    type_: str,
+    category: str,
+    doc: str,
+    params: tuple[Param, ...] = (),
+    *,
+    init: Callable[[EmitContext], str] | None = None,
+    forward: Callable[[EmitContext], list[str]] = module_call,
+    helpers: tuple[str, ...] = (),
+    aliases: tuple[str, ...] = (),
+    short: str = "",
+    rank: RankRule | None = None,
+    weight: bool = False,
+    inputs: tuple[Port, ...] = (Port("in"),),
+    outputs: tuple[Port, ...] = (Port("out"),),
+    functional: bool = False,
+    source: bool = False,
+    block_role: str | None = None,
+) -> LayerSpec:
+    """Register a layer whose ``__init__`` expression comes from ``init`` (None: stateless)."""
+
+    def emit(ctx: EmitContext) -> Emission:
+        return Emission(
+            init=init(ctx) if init else None,
+            forward=forward(ctx),
+            helpers=helpers,
+            uses_functional=functional,
+        )
+
+    all_params = tuple(params) + (WEIGHT_PARAMS if weight else ())
+    return register(LayerSpec(
+        type=type_, category=category, doc=doc, params=all_params, inputs=inputs,
+        outputs=outputs, aliases=aliases, short=short or type_.lower(), emit=emit, rank=rank,
+        weight_layer=weight, block_role=block_role, source=source,
+    ))
+
+
+def flatten_hint(rank: int) -> str:
+    return "add a Flatten before it"
+
+
+def reshape_hint(want: str) -> Callable[[int], str]:
+    def hint(rank: int) -> str:
+        return f"add a Reshape before it to make {want}"
+    return hint

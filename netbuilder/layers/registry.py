@@ -1,0 +1,51 @@
+"""The layer registry: every type registered once, looked up by type name."""
+from __future__ import annotations
+
+from ..errors import UnknownTypeError
+from .spec import LayerSpec
+
+_SPECS: dict[str, LayerSpec] = {}
+
+
+def register(spec: LayerSpec) -> LayerSpec:
+    """Add a spec; a duplicate type name is a programming error."""
+    if spec.type in _SPECS:
+        raise ValueError(f"layer type {spec.type!r} is registered twice")
+    _SPECS[spec.type] = spec
+    return spec
+
+
+def get_spec(type_name: str) -> LayerSpec:
+    """The spec of ``type_name``; the error lists close names so a typo is easy to fix."""
+    try:
+        return _SPECS[type_name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(type_name, list(_SPECS), n=3)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownTypeError(f"Unknown layer type {type_name!r}.{hint}", field="type") from None
+
+
+def all_specs() -> list[LayerSpec]:
+    return list(_SPECS.values())
+
+
+def search(text: str) -> list[LayerSpec]:
+    """Specs whose name, aliases or category match ``text``; exact names and aliases first."""
+    t = text.strip().lower()
+    hits = [s for s in _SPECS.values() if s.matches(t)]
+
+    def rank(s: LayerSpec) -> tuple:
+        exact = s.type.lower() == t or t in (a.lower() for a in s.aliases)
+        prefix = s.type.lower().startswith(t) or any(a.lower().startswith(t) for a in s.aliases)
+        return (not exact, not prefix, s.type)
+
+    return sorted(hits, key=rank)
+
+
+def categories() -> dict[str, list[LayerSpec]]:
+    out: dict[str, list[LayerSpec]] = {}
+    for s in _SPECS.values():
+        out.setdefault(s.category, []).append(s)
+    return out

@@ -1,0 +1,281 @@
+"""Layer specs: what a layer type is, as data. No torch here, so specs load instantly.
+
+A spec's ``emit`` turns a node into PyTorch source (an ``__init__`` expression and ``forward``
+lines). Building, shape analysis and export all go through that source: one path.
+"""
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from ..errors import ParamError
+
+PARAM_KINDS = ("int", "float", "bool", "choice", "ints", "shape", "str")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed layer parameter with its default, range and a one-line doc."""
+
+    name: str
+    kind: str
+    default: Any
+    doc: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple = ()
+    length: int | None = None  # for "ints": the tuple length an int expands to
+    optional: bool = False  # None is allowed (shown as "auto" in the UI)
+
+    def __post_init__(self):
+        if self.kind not in PARAM_KINDS:
+            raise ValueError(f"param {self.name!r}: unknown kind {self.kind!r}")
+
+    def describe_range(self) -> str:
+        """The valid values in words, for error messages and tooltips."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind in ("int", "float", "ints"):
+            lo = "-inf" if self.min is None else _num(self.min)
+            hi = "inf" if self.max is None else _num(self.max)
+            what = {"int": "an integer", "float": "a number", "ints": "an integer or tuple of integers"}
+            return f"{what[self.kind]} in [{lo}, {hi}]"
+        if self.kind == "shape":
+            return "a tuple of positive integers"
+        return "text"
+
+    def validate(self, value: Any, where: str = "") -> Any:
+        """Return the normalized value, or raise ParamError naming ``where`` and the valid range."""
+        label = f"{where}: {self.name}" if where else self.name
+        if value is None:
+            if self.optional:
+                return None
+            raise ParamError(f"{label} needs a value ({self.describe_range()})", field=self.name)
+        try:
+            return _CHECKERS[self.kind](self, value)
+        except (TypeError, ValueError) as exc:
+            detail = f" ({exc})" if str(exc) else ""
+            raise ParamError(
+                f"{label} = {value!r} is not valid: expected {self.describe_range()}{detail}",
+                field=self.name,
+            ) from None
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def _in_range(p: Param, v: float) -> None:
+    if (p.min is not None and v < p.min) or (p.max is not None and v > p.max):
+        raise ValueError("")
+
+
+def _check_int(p: Param, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v:
+        raise TypeError("")
+    _in_range(p, int(v))
+    return int(v)
+
+
+def _check_float(p: Param, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+        raise TypeError("")
+    _in_range(p, float(v))
+    return float(v)
+
+
+def _check_bool(p: Param, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError("")
+    return v
+
+
+def _check_choice(p: Param, v: Any) -> Any:
+    if v not in p.choices:
+        raise ValueError("")
+    return v
+
+
+def _check_ints(p: Param, v: Any) -> int | tuple[int, ...]:
+    if isinstance(v, (list, tuple)):
+        if p.length is not None and len(v) != p.length:
+            raise ValueError(f"a tuple must have {p.length} entries")
+        return tuple(_check_int(p, x) for x in v)
+    return _check_int(p, v)
+
+
+def _check_shape(p: Param, v: Any) -> tuple[int, ...]:
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = (v,)
+    if not isinstance(v, (list, tuple)) or not v:
+        raise TypeError("")
+    out = tuple(_check_int(Param("d", "int", 1, min=-1 if p.min == -1 else 1), x) for x in v)
+    return out
+
+
+def _check_str(p: Param, v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError("")
+    return v
+
+
+_CHECKERS: dict[str, Callable[[Param, Any], Any]] = {
+    "int": _check_int, "float": _check_float, "bool": _check_bool, "choice": _check_choice,
+    "ints": _check_ints, "shape": _check_shape, "str": _check_str,
+}
+
+
+@dataclass(frozen=True)
+class Port:
+    """An input or output of a layer. A variadic input takes any number of ordered wires."""
+
+    name: str
+    variadic: bool = False
+    optional: bool = False
+    doc: str = ""
+
+
+@dataclass
+class EmitContext:
+    """What a spec's ``emit`` sees of one node: sanitized names, parameters and input shapes.
+
+    Shapes exclude the batch dimension; ``None`` where unknown.
+    """
+
+    name: str  # attribute and variable name in generated code
+    params: dict
+    in_vars: list[str]
+    in_shapes: list[tuple | None]
+    in_dtypes: list[str] = field(default_factory=list)
+    out_vars: list[str] = field(default_factory=list)
+
+    @property
+    def x(self) -> str:
+        return self.in_vars[0]
+
+    @property
+    def shape(self) -> tuple:
+        return self.in_shapes[0]
+
+    @property
+    def out(self) -> str:
+        return self.out_vars[0] if self.out_vars else self.name
+
+
+@dataclass
+class Emission:
+    """Generated source for one node.
+
+    ``init``: expression assigned to ``self.<name>`` in ``__init__`` (None for stateless ops).
+    ``forward``: lines of ``forward``. ``helpers``: helper classes from ``layers.modules`` it uses.
+    ``uses_functional``: whether ``F`` is referenced.
+    """
+
+    init: str | None
+    forward: list[str]
+    helpers: tuple[str, ...] = ()
+    uses_functional: bool = False
+
+
+@dataclass(frozen=True)
+class RankRule:
+    """Input ranks (without batch) a layer accepts, and what to tell the user otherwise."""
+
+    ranks: tuple[int, ...]
+    expects: str  # e.g. "(N, features)"
+    hint: Callable[[int], str] | None = None  # rank received -> advice
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A layer type: data plus an emitter."""
+
+    type: str
+    category: str
+    doc: str
+    params: tuple[Param, ...] = ()
+    inputs: tuple[Port, ...] = (Port("in"),)
+    outputs: tuple[Port, ...] = (Port("out"),)
+    aliases: tuple[str, ...] = ()
+    short: str = ""  # prefix of default node names
+    emit: Callable[[EmitContext], Emission] | None = None
+    rank: RankRule | None = None
+    weight_layer: bool = False  # gets init / l1 / l2 parameters
+    block_role: str | None = None  # set for block types ("" for a plain block)
+    source: bool = False  # produces data without inputs (Input, Noise)
+
+    @property
+    def is_block(self) -> bool:
+        return self.block_role is not None
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+    def matches(self, text: str) -> bool:
+        """Whether a palette search for ``text`` finds this layer (name, aliases, category)."""
+        t = text.strip().lower()
+        hay = [self.type.lower(), self.category.lower(), *(a.lower() for a in self.aliases)]
+        return all(any(word in h for h in hay) for word in t.split())
+
+
+WEIGHT_INITS = (
+    "default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
+    "orthogonal", "zeros", "constant",
+)
+
+WEIGHT_PARAMS = (
+    Param("init", "choice", "default", "Weight initializer (default keeps PyTorch's own)",
+          choices=WEIGHT_INITS),
+    Param("init_value", "float", 0.0, "Value for the 'constant' initializer"),
+    Param("l1", "float", 0.0, "L1 penalty on the weights, added to the loss", min=0.0),
+    Param("l2", "float", 0.0, "L2 penalty on the weights, added to the loss", min=0.0),
+)
+
+
+def is_identifier(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def fmt(value: Any) -> str:
+    """Python literal for a parameter value (tuples stay tuples, floats stay short)."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(fmt(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def call(fn: str, args: Sequence[Any] = (), kwargs: dict | None = None,
+         defaults: dict | None = None) -> str:
+    """``fn(arg, ..., key=value)`` leaving out keyword values equal to PyTorch's defaults."""
+    parts = [str(a) if isinstance(a, Code) else fmt(a) for a in args]
+    defaults = defaults or {}
+    for k, v in (kwargs or {}).items():
+        if k in defaults and _same(defaults[k], v):
+            continue
+        parts.append(f"{k}={fmt(v)}")
+    return f"{fn}({', '.join(parts)})"
+
+
+class Code(str):
+    """A string that is emitted verbatim (not quoted) by ``call``."""
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether a value equals a default (``1`` equals ``(1, 1)``; ``True`` never equals ``1``)."""
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    if isinstance(a, tuple) and not isinstance(b, tuple):
+        return all(_same(x, b) for x in a)
+    if isinstance(b, tuple) and not isinstance(a, tuple):
+        return all(_same(a, x) for x in b)
+    return a == b

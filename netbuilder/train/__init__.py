@@ -1,0 +1,1 @@
+"""Training: datasets, tasks, the trainer loop, events and the worker process (no Qt)."""
