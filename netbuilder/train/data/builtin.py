@@ -12,15 +12,15 @@ DIGIT_CLASSES = class_names(10)
 
 # name → (kind, description); the downloadable sets are described in downloads.py.
 BUILTIN = {
-    "digits": ("image", "8×8 handwritten digits from scikit-learn (1,797 images, 10 classes); "
-               "options size, binarize, flatten"),
+    "digits": ("image", ("8×8 handwritten digits from scikit-learn (1,797 images, 10 "
+                         "classes); options size, binarize, flatten")),
     "digits_rows": ("sequence", "the digits read row by row: 8 steps of 8 features, 10 classes"),
-    "spirals": ("vector", "2-D interleaved spiral arms (TensorFlow Playground); options "
-                "n_samples, noise, classes, seed"),
+    "spirals": ("vector", ("2-D interleaved spiral arms (TensorFlow Playground); options "
+                           "n_samples, noise, classes, seed")),
     "moons": ("vector", "2-D two half moons; options n_samples, noise, seed"),
     "circles": ("vector", "2-D circle inside a ring; options n_samples, noise, seed"),
-    "sine": ("sequence", "noisy sine waves: predict the next value from the last `length` "
-             "values (regression); options n_samples, length, noise, seed"),
+    "sine": ("sequence", ("noisy sine waves: predict the next value from the last `length` "
+                          "values (regression); options n_samples, length, noise, seed")),
 }
 
 

@@ -7,17 +7,18 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import NetbuilderError
+
 KINDS = ("image", "vector", "sequence")
 TASK_HINTS = ("classify", "regress")
 
 
-class DataError(ValueError):
+class DataError(NetbuilderError, ValueError):
     """A dataset could not be loaded or used; the message says what to do about it."""
 
     def __init__(self, message: str, *, path: str | None = None, field: str | None = None):
-        super().__init__(message)
+        super().__init__(message, field=field)
         self.path = path
-        self.field = field
 
 
 @dataclass
@@ -38,8 +39,8 @@ class DatasetArrays:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise DataError(f"Dataset '{self.name}': kind must be one of {KINDS}, not {self.kind!r}.",
-                            field="kind")
+            raise DataError(f"Dataset '{self.name}': kind must be one of {KINDS}, "
+                            f"not {self.kind!r}.", field="kind")
         if self.task_hint not in TASK_HINTS:
             raise DataError(f"Dataset '{self.name}': task_hint must be one of {TASK_HINTS}, "
                             f"not {self.task_hint!r}.", field="task_hint")
@@ -165,10 +166,10 @@ def coerce_x(x: np.ndarray, source: str, kind: str | None = None) -> tuple[np.nd
         raise DataError(f"Option kind for '{source}' must be one of {', '.join(KINDS)}, "
                         f"not {kind!r}.", field="kind")
     if x.dtype.kind not in "biuf":
-        raise DataError(f"'{source}' holds values of type {x.dtype}: inputs must be numbers.",
+        raise DataError(f"{source} holds values of type {x.dtype}: inputs must be numbers.",
                         path=source, field="x")
     if x.ndim < 2:
-        raise DataError(f"'{source}' has shape {tuple(x.shape)}: inputs need one row per sample "
+        raise DataError(f"{source} has shape {tuple(x.shape)}: inputs need one row per sample "
                         "(at least 2 dimensions). For a single feature, reshape it to (N, 1).",
                         path=source, field="x")
     if x.dtype == np.uint8 and (kind in (None, "image")) and x.ndim in (3, 4):
@@ -184,7 +185,7 @@ def coerce_x(x: np.ndarray, source: str, kind: str | None = None) -> tuple[np.nd
         if x.ndim == 3:
             x = x[:, None]
         if x.ndim != 4:
-            raise DataError(f"'{source}' has shape {tuple(x.shape)}, which is not a stack of "
+            raise DataError(f"{source} has shape {tuple(x.shape)}, which is not a stack of "
                             "images (N, C, H, W).", path=source, field="x")
         if x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
             x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # channels-last → NCHW

@@ -11,9 +11,9 @@ Python version: unpickling a downloaded file could run arbitrary code.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tarfile
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -154,7 +154,7 @@ def _download(remote: Remote, folder: Path, name: str, progress: Progress | None
         try:
             fetch_url(url, part, progress)
             verify_file(remote, part, name)
-        except (OSError, urllib.error.URLError, DataError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is OSError
             failures.append(f"{url}: {exc}")
             part.unlink(missing_ok=True)
             continue

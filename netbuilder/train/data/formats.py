@@ -121,7 +121,8 @@ def load_npz(path: Path, x_key: str | None = None, y_key: str | None = None,
         keys = list(archive.files)
         xk = x_key or next((k for k in ("x", "X", "inputs", "data") if k in keys), None)
         if xk not in keys:
-            raise DataError(f"{path} has no array {xk or 'x'!r} (it holds {', '.join(keys) or 'none'}): "
+            held = ", ".join(keys) or "none"
+            raise DataError(f"{path} has no array {xk or 'x'!r} (it holds {held}): "
                             "name the inputs 'x' or set the x_key option.", path=str(path),
                             field="x_key")
         yk = y_key or next((k for k in ("y", "Y", "labels", "targets") if k in keys), None)

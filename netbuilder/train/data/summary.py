@@ -28,7 +28,7 @@ def split_dataset(ds: DatasetArrays, val_fraction: float = 0.2, seed: int = 0,
         picks = []
         for label in np.unique(ds.y):
             members = np.flatnonzero(ds.y == label)
-            take = int(round(len(members) * val_fraction))
+            take = round(len(members) * val_fraction)
             # why: every class with 2+ samples gets a validation sample, or its
             # accuracy could never be measured.
             if take == 0 and len(members) >= 2:
@@ -37,7 +37,7 @@ def split_dataset(ds: DatasetArrays, val_fraction: float = 0.2, seed: int = 0,
             picks.append(rng.permutation(members)[:take])
         val_index = np.concatenate(picks) if picks else np.array([], dtype=np.int64)
     else:
-        take = min(max(int(round(n * val_fraction)), 1), n - 1)
+        take = min(max(round(n * val_fraction), 1), n - 1)
         val_index = rng.permutation(n)[:take]
     is_val = np.zeros(n, dtype=bool)
     is_val[val_index] = True

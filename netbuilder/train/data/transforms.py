@@ -163,6 +163,10 @@ class Augment:
         self.noise, self.seed = float(noise), int(seed)
         self._generators: dict[str, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Generators stay behind: the copy in a worker process starts afresh from the seed.
+        return {**self.__dict__, "_generators": {}}
+
     @property
     def is_identity(self) -> bool:
         return not (self.flip or self.shift or self.rotate or self.noise)
