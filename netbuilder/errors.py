@@ -51,3 +51,7 @@ class FileFormatError(NetbuilderError):
 
 class CompileError(NetbuilderError):
     """The graph cannot be turned into a module (errors listed in the message)."""
+
+
+class ModelImportError(NetbuilderError):
+    """A PyTorch model cannot be imported (every unsupported operation and where it is)."""

@@ -5,22 +5,25 @@ from ..graph import Diagnostic, Graph
 from .analysis import Analysis, NodeInfo, analyze as _analyze
 from .build import build as _build, exec_source
 from .checks import structural
-from .codegen import generate, used_nodes
+from .codegen import generate, node_attributes, used_nodes
+from .gen_checks import gen_checks
 
 __all__ = ["analyze", "check", "build", "to_python", "Analysis", "NodeInfo", "exec_source",
-           "used_nodes", "generate"]
+           "used_nodes", "generate", "node_attributes", "gen_checks"]
 
 
 def analyze(graph: Graph, batch_size: int = 1) -> Analysis:
     """Per-node shapes, parameters, MACs and diagnostics (incremental: cached per node)."""
     result = _analyze(graph)
-    result.batch_size = batch_size
+    result.batch_size = batch_size  # NOTE: shapes never depend on it; only memory estimates do
     return result
 
 
 def check(graph: Graph) -> list[Diagnostic]:
-    """All diagnostics: structural ones first, then each node's in topological order."""
-    return structural(graph) + _analyze(graph).diagnostics
+    """All diagnostics: structural ones, generative wiring (GAN, VAE), then each node's in
+    topological order."""
+    analysis = _analyze(graph)
+    return structural(graph) + gen_checks(graph, analysis) + analysis.diagnostics
 
 
 def build(graph: Graph, class_name: str | None = None):

@@ -7,6 +7,7 @@ the edited node and what lies downstream of it.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -16,7 +17,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..graph import Diagnostic, Graph, Node, fmt_shape
 from ..layers import EmitContext
 from ..layers import modules as helper_modules
-from .checks import merge_error, missing_input_error, rank_error, translate_torch_error
+from .checks import (dtype_error, layer_error, merge_error, missing_input_error, rank_error,
+                     translate_torch_error)
+from .shape_rules import NO_MACS, closed_form, wiring
 
 EVAL_NAMESPACE = {
     "torch": torch, "nn": nn, "F": torch.nn.functional, "math": math,
@@ -51,6 +54,7 @@ class Analysis:
     order: list[str]
     diagnostics: list[Diagnostic]
     recomputed: int = 0  # how many nodes were actually re-run (the rest came from the cache)
+    batch_size: int = 1  # the batch that activation_bytes() counts when given none
 
     def shape(self, node_id: str, port: int = 0) -> tuple | None:
         info = self.nodes.get(node_id)
@@ -77,13 +81,25 @@ class Analysis:
     def ok(self) -> bool:
         return not any(d.is_error for d in self.diagnostics)
 
-    def activation_bytes(self, batch_size: int = 1, bytes_per_value: int = 4) -> int:
-        """Memory that the forward pass's outputs take for a batch (what training keeps)."""
+    def activation_bytes(self, batch_size: int | None = None, bytes_per_value: int = 4) -> int:
+        """Memory that the forward pass's outputs take for a batch (what training keeps).
+
+        Output nodes only name a value computed elsewhere, and a block's outputs are its inner
+        nodes' results: neither is counted twice. A block's inner activations are counted.
+        """
+        batch = self.batch_size if batch_size is None else batch_size
+        return self._values_per_sample(outer=True) * batch * bytes_per_value
+
+    def _values_per_sample(self, outer: bool) -> int:
         total = 0
-        for info in self.nodes.values():
-            for s in info.out_shapes:
-                if s is not None:
-                    total += math.prod(s) * batch_size * bytes_per_value
+        for nid, info in self.nodes.items():
+            kind = self.graph.node(nid).type if nid in self.graph else None
+            if kind == "Output" or (kind == "Input" and not outer):
+                continue  # aliases: of the value an Output receives, or of the block's input
+            if info.inner is not None:
+                total += info.inner._values_per_sample(outer=False)
+                continue
+            total += sum(math.prod(s) for s in info.out_shapes if s is not None)
         return total
 
     def param_bytes(self, bytes_per_value: int = 4) -> int:
@@ -96,10 +112,10 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
     infos: dict[str, NodeInfo] = {}
     diags: list[Diagnostic] = []
     recomputed = 0
-    order = graph.topo_order()
+    order, wires = wiring(graph)
     for nid in order:
         node = graph.node(nid)
-        ins = _gather_inputs(graph, node, infos)
+        ins = _gather_inputs(wires[nid], infos)
         key = (node.version, tuple(ins), overrides.get(nid), node.name)
         cached = graph._analysis_cache.get(nid)
         if cached is not None and cached[0] == key:
@@ -111,21 +127,18 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
         infos[nid] = info
         if info.error:
             diags.append(Diagnostic("error", nid, info.error))
-    return Analysis(graph, infos, order, diags, recomputed)
+    return Analysis(graph, infos, order, diags, recomputed, batch_size)
 
 
-def _gather_inputs(graph: Graph, node: Node, infos: dict) -> list[tuple]:
+def _gather_inputs(wires: list[tuple], infos: dict) -> list[tuple]:
     """``(port, shape, dtype)`` for each incoming wire in port and connection order."""
     out = []
-    for e in graph.in_edges(node.id):
-        src = infos.get(e.src)
+    for port, src_id, i in wires:
+        src = infos.get(src_id)
         shape, dtype = None, None
-        if src is not None:
-            ports = [p.name for p in graph.output_ports(e.src)]
-            i = ports.index(e.src_port) if e.src_port in ports else 0
-            if i < len(src.out_shapes):
-                shape, dtype = src.out_shapes[i], src.out_dtypes[i]
-        out.append((e.dst_port, shape, dtype))
+        if src is not None and i < len(src.out_shapes):
+            shape, dtype = src.out_shapes[i], src.out_dtypes[i]
+        out.append((port, shape, dtype))
     return out
 
 
@@ -146,7 +159,8 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override) -> NodeI
         return info  # an upstream problem; reported there, not repeated here
     if node.inner is not None:
         return _analyze_block(graph, node, ins, info)
-    problem = rank_error(node, info.in_shapes) or merge_error(node, info.in_shapes)
+    problem = (rank_error(node, info.in_shapes) or merge_error(node, info.in_shapes) or
+               dtype_error(node, info.in_dtypes) or layer_error(node, info.in_shapes))
     if problem:
         info.error = problem
         return info
@@ -167,21 +181,48 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override) -> NodeI
 
 
 def _analyze_block(graph: Graph, node: Node, ins: list[tuple], info: NodeInfo) -> NodeInfo:
-    overrides = {port: (shape, dtype) for port, shape, dtype in ins}
+    shared_in = [p.name for p in node.spec.inputs]
+    overrides = {port: (shape, dtype) for port, shape, dtype in ins if port not in shared_in}
     inner = analyze(node.inner, overrides)
     info.inner = inner
     info.params = inner.total_params
     info.trainable = inner.total_trainable
     info.macs = inner.total_macs
-    outs = [p.name for p in graph.output_ports(node.id)]
+    ports = graph.output_ports(node.id)
+    outs = [p.name for p in ports[:len(ports) - len(node.spec.outputs)]]
     info.out_shapes = [inner.shape(o) for o in outs]
     info.out_dtypes = [inner.nodes[o].out_dtypes[0] if o in inner.nodes and
                        inner.nodes[o].out_dtypes else None for o in outs]
     errors = [d for d in inner.diagnostics if d.is_error]
-    if errors:
-        first = errors[0]
-        info.error = f"{node.label} has {len(errors)} problem(s) inside: {first.message}"
+    if not outs:
+        info.error = (f"{node.label} has no Output node inside: add one (open the block) so "
+                      f"that it returns a value")
+    elif errors:
+        more = len(errors) - 1
+        info.error = f"Inside {node.label}: {errors[0].message}" + (
+            f" (and {more} more problem{'s' if more > 1 else ''} inside)" if more else "")
+    _analyze_shared_ports(graph, node, ins, info)
     return info
+
+
+def _analyze_shared_ports(graph: Graph, node: Node, ins: list[tuple], info: NodeInfo) -> None:
+    """Spec ports of a block call the same block again: same input shape, same output shape."""
+    if not node.spec.inputs:
+        return
+    wired = {port: (shape, dtype) for port, shape, dtype in ins}
+    first_in = next((p.name for p in graph.input_ports(node.id)), None)
+    main = wired.get(first_in, (None, None))
+    for port_in in node.spec.inputs:
+        shape, _ = wired.get(port_in.name, (None, None))
+        known = shape is not None and bool(info.out_shapes)
+        info.out_shapes.append(info.out_shapes[0] if known else None)
+        info.out_dtypes.append(info.out_dtypes[0] if known else None)
+        if not info.error and shape is not None and main[0] is not None and \
+                tuple(shape) != tuple(main[0]):
+            info.error = (f"{node.label} receives {fmt_shape(main[0])} on its input but "
+                          f"{fmt_shape(shape)} on '{port_in.name}': both are scored by the same "
+                          f"weights, so their shapes must match (change the Input's shape or "
+                          f"the last layer before {node.label})")
 
 
 _FORWARD_CACHE: dict[tuple, object] = {}
@@ -213,18 +254,47 @@ def _run_meta(node: Node, shapes: list, dtypes: list):
     ctx = EmitContext(name="m", params=node.params, in_vars=[f"i{k}" for k in range(len(shapes))],
                       in_shapes=shapes, in_dtypes=dtypes, out_vars=["o"])
     em = node.spec.emit(ctx)
-    module = None
-    if em.init:
-        with torch.device("meta"):
-            module = eval(em.init, EVAL_NAMESPACE)  # noqa: S307 (our own emitted expression)
-        module.eval()
+    module = _meta_module(em.init) if em.init else None
+    fast = closed_form(node.type, node.params, shapes, dtypes)
+    if fast is not None:  # exactly what the meta run below gives, without its cost
+        out_shapes, out_dtypes, macs = fast
+        outs = [torch.empty((1, *s), dtype=_DTYPES[d], device="meta")
+                for s, d in zip(out_shapes, out_dtypes)]
+        return outs, module, 2 * macs
     inputs = [torch.empty((1, *s), dtype=_DTYPES.get(d, torch.float32), device="meta")
               for s, d in zip(shapes, dtypes)]
     fn = _forward_fn(em.forward, len(inputs))
-    with FlopCounterMode(display=False) as counter:
-        out = fn(_Holder(module), *inputs)
+    if node.type in NO_MACS:  # FlopCounterMode would count 0 and costs as much as the run
+        out, flops = fn(_Holder(module), *inputs), 0
+    else:
+        with FlopCounterMode(display=False) as counter:
+            out = fn(_Holder(module), *inputs)
+        flops = counter.get_total_flops()
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    return outs, module, counter.get_total_flops()
+    return outs, module, flops
+
+
+_MODULE_CACHE: dict[str, nn.Module] = {}
+
+
+def _meta_module(init: str) -> nn.Module:
+    """The layer built on the meta device, cached by its ``__init__`` expression.
+
+    NOTE: one module serves every node with the same expression (a chain of 500 identical
+    Linear layers builds one); sharing is safe because meta tensors hold no values and the
+    module stays in eval mode, so a forward changes no state that analysis reads.
+    """
+    module = _MODULE_CACHE.get(init)
+    if module is None:
+        with torch.device("meta"), warnings.catch_warnings():
+            # torch's construction warnings (dropout on a one-layer GRU) belong to build time
+            warnings.simplefilter("ignore")
+            module = eval(init, EVAL_NAMESPACE)  # noqa: S307 (our own emitted expression)
+        module.eval()
+        if len(_MODULE_CACHE) >= 1024:
+            _MODULE_CACHE.pop(next(iter(_MODULE_CACHE)))
+        _MODULE_CACHE[init] = module
+    return module
 
 
 __all__ = ["analyze", "Analysis", "NodeInfo", "fmt_shape", "EVAL_NAMESPACE"]

@@ -1,6 +1,7 @@
 """Diagnostics written as advice: what is wrong with a node and what to do about it."""
 from __future__ import annotations
 
+import math
 import re
 
 from ..graph import Diagnostic, Graph, Node, fmt_shape
@@ -12,10 +13,12 @@ def missing_input_error(graph: Graph, node: Node, wired_ports: list[str]) -> str
     for port in graph.input_ports(node.id):
         if port.optional or port.name in wired_ports:
             continue
-        what = f"port '{port.name}'" if len(graph.input_ports(node.id)) > 1 else "an input"
+        where = ""
         if node.inner is not None:
-            what = f"input '{port.doc or port.name}'"
-        return f"{node.label} has no {what}: connect a wire into it"
+            where = f" on '{port.doc or port.name}'"
+        elif len(graph.input_ports(node.id)) > 1:
+            where = f" on port '{port.name}'"
+        return f"{node.label} has no input{where}: connect a wire into it"
     if node.type in _MERGES and len(wired_ports) < 2:
         return f"{node.label} merges two or more inputs but has {len(wired_ports)}: wire another"
     return None
@@ -57,6 +60,60 @@ def merge_error(node: Node, shapes: list) -> str | None:
     return None
 
 
+# Layers that pass integer tensors through; every other layer computes on float values.
+_INTEGER_OK = frozenset({"Embedding", "Output", "Identity", "Flatten", "Unflatten", "Reshape",
+                         "Concat", "Add", "Multiply"})
+
+
+def dtype_error(node: Node, dtypes: list) -> str | None:
+    """Token ids (int64) where values are needed, or values where token ids are needed.
+
+    NOTE: meta tensors skip dtype checks (a Linear runs on int64 there), so this is ours.
+    """
+    if node.type == "Embedding":
+        if dtypes and dtypes[0] not in (None, "int64"):
+            return (f"{node.label} looks up integer token ids but receives {dtypes[0]} values: "
+                    f"set the Input's dtype to int64")
+        return None
+    if node.type in _INTEGER_OK or node.inner is not None:
+        return None
+    if "int64" in dtypes:
+        return (f"{node.label} computes on float values but receives int64 (token ids): put "
+                f"an Embedding before it, or set the Input's dtype to float32")
+    return None
+
+
+def layer_error(node: Node, shapes: list) -> str | None:
+    """Settings that do not fit the incoming shape, said before torch says it less clearly."""
+    p, shape = node.params, shapes[0] if shapes else None
+    if shape is None:
+        return None
+    total = math.prod(shape)
+    if node.type in ("Softmax", "LogSoftmax"):
+        rank = len(shape) + 1
+        if not -rank <= p["dim"] < rank:
+            return (f"{node.label} normalizes along dim {p['dim']}, but {fmt_shape(shape)} has "
+                    f"dims 0 to {rank - 1}: use -1 (the last) or 1 to {rank - 1}")
+    if node.type == "PositionalEncoding" and shape and shape[0] > p["max_len"]:
+        return (f"{node.label} covers sequences of up to max_len = {p['max_len']} steps but "
+                f"receives {shape[0]}: raise max_len")
+    if node.type == "Reparameterize" and len(shapes) == 2 and shapes[1] is not None \
+            and tuple(shapes[0]) != tuple(shapes[1]):
+        return (f"{node.label} receives mu {fmt_shape(shapes[0])} and logvar "
+                f"{fmt_shape(shapes[1])}: they must have the same shape (give both Linear "
+                f"layers the same out_features)")
+    if node.type == "Reshape":
+        known = math.prod(d for d in p["shape"] if d != -1)
+        fits = total % known == 0 if -1 in p["shape"] else known == total
+        if not fits:
+            return (f"{node.label} cannot reshape {fmt_shape(shape)} ({total} values per "
+                    f"sample) into {fmt_shape(p['shape'])}: the sizes must multiply to {total}")
+    if node.type == "Unflatten" and math.prod(p["shape"]) != shape[0]:
+        return (f"{node.label} cannot unflatten {shape[0]} features into "
+                f"{fmt_shape(p['shape'])}: the sizes must multiply to {shape[0]}")
+    return None
+
+
 def translate_torch_error(node: Node, shapes: list, exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     text = re.sub(r"\s+", " ", text)
@@ -76,7 +133,7 @@ def structural(graph: Graph) -> list[Diagnostic]:
         return [Diagnostic("error", None, "The graph is empty: drag an Input and some layers "
                                           "onto the canvas")]
     sources = [n.id for n in graph.nodes() if n.spec.source]
-    if not graph.inputs():
+    if not sources:
         out.append(Diagnostic("error", None, "The graph has no Input node: add one "
                                              "(Input/Output) and set its shape"))
     reach: set[str] = set(sources)
@@ -93,6 +150,6 @@ def structural(graph: Graph) -> list[Diagnostic]:
             used |= graph.ancestors(o)
         for n in graph.nodes():
             if n.id not in used and n.id in reach and not n.spec.source:
-                out.append(Diagnostic("warning", n.id, f"{n.label}'s result reaches no Output: "
-                                                       f"it is computed for nothing"))
+                out.append(Diagnostic("warning", n.id, f"{n.label} reaches no Output: its result "
+                                                       f"is computed for nothing"))
     return out

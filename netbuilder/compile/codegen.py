@@ -14,9 +14,16 @@ from importlib import resources
 from ..errors import CompileError
 from ..graph import Graph
 from ..layers import EmitContext
+from ..layers import modules as helper_modules
 from .analysis import Analysis, analyze
 from .checks import structural
 from .naming import Namespace, class_name
+
+
+# Module-level names of a generated file: a block or graph called "Reshape" must not replace
+# the helper class of that name.
+CLASS_RESERVED = frozenset({"torch", "nn", "F", "math"}) | frozenset(
+    k for k in dir(helper_modules) if k[:1].isupper())
 
 
 @dataclass
@@ -26,7 +33,8 @@ class _Unit:
     classes: list[str] = field(default_factory=list)
     helpers: set[str] = field(default_factory=set)
     functional: bool = False
-    class_names: Namespace = field(default_factory=lambda: Namespace(frozenset()))
+    class_names: Namespace = field(default_factory=lambda: Namespace(CLASS_RESERVED))
+    attributes: dict = field(default_factory=dict)  # id(graph) -> {node id: attribute}
 
 
 def used_nodes(graph: Graph) -> list[str]:
@@ -54,13 +62,19 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
     names = Namespace()
     var: dict[tuple[str, str], str] = {}  # (node id, output port) -> variable
     args: list[str] = []
+    drawn: list[str] = []  # sources other than Input (Noise): optional arguments
+    companion: list[str] = []  # the first Input: batch size and device of drawn sources
     init: list[str] = []
     inits_after: list[str] = []
     body: list[str] = []
+    if any(graph.node(n).spec.source and graph.node(n).type != "Input" for n in keep):
+        companion = [names.create(n, graph.node(n).name) for n in graph.inputs()][:1]
+    unit.attributes.setdefault(id(graph), {})
     for nid in keep:
         node = graph.node(nid)
         info = analysis.nodes[nid]
         attr = names.create(nid, node.name)
+        unit.attributes[id(graph)][nid] = attr
         in_vars = [var[(e.src, e.src_port)] for e in graph.in_edges(nid)]
         if node.type == "Input":
             args.append(attr)
@@ -70,18 +84,16 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
             var[(nid, "out")] = in_vars[0]
             continue
         if node.inner is not None:
-            sub = unit.class_names.create(("block", id(node.inner)), class_name(node.name))
-            _, _, sub_outs = _emit_class(node.inner, info.inner, sub, unit,
-                                         f"The {node.spec.block_role or 'block'} '{node.name}'.")
-            ports = [p.name for p in graph.output_ports(nid)]
-            outs = [attr] if len(ports) == 1 else [
-                names.create((nid, p), f"{attr}_{graph.node(nid).inner.node(p).name}")
-                for p in ports]
-            init.append(f"self.{attr} = {sub}()")
-            body.append(f"{', '.join(outs)} = self.{attr}({', '.join(in_vars)})")
-            for p, v in zip(ports, outs):
-                var[(nid, p)] = v
+            _emit_block(graph, nid, attr, info, names, var, unit, init, body)
             continue
+        if node.spec.source:
+            # NOTE: a drawn source is an optional argument filled in from the companion Input;
+            # with no Input in the graph it is a required argument (the model's input).
+            drawn.append(attr)
+            var[(nid, node.spec.outputs[0].name)] = attr
+            if not companion:
+                continue
+            in_vars = companion
         ctx = EmitContext(name=attr, params=node.params, in_vars=in_vars,
                           in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=[attr])
         em = node.spec.emit(ctx)
@@ -92,15 +104,52 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
         unit.helpers |= set(em.helpers)
         unit.functional |= em.uses_functional
         var[(nid, node.spec.outputs[0].name if node.spec.outputs else "out")] = attr
-    outputs = [var[(o, "out")] if graph.node(o).type == "Output" else
-               var[(o, graph.output_ports(o)[0].name)] for o in graph.outputs()]
+    outputs = []
+    for o in graph.outputs():  # a sink block returns each of its outputs
+        ports = ["out"] if graph.node(o).type == "Output" else \
+            [p.name for p in graph.output_ports(o) if (o, p.name) in var]
+        outputs += [var[(o, p)] for p in ports]
     lines = [f"class {cls}(nn.Module):", f'    """{_safe_text(doc)}"""', "",
              "    def __init__(self):", "        super().__init__()"]
     lines += [f"        {line}" for line in init + inits_after]
-    lines += ["", f"    def forward(self, {', '.join(args)}):"]
+    params = args + [f"{d}=None" for d in drawn] if companion else args + drawn
+    lines += ["", f"    def forward(self, {', '.join(params)}):"]
     lines += [f"        {line}" for line in body]
     lines.append(f"        return {', '.join(outputs)}")
-    return "\n".join(lines) + "\n", args, outputs
+    return "\n".join(lines) + "\n", args if companion else args + drawn, outputs
+
+
+def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: dict,
+                unit: _Unit, init: list[str], body: list[str]) -> None:
+    """A block node: its own class, called on its inner ports, and called again (same
+    weights) on each shared port its spec declares (a Discriminator's "real")."""
+    node = graph.node(nid)
+    sub = unit.class_names.create(("block", id(node.inner)), class_name(node.name))
+    _emit_class(node.inner, info.inner, sub, unit,
+                f"The {node.spec.block_role or 'block'} '{node.name}'.")
+    shared_in = [p.name for p in node.spec.inputs]
+    edges = graph.in_edges(nid)
+    in_vars = [var[(e.src, e.src_port)] for e in edges if e.dst_port not in shared_in]
+    all_ports = [p.name for p in graph.output_ports(nid)]
+    ports = all_ports[:len(all_ports) - len(node.spec.outputs)]
+    outs = [attr] if len(ports) == 1 else [
+        names.create((nid, p), f"{attr}_{node.inner.node(p).name}") for p in ports]
+    init.append(f"self.{attr} = {sub}()")
+    body.append(f"{', '.join(outs)} = self.{attr}({', '.join(in_vars)})")
+    for p, v in zip(ports, outs):
+        var[(nid, p)] = v
+    used = {e.src_port for e in graph.out_edges(nid)}
+    for port_in, port_out in zip(node.spec.inputs, node.spec.outputs):
+        if port_out.name not in used:
+            continue
+        src = next((e for e in edges if e.dst_port == port_in.name), None)
+        if src is None:
+            raise CompileError(f"{node.label} has nothing on its '{port_in.name}' port, so its "
+                               f"'{port_out.name}' output has no value: wire the data Input "
+                               f"into '{port_in.name}'")
+        v = names.create((nid, port_out.name), f"{attr}_{port_out.name}")
+        body.append(f"{v} = self.{attr}({var[(src.src, src.src_port)]})")
+        var[(nid, port_out.name)] = v
 
 
 def _safe_text(text: str) -> str:
@@ -119,7 +168,7 @@ _INIT_CALLS = {
     "kaiming_uniform": "nn.init.kaiming_uniform_({w}, nonlinearity=\"relu\")",
     "kaiming_normal": "nn.init.kaiming_normal_({w}, nonlinearity=\"relu\")",
     "orthogonal": "nn.init.orthogonal_({w})", "zeros": "nn.init.zeros_({w})",
-    "constant": "nn.init.constant_({w}, {v})",
+    "constant": "nn.init.constant_({w}, {v})", "normal": "nn.init.normal_({w}, 0.0, {v})",
 }
 
 
@@ -129,11 +178,14 @@ def _init_lines(node, attr: str) -> list[str]:
     if not node.spec.weight_layer or kind == "default":
         return []
     call = _INIT_CALLS[kind]
+    value = node.params["init_value"]
+    if kind == "normal" and not value:
+        value = 0.02  # a zero standard deviation is never meant: DCGAN's 0.02
     if node.spec.category == "Recurrent":
         return [f"for name, weight in self.{attr}.named_parameters():",
                 "    if name.startswith(\"weight\"):",
-                "        " + call.format(w="weight", v=node.params["init_value"])]
-    return [call.format(w=f"self.{attr}.weight", v=node.params["init_value"])]
+                "        " + call.format(w="weight", v=value)]
+    return [call.format(w=f"self.{attr}.weight", v=value)]
 
 
 def _helper_sources(names: set[str]) -> list[str]:
@@ -149,10 +201,15 @@ def _helper_sources(names: set[str]) -> list[str]:
     return out
 
 
-def _main_block(graph: Graph, cls: str, args: list[str], n_outputs: int) -> list[str]:
+def _main_block(graph: Graph, cls: str, args: list[str], n_outputs: int,
+                analysis: Analysis, attributes: dict) -> list[str]:
     lines = ["", "", 'if __name__ == "__main__":', f"    model = {cls}()"]
-    for nid, arg in zip(graph.inputs(), args):
-        p = graph.node(nid).params
+    by_attr = {a: nid for nid, a in attributes.items()}
+    for arg in args:
+        nid = by_attr[arg]
+        p = dict(graph.node(nid).params)
+        if graph.node(nid).type != "Input":  # a drawn source (Noise) without a companion
+            p = {"shape": analysis.shape(nid), "dtype": "float32"}
         shape = ", ".join(str(d) for d in (2, *p["shape"]))
         if p["dtype"] == "int64":
             lines.append(f"    {arg} = torch.randint(0, 2, ({shape}))")
@@ -185,5 +242,14 @@ def generate(graph: Graph, class_name_: str | None = None, main: bool = True,
     parts = ["\n".join(header)] + [p.rstrip("\n") for p in helper_src + unit.classes]
     src = "\n\n\n".join(parts)
     if main:
-        src += "\n" + "\n".join(_main_block(graph, cls, args, len(outs)))
+        src += "\n" + "\n".join(_main_block(graph, cls, args, len(outs), analysis,
+                                             unit.attributes[id(graph)]))
     return src + "\n", cls
+
+
+def node_attributes(graph: Graph, analysis: Analysis | None = None) -> dict[str, str]:
+    """``{node id: attribute}`` of the generated class (``model.<attribute>`` is that node's
+    module; a block's is its class instance). Only nodes that reach an output are listed."""
+    unit = _Unit()
+    _class_source(graph, analysis or analyze(graph), "Model", unit, "")
+    return dict(unit.attributes[id(graph)])

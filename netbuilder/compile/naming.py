@@ -9,16 +9,27 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+import unicodedata
+
+from torch import nn
+
+# NOTE: attributes are set on an nn.Module, so its own members are taken too: a node called
+# "training" or "to" would otherwise replace the flag or shadow the method `self.to(x)` calls.
+MODULE_MEMBERS = frozenset(dir(nn.Module)) | {"training"}
 
 RESERVED = frozenset({
     "torch", "nn", "F", "math", "self", "model", "forward", "super", "Module", "x_batch",
-}) | frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+    "l", "O", "I",  # legal, but linters flag them as easy to misread (E741)
+}) | frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) \
+    | MODULE_MEMBERS
 
 _BAD = re.compile(r"[^0-9a-zA-Z_]+")
 
 
 def sanitize(name: str) -> str:
     """A lowercase-friendly identifier from arbitrary text (``'x); import os'`` → ``x_import_os``)."""
+    # "ünï" → "uni": accents go, the letters stay (identifiers here are plain ASCII)
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     s = _BAD.sub("_", name).strip("_")
     s = re.sub(r"__+", "_", s)
     if not s:
@@ -56,6 +67,7 @@ class Namespace:
 
 def class_name(text: str) -> str:
     """CamelCase class name from a graph or block name (``'lenet-5'`` → ``Lenet5``)."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     parts = [p for p in _BAD.split(text) if p]
     s = "".join(p[:1].upper() + p[1:] for p in parts) or "Model"
     if s[0].isdigit():

@@ -120,13 +120,17 @@ class Graph:
     def input_ports(self, node_id: str) -> list[Port]:
         n = self.node(node_id)
         if n.inner is not None:
-            return [Port(i.id, doc=i.name) for i in n.inner.nodes() if i.type == "Input"]
+            # A block's own ports come from its inner Inputs; its spec may add shared-weight
+            # ports after them (a Discriminator's optional "real").
+            return [Port(i.id, doc=i.name) for i in n.inner.nodes() if i.type == "Input"] + \
+                list(n.spec.inputs)
         return list(n.spec.inputs)
 
     def output_ports(self, node_id: str) -> list[Port]:
         n = self.node(node_id)
         if n.inner is not None:
-            return [Port(o.id, doc=o.name) for o in n.inner.nodes() if o.type == "Output"]
+            return [Port(o.id, doc=o.name) for o in n.inner.nodes() if o.type == "Output"] + \
+                list(n.spec.outputs)
         return list(n.spec.outputs)
 
     def topo_order(self) -> list[str]:
@@ -224,6 +228,13 @@ class Graph:
         n = self.node(node_id)
         n.pos = _pos(pos)
         self.node_moved.emit(node_id, n.pos)
+
+    def reorder(self, ids: Iterable[str]) -> None:
+        """Put the listed nodes first, in that order (undo returns a removed node to its place,
+        so the file and the model's input order come out exactly as before)."""
+        ids = [i for i in ids if i in self._nodes]
+        rest = [i for i in self._nodes if i not in set(ids)]
+        self._nodes = {i: self._nodes[i] for i in ids + rest}
 
     def unique_name(self, base: str) -> str:
         taken = {n.name for n in self._nodes.values()}

@@ -7,6 +7,7 @@ from typing import Iterable
 
 from ..errors import GraphError
 from .fileformat import _read_body, graph_to_dict
+from ..layers import all_specs, get_spec
 from .model import Graph
 
 
@@ -49,6 +50,15 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
     sel = set(ids)
     if not sel:
         raise GraphError("Select at least one node to group")
+    # Everything that could refuse is checked before the first change.
+    if not get_spec(type_).is_block:
+        blocks = ", ".join(s.type for s in all_specs() if s.is_block)
+        raise GraphError(f"{type_} is not a block type: use one of {blocks}", field="type")
+    owner = next((n for n in g.nodes() if name is not None and n.name == name), None)
+    if owner is not None and owner.id not in sel:
+        g._check_name(name, None)
+    if block_id is not None and block_id in g and block_id not in sel:
+        raise GraphError(f"A node with id {block_id!r} already exists", node=block_id)
     for i in sel:
         if g.node(i).type in ("Input", "Output"):
             raise GraphError(f"{g.node(i).label} cannot go inside a block: a block's inputs and "
@@ -63,8 +73,6 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
         n = g.node(i)
         inner.add(n.type, n.name, n.pos, id=n.id,
                   inner=n.inner.copy() if n.inner is not None else None, **n.params)
-    for e in internal:
-        inner.connect(e.src, e.dst, e.src_port, e.dst_port)
     # One inner Input per distinct outside source, one inner Output per distinct inside source.
     in_ports: dict[tuple, str] = {}
     for e in crossing_in:
@@ -72,17 +80,22 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
         if key not in in_ports:
             in_ports[key] = inner.add("Input", inner.unique_name("x"),
                                       (min(xs) - 200, g.node(e.dst).pos[1]))
-        inner.connect(in_ports[key], e.dst, None, e.dst_port)
+    # NOTE: wires keep their connection order (``order``), so a Concat inside or outside the
+    # block still receives its inputs in the order it had.
+    for e in sorted(internal + crossing_in, key=lambda e: e.order):
+        src, port = (e.src, e.src_port) if e.src in sel else (in_ports[(e.src, e.src_port)], None)
+        inner.connect(src, e.dst, port, e.dst_port, order=e.order)
     out_ports: dict[tuple, str] = {}
-    for e in crossing_out:
-        key = (e.src, e.src_port)
+    # Values that leave the block, and the selection's own results (sinks): what the graph
+    # returned before, the block returns now.
+    leaving = [(e.src, e.src_port) for e in crossing_out]
+    leaving += [(i, g.output_ports(i)[0].name) for i in ids
+                if not g.out_edges(i) and g.output_ports(i)]
+    for key in leaving:
         if key not in out_ports:
             out_ports[key] = inner.add("Output", inner.unique_name("y"),
-                                       (max(xs) + 200, g.node(e.src).pos[1]))
-            inner.connect(e.src, out_ports[key], e.src_port)
-    if not out_ports:
-        sink = ids[-1]
-        inner.connect(sink, inner.add("Output", "y", (max(xs) + 200, g.node(sink).pos[1])))
+                                       (max(xs) + 200, g.node(key[0]).pos[1]))
+            inner.connect(key[0], out_ports[key], key[1])
     for i in ids:
         g.remove(i)
     centre = (sum(xs) / len(xs), sum(ys) / len(ys))
@@ -90,7 +103,7 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
     for (src, sp), port in in_ports.items():
         g.connect(src, bid, sp, port)
     for e in crossing_out:
-        g.connect(bid, e.dst, out_ports[(e.src, e.src_port)], e.dst_port)
+        g.connect(bid, e.dst, out_ports[(e.src, e.src_port)], e.dst_port, order=e.order)
     return bid
 
 
@@ -126,7 +139,7 @@ def ungroup(g: Graph, block_id: str) -> list[str]:
     for e in outside_out:
         src = out_source.get(e.src_port)
         if src is not None:
-            g.connect(src[0], e.dst, src[1], e.dst_port)
+            g.connect(src[0], e.dst, src[1], e.dst_port, order=e.order)
     return list(mapping.values())
 
 

@@ -127,7 +127,9 @@ def _batchnorm(type_: str, rule: RankRule, doc: str, aliases: tuple):
           aliases=aliases, short="bn", rank=rule)
 
 
-_batchnorm("BatchNorm1d", RankRule((1, 2), "(N, features) or (N, C, L)"),
+_batchnorm("BatchNorm1d", RankRule((1, 2), "(N, features) or (N, C, L)",
+                                   lambda r: "use BatchNorm2d for feature maps" if r == 3
+                                   else "add a Flatten before it"),
            "Batch normalization over features (or channels of a 1-D signal).",
            ("batch norm", "batchnorm dense"))
 _batchnorm("BatchNorm2d", _image_rule(2), "Batch normalization over the channels of feature maps.",

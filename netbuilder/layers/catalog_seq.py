@@ -31,7 +31,13 @@ def _recurrent(type_: str, doc: str, aliases: tuple, short: str, elman: bool = F
 
     def forward(c):
         lines = [f"{c.out}, _ = self.{c.name}({c.x})"]
-        if c.params["output"] == "last":
+        if c.params["output"] == "last" and c.params["bidirectional"]:
+            # NOTE: the backward direction ends at step 0, not at step -1: its last state is
+            # out[:, 0, H:]. Taking out[:, -1] would give it one step of context.
+            h = c.params["hidden_size"]
+            lines += ["# the forward direction's last step, and the backward one's (at t = 0)",
+                      f"{c.out} = torch.cat([{c.out}[:, -1, :{h}], {c.out}[:, 0, {h}:]], dim=1)"]
+        elif c.params["output"] == "last":
             lines.append(f"{c.out} = {c.out}[:, -1]")
         return lines
 
@@ -102,6 +108,13 @@ layer("Reparameterize", "Generative",
 
 # --- Blocks (an inner graph compiled to its own class; ports come from its Input/Output nodes) --
 
+# NOTE: ports a block spec declares come after its inner ports. Input k of them is a second call
+# of the same block (shared weights) on that wire; its result is output k. A GAN's Discriminator
+# scores the generator's samples on its own input and the real data on "real".
+_SHARED_PORTS = {"Discriminator": (
+    (Port("real", optional=True, doc="Real data (the Input), scored by the same weights"),),
+    (Port("real_score", doc="The discriminator's score of the real data"),))}
+
 for _type, _role, _doc, _aliases in (
     ("Block", "", "A group of layers compiled to its own module class.", ("group", "subgraph",
                                                                           "module")),
@@ -113,5 +126,6 @@ for _type, _role, _doc, _aliases in (
     ("Discriminator", "discriminator", "Block that scores samples as real or fake (GANs).",
      ("gan", "critic")),
 ):
-    layer(_type, "Blocks", _doc, inputs=(), outputs=(), aliases=_aliases,
+    layer(_type, "Blocks", _doc, inputs=_SHARED_PORTS.get(_type, ((), ()))[0],
+          outputs=_SHARED_PORTS.get(_type, ((), ()))[1], aliases=_aliases,
           short=_role or "block", block_role=_role)

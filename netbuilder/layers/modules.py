@@ -87,7 +87,8 @@ class RBM(nn.Module):
 
     def free_energy(self, v):
         """F(v) = -b·v - sum(softplus(W v + c)); lower means more probable."""
-        return -(v @ self.visible_bias) - F.softplus(F.linear(v, self.weight, self.hidden_bias)).sum(1)
+        hidden = F.linear(v, self.weight, self.hidden_bias)
+        return -(v @ self.visible_bias) - F.softplus(hidden).sum(1)
 
     @torch.no_grad()
     def sample(self, n, steps=200, v=None):

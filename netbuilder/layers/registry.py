@@ -22,7 +22,12 @@ def get_spec(type_name: str) -> LayerSpec:
     except KeyError:
         import difflib
 
-        close = difflib.get_close_matches(type_name, list(_SPECS), n=3)
+        text = str(type_name).lower()
+        lower = {t.lower(): t for t in _SPECS}
+        close = [lower[c] for c in difflib.get_close_matches(text, list(lower), n=3)]
+        # What people call it: "Dense" is a Linear.
+        close = [s.type for s in _SPECS.values() if text in (a.lower() for a in s.aliases)
+                 and s.type not in close] + close
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownTypeError(f"Unknown layer type {type_name!r}.{hint}", field="type") from None
 

@@ -6,6 +6,7 @@ lines). Building, shape analysis and export all go through that source: one path
 from __future__ import annotations
 
 import keyword
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -44,6 +45,8 @@ class Param:
             what = {"int": "an integer", "float": "a number", "ints": "an integer or tuple of integers"}
             return f"{what[self.kind]} in [{lo}, {hi}]"
         if self.kind == "shape":
+            if self.min == -1:
+                return "a tuple of positive integers with at most one -1 (inferred)"
             return "a tuple of positive integers"
         return "text"
 
@@ -74,15 +77,19 @@ def _in_range(p: Param, v: float) -> None:
 
 
 def _check_int(p: Param, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise TypeError("")
+    if isinstance(v, float) and (not math.isfinite(v) or not v.is_integer()):
+        raise ValueError("")
     _in_range(p, int(v))
     return int(v)
 
 
 def _check_float(p: Param, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise TypeError("")
+    if not math.isfinite(v):  # NaN and infinities are no setting, and JSON cannot hold them
+        raise ValueError("")
     _in_range(p, float(v))
     return float(v)
 
@@ -112,7 +119,12 @@ def _check_shape(p: Param, v: Any) -> tuple[int, ...]:
         v = (v,)
     if not isinstance(v, (list, tuple)) or not v:
         raise TypeError("")
-    out = tuple(_check_int(Param("d", "int", 1, min=-1 if p.min == -1 else 1), x) for x in v)
+    inferable = p.min == -1  # Reshape: one entry may be -1, inferred from the others
+    out = tuple(_check_int(Param("d", "int", 1, min=-1 if inferable else 1), x) for x in v)
+    if 0 in out:
+        raise ValueError("")
+    if out.count(-1) > 1:
+        raise ValueError("only one entry can be -1")
     return out
 
 
@@ -229,13 +241,14 @@ class LayerSpec:
 
 WEIGHT_INITS = (
     "default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
-    "orthogonal", "zeros", "constant",
+    "orthogonal", "zeros", "constant", "normal",
 )
 
 WEIGHT_PARAMS = (
     Param("init", "choice", "default", "Weight initializer (default keeps PyTorch's own)",
           choices=WEIGHT_INITS),
-    Param("init_value", "float", 0.0, "Value for the 'constant' initializer"),
+    Param("init_value", "float", 0.0, "Value for 'constant'; standard deviation for 'normal' "
+                                      "(0 means 0.02, as in DCGAN)"),
     Param("l1", "float", 0.0, "L1 penalty on the weights, added to the loss", min=0.0),
     Param("l2", "float", 0.0, "L2 penalty on the weights, added to the loss", min=0.0),
 )

@@ -1,0 +1,176 @@
+"""The ``netbuilder`` command: subcommands (check, summary, export, ...) or the app launcher.
+
+    netbuilder check FILE            diagnostics; exit 1 if any is an error
+    netbuilder summary FILE          layers, shapes, parameters, MACs
+    netbuilder export FILE -o OUT    standalone PyTorch source
+    netbuilder [FILE] [--screenshot OUT.png] [--train SECONDS] [--version]   the editor
+
+Subcommands are modules in ``netbuilder.commands`` (see its docstring), imported only when
+used, so ``netbuilder check`` never loads Qt and ``--version`` loads neither Qt nor torch.
+Every failure is one line on stderr and a non-zero exit status, never a traceback
+(``NETBUILDER_DEBUG=1`` shows it).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import keyword
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Sequence
+
+from .errors import NetbuilderError
+
+# NOTE: add a subcommand by writing netbuilder/commands/<name>.py and listing it here.
+SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "train")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: a bug, not the user's input
+EXIT_INTERRUPTED = 130
+
+
+def command_module(name: str) -> ModuleType:
+    """The module of subcommand ``name`` (a keyword such as ``import`` lives in ``import_``)."""
+    module = f"{name}_" if keyword.iskeyword(name) else name
+    return importlib.import_module(f"netbuilder.commands.{module}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``netbuilder`` console script; returns the exit status."""
+    return _guarded(_dispatch, sys.argv[1:] if argv is None else list(argv))
+
+
+def gui_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``netbuilder-gui`` script: the launcher, without subcommands."""
+    return _guarded(_launch, sys.argv[1:] if argv is None else list(argv))
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] not in SUBCOMMANDS:
+        _reject_unknown_command(argv[0])
+    if argv and argv[0] in SUBCOMMANDS:
+        module = command_module(argv[0])
+        parser = argparse.ArgumentParser(prog=f"netbuilder {module.NAME}",
+                                         description=module.HELP[:1].upper() + module.HELP[1:])
+        module.add_arguments(parser)
+        return int(module.run(parser.parse_args(argv[1:])) or 0)
+    return _launch(argv)
+
+
+def _launcher_parser() -> argparse.ArgumentParser:
+    listing = "\n".join(f"  {name:<10} {command_module(name).HELP}" for name in SUBCOMMANDS)
+    parser = argparse.ArgumentParser(
+        prog="netbuilder", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Design neural networks by drawing them. Without a command, opens the "
+                    "editor (on FILE if given).",
+        epilog=f"commands (netbuilder COMMAND --help for their options):\n{listing}")
+    parser.add_argument("file", nargs="?", metavar="FILE", help="graph file to open (.json)")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="render the window to a PNG file and quit")
+    parser.add_argument("--train", type=_seconds, metavar="SECONDS",
+                        help="start training and let it run this long before the screenshot")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"--train needs a positive number of seconds, not {text}")
+    return value
+
+
+def _launch(argv: list[str]) -> int:
+    args = _launcher_parser().parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(f"netbuilder {__version__}")
+        return 0
+    if args.file is not None and not Path(args.file).exists():
+        _reject_unknown_command(args.file)
+        raise _Usage(f"{args.file}: file not found")
+    try:
+        from .ui.app import run_app
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing.startswith("netbuilder.ui"):
+            return _fail(EXIT_USAGE, "the desktop editor is not part of this installation "
+                                     f"({missing} is missing); the command line works: "
+                                     f"netbuilder {{{','.join(SUBCOMMANDS)}}} FILE")
+        if missing.split(".")[0] in ("PySide6", "shiboken6", "pyqtgraph"):
+            return _fail(EXIT_USAGE, f"the desktop editor needs {missing.split('.')[0]}, which "
+                                     "is not installed: pip install PySide6-Essentials pyqtgraph")
+        raise
+    return int(run_app(args.file, screenshot=args.screenshot, train_seconds=args.train) or 0)
+
+
+def _reject_unknown_command(word: str) -> None:
+    """A first word that is no file but looks like a command name is a mistyped command."""
+    if word.startswith("-") or word in SUBCOMMANDS or Path(word).suffix or Path(word).exists():
+        return
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise _Usage(f"unknown command {word!r}{hint} (commands: {', '.join(SUBCOMMANDS)}; "
+                 f"or give a graph file to open it in the editor)")
+
+
+class _Usage(NetbuilderError):
+    """The command line itself is wrong (exit status 2, like argparse)."""
+
+
+def _fail(status: int, message: str) -> int:
+    print(f"netbuilder: error: {message}", file=sys.stderr)
+    return status
+
+
+def _guarded(run: Callable[[list[str]], int], argv: list[str]) -> int:
+    """Run a command; turn every failure into one line on stderr and an exit status."""
+    from .commands.common import one_line
+
+    debug = os.environ.get("NETBUILDER_DEBUG") == "1"
+    try:
+        return run(argv)
+    except SystemExit as exc:  # argparse: --help, or a usage error it already printed
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
+    except KeyboardInterrupt:
+        print("netbuilder: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `netbuilder summary f.json | head`: the reader left; not an error
+        _silence_stdout()
+        return 0
+    except Exception as exc:  # noqa: BLE001 (the one place that turns every failure into a line)
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        if isinstance(exc, _Usage):
+            return _fail(EXIT_USAGE, one_line(str(exc)))
+        if isinstance(exc, NetbuilderError):
+            return _fail(EXIT_ERROR, one_line(str(exc)))
+        if isinstance(exc, OSError):
+            where = f"{exc.filename}: " if exc.filename else ""
+            return _fail(EXIT_ERROR, f"{where}{exc.strerror or one_line(str(exc))}")
+        hint = "" if debug else " (NETBUILDER_DEBUG=1 shows the traceback)"
+        return _fail(EXIT_INTERNAL, f"unexpected {type(exc).__name__}: {one_line(str(exc))}; "
+                                    f"this is a bug in netbuilder, please report it{hint}")
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit and would complain about the closed pipe a second time.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""``netbuilder check FILE...``: the graph's diagnostics; exit 1 if any is an error."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import diagnostic_dict, grouped, load_graph, one_line, plural, print_json
+
+NAME = "check"
+HELP = "list a graph file's problems (exit status 1 if there is an error)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="graph file(s) (.json)")
+    parser.add_argument("--json", action="store_true",
+                        help="machine-readable output (an object; a list for several files)")
+
+
+def check_file(path: str) -> dict:
+    """The report of one file: what ``--json`` prints for it."""
+    graph = load_graph(path)
+    diags = graph.check()
+    analysis = graph.analyze()
+    errors = sum(d.is_error for d in diags)
+    return {
+        "file": path, "name": graph.name, "ok": errors == 0, "errors": errors,
+        "warnings": sum(d.severity == "warning" for d in diags),
+        "nodes": len(graph), "parameters": analysis.total_params,
+        "diagnostics": [diagnostic_dict(graph, d) for d in diags],
+    }
+
+
+def _print_report(report: dict) -> None:
+    for d in report["diagnostics"]:
+        print(f"{d['severity']}: {d['message']}")
+    size = f"{plural(report['nodes'], 'node')}, {grouped(report['parameters'])} parameters"
+    if report["ok"]:
+        extra = f" with {plural(report['warnings'], 'warning')}" if report["warnings"] else ""
+        print(f"{report['file']}: OK{extra} ({size})")
+    else:
+        found = plural(report["errors"], "error")
+        if report["warnings"]:
+            found += f", {plural(report['warnings'], 'warning')}"
+        print(f"{report['file']}: {found} ({size})")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import NetbuilderError
+
+    reports, status = [], 0
+    for path in args.files:
+        if len(args.files) == 1:
+            report = check_file(path)  # a bad file: one line on stderr from the CLI
+        else:
+            try:
+                report = check_file(path)
+            except NetbuilderError as exc:  # report it and go on with the other files
+                print(f"netbuilder: error: {one_line(str(exc))}", file=sys.stderr)
+                reports.append({"file": path, "ok": False, "errors": 1, "warnings": 0,
+                                "diagnostics": [{"severity": "error", "node": None,
+                                                 "node_name": None,
+                                                 "message": one_line(str(exc))}]})
+                status = 1
+                continue
+        reports.append(report)
+        status = max(status, 0 if report["ok"] else 1)
+        if not args.json:
+            _print_report(report)
+    if args.json:
+        print_json(reports[0] if len(args.files) == 1 else reports)
+    return status

@@ -1,0 +1,125 @@
+"""``netbuilder train FILE``: train a graph headless, with a progress bar and a run folder.
+
+Writes ``DIR/metrics.jsonl``, ``summary.json``, ``weights.safetensors``, ``graph.json`` and
+``config.json`` (TensorBoard event files too when ``tensorboard`` is installed). Under
+``torchrun --nproc_per_node=N -m netbuilder train FILE`` it trains data-parallel and only rank 0
+prints and writes.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+NAME = "train"
+HELP = "train a graph on its dataset (progress bar; metrics, weights and summary in a folder)"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", nargs="?",
+                        help="graph file (.json); optional with --resume (its graph.json)")
+    parser.add_argument("--dataset", metavar="NAME|PATH",
+                        help="built-in dataset name or data file (default: the graph's setting)")
+    parser.add_argument("--epochs", type=_positive_int, metavar="N",
+                        help="epochs in total (with --resume: train on up to this many)")
+    parser.add_argument("--batch-size", type=_positive_int, metavar="N")
+    parser.add_argument("--lr", type=_positive_float, metavar="X", help="learning rate")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--out", metavar="DIR",
+                        help="run folder (default: runs/<graph name>-<time> next to FILE)")
+    parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def default_out_dir(graph_path: Path, name: str) -> Path:
+    safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", name).strip("._") or "run"
+    return graph_path.resolve().parent / "runs" / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..graph import from_json
+    from ..train.checkpoint import RunFiles
+    from ..train.config import TrainingConfig
+    from ..train.distributed import from_env, shutdown
+    from ..train.sinks import ProgressBar, TensorBoardSink
+    from ..train.trainer import Trainer
+    from .common import CommandError, load_graph
+
+    dist = from_env()
+    if args.resume:
+        files = RunFiles(args.resume)
+        graph = load_graph(args.file) if args.file else from_json(files.read_graph_text(),
+                                                                   str(files.path("graph.json")))
+        config = TrainingConfig.from_dict(files.read_config())
+        out = Path(args.resume)
+    else:
+        if not args.file:
+            raise CommandError("give a graph FILE to train (or --resume DIR)")
+        graph = load_graph(args.file)
+        config = TrainingConfig.from_graph(graph)
+        out = Path(args.out) if args.out else default_out_dir(Path(args.file), graph.name)
+    changes = {k: v for k, v in (("dataset", args.dataset), ("epochs", args.epochs),
+                                 ("batch_size", args.batch_size), ("lr", args.lr),
+                                 ("device", args.device)) if v is not None}
+    if args.dataset is not None and args.dataset != config.dataset:
+        changes["dataset_options"] = {}  # options belong to the dataset they were set for
+    config = config.replace(**changes)
+    sinks = []
+    if dist.is_main:
+        if not args.quiet:
+            sinks.append(ProgressBar(sys.stderr))
+        out.mkdir(parents=True, exist_ok=True)
+        tb = TensorBoardSink.create(out / "tensorboard")
+        if tb is not None:
+            sinks.append(tb)
+
+    def emit(event) -> None:
+        for sink in sinks:
+            sink(event)
+
+    try:
+        result = Trainer(graph, config, emit=emit, out_dir=out, resume=args.resume,
+                         dist=dist).run()
+    finally:
+        shutdown()
+    if dist.is_main:
+        s = result.summary
+        best = (f", best {s['monitor']} {s['best_value']:.4g} at epoch {s['best_epoch']}"
+                if s.get("best_epoch") is not None and s.get("best_value") is not None else "")
+        speed = f", {s['samples_per_s']:,.0f} samples/s" if s.get("samples_per_s") else ""
+        print(f"{s['status']}: {s['epochs_done']} epochs{best}{speed}; outputs in {out}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover  (python -m netbuilder.commands.train)
+    from ..cli import _guarded
+
+    def _main(argv):
+        parser = argparse.ArgumentParser(prog="netbuilder train")
+        add_arguments(parser)
+        return run(parser.parse_args(argv))
+
+    sys.exit(_guarded(_main, sys.argv[1:]))
+

@@ -1,0 +1,559 @@
+"""One traced module → one netbuilder graph (the importer's core; blocks recurse through it).
+
+Every fx node gets a ``Value`` saying what it is in graph terms: a tensor on a node's port, a
+recurrent layer's tuple or part of it, a block's tuple, a shape helper (``x.size(0)``), or
+"bad" (an unsupported operation, already reported, so nothing downstream reports it again).
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import math
+import operator
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from ..errors import NetbuilderError
+from ..graph import Graph
+from ..layers import get_spec
+from . import fx_map
+from .naming import sanitize
+
+_ROLES = ("encoder", "decoder", "generator", "discriminator")
+
+
+@dataclass
+class Value:
+    """What an fx node produced, in graph terms."""
+
+    # tensor | rnn | rnn_seq | rnn_hidden | rnn_hn | rnn_part | mha | tuple | noise | helper | bad
+    kind: str
+    node: str | None = None
+    port: str | None = None
+    ports: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+
+BAD = Value("bad")
+HELPER = Value("helper")
+
+
+class Builder:
+    """Builds ``graph`` from ``module`` traced as ``traced``; ``rec`` holds the values of one
+    real run of it."""
+
+    def __init__(self, session, module: nn.Module, traced: fx.Graph, rec, graph: Graph,
+                 prefix: str, id_path: list[str], noise_names: list[str]):
+        self.s, self.module, self.fx, self.rec, self.g = session, module, traced, rec, graph
+        self.prefix, self.id_path = prefix, id_path
+        self.noise_names = list(noise_names)
+        self.values: dict[fx.Node, Value] = {}
+        self.merges: dict[fx.Node, tuple[str, str]] = {}  # fx add/mul -> (type, graph node)
+        self.rnn_usage: dict[str, dict[str, fx.Node]] = {}
+        self.blocks: dict[str, str] = {}  # module target -> block node (a second call: "real")
+        self._next = 1
+
+    # --- small helpers ---------------------------------------------------------------------
+
+    def new_id(self) -> str:
+        nid = f"n{self._next}"
+        self._next += 1
+        return nid
+
+    def name_for(self, wanted: str) -> str:
+        base = sanitize(wanted)
+        taken = {n.name for n in self.g.nodes()}
+        name, i = base, 1
+        while name in taken:
+            name, i = f"{base}_{i}", i + 1
+        return name
+
+    def add(self, type_: str, name: str, params: dict, fxn: fx.Node, **kw) -> str | None:
+        try:
+            return self.g.add(type_, self.name_for(name), id=self.new_id(), **kw, **params)
+        except NetbuilderError as exc:
+            self.s.problem(f"{type_} '{name}': {exc}", fxn)
+            return None
+
+    def tensor(self, arg: Any, fxn: fx.Node) -> tuple[str, str] | None:
+        """``(node, port)`` of a tensor argument; None (reported) when it is not one."""
+        v = self.values.get(arg) if isinstance(arg, fx.Node) else None
+        if v is None:
+            self.s.problem(f"{describe(fxn, self.module)} with the constant {arg!r} as an input", fxn)
+            return None
+        if v.kind == "rnn_seq":
+            self.rnn_usage.setdefault(v.node, {}).setdefault("sequence", fxn)
+            return (v.node, "out")
+        if v.kind == "tensor":
+            return (v.node, v.port)
+        if v.kind == "rnn_part":
+            self.s.problem("a part of a bidirectional recurrent output: only both directions' "
+                           "final states, concatenated, have a layer (output 'last')", fxn)
+        elif v.kind == "noise":
+            self.s.problem("torch.rand other than as uniform noise in [-1, 1] "
+                           "(torch.rand(...) * 2 - 1)", fxn)
+        elif v.kind != "bad":
+            self.s.problem(f"{describe(fxn, self.module)} on a value that is not a tensor", fxn)
+        return None
+
+    def connect_all(self, nid: str, fxn: fx.Node, inputs: list, ports: list | None = None
+                    ) -> bool:
+        srcs = [self.tensor(a, fxn) for a in inputs]
+        if any(s is None for s in srcs):
+            return False
+        seen = set()
+        for i, (src, port) in enumerate(srcs):
+            dst_port = ports[i] if ports else None
+            if (src, port, dst_port) in seen:
+                self.s.problem(f"{describe(fxn, self.module)} uses the same tensor twice "
+                               f"(x + x): compute it once with a layer instead", fxn)
+                return False
+            seen.add((src, port, dst_port))
+            self.g.connect(src, nid, port, dst_port)
+        return True
+
+    def layer(self, fxn: fx.Node, type_: str, params: dict, inputs: list, name: str | None = None,
+              ports: list | None = None) -> Value:
+        if any(self.values.get(a) is BAD for a in inputs if isinstance(a, fx.Node)):
+            return BAD
+        nid = self.add(type_, name or assigned_name(fxn) or fxn.name, params, fxn)
+        if nid is None or not self.connect_all(nid, fxn, inputs, ports):
+            return BAD
+        return Value("tensor", nid, get_spec(type_).outputs[0].name)
+
+    # --- the walk --------------------------------------------------------------------------
+
+    def run(self) -> Graph:
+        live = live_nodes(self.fx)
+        calls: dict[str, int] = {}
+        for n in self.fx.nodes:
+            if n in live and n.op == "call_module":
+                calls[n.target] = calls.get(n.target, 0) + 1
+        for n in self.fx.nodes:
+            if n not in live:
+                continue
+            if n.op == "call_module" and calls[n.target] > 1 and not self.shared_ok(n):
+                self.s.problem(f"module '{self.prefix}{n.target}' is called {calls[n.target]} "
+                               f"times (shared weights): each netbuilder layer owns its weights",
+                               n)
+                self.values[n] = BAD
+                calls[n.target] = 0
+                continue
+            self.values[n] = getattr(self, f"op_{n.op}")(n)
+        self.finish_recurrent()
+        return self.g
+
+    def shared_ok(self, n: fx.Node) -> bool:
+        """A Discriminator may score two inputs with the same weights (its "real" port)."""
+        mod = self.module.get_submodule(n.target)
+        return is_block(mod) and block_type(mod, n.target) == "Discriminator" and sum(
+            1 for m in self.fx.nodes if m.op == "call_module" and m.target == n.target) == 2
+
+    def op_placeholder(self, n: fx.Node) -> Value:
+        value = self.rec.values.get(n)
+        if not isinstance(value, torch.Tensor):
+            return HELPER
+        dtype = "float32" if value.is_floating_point() else "int64"
+        name = "x" if n.name in ("input", "input_1") else n.name
+        nid = self.add("Input", name, {"shape": tuple(value.shape[1:]), "dtype": dtype}, n)
+        return Value("tensor", nid, "out") if nid else BAD
+
+    def op_get_attr(self, n: fx.Node) -> Value:
+        self.s.problem(f"forward uses the parameter or buffer '{self.prefix}{n.target}' directly"
+                       f" (only layers' own weights can be imported)", n)
+        return BAD
+
+    def op_output(self, n: fx.Node) -> Value:
+        results = n.args[0]
+        items = list(results) if isinstance(results, (tuple, list)) else [results]
+        for i, item in enumerate(items):
+            nid = self.add("Output", "output" if len(items) == 1 else f"output{i}", {}, n)
+            if nid is not None:
+                self.connect_all(nid, n, [item])
+        return HELPER
+
+    def op_call_module(self, n: fx.Node) -> Value:
+        mod = self.module.get_submodule(n.target)
+        path = f"{self.prefix}{n.target}"
+        rule = fx_map.MODULE_RULES.get(type(mod)) or fx_map.helper_rule(mod)
+        if rule is None:
+            if is_block(mod):
+                return self.block(n, mod, path)
+            self.s.problem(f"{type(mod).__name__} module '{path}' has no netbuilder layer", n)
+            return BAD
+        try:
+            type_, params = rule(mod)
+        except fx_map.Unsupported as exc:
+            self.s.problem(f"{type(mod).__name__} '{path}' with {exc}", n)
+            return BAD
+        inputs, ports = self.module_inputs(n, mod, type_)
+        if inputs is None:
+            return BAD
+        value = self.layer(n, type_, params, inputs, module_name(n, type_), ports)
+        if value.kind == "tensor":
+            self.s.state_names[path] = [*self.id_path, value.node]
+            self.s.checks.append((self.g, value.node, mod, n))
+            if type_ in fx_map.RECURRENT:
+                return Value("rnn", value.node)
+            if type_ == "MultiheadAttention":
+                return Value("mha", value.node)
+        return value
+
+    def module_inputs(self, n: fx.Node, mod: nn.Module, type_: str):
+        """The tensor arguments of a layer call, refusing extra arguments that change it."""
+        args, kwargs = list(n.args), dict(n.kwargs)
+        if type_ == "Reparameterize":
+            return args[:2], ["mu", "logvar"]
+        if type_ == "MultiheadAttention":
+            q, k, v = (args + [kwargs.pop(a, None) for a in ("query", "key", "value")])[:3]
+            extra = {**dict(zip(("key_padding_mask", "need_weights", "attn_mask"), args[3:])),
+                     **kwargs}
+            if not (q is k is v):
+                self.s.problem(f"MultiheadAttention '{n.target}' with different query, key and "
+                               f"value: only self-attention has a netbuilder layer", n)
+                return None, None
+            extra.pop("need_weights", None)
+            extra.pop("average_attn_weights", None)
+            args, kwargs = [q], extra
+        extra = [a for a in args[1:] if a is not None] + \
+            [k for k, v in kwargs.items() if v not in (None, False)]
+        if extra or not args:
+            self.s.problem(f"{type(mod).__name__} '{n.target}' called with extra arguments "
+                           f"(masks, initial states): netbuilder layers take one tensor", n)
+            return None, None
+        return args[:1], None
+
+    def block(self, n: fx.Node, mod: nn.Module, path: str) -> Value:
+        if n.kwargs or any(not isinstance(a, fx.Node) for a in n.args):
+            self.s.problem(f"{type(mod).__name__} '{path}' is called with keyword or constant "
+                           f"arguments: blocks take tensors only", n)
+            return BAD
+        srcs = [self.tensor(a, n) for a in n.args]
+        if any(s is None for s in srcs):
+            return BAD
+        if n.target in self.blocks:  # the Discriminator's second call: its "real" port
+            bid = self.blocks[n.target]
+            if len(srcs) != 1:
+                self.s.problem(f"Discriminator '{path}' called twice with several inputs", n)
+                return BAD
+            self.g.connect(srcs[0][0], bid, srcs[0][1], "real")
+            return Value("tensor", bid, "real_score")
+        name = self.name_for(module_name(n, "Block"))
+        bid = self.new_id()
+        inner = self.s.import_block(mod, self.rec.module_args.get(n.target, ()), name,
+                                    f"{path}.", [*self.id_path, bid], n)
+        if inner is None:
+            return BAD
+        try:
+            self.g.add(block_type(mod, path), name, id=bid, inner=inner)
+        except NetbuilderError as exc:
+            self.s.problem(f"block '{path}': {exc}", n)
+            return BAD
+        self.blocks[n.target] = bid
+        for (src, port), dst_port in zip(srcs, inner.inputs()):
+            self.g.connect(src, bid, port, dst_port)
+        outs = [o for o in inner.outputs() if inner.node(o).type == "Output"]
+        if isinstance(self.rec.values.get(n), torch.Tensor):
+            return Value("tensor", bid, outs[0])
+        return Value("tuple", bid, ports=outs)
+
+    def op_call_function(self, n: fx.Node) -> Value:
+        if n.target is operator.getitem:
+            return self.getitem(n)
+        if any(self.values.get(a) is BAD for a in n.all_input_nodes):
+            return BAD
+        if n.target is builtins.getattr:
+            if n.args[1] in ("shape", "dtype", "device", "ndim"):
+                return HELPER
+            self.s.problem(f"the tensor attribute .{n.args[1]}", n)
+            return BAD
+        if n.target in (operator.mul, operator.sub) and self.values.get(n.args[0], BAD).kind \
+                == "noise":
+            return self.uniform(n)
+        kind = fx_map.FUNCTIONS.get(n.target)
+        if kind is None:
+            return self.unsupported(n)
+        return self.function(n, kind, n.args, n.kwargs)
+
+    def op_call_method(self, n: fx.Node) -> Value:
+        if any(self.values.get(a) is BAD for a in n.all_input_nodes):
+            return BAD
+        if n.target in fx_map.SHAPE_HELPERS:
+            return HELPER
+        kind = fx_map.METHODS.get(n.target)
+        if kind is None:
+            return self.unsupported(n)
+        return self.function(n, kind, n.args, n.kwargs)
+
+    def unsupported(self, n: fx.Node) -> Value:
+        self.s.problem(describe(n, self.module), n)
+        return BAD
+
+    def function(self, n: fx.Node, kind: str, args, kwargs) -> Value:
+        names, defaults = fx_map.SIGNATURES.get(kind, (("input",), {}))
+        b = fx_map.bind(names, defaults, args, kwargs)
+        if kind in ("flatten", "reshape"):
+            return self.reshape(n)
+        if kind == "passthrough":
+            return self.values.get(b["input"], BAD)
+        if kind in fx_map.NOISE_FUNCTIONS:
+            return self.noise(n, kind)
+        if kind == "cat":
+            last = self.bidirectional_last(n, list(b["tensors"]), b["dim"])
+            if last is not None:
+                return last
+        try:
+            type_, params, inputs = fx_map.FUNCTION_LAYERS[kind](b)
+        except fx_map.Unsupported as exc:
+            self.s.problem(f"{describe(n, self.module)} with {exc}", n)
+            return BAD
+        if type_ in ("Add", "Multiply"):
+            return self.merge(n, type_, inputs)
+        return self.layer(n, type_, params, inputs)
+
+    def merge(self, n: fx.Node, type_: str, inputs: list) -> Value:
+        """``a + b + c`` is one Add with three inputs, as netbuilder writes it."""
+        first = inputs[0]
+        if self.merges.get(first, ("", ""))[0] == type_ and len(first.users) == 1:
+            nid = self.merges[first][1]
+            if not self.connect_all(nid, n, inputs[1:]):
+                return BAD
+            wanted = assigned_name(n)
+            if wanted and self.g.node(nid).name != wanted:
+                self.g.rename(nid, self.name_for(wanted))
+            self.merges[n] = (type_, nid)
+            return self.values[first]
+        value = self.layer(n, type_, {}, inputs)
+        if value.kind == "tensor":
+            self.merges[n] = (type_, value.node)
+        return value
+
+    def reshape(self, n: fx.Node) -> Value:
+        src = n.args[0] if n.args else n.kwargs.get("input")
+        before, after = self.rec.values.get(src), self.rec.values.get(n)
+        if not isinstance(before, torch.Tensor) or not isinstance(after, torch.Tensor):
+            return self.unsupported(n)
+        a, b = tuple(before.shape), tuple(after.shape)
+        if a[0] != b[0]:
+            self.s.problem(f"{describe(n, self.module)} changes the batch dimension ({a} → {b}): "
+                           f"keep it first, e.g. x.view(x.size(0), -1)", n)
+            return BAD
+        if a == b:
+            return self.values.get(src, BAD)
+        for k in range(1, len(a) - 1):
+            if b == a[:k] + (math.prod(a[k:]),):
+                return self.layer(n, "Flatten", {"start_dim": k} if k != 1 else {}, [src])
+        return self.layer(n, "Reshape", {"shape": b[1:]}, [src])
+
+    # --- noise (a generator's latent input) ----------------------------------------------
+
+    def noise(self, n: fx.Node, kind: str) -> Value:
+        value = self.rec.values.get(n)
+        size = tuple(value.shape) if isinstance(value, torch.Tensor) else ()
+        batch = next((v.shape[0] for v in self.rec.values.values()
+                      if isinstance(v, torch.Tensor) and v.dim()), None)
+        first = n.args[0] if n.args else None
+        first = first[0] if isinstance(first, (tuple, list)) and first else first
+        from_data = isinstance(first, fx.Node) and self.values.get(first) is HELPER
+        if not from_data or len(size) not in (2, 4) or size[0] != batch or \
+                (len(size) == 4 and size[2:] != (1, 1)):
+            self.s.problem(f"{describe(n, self.module)} other than noise of shape (batch, latent) or "
+                           f"(batch, latent, 1, 1) with the batch size of the data", n)
+            return BAD
+        params = {"latent_size": size[1], "spatial": len(size) == 4}
+        if kind == "rand":
+            return Value("noise", info={**params, "step": 0, "fx": n})
+        return self.noise_node(n, {**params, "distribution": "normal"})
+
+    def uniform(self, n: fx.Node) -> Value:
+        """``torch.rand(...) * 2 - 1``: uniform noise in [-1, 1], netbuilder's other kind."""
+        v = self.values[n.args[0]]
+        step = v.info["step"]
+        want = (operator.mul, 2) if step == 0 else (operator.sub, 1)
+        if (n.target, n.args[1]) != want:
+            self.s.problem("torch.rand other than as uniform noise in [-1, 1] "
+                           "(torch.rand(...) * 2 - 1)", n)
+            return BAD
+        if step == 0:
+            return Value("noise", info={**v.info, "step": 1})
+        params = {k: v.info[k] for k in ("latent_size", "spatial")}
+        return self.noise_node(v.info["fx"], {**params, "distribution": "uniform"})
+
+    def noise_node(self, n: fx.Node, params: dict) -> Value:
+        name = self.noise_names.pop(0) if self.noise_names else "noise"
+        nid = self.add("Noise", name, params, n)
+        return Value("tensor", nid, "out") if nid else BAD
+
+    # --- indexing: recurrent outputs, attention, block tuples ------------------------------
+
+    def getitem(self, n: fx.Node) -> Value:
+        base, index = n.args
+        v = self.values.get(base, BAD)
+        if v.kind in ("bad", "helper"):
+            return v
+        if v.kind == "rnn" and index in (0, 1):
+            return Value("rnn_seq" if index == 0 else "rnn_hidden", v.node)
+        if v.kind == "rnn_hidden":
+            if self.g.node(v.node).type == "LSTM":
+                return Value("rnn_hn", v.node) if index == 0 else self.rnn_state(n, "c_n")
+            return self.final_state(n, v, index)
+        if v.kind == "rnn_hn":
+            return self.final_state(n, v, index)
+        if v.kind == "rnn_seq":
+            node = self.g.node(v.node)
+            if _is_step(index, -1) and not node.params["bidirectional"]:
+                self.rnn_usage.setdefault(v.node, {}).setdefault("last", n)
+                return Value("tensor", v.node, "out")
+            h = node.params["hidden_size"]
+            if node.params["bidirectional"] and _is_step(index, -1, slice(None, h)):
+                return Value("rnn_part", v.node, "forward")
+            if node.params["bidirectional"] and _is_step(index, 0, slice(h, None)):
+                return Value("rnn_part", v.node, "backward")
+        if v.kind == "mha" and index in (0, 1):
+            if index == 0:
+                return Value("tensor", v.node, "out")
+            self.s.problem("the attention weights of MultiheadAttention (netbuilder's layer "
+                           "returns only its output)", n)
+            return BAD
+        if v.kind == "tuple" and isinstance(index, int) and -len(v.ports) <= index < len(v.ports):
+            return Value("tensor", v.node, v.ports[index])
+        self.s.problem(f"indexing [{index_text(index)}] (slicing tensors has no layer)", n)
+        return BAD
+
+    def final_state(self, n: fx.Node, v: Value, index) -> Value:
+        """``h_n[-1]``: the last layer's final state, which is the output's last step."""
+        node = self.g.node(v.node)
+        layers = node.params["num_layers"]
+        if not node.params["bidirectional"] and index in (-1, layers - 1):
+            self.rnn_usage.setdefault(v.node, {}).setdefault("last", n)
+            return Value("tensor", v.node, "out")
+        if node.params["bidirectional"] and index in (-2, 2 * layers - 2):
+            return Value("rnn_part", v.node, "forward")
+        if node.params["bidirectional"] and index in (-1, 2 * layers - 1):
+            return Value("rnn_part", v.node, "backward")
+        return self.rnn_state(n, "h_n")
+
+    def bidirectional_last(self, n: fx.Node, tensors: list, dim) -> Value | None:
+        """``torch.cat([h_n[-2], h_n[-1]], 1)``: both directions' final states (output last)."""
+        parts = [self.values.get(t) for t in tensors]
+        if len(parts) != 2 or dim not in (1, -1) or any(p is None or p.kind != "rnn_part"
+                                                        for p in parts):
+            return None
+        if parts[0].node != parts[1].node or [p.port for p in parts] != ["forward", "backward"]:
+            return None
+        self.rnn_usage.setdefault(parts[0].node, {}).setdefault("last", n)
+        return Value("tensor", parts[0].node, "out")
+
+    def rnn_state(self, n: fx.Node, what: str) -> Value:
+        self.s.problem(f"the {what} state of a recurrent layer (netbuilder's layers return the "
+                       f"output sequence or its last step)", n)
+        return BAD
+
+    def finish_recurrent(self) -> None:
+        for nid, usage in self.rnn_usage.items():
+            if len(usage) == 2:
+                self.s.problem(f"{self.g.node(nid).label}'s whole sequence and its last step "
+                               f"are both used: a recurrent layer returns one of them",
+                               usage["last"])
+            elif "last" in usage:
+                self.g.set_param(nid, "output", "last")
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def live_nodes(graph: fx.Graph) -> set[fx.Node]:
+    """The nodes the output depends on (dead code is not imported)."""
+    out = next(n for n in graph.nodes if n.op == "output")
+    live, todo = {out}, [out]
+    while todo:
+        for a in todo.pop().all_input_nodes:
+            if a not in live:
+                live.add(a)
+                todo.append(a)
+    return live
+
+
+def is_block(m: nn.Module) -> bool:
+    """Custom modules and ``nn.Sequential`` become blocks; other torch.nn modules are layers."""
+    return type(m) is nn.Sequential or not type(m).__module__.startswith("torch.")
+
+
+def block_type(m: nn.Module, path: str) -> str:
+    """Encoder/Decoder/Generator/Discriminator from netbuilder's own docstring, else the name."""
+    doc = inspect.getdoc(type(m)) or ""
+    found = re.match(r"The (\w+) '", doc)
+    if found and found.group(1) in (*_ROLES, "block"):
+        return found.group(1).capitalize()
+    words = f"{str(path).rsplit('.', 1)[-1]} {type(m).__name__}".lower()
+    return next((r.capitalize() for r in _ROLES if r in words), "Block")
+
+
+def module_name(n: fx.Node, type_: str) -> str:
+    """The attribute name; children of a Sequential (``0``, ``1``) get ``conv0``, ``relu1``."""
+    if str(n.target).isdigit():
+        return f"{get_spec(type_).short}{n.target}"
+    return str(n.target).replace(".", "_")
+
+
+def _is_step(index, step: int, features: slice = slice(None)) -> bool:
+    """Whether ``index`` is ``[:, step]`` or ``[:, step, features]``."""
+    if not isinstance(index, tuple) or len(index) not in (2, 3) or index[1] != step:
+        return False
+    if index[0] != slice(None):
+        return False
+    return (len(index) == 2 and features == slice(None)) or (
+        len(index) == 3 and index[2] == features)
+
+
+def index_text(index) -> str:
+    def one(i):
+        if isinstance(i, slice):
+            text = ":".join("" if v is None else str(v) for v in (i.start, i.stop))
+            return text + (f":{i.step}" if i.step is not None else "")
+        return "..." if i is Ellipsis else str(getattr(i, "name", i))
+    return ", ".join(one(i) for i in index) if isinstance(index, tuple) else one(index)
+
+
+_GENERIC = {"x", "y", "z", "h", "out", "output", "input", "result", "res", "tmp"}
+_BINARY = {operator.add: ast.Add, operator.iadd: ast.Add, operator.mul: ast.Mult,
+           operator.imul: ast.Mult}
+
+
+def assigned_name(n: fx.Node) -> str | None:
+    """The variable a call's result is assigned to on its source line (``concat = torch.cat(
+    ...)`` → ``concat``), when the call is that line's outermost one and the name says more
+    than ``x`` or ``out``: exported code comes back with its node names."""
+    found = re.findall(r'File "[^"]+", line \d+, in \S+\n\s*(.*)', n.stack_trace or "")
+    try:
+        stmt = ast.parse(found[-1].strip()).body[0] if found else None
+    except SyntaxError:
+        return None
+    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or \
+            not isinstance(stmt.targets[0], ast.Name) or stmt.targets[0].id in _GENERIC:
+        return None
+    value = stmt.value
+    if n.target in _BINARY:
+        ok = isinstance(value, ast.BinOp) and isinstance(value.op, _BINARY[n.target])
+    else:
+        func = value.func if isinstance(value, ast.Call) else None
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        ok = called is not None and called == getattr(n.target, "__name__", n.target)
+    return stmt.targets[0].id if ok else None
+
+
+def describe(n: fx.Node, module: nn.Module) -> str:
+    """The operation of an fx node in words: ``torch.fft.fft``, ``Tensor.sort()``."""
+    if n.op == "output":
+        return "returning a value"
+    if n.op == "call_method":
+        return f"Tensor.{n.target}()"
+    if n.op == "call_function":
+        return fx_map.describe_target(n.target)
+    if n.op == "call_module":
+        return f"{type(module.get_submodule(n.target)).__name__} '{n.target}'"
+    return f"{n.op} {n.target}"

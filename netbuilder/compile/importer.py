@@ -1,0 +1,413 @@
+"""Importing a PyTorch ``nn.Module`` as a netbuilder graph, through ``torch.fx``.
+
+The module is traced with every submodule as a leaf. torch.nn layers become their nodes
+(``fx_map``), torch functions and tensor methods become the matching nodes, and custom
+submodules (and ``nn.Sequential``) are traced in turn and become blocks (``fx_builder``). A
+real forward pass on example inputs records every value, which settles what a ``view`` means and
+lets the result be checked: parameter counts per layer, then the outputs of the built graph
+against the original's. Anything without a node type is collected and reported all at once with
+the file and line it comes from; nothing is dropped silently.
+
+    g = import_module(Net(), input_shapes=[(1, 28, 28)])
+    m = g.build()
+    m.load_state_dict(map_state_dict(net.state_dict(), g))
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import re
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from ..errors import ModelImportError
+from ..graph import Graph, auto_layout
+from . import fx_builder, fx_map
+from .codegen import node_attributes
+
+_TORCH_DIR = os.path.dirname(torch.__file__)
+_OWN_FILES = {os.path.abspath(f) for f in (__file__, fx_map.__file__, fx_builder.__file__)}
+META_KEY = "imported"  # graph.meta[META_KEY]: where the graph came from, for map_state_dict
+
+
+@dataclass
+class Problem:
+    """One operation that cannot be imported, and where it is."""
+
+    what: str
+    where: str = ""  # "file.py:12"
+    code: str = ""
+
+    def __str__(self) -> str:
+        at = f" at {self.where}" if self.where else ""
+        code = f": `{self.code}`" if self.code else ""
+        return f"{self.what}{at}{code}"
+
+
+@dataclass
+class _Session:
+    """What one import collects across the module and its blocks."""
+
+    import_block: Callable = None  # (module, args, name, prefix, id path, fx node) -> Graph
+    problems: list[Problem] = field(default_factory=list)
+    state_names: dict[str, list[str]] = field(default_factory=dict)  # module path -> id path
+    checks: list[tuple] = field(default_factory=list)  # (graph, node id, module, fx node)
+
+    def problem(self, what: str, node: fx.Node | None = None) -> None:
+        where, code = _location(node) if node is not None else ("", "")
+        p = Problem(what, where, code)
+        if not any(str(q) == str(p) for q in self.problems):
+            self.problems.append(p)
+
+
+class _Tracer(fx.Tracer):
+    """Every submodule is a leaf (custom ones become blocks afterwards); noise calls recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record_stack_traces = True
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return True
+
+    def _filter_traceback_frames(self, summary):
+        user = [f for f in summary if _is_user_frame(f.filename)]
+        return traceback.StackSummary.from_list(user[-1:])
+
+    def trace(self, root, concrete_args=None):
+        originals = {name: getattr(torch, name) for name in fx_map.NOISE_FUNCTIONS}
+        try:
+            for name, fn in originals.items():
+                setattr(torch, name, _recorded(fn))
+            return super().trace(root, concrete_args)
+        finally:
+            for name, fn in originals.items():
+                setattr(torch, name, fn)
+
+
+def _recorded(fn):
+    """``fn`` that becomes a graph node when its arguments hold a traced value."""
+    from torch.utils._pytree import tree_flatten
+
+    def call(*args, **kwargs):
+        proxy = next((a for a in tree_flatten((args, kwargs))[0]
+                      if isinstance(a, fx.Proxy)), None)
+        if proxy is None:
+            return fn(*args, **kwargs)
+        return proxy.tracer.create_proxy("call_function", fn, args, kwargs)
+    return call
+
+
+def _is_user_frame(filename: str) -> bool:
+    path = os.path.abspath(filename)
+    return not path.startswith(_TORCH_DIR) and path not in _OWN_FILES
+
+
+class _Recorder(fx.Interpreter):
+    """Runs the traced module once, keeping each node's value and each submodule's arguments."""
+
+    def __init__(self, module: nn.Module, traced: fx.Graph) -> None:
+        # NOTE: the module itself, not a GraphModule, whose own attributes (code, graph)
+        # would hide submodules of those names.
+        super().__init__(module, graph=traced)
+        self.values: dict[fx.Node, Any] = {}
+        self.module_args: dict[str, tuple] = {}
+
+    def run_node(self, n: fx.Node) -> Any:
+        out = super().run_node(n)
+        self.values[n] = out
+        return out
+
+    def call_module(self, target, args, kwargs):
+        self.module_args.setdefault(target, args)
+        return super().call_module(target, args, kwargs)
+
+
+def import_module(module: nn.Module, example_inputs: Any = None, *,
+                  input_shapes: Sequence[Sequence[int]] | None = None, name: str | None = None,
+                  verify: bool = True) -> Graph:
+    """A graph equivalent to ``module``.
+
+    Give ``example_inputs`` (a tensor or a tuple, batch first) or ``input_shapes`` (one shape
+    per ``forward`` argument, without the batch dimension; a lone Linear input is guessed).
+    ``verify`` builds the graph, loads the module's weights and compares outputs. Raises
+    ``ModelImportError`` listing every unsupported operation with its file and line.
+    """
+    if not isinstance(module, nn.Module):
+        raise ModelImportError(f"Only torch.nn.Module instances can be imported, not "
+                               f"{type(module).__name__}")
+    label = type(module).__name__
+    session = _Session()
+    session.import_block = lambda *a: _import_block(session, *a)
+    states = {m: m.training for m in module.modules()}
+    module.eval()  # the recording run must not update batch-norm statistics
+    try:
+        traced, concrete = _trace(module, label)
+        args = _example_inputs(module, traced, concrete, example_inputs, input_shapes, label)
+        graph = _import_graph(session, module, traced, args, name or _graph_name(module), "",
+                              [], concrete)
+        _raise_problems(session, label)
+        _check_parameters(session, graph)
+        _raise_problems(session, label)
+        graph.meta[META_KEY] = {"source": f"{type(module).__module__}.{type(module).__qualname__}",
+                                "state_dict": session.state_names}
+        if verify:
+            _verify(module, graph, tuple(a for a in args if a is not None), label)
+    finally:
+        for m, training in states.items():
+            m.train(training)
+    return graph
+
+
+def _raise_problems(session: _Session, label: str) -> None:
+    if not session.problems:
+        return
+    n = len(session.problems)
+    them = "them" if n > 1 else "it"
+    lines = "\n".join(f"  - {p}" for p in session.problems)
+    err = ModelImportError(
+        f"Cannot import {label}: {n} operation{'s' if n > 1 else ''} cannot become netbuilder "
+        f"layers:\n{lines}\nRewrite {them} with supported layers (see the palette), or import "
+        f"the parts around {them} separately.")
+    err.problems = list(session.problems)
+    raise err
+
+
+def _trace(module: nn.Module, label: str) -> tuple[fx.Graph, dict]:
+    """The fx graph, and the arguments with defaults, which are traced with their default
+    (``forward(self, x, z=None)``: z is noise drawn inside)."""
+    try:
+        params = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    concrete = {p.name: p.default for p in params if p.default is not p.empty and
+                p.kind is p.POSITIONAL_OR_KEYWORD}
+    try:
+        traced = _Tracer().trace(module, concrete or None)
+    except Exception as exc:  # noqa: BLE001 (any tracing failure becomes one import error)
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_user_frame(f.filename)]
+        where = f" at {_short_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+        code = f" (`{frames[-1].line}`)" if frames and frames[-1].line else ""
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelImportError(
+            f"torch.fx cannot trace {label}.forward{where}{code}: {text}. Python control flow "
+            f"that depends on tensor values (if/while on a tensor) cannot become a graph; make "
+            f"it depend on constructor arguments instead") from None
+    return traced, concrete
+
+
+def _graph_name(module: nn.Module) -> str:
+    doc = inspect.getdoc(type(module)) or ""
+    m = re.match(r"Generated by netbuilder from the graph '(.*)'\.", doc)
+    return m.group(1) if m else type(module).__name__
+
+
+def _import_block(session: _Session, module, args, name, prefix, id_path, fxn) -> Graph | None:
+    try:
+        traced, concrete = _trace(module, type(module).__name__)
+    except ModelImportError as exc:
+        session.problem(f"{type(module).__name__} '{prefix.rstrip('.')}': {exc}", fxn)
+        return None
+    return _import_graph(session, module, traced, tuple(args) + tuple(concrete.values()), name,
+                         prefix, id_path, concrete)
+
+
+def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
+                  ) -> Graph | None:
+    recorder = _Recorder(module, traced)
+    try:
+        with torch.no_grad():
+            recorder.run(*args)
+    except Exception as exc:  # noqa: BLE001 (the user's forward may raise anything)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        session.problem(f"{type(module).__name__} fails on the example inputs "
+                        f"({type(exc).__name__}: {text}); check the input shapes")
+        return None
+    noise = [k for k, v in concrete.items() if v is None]  # names for the Noise nodes
+    builder = fx_builder.Builder(session, module, traced, recorder, Graph(name), prefix,
+                                 id_path, noise)
+    graph = builder.run()
+    auto_layout(graph)
+    return graph
+
+
+# --- example inputs ----------------------------------------------------------------------------
+
+def _example_inputs(module, traced, concrete, example_inputs, input_shapes, label) -> tuple:
+    """One tensor per traced argument (None for those traced as None), with a batch of 2:
+    a reshape that keeps the batch then differs from one that hard-codes a batch of 1."""
+    # Placeholders follow forward's parameters; those traced as None come last (a default).
+    placeholders = [n for n in traced.nodes if n.op == "placeholder"]
+    placeholders = placeholders[:len(placeholders) - len(concrete)]
+    tail = tuple(concrete.values())
+    if example_inputs is not None:
+        args = example_inputs if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
+        if not all(isinstance(a, torch.Tensor) and a.dim() >= 1 for a in args):
+            raise ModelImportError("example_inputs must be tensors with a batch dimension")
+        if len(args) != len(placeholders):
+            raise ModelImportError(f"{label}.forward takes {len(placeholders)} input(s) but "
+                                   f"{len(args)} example input(s) were given")
+        return tuple(torch.cat([a, a]) if a.shape[0] == 1 else a for a in args) + tail
+    if input_shapes is None:
+        input_shapes = [_guess_shape(module, p, label) for p in placeholders]
+    try:
+        shapes = [tuple(int(d) for d in s) for s in input_shapes]
+    except (TypeError, ValueError):
+        raise ModelImportError(f"Input shapes must be tuples of sizes such as (1, 28, 28), not "
+                               f"{input_shapes!r}") from None
+    if len(shapes) != len(placeholders):
+        names = ", ".join(p.name for p in placeholders)
+        raise ModelImportError(f"{label}.forward takes {len(placeholders)} input(s) ({names}) "
+                               f"but {len(shapes)} input shape(s) were given")
+    if any(d < 1 for s in shapes for d in s):
+        raise ModelImportError(f"Input shapes must hold positive sizes, not {shapes}")
+    out = []
+    gen = torch.Generator().manual_seed(0)
+    for p, shape in zip(placeholders, shapes):
+        vocab = _token_vocabulary(module, p)
+        if vocab:
+            out.append(torch.randint(0, vocab, (2, *shape), generator=gen))
+        else:
+            out.append(torch.randn(2, *shape, generator=gen))
+    return tuple(out) + tail
+
+
+def _consumers(module: nn.Module, placeholder: fx.Node) -> list[nn.Module]:
+    return [module.get_submodule(u.target) for u in placeholder.users if u.op == "call_module"]
+
+
+def _token_vocabulary(module: nn.Module, placeholder: fx.Node) -> int | None:
+    """Vocabulary size when the input feeds an Embedding (its values must be token ids)."""
+    for m in _consumers(module, placeholder):
+        if isinstance(m, nn.Embedding):
+            return m.num_embeddings
+        if fx_builder.is_block(m):
+            try:
+                inner = _Tracer().trace(m)
+            except Exception:  # noqa: BLE001 (reported when the block itself is imported)
+                return None
+            first = next((n for n in inner.nodes if n.op == "placeholder"), None)
+            if first is not None:
+                return _token_vocabulary(m, first)
+    return None
+
+
+def _guess_shape(module: nn.Module, placeholder: fx.Node, label: str) -> tuple[int, ...]:
+    for m in _consumers(module, placeholder):
+        if isinstance(m, nn.Linear):
+            return (m.in_features,)
+    raise ModelImportError(
+        f"Give the input shape of {label} (without the batch dimension), e.g. --input-shape "
+        f"1,28,28 for 28×28 grey images: it cannot be read from the model")
+
+
+# --- locations ---------------------------------------------------------------------------------
+
+def _short_path(path: str) -> str:
+    rel = os.path.relpath(path) if os.path.isabs(path) else path
+    return path if rel.startswith("..") else rel
+
+
+def _location(n: fx.Node) -> tuple[str, str]:
+    """``("file.py:12", "code")`` from the node's stack trace (or its inputs' when it has none)."""
+    for cand in [n, *n.all_input_nodes]:
+        found = re.findall(r'File "([^"]+)", line (\d+), in \S+\n\s*(.*)', cand.stack_trace or "")
+        if found:
+            path, line, code = found[-1]
+            return f"{_short_path(path)}:{line}", code.strip()
+    return "", ""
+
+
+# --- checks and weights ------------------------------------------------------------------------
+
+def _check_parameters(session: _Session, graph: Graph) -> None:
+    """Each layer's inferred sizes must give the original module's parameter count."""
+    infos = {}
+
+    def walk(g, analysis):
+        for nid, info in analysis.nodes.items():
+            infos[(id(g), nid)] = info
+            if info.inner is not None:
+                walk(g.node(nid).inner, info.inner)
+    walk(graph, graph.analyze())
+    for g, nid, mod, n in session.checks:
+        info = infos.get((id(g), nid))
+        want = sum(p.numel() for p in mod.parameters())
+        if info is None or info.error:
+            session.problem(f"{g.node(nid).label}: {info.error if info else 'not analysed'}", n)
+        elif info.params != want:
+            session.problem(f"{g.node(nid).label} has {info.params} parameters but "
+                            f"{type(mod).__name__} '{n.target}' has {want}", n)
+
+
+def _verify(module: nn.Module, graph: Graph, args: tuple, label: str) -> None:
+    """The built graph, with the module's weights, must give the module's outputs."""
+    built = graph.build()
+    built.load_state_dict(map_state_dict(module.state_dict(), graph))
+    built.eval()
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(0)  # the same noise for both (a generator's latent input)
+        want = _as_list(module(*args))
+        torch.manual_seed(0)
+        got = _as_list(built(*args))
+    worst = 0.0 if len(want) == len(got) else math.inf
+    for a, b in zip(want, got):
+        if a.shape != b.shape:
+            worst = math.inf
+        elif a.numel():
+            scale = 1.0 + float(a.abs().max())
+            worst = max(worst, float((a.float() - b.float()).abs().max()) / scale)
+    if worst > 1e-4:
+        raise ModelImportError(f"The imported graph of {label} computes different outputs from "
+                               f"the original (relative difference {worst:.3g}): this is a "
+                               f"netbuilder bug, please report it with the model")
+
+
+def _as_list(out) -> list[torch.Tensor]:
+    return [out] if isinstance(out, torch.Tensor) else list(out)
+
+
+def map_state_dict(original: dict, graph: Graph) -> dict:
+    """The original module's state dict with keys renamed for the imported graph's module.
+
+    Keys of modules that ``forward`` never used are left out. A graph that was not imported
+    gets the state dict back unchanged.
+    """
+    table = graph.meta.get(META_KEY, {}).get("state_dict")
+    if not table:
+        return dict(original)
+    prefixes: dict[str, str] = {}
+    names = _attribute_names(graph, graph.analyze())
+    for path, ids in table.items():
+        if tuple(ids) in names:
+            prefixes[path] = names[tuple(ids)]
+    out = {}
+    for key, value in original.items():
+        head = key
+        while "." in head:
+            head = head.rsplit(".", 1)[0]
+            if head in prefixes:
+                out[f"{prefixes[head]}{key[len(head):]}"] = value
+                break
+    return out
+
+
+def _attribute_names(graph: Graph, analysis, ids: tuple = (), prefix: str = "") -> dict:
+    """``{node id path: "block.conv1"}`` with the attribute names codegen gives the nodes."""
+    out = {}
+    for nid, attr in node_attributes(graph, analysis).items():
+        out[(*ids, nid)] = f"{prefix}{attr}"
+        inner = graph.node(nid).inner
+        if inner is not None:
+            out.update(_attribute_names(inner, analysis.nodes[nid].inner, (*ids, nid),
+                                        f"{prefix}{attr}."))
+    return out
+
+
+__all__ = ["META_KEY", "Problem", "import_module", "map_state_dict"]

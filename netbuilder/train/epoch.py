@@ -1,0 +1,284 @@
+"""One epoch of training and validation, with throttled events, early stopping and checkpoints.
+
+Split from trainer.py, which sets the run up; this is the hot loop. The only per-step work
+beyond the task's own step is a control-flag read, a clock read, the schedule's Python float
+and one ``torch.stack`` of the step's metrics (see emission.py).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import torch
+
+from . import distributed
+from .checkpoint import state_tensors
+from .emission import EpochTotals, Window
+from .events import Metrics, Progress, StateChanged, Throttle
+from .optim import Schedule
+
+
+def _batch_size(batch: dict) -> int:
+    first = batch.get("x")
+    if first is None:
+        first = next(iter(batch.values()))
+    return int(first.shape[0])
+
+
+class EpochRunner:
+    def __init__(self, trainer, task, ctx, data, train_batches, val_batches, probe, prober,
+                 steps_per_epoch: int, total_epochs: int):
+        self.t, self.task, self.ctx, self.data = trainer, task, ctx, data
+        self.train_batches, self.val_batches = train_batches, val_batches
+        self.probe, self.prober = probe, prober
+        self.steps_per_epoch, self.total_epochs = steps_per_epoch, total_epochs
+        cfg = trainer.config
+        self.cfg = cfg
+        self.metrics_t = Throttle(cfg.events.metrics_hz)
+        self.images_t = Throttle(cfg.events.images_hz)
+        self.hist_t = Throttle(cfg.events.images_hz / 4)
+        self.window = Window(watch_grads=ctx.scaler is None)
+        self.main = trainer._emit is not None
+        self.spec = task.metrics_spec()
+        self.monitor, self.higher = self._monitor()
+        trainer.monitor = self.monitor
+        self.session_steps = 0
+        self.bad: tuple[str, int] | None = None
+        self.session_time = 0.0
+        self.lr = cfg.lr
+        self.label = None
+        if "y" in probe and data.info.classes and probe["y"].ndim == 1 and len(probe["y"]):
+            self.label = data.info.classes[int(probe["y"][0])]
+
+    def _monitor(self) -> tuple[str, bool]:
+        es = self.cfg.early_stopping
+        name = es.metric if es is not None and es.metric != "auto" else self.task.monitor
+        if not self.data.n_val and name.startswith("val_"):
+            name = "train_" + name[4:]
+        base = name.split("_", 1)[1] if "_" in name else name
+        higher = self.spec.get(base, False)
+        if es is not None and es.mode != "auto":
+            higher = es.mode == "max"
+        return name, higher
+
+    def make_schedule(self, phase) -> Schedule:
+        return Schedule(self.ctx.optimizers, self.cfg, self.steps_per_epoch, phase.epochs)
+
+    # --- control ------------------------------------------------------------------------------
+
+    def _go_on(self) -> bool:
+        """False when a stop was asked; blocks while paused (the pause is not timed)."""
+        control, state = self.t.control, self.t.state
+        while True:
+            st = control.state()
+            if st == control.RUN:
+                return True
+            if st == control.STOP:
+                if state.stop_reason is None:
+                    state.stop_reason = "user"
+                    self.t.emit(StateChanged("stopping", state.step))
+                return False
+            self.t.emit(StateChanged("paused", state.step))
+            paused = time.perf_counter()
+            while control.state() == control.PAUSE:
+                time.sleep(0.05)
+            self._pause_time += time.perf_counter() - paused
+            if control.state() == control.RUN:
+                self.t.emit(StateChanged("running", state.step))
+
+    # --- training -------------------------------------------------------------------------------
+
+    def run_epoch(self, epoch: int, phase, schedule: Schedule, phase_first: int) -> None:
+        ctx, s, module = self.ctx, self.t.state, self.ctx.module
+        ctx.epoch = epoch
+        self.train_batches.generator.manual_seed(self.cfg.seed + 7919 * epoch)
+        module.train()
+        totals = EpochTotals()
+        self._pause_time = 0.0
+        start = time.perf_counter()
+        window_start, window_pause = start, 0.0
+        step0 = (epoch - phase_first) * self.steps_per_epoch
+        i = 0
+        for batch in self.train_batches:
+            if not self._go_on():
+                break
+            now = time.perf_counter()
+            ctx.detail = self.main and self.metrics_t.due(now)
+            ctx.step = s.step
+            self.lr = schedule.apply(step0 + i)
+            metrics = self.task.train_step(ctx, batch)
+            if ctx.scaler is not None:
+                ctx.scaler.update()
+            s.step += 1
+            i += 1
+            self.window.add(metrics, _batch_size(batch), s.step)
+            if ctx.detail:
+                now = time.perf_counter()
+                self.metrics_t.mark(now)
+                elapsed = now - window_start - (self._pause_time - window_pause)
+                flushed = self._flush(totals, epoch)
+                self._emit_progress(epoch, phase, i, flushed, elapsed, start)
+                window_start, window_pause = now, self._pause_time
+            if self.main and self.images_t.due(now):
+                self._emit_images(now, epoch)
+        ctx.detail = False
+        elapsed = time.perf_counter() - start - self._pause_time
+        self._flush(totals, epoch, at_end=True)
+        if s.stop_reason == "user" and i < self.steps_per_epoch:
+            s.train_time += elapsed
+            s.train_samples += totals.samples
+            return  # a partial epoch is neither validated nor recorded
+        s.train_time += elapsed
+        s.train_samples += totals.samples
+        self.session_steps += i
+        self.session_time += elapsed
+        self._end_epoch(epoch, phase, schedule, totals, elapsed)
+
+    def _flush(self, totals: EpochTotals, epoch: int, at_end: bool = False):
+        """Fetch pending step results; a NaN/Inf loss ends the run (under DDP all ranks agree
+        at the epoch's end, the one point where every rank takes part in the decision)."""
+        flushed = self.window.flush()
+        if flushed.bad_step is not None and self.bad is None:
+            self.bad = (flushed.bad_what, flushed.bad_step)
+        if self.bad is not None and not self.t.dist.enabled:
+            self.t.fail_nan(self.bad[0], self.bad[1], epoch)
+        if at_end and distributed.any_true(self.bad is not None, self.t.dist, self.ctx.device):
+            what, step = self.bad or ("loss became NaN/Inf in another process", self.t.state.step)
+            self.t.fail_nan(what, step, epoch)
+        totals.add(flushed)
+        return flushed
+
+    def _emit_progress(self, epoch, phase, i, flushed, elapsed, start) -> None:
+        s = self.t.state
+        total = self.steps_per_epoch * self.total_epochs
+        done_time = self.session_time + (time.perf_counter() - start - self._pause_time)
+        done_steps = self.session_steps + i
+        rate = done_time / done_steps if done_steps else 0.0
+        eta = max(0, total - s.step) * rate
+        sps = flushed.samples / elapsed if elapsed > 0 else 0.0
+        self.t.emit(Progress(epoch=epoch, step=s.step, total_steps=total, samples_per_s=sps,
+                             eta_s=eta, lr=self.lr, epochs=self.total_epochs, step_in_epoch=i,
+                             steps_per_epoch=self.steps_per_epoch, phase=phase.name))
+        values = {**flushed.means, "lr": self.lr}
+        self.t.emit(Metrics(step=s.step, epoch=epoch, split="train", values=values,
+                            phase=phase.name))
+
+    def _emit_images(self, now: float, epoch: int, force: bool = False) -> None:
+        self.images_t.mark(now)
+        ev, ctx, s = self.cfg.events, self.ctx, self.t.state
+        new_probe = self.t.control.take_probe()
+        if new_probe is not None:
+            self.prober.set_probe(new_probe)
+        module = ctx.module
+        was = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                if ev.activations:
+                    act = self.prober.activations(s.step, self.probe, self.data.info, self.label)
+                    if act is not None:
+                        self.t.emit(act)
+                if ev.samples:
+                    # The plain module: a DDP wrapper would wait for the other ranks.
+                    local = dataclasses.replace(ctx, model=module)
+                    with local.autocast():
+                        sample = self.task.samples(local, self.probe)
+                    if sample is not None:
+                        self.t.emit(sample)
+        finally:
+            module.train(was)
+        if ev.histograms and (force or self.hist_t.due(now)):
+            self.hist_t.mark(now)
+            self.t.emit(self.prober.histograms(s.step, epoch))
+
+    # --- validation and the epoch's end ---------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[dict, list]:
+        if not self.data.n_val:
+            return {}, []
+        ctx, module = self.ctx, self.ctx.module
+        module.eval()
+        self.task.begin_eval(ctx)
+        keys, rows, ns = None, [], []
+        try:
+            for batch in self.val_batches:
+                m = self.task.eval_step(ctx, batch)
+                keys = keys or list(m)
+                rows.append(torch.stack([m[k].detach().float().reshape(()) for k in keys]))
+                ns.append(_batch_size(batch))
+        finally:
+            module.train()
+        table = torch.stack(rows).tolist()
+        total = sum(ns)
+        values = {k: sum(r[j] * n for r, n in zip(table, ns)) / total for j, k in enumerate(keys)}
+        extra, events = self.task.end_eval(ctx)
+        values.update(extra)
+        return values, events
+
+    def _end_epoch(self, epoch, phase, schedule: Schedule, totals: EpochTotals, elapsed) -> None:
+        s, t = self.t.state, self.t
+        train = {**totals.means(), "lr": self.lr}
+        t.emit(Metrics(step=s.step, epoch=epoch, split="train", values=train, epoch_end=True,
+                       phase=phase.name))
+        val, events = self.evaluate()
+        if val:
+            t.emit(Metrics(step=s.step, epoch=epoch, split="val", values=val, epoch_end=True,
+                           phase=phase.name))
+        for e in events:
+            t.emit(e)
+        s.epoch = epoch
+        record = {"epoch": epoch, "step": s.step, "phase": phase.name, "lr": self.lr,
+                  "time_s": round(s.train_time, 3),
+                  "samples_per_s": totals.samples / elapsed if elapsed > 0 else None}
+        record.update({f"train_{k}": v for k, v in totals.means().items()})
+        record.update({f"val_{k}": v for k, v in val.items()})
+        s.history.append(record)
+        if t.files is not None:
+            t.files.append_history(record)
+        value = record.get(self.monitor)
+        improved = self._improved(value)
+        tensors = None
+        if improved:
+            s.best_epoch, s.best_value, s.bad_epochs = epoch, value, 0
+            if t.files is not None:
+                tensors = state_tensors(self.ctx.module)
+                t.files.save_best(tensors)
+        else:
+            s.bad_epochs += 1
+        self._early_stop(value)
+        stop = distributed.from_main(s.stop_reason is not None, t.dist, self.ctx.device)
+        if stop and s.stop_reason is None:
+            s.stop_reason = "early_stopping"
+        plateau_on = record.get("val_loss", record.get("train_loss"))
+        schedule.end_epoch(plateau_on, False)
+        s.schedule = schedule.state_dict()
+        every = self.cfg.checkpoint_every
+        if every and epoch % every == 0:
+            t.checkpoint(tensors if tensors is not None else state_tensors(self.ctx.module))
+        last = epoch == self.total_epochs or s.stop_reason is not None
+        now = time.perf_counter()
+        if self.main and (last or self.images_t.due(now)):
+            self._emit_images(now, epoch, force=last)
+
+    def _improved(self, value) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        best = self.t.state.best_value
+        if best is None:
+            return True
+        delta = self.cfg.early_stopping.min_delta if self.cfg.early_stopping else 0.0
+        return value > best + delta if self.higher else value < best - delta
+
+    def _early_stop(self, value) -> None:
+        es, s = self.cfg.early_stopping, self.t.state
+        if es is None or value is None or s.stop_reason is not None:
+            return
+        if es.target is not None and (value >= es.target if self.higher else value <= es.target):
+            s.stop_reason = "target"
+            self.t.log(f"{self.monitor} reached {value:.4g} (target {es.target:g}): stopping")
+        elif es.patience and s.bad_epochs >= es.patience:
+            s.stop_reason = "patience"
+            self.t.log(f"{self.monitor} has not improved for {es.patience} epochs: stopping "
+                       f"(best {s.best_value:.4g} at epoch {s.best_epoch})")

@@ -1,0 +1,82 @@
+"""Autoencoding: the target is the input; optionally a denoising autoencoder (corrupted input)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..events import Samples
+from . import register_task
+from ._shapes import output_layer, shape_text
+from .base import Task, TrainingError
+
+DENOISE = ("none", "gaussian", "masking")
+
+
+@register_task
+class AutoencodeTask(Task):
+    name = "autoencode"
+    option_defaults = {"denoise": "none", "strength": 0.2}
+    default_loss = "mse"
+    monitor = "val_loss"
+    sample_kind = "reconstructions"
+    needs_labels = False
+
+    @classmethod
+    def validate_options(cls, options: dict) -> dict:
+        opts = super().validate_options(options)
+        if opts["denoise"] not in DENOISE:
+            raise TrainingError(f"denoise must be one of {', '.join(DENOISE)}, not "
+                                f"{opts['denoise']!r}", field="task_options.denoise")
+        s = opts["strength"]
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s <= 10:
+            raise TrainingError(f"strength must be a number from 0 to 10, not {s!r}",
+                                field="task_options.strength")
+        if opts["denoise"] == "masking" and s >= 1:
+            raise TrainingError("masking strength is the fraction of inputs zeroed: use a value "
+                                "below 1", field="task_options.strength")
+        return opts
+
+    def check(self, data, output_shapes: list) -> None:
+        if len(output_shapes) != 1:
+            raise TrainingError(f"The autoencode task needs one output, but the graph returns "
+                                f"{len(output_shapes)}: keep one Output node", field="task")
+        shape = output_shapes[0] or ()
+        if math.prod(shape) != math.prod(data.input_shape):
+            kind, name = output_layer(self.graph)
+            raise TrainingError(f"{kind} '{name}' gives {shape_text(shape)} but an autoencoder "
+                                f"must reproduce its input {shape_text(data.input_shape)}: make "
+                                f"the decoder end with {math.prod(data.input_shape)} values",
+                                field="task")
+        if not np.issubdtype(data.x.dtype, np.floating):
+            raise TrainingError("An autoencoder reproduces float inputs, but this dataset holds "
+                                "token ids", field="task")
+
+    def prepare(self, data):
+        return {"x": torch.from_numpy(np.ascontiguousarray(data.x))}
+
+    def corrupt(self, x: torch.Tensor) -> torch.Tensor:
+        kind, s = self.options["denoise"], float(self.options["strength"])
+        if kind == "gaussian" and s > 0:
+            return x + s * torch.randn_like(x)
+        if kind == "masking" and s > 0:
+            return x * (torch.rand_like(x) >= s).to(x.dtype)
+        return x
+
+    def forward(self, ctx, batch):
+        return ctx.model(self.corrupt(batch["x"]))
+
+    def target(self, ctx, batch):
+        return batch["x"]
+
+    def samples(self, ctx, batch):
+        x = batch["x"]
+        noisy = self.corrupt(x)
+        out = ctx.model(noisy).float().reshape(x.shape)
+        images = ctx.data.to_images(noisy)
+        recon = ctx.data.to_images(out)
+        return Samples(step=ctx.step, epoch=ctx.epoch, kind="reconstructions", images=images,
+                       reconstructions=recon,
+                       inputs=None if images is not None else x.float().cpu().numpy(),
+                       outputs=None if recon is not None else out.cpu().numpy())

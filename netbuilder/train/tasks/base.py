@@ -1,0 +1,308 @@
+"""The task interface: what "learning" means for a graph, without the trainer knowing the task.
+
+STABLE INTERFACE. The trainer never branches on a task's name. It asks the task for tensors,
+phases, optimizers, one training step, evaluation and sample pictures; everything else (device,
+batching, precision, schedules, NaN watch, throttled events, checkpoints, DDP) is the trainer's.
+
+Writing a task (VAE, GAN, RBM/DBN, ...)::
+
+    from netbuilder.train.tasks import Task, register_task
+
+    @register_task
+    class GanTask(Task):
+        name = "gan"                      # TrainingConfig.task
+        option_defaults = {"latent_dim": 64, "d_steps": 1}   # TrainingConfig.task_options
+        default_loss = "bce_logits"       # what loss="auto" means for this task
+        monitor = "val_loss"              # metric that picks the best epoch / early stopping
+        sample_kind = "generated"
+
+        def prepare(self, data):          # DatasetArrays -> dict of CPU tensors, first dim N
+            return {"x": torch.from_numpy(data.x)}
+        def optimizers(self, ctx, phase): # one per sub-network
+            return [make_optimizer(ctx.module.gen.parameters(), self.config),
+                    make_optimizer(ctx.module.disc.parameters(), self.config)]
+        def train_step(self, ctx, batch): # alternate D and G: ctx.backward, ctx.optimizer_step
+            g_opt, d_opt = ctx.optimizers
+            ...
+            return {"loss": g_loss.detach(), "d_loss": d_loss.detach()}
+        def metrics_spec(self):
+            return {"loss": False, "d_loss": False}
+        def samples(self, ctx, batch):
+            return Samples(step=ctx.step, epoch=ctx.epoch, kind="generated",
+                           images=ctx.data.to_images(fake))
+
+Put the module in ``netbuilder/train/tasks/`` (it is found by name on first use, also inside the
+worker process) or import it before training. Rules a task must keep:
+
+- ``train_step`` returns detached scalar tensors and never calls ``.item()``/``float()`` on them:
+  the trainer accumulates them on the device and syncs only when it emits. It must include
+  ``"loss"`` (watched for NaN/Inf). Extra work for the dashboard (e.g. a gradient norm) may be done
+  only when ``ctx.detail`` is True (that step's numbers will be shown).
+- Use ``ctx.autocast()`` around forward passes, ``ctx.backward(loss)`` (GradScaler aware) and
+  ``ctx.optimizer_step(optimizer)`` (unscale, clip, step; returns the gradient norm when it computed one);
+  do not call ``scaler.update()``: the trainer does, once per step. ``ctx.regularization()`` is
+  the graph's per-layer L1/L2 penalty (0 when none), to add to the loss being minimised.
+- Call ``ctx.model(...)`` for the whole network (it may be wrapped by DDP or torch.compile);
+  ``ctx.module`` is the plain ``nn.Module`` with one attribute per node (``ctx.module.enc``).
+  A task that calls sub-modules directly must set ``supports_distributed = False`` unless it
+  handles gradient synchronisation itself.
+- ``phases()`` splits a run into named stages (a DBN: ``Phase("pretrain rbm1", 5)``, ...,
+  ``Phase("finetune", 10)``). At each phase's start the trainer calls ``begin_phase`` and then
+  ``optimizers(ctx, phase)`` again, so a phase may train a subset of the parameters. Events carry
+  the phase name.
+- ``eval_step`` returns batch-mean metrics (tensors); ``end_eval`` may add metrics computed over
+  the whole validation set and return extra events (the confusion matrix).
+- Errors meant for the user are ``TrainingError`` with a sentence that says what to change.
+"""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+import numpy as np
+import torch
+
+from ...errors import NetbuilderError
+from ..events import Event, Samples
+
+if TYPE_CHECKING:
+    from ...graph import Graph
+    from ..config import TrainingConfig
+    from ..data import DatasetArrays, Normalizer
+
+
+class TrainingError(NetbuilderError):
+    """Training cannot start or go on; the message is advice to a person."""
+
+
+@dataclass
+class Phase:
+    """A stage of a run: ``epochs`` epochs under one name (and one set of optimizers)."""
+
+    name: str
+    epochs: int
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class DataInfo:
+    """What the task and the dashboard know of the data (after any automatic resize)."""
+
+    name: str
+    kind: str  # "image" | "vector" | "sequence"
+    input_shape: tuple
+    target_shape: tuple = ()
+    classes: list | None = None
+    n_train: int = 0
+    n_val: int = 0
+    normalizer: Normalizer | None = None
+    image_shape: tuple | None = None  # (C, H, W) when vectors are flattened images
+
+    def to_images(self, x: torch.Tensor) -> np.ndarray | None:
+        """A batch of inputs (or reconstructions/generations shaped like inputs) as uint8
+        ``(N, C, H, W)`` pictures, un-normalised; None when the inputs are not pictures."""
+        from ..metrics import to_uint8_images
+
+        return to_uint8_images(x, self.normalizer, self.image_shape)
+
+
+@dataclass
+class StepContext:
+    """What a task sees during training; built and updated by the trainer."""
+
+    config: TrainingConfig
+    graph: Graph
+    model: torch.nn.Module  # call this (may be DDP-wrapped or compiled)
+    module: torch.nn.Module  # the plain module: state dict, sub-modules by node name
+    device: torch.device
+    data: DataInfo
+    loss_fn: Callable[[Any, Any], torch.Tensor]
+    optimizers: list = field(default_factory=list)
+    scaler: Any = None  # torch.amp.GradScaler for fp16, else None
+    autocast_dtype: torch.dtype | None = None  # None: no autocast
+    grad_clip: float = 0.0
+    regularizers: list = field(default_factory=list)  # [(l1, l2, [weight tensors])]
+    step: int = 0  # optimizer steps done before this one
+    epoch: int = 1
+    phase: Phase | None = None
+    detail: bool = False  # this step's results will be emitted
+    rank: int = 0
+    world_size: int = 1
+    log: Callable[[str], None] = print
+
+    def autocast(self) -> AbstractContextManager:
+        if self.autocast_dtype is None:
+            return torch.autocast(self.device.type, enabled=False)
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+
+    def optimizer_step(self, optimizer, closure=None) -> torch.Tensor | None:
+        """Unscale, clip (when set), step. Returns the global gradient norm when it was
+        computed (clipping on, or ``detail``), else None. No host sync."""
+        norm = None
+        if self.grad_clip > 0 or self.detail:
+            if self.scaler is not None:
+                self.scaler.unscale_(optimizer)
+            params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+            if params:
+                if self.grad_clip > 0:
+                    norm = torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+                else:
+                    norm = torch.linalg.vector_norm(
+                        torch.stack([torch.linalg.vector_norm(p.grad.detach()) for p in params]))
+        if self.scaler is not None:
+            self.scaler.step(optimizer)
+        elif closure is not None:
+            optimizer.step(closure)
+        else:
+            optimizer.step()
+        return None if norm is None else norm.detach()
+
+    def regularization(self) -> torch.Tensor | float:
+        """The graph's per-layer penalties: sum of l1·|w| + l2·w² over weight tensors."""
+        total: torch.Tensor | float = 0.0
+        for l1, l2, weights in self.regularizers:
+            for w in weights:
+                if l1:
+                    total = total + l1 * w.abs().sum()
+                if l2:
+                    total = total + l2 * w.pow(2).sum()
+        return total
+
+
+class Task:
+    """Base task; the default ``train_step`` is supervised: forward → loss → backward → step."""
+
+    name: ClassVar[str] = "base"
+    option_defaults: ClassVar[dict] = {}
+    default_loss: ClassVar[str] = "mse"
+    monitor: ClassVar[str] = "val_loss"
+    sample_kind: ClassVar[str] = "predictions"
+    supports_distributed: ClassVar[bool] = True
+    needs_labels: ClassVar[bool] = True
+
+    def __init__(self, config: TrainingConfig, graph: Graph):
+        self.config = config
+        self.graph = graph
+        self.options = self.validate_options(dict(config.task_options))
+
+    # --- set-up ------------------------------------------------------------------------------
+
+    @classmethod
+    def validate_options(cls, options: dict) -> dict:
+        """Options merged over ``option_defaults``; unknown keys are an error naming them."""
+        unknown = sorted(set(options) - set(cls.option_defaults))
+        if unknown:
+            known = ", ".join(sorted(cls.option_defaults)) or "none"
+            raise TrainingError(f"The {cls.name} task has no option {unknown[0]!r}; its options: "
+                                f"{known}", field=f"task_options.{unknown[0]}")
+        return {**cls.option_defaults, **options}
+
+    def check(self, data: DatasetArrays, output_shapes: list) -> None:
+        """Raise TrainingError when this data or the graph's outputs do not suit the task.
+        ``output_shapes`` are the graph outputs' shapes without the batch dimension."""
+        if self.needs_labels and data.y is None:
+            raise TrainingError(f"The {self.name} task needs labels, but the dataset "
+                                f"'{data.name}' has none", field="dataset")
+
+    def prepare(self, data: DatasetArrays) -> dict[str, torch.Tensor]:
+        """CPU tensors with one row per sample; the trainer batches every entry alike."""
+        out = {"x": torch.from_numpy(np.ascontiguousarray(data.x))}
+        if data.y is not None:
+            out["y"] = torch.from_numpy(np.ascontiguousarray(data.y))
+        return out
+
+    def resolve_loss(self) -> str:
+        """The loss name: the config's, or this task's choice for ``"auto"``."""
+        return self.default_loss if self.config.loss == "auto" else self.config.loss
+
+    def phases(self) -> list[Phase]:
+        return [Phase("train", self.config.epochs)]
+
+    def begin_phase(self, ctx: StepContext, phase: Phase) -> None:
+        """Called when a phase starts (before ``optimizers``)."""
+
+    def optimizers(self, ctx: StepContext, phase: Phase) -> list:
+        from ..optim import make_optimizer
+
+        params = [p for p in ctx.module.parameters() if p.requires_grad]
+        if not params:
+            raise TrainingError("The model has no trainable parameters: add a layer with "
+                                "weights (Linear, Conv2d, ...)")
+        return [make_optimizer(params, self.config)]
+
+    def metrics_spec(self) -> dict[str, bool]:
+        """Metric name → higher is better (the trainer adds ``lr`` and ``grad_norm``)."""
+        return {"loss": False}
+
+    # --- training ---------------------------------------------------------------------------
+
+    def forward(self, ctx: StepContext, batch: dict) -> Any:
+        return ctx.model(batch["x"])
+
+    def target(self, ctx: StepContext, batch: dict) -> Any:
+        return batch["y"]
+
+    def compute_loss(self, ctx: StepContext, output: Any, batch: dict) -> torch.Tensor:
+        return ctx.loss_fn(output, self.target(ctx, batch))
+
+    def step_metrics(self, ctx: StepContext, output: Any, batch: dict) -> dict:
+        """Extra per-batch metrics as detached tensors (accuracy, ...)."""
+        return {}
+
+    def train_step(self, ctx: StepContext, batch: dict) -> dict[str, torch.Tensor]:
+        opt = ctx.optimizers[0]
+        if isinstance(opt, torch.optim.LBFGS):
+            return self._lbfgs_step(ctx, batch, opt)
+        opt.zero_grad(set_to_none=True)
+        with ctx.autocast():
+            output = self.forward(ctx, batch)
+            loss = self.compute_loss(ctx, output, batch)
+        ctx.backward(loss + ctx.regularization())
+        norm = ctx.optimizer_step(opt)
+        metrics = {"loss": loss.detach(), **self.step_metrics(ctx, output, batch)}
+        if norm is not None:
+            metrics["grad_norm"] = norm
+        return metrics
+
+    def _lbfgs_step(self, ctx: StepContext, batch: dict, opt) -> dict[str, torch.Tensor]:
+        """L-BFGS re-evaluates the loss several times per step through a closure."""
+        kept: dict = {}
+
+        def closure():
+            opt.zero_grad(set_to_none=True)
+            output = self.forward(ctx, batch)
+            loss = self.compute_loss(ctx, output, batch)
+            (loss + ctx.regularization()).backward()
+            if ctx.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(
+                    [p for g in opt.param_groups for p in g["params"]], ctx.grad_clip)
+            kept.setdefault("output", output)
+            kept.setdefault("loss", loss.detach())
+            return loss
+
+        opt.step(closure)
+        return {"loss": kept["loss"], **self.step_metrics(ctx, kept["output"], batch)}
+
+    # --- evaluation ---------------------------------------------------------------------------
+
+    def begin_eval(self, ctx: StepContext) -> None:
+        """Reset whole-validation-set accumulators."""
+
+    def eval_step(self, ctx: StepContext, batch: dict) -> dict[str, torch.Tensor]:
+        """Batch-mean metrics under ``torch.no_grad`` and ``model.eval()``."""
+        with ctx.autocast():
+            output = self.forward(ctx, batch)
+            loss = self.compute_loss(ctx, output, batch)
+        return {"loss": loss.detach().float(), **self.step_metrics(ctx, output, batch)}
+
+    def end_eval(self, ctx: StepContext) -> tuple[dict[str, float], list[Event]]:
+        """Metrics over the whole validation set and extra events (e.g. a confusion matrix)."""
+        return {}, []
+
+    def samples(self, ctx: StepContext, batch: dict) -> Samples | None:
+        """A picture of what the model does on a fixed batch (called at most images_hz)."""
+        return None

@@ -1,0 +1,212 @@
+"""Variational autoencoder: reconstruction loss (BCE or MSE, summed over each sample's values)
+plus β·KL read from the graph's Reparameterize node(s); samples from the prior N(0, I) decoded by
+the Decoder block show what the model has learned to generate.
+
+Metrics: ``loss`` = recon + β·kl, ``recon``, ``kl`` and ``elbo`` = -(recon + kl), all per sample.
+NOTE: validation draws z like training does (Reparameterize kept in sampling mode), so the
+validation ELBO is a true one-sample estimate, not the deterministic z = mu reconstruction.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ...compile import analyze
+from ..events import Samples
+from . import register_task
+from ._generative import Submodules, last_layer, nodes_of_type, role_blocks, seeded
+from ._shapes import shape_text
+from .base import Task, TrainingError
+
+RECONSTRUCTION_LOSSES = ("bce", "bce_logits", "mse")
+
+
+@register_task
+class VaeTask(Task):
+    name = "vae"
+    option_defaults: ClassVar[dict] = {"beta": 1.0, "n_samples": 64}
+    default_loss = "bce"
+    monitor = "val_loss"
+    sample_kind = "generated"
+    needs_labels = False
+
+    def __init__(self, config, graph):
+        super().__init__(config, graph)
+        self._submodule = Submodules(graph)
+        self._reparams: list | None = None
+        self._prior_z: torch.Tensor | None = None
+        self._calls = 0
+
+    @classmethod
+    def validate_options(cls, options: dict) -> dict:
+        opts = super().validate_options(options)
+        beta = opts["beta"]
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not \
+                0 <= beta <= 1000 or not math.isfinite(beta):
+            raise TrainingError(f"beta (the weight of the KL term) must be a number from 0 to "
+                                f"1000, not {beta!r}", field="task_options.beta")
+        n = opts["n_samples"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1024:
+            raise TrainingError(f"n_samples must be a whole number from 1 to 1024, not {n!r}",
+                                field="task_options.n_samples")
+        return opts
+
+    def resolve_loss(self) -> str:
+        if self.config.loss != "auto":
+            return self.config.loss
+        return "bce" if last_layer(self.graph) == "Sigmoid" else "mse"
+
+    # --- checks -------------------------------------------------------------------------------
+
+    def check(self, data, output_shapes: list) -> None:
+        if not _has_reparameterize(self.graph):
+            raise TrainingError("The vae task needs a Reparameterize node between the Encoder "
+                                "and the Decoder (fed by two Linear layers, mu and logvar); "
+                                "for a plain autoencoder choose the autoencode task",
+                                field="task")
+        if len(output_shapes) != 1:
+            raise TrainingError(f"The vae task needs one output (the reconstruction), but the "
+                                f"graph returns {len(output_shapes)}: keep one Output node",
+                                field="task")
+        shape = output_shapes[0] or ()
+        if math.prod(shape) != math.prod(data.input_shape):
+            raise TrainingError(f"The VAE's output {shape_text(shape)} must reproduce its "
+                                f"input {shape_text(data.input_shape)}: make the Decoder end "
+                                f"with {math.prod(data.input_shape)} values", field="task")
+        loss = self.resolve_loss()
+        if loss not in RECONSTRUCTION_LOSSES:
+            raise TrainingError(f"A VAE's reconstruction loss is bce, bce_logits or mse, not "
+                                f"{loss}", field="loss")
+        if loss == "bce":
+            if last_layer(self.graph) != "Sigmoid":
+                raise TrainingError("The bce loss needs outputs in (0, 1): end the Decoder with "
+                                    "a Sigmoid, or choose bce_logits or mse", field="loss")
+            lo, hi = float(np.min(data.x)), float(np.max(data.x))
+            if (lo < 0 or hi > 1) and self.config.normalization != "minmax":
+                raise TrainingError(f"The bce loss compares values in [0, 1], but the data "
+                                    f"ranges over [{lo:.3g}, {hi:.3g}]: choose mse, or "
+                                    f"normalization 'minmax'", field="loss")
+            if self.config.normalization == "standard":
+                raise TrainingError("The bce loss compares values in [0, 1], which standard "
+                                    "normalization takes them out of: choose normalization "
+                                    "'none' or 'minmax', or the mse loss", field="normalization")
+
+    def prepare(self, data):
+        return {"x": torch.from_numpy(np.ascontiguousarray(data.x))}
+
+    # --- the loss -----------------------------------------------------------------------------
+
+    def reparameterize_modules(self, module: torch.nn.Module) -> list:
+        if self._reparams is None:
+            self._reparams = [m for m in module.modules()
+                              if type(m).__name__ == "Reparameterize" and hasattr(m, "kl")]
+        return self._reparams
+
+    def terms(self, ctx, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample reconstruction loss and KL of one batch (model called once)."""
+        x = batch["x"]
+        out = ctx.model(x)
+        out = out.float().reshape(x.shape)
+        target = x.float()
+        n = x.shape[0]
+        loss = self.resolve_loss()
+        with torch.autocast(out.device.type, enabled=False):
+            if loss == "bce":
+                recon = F.binary_cross_entropy(out.clamp(1e-7, 1 - 1e-7), target,
+                                               reduction="sum") / n
+            elif loss == "bce_logits":
+                recon = F.binary_cross_entropy_with_logits(out, target, reduction="sum") / n
+            else:
+                recon = F.mse_loss(out, target, reduction="sum") / n
+        kl = sum(m.kl.float() for m in self.reparameterize_modules(ctx.module))
+        return recon, kl
+
+    def _metrics(self, recon, kl) -> dict:
+        loss = recon + self.options["beta"] * kl
+        return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach(),
+                "elbo": -(recon + kl).detach()}
+
+    def train_step(self, ctx, batch):
+        opt = ctx.optimizers[0]
+        opt.zero_grad(set_to_none=True)
+        with ctx.autocast():
+            recon, kl = self.terms(ctx, batch)
+        ctx.backward(recon + self.options["beta"] * kl + ctx.regularization())
+        norm = ctx.optimizer_step(opt)
+        metrics = self._metrics(recon, kl)
+        if norm is not None:
+            metrics["grad_norm"] = norm
+        return metrics
+
+    def eval_step(self, ctx, batch):
+        with _sampling(self.reparameterize_modules(ctx.module)), ctx.autocast():
+            recon, kl = self.terms(ctx, batch)
+        return self._metrics(recon, kl)
+
+    def metrics_spec(self) -> dict[str, bool]:
+        return {"loss": False, "recon": False, "kl": False, "elbo": True}
+
+    # --- sampling -----------------------------------------------------------------------------
+
+    def prior_decoder(self, module: torch.nn.Module) -> tuple[torch.nn.Module, tuple] | None:
+        """The Decoder block fed by a Reparameterize node, and the latent shape; None when
+        the graph has no such Decoder (then only reconstructions are shown)."""
+        decoders = {d.id for d in role_blocks(self.graph, "decoder")}
+        for z in nodes_of_type(self.graph, "Reparameterize"):
+            for e in self.graph.out_edges(z.id):
+                if e.dst in decoders:
+                    shape = analyze(self.graph).shape(z.id)
+                    return self._submodule(module, e.dst), tuple(shape)
+        return None
+
+    @torch.no_grad()
+    def generate(self, module: torch.nn.Module, n: int, seed: int = 0) -> torch.Tensor | None:
+        """``n`` new samples: z ~ N(0, I) decoded by the Decoder (None without a Decoder)."""
+        found = self.prior_decoder(module)
+        if found is None:
+            return None
+        decoder, shape = found
+        device = next(module.parameters()).device
+        with seeded(seed, device):
+            z = torch.randn(n, *shape, device=device)
+        return decoder(z)
+
+    def samples(self, ctx, batch):
+        # Alternate: reconstructions beside their inputs, then decoded draws from the prior.
+        self._calls += 1
+        if self._calls % 2 == 0:
+            fake = self.generate(ctx.module, self.options["n_samples"], self.config.seed)
+            if fake is not None:
+                images = ctx.data.to_images(fake.float())
+                if images is not None:
+                    return Samples(step=ctx.step, epoch=ctx.epoch, kind="generated",
+                                   images=images)
+        x = batch["x"]
+        out = ctx.model(x).float().reshape(x.shape)
+        return Samples(step=ctx.step, epoch=ctx.epoch, kind="reconstructions",
+                       images=ctx.data.to_images(x), reconstructions=ctx.data.to_images(out))
+
+
+def _has_reparameterize(graph) -> bool:
+    for n in graph.nodes():
+        if n.type == "Reparameterize" or (n.inner is not None and _has_reparameterize(n.inner)):
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def _sampling(modules: list):
+    """Put the Reparameterize modules in training mode (they draw z), whatever the rest is."""
+    was = [m.training for m in modules]
+    for m in modules:
+        m.train(True)
+    try:
+        yield
+    finally:
+        for m, w in zip(modules, was):
+            m.train(w)

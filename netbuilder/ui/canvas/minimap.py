@@ -1,0 +1,95 @@
+"""The minimap: a small overview of the whole graph in the canvas's corner, with the visible
+area framed. Click or drag in it to move the view there. Toggle with M."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from . import style
+
+WIDTH, HEIGHT, MARGIN = 200, 130, 12
+
+
+class Minimap(QWidget):
+    def __init__(self, view) -> None:
+        super().__init__(view)
+        self.view = view
+        self.setObjectName("minimap")
+        self.resize(WIDTH, HEIGHT)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(30)  # coalesce the many scene changes of one gesture
+        self._timer.timeout.connect(self.update)
+        self._mapping: tuple[QRectF, float, QPointF] | None = None
+
+    def place(self) -> None:
+        vp = self.view.viewport().geometry()
+        self.move(vp.right() - WIDTH - MARGIN + 1, vp.bottom() - HEIGHT - MARGIN + 1)
+        self.raise_()
+
+    def schedule_update(self, *_args) -> None:
+        if self.isVisible() and not self._timer.isActive():
+            self._timer.start()
+
+    def _world(self) -> tuple[QRectF, QRectF]:
+        """(area to show, visible area), both in scene coordinates."""
+        scene = self.view.graph_scene()
+        nodes = scene.nodes_rect() if scene is not None else QRectF()
+        visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        world = nodes.adjusted(-80, -80, 80, 80) if not nodes.isNull() else QRectF(visible)
+        return world.united(visible), visible
+
+    def _map(self, world: QRectF) -> tuple[float, QPointF]:
+        inner = QRectF(self.rect()).adjusted(6, 6, -6, -6)
+        scale = min(inner.width() / max(world.width(), 1), inner.height() / max(world.height(), 1))
+        offset = QPointF(inner.center().x() - world.center().x() * scale,
+                         inner.center().y() - world.center().y() * scale)
+        return scale, offset
+
+    def paintEvent(self, event) -> None:
+        scene = self.view.graph_scene()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QPen(style.colour("overlay_border"), 1.0))
+        p.setBrush(style.colour("overlay_bg"))
+        p.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        if scene is None:
+            return
+        world, visible = self._world()
+        scale, offset = self._map(world)
+        self._mapping = (world, scale, offset)
+        p.setPen(Qt.PenStyle.NoPen)
+        for item in scene.node_items.values():
+            x = item.pos().x() * scale + offset.x()
+            y = item.pos().y() * scale + offset.y()
+            colour = QColor(style.category_colour(item.category))
+            if item.has_error:
+                colour = style.colour("error")
+            p.setBrush(colour)
+            p.drawRect(QRectF(x, y, max(2.0, item.width() * scale),
+                              max(1.5, item.height() * scale)))
+        frame = QRectF(visible.x() * scale + offset.x(), visible.y() * scale + offset.y(),
+                       visible.width() * scale, visible.height() * scale)
+        sel = QColor(style.colour("selection"))
+        p.setPen(QPen(sel, 1.2))
+        sel.setAlpha(30)
+        p.setBrush(sel)
+        p.drawRect(frame.intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1)))
+
+    def _centre_at(self, pos: QPointF) -> None:
+        if self._mapping is None:
+            return
+        _world, scale, offset = self._mapping
+        self.view.centerOn(QPointF((pos.x() - offset.x()) / scale, (pos.y() - offset.y()) / scale))
+        self.update()
+
+    def mousePressEvent(self, event) -> None:
+        self._centre_at(event.position())
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._centre_at(event.position())
+        event.accept()

@@ -1,0 +1,341 @@
+"""A node on the canvas: category-coloured header with name and type, the key parameters, the
+output shape and the parameter count; ports on the sides. It draws what the graph and the
+analysis say and keeps nothing else."""
+from __future__ import annotations
+
+from functools import cache
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from . import node_text, style
+from .port_item import PortItem
+
+ACTIVITY_HEIGHT = 20.0
+
+
+@cache
+def metrics(role: str) -> QFontMetricsF:
+    return QFontMetricsF(style.font(role))
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, graph_scene, node_id: str) -> None:
+        super().__init__()
+        self.graph_scene = graph_scene
+        self.node_id = node_id
+        self.info = None  # NodeInfo from the latest analysis
+        self.problems: list[tuple[str, str]] = []  # (severity, message) about this node
+        self.wires: set = set()
+        self.in_slots: list[PortItem] = []
+        self.out_slots: list[PortItem] = []
+        self.last_lod = None  # what the last paint drew ("full", "low", "tiny"): for tests
+        self._slot_signature = None
+        self._height = 60.0
+        self._hovered = False
+        self._lines: list[tuple[str, str]] = []  # (role, text)
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable |
+                      QGraphicsItem.GraphicsItemFlag.ItemIsMovable |
+                      QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+        node = self.node
+        self.setPos(QPointF(*node.pos))
+        self.refresh()
+
+    # --- model ----------------------------------------------------------------------------------
+
+    @property
+    def graph(self):
+        return self.graph_scene.graph
+
+    @property
+    def node(self):
+        return self.graph.node(self.node_id)
+
+    def height(self) -> float:
+        return self._height
+
+    def width(self) -> float:
+        return style.NODE_WIDTH
+
+    def set_info(self, info, problems: list[tuple[str, str]]) -> None:
+        if info is self.info and problems == self.problems:
+            return
+        self.info = info
+        self.problems = problems
+        self.refresh()
+
+    @property
+    def has_error(self) -> bool:
+        return any(sev == "error" for sev, _ in self.problems)
+
+    @property
+    def has_warning(self) -> bool:
+        return any(sev == "warning" for sev, _ in self.problems)
+
+    def refresh(self) -> None:
+        """Re-read the node (name, parameters, wires) and the analysis; re-lay out."""
+        node = self.node
+        self.name = node.name
+        self.type_name = node.type
+        self.category = node.spec.category
+        summary = node_text.param_summary(node)
+        reg = node_text.regularization(node)
+        lines: list[tuple[str, str]] = []
+        if node.type == "Input":
+            summary = "" if node.params["dtype"] == "float32" else node.params["dtype"]
+        if summary or reg:
+            lines.append(("body", " ".join(t for t in (summary, reg) if t)))
+        lines.append(("mono", node_text.shape_text(self.info)))
+        params = node_text.params_text(self.info)
+        if params:
+            lines.append(("small", params))
+        self._lines = lines
+        self._layout_ports()
+        self.setToolTip(node_text.tooltip(node, self.info, self.problems))
+        self.update()
+
+    def _layout_ports(self) -> None:
+        g, nid = self.graph, self.node_id
+        in_ports, out_ports = g.input_ports(nid), g.output_ports(nid)
+        in_edges = g.in_edges(nid)
+        outs_used = {e.src_port for e in g.out_edges(nid)}
+        block = self.node.inner is not None
+        labelled_in = block or len(in_ports) > 1
+        labelled_out = block or len(out_ports) > 1
+        ins: list[tuple] = []
+        for p in in_ports:
+            mine = [e for e in in_edges if e.dst_port == p.name]
+            label = (p.doc or p.name) if labelled_in else ""
+            if p.variadic:
+                ins += [(p.name, True, e.key, False, label if i == 0 else "")
+                        for i, e in enumerate(mine)]
+                ins.append((p.name, True, None, True, "" if mine else label))
+            else:
+                ins.append((p.name, False, mine[0].key if mine else None, False, label))
+        outs = [(p.name, p.name in outs_used, (p.doc or p.name) if labelled_out else "")
+                for p in out_ports]
+        signature = (tuple(ins), tuple(outs), len(self._lines), self._activity() is not None)
+        if signature == self._slot_signature:
+            return
+        self._slot_signature = signature
+        self.prepareGeometryChange()
+        text_bottom = style.HEADER_HEIGHT + style.BODY_PAD + len(self._lines) * style.LINE_HEIGHT
+        if labelled_in or labelled_out:
+            first = text_bottom + 4 + style.PORT_ROW / 2
+        else:
+            first = style.PORT_FIRST_Y
+        for item in self.in_slots + self.out_slots:
+            item.setParentItem(None)
+            if item.scene() is not None:
+                item.scene().removeItem(item)
+        self.in_slots, self.out_slots = [], []
+        for i, (name, variadic, key, plus, label) in enumerate(ins):
+            port = PortItem(self, name, True, variadic, key, plus, label)
+            port.connected = key is not None
+            port.setPos(0.0, first + i * style.PORT_ROW)
+            self.in_slots.append(port)
+        for i, (name, used, label) in enumerate(outs):
+            port = PortItem(self, name, False, label=label)
+            port.connected = used
+            port.setPos(style.NODE_WIDTH, first + i * style.PORT_ROW)
+            self.out_slots.append(port)
+        rows = max(len(ins), len(outs), 1)
+        ports_bottom = first + (rows - 1) * style.PORT_ROW + style.PORT_ROW / 2 + 3
+        height = max(text_bottom + style.BODY_PAD, ports_bottom)
+        if self._activity() is not None:
+            height += ACTIVITY_HEIGHT
+        self._height = height
+        for w in self.wires:
+            w.update_path()
+
+    def slot_for(self, edge_key: tuple, is_input: bool) -> PortItem | None:
+        if is_input:
+            for s in self.in_slots:
+                if s.edge_key == edge_key:
+                    return s
+            return None
+        for s in self.out_slots:
+            if s.name == edge_key[1]:
+                return s
+        return None
+
+    def _activity(self) -> dict | None:
+        return self.graph_scene.activity.get(self.node_id)
+
+    # --- Qt -------------------------------------------------------------------------------------
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-8.0, -8.0, style.NODE_WIDTH + 16.0, self._height + 14.0)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self._rect(), style.CORNER, style.CORNER)
+        return path
+
+    def _rect(self) -> QRectF:
+        return QRectF(0.0, 0.0, style.NODE_WIDTH, self._height)
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            for w in self.wires:
+                w.update_path()
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.setZValue(1.5 if value else 1)
+            for w in self.wires:
+                w.update()
+        return super().itemChange(change, value)
+
+    def hoverEnterEvent(self, event) -> None:
+        self._hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event) -> None:
+        self._hovered = False
+        self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        lod = style.lod_name(scale)
+        self.last_lod = lod
+        rect = self._rect()
+        cat = style.category_colour(self.category)
+        if lod != "full":
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(cat)
+            painter.drawRoundedRect(rect, style.CORNER, style.CORNER)
+            if lod == "low":
+                painter.setFont(style.font("lod"))
+                painter.setPen(style.colour("title_text"))
+                text = metrics("lod").elidedText(self.name, Qt.TextElideMode.ElideRight,
+                                                 rect.width() - 16)
+                painter.drawText(rect.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignCenter, text)
+            self._paint_outline(painter, rect, cosmetic=True)
+            return
+        self._paint_shadow(painter, rect)
+        painter.setPen(QPen(style.colour("node_border"), 1.0))
+        painter.setBrush(style.colour("node_body"))
+        painter.drawRoundedRect(rect, style.CORNER, style.CORNER)
+        self._paint_header(painter, rect, cat)
+        self._paint_body(painter, rect)
+        self._paint_port_labels(painter)
+        activity = self._activity()
+        if activity is not None:
+            self._paint_activity(painter, rect, activity)
+        self._paint_outline(painter, rect, cosmetic=False)
+
+    def _paint_shadow(self, painter: QPainter, rect: QRectF) -> None:
+        shadow = QColor(style.colour("node_shadow"))
+        painter.setPen(Qt.PenStyle.NoPen)
+        for offset, alpha in ((3.0, 40), (1.5, 60)):
+            shadow.setAlpha(alpha)
+            painter.setBrush(shadow)
+            painter.drawRoundedRect(rect.translated(0, offset), style.CORNER + 1, style.CORNER + 1)
+
+    def _paint_header(self, painter: QPainter, rect: QRectF, cat: QColor) -> None:
+        header = QPainterPath()
+        h = style.HEADER_HEIGHT
+        r = style.CORNER
+        header.moveTo(0, h)
+        header.lineTo(0, r)
+        header.arcTo(QRectF(0, 0, 2 * r, 2 * r), 180, -90)
+        header.lineTo(rect.width() - r, 0)
+        header.arcTo(QRectF(rect.width() - 2 * r, 0, 2 * r, 2 * r), 90, -90)
+        header.lineTo(rect.width(), h)
+        header.closeSubpath()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(cat)
+        painter.drawPath(header)
+        type_w = metrics("type").horizontalAdvance(self.type_name)
+        name_room = rect.width() - 20 - min(type_w, rect.width() * 0.5) - 8
+        painter.setFont(style.font("title"))
+        painter.setPen(style.colour("title_text"))
+        name = metrics("title").elidedText(self.name, Qt.TextElideMode.ElideRight, name_room)
+        painter.drawText(QRectF(10, 0, name_room, h), Qt.AlignmentFlag.AlignVCenter, name)
+        if self.type_name != self.name:
+            painter.setFont(style.font("type"))
+            painter.setPen(style.colour("title_muted"))
+            kind = metrics("type").elidedText(self.type_name, Qt.TextElideMode.ElideRight,
+                                              rect.width() * 0.5)
+            painter.drawText(QRectF(10, 0, rect.width() - 20, h),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, kind)
+
+    def _paint_body(self, painter: QPainter, rect: QRectF) -> None:
+        y = style.HEADER_HEIGHT + style.BODY_PAD
+        colours = {"body": "text", "mono": "shape_text", "small": "muted"}
+        width = rect.width() - 24
+        for role, text in self._lines:
+            colour = style.colour(colours[role])
+            if role == "mono" and self.has_error:
+                colour = style.colour("error")
+            painter.setFont(style.font(role))
+            painter.setPen(colour)
+            shown = metrics(role).elidedText(text, Qt.TextElideMode.ElideRight, width)
+            painter.drawText(QRectF(12, y, width, style.LINE_HEIGHT),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
+            y += style.LINE_HEIGHT
+
+    def _paint_port_labels(self, painter: QPainter) -> None:
+        painter.setFont(style.font("small"))
+        painter.setPen(style.colour("muted"))
+        half = style.NODE_WIDTH / 2 - 14
+        for port in self.in_slots:
+            if port.label:
+                painter.drawText(QRectF(12, port.y() - 8, half, 16), Qt.AlignmentFlag.AlignVCenter,
+                                 port.label)
+        for port in self.out_slots:
+            if port.label:
+                painter.drawText(QRectF(style.NODE_WIDTH - 12 - half, port.y() - 8, half, 16),
+                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                                 port.label)
+
+    def _paint_activity(self, painter: QPainter, rect: QRectF, activity: dict) -> None:
+        parts = []
+        if activity.get("mean") is not None:
+            parts.append(f"μ {activity['mean']:.3g}")
+        if activity.get("dead") is not None:
+            parts.append(f"dead {activity['dead'] * 100:.0f}%")
+        text = "  ·  ".join(parts) or "active"
+        box = QRectF(8, rect.height() - ACTIVITY_HEIGHT + 1, rect.width() - 16,
+                     ACTIVITY_HEIGHT - 5)
+        dead = activity.get("dead") or 0.0
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(style.colour("badge_bg"))
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setFont(style.font("badge"))
+        painter.setPen(style.colour("warning") if dead >= 0.5 else style.colour("badge_text"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_outline(self, painter: QPainter, rect: QRectF, cosmetic: bool) -> None:
+        pens = []
+        if self.has_error:
+            pens.append((style.colour("error"), 2.0, 0.0))
+        elif self.has_warning:
+            pens.append((style.colour("warning"), 1.5, 0.0))
+        if self.isSelected():
+            pens.append((style.colour("selection"), 2.0, 3.0 if pens else 0.0))
+        elif self._hovered and not pens:
+            c = QColor(style.colour("selection"))
+            c.setAlpha(120)
+            pens.append((c, 1.5, 0.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for colour, width, grow in pens:
+            pen = QPen(colour, width)
+            pen.setCosmetic(cosmetic)
+            painter.setPen(pen)
+            painter.drawRoundedRect(rect.adjusted(-grow, -grow, grow, grow),
+                                    style.CORNER + grow, style.CORNER + grow)
+        if self.has_error:
+            self._paint_error_badge(painter, rect)
+
+    def _paint_error_badge(self, painter: QPainter, rect: QRectF) -> None:
+        centre = QPointF(rect.width() - 1, 1)
+        painter.setPen(QPen(style.colour("node_body"), 1.5))
+        painter.setBrush(QBrush(style.colour("error")))
+        painter.drawEllipse(centre, 7.5, 7.5)
+        painter.setPen(QPen(QColor("#ffffff"), 2.0, Qt.PenStyle.SolidLine,
+                            Qt.PenCapStyle.RoundCap))
+        painter.drawLine(centre + QPointF(0, -3.5), centre + QPointF(0, 1))
+        painter.drawPoint(centre + QPointF(0, 3.6))

@@ -1,0 +1,163 @@
+"""The scene mirrors one graph through the graph's signals: an item per node and per wire.
+
+NOTE: nothing but the graph's signals creates, removes or moves items (commands never touch
+items). The only exception is a drag in progress: Qt moves the items under the mouse and the
+view turns the gesture into one ``MoveNodesCommand`` on release, after which the graph agrees.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QGraphicsScene
+
+from ...compile.checks import missing_input_error
+from .node_item import NodeItem
+from .wire_item import WireItem
+
+SCENE_EXTENT = 100_000.0  # an unbounded-feeling canvas; the view pans anywhere inside it
+
+
+class GraphScene(QGraphicsScene):
+    def __init__(self, graph, activity: dict | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.graph = graph
+        self.activity = activity if activity is not None else {}
+        self.analysis = None
+        self.node_items: dict[str, NodeItem] = {}
+        self.wire_items: dict[tuple, WireItem] = {}
+        self.setSceneRect(-SCENE_EXTENT / 2, -SCENE_EXTENT / 2, SCENE_EXTENT, SCENE_EXTENT)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self._hooks = [
+            (graph.node_added, self._node_added), (graph.node_removed, self._node_removed),
+            (graph.edge_added, self._edge_added), (graph.edge_removed, self._edge_removed),
+            (graph.param_changed, self._param_changed), (graph.node_renamed, self._renamed),
+            (graph.node_moved, self._node_moved),
+        ]
+        for signal, slot in self._hooks:
+            signal.connect(slot)
+        for n in graph.nodes():
+            self._node_added(n.id)
+        for e in graph.edges():
+            self._edge_added(e)
+
+    def detach(self) -> None:
+        """Stop following the graph (the view is done with this scene)."""
+        for signal, slot in self._hooks:
+            try:
+                signal.disconnect(slot)
+            except ValueError:
+                pass
+        self._hooks = []
+
+    # --- following the graph --------------------------------------------------------------------
+
+    def _node_added(self, node_id: str) -> None:
+        item = NodeItem(self, node_id)
+        self.node_items[node_id] = item
+        self.addItem(item)
+
+    def _node_removed(self, node_id: str) -> None:
+        item = self.node_items.pop(node_id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _edge_added(self, edge) -> None:
+        wire = WireItem(self, edge)
+        self.wire_items[edge.key] = wire
+        self.addItem(wire)
+        for nid in (edge.src, edge.dst):
+            item = self.node_items.get(nid)
+            if item is not None:
+                item.wires.add(wire)
+                item.refresh()
+        if self.analysis is not None and edge.src in self.analysis.nodes:
+            wire.set_shape(self.analysis.edge_shape(edge), None)
+        wire.update_path()
+
+    def _edge_removed(self, edge) -> None:
+        wire = self.wire_items.pop(edge.key, None)
+        if wire is None:
+            return
+        for nid in (edge.src, edge.dst):
+            item = self.node_items.get(nid)
+            if item is not None:
+                item.wires.discard(wire)
+                item.refresh()
+        self.removeItem(wire)
+
+    def _param_changed(self, node_id: str, _key: str, _value) -> None:
+        self.node_items[node_id].refresh()
+
+    def _renamed(self, node_id: str, _name: str) -> None:
+        self.node_items[node_id].refresh()
+
+    def _node_moved(self, node_id: str, pos) -> None:
+        item = self.node_items[node_id]
+        if (item.pos().x(), item.pos().y()) != tuple(pos):
+            item.setPos(pos[0], pos[1])
+
+    # --- analysis ---------------------------------------------------------------------------------
+
+    def apply_analysis(self, analysis, diagnostics=()) -> None:
+        """Show new shapes, parameter counts and problems; untouched nodes are skipped (the
+        analysis hands back the same cached info object for a node whose inputs did not
+        change)."""
+        self.analysis = analysis
+        problems: dict[str, list[tuple[str, str]]] = {}
+        for d in diagnostics:
+            if d.node is not None and d.severity in ("error", "warning"):
+                problems.setdefault(d.node, []).append((d.severity, d.message))
+        infos = analysis.nodes if analysis is not None else {}
+        for nid, item in self.node_items.items():
+            item.set_info(infos.get(nid), problems.get(nid, []))
+        for wire in self.wire_items.values():
+            e = wire.edge
+            shape = analysis.edge_shape(e) if analysis is not None and e.src in infos else None
+            wire.set_shape(shape, self._wire_error(e, infos.get(e.dst), shape))
+
+    def _wire_error(self, edge, dst_info, shape) -> str | None:
+        """A wire is in error when it delivers a shape its node refuses (not when the node
+        merely lacks another input)."""
+        if dst_info is None or not dst_info.error or shape is None:
+            return None
+        node = self.graph.node(edge.dst)
+        wired = [e.dst_port for e in self.graph.in_edges(edge.dst)]
+        if missing_input_error(self.graph, node, wired):
+            return None
+        return dst_info.error
+
+    # --- selection and geometry --------------------------------------------------------------------
+
+    def selected_ids(self) -> list[str]:
+        return [nid for nid, item in self.node_items.items() if item.isSelected()]
+
+    def selected_edges(self) -> list:
+        return [w.edge for w in self.wire_items.values() if w.isSelected()]
+
+    def select(self, ids: list[str]) -> None:
+        """Select exactly ``ids`` (one ``selectionChanged``, however many items change)."""
+        wanted = set(ids)
+        self.blockSignals(True)
+        try:
+            for item in self.selectedItems():
+                if not isinstance(item, NodeItem) or item.node_id not in wanted:
+                    item.setSelected(False)
+            for nid in ids:
+                item = self.node_items.get(nid)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            self.blockSignals(False)
+        self.selectionChanged.emit()
+
+    def selected_positions(self) -> dict[str, tuple[float, float]]:
+        return {nid: self.graph.node(nid).pos for nid in self.selected_ids()}
+
+    def nodes_rect(self, ids: list[str] | None = None) -> QRectF:
+        """The scene area the nodes cover (all of them, or ``ids``)."""
+        items = (self.node_items.values() if ids is None else
+                 [self.node_items[i] for i in ids if i in self.node_items])
+        rect = QRectF()
+        for item in items:
+            r = QRectF(item.pos().x(), item.pos().y(), item.width(), item.height())
+            rect = r if rect.isNull() else rect.united(r)
+        return rect

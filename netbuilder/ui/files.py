@@ -1,0 +1,369 @@
+"""Opening, saving and recovering documents.
+
+Saves are atomic (``QSaveFile``: a temporary file renamed over the target on commit). A dirty
+document is written to a recovery file every minute; the file is removed after a clean save or
+close. A recovery file whose lock nobody holds was left by a session that crashed: the next start
+offers to restore it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+from PySide6.QtCore import QIODevice, QLockFile, QObject, QSaveFile, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from ..errors import FileFormatError, NetbuilderError
+from ..graph import graph_from_dict, graph_to_dict, load, to_json
+from .document import Document
+from .settings import KEY_LAST_DIR, KEY_RECENT, MAX_RECENT, app_settings, data_dir, read_list
+
+GRAPH_FILTER = "netbuilder graphs (*.json);;All files (*)"
+PYTHON_FILTER = "Python source (*.py);;All files (*)"
+AUTOSAVE_ENV = "NETBUILDER_AUTOSAVE_MS"
+AUTOSAVE_MS = 60_000
+RECOVERY_MARK = "netbuilder_recovery"
+
+
+def write_text_atomic(path: Path | str, text: str) -> None:
+    """Write ``text`` with ``QSaveFile``; raises ``OSError`` with Qt's reason on failure."""
+    f = QSaveFile(str(path))
+    if not f.open(QIODevice.OpenModeFlag.WriteOnly):
+        raise OSError(f"cannot write {path}: {f.errorString()}")
+    data = text.encode("utf-8")
+    if f.write(data) != len(data):
+        reason = f.errorString()
+        f.cancelWriting()
+        f.commit()
+        raise OSError(f"cannot write {path}: {reason}")
+    if not f.commit():
+        raise OSError(f"cannot write {path}: {f.errorString()}")
+
+
+def examples_dir() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("netbuilder.resources").joinpath("examples")))
+
+
+def list_examples() -> list[tuple[Path, str, str]]:
+    """``(path, title, description)`` of each example graph, by title."""
+    out = []
+    folder = examples_dir()
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            meta = data.get("meta", {}) if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            continue
+        meta = meta if isinstance(meta, dict) else {}
+        title = meta.get("title") or _humanize(path.stem)
+        out.append((path, str(title), str(meta.get("description", ""))))
+    return sorted(out, key=lambda t: t[1].lower())
+
+
+def _humanize(stem: str) -> str:
+    return stem.replace("_", " ").replace("-", " ")
+
+
+def is_example(path: Path) -> bool:
+    try:
+        return Path(path).resolve().parent == examples_dir().resolve()
+    except OSError:
+        return False
+
+
+class Autosave(QObject):
+    """Writes the document to a recovery file while it has unsaved changes.
+
+    NOTE: the lock beside the recovery file is held for the session's life. On the next start a
+    recovery file whose lock can be taken belonged to a process that is gone (QLockFile knows a
+    dead owner), so it is offered for restoring; a live session's file is left alone.
+    """
+
+    saved = Signal(str)  # the recovery file written
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int | None = None):
+        super().__init__(parent)
+        self.folder = data_dir() / "recovery"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / f"autosave-{uuid.uuid4().hex[:12]}.json"
+        self._lock = QLockFile(str(self.path) + ".lock")
+        self._lock.setStaleLockTime(0)
+        self._lock.tryLock(0)
+        self.doc: Document | None = None
+        self._written_index = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms if interval_ms is not None else autosave_interval())
+        self.timer.timeout.connect(self.save_now)
+        self.timer.start()
+
+    def set_document(self, doc: Document) -> None:
+        self.doc = doc
+        self._written_index = None
+        self.discard()
+
+    def save_now(self) -> bool:
+        """Write the recovery file if the document has changes not yet written there."""
+        doc = self.doc
+        if doc is None or not doc.dirty:
+            return False
+        index = (id(doc), doc.undo_stack.index(), doc.graph.version)
+        if index == self._written_index and self.path.exists():
+            return False
+        payload = {RECOVERY_MARK: 1, "path": str(doc.path) if doc.path else None,
+                   "saved": time.strftime("%Y-%m-%d %H:%M"), "pid": os.getpid(),
+                   "graph": graph_to_dict(doc.graph)}
+        try:
+            write_text_atomic(self.path, json.dumps(payload, indent=1))
+        except OSError:
+            return False  # a failed autosave must never disturb the person's work
+        self._written_index = index
+        self.saved.emit(str(self.path))
+        return True
+
+    def discard(self) -> None:
+        """Remove the recovery file (after a clean save, a close, or a restore)."""
+        self._written_index = None
+        if self.path.exists():
+            self.path.unlink()
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        self.discard()
+        self._lock.unlock()
+
+    @staticmethod
+    def orphans(folder: Path | None = None) -> list[Path]:
+        """Recovery files left by sessions that ended without cleaning up (crashes)."""
+        folder = folder or data_dir() / "recovery"
+        out = []
+        for path in sorted(folder.glob("autosave-*.json")) if folder.is_dir() else []:
+            lock = QLockFile(str(path) + ".lock")
+            lock.setStaleLockTime(0)
+            if lock.tryLock(0):
+                lock.unlock()
+                out.append(path)
+        return out
+
+
+def read_recovery(path: Path) -> tuple[object, str | None, str]:
+    """``(graph, original path, when)`` from a recovery file; raises FileFormatError."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"unreadable recovery file ({exc})", path=str(path)) from None
+    if not isinstance(data, dict) or data.get(RECOVERY_MARK) != 1:
+        raise FileFormatError("not a netbuilder recovery file", path=str(path))
+    graph = graph_from_dict(data.get("graph"), str(path))
+    original = data.get("path")
+    return graph, original if isinstance(original, str) else None, str(data.get("saved", ""))
+
+
+def autosave_interval() -> int:
+    try:
+        return max(100, int(os.environ.get(AUTOSAVE_ENV, AUTOSAVE_MS)))
+    except ValueError:
+        return AUTOSAVE_MS
+
+
+class FileController(QObject):
+    """File menu behaviour for one main window: New, Open, Save, Save As, Export, Recent."""
+
+    recent_changed = Signal()
+    status = Signal(str)
+
+    def __init__(self, window, autosave_ms: int | None = None):
+        super().__init__(window)
+        self.window = window
+        self.autosave = Autosave(self, autosave_ms)
+
+    @property
+    def doc(self) -> Document:
+        return self.window.document
+
+    # --- commands -----------------------------------------------------------------------------
+
+    def new_document(self) -> bool:
+        if not self.maybe_save():
+            return False
+        self.window.set_document(Document())
+        self.status.emit("New graph")
+        return True
+
+    def open_file(self, path: str | os.PathLike | None = None) -> bool:
+        """Open a graph file. A bad file is explained in a dialog; the open document stays."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self.window, "Open graph", self._last_dir(),
+                                                  GRAPH_FILTER)
+            if not path:
+                return False
+        path = Path(path)
+        try:
+            graph = load(path)
+        except NetbuilderError as exc:
+            self.show_error("Cannot open the file", f"{path.name} could not be opened.",
+                            str(exc), "open_error")
+            return False
+        if not self.maybe_save():
+            return False
+        as_template = is_example(path)
+        self.window.set_document(Document(graph, None if as_template else path))
+        if not as_template:
+            self.add_recent(path)
+            self._remember_dir(path)
+        self.status.emit(f"Opened {path.name}" + (" (an example: Save asks where to keep your "
+                                                  "copy)" if as_template else ""))
+        return True
+
+    def save(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self._write(self.doc.path)
+
+    def save_as(self, path: str | os.PathLike | None = None) -> bool:
+        if path is None:
+            start = str(self.doc.path) if self.doc.path else str(
+                Path(self._last_dir()) / f"{self.doc.graph.name or 'untitled'}.json")
+            path, _ = QFileDialog.getSaveFileName(self.window, "Save graph as", start,
+                                                  GRAPH_FILTER)
+            if not path:
+                return False
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".json")
+        return self._write(path)
+
+    def _write(self, path: Path) -> bool:
+        try:
+            write_text_atomic(path, to_json(self.doc.graph))
+        except OSError as exc:
+            self.show_error("Cannot save", f"The graph could not be saved to {path.name}.",
+                            str(exc), "save_error")
+            return False
+        self.doc.mark_saved(path)
+        self.autosave.discard()
+        self.add_recent(path)
+        self._remember_dir(path)
+        self.status.emit(f"Saved {path.name}")
+        return True
+
+    def export_python(self, path: str | os.PathLike | None = None) -> bool:
+        """Write ``graph.to_python()`` (standalone PyTorch source) to a .py file."""
+        try:
+            source = self.doc.graph.to_python()
+        except NetbuilderError as exc:
+            self.show_error("Cannot export", "The graph has errors, so it has no code yet.",
+                            str(exc), "export_error")
+            return False
+        if path is None:
+            stem = (self.doc.path.stem if self.doc.path else self.doc.graph.name) or "model"
+            path, _ = QFileDialog.getSaveFileName(
+                self.window, "Export to Python", str(Path(self._last_dir()) / f"{stem}.py"),
+                PYTHON_FILTER)
+            if not path:
+                return False
+        path = Path(path)
+        try:
+            write_text_atomic(path, source)
+        except OSError as exc:
+            self.show_error("Cannot export", f"Could not write {path.name}.", str(exc),
+                            "export_error")
+            return False
+        self.status.emit(f"Exported {path.name}")
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes: Save, Discard or Cancel. True when it is fine to go on."""
+        if not self.doc.dirty:
+            return True
+        name = self.doc.path.name if self.doc.path else (self.doc.graph.name or "untitled")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"Save the changes to “{name}” before closing it?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard |
+                          QMessageBox.StandardButton.Cancel, self.window)
+        box.setObjectName("unsaved_prompt")
+        box.setInformativeText("Your changes are lost if you don't save them.")
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        box.deleteLater()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    # --- recovery -----------------------------------------------------------------------------
+
+    def offer_recovery(self) -> bool:
+        """Offer to restore what a crashed session left; True when a document was restored."""
+        restored = False
+        for path in Autosave.orphans(self.autosave.folder):
+            if path == self.autosave.path:
+                continue
+            try:
+                graph, original, when = read_recovery(path)
+            except NetbuilderError:
+                path.unlink(missing_ok=True)
+                continue
+            if restored:
+                continue  # one window restores one document; the rest stay for later
+            name = Path(original).name if original else (graph.name or "untitled")
+            box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved work?",
+                              f"netbuilder did not close properly. Restore the unsaved changes "
+                              f"to “{name}”" + (f" from {when}?" if when else "?"),
+                              QMessageBox.StandardButton.NoButton, self.window)
+            box.setObjectName("recovery_prompt")
+            restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+            restore.setObjectName("restore_button")
+            discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+            discard.setObjectName("discard_button")
+            box.setDefaultButton(restore)
+            box.exec()
+            chosen = box.clickedButton()
+            box.deleteLater()
+            if chosen is restore:
+                doc = Document(graph, original)
+                doc.undo_stack.resetClean()  # restored work is unsaved work
+                self.window.set_document(doc)
+                self.status.emit(f"Restored unsaved changes to {name}")
+                restored = True
+            path.unlink(missing_ok=True)
+            Path(str(path) + ".lock").unlink(missing_ok=True)
+        if restored:
+            self.autosave.save_now()
+        return restored
+
+    # --- recent files -------------------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        return read_list(app_settings(), KEY_RECENT)
+
+    def add_recent(self, path: Path | str) -> None:
+        p = str(Path(path).resolve())
+        files = [p] + [f for f in self.recent_files() if f != p]
+        app_settings().setValue(KEY_RECENT, files[:MAX_RECENT])
+        self.recent_changed.emit()
+
+    def clear_recent(self) -> None:
+        app_settings().setValue(KEY_RECENT, [])
+        self.recent_changed.emit()
+
+    def _last_dir(self) -> str:
+        value = app_settings().value(KEY_LAST_DIR)
+        return str(value) if value and Path(str(value)).is_dir() else str(Path.home())
+
+    def _remember_dir(self, path: Path) -> None:
+        app_settings().setValue(KEY_LAST_DIR, str(Path(path).resolve().parent))
+
+    # --- dialogs ------------------------------------------------------------------------------
+
+    def show_error(self, title: str, text: str, detail: str, name: str) -> None:
+        """A modal error with the loader's (or writer's) own sentence as its informative text."""
+        box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok,
+                          self.window)
+        box.setObjectName(name)
+        box.setInformativeText(detail)
+        box.exec()
+        box.deleteLater()

@@ -1,0 +1,413 @@
+"""The main window: a thin shell of docks, menus, toolbar and status bar around the canvas.
+
+Panels are their own classes (``panels``); file behaviour lives in ``files``; actions, menus and
+the toolbar are declared in ``actions``. Later docks (the training dashboard) register with
+``add_dock`` and plug a controller into Train/Stop with ``set_train_controller``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QUndoGroup
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolButton, QWidget
+
+from . import actions as window_actions
+from . import icons, theme
+from .canvas.view import CanvasView
+from .document import Document
+from .files import FileController
+from .panels import CodePanel, InspectorPanel, PaletteWidget, ProblemsPanel, SummaryPanel
+from .panels.numbers import fmt_bytes, fmt_count, fmt_si
+from .panels.summary import batch_size_of
+from .settings import KEY_GEOMETRY, KEY_STATE, app_settings
+
+STATE_VERSION = 1
+DEFAULT_SIZE = QSize(1440, 900)
+
+
+class MainWindow(QMainWindow):
+    """One document in one window.
+
+    Extension points: ``docks`` (name → QDockWidget) and ``add_dock``; ``set_train_controller``
+    takes an object with ``start(window)`` and ``stop()`` (and optionally a
+    ``running_changed(bool)`` signal) that the Train and Stop actions call.
+    """
+
+    document_changed = Signal(object)  # the new Document
+
+    def __init__(self, document: Document | None = None, *, autosave_ms: int | None = None,
+                 restore_layout: bool = True):
+        super().__init__()
+        self.setObjectName("main_window")
+        self.setWindowIcon(icons.app_icon())
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks |
+                            QMainWindow.DockOption.AllowTabbedDocks)
+        self.setDocumentMode(True)
+        self.document: Document | None = None
+        self.docks: dict[str, QDockWidget] = {}
+        self.train_controller = None
+        self.undo_group = QUndoGroup(self)
+        document = document if document is not None else Document()
+
+        self.canvas = CanvasView(document, self)
+        self.setCentralWidget(self.canvas)
+        self.palette_panel = PaletteWidget()
+        self.inspector = InspectorPanel()
+        self.problems = ProblemsPanel()
+        self.summary = SummaryPanel()
+        self.code = CodePanel()
+        self.files = FileController(self, autosave_ms)
+
+        self.actions = window_actions.build_actions(self)
+        window_actions.apply_icons(self.actions)
+        self.toolbar = window_actions.build_toolbar(self, self.actions)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.menus = window_actions.build_menus(self, self.actions)
+        self._build_docks()
+        self._build_status_bar()
+        self._connect()
+        self.set_document(document)
+        self.resize(DEFAULT_SIZE)
+        if restore_layout:
+            self.restore_layout()
+        self._sync_theme_actions()
+        self.set_train_controller(None)
+        self._install_plugins()
+
+    # --- construction -------------------------------------------------------------------------
+
+    def _build_docks(self) -> None:
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.add_dock("palette", "Layers", self.palette_panel, left)
+        self.add_dock("inspector", "Inspector", self.inspector, right)
+        self.add_dock("problems", "Problems", self.problems, bottom)
+        self.add_dock("code", "Code", self.code, bottom)
+        self.splitDockWidget(self.docks["problems"], self.docks["code"], Qt.Orientation.Horizontal)
+        self.add_dock("summary", "Summary", self.summary, bottom, tabify_with="problems")
+        self.docks["summary"].raise_()
+        self.setCorner(Qt.Corner.BottomLeftCorner, left)
+        self.setCorner(Qt.Corner.BottomRightCorner, right)
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [220, 300],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["summary"]], [250], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["summary"], self.docks["code"]], [560, 520],
+                         Qt.Orientation.Horizontal)
+
+    def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
+                 tabify_with: str | None = None) -> QDockWidget:
+        """Put ``widget`` in a dock registered as ``docks[name]`` with a View ▸ Panels toggle."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{name}_dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable |
+                         QDockWidget.DockWidgetFeature.DockWidgetMovable |
+                         QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        if tabify_with is not None and tabify_with in self.docks:
+            self.tabifyDockWidget(self.docks[tabify_with], dock)
+        self.docks[name] = dock
+        toggle = dock.toggleViewAction()
+        toggle.setObjectName(f"action_show_{name}")
+        toggle.setStatusTip(f"Show or hide the {title} panel")
+        self.panels_menu.addAction(toggle)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setObjectName("status_bar")
+        bar.setSizeGripEnabled(True)
+        self.problems_button = QToolButton(objectName="status_problems")
+        self.problems_button.setAutoRaise(True)
+        self.problems_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.problems_button.setToolTip("Show the Problems panel")
+        self.problems_button.clicked.connect(lambda: self.show_dock("problems"))
+        self.totals_label = QLabel(objectName="status_totals")
+        self.totals_label.setToolTip("Parameters, multiply-accumulates per sample, and the "
+                                     "memory the forward activations take at the training "
+                                     "batch size")
+        bar.addPermanentWidget(self.problems_button)
+        bar.addPermanentWidget(self.totals_label)
+
+    def _connect(self) -> None:
+        a = self.actions
+        f = self.files
+        a["new"].triggered.connect(f.new_document)
+        a["open"].triggered.connect(lambda: f.open_file())
+        a["save"].triggered.connect(f.save)
+        a["save_as"].triggered.connect(lambda: f.save_as())
+        a["export"].triggered.connect(lambda: f.export_python())
+        a["quit"].triggered.connect(self.close)
+        c = self.canvas
+        for name, slot in (("cut", c.cut), ("copy", c.copy), ("paste", c.paste),
+                           ("duplicate", c.duplicate), ("delete", c.delete_selected),
+                           ("select_all", c.select_all), ("rename", c.rename_selected),
+                           ("group", c.group_selected), ("ungroup", c.ungroup_selected),
+                           ("frame_all", c.frame_all), ("frame_selection", c.frame_selection),
+                           ("auto_layout", c.auto_layout), ("zoom_in", c.zoom_in),
+                           ("zoom_out", c.zoom_out), ("zoom_reset", c.zoom_reset)):
+            a[name].triggered.connect(lambda _=False, s=slot: s())
+        a["minimap"].setChecked(not c.minimap.isHidden())
+        a["minimap"].toggled.connect(c.set_minimap_visible)
+        a["theme_light"].triggered.connect(lambda: self.set_theme("light"))
+        a["theme_dark"].triggered.connect(lambda: self.set_theme("dark"))
+        a["check"].triggered.connect(self.check)
+        a["train"].triggered.connect(self.start_training)
+        a["stop"].triggered.connect(self.stop_training)
+        a["shortcuts"].triggered.connect(self.show_shortcuts)
+        a["about"].triggered.connect(self.show_about)
+        c.selection_changed.connect(self._selection_changed)
+        c.block_opened.connect(lambda path: self.inspector.set_selection([], path))
+        c.status_message.connect(self.show_message)
+        c.node_activated.connect(lambda _id: self.show_dock("inspector"))
+        self.palette_panel.layer_activated.connect(self.add_layer)
+        self.problems.node_requested.connect(self.reveal_node)
+        self.problems.counts_changed.connect(self._problem_counts)
+        self.summary.node_requested.connect(self.reveal_node)
+        self.inspector.edit_refused.connect(self.show_message)
+        self.files.status.connect(self.show_message)
+        self.files.recent_changed.connect(self.fill_recent_menu)
+
+    def _install_plugins(self) -> None:
+        """Let the training dashboard (``netbuilder.ui.training``) add its docks and controller.
+
+        NOTE: ``install(window)`` must stay cheap; heavy imports belong in its docks' first use.
+        """
+        try:
+            from . import training
+        except ImportError:
+            return
+        install = getattr(training, "install", None)
+        if install is not None:
+            install(self)
+
+    # --- documents ----------------------------------------------------------------------------
+
+    def set_document(self, doc: Document) -> None:
+        """Show ``doc`` in the canvas and every panel; the previous document is released."""
+        old = self.document
+        if old is doc:
+            return
+        if old is not None:
+            old.dirty_changed.disconnect(self._update_title)
+            old.path_changed.disconnect(self._update_title)
+            old.analysis_updated.disconnect(self._analysis_updated)
+            old.error_reported.disconnect(self.show_message)
+            self.undo_group.removeStack(old.undo_stack)
+        self.document = doc
+        doc.setParent(self)
+        self.undo_group.addStack(doc.undo_stack)
+        self.undo_group.setActiveStack(doc.undo_stack)
+        doc.dirty_changed.connect(self._update_title)
+        doc.path_changed.connect(self._update_title)
+        doc.analysis_updated.connect(self._analysis_updated)
+        doc.error_reported.connect(self.show_message)
+        if self.canvas.doc is not doc:
+            self.canvas.set_document(doc)
+        for panel in (self.inspector, self.problems, self.summary, self.code):
+            panel.set_document(doc)
+        self.files.autosave.set_document(doc)
+        self.inspector.set_selection([], [])
+        self._update_title()
+        self.totals_label.setText("Analysing…")
+        if old is not None:
+            old.deleteLater()
+        # Panels fill on the first analysis, which runs once the window is on screen.
+        QTimer.singleShot(0, self.refresh_analysis)
+        self.document_changed.emit(doc)
+
+    def refresh_analysis(self) -> None:
+        """Analyse now and update every panel (the document emits analysis_updated)."""
+        doc = self.document
+        if doc is not None:
+            analysis = doc.analysis()
+            self._analysis_updated(analysis)
+            self.problems.refresh()
+            self.summary.set_analysis(analysis)
+            self.inspector.refresh()
+
+    def flush(self) -> None:
+        """Finish every pending update now (tests and the screenshot call this)."""
+        self.refresh_analysis()
+        self.code.flush()
+
+    def _update_title(self, *_args) -> None:
+        doc = self.document
+        name = doc.path.name if doc.path is not None else (doc.graph.name or "untitled")
+        self.setWindowTitle(f"{name}[*] — netbuilder")
+        self.setWindowModified(doc.dirty)
+        self.actions["save"].setEnabled(True)
+
+    def _analysis_updated(self, analysis) -> None:
+        batch = batch_size_of(analysis.graph)
+        self.totals_label.setText(
+            f"{fmt_count(analysis.total_params)} parameters   ·   "
+            f"{fmt_si(analysis.total_macs)} MACs   ·   "
+            f"{fmt_bytes(analysis.activation_bytes(batch))} activations at batch {batch}")
+
+    def _problem_counts(self, errors: int, warnings: int) -> None:
+        if errors:
+            self.problems_button.setIcon(icons.icon("error"))
+            self.problems_button.setText(f"{errors} error" + ("s" if errors > 1 else ""))
+        elif warnings:
+            self.problems_button.setIcon(icons.icon("warning"))
+            self.problems_button.setText(f"{warnings} warning" + ("s" if warnings > 1 else ""))
+        else:
+            self.problems_button.setIcon(icons.icon("check", theme.colors()["ok"]))
+            self.problems_button.setText("No problems")
+
+    # --- behaviour ----------------------------------------------------------------------------
+
+    def _selection_changed(self, ids: list) -> None:
+        self.inspector.set_selection(ids, self.canvas.path)
+
+    def show_message(self, text: str, timeout_ms: int = 6000) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def show_dock(self, name: str) -> None:
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+
+    def reveal_node(self, node_id: str) -> None:
+        """Select and frame a top-level node (closing an open block first)."""
+        while self.canvas.path:
+            self.canvas.close_block()
+        if node_id not in self.document.graph:
+            return
+        self.canvas.select([node_id])
+        self.canvas.frame_nodes([node_id])
+
+    def add_layer(self, type_name: str) -> None:
+        """Add a layer from the palette (double-click/Enter): after the selected node and wired
+        to it when exactly one is selected, else at the centre of the view."""
+        selected = self.canvas.selected_ids()
+        g = self.canvas.graph
+        connect = None
+        if len(selected) == 1 and g.output_ports(selected[0]):
+            src = g.node(selected[0])
+            at = self.canvas.mapFromScene(src.pos[0] + 250, src.pos[1] + 40)
+            connect = (selected[0], None)
+        else:
+            at = self.canvas.viewport().rect().center()
+        new = self.canvas.add_node(type_name, self.canvas.mapToScene(at), connect_from=connect)
+        if new is None and connect is not None:  # e.g. the selection takes no wire: just add
+            self.canvas.add_node(type_name, self.canvas.mapToScene(at))
+        self.canvas.setFocus()
+
+    def check(self) -> None:
+        """Diagnostics plus code generation; the result goes to the status bar and Problems."""
+        self.flush()
+        diags = self.document.diagnostics()
+        errors = sum(d.is_error for d in diags)
+        warnings = sum(d.severity == "warning" for d in diags)
+        if errors or warnings:
+            self.show_dock("problems")
+        if errors:
+            self.show_message(f"Check: {errors} error(s), {warnings} warning(s): see Problems")
+        else:
+            a = self.document.analysis()
+            note = f", {warnings} warning(s)" if warnings else ""
+            self.show_message(f"Check passed: the graph compiles "
+                              f"({a.total_params:,} parameters{note})")
+
+    def set_theme(self, name: str) -> None:
+        theme.apply_theme(name)
+        window_actions.apply_icons(self.actions)
+        self._sync_theme_actions()
+        if self.document is not None:
+            self.problems.refresh()
+
+    def _sync_theme_actions(self) -> None:
+        current = theme.current_theme()
+        self.actions["theme_light"].setChecked(current == "light")
+        self.actions["theme_dark"].setChecked(current == "dark")
+
+    def show_shortcuts(self) -> None:
+        from .shortcuts import ShortcutsDialog
+
+        ShortcutsDialog(self.actions, self).exec()
+
+    def show_about(self) -> None:
+        from .about import AboutDialog
+
+        AboutDialog(self).exec()
+
+    def fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        files = self.files.recent_files()
+        for i, path in enumerate(files):
+            a = menu.addAction(f"&{i + 1}  {Path(path).name}" if i < 9 else Path(path).name)
+            a.setObjectName(f"recent_{i}")
+            a.setStatusTip(path)
+            a.setToolTip(path)
+            a.triggered.connect(lambda _=False, p=path: self.files.open_file(p))
+        if files:
+            menu.addSeparator()
+            clear = menu.addAction("Clear Recent Files")
+            clear.setObjectName("recent_clear")
+            clear.triggered.connect(self.files.clear_recent)
+        else:
+            empty = menu.addAction("No recent files")
+            empty.setEnabled(False)
+
+    # --- training (the dashboard plugs in here) -----------------------------------------------
+
+    def set_train_controller(self, controller) -> None:
+        """Plug in what Train/Stop do (see the class docstring); None disables them."""
+        self.train_controller = controller
+        signal = getattr(controller, "running_changed", None)
+        if signal is not None:
+            signal.connect(self.set_training_running)
+        self.set_training_running(False)
+
+    def set_training_running(self, running: bool) -> None:
+        has = self.train_controller is not None
+        self.actions["train"].setEnabled(has and not running)
+        self.actions["stop"].setEnabled(has and running)
+        if not has:
+            self.actions["train"].setToolTip("Training needs the training dashboard, which is "
+                                             "not installed")
+
+    def start_training(self) -> None:
+        if self.train_controller is not None:
+            self.train_controller.start(self)
+
+    def stop_training(self) -> None:
+        if self.train_controller is not None:
+            self.train_controller.stop()
+
+    # --- window state -------------------------------------------------------------------------
+
+    def restore_layout(self) -> None:
+        s = app_settings()
+        geometry = s.value(KEY_GEOMETRY)
+        state = s.value(KEY_STATE)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state, STATE_VERSION)
+
+    def save_layout(self) -> None:
+        s = app_settings()
+        s.setValue(KEY_GEOMETRY, self.saveGeometry())
+        s.setValue(KEY_STATE, self.saveState(STATE_VERSION))
+        s.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        if self.train_controller is not None:
+            self.train_controller.stop()
+        self.save_layout()
+        self.files.autosave.shutdown()
+        self.canvas.close()
+        event.accept()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "actions"):
+            window_actions.apply_icons(self.actions)
+        super().changeEvent(event)

@@ -1,0 +1,362 @@
+"""The inspector: the selected node's name, shapes, size and a form built from its layer spec.
+
+Every edit goes through an undoable command. A value the layer cannot take is refused with the
+reason in red beside the field (the sentence ``Param.validate`` raises), never in a pop-up.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QFormLayout, QFrame, QGridLayout, QLabel, QLineEdit, QScrollArea,
+                               QSizePolicy, QVBoxLayout, QWidget)
+
+from ...errors import NetbuilderError, ParamError
+from ...graph import fmt_shape
+from ...layers import Param
+from ..commands import RenameCommand, SetParamsCommand
+from .fields import is_unparsed, make_field
+from .numbers import fmt_count, fmt_si
+
+WEIGHT_FIELDS = ("init", "init_value", "l1", "l2")
+
+
+def error_label(object_name: str) -> QLabel:
+    label = QLabel(objectName=object_name)
+    label.setProperty("role", "field-error")
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
+class ParamRow(QWidget):
+    """One parameter: its editor with the refusal reason right beneath it."""
+
+    def __init__(self, param: Param, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.param = param
+        self.editor = make_field(param, self)
+        self.editor.setObjectName(f"field_{param.name}")
+        self.editor.setToolTip(f"{param.doc}\nValid: {param.describe_range()}")
+        self.error = error_label(f"error_{param.name}")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.editor)
+        layout.addWidget(self.error)
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+    def clear_error(self) -> None:
+        self.error.clear()
+        self.error.hide()
+
+
+class InspectorPanel(QWidget):
+    """Shows and edits the one selected node of the graph at the canvas's current level."""
+
+    edit_refused = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("inspector")
+        self.doc = None
+        self.path: tuple = ()
+        self.node_id: str | None = None
+        self._type: str | None = None
+        self.rows: dict[str, ParamRow] = {}
+
+        self.title = QLabel(objectName="inspector_title")
+        self.title.setProperty("role", "heading")
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.title.setFont(font)
+        self.subtitle = QLabel(objectName="inspector_doc")
+        self.subtitle.setProperty("role", "muted")
+        self.subtitle.setWordWrap(True)
+
+        self.name_edit = QLineEdit(objectName="inspector_name")
+        self.name_edit.setToolTip("The node's name: its attribute and variable name in the "
+                                  "generated code (F2 on the canvas)")
+        self.name_edit.editingFinished.connect(self._rename)
+        self.name_error = error_label("error_name")
+        name_box = QWidget()
+        nl = QVBoxLayout(name_box)
+        nl.setContentsMargins(0, 0, 0, 0)
+        nl.setSpacing(2)
+        nl.addWidget(self.name_edit)
+        nl.addWidget(self.name_error)
+
+        self.facts = QWidget(objectName="inspector_facts")
+        grid = QGridLayout(self.facts)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(3)
+        self.fact_labels: dict[str, QLabel] = {}
+        for row, (key, text) in enumerate((("inputs", "Input"), ("outputs", "Output"),
+                                           ("params", "Parameters"), ("macs", "MACs"))):
+            caption = QLabel(text)
+            caption.setProperty("role", "muted")
+            value = QLabel(objectName=f"inspector_{key}")
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)
+            grid.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(value, row, 1)
+            self.fact_labels[key] = value
+        grid.setColumnStretch(1, 1)
+        self.node_error = QLabel(objectName="inspector_node_error")
+        self.node_error.setProperty("role", "field-error")
+        self.node_error.setWordWrap(True)
+        self.node_error.hide()
+
+        self.form_host = QWidget(objectName="inspector_form")
+        self.form = QFormLayout(self.form_host)
+        self._setup_form(self.form)
+        self.extra_title = _section("Initialization & regularization")
+        self.extra_host = QWidget()
+        self.extra_form = QFormLayout(self.extra_host)
+        self._setup_form(self.extra_form)
+
+        self.empty = QLabel("Select a layer on the canvas to see its shapes and edit its "
+                            "parameters.", objectName="inspector_empty")
+        self.empty.setProperty("role", "muted")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        body = QWidget()
+        self.body_layout = QVBoxLayout(body)
+        self.body_layout.setContentsMargins(10, 10, 10, 10)
+        self.body_layout.setSpacing(8)
+        self.node_widgets = [self.title, self.subtitle, _section("Name"), name_box,
+                             _section("Tensor"), self.facts, self.node_error,
+                             self.params_title(), self.form_host, self.extra_title,
+                             self.extra_host]
+        for w in self.node_widgets:
+            self.body_layout.addWidget(w)
+        self.body_layout.addWidget(self.empty)
+        self.body_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self._show_node(False)
+
+    def params_title(self) -> QLabel:
+        self._params_title = _section("Parameters")
+        return self._params_title
+
+    @staticmethod
+    def _setup_form(form: QFormLayout) -> None:
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(6)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+
+    # --- wiring -------------------------------------------------------------------------------
+
+    def set_document(self, doc) -> None:
+        if self.doc is not None:
+            self.doc.analysis_updated.disconnect(self._analysis_updated)
+        self.doc = doc
+        self.path = ()
+        self.node_id = None
+        doc.analysis_updated.connect(self._analysis_updated)
+        self.refresh()
+
+    def set_selection(self, ids, path=None) -> None:
+        """Show the node when exactly one is selected; ``path`` is the open block path."""
+        if path is not None:
+            self.path = tuple(path)
+        ids = list(ids)
+        self.node_id = ids[0] if len(ids) == 1 else None
+        self.empty.setText(
+            f"{len(ids)} nodes selected." if len(ids) > 1 else
+            "Select a layer on the canvas to see its shapes and edit its parameters.")
+        self.refresh()
+
+    def graph(self):
+        return self.doc.graph_at(self.path) if self.doc is not None else None
+
+    def _analysis_updated(self, _analysis) -> None:
+        self.refresh()
+
+    # --- display ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        g = self.graph() if self.doc is not None else None
+        try:
+            node = g.node(self.node_id) if g is not None and self.node_id else None
+        except NetbuilderError:
+            node = None
+        if node is None:
+            self.node_id, self._type = None, None
+            self._show_node(False)
+            return
+        if node.type != self._type or node.id != getattr(self, "_built_for", None):
+            self._build_form(node)
+        self._show_node(True)
+        self.title.setText(node.type)
+        self.subtitle.setText(node.spec.doc)
+        if not self.name_edit.hasFocus():
+            self.name_edit.setText(node.name)
+        for name, row in self.rows.items():
+            if not row.editor.hasFocus():
+                row.editor.set_value(node.params.get(name))
+        self._show_facts(node)
+
+    def _show_facts(self, node) -> None:
+        analysis = self.doc.analysis_at(self.path)
+        info = analysis.nodes.get(node.id) if analysis is not None else None
+        if info is None:
+            for label in self.fact_labels.values():
+                label.setText("—")
+            self.node_error.hide()
+            return
+        ins = [fmt_shape(s) for s in info.in_shapes]
+        outs = [fmt_shape(s) for s in info.out_shapes]
+        self.fact_labels["inputs"].setText("\n".join(ins) if ins else "none (a source)")
+        self.fact_labels["outputs"].setText("\n".join(outs) if outs else "—")
+        trainable = (f" ({info.trainable:,} trainable)" if info.trainable != info.params
+                     else "")
+        self.fact_labels["params"].setText(fmt_count(info.params) + trainable)
+        self.fact_labels["macs"].setText(fmt_si(info.macs) + " per sample")
+        self.node_error.setText(info.error or "")
+        self.node_error.setVisible(bool(info.error))
+
+    def _show_node(self, visible: bool) -> None:
+        for w in self.node_widgets:
+            w.setVisible(visible)
+        self.empty.setVisible(not visible)
+        if visible:
+            has_main = any(p not in WEIGHT_FIELDS for p in self.rows)
+            has_extra = any(p in WEIGHT_FIELDS for p in self.rows)
+            self._params_title.setVisible(True)
+            self.form_host.setVisible(has_main)
+            self.extra_title.setVisible(has_extra)
+            self.extra_host.setVisible(has_extra)
+            if not has_main:
+                self._params_title.setText("Parameters: none" if not self._is_block() else
+                                           "Block: double-click it to edit its layers")
+            else:
+                self._params_title.setText("Parameters")
+            self.name_error.setVisible(bool(self.name_error.text()))
+            self.node_error.setVisible(bool(self.node_error.text()))
+            for row in self.rows.values():
+                row.error.setVisible(bool(row.error.text()))
+
+    def _is_block(self) -> bool:
+        g = self.graph()
+        return bool(g is not None and self.node_id and g.node(self.node_id).inner is not None)
+
+    def _build_form(self, node) -> None:
+        for form in (self.form, self.extra_form):
+            while form.rowCount():
+                form.removeRow(0)
+        self.rows = {}
+        self.name_error.clear()
+        for param in node.spec.params:
+            row = ParamRow(param)
+            row.editor.committed.connect(lambda v, p=param.name: self._commit(p, v))
+            row.editor.refused.connect(lambda text, p=param.name: self._refuse(p, text))
+            caption = QLabel(param.name)
+            caption.setToolTip(param.doc)
+            caption.setBuddy(row.editor)
+            form = self.extra_form if param.name in WEIGHT_FIELDS else self.form
+            form.addRow(caption, row)
+            self.rows[param.name] = row
+        self._type = node.type
+        self._built_for = node.id
+
+    # --- edits --------------------------------------------------------------------------------
+
+    def _commit(self, key: str, value) -> None:
+        g = self.graph()
+        node = g.node(self.node_id)
+        row = self.rows[key]
+        if is_unparsed(value):
+            self._refuse(key, str(value))
+            return
+        try:
+            value = node.spec.param(key).validate(value, node.label)
+        except ParamError as exc:
+            row.show_error(str(exc))
+            self.edit_refused.emit(str(exc))
+            return
+        row.clear_error()
+        if node.params.get(key) == value and type(node.params.get(key)) is type(value):
+            return
+        errors: list[str] = []
+        self.doc.error_reported.connect(errors.append)
+        try:
+            self.doc.push(SetParamsCommand(self.doc, self.node_id, {key: value}, self.path))
+        finally:
+            self.doc.error_reported.disconnect(errors.append)
+        if errors:
+            row.show_error(errors[0])
+
+    def _refuse(self, key: str, text: str) -> None:
+        """Explain why ``text`` is not a value of ``key``, in the words of the spec."""
+        g = self.graph()
+        node = g.node(self.node_id)
+        row = self.rows[key]
+        raw = row.editor.raw_value() if hasattr(row.editor, "raw_value") else text
+        try:
+            node.spec.param(key).validate(raw if not is_unparsed(raw) else text.strip(),
+                                          node.label)
+            reason = (f"{node.label}: {key} = {text.strip()!r} is not valid: expected "
+                      f"{node.spec.param(key).describe_range()}")
+        except ParamError as exc:
+            reason = str(exc)
+        row.show_error(reason)
+        self.edit_refused.emit(reason)
+
+    def _rename(self) -> None:
+        g = self.graph()
+        if g is None or self.node_id is None or self.node_id not in g:
+            return
+        node = g.node(self.node_id)
+        name = self.name_edit.text().strip()
+        if name == node.name:
+            self.name_error.clear()
+            self.name_error.hide()
+            return
+        taken = next((n for n in g.nodes() if n.name == name and n.id != node.id), None)
+        if not name:
+            reason = "A node name cannot be empty"
+        elif taken is not None:
+            reason = (f"The name {name!r} is taken by {taken.label}: names must be unique "
+                      f"(try {g.unique_name(name)!r})")
+        else:
+            reason = ""
+        if not reason:
+            errors: list[str] = []
+            self.doc.error_reported.connect(errors.append)
+            try:
+                self.doc.push(RenameCommand(self.doc, self.node_id, name, self.path))
+            finally:
+                self.doc.error_reported.disconnect(errors.append)
+            reason = errors[0] if errors else ""
+        self.name_error.setText(reason)
+        self.name_error.setVisible(bool(reason))
+        if reason:
+            self.edit_refused.emit(reason)
+
+
+def _section(text: str) -> QLabel:
+    label = QLabel(text.upper())
+    label.setProperty("role", "muted")
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 0.85)
+    font.setBold(True)
+    font.setLetterSpacing(font.SpacingType.PercentageSpacing, 108)
+    label.setFont(font)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    label.setContentsMargins(0, 6, 0, 0)
+    return label

@@ -1,0 +1,103 @@
+"""The problems list: every diagnostic of the graph; clicking one shows its node."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from .. import icons
+
+NODE_ROLE = Qt.ItemDataRole.UserRole
+_RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+class ProblemsPanel(QWidget):
+    """Diagnostics with severity icons, errors first; ``node_requested(id)`` on a click."""
+
+    node_requested = Signal(str)
+    counts_changed = Signal(int, int)  # errors, warnings
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("problems")
+        self.doc = None
+        self.summary = QLabel("No problems", objectName="problems_summary")
+        self.summary.setProperty("role", "muted")
+        self.tree = QTreeWidget(objectName="problems_list")
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["Problem", "Node", "Type"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setWordWrap(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.itemClicked.connect(self._clicked)
+        self.tree.itemActivated.connect(self._clicked)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, header.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, header.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, header.ResizeMode.ResizeToContents)
+        top = QHBoxLayout()
+        top.setContentsMargins(8, 4, 8, 0)
+        top.addWidget(self.summary)
+        top.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addWidget(self.tree)
+        self.diagnostics: list = []
+
+    def set_document(self, doc) -> None:
+        if self.doc is not None:
+            self.doc.analysis_updated.disconnect(self._analysis_updated)
+        self.doc = doc
+        doc.analysis_updated.connect(self._analysis_updated)
+
+    def _analysis_updated(self, _analysis) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the document's diagnostics (structural ones, then each node's)."""
+        diags = sorted(self.doc.diagnostics(), key=lambda d: _RANK.get(d.severity, 3))
+        self.diagnostics = diags
+        g = self.doc.graph
+        self.tree.clear()
+        for d in diags:
+            node = g.node(d.node) if d.node is not None and d.node in g else None
+            item = QTreeWidgetItem([d.message, node.name if node else "",
+                                    node.type if node else ""])
+            item.setIcon(0, icons.icon(d.severity if d.severity in _RANK else "info"))
+            item.setToolTip(0, d.message)
+            item.setData(0, NODE_ROLE, d.node)
+            self.tree.addTopLevelItem(item)
+        errors = sum(d.severity == "error" for d in diags)
+        warnings = sum(d.severity == "warning" for d in diags)
+        self.summary.setText(_summary_text(errors, warnings, len(diags)))
+        self.counts_changed.emit(errors, warnings)
+
+    def item_for(self, node_id: str) -> QTreeWidgetItem | None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, NODE_ROLE) == node_id:
+                return item
+        return None
+
+    def _clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        node_id = item.data(0, NODE_ROLE)
+        if node_id:
+            self.node_requested.emit(node_id)
+
+
+def _summary_text(errors: int, warnings: int, total: int) -> str:
+    if not total:
+        return "No problems: the graph compiles."
+    parts = []
+    if errors:
+        parts.append(f"{errors} error" + ("s" if errors != 1 else ""))
+    if warnings:
+        parts.append(f"{warnings} warning" + ("s" if warnings != 1 else ""))
+    others = total - errors - warnings
+    if others:
+        parts.append(f"{others} note" + ("s" if others != 1 else ""))
+    return ", ".join(parts)

@@ -1,0 +1,74 @@
+"""Undoable edits of what a graph file keeps about training: its setup and its loaded weights.
+
+The setup form re-reads ``graph.training`` when the undo stack moves, so undo/redo of these
+commands updates it without the commands knowing any widget.
+"""
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtGui import QUndoCommand
+
+_SETUP_ID = 2001
+
+
+class SetTrainingConfigCommand(QUndoCommand):
+    """Replace ``graph.training`` (a ``TrainingConfig.to_dict()``); consecutive edits of the
+    same setting merge into one undo step (typing a learning rate is one edit, not six)."""
+
+    def __init__(self, doc, new: dict, text: str = "Change training setup",
+                 key: str | None = None) -> None:
+        super().__init__(text)
+        self.doc = doc
+        self.old = copy.deepcopy(doc.graph.training)
+        self.new = copy.deepcopy(new)
+        self.key = key
+        self.skip_next_redo = False  # Document.push runs the first redo itself
+
+    def id(self) -> int:  # noqa: A003 (Qt override)
+        return _SETUP_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt override)
+        if not isinstance(other, SetTrainingConfigCommand) or other.key is None \
+                or other.key != self.key or other.doc is not self.doc:
+            return False
+        self.new = copy.deepcopy(other.new)
+        return True
+
+    def redo(self) -> None:
+        if self.skip_next_redo:
+            self.skip_next_redo = False
+            return
+        self.doc.graph.training = copy.deepcopy(self.new)
+
+    def undo(self) -> None:
+        self.doc.graph.training = copy.deepcopy(self.old)
+
+
+class SetGraphMetaCommand(QUndoCommand):
+    """Set (or with None remove) one key of ``graph.meta``, e.g. the loaded ``weights``."""
+
+    def __init__(self, doc, key: str, value, text: str) -> None:
+        super().__init__(text)
+        self.doc = doc
+        self.key = key
+        self.had = key in doc.graph.meta
+        self.old = copy.deepcopy(doc.graph.meta.get(key))
+        self.new = copy.deepcopy(value)
+        self.skip_next_redo = False
+
+    def _set(self, present: bool, value) -> None:
+        if present and value is not None:
+            self.doc.graph.meta[self.key] = copy.deepcopy(value)
+        else:
+            self.doc.graph.meta.pop(self.key, None)
+
+    def redo(self) -> None:
+        if self.skip_next_redo:
+            self.skip_next_redo = False
+            return
+        self._set(True, self.new)
+
+    def undo(self) -> None:
+        self._set(self.had, self.old)
+

@@ -1,0 +1,413 @@
+"""The training controller: one run of the current document at a time, from Start to the end.
+
+Start checks the setup, the graph's diagnostics and the data shape, snapshots the graph file
+text and the config (so editing during a run never touches it), and starts the engine's
+``Runner`` (a spawned worker process). A ~40 ms timer drains the worker's events and re-emits
+them as Qt signals; images (activations, samples, histograms) are coalesced to the newest of
+each kind per tick, so a slow frame never builds a backlog.
+
+NOTE: the engine (``netbuilder.train``) pulls in torch; it is imported on first use, not when
+the window installs the dashboard, so opening the editor stays fast.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ...errors import NetbuilderError
+from ...graph import Diagnostic, to_json
+from .history import RunHistory
+from .run_store import new_run_dir, runs_root, write_run_meta
+
+POLL_MS = 40
+STOP_TIMEOUT_S = 2.0
+IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
+FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
+ACTIVE = (STARTING, RUNNING, PAUSED, STOPPING)
+
+
+class TrainingController(QObject):
+    """Owns the Runner of the current document; see the module docstring.
+
+    ``start(window)`` and ``stop()`` (plus ``running_changed``) are what the main window's Train
+    and Stop actions call.
+    """
+
+    running_changed = Signal(bool)
+    state_changed = Signal(str)
+    message_changed = Signal(str, str)  # text, level: "info" | "warning" | "error" | ""
+    run_started = Signal(object)  # RunStarted
+    progress_updated = Signal(object)  # Progress
+    metrics_received = Signal(object)  # Metrics (also recorded in ``history``)
+    activations_received = Signal(object)
+    histograms_received = Signal(object)
+    samples_received = Signal(object)
+    confusion_received = Signal(object)
+    log_received = Signal(object)
+    checkpoint_saved = Signal(object)  # Path of weights.safetensors (after each epoch's val)
+    run_ended = Signal(object)  # the terminal event: Finished or Failed
+    runs_changed = Signal()
+    probe_changed = Signal(list)
+
+    def __init__(self, document=None, parent: QObject | None = None,
+                 poll_ms: int = POLL_MS) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.runner = None
+        self.state = IDLE
+        self.run_dir: Path | None = None
+        self.last_run_dir: Path | None = None
+        self.snapshot: tuple[str, dict] | None = None
+        self.history = RunHistory()
+        self.started_event = None
+        self.last_progress = None
+        self.ended_event = None
+        self.followed: str | None = None  # node name whose activations the user wants
+        self.base_probe: list[str] | str = "auto"
+        self.events_seen = 0
+        self.stop_requested_at: float | None = None
+        self.runs_root_override: Path | None = None
+        self._dataset_cache: dict = {}
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_ms)
+        self._timer.timeout.connect(self.poll)
+
+    # --- document ---------------------------------------------------------------------------
+
+    def set_document(self, doc) -> None:
+        """Follow another document (a run in progress keeps going; it owns its snapshot)."""
+        self.document = doc
+
+    def runs_root(self) -> Path:
+        if self.runs_root_override is not None:
+            return Path(self.runs_root_override)
+        doc = self.document
+        return runs_root(doc.path if doc is not None else None,
+                         doc.graph.name if doc is not None else "untitled")
+
+    @property
+    def running(self) -> bool:
+        return self.state in ACTIVE
+
+    # --- before a run -----------------------------------------------------------------------
+
+    def config(self):
+        """The document's TrainingConfig (ConfigError when the saved setup is invalid)."""
+        from ...train.config import TrainingConfig
+
+        return TrainingConfig.from_graph(self.document.graph)
+
+    def load_dataset(self, config):
+        """The run's dataset, cached by name and options (the check reads it at every Start)."""
+        from ...train.data import load_dataset
+
+        key = (config.dataset, json.dumps(config.dataset_options, sort_keys=True))
+        ds = self._dataset_cache.get(key)
+        if ds is None:
+            ds = load_dataset(config.dataset, **dict(config.dataset_options))
+            self._dataset_cache = {key: ds}
+        return ds
+
+    def check(self, config=None) -> tuple[list[Diagnostic], list[str]]:
+        """(problems that block a run, notes) for the current document and setup."""
+        from ...train.batches import fit_to_input
+        from ...train.tasks.base import TrainingError
+
+        doc = self.document
+        if getattr(doc, "extra_diagnostics", None):
+            doc.extra_diagnostics = []  # the data check below makes them again if still true
+        errors = [d for d in doc.diagnostics() if d.is_error]
+        notes: list[str] = []
+        if errors:
+            return errors, notes
+        config = config or self.config()
+        inputs = doc.graph.inputs()
+        if len(inputs) != 1:
+            what = "no Input node" if not inputs else f"{len(inputs)} Input nodes"
+            return [Diagnostic("error", None, f"Training feeds one dataset into one Input, "
+                                              f"but the graph has {what}")], notes
+        try:
+            ds = self.load_dataset(config)
+            fit_to_input(ds, doc.graph, notes.append)
+        except (TrainingError, NetbuilderError) as exc:
+            return [Diagnostic("error", inputs[0], f"Data: {exc}")], notes
+        return [], notes
+
+    def _show_data_problems(self, problems: list[Diagnostic], window) -> None:
+        """Put the data problems (if any) into the Problems dock beside the graph's own."""
+        doc = self.document
+        extra = [d for d in problems if d.message.startswith("Data: ") or d.node is None]
+        if hasattr(doc, "extra_diagnostics"):
+            doc.extra_diagnostics = extra
+        if window is not None:
+            problems_panel = getattr(window, "problems", None)
+            if problems_panel is not None:
+                problems_panel.refresh()
+            if problems and hasattr(window, "show_dock"):
+                window.show_dock("problems")
+
+    # --- control ----------------------------------------------------------------------------
+
+    def start(self, window=None, resume_dir: Path | None = None) -> bool:
+        """Check, snapshot and start a run; False (with a message) when it cannot start."""
+        if self.running or self.document is None:
+            return False
+        from ...train.config import ConfigError
+
+        try:
+            config = self.config()
+        except ConfigError as exc:
+            self._say(f"The training setup is invalid: {exc}", "error")
+            return False
+        problems, notes = self.check(config)
+        self._show_data_problems(problems, window)
+        if problems:
+            n = len(problems)
+            self._say(f"Cannot train: the graph has {n} problem{'s' if n > 1 else ''} — "
+                      f"{problems[0].message}" + (" (see Problems)" if n > 1 else ""), "error")
+            return False
+        graph_json = to_json(self.document.graph)
+        return self._launch(graph_json, config.to_dict(), resume_dir, notes)
+
+    def resume_run(self, run_dir: Path, epochs: int | None = None) -> bool:
+        """Continue the run in ``run_dir`` from its last checkpoint (its own graph snapshot),
+        up to ``epochs`` epochs in all (default: the larger of the run's and the setup's)."""
+        if self.running:
+            return False
+        run_dir = Path(run_dir)
+        try:
+            graph_json = (run_dir / "graph.json").read_text(encoding="utf-8")
+            config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+            state = json.loads((run_dir / "checkpoint.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self._say(f"{run_dir.name} cannot be resumed: it has no complete checkpoint "
+                      f"(graph.json, config.json, checkpoint.json)", "error")
+            return False
+        done = int(state.get("epoch", 0))
+        want = epochs
+        if want is None:
+            try:
+                want = max(int(config.get("epochs", 0)), self.config().epochs)
+            except NetbuilderError:
+                want = int(config.get("epochs", 0))
+        if want <= done:
+            self._say(f"{run_dir.name} has already trained {done} epochs: raise Epochs in the "
+                      f"setup above {done} to train it further", "warning")
+            return False
+        config["epochs"] = want
+        return self._launch(graph_json, config, run_dir, [f"Resuming {run_dir.name} after "
+                                                          f"epoch {done}"])
+
+    def _launch(self, graph_json: str, config: dict, resume_dir: Path | None,
+                notes: list[str]) -> bool:
+        from ...train.runner import Runner
+
+        self.snapshot = (graph_json, json.loads(json.dumps(config)))
+        if resume_dir is not None:
+            run_dir = Path(resume_dir)
+        else:
+            run_dir = new_run_dir(self.runs_root())
+            doc = self.document
+            write_run_meta(run_dir, name=run_dir.name, started=time.time(),
+                           graph=doc.graph.name,
+                           graph_path=str(doc.path) if doc.path is not None else None,
+                           status="running")
+        self.run_dir = run_dir
+        self.history = RunHistory()
+        self.started_event = self.last_progress = self.ended_event = None
+        self.events_seen = 0
+        self.stop_requested_at = None
+        self.runner = Runner(graph_json, config, run_dir,
+                             resume=resume_dir, stop_timeout=STOP_TIMEOUT_S)
+        self.runner.start()
+        self._send_probe()
+        self._set_state(STARTING)
+        self._say(" · ".join(notes) if notes else "Starting the training process…", "info")
+        self._timer.start()
+        self.runs_changed.emit()
+        return True
+
+    def pause(self) -> None:
+        if self.runner is not None and self.state == RUNNING:
+            self.runner.pause()
+            self._set_state(PAUSED)
+
+    def resume(self) -> None:
+        if self.runner is not None and self.state == PAUSED:
+            self.runner.resume()
+            self._set_state(RUNNING)
+
+    def stop(self) -> None:
+        """Ask the worker to stop after its current step (killed if it does not end soon)."""
+        if self.runner is not None and self.running and self.state != STOPPING:
+            self.stop_requested_at = time.monotonic()
+            self.runner.stop()
+            self._set_state(STOPPING)
+            self._say("Stopping…", "info")
+
+    def shutdown(self) -> None:
+        """Stop the run and release the worker now (window closing, tests ending)."""
+        self._timer.stop()
+        if self.runner is not None:
+            self.runner.close()
+            self.runner = None
+        if self.running:
+            self._set_state(STOPPED)
+
+    # --- probes -----------------------------------------------------------------------------
+
+    def follow_node(self, name: str | None) -> None:
+        """Stream the activations of node ``name`` (the canvas selection) from now on."""
+        if name == self.followed:
+            return
+        self.followed = name
+        self._send_probe()
+
+    def set_base_probe(self, names) -> None:
+        """Nodes probed whatever the selection ("auto", "none" or names: the canvas badges)."""
+        self.base_probe = list(names) if isinstance(names, (list, tuple)) else names
+        self._send_probe()
+
+    def probe_names(self):
+        base = self.base_probe
+        if self.followed is None:
+            return base
+        if base == "auto" and self.snapshot is not None:
+            from ...graph import from_json
+            from ...train.probe import AUTO_TYPES
+
+            g = from_json(self.snapshot[0])
+            base = [n.name for n in g.nodes() if n.type in AUTO_TYPES]
+        elif base in ("auto", "none"):
+            base = []
+        return list(dict.fromkeys([*base, self.followed]))
+
+    def _send_probe(self) -> None:
+        if self.runner is not None and self.running:
+            names = self.probe_names()
+            self.runner.set_probe(names)
+            self.probe_changed.emit(names if isinstance(names, list) else [names])
+
+    # --- events -----------------------------------------------------------------------------
+
+    def poll(self) -> int:
+        """Drain the worker's events and dispatch them; returns how many arrived."""
+        if self.runner is None:
+            self._timer.stop()
+            return 0
+        from ...train import events as ev
+
+        batch = self.runner.poll(max_events=2000)
+        if not batch:
+            return 0
+        self.events_seen += len(batch)
+        newest: dict = {}
+        progress = None
+        terminal = None
+        for e in batch:
+            if isinstance(e, ev.Metrics):
+                self.history.add_event(e)
+                self.metrics_received.emit(e)
+                if e.split == "val" or (e.epoch_end and self.started_event is not None
+                                        and not self.started_event.dataset.get("n_val")):
+                    self.checkpoint_saved.emit(self.run_dir / "weights.safetensors")
+            elif isinstance(e, ev.Progress):
+                progress = e
+            elif isinstance(e, (ev.Activations, ev.Histograms, ev.ConfusionMatrix)):
+                newest[type(e)] = e
+            elif isinstance(e, ev.Samples):
+                newest[(ev.Samples, e.kind)] = e
+            elif isinstance(e, ev.RunStarted):
+                self._run_started(e)
+            elif isinstance(e, ev.StateChanged):
+                self._state_event(e)
+            elif isinstance(e, ev.Log):
+                self.log_received.emit(e)
+            elif isinstance(e, (ev.Finished, ev.Failed)):
+                terminal = e
+        if progress is not None:
+            self.last_progress = progress
+            self.progress_updated.emit(progress)
+        for key, e in newest.items():
+            if key is ev.Activations:
+                self.activations_received.emit(e)
+            elif key is ev.Histograms:
+                self.histograms_received.emit(e)
+            elif key is ev.ConfusionMatrix:
+                self.confusion_received.emit(e)
+            else:
+                self.samples_received.emit(e)
+        if terminal is not None:
+            self._ended(terminal)
+        return len(batch)
+
+    def _run_started(self, e) -> None:
+        self.started_event = e
+        self.history = RunHistory(e.steps_per_epoch, e.metrics)
+        if self.run_dir is not None and e.start_epoch > 1:
+            # a resumed run: show the epochs it already had
+            prior = RunHistory.from_jsonl(self.run_dir / "metrics.jsonl", e.steps_per_epoch)
+            prior.higher_is_better = dict(e.metrics)
+            self.history = prior
+        if self.state == STARTING:
+            self._set_state(RUNNING)
+        self._say("", "")
+        self.run_started.emit(e)
+
+    def _state_event(self, e) -> None:
+        if e.state == "paused" and self.state in (RUNNING, PAUSED):
+            self._set_state(PAUSED)
+        elif e.state == "running" and self.state in (RUNNING, PAUSED, STARTING):
+            self._set_state(RUNNING)
+        elif e.state == "stopping":
+            self._set_state(STOPPING)
+
+    def _ended(self, e) -> None:
+        from ...train.events import Failed
+
+        self._timer.stop()
+        self.ended_event = e
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            runner.close()
+        if isinstance(e, Failed):
+            where = f" at step {e.step}" if e.step else ""
+            self._say(f"The run failed{where}: {e.message}", "error")
+            status = FAILED
+        else:
+            status = STOPPED if e.summary.get("status") == "stopped" else FINISHED
+            self._say(_finish_text(e.summary, status), "info")
+        if self.run_dir is not None:
+            write_run_meta(self.run_dir, status=status, ended=time.time())
+            self.last_run_dir = self.run_dir
+        self._set_state(status)
+        self.run_ended.emit(e)
+        self.runs_changed.emit()
+
+    # --- state ------------------------------------------------------------------------------
+
+    def _set_state(self, state: str) -> None:
+        was = self.running
+        self.state = state
+        self.state_changed.emit(state)
+        if was != self.running:
+            self.running_changed.emit(self.running)
+
+    def _say(self, text: str, level: str) -> None:
+        self.message_changed.emit(text, level)
+
+
+def _finish_text(summary: dict, status: str) -> str:
+    what = "Stopped" if status == STOPPED else "Finished"
+    parts = [f"{what} after {summary.get('epochs_done', 0)} epochs"]
+    best, monitor = summary.get("best_value"), summary.get("monitor")
+    if best is not None and monitor:
+        shown = f"{100 * best:.1f}%" if "accuracy" in monitor else f"{best:.4g}"
+        parts.append(f"best {monitor.replace('_', ' ')} {shown} at epoch "
+                     f"{summary.get('best_epoch')}")
+    if summary.get("samples_per_s"):
+        parts.append(f"{summary['samples_per_s']:,.0f} samples/s")
+    return " · ".join(parts)

@@ -1,0 +1,250 @@
+"""Running a run's trained model in the editor process (the Try-it view). No Qt here.
+
+A ``Predictor`` rebuilds the model from the run's graph snapshot, loads its latest weights
+(reloading when the worker writes a newer checkpoint) and prepares inputs the way training did:
+same Input shape, same normalisation (refitted from the run's own data split, which is
+deterministic for a given seed).
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import NetbuilderError
+from ...graph import from_json
+
+GENERATOR_TYPES = ("Generator", "Decoder")
+
+
+class PredictError(NetbuilderError):
+    """The try-it input cannot be used; the message says why."""
+
+
+class Predictor:
+    """The model of the run in ``run_dir`` with its newest weights, ready for single inputs."""
+
+    def __init__(self, run_dir: str | Path, weights: str = "weights.safetensors") -> None:
+        self.run_dir = Path(run_dir)
+        self.weights_path = self.run_dir / weights
+        graph_file = self.run_dir / "graph.json"
+        if not graph_file.exists():
+            raise PredictError(f"{self.run_dir} holds no graph snapshot (graph.json)")
+        self.graph_json = graph_file.read_text(encoding="utf-8")
+        self.graph = from_json(self.graph_json, str(graph_file))
+        try:
+            self.config = json.loads((self.run_dir / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.config = dict(self.graph.training or {})
+        inputs = self.graph.inputs()
+        if len(inputs) != 1:
+            raise PredictError("Try-it needs a graph with exactly one Input node")
+        node = self.graph.node(inputs[0])
+        self.input_name = node.name
+        self.input_shape = tuple(int(d) for d in node.params["shape"])
+        self.task = str(self.config.get("task", "classify"))
+        self._module = None
+        self._mtime = None
+        self._normalizer = None
+        self._data_meta: dict | None = None
+        self._generator = None
+
+    # --- data facts -------------------------------------------------------------------------
+
+    def data_meta(self) -> dict:
+        """Classes, image shape and the fitted normaliser of the run's dataset (cached)."""
+        if self._data_meta is None:
+            from ...train.data import Normalizer, load_dataset, split_dataset
+
+            try:
+                ds = load_dataset(self.config.get("dataset", "digits"),
+                                  **dict(self.config.get("dataset_options") or {}))
+            except NetbuilderError:
+                ds = None
+            meta = {"classes": None, "kind": None, "x_max": 1.0}
+            if ds is not None:
+                meta.update(classes=ds.classes, kind=ds.kind, x_max=float(ds.x.max()))
+                mode = self.config.get("normalization", "none")
+                if mode != "none" and ds.kind != "sequence":
+                    from ...train.batches import fit_to_input
+
+                    ds, _ = fit_to_input(ds, self.graph, lambda _m: None)
+                    train, _ = split_dataset(ds, float(self.config.get("val_split", 0.2)),
+                                             int(self.config.get("seed", 0)))
+                    norm = Normalizer.fit(train.x, mode)
+                    self._normalizer = None if norm.is_identity else norm
+            self._data_meta = meta
+        return self._data_meta
+
+    @property
+    def classes(self) -> list[str] | None:
+        return self.data_meta()["classes"]
+
+    def is_image_classifier(self) -> bool:
+        return self.task == "classify" and len(self.input_shape) in (1, 3) and (
+            len(self.input_shape) == 3 or _square(self.input_shape[0]) is not None)
+
+    # --- the model --------------------------------------------------------------------------
+
+    def module(self):
+        """The built model with the newest weights (rebuilt only when the file changed)."""
+        if not self.weights_path.exists():
+            raise PredictError("This run has no weights yet: they are written at the end of "
+                               "the first epoch")
+        mtime = self.weights_path.stat().st_mtime_ns
+        if self._module is None or mtime != self._mtime:
+            from ...train.checkpoint import load_weights
+
+            module = self._module or self.graph.build()
+            load_weights(module, self.weights_path)
+            module.eval()
+            self._module, self._mtime = module, mtime
+            self._generator = None
+        return self._module
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Outputs for a batch shaped like the Input (N, *shape), float32, as numpy."""
+        import torch
+
+        self.data_meta()
+        t = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        if self._normalizer is not None:
+            t = self._normalizer.apply(t)
+        with torch.no_grad():
+            out = self.module()(t)
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        return out.float().cpu().numpy()
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, K): softmax of logits (outputs that already sum to 1 and are
+        non-negative, e.g. after a Softmax node, are kept; log-probabilities are exponentiated)."""
+        out = self.predict(x).reshape(len(x), -1)
+        if np.all(out <= 0) and np.allclose(np.exp(out).sum(axis=1), 1, atol=1e-3):
+            return np.exp(out)
+        if np.all(out >= 0) and np.allclose(out.sum(axis=1), 1, atol=1e-3):
+            return out
+        z = out - out.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    def image_input(self, gray_or_rgb: np.ndarray, crop: bool = False) -> np.ndarray:
+        """A picture (H, W) or (H, W, 3) with values in [0, 1], ink bright → one Input sample.
+
+        ``crop`` frames the drawn strokes (a digit drawn small in a corner still fills the
+        frame, as in the training digits).
+        """
+        from PIL import Image
+
+        img = np.asarray(gray_or_rgb, dtype=np.float32)
+        if crop:
+            img = _frame_strokes(img)
+        shape = self.input_shape
+        if len(shape) == 3:
+            c, h, w = shape
+        elif len(shape) == 1 and (side := _square(shape[0])) is not None:
+            c, h, w = 1, side, side
+        else:
+            raise PredictError(f"Input '{self.input_name}' takes {shape}, not pictures")
+        if img.ndim == 2:
+            img = np.repeat(img[:, :, None], 3, axis=2) if c == 3 else img
+        elif c == 1:
+            img = img[:, :, :3].mean(axis=2)
+        pil = Image.fromarray(np.clip(img * 255, 0, 255).astype(np.uint8))
+        pil = pil.resize((w, h), Image.Resampling.BOX if pil.width >= w else
+                         Image.Resampling.BILINEAR)
+        arr = np.asarray(pil, dtype=np.float32) / 255.0 * self.data_meta()["x_max"]
+        arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+        return arr.reshape(shape).astype(np.float32)
+
+    def rows_input(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of a data file (N, ...) reshaped to the Input; a clear error when they do not fit."""
+        rows = np.asarray(rows, dtype=np.float32)
+        need = math.prod(self.input_shape)
+        if rows.ndim == 1:
+            rows = rows[None]
+        if math.prod(rows.shape[1:]) != need:
+            raise PredictError(f"The file's samples have shape {rows.shape[1:]} but Input "
+                               f"'{self.input_name}' takes {self.input_shape}")
+        return rows.reshape(len(rows), *self.input_shape)
+
+    # --- generators -------------------------------------------------------------------------
+
+    def generator(self):
+        """(module, latent_shape) of the graph's Generator/Decoder block, or None."""
+        if self._generator is None:
+            node = next((n for n in self.graph.nodes() if n.type in GENERATOR_TYPES
+                         and n.inner is not None), None)
+            if node is None:
+                return None
+            from ...compile.codegen import used_nodes
+            from ...compile.naming import Namespace
+
+            names = Namespace()
+            attr = next(names.create(nid, self.graph.node(nid).name)
+                        for nid in used_nodes(self.graph) if nid == node.id)
+            sub = getattr(self.module(), attr, None)
+            ins = node.inner.inputs()
+            if sub is None or len(ins) != 1:
+                return None
+            latent = tuple(int(d) for d in node.inner.node(ins[0]).params["shape"])
+            self._generator = (sub, latent)
+        return self._generator
+
+    def generate(self, z: np.ndarray) -> np.ndarray:
+        """The generator's output for latent vectors z (N, *latent), as float32 numpy."""
+        import torch
+
+        gen = self.generator()
+        if gen is None:
+            raise PredictError("This graph has no Generator or Decoder block")
+        with torch.no_grad():
+            out = gen[0](torch.as_tensor(np.asarray(z, dtype=np.float32)))
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        return out.float().cpu().numpy()
+
+
+def _square(n: int) -> int | None:
+    side = int(round(math.sqrt(n)))
+    return side if side * side == n and side > 1 else None
+
+
+def _frame_strokes(img: np.ndarray, margin: float = 0.12) -> np.ndarray:
+    """Crop to the bright strokes' bounding box, squared and padded by ``margin``."""
+    ink = img if img.ndim == 2 else img.mean(axis=2)
+    ys, xs = np.nonzero(ink > 0.05)
+    if len(ys) == 0:
+        return img
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    side = max(y1 - y0, x1 - x0)
+    pad = int(round(side * margin))
+    full = side + 2 * pad
+    out = np.zeros((full, full) + img.shape[2:], dtype=img.dtype)
+    oy = pad + (side - (y1 - y0)) // 2
+    ox = pad + (side - (x1 - x0)) // 2
+    out[oy:oy + (y1 - y0), ox:ox + (x1 - x0)] = img[y0:y1, x0:x1]
+    return out
+
+
+def image_from_output(out: np.ndarray, input_shape: tuple | None = None) -> np.ndarray | None:
+    """A generated sample (one of ``generate``'s rows) → uint8 (C, H, W), or None."""
+    x = np.asarray(out, dtype=np.float32)
+    if x.ndim == 1:
+        if input_shape is not None and len(input_shape) == 3 and \
+                math.prod(input_shape) == x.size:
+            x = x.reshape(input_shape)
+        elif (side := _square(x.size)) is not None:
+            x = x.reshape(1, side, side)
+        else:
+            return None
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[0] not in (1, 3):
+        return None
+    lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 1.0)
+    return np.round((x - lo) / max(hi - lo, 1e-8) * 255).clip(0, 255).astype(np.uint8)

@@ -1,0 +1,540 @@
+"""The Training panel: Start/Pause/Stop with live progress on top, the training setup below.
+
+Every edit of the form becomes a ``SetTrainingConfigCommand`` on the document's undo stack, so
+the setup is saved with the graph and undo works as for any other edit; the form re-reads
+``graph.training`` whenever the undo stack moves. An invalid value is refused with the reason
+beside the field (the engine's ``ConfigError`` names it).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
+                               QSpinBox, QToolButton, QVBoxLayout, QWidget)
+
+from ...errors import NetbuilderError
+from ..theme import colors
+from .commands import SetTrainingConfigCommand
+from .dataset_preview import DatasetPreview
+
+LABELS = {"dataset": "Dataset", "task": "Task", "loss": "Loss", "optimizer": "Optimizer",
+          "lr": "Learning rate", "momentum": "Momentum", "weight_decay": "Weight decay",
+          "schedule": "LR schedule", "warmup_steps": "Warm-up steps", "batch_size": "Batch size",
+          "epochs": "Epochs", "val_split": "Validation split", "seed": "Seed",
+          "device": "Device", "precision": "Precision", "normalization": "Normalization",
+          "grad_clip": "Gradient clipping"}
+
+
+def _fmt_eta(seconds: float) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "—"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class ControlBar(QFrame):
+    """Start / Pause-Resume / Stop, the progress bar and the run's status and messages."""
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.setObjectName("training_controls")
+        self.start_button = QPushButton("Start", objectName="training_start")
+        self.start_button.setToolTip("Train the network as drawn now (F5)")
+        self.start_button.setDefault(True)
+        self.pause_button = QPushButton("Pause", objectName="training_pause")
+        self.stop_button = QPushButton("Stop", objectName="training_stop")
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            b.setMinimumWidth(64)
+        self.start_button.clicked.connect(self._start)
+        self.pause_button.clicked.connect(self._pause_resume)
+        self.stop_button.clicked.connect(controller.stop)
+        self.progress = QProgressBar(objectName="training_progress")
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%p%")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFixedHeight(16)
+        self.numbers = QLabel("Not started", objectName="training_numbers")
+        self.status = QLabel("", objectName="training_status")
+        self.status.setProperty("role", "muted")
+        self.status.setWordWrap(True)
+        self.message = QLabel("", objectName="training_message")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        self.details_button = QToolButton(text="Details", objectName="training_details_button")
+        self.details_button.setCheckable(True)
+        self.details_button.hide()
+        self.details = QPlainTextEdit(objectName="training_details")
+        self.details.setReadOnly(True)
+        self.details.setMaximumHeight(140)
+        self.details.hide()
+        self.details_button.toggled.connect(self.details.setVisible)
+
+        buttons = QHBoxLayout()
+        buttons.setSpacing(6)
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.pause_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(5)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.numbers)
+        layout.addWidget(self.status)
+        msg = QHBoxLayout()
+        msg.addWidget(self.message, 1)
+        msg.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(msg)
+        layout.addWidget(self.details)
+
+        controller.state_changed.connect(self.set_state)
+        controller.progress_updated.connect(self.show_progress)
+        controller.run_started.connect(self.show_started)
+        controller.message_changed.connect(self.show_message)
+        controller.run_ended.connect(self.show_ended)
+        self.set_state(controller.state)
+
+    def _start(self) -> None:
+        window = self.window()
+        self.controller.start(window if hasattr(window, "show_dock") else None)
+
+    def _pause_resume(self) -> None:
+        if self.controller.state == "paused":
+            self.controller.resume()
+        else:
+            self.controller.pause()
+
+    def set_state(self, state: str) -> None:
+        running = state in ("starting", "running", "paused", "stopping")
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(state in ("running", "paused"))
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.stop_button.setEnabled(state in ("starting", "running", "paused"))
+        if state == "starting":
+            self.progress.setRange(0, 0)  # busy until the worker reports its plan
+            self.numbers.setText("Starting the training process…")
+            self.details_button.hide()
+            self.details.hide()
+        elif state == "paused":
+            self.numbers.setText(self.numbers.text().split("  ·  paused")[0] + "  ·  paused")
+        elif state == "stopping":
+            self.numbers.setText("Stopping…")
+        if not running and self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+
+    def show_started(self, e) -> None:
+        self.progress.setRange(0, max(int(e.total_steps), 1))
+        self.progress.setValue(0)
+        ds = e.dataset or {}
+        self.status.setText(
+            f"{e.task} on {ds.get('name', '?')} ({ds.get('n_train', 0):,} train / "
+            f"{ds.get('n_val', 0):,} val) · {e.num_params:,} parameters · {e.device} · "
+            f"{e.precision}")
+        self.numbers.setText(f"Epoch {e.start_epoch}/{e.epochs} · step 0/{e.total_steps:,}")
+
+    def show_progress(self, p) -> None:
+        if self.progress.maximum() != p.total_steps:
+            self.progress.setRange(0, max(int(p.total_steps), 1))
+        self.progress.setValue(min(int(p.step), self.progress.maximum()))
+        phase = f"{p.phase} · " if p.phase and p.phase != "train" else ""
+        text = (f"{phase}Epoch {p.epoch}/{p.epochs} · step {p.step:,}/{p.total_steps:,} · "
+                f"{p.samples_per_s:,.0f} samples/s · ETA {_fmt_eta(p.eta_s)}")
+        if self.controller.state == "paused":
+            text += "  ·  paused"
+        self.numbers.setText(text)
+
+    def show_message(self, text: str, level: str) -> None:
+        self.message.setVisible(bool(text))
+        self.message.setText(text)
+        self._level = level
+        self._style_message()
+
+    def _style_message(self) -> None:
+        c = colors()
+        level = getattr(self, "_level", "")
+        accent = {"error": c["error"], "warning": c["warning"]}.get(level)
+        if accent is None:
+            self.message.setStyleSheet(f"color: {c['muted']};")
+        else:
+            self.message.setStyleSheet(
+                f"color: {accent}; border-left: 3px solid {accent}; padding: 3px 6px;"
+                f"background: {c['alt_base']};")
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._style_message()
+        super().changeEvent(event)
+
+    def show_ended(self, e) -> None:
+        tb = getattr(e, "traceback", "")
+        self.details.setPlainText(tb or "")
+        self.details_button.setVisible(bool(tb))
+        if getattr(e, "summary", None) is not None:
+            self.progress.setValue(self.progress.maximum()
+                                   if e.summary.get("status") == "finished"
+                                   else self.progress.value())
+        self.numbers.setText({"finished": "Finished", "stopped": "Stopped",
+                              "failed": "Failed"}.get(self.controller.state, "Ended")
+                             + (f" · {self.numbers.text().split(' · ', 1)[-1]}"
+                                if " · " in self.numbers.text() else ""))
+
+
+class SetupForm(QWidget):
+    """The TrainingConfig as a form; edits go through the undo stack."""
+
+    dataset_changed = Signal(str)
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("training_setup")
+        self.controller = controller
+        self.doc = None
+        self.fields: dict[str, QWidget] = {}
+        self.errors: dict[str, QLabel] = {}
+        self._loading = False
+        from ...train.config import LOSSES, NORMALIZATIONS, OPTIMIZERS, PRECISIONS, SCHEDULES
+        from ...train.data import list_builtin_datasets
+        from ...train.tasks import task_names
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 8)
+        layout.setSpacing(8)
+
+        data = self._group(layout, "Data")
+        ds_box = QComboBox(objectName="setup_dataset")
+        ds_box.setEditable(True)
+        ds_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        for row in list_builtin_datasets():
+            ds_box.addItem(row["name"], row["name"])
+            ds_box.setItemData(ds_box.count() - 1, row["description"], Qt.ItemDataRole.ToolTipRole)
+        ds_box.activated.connect(lambda _i: self._commit("dataset", ds_box.currentText().strip()))
+        ds_box.lineEdit().editingFinished.connect(
+            lambda: self._commit("dataset", ds_box.currentText().strip()))
+        browse = QToolButton(text="…", objectName="setup_dataset_browse")
+        browse.setToolTip("Choose a data file (CSV, NPY, NPZ, IDX) or a folder of images")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        row.addWidget(ds_box, 1)
+        row.addWidget(browse)
+        holder = QWidget()
+        holder.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self._add(data, "dataset", holder, ds_box)
+        size = QSpinBox(objectName="setup_image_size")
+        size.setRange(0, 1024)
+        size.setSpecialValueText("original")
+        size.setToolTip("Resize images to this side length (0: keep their size; the run also "
+                        "resizes them to fit the Input by itself)")
+        size.editingFinished.connect(lambda: self._commit_option("size", size.value() or None))
+        self._add(data, "dataset_options.size", size, label="Image size")
+        limit = QSpinBox(objectName="setup_limit")
+        limit.setRange(0, 10_000_000)
+        limit.setSingleStep(100)
+        limit.setSpecialValueText("all")
+        limit.setToolTip("Use only the first N samples (quick experiments)")
+        limit.editingFinished.connect(lambda: self._commit_option("limit", limit.value() or None))
+        self._add(data, "dataset_options.limit", limit, label="Samples")
+        self.preview = DatasetPreview()
+        data.addRow(self.preview)
+        self._preview_timer = QTimer(self, singleShot=True, interval=0)
+        self._preview_timer.timeout.connect(self.refresh_preview)
+
+        model = self._group(layout, "Objective")
+        self._choice(model, "task", task_names())
+        self._choice(model, "loss", LOSSES)
+
+        opt = self._group(layout, "Optimizer")
+        self._choice(opt, "optimizer", OPTIMIZERS)
+        self._number(opt, "lr", 1e-7, 10.0)
+        self._number(opt, "momentum", 0.0, 1.0)
+        self._number(opt, "weight_decay", 0.0, 1.0)
+        self._choice(opt, "schedule", SCHEDULES)
+        self._int(opt, "warmup_steps", 0, 10_000_000)
+
+        run = self._group(layout, "Run")
+        self._int(run, "batch_size", 1, 1_000_000)
+        self._int(run, "epochs", 1, 1_000_000)
+        self._number(run, "val_split", 0.0, 0.95, decimals=2, step=0.05)
+        self._int(run, "seed", 0, 2**31 - 1)
+        self._choice(run, "normalization", NORMALIZATIONS)
+        self._number(run, "grad_clip", 0.0, 1e6, decimals=2, step=0.5)
+        early = QCheckBox("Stop when validation stops improving", objectName="setup_early")
+        early.toggled.connect(self._commit_early)
+        self._add(run, "early_stopping", early, label="Early stopping")
+
+        hw = self._group(layout, "Hardware")
+        self._choice(hw, "device", ("auto", "cpu", "cuda", "mps"), editable=True)
+        self._choice(hw, "precision", PRECISIONS)
+        layout.addStretch(1)
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _group(self, layout, title: str) -> QFormLayout:
+        box = QGroupBox(title)
+        box.setObjectName(f"setup_group_{title.lower()}")
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setContentsMargins(8, 6, 8, 6)
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(5)
+        layout.addWidget(box)
+        return form
+
+    def _add(self, form: QFormLayout, key: str, widget: QWidget, value_widget=None,
+             label: str | None = None) -> None:
+        error = QLabel("", objectName=f"setup_error_{key.replace('.', '_')}")
+        error.setProperty("role", "field-error")
+        error.setWordWrap(True)
+        error.hide()
+        box = QWidget()
+        col = QVBoxLayout(box)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(1)
+        col.addWidget(widget)
+        col.addWidget(error)
+        form.addRow(label or LABELS.get(key, key), box)
+        self.fields[key] = value_widget or widget
+        self.errors[key] = error
+
+    def _choice(self, form, key: str, choices, editable: bool = False) -> None:
+        box = QComboBox(objectName=f"setup_{key}")
+        box.addItems(list(choices))
+        box.setEditable(editable)
+        box.activated.connect(lambda _i: self._commit(key, box.currentText()))
+        if editable:
+            box.lineEdit().editingFinished.connect(lambda: self._commit(key, box.currentText()))
+        self._add(form, key, box)
+
+    def _number(self, form, key: str, lo: float, hi: float, decimals: int = 6,
+                step: float | None = None) -> None:
+        if step is None:  # learning rates and friends: free text, any magnitude
+            edit = QLineEdit(objectName=f"setup_{key}")
+            edit.editingFinished.connect(lambda: self._commit_text_number(key, edit))
+            self._add(form, key, edit)
+            return
+        spin = QDoubleSpinBox(objectName=f"setup_{key}")
+        spin.setRange(lo, hi)
+        spin.setDecimals(decimals)
+        spin.setSingleStep(step)
+        spin.editingFinished.connect(lambda: self._commit(key, round(spin.value(), decimals)))
+        self._add(form, key, spin)
+
+    def _int(self, form, key: str, lo: int, hi: int) -> None:
+        spin = QSpinBox(objectName=f"setup_{key}")
+        spin.setRange(lo, hi)
+        spin.setKeyboardTracking(False)
+        spin.editingFinished.connect(lambda: self._commit(key, spin.value()))
+        self._add(form, key, spin)
+
+    # --- document ---------------------------------------------------------------------------
+
+    def set_document(self, doc) -> None:
+        if self.doc is not None:
+            try:
+                self.doc.undo_stack.indexChanged.disconnect(self._stack_moved)
+            except (RuntimeError, TypeError):
+                pass
+        self.doc = doc
+        if doc is not None:
+            doc.undo_stack.indexChanged.connect(self._stack_moved)
+        self.load()
+
+    def _stack_moved(self, _index: int) -> None:
+        self.load()
+
+    def config_dict(self) -> dict:
+        from ...train.config import ConfigError, TrainingConfig
+
+        try:
+            return TrainingConfig.from_graph(self.doc.graph).to_dict()
+        except ConfigError:
+            return TrainingConfig().to_dict()
+
+    def load(self) -> None:
+        """Show the document's setup (defaults for what it does not set)."""
+        if self.doc is None:
+            return
+        cfg = self.config_dict()
+        self._loading = True
+        try:
+            for key, w in self.fields.items():
+                if key.startswith("dataset_options."):
+                    value = cfg["dataset_options"].get(key.split(".", 1)[1]) or 0
+                elif key == "early_stopping":
+                    value = cfg["early_stopping"] is not None
+                else:
+                    value = cfg.get(key)
+                self._set_widget(w, value)
+        finally:
+            self._loading = False
+        self.dataset_changed.emit(cfg["dataset"])
+        self._preview_timer.start()
+
+    def _set_widget(self, w: QWidget, value) -> None:
+        w.blockSignals(True)
+        if isinstance(w, QComboBox):
+            text = str(value)
+            i = w.findText(text)
+            if i >= 0:
+                w.setCurrentIndex(i)
+            elif w.isEditable():
+                w.setEditText(text)
+        elif isinstance(w, QSpinBox):
+            w.setValue(int(value or 0))
+        elif isinstance(w, QDoubleSpinBox):
+            w.setValue(float(value or 0))
+        elif isinstance(w, QLineEdit):
+            w.setText(f"{value:g}" if isinstance(value, float) else str(value))
+        elif isinstance(w, QCheckBox):
+            w.setChecked(bool(value))
+        w.blockSignals(False)
+
+    # --- edits ------------------------------------------------------------------------------
+
+    def _commit(self, key: str, value) -> bool:
+        if self._loading or self.doc is None:
+            return False
+        cfg = self.config_dict()
+        if cfg.get(key) == value and type(cfg.get(key)) is type(value):
+            self._clear_error(key)
+            return True
+        cfg[key] = value
+        return self._push(cfg, key, f"Set {LABELS.get(key, key).lower()} to {value}")
+
+    def _commit_text_number(self, key: str, edit: QLineEdit) -> None:
+        try:
+            value = float(edit.text().strip())
+        except ValueError:
+            self._show_error(key, f"{edit.text()!r} is not a number")
+            return
+        self._commit(key, value)
+
+    def _commit_option(self, name: str, value) -> None:
+        if self._loading or self.doc is None:
+            return
+        cfg = self.config_dict()
+        opts = dict(cfg["dataset_options"])
+        if value is None:
+            if name not in opts:
+                return
+            opts.pop(name)
+        elif opts.get(name) == value:
+            return
+        else:
+            opts[name] = value
+        cfg["dataset_options"] = opts
+        self._push(cfg, f"dataset_options.{name}", f"Set dataset {name} to {value}")
+
+    def _commit_early(self, on: bool) -> None:
+        if self._loading or self.doc is None:
+            return
+        cfg = self.config_dict()
+        cfg["early_stopping"] = {"metric": "auto", "patience": 5} if on else None
+        self._push(cfg, "early_stopping", "Turn early stopping " + ("on" if on else "off"))
+
+    def _push(self, cfg: dict, key: str, text: str) -> bool:
+        from ...train.config import TrainingConfig
+
+        try:
+            new = TrainingConfig.from_dict(cfg).to_dict()
+        except NetbuilderError as exc:
+            self._show_error(key, str(exc))
+            return False
+        self._clear_error(key)
+        ok = self.doc.push(SetTrainingConfigCommand(self.doc, new, text, key=key))
+        if key == "dataset" or key.startswith("dataset_options"):
+            self._preview_timer.start()
+        return ok
+
+    def _show_error(self, key: str, text: str) -> None:
+        label = self.errors.get(key)
+        if label is not None:
+            label.setText(text)
+            label.show()
+        self.load_field(key)
+
+    def _clear_error(self, key: str) -> None:
+        label = self.errors.get(key)
+        if label is not None:
+            label.hide()
+
+    def load_field(self, key: str) -> None:
+        """Put the stored value back into one field (after a refused edit)."""
+        error_shown = {k: lbl.isVisible() for k, lbl in self.errors.items()}
+        self.load()
+        for k, vis in error_shown.items():
+            self.errors[k].setVisible(vis)
+
+    def _browse(self) -> None:
+        start = str(self.doc.path.parent) if self.doc is not None and self.doc.path else ""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a dataset", start,
+            "Data files (*.csv *.tsv *.npy *.npz *.idx *ubyte *.gz);;All files (*)")
+        if path:
+            self._commit("dataset", str(Path(path)))
+
+    # --- preview ----------------------------------------------------------------------------
+
+    def refresh_preview(self) -> None:
+        if self.doc is None:
+            return
+        from ...train.config import TrainingConfig
+        from ...train.data import preview
+
+        try:
+            cfg = TrainingConfig.from_graph(self.doc.graph)
+            ds = self.controller.load_dataset(cfg)
+        except NetbuilderError as exc:
+            self.preview.show_preview(None, str(exc))
+            return
+        n = 400 if ds.kind == "vector" else 16
+        self.preview.show_preview(preview(ds, n=n))
+
+
+class TrainingPanel(QWidget):
+    """ControlBar on top, the scrollable setup form below."""
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("training_panel")
+        self.controls = ControlBar(controller)
+        self.form = SetupForm(controller)
+        scroll = QScrollArea(objectName="training_setup_scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.form)
+        self.log = QPlainTextEdit(objectName="training_log")
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(300)
+        self.log.setMaximumHeight(90)
+        self.log.setPlaceholderText("Messages from the training process appear here.")
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Plain)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.controls)
+        layout.addWidget(line)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.log)
+        controller.log_received.connect(self._log)
+        controller.state_changed.connect(
+            lambda state: state == "starting" and self.log.clear())
+
+    def _log(self, e) -> None:
+        prefix = "⚠ " if e.level == "warning" else ""
+        self.log.appendPlainText(prefix + e.message)
+
+    def set_document(self, doc) -> None:
+        self.form.set_document(doc)

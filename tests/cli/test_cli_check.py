@@ -1,0 +1,104 @@
+"""`netbuilder check`: diagnostics as advice, exit 1 on an error, one line for a bad file."""
+from __future__ import annotations
+
+import json
+
+import netbuilder as nb
+
+
+def test_clean_example_is_ok(cli, lenet_file):
+    code, out, err = cli("check", lenet_file)
+    assert code == 0, err
+    assert out.strip() == f"{lenet_file}: OK (14 nodes, 61,706 parameters)"
+    assert err == ""
+
+
+def test_missing_flatten_is_an_error_with_advice(cli, save, broken_graph):
+    path = save(broken_graph)
+    code, out, err = cli("check", path)
+    assert code == 1
+    assert ("error: Linear 'fc1' expects (N, features) but receives (N, 4, 10, 10): "
+            "add a Flatten before it") in out.splitlines()
+    assert out.splitlines()[-1] == f"{path}: 1 error (3 nodes, 40 parameters)"
+    assert err == ""
+
+
+def test_warnings_alone_exit_zero(cli, save):
+    g = nb.Graph("dangling")
+    x = g.add("Input", "x", shape=(4,))
+    fc = g.add("Linear", "fc", out_features=2)
+    out_node = g.add("Output", "y")
+    spare = g.add("ReLU", "spare")  # computed for nothing: a warning, not an error
+    g.connect(x, fc)
+    g.connect(fc, out_node)
+    g.connect(x, spare)
+    path = save(g)
+    code, out, _ = cli("check", path)
+    assert code == 0
+    (warning,) = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert warning.startswith("warning: ReLU 'spare'") and "Output" in warning
+    assert out.splitlines()[-1] == f"{path}: OK with 1 warning (4 nodes, 10 parameters)"
+
+
+def test_json_output(cli, save, broken_graph):
+    path = save(broken_graph)
+    code, out, _ = cli("check", path, "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["ok"] is False and report["errors"] == 1 and report["nodes"] == 3
+    (diag,) = report["diagnostics"]
+    assert diag["severity"] == "error"
+    assert diag["node"] == broken_graph.find("fc1") and diag["node_name"] == "fc1"
+    assert diag["message"].startswith("Linear 'fc1' expects (N, features)")
+
+
+def test_json_for_a_clean_file(cli, lenet_file):
+    code, out, _ = cli("check", "--json", lenet_file)
+    report = json.loads(out)
+    assert code == 0
+    assert (report["ok"], report["errors"], report["warnings"]) == (True, 0, 0)
+    assert report["parameters"] == 61706 and report["name"] == "lenet5"
+
+
+def test_not_json_is_one_line_on_stderr(cli, write_json):
+    path = write_json('{"format_version": 1, "nodes": [}')
+    code, out, err = cli("check", path)
+    assert code == 1 and out == ""
+    assert err == f"netbuilder: error: {path}: not valid JSON: Expecting value at line 1, column 33\n"
+
+
+def test_bad_parameter_names_the_field(cli, lenet_file, write_json):
+    data = json.loads(lenet_file.read_text())
+    data["nodes"][1]["params"]["stride"] = -1
+    path = write_json(data)
+    code, _, err = cli("check", path)
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"netbuilder: error: {path}: Conv2d 'conv1': stride = -1 is not valid")
+    assert err.rstrip().endswith("(at nodes[1].params.stride)")
+
+
+def test_unknown_version_and_missing_file(cli, tmp_path, write_json):
+    code, _, err = cli("check", write_json({"format_version": 99, "nodes": []}))
+    assert code == 1 and "format_version 99 is not supported" in err
+    assert "(at format_version)" in err
+    code, _, err = cli("check", tmp_path / "nope.json")
+    assert code == 1 and err == f"netbuilder: error: {tmp_path / 'nope.json'}: file not found\n"
+    code, _, err = cli("check", tmp_path)
+    assert code == 1 and err == f"netbuilder: error: {tmp_path}: is a folder, not a graph file\n"
+
+
+def test_several_files_go_on_after_a_bad_one(cli, lenet_file, write_json):
+    bad = write_json("not json at all", "bad.json")
+    code, out, err = cli("check", bad, lenet_file)
+    assert code == 1
+    assert f"{bad}: not valid JSON" in err
+    assert f"{lenet_file}: OK" in out
+    code, out, _ = cli("check", "--json", bad, lenet_file)
+    reports = json.loads(out)
+    assert [r["ok"] for r in reports] == [False, True]
+
+
+def test_usage_error_exits_2(cli):
+    code, _, err = cli("check")
+    assert code == 2 and "the following arguments are required: FILE" in err

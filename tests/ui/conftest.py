@@ -1,0 +1,51 @@
+"""UI tests run offscreen, each with its own temporary settings and data folders."""
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    """Settings, recent files and recovery files of this test live under its tmp_path."""
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    monkeypatch.setenv("NETBUILDER_SETTINGS_DIR", str(folder))
+    return folder
+
+
+# --- canvas fixtures (helpers in ui_helpers.py) ---------------------------------------------------
+
+@pytest.fixture
+def lenet_doc(qapp):
+    from ui_helpers import lenet_graph
+
+    from netbuilder.ui.document import Document
+
+    doc = Document(lenet_graph())
+    yield doc
+    doc.deleteLater()
+
+
+@pytest.fixture
+def make_canvas(qtbot):
+    """``make_canvas(doc)`` → a shown 1200×700 CanvasView, framed on its graph."""
+    from netbuilder.ui.canvas import CanvasView
+
+    def make(doc, size=(1200, 700)):
+        view = CanvasView(doc)
+        qtbot.addWidget(view)
+        view.resize(*size)
+        view.show()
+        qtbot.waitExposed(view)
+        view.frame_all()
+        view.setFocus()
+        return view
+
+    return make
+
+
+@pytest.fixture
+def canvas(make_canvas, lenet_doc):
+    return make_canvas(lenet_doc)

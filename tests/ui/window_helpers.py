@@ -1,0 +1,77 @@
+"""Helpers for the main-window tests: open windows that close cleanly, answer modal dialogs."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+
+import netbuilder
+
+EXAMPLES = Path(netbuilder.__file__).parent / "resources" / "examples"
+
+
+def example(name: str) -> Path:
+    return EXAMPLES / f"{name}.json"
+
+
+def copy_example(name: str, folder: Path) -> Path:
+    """A writable copy of an example (examples themselves open as untitled templates)."""
+    target = folder / f"{name}.json"
+    shutil.copy(example(name), target)
+    return target
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """``make_window(document=None, **kw)``: a shown MainWindow with every panel filled.
+
+    At teardown the document is marked clean (no prompt) and the window is closed.
+    """
+    from netbuilder.ui.main_window import MainWindow
+
+    windows = []
+
+    def make(document=None, **kw):
+        kw.setdefault("autosave_ms", 3_600_000)
+        w = MainWindow(document, **kw)
+        windows.append(w)
+        w.show()
+        qtbot.waitExposed(w)
+        w.flush()
+        return w
+
+    yield make
+    for w in windows:
+        if w.document is not None:
+            w.document.undo_stack.setClean()
+        w.close()
+        w.deleteLater()
+    QApplication.processEvents()
+
+
+def answer_dialog(name: str, button=QMessageBox.StandardButton.Ok, button_name: str | None = None,
+                  tries: int = 500) -> dict:
+    """Click ``button`` (or the push button called ``button_name``) in the next modal dialog
+    whose objectName is ``name``. Returns a dict that receives the dialog's texts."""
+    seen: dict = {}
+
+    def poll(left: int = tries) -> None:
+        box = QApplication.activeModalWidget()
+        if box is None or box.objectName() != name:
+            if left > 0:
+                QTimer.singleShot(10, lambda: poll(left - 1))
+            return
+        if isinstance(box, QMessageBox):
+            seen["text"] = box.text()
+            seen["informative"] = box.informativeText()
+        seen["shown"] = True
+        if button_name is not None:
+            box.findChild(QPushButton, button_name).click()
+        else:
+            box.button(button).click()
+
+    QTimer.singleShot(0, poll)
+    return seen
