@@ -18,9 +18,9 @@ import importlib
 import keyword
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Sequence
 
 from .errors import NetbuilderError
 

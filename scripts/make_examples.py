@@ -30,7 +30,7 @@ def chain(g: nb.Graph, src: str, *layers: tuple) -> str:
     return src
 
 
-def L(type_: str, name: str, **params) -> tuple:  # noqa: N802 (reads like a layer in a list)
+def L(type_: str, name: str, **params) -> tuple:
     return (type_, name, params)
 
 

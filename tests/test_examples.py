@@ -7,6 +7,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -41,8 +42,25 @@ def test_files_are_what_the_script_writes():
             f"{name}.json is out of date: run python scripts/make_examples.py")
 
 
+@pytest.fixture(scope="module")
+def standalone_runs(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """Each example's exported source run as a script, a few at a time (each process spends
+    most of its time importing torch)."""
+    folder = tmp_path_factory.mktemp("exported")
+
+    def run(name: str) -> subprocess.CompletedProcess:
+        script = folder / f"{name}.py"
+        script.write_text(nb.load(EXAMPLES / f"{name}.json").to_python())
+        # -I: isolated, so the script cannot lean on the working directory or PYTHONPATH.
+        return subprocess.run([sys.executable, "-I", str(script)], check=False,
+                              capture_output=True, text=True, timeout=300, cwd=folder)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(zip(NAMES, pool.map(run, NAMES)))
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_example_checks_builds_runs_and_exports(name, capsys, tmp_path):
+def test_example_checks_builds_runs_and_exports(name, capsys, standalone_runs):
     path = EXAMPLES / f"{name}.json"
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
@@ -72,11 +90,7 @@ def test_example_checks_builds_runs_and_exports(name, capsys, tmp_path):
                                                                         ast.ImportFrom))]
     assert {(a.name if isinstance(n, ast.Import) else n.module).split(".")[0]
             for n in imports for a in n.names} <= {"torch", "math"}
-    script = tmp_path / "model.py"
-    script.write_text(source)
-    # -I: isolated, so the script cannot lean on the working directory or PYTHONPATH.
-    done = subprocess.run([sys.executable, "-I", str(script)], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+    done = standalone_runs[name]
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str((2, *analysis.shape(output_id)))
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import NetbuilderError
 
@@ -28,7 +29,7 @@ def one_line(text: str) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     if not lines:
         return ""
-    rest = [line[2:] if line.startswith("- ") else line for line in lines[1:]]
+    rest = [line.removeprefix("- ") for line in lines[1:]]
     if not rest:
         return lines[0]
     return f"{lines[0]} {'; '.join(rest)}"

@@ -3,8 +3,15 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (diagnostic_dict, format_table, grouped, human_bytes, human_count,
-                     load_graph, print_json)
+from .common import (
+    diagnostic_dict,
+    format_table,
+    grouped,
+    human_bytes,
+    human_count,
+    load_graph,
+    print_json,
+)
 
 NAME = "summary"
 HELP = "print a table of layers, output shapes, parameters and MACs, with totals"

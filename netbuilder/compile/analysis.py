@@ -143,7 +143,6 @@ def _gather_inputs(wires: list[tuple], infos: dict) -> list[tuple]:
 
 
 def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override) -> NodeInfo:
-    spec = node.spec
     info = NodeInfo(in_shapes=[s for _, s, _ in ins], in_dtypes=[d for _, _, d in ins])
     if node.type == "Input":
         shape, dtype = override or (tuple(node.params["shape"]), node.params["dtype"])
@@ -289,7 +288,7 @@ def _meta_module(init: str) -> nn.Module:
         with torch.device("meta"), warnings.catch_warnings():
             # torch's construction warnings (dropout on a one-layer GRU) belong to build time
             warnings.simplefilter("ignore")
-            module = eval(init, EVAL_NAMESPACE)  # noqa: S307 (our own emitted expression)
+            module = eval(init, EVAL_NAMESPACE)  # our own emitted expression
         module.eval()
         if len(_MODULE_CACHE) >= 1024:
             _MODULE_CACHE.pop(next(iter(_MODULE_CACHE)))

@@ -136,6 +136,10 @@ def structural(graph: Graph) -> list[Diagnostic]:
     if not sources:
         out.append(Diagnostic("error", None, "The graph has no Input node: add one "
                                              "(Input/Output) and set its shape"))
+    elif not graph.outputs():
+        out.append(Diagnostic("error", None, "The graph computes nothing: add layers after "
+                                             "the Input (its last layer is what the model "
+                                             "returns)"))
     reach: set[str] = set(sources)
     for s in sources:
         reach |= graph.descendants(s)

@@ -164,7 +164,8 @@ def _emit_class(graph, analysis, cls, unit, doc):
 
 
 _INIT_CALLS = {
-    "xavier_uniform": "nn.init.xavier_uniform_({w})", "xavier_normal": "nn.init.xavier_normal_({w})",
+    "xavier_uniform": "nn.init.xavier_uniform_({w})",
+    "xavier_normal": "nn.init.xavier_normal_({w})",
     "kaiming_uniform": "nn.init.kaiming_uniform_({w}, nonlinearity=\"relu\")",
     "kaiming_normal": "nn.init.kaiming_normal_({w}, nonlinearity=\"relu\")",
     "orthogonal": "nn.init.orthogonal_({w})", "zeros": "nn.init.zeros_({w})",

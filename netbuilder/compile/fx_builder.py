@@ -345,10 +345,12 @@ class Builder:
             return BAD
         if a == b:
             return self.values.get(src, BAD)
+        name = assigned_name(n)
         for k in range(1, len(a) - 1):
             if b == a[:k] + (math.prod(a[k:]),):
-                return self.layer(n, "Flatten", {"start_dim": k} if k != 1 else {}, [src])
-        return self.layer(n, "Reshape", {"shape": b[1:]}, [src])
+                return self.layer(n, "Flatten", {"start_dim": k} if k != 1 else {}, [src],
+                                  name or "flatten")
+        return self.layer(n, "Reshape", {"shape": b[1:]}, [src], name or "reshape")
 
     # --- noise (a generator's latent input) ----------------------------------------------
 

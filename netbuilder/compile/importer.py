@@ -15,9 +15,11 @@ the file and line it comes from; nothing is dropped silently.
 from __future__ import annotations
 
 import inspect
+import linecache
 import math
 import os
 import re
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -67,18 +69,25 @@ class _Session:
 
 
 class _Tracer(fx.Tracer):
-    """Every submodule is a leaf (custom ones become blocks afterwards); noise calls recorded."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.record_stack_traces = True
+    """Every submodule is a leaf (custom ones become blocks afterwards); noise calls recorded;
+    each node remembers the user's source line that made it."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return True
 
-    def _filter_traceback_frames(self, summary):
-        user = [f for f in summary if _is_user_frame(f.filename)]
-        return traceback.StackSummary.from_list(user[-1:])
+    def create_node(self, kind, target, args, kwargs, name=None, type_expr=None):
+        node = super().create_node(kind, target, args, kwargs, name, type_expr)
+        # NOTE: torch's own record_stack_traces symbolizes C++ frames too, which costs seconds
+        # on first use; the innermost Python frame outside torch is all an error needs.
+        frame = sys._getframe(1)
+        while frame is not None and not _is_user_frame(frame.f_code.co_filename):
+            frame = frame.f_back
+        if frame is not None:
+            code = frame.f_code
+            line = linecache.getline(code.co_filename, frame.f_lineno).strip()
+            node.stack_trace = (f'File "{code.co_filename}", line {frame.f_lineno}, in '
+                                f'{code.co_name}\n    {line}\n')
+        return node
 
     def trace(self, root, concrete_args=None):
         originals = {name: getattr(torch, name) for name in fx_map.NOISE_FUNCTIONS}

@@ -27,7 +27,7 @@ _BAD = re.compile(r"[^0-9a-zA-Z_]+")
 
 
 def sanitize(name: str) -> str:
-    """A lowercase-friendly identifier from arbitrary text (``'x); import os'`` → ``x_import_os``)."""
+    """An identifier from arbitrary text (``'x); import os'`` → ``x_import_os``)."""
     # "ünï" → "uni": accents go, the letters stay (identifiers here are plain ASCII)
     name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     s = _BAD.sub("_", name).strip("_")
@@ -68,7 +68,7 @@ class Namespace:
 def class_name(text: str) -> str:
     """CamelCase class name from a graph or block name (``'lenet-5'`` → ``Lenet5``)."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    parts = [p for p in _BAD.split(text) if p]
+    parts = [p for p in re.split(r"[^0-9a-zA-Z]+", text) if p]  # "inner_blk" → InnerBlk
     s = "".join(p[:1].upper() + p[1:] for p in parts) or "Model"
     if s[0].isdigit():
         s = f"Net{s}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from ..graph import Graph
 
@@ -117,9 +117,35 @@ def _concat(p: dict, shapes: list):
     return tuple(out), 0
 
 
+def _pool(dims: int) -> Rule:
+    def rule(p: dict, shapes: list):
+        s = shapes[0]
+        if len(s) != dims + 1 or p["ceil_mode"]:
+            return None
+        kernel = _tuple(p["kernel_size"], dims)
+        stride = kernel if p["stride"] is None else _tuple(p["stride"], dims)
+        pad = _tuple(p["padding"], dims)
+        out = []
+        for size, k, st, pd in zip(s[1:], kernel, stride, pad):
+            if 2 * pd > k or size + 2 * pd < k:
+                return None  # torch explains: too much padding, or a window larger than the map
+            out.append((size + 2 * pd - k) // st + 1)
+        return (s[0], *out), 0
+    return rule
+
+
+def _adaptive(p: dict, shapes: list):
+    s = shapes[0]
+    if len(s) != 3:
+        return None
+    return (s[0], *_tuple(p["output_size"], 2)), 0
+
+
 _RULES: dict[str, Rule] = {
     "Linear": _linear, "Conv1d": _conv(1), "Conv2d": _conv(2), "Flatten": _flatten,
     "Add": _elementwise, "Multiply": _elementwise, "Concat": _concat,
+    "MaxPool1d": _pool(1), "MaxPool2d": _pool(2), "AvgPool2d": _pool(2),
+    "AdaptiveAvgPool2d": _adaptive, "AdaptiveMaxPool2d": _adaptive,
 }
 
 
@@ -128,38 +154,54 @@ def wiring(graph: Graph) -> tuple[list[str], dict[str, list[tuple[str, str, int]
 
     The order is the same as ``graph.topo_order()`` (smallest ``(len(id), id)`` first); the wires
     of a node are ``(dst_port, src, src output index)`` in port, then connection order, as
-    ``graph.in_edges`` gives them. Cached on the graph until its version changes.
+    ``graph.in_edges`` gives them. Cached on the graph: a parameter edit changes the graph's
+    version but not its wiring, so the cache is keyed by the wiring's own fingerprint.
     """
     cached = graph._analysis_cache.get(_WIRING_KEY)
     if cached is not None and cached[0] == graph.version:
-        return cached[1]
-    ids = [n.id for n in graph.nodes()]
-    incoming: dict[str, list] = {nid: [] for nid in ids}
-    children: dict[str, list[str]] = {nid: [] for nid in ids}
-    for e in graph.edges():  # in connection order
-        incoming[e.dst].append(e)
-        children[e.src].append(e.dst)
-    out_index: dict[str, dict[str, int]] = {}
-    wires: dict[str, list[tuple[str, str, int]]] = {}
-    for nid, edges in incoming.items():
-        if len(edges) > 1:
-            ports = [p.name for p in graph.input_ports(nid)]
-            rank = {name: i for i, name in enumerate(ports)}
-            edges.sort(key=lambda e: rank.get(e.dst_port, len(ports)))  # stable: keeps order
-        row = []
-        for e in edges:
-            index = out_index.get(e.src)
-            if index is None:
-                index = out_index[e.src] = {p.name: i for i, p in
-                                            enumerate(graph.output_ports(e.src))}
-            row.append((e.dst_port, e.src, index.get(e.src_port, 0)))
-        wires[nid] = row
-    result = (_lexicographic_topo(ids, incoming, children), wires)
-    graph._analysis_cache[_WIRING_KEY] = (graph.version, result)
+        return cached[2]
+    nodes = graph.nodes()
+    edges = graph.edges()  # in connection order
+    fingerprint = (tuple((n.id, n.type, n.version if n.inner is not None else 0) for n in nodes),
+                   tuple((e.key, e.order) for e in edges))
+    if cached is not None and cached[1] == fingerprint:
+        result = cached[2]
+    else:
+        result = _build_wiring(graph, nodes, edges)
+    graph._analysis_cache[_WIRING_KEY] = (graph.version, fingerprint, result)
     return result
 
 
 _WIRING_KEY = ("wiring",)  # not a node id (those are text), so it never collides
+_PORTS: dict[tuple[str, str], dict[str, int]] = {}  # (layer type, "in"|"out") -> port index
+
+
+def _port_index(graph: Graph, node, direction: str) -> dict[str, int]:
+    if node.inner is not None:  # a block's ports come from its inner graph
+        ports = graph.input_ports(node.id) if direction == "in" else graph.output_ports(node.id)
+        return {p.name: i for i, p in enumerate(ports)}
+    index = _PORTS.get((node.type, direction))
+    if index is None:
+        ports = node.spec.inputs if direction == "in" else node.spec.outputs
+        index = _PORTS[(node.type, direction)] = {p.name: i for i, p in enumerate(ports)}
+    return index
+
+
+def _build_wiring(graph: Graph, nodes: list, edges: list):
+    by_id = {n.id: n for n in nodes}
+    incoming: dict[str, list] = {nid: [] for nid in by_id}
+    children: dict[str, list[str]] = {nid: [] for nid in by_id}
+    for e in edges:
+        incoming[e.dst].append(e)
+        children[e.src].append(e.dst)
+    wires: dict[str, list[tuple[str, str, int]]] = {}
+    for nid, into in incoming.items():
+        if len(into) > 1:
+            rank = _port_index(graph, by_id[nid], "in")
+            into.sort(key=lambda e: rank.get(e.dst_port, len(rank)))  # stable: keeps order
+        wires[nid] = [(e.dst_port, e.src, _port_index(graph, by_id[e.src], "out").get(
+            e.src_port, 0)) for e in into]
+    return _lexicographic_topo(list(by_id), incoming, children), wires
 
 
 def _lexicographic_topo(ids, incoming, children) -> list[str]:

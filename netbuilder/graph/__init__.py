@@ -1,13 +1,37 @@
 """The graph model, its file format, layout and graph operations. No Qt; no torch at import."""
 from .diagnostics import Diagnostic, fmt_shape
-from .fileformat import FORMAT_VERSION, from_json, graph_from_dict, graph_to_dict, load, save, to_json
+from .fileformat import (
+    FORMAT_VERSION,
+    from_json,
+    graph_from_dict,
+    graph_to_dict,
+    load,
+    save,
+    to_json,
+)
 from .layout import auto_layout, layered_positions
 from .model import Edge, Graph, Node
 from .ops import extract, group, paste, ungroup
 from .signals import Signal
 
 __all__ = [
-    "Graph", "Node", "Edge", "Diagnostic", "Signal", "load", "save", "to_json", "from_json",
-    "graph_to_dict", "graph_from_dict", "FORMAT_VERSION", "auto_layout", "layered_positions",
-    "group", "ungroup", "extract", "paste", "fmt_shape",
+    "FORMAT_VERSION",
+    "Diagnostic",
+    "Edge",
+    "Graph",
+    "Node",
+    "Signal",
+    "auto_layout",
+    "extract",
+    "fmt_shape",
+    "from_json",
+    "graph_from_dict",
+    "graph_to_dict",
+    "group",
+    "layered_positions",
+    "load",
+    "paste",
+    "save",
+    "to_json",
+    "ungroup",
 ]

@@ -6,12 +6,15 @@ Saving is atomic (temporary file, then rename). Nothing here ever unpickles.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from ..errors import FileFormatError, NetbuilderError
+from ..errors import CycleError, FileFormatError, NetbuilderError
+from ..layers import get_spec
 from .model import Graph
 
 FORMAT_VERSION = 1
@@ -54,7 +57,47 @@ def _jsonable(v: Any) -> Any:
 
 
 def to_json(g: Graph) -> str:
-    return json.dumps(graph_to_dict(g), indent=2) + "\n"
+    """The file text: indented JSON where short lists (shapes, positions) and wires sit on one
+    line each, so a diff of two versions shows one line per changed value or wire."""
+    return _dump(graph_to_dict(g), 0) + "\n"
+
+
+_WIDTH = 100  # the longest line a one-line list or object may make
+
+
+def _dump(value: Any, indent: int) -> str:
+    flat = _one_line(value)
+    if flat is not None and indent + len(flat) <= _WIDTH:
+        return flat
+    pad, inner = " " * indent, " " * (indent + 2)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{_scalar(str(k))}: {_dump(v, indent + 2)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and value:
+        items = [f"{inner}{_dump(v, indent + 2)}" for v in value]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return _scalar(value)
+
+
+def _one_line(value: Any) -> str | None:
+    """A list of scalars, or a small object of scalars (a wire), on one line; else None."""
+    if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    if isinstance(value, dict) and len(value) <= 4 and all(
+            not isinstance(v, (list, dict)) for v in value.values()):
+        return "{" + ", ".join(f"{_scalar(str(k))}: {_scalar(v)}" for k, v in value.items()) + "}"
+    return None
+
+
+def _scalar(value: Any) -> str:
+    # NOTE: allow_nan=False: NaN and Infinity are not JSON; writing them would make a file
+    # that strict readers (and this one) refuse. Parameters never hold them (validation).
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+_TOP_KEYS = ("format_version", "name", "nodes", "edges", "training", "meta")
+_NODE_KEYS = ("id", "type", "name", "params", "pos", "graph")
+_EDGE_KEYS = ("src", "src_port", "dst", "dst_port")
 
 
 def graph_from_dict(data: Any, path: str | None = None) -> Graph:
@@ -70,16 +113,32 @@ def graph_from_dict(data: Any, path: str | None = None) -> Graph:
             f"format_version {version} is not supported (this netbuilder reads 1 to "
             f"{FORMAT_VERSION}); a newer netbuilder may have written it", path=path,
             field="format_version")
-    while version < FORMAT_VERSION:
-        data = MIGRATIONS[version](data)
+    while version < FORMAT_VERSION:  # one step at a time: v1 → v2 → ... → current
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise FileFormatError(f"no migration from format_version {version} to "
+                                  f"{version + 1}", path=path, field="format_version")
+        try:
+            data = step(data)
+        except NetbuilderError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (a file a migration cannot read is a bad file)
+            raise FileFormatError(f"cannot migrate format_version {version} to {version + 1} "
+                                  f"({type(exc).__name__}: {exc})", path=path,
+                                  field="format_version") from None
+        if not isinstance(data, dict):
+            raise FileFormatError(f"the migration from format_version {version} returned no "
+                                  f"object", path=path, field="format_version")
         version += 1
-    return _read_body(data, path, "")
+    return _read_body(data, path, "", _TOP_KEYS)
 
 
-def _read_body(data: dict, path: str | None, prefix: str) -> Graph:
+def _read_body(data: dict, path: str | None, prefix: str,
+               allowed: tuple[str, ...] = _TOP_KEYS[1:]) -> Graph:
     def fail(msg: str, where: str) -> FileFormatError:
         return FileFormatError(msg, path=path, field=prefix + where)
 
+    _no_unknown_keys(data, allowed, fail, "")
     name = data.get("name", "untitled")
     if not isinstance(name, str):
         raise fail("name must be text", "name")
@@ -88,53 +147,84 @@ def _read_body(data: dict, path: str | None, prefix: str) -> Graph:
     if not isinstance(nodes, list):
         raise fail("nodes must be a list", "nodes")
     for i, nd in enumerate(nodes):
-        where = f"nodes[{i}]"
-        if not isinstance(nd, dict):
-            raise fail("each node must be an object", where)
-        for key, kind in (("id", str), ("type", str), ("name", str)):
-            if not isinstance(nd.get(key), kind):
-                raise fail(f"node needs a text {key!r}", f"{where}.{key}")
-        params = nd.get("params", {})
-        if not isinstance(params, dict):
-            raise fail("params must be an object", f"{where}.params")
-        pos = nd.get("pos", [0, 0])
-        if (not isinstance(pos, list) or len(pos) != 2 or
-                not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in pos)):
-            raise fail("pos must be [x, y]", f"{where}.pos")
-        if nd["id"] in g:
-            raise fail(f"duplicate node id {nd['id']!r}", f"{where}.id")
-        inner = None
-        if "graph" in nd:
-            if not isinstance(nd["graph"], dict):
-                raise fail("a block's graph must be an object", f"{where}.graph")
-            inner = _read_body(nd["graph"], path, f"{prefix}{where}.graph.")
-        try:
-            g.add(nd["type"], nd["name"], pos, id=nd["id"], inner=inner, **params)
-        except NetbuilderError as exc:
-            sub = exc.field if exc.field in ("type", "name") else (
-                f"params.{exc.field}" if exc.field else "params")
-            raise fail(exc.message, f"{where}.{sub}") from None
+        _read_node(g, nd, f"nodes[{i}]", path, prefix, fail)
     edges = data.get("edges", [])
     if not isinstance(edges, list):
         raise fail("edges must be a list", "edges")
     for i, ed in enumerate(edges):
-        where = f"edges[{i}]"
-        if not isinstance(ed, dict):
-            raise fail("each edge must be an object", where)
-        for key in ("src", "dst"):
-            if ed.get(key) not in g:
-                raise fail(f"edge refers to a node id {ed.get(key)!r} that does not exist",
-                           f"{where}.{key}")
-        try:
-            g.connect(ed["src"], ed["dst"], ed.get("src_port"), ed.get("dst_port"))
-        except NetbuilderError as exc:
-            raise fail(exc.message, where) from None
+        _read_edge(g, ed, f"edges[{i}]", fail)
     for key in ("training", "meta"):
         value = data.get(key, {})
         if not isinstance(value, dict):
             raise fail(f"{key} must be an object", key)
         setattr(g, key, value)
     return g
+
+
+def _no_unknown_keys(d: dict, allowed: tuple[str, ...], fail, where: str) -> None:
+    for key in d:
+        if key not in allowed:
+            raise fail(f"unknown field {key!r} (expected {', '.join(allowed)})",
+                       f"{where}.{key}" if where else str(key))
+
+
+def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail) -> None:
+    if not isinstance(nd, dict):
+        raise fail("each node must be an object", where)
+    _no_unknown_keys(nd, _NODE_KEYS, fail, where)
+    for key in ("id", "type", "name"):
+        if not isinstance(nd.get(key), str) or not nd[key]:
+            raise fail(f"node needs a non-empty text {key!r}", f"{where}.{key}")
+    params = nd.get("params", {})
+    if not isinstance(params, dict):
+        raise fail("params must be an object", f"{where}.params")
+    pos = nd.get("pos", [0, 0])
+    if (not isinstance(pos, list) or len(pos) != 2 or
+            not all(isinstance(p, (int, float)) and not isinstance(p, bool) and
+                    math.isfinite(p) for p in pos)):
+        raise fail("pos must be [x, y] with two finite numbers", f"{where}.pos")
+    if nd["id"] in g:
+        raise fail(f"duplicate node id {nd['id']!r}", f"{where}.id")
+    inner = None
+    if "graph" in nd:
+        try:
+            is_block = get_spec(nd["type"]).is_block
+        except NetbuilderError as exc:
+            raise fail(exc.message, f"{where}.type") from None
+        if not is_block:
+            raise fail(f"a {nd['type']} node holds no graph (only blocks do)", f"{where}.graph")
+        if not isinstance(nd["graph"], dict):
+            raise fail("a block's graph must be an object", f"{where}.graph")
+        inner = _read_body(nd["graph"], path, f"{prefix}{where}.graph.")
+    try:
+        g.add(nd["type"], nd["name"], pos, id=nd["id"], inner=inner, **params)
+    except NetbuilderError as exc:
+        sub = exc.field if exc.field in ("type", "name") else (
+            f"params.{exc.field}" if exc.field else "params")
+        raise fail(exc.message, f"{where}.{sub}") from None
+
+
+def _read_edge(g: Graph, ed: Any, where: str, fail) -> None:
+    if not isinstance(ed, dict):
+        raise fail("each edge must be an object", where)
+    _no_unknown_keys(ed, _EDGE_KEYS, fail, where)
+    for key in ("src", "dst"):
+        if not isinstance(ed.get(key), str) or ed[key] not in g:
+            raise fail(f"edge refers to a node id {ed.get(key)!r} that does not exist",
+                       f"{where}.{key}")
+    for key in ("src_port", "dst_port"):
+        if key in ed and not isinstance(ed[key], str):
+            raise fail(f"{key} must be text", f"{where}.{key}")
+    src, dst = ed["src"], ed["dst"]
+    if "src_port" in ed and ed["src_port"] not in [p.name for p in g.output_ports(src)]:
+        raise fail(f"{g.node(src).label} has no output port {ed['src_port']!r}",
+                   f"{where}.src_port")
+    try:
+        g.connect(src, dst, ed.get("src_port"), ed.get("dst_port"))
+    except CycleError as exc:
+        raise fail(exc.message, where) from None
+    except NetbuilderError as exc:  # the input port: unknown, or already taken
+        raise fail(exc.message, f"{where}.dst_port") from None
 
 
 def from_json(text: str, path: str | None = None) -> Graph:

@@ -5,8 +5,10 @@ import networkx as nx
 
 from .model import Graph
 
-LAYER_GAP = 220.0
-ROW_GAP = 110.0
+# Spaced for the canvas's drawn nodes (184 px wide, 60-100 px tall) with room between
+# columns for the tensor-shape label on each wire.
+LAYER_GAP = 300.0
+ROW_GAP = 150.0
 
 
 def layered_positions(g: Graph) -> dict[str, tuple[float, float]]:

@@ -5,8 +5,10 @@ Mutations validate first, then mutate, then emit a signal, so a refused edit cha
 from __future__ import annotations
 
 import copy
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import networkx as nx
 
@@ -39,17 +41,23 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """A wire ``(src, src_port) → (dst, dst_port)``; ``order`` keeps variadic inputs in order."""
+    """A wire ``(src, src_port) → (dst, dst_port)``; ``order`` keeps variadic inputs in order.
+
+    ``parallel`` numbers further wires between the same two ports (``x + x`` is two wires into
+    one Add); the first has 0 and the four-part key, the others a fifth key part.
+    """
 
     src: str
     src_port: str
     dst: str
     dst_port: str
     order: int = field(default=0, compare=False)
+    parallel: int = 0
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.src, self.src_port, self.dst, self.dst_port)
+    def key(self) -> tuple:
+        base = (self.src, self.src_port, self.dst, self.dst_port)
+        return base + (self.parallel,) if self.parallel else base
 
 
 class Graph:
@@ -107,14 +115,12 @@ class Graph:
     def in_edges(self, node_id: str) -> list[Edge]:
         """Incoming wires ordered by port, then by connection order."""
         ports = [p.name for p in self.input_ports(node_id)]
-        edges = [self._edges[(s, sp, d, dp)] for s, d, (sp, dp) in
-                 self._g.in_edges(node_id, keys=True)]
+        edges = [self._edges[k] for _, _, k in self._g.in_edges(node_id, keys=True)]
         return sorted(edges, key=lambda e: (ports.index(e.dst_port) if e.dst_port in ports
                                             else len(ports), e.order))
 
     def out_edges(self, node_id: str) -> list[Edge]:
-        edges = [self._edges[(s, sp, d, dp)] for s, d, (sp, dp) in
-                 self._g.out_edges(node_id, keys=True)]
+        edges = [self._edges[k] for _, _, k in self._g.out_edges(node_id, keys=True)]
         return sorted(edges, key=lambda e: e.order)
 
     def input_ports(self, node_id: str) -> list[Port]:
@@ -184,8 +190,19 @@ class Graph:
         return node_id
 
     def remove(self, node_id: str) -> None:
-        """Remove a node and its wires (each wire removal is announced first)."""
-        self.node(node_id)
+        """Remove a node and its wires (each wire removal is announced first).
+
+        Inside a block, an Input or Output node is one of the block's ports: the outer wires
+        on that port go too (announced by the outer graph), so no wire is left dangling.
+        """
+        n = self.node(node_id)
+        if self.parent is not None and n.type in ("Input", "Output"):
+            outer, block = self.parent
+            if block in outer:
+                for e in outer.in_edges(block) + outer.out_edges(block):
+                    if node_id in ((e.dst_port if e.dst == block else None),
+                                   (e.src_port if e.src == block else None)):
+                        outer.disconnect(e)
         for e in self.in_edges(node_id) + self.out_edges(node_id):
             self.disconnect(e)
         self._g.remove_node(node_id)
@@ -263,14 +280,14 @@ class Graph:
             raise CycleError(f"Connecting {s.label} → {d.label} would create a cycle "
                              f"({names} → {d.name}): networks must be acyclic; use a recurrent "
                              f"layer (RNN, LSTM, GRU) for feedback", node=dst)
-        if (src, src_port, dst, dst_port) in self._edges:
-            raise PortError(f"{s.label} is already wired to port {dst_port!r} of {d.label}",
-                            node=dst)
+        parallel = 0  # only a variadic port takes the same source twice (x + x)
+        while Edge(src, src_port, dst, dst_port, 0, parallel).key in self._edges:
+            parallel += 1
         edge = Edge(src, src_port, dst, dst_port, order if order is not None else
-                    self._next_order)
+                    self._next_order, parallel)
         self._next_order = max(self._next_order, edge.order) + 1
         self._edges[edge.key] = edge
-        self._g.add_edge(src, dst, key=(src_port, dst_port))
+        self._g.add_edge(src, dst, key=edge.key)
         self._touch()
         self.edge_added.emit(edge)
         self.changed.emit()
@@ -281,7 +298,7 @@ class Graph:
         if key not in self._edges:
             raise GraphError(f"No wire {key!r}")
         e = self._edges.pop(key)
-        self._g.remove_edge(e.src, e.dst, key=(e.src_port, e.dst_port))
+        self._g.remove_edge(e.src, e.dst, key=e.key)
         self._touch()
         self.edge_removed.emit(e)
         self.changed.emit()
@@ -328,7 +345,10 @@ class Graph:
         return out
 
     def _check_name(self, name: str, node_id: str | None) -> None:
-        if not isinstance(name, str) or not name.strip():
+        if not isinstance(name, str):
+            raise NameTakenError(f"A node name is text, not {name!r}", node=node_id,
+                                 field="name")
+        if not name.strip():
             raise NameTakenError("A node name cannot be empty", node=node_id, field="name")
         for n in self._nodes.values():
             if n.name == name and n.id != node_id:
@@ -405,8 +425,13 @@ def _compiler():
 def _pos(pos: Iterable[float] | None) -> tuple[float, float]:
     if pos is None:
         return (0.0, 0.0)
-    x, y = pos
-    return (float(x), float(y))
+    try:
+        x, y = (float(v) for v in pos)
+    except (TypeError, ValueError):
+        raise GraphError(f"A position is two numbers (x, y), not {pos!r}", field="pos") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise GraphError(f"A position must be finite, not {pos!r}", field="pos")
+    return (x, y)
 
 
 def _default_block_graph(name: str) -> Graph:

@@ -3,11 +3,12 @@ copy a selection out as data and paste it back (the clipboard uses the same JSON
 from __future__ import annotations
 
 import copy
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..errors import GraphError
-from .fileformat import _read_body, graph_to_dict
 from ..layers import all_specs, get_spec
+from .fileformat import _read_body, graph_to_dict
+from .layout import LAYER_GAP
 from .model import Graph
 
 
@@ -79,7 +80,7 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
         key = (e.src, e.src_port)
         if key not in in_ports:
             in_ports[key] = inner.add("Input", inner.unique_name("x"),
-                                      (min(xs) - 200, g.node(e.dst).pos[1]))
+                                      (min(xs) - LAYER_GAP, g.node(e.dst).pos[1]))
     # NOTE: wires keep their connection order (``order``), so a Concat inside or outside the
     # block still receives its inputs in the order it had.
     for e in sorted(internal + crossing_in, key=lambda e: e.order):
@@ -94,7 +95,7 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
     for key in leaving:
         if key not in out_ports:
             out_ports[key] = inner.add("Output", inner.unique_name("y"),
-                                       (max(xs) + 200, g.node(key[0]).pos[1]))
+                                       (max(xs) + LAYER_GAP, g.node(key[0]).pos[1]))
             inner.connect(key[0], out_ports[key], key[1])
     for i in ids:
         g.remove(i)
@@ -108,7 +109,12 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
 
 
 def ungroup(g: Graph, block_id: str) -> list[str]:
-    """Replace a block by its inner nodes, rewiring across the border; returns the new ids."""
+    """Replace a block by its inner nodes, rewiring across the border; returns the new ids.
+
+    An inner node keeps its id and name where the outer graph has them free (so ungrouping
+    what ``group`` made restores the very ids commands refer to); otherwise it gets fresh ones.
+    Wires keep their order, so a Concat after the block still sees its inputs in order.
+    """
     b = g.node(block_id)
     if b.inner is None:
         raise GraphError(f"{b.label} is not a block", node=block_id)
@@ -126,7 +132,7 @@ def ungroup(g: Graph, block_id: str) -> list[str]:
     # Where each inner Output gets its value from, once the block is gone.
     out_source: dict[str, tuple[str, str] | None] = {}
     for e in inner.edges():
-        s, d = inner.node(e.src), inner.node(e.dst)
+        d = inner.node(e.dst)
         if d.type == "Output":
             out_source[d.id] = _resolve(e, mapping, outside_in)
     g.remove(block_id)

@@ -1,13 +1,14 @@
 """A minimal observer: the headless graph announces changes; the Qt scene subscribes."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class Signal:
     """A list of callbacks, called in connection order with the emitted arguments."""
 
-    __slots__ = ("_slots", "_blocked")
+    __slots__ = ("_blocked", "_slots")
 
     def __init__(self) -> None:
         self._slots: list[Callable[..., Any]] = []

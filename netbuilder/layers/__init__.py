@@ -1,9 +1,18 @@
 """The layer catalog: specs (data, no torch) and the source each layer emits."""
 from . import catalog_conv, catalog_core, catalog_gen, catalog_seq  # noqa: F401  (registers the layers)
 from .registry import all_specs, categories, get_spec, register, search
-from .spec import EmitContext, Emission, LayerSpec, Param, Port, RankRule
+from .spec import Emission, EmitContext, LayerSpec, Param, Port, RankRule
 
 __all__ = [
-    "LayerSpec", "Param", "Port", "RankRule", "EmitContext", "Emission",
-    "get_spec", "all_specs", "search", "categories", "register",
+    "Emission",
+    "EmitContext",
+    "LayerSpec",
+    "Param",
+    "Port",
+    "RankRule",
+    "all_specs",
+    "categories",
+    "get_spec",
+    "register",
+    "search",
 ]

@@ -1,7 +1,7 @@
 """Inputs, outputs, dense layers, reshaping, activations and merges."""
 from __future__ import annotations
 
-from .define import P, Code, Port, RankRule, layer, module_call
+from .define import Code, P, Port, RankRule, layer, module_call
 from .spec import call
 
 # --- Inputs and outputs -----------------------------------------------------------------------
@@ -90,9 +90,11 @@ layer("PReLU", "Activation", "Leaky ReLU whose negative slope is learned.",
       (P("num_parameters", "choice", "one", "One slope, or one per channel",
          choices=("one", "per_channel")),
        P("init_slope", "float", 0.25, "Initial slope", min=0.0, max=1.0)),
+      # NOTE: torch's PReLU keeps one slope per entry of dim 1, the first sample dimension:
+      # channels of images, features of vectors.
       init=lambda c: call("nn.PReLU", (), {
-          "num_parameters": 1 if c.params["num_parameters"] == "one" or len(c.shape) < 1
-          else c.shape[0] if len(c.shape) > 1 else c.shape[-1],
+          "num_parameters": 1 if c.params["num_parameters"] == "one" or not c.shape
+          else c.shape[0],
           "init": c.params["init_slope"]}, {"num_parameters": 1, "init": 0.25}),
       aliases=("parametric relu",))
 
@@ -115,4 +117,4 @@ layer("Concat", "Merge", "Concatenates its inputs along a dimension (channels by
       forward=lambda c: [f"{c.out} = torch.cat([{', '.join(c.in_vars)}], dim={c.params['dim']})"],
       aliases=("concatenate", "inception", "join", "stack channels"), short="cat")
 
-__all__ = ["module_call", "Code"]
+__all__ = ["Code", "module_call"]

@@ -1,12 +1,12 @@
 """Small helpers that keep the catalog modules declarative."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .registry import register
-from .spec import WEIGHT_PARAMS, Code, EmitContext, Emission, LayerSpec, Param, Port, RankRule
+from .spec import WEIGHT_PARAMS, Code, Emission, EmitContext, LayerSpec, Param, Port, RankRule
 
-__all__ = ["layer", "module_call", "P", "Code", "RankRule", "Port", "Emission", "EmitContext"]
+__all__ = ["Code", "Emission", "EmitContext", "P", "Port", "RankRule", "layer", "module_call"]
 
 P = Param
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import keyword
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..errors import ParamError
 

@@ -182,7 +182,7 @@ class Throttle:
         self.last = -float("inf")
 
     def due(self, now: float) -> bool:
-        return now - self.last >= self.period
+        return self.period != float("inf") and now - self.last >= self.period
 
     def mark(self, now: float) -> None:
         self.last = now

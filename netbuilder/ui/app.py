@@ -54,7 +54,7 @@ def run_app(path: str | os.PathLike | None = None, screenshot: str | os.PathLike
     theme.apply_theme(forced if forced in theme.THEMES else theme.saved_theme(), save=False)
 
     if screenshot is not None:
-        return _screenshot(app, path, Path(screenshot))
+        return _screenshot(app, path, Path(screenshot), train_seconds)
 
     from .main_window import MainWindow
 
@@ -71,7 +71,7 @@ def run_app(path: str | os.PathLike | None = None, screenshot: str | os.PathLike
     return app.exec()
 
 
-def _screenshot(app, path, out: Path) -> int:
+def _screenshot(app, path, out: Path, train_seconds: float | None = None) -> int:
     from ..errors import NetbuilderError
     from ..graph import load
     from .document import Document
@@ -94,7 +94,13 @@ def _screenshot(app, path, out: Path) -> int:
     window.flush()
     window.canvas.frame_all()
     settle(app)
+    # --train SECONDS: the dashboard trains live first; the picture shows the run in progress.
+    training = train_seconds is not None and hasattr(window, "start_training_for") and \
+        window.start_training_for(train_seconds, wait=True)
+    settle(app)
     image = window.grab()
+    if training:
+        window.train_controller.shutdown()
     out.parent.mkdir(parents=True, exist_ok=True)
     ok = image.save(str(out), "PNG")
     window.files.autosave.shutdown()
@@ -138,7 +144,7 @@ def _install_timing_hook(app, window) -> None:
     t0 = _process_start()
 
     class FirstPaint(QObject):
-        def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
+        def eventFilter(self, obj, event):
             if event.type() == QEvent.Type.Paint and window.isVisible():
                 obj.removeEventFilter(self)
                 QTimer.singleShot(0, report)

@@ -5,7 +5,7 @@ one file serves the light and the dark theme.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
@@ -15,10 +15,10 @@ from PySide6.QtSvg import QSvgRenderer
 _SIZES = (16, 20, 24, 32, 48)
 
 
-@lru_cache(maxsize=None)
+@cache
 def svg_text(name: str) -> str:
-    return resources.files("netbuilder.resources").joinpath("icons").joinpath(f"{name}.svg").read_text(
-        encoding="utf-8")
+    folder = resources.files("netbuilder.resources").joinpath("icons")
+    return folder.joinpath(f"{name}.svg").read_text(encoding="utf-8")
 
 
 def icon_names() -> list[str]:

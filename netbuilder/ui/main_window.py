@@ -69,11 +69,12 @@ class MainWindow(QMainWindow):
         self._connect()
         self.set_document(document)
         self.resize(DEFAULT_SIZE)
+        self.set_train_controller(None)
+        self._install_plugins()  # before restoring: saved state covers the plugins' docks too
+        self._default_layout()
         if restore_layout:
             self.restore_layout()
         self._sync_theme_actions()
-        self.set_train_controller(None)
-        self._install_plugins()
 
     # --- construction -------------------------------------------------------------------------
 
@@ -89,11 +90,18 @@ class MainWindow(QMainWindow):
         self.docks["summary"].raise_()
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [220, 300],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["summary"]], [250], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["summary"], self.docks["code"]], [560, 520],
-                         Qt.Orientation.Horizontal)
+
+    def _default_layout(self) -> None:
+        """Dock sizes and the tabs in front, once every dock (plugins' too) is in place."""
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        d = self.docks
+        self.resizeDocks([d["palette"], d["inspector"]], [230, 330], horizontal)
+        self.resizeDocks([d["summary"]], [260], vertical)
+        centre = DEFAULT_SIZE.width() - 230 - 330
+        self.resizeDocks([d["summary"], d["code"]], [centre * 52 // 100, centre * 48 // 100],
+                         horizontal)
+        for name in ("inspector", "summary", "code"):
+            d[name].raise_()
 
     def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
                  tabify_with: str | None = None) -> QDockWidget:
@@ -357,6 +365,9 @@ class MainWindow(QMainWindow):
 
     def set_train_controller(self, controller) -> None:
         """Plug in what Train/Stop do (see the class docstring); None disables them."""
+        previous = getattr(self.train_controller, "running_changed", None)
+        if previous is not None:
+            previous.disconnect(self.set_training_running)
         self.train_controller = controller
         signal = getattr(controller, "running_changed", None)
         if signal is not None:
@@ -367,9 +378,6 @@ class MainWindow(QMainWindow):
         has = self.train_controller is not None
         self.actions["train"].setEnabled(has and not running)
         self.actions["stop"].setEnabled(has and running)
-        if not has:
-            self.actions["train"].setToolTip("Training needs the training dashboard, which is "
-                                             "not installed")
 
     def start_training(self) -> None:
         if self.train_controller is not None:
@@ -396,7 +404,7 @@ class MainWindow(QMainWindow):
         s.setValue(KEY_STATE, self.saveState(STATE_VERSION))
         s.sync()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def closeEvent(self, event) -> None:
         if not self.files.maybe_save():
             event.ignore()
             return
@@ -407,7 +415,7 @@ class MainWindow(QMainWindow):
         self.canvas.close()
         event.accept()
 
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "actions"):
             window_actions.apply_icons(self.actions)
         super().changeEvent(event)

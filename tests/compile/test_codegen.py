@@ -10,6 +10,7 @@ import ast
 import contextlib
 import importlib.util
 import io
+import itertools
 import runpy
 import subprocess
 import sys
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _chain(g: nb.Graph, *ids: str) -> str:
-    for a, b in zip(ids, ids[1:]):
+    for a, b in itertools.pairwise(ids):
         g.connect(a, b)
     return ids[-1]
 
@@ -226,7 +227,7 @@ def _run_as_main(path: Path) -> subprocess.CompletedProcess:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             runpy.run_path(str(path), run_name="__main__")
-        except Exception:  # reported like a failing process, with its traceback
+        except Exception:  # noqa: BLE001  (reported like a failing process, with its traceback)
             traceback.print_exc()
             code = 1
     return subprocess.CompletedProcess([str(path)], code, out.getvalue(), err.getvalue())
@@ -257,7 +258,8 @@ def exported(tmp_path_factory):
             runs[name] = _run_as_main(path)
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
                            "--select", "E,F,W", "--line-length", "100",
-                           *map(str, files.values())], capture_output=True, text=True)
+                           *map(str, files.values())], capture_output=True, text=True,
+                          check=False)
     return files, runs, lint
 
 
@@ -461,3 +463,31 @@ def test_unused_branches_are_left_out():
     assert out
     src = g.to_python()
     assert "self.used" in src and "dead" not in src
+
+
+def test_graph_and_block_names_never_replace_helper_classes():
+    g = nb.Graph("reshape")
+    x = g.add("Input", "x", shape=(12,))
+    r = g.add("Reshape", "r", shape=(3, 4))
+    f = g.add("Flatten", "f")
+    rbm = g.add("RBM", "rbm", n_hidden=5)
+    _chain(g, x, r, f, rbm)
+    group(g, [f, rbm], "Block", "RBM")
+    src = g.to_python()
+    tree = ast.parse(src)
+    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
+    assert len(classes) == len(set(classes))
+    assert {"Reshape", "RBM"} <= set(classes)
+    model = g.build()
+    assert type(model).__name__ not in ("Reshape", "RBM")
+    assert tuple(model(torch.rand(2, 12)).shape) == (2, 5)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("inner_blk", "InnerBlk"), ("lenet-5", "Lenet5"), ("my model", "MyModel"),
+    ("données", "Donnees"), ("3d net", "Net3dNet"), ("None", "NoneModel"), ("", "Model"),
+])
+def test_class_names_are_camel_case_identifiers(text, expected):
+    from netbuilder.compile.naming import class_name
+
+    assert class_name(text) == expected

@@ -222,6 +222,10 @@ def test_no_input_and_empty_graph():
     assert graph_level[0].message.startswith("The graph has no Input node")
     empty = nb.Graph().check()
     assert len(empty) == 1 and "The graph is empty" in empty[0].message
+    only_input, _ = _graph((4,))
+    assert _one_error(only_input, None).startswith("The graph computes nothing")
+    with pytest.raises(nb.CompileError, match="computes nothing"):
+        only_input.build()
 
 
 def test_recurrent_layer_given_a_non_sequence():
@@ -253,8 +257,8 @@ def test_conv_kernel_larger_than_input_is_translated():
     (lambda g, x: g.add("Unflatten", "u"), ["Unflatten 'u'"]),
     (lambda g, x: g.add("Reshape", "r", shape=(5, -1)), [
         "Reshape 'r' cannot reshape (N, 3, 8, 8) (192 values per sample) into (N, 5, -1)"]),
-    (lambda g, x: g.add("MultiheadAttention", "attn"), ["MultiheadAttention 'attn' expects "
-                                                        "(N, time, features)"]),
+    (lambda g, x: g.add("MultiheadAttention", "attn"), [
+        "MultiheadAttention 'attn' expects (N, time, features)"]),
 ])
 def test_layer_specific_problems_are_translated(setup, fragments):
     g, (x,) = _graph((3, 8, 8))

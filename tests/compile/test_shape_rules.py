@@ -64,6 +64,36 @@ def test_conv_rule_matches_torch_over_random_settings():
     assert checked > 80
 
 
+def test_pool_rules_match_torch_over_random_settings():
+    rng = random.Random(1)
+    checked = 0
+    for _ in range(150):
+        type_ = rng.choice(("MaxPool1d", "MaxPool2d", "AvgPool2d"))
+        dims = 1 if type_.endswith("1d") else 2
+        size = tuple(rng.randint(1, 12) for _ in range(dims))
+        params = {"kernel_size": rng.randint(1, 5), "stride": rng.choice((None, 1, 2, 3)),
+                  "padding": rng.randint(0, 2), "ceil_mode": rng.random() < 0.2}
+        got = fast(type_, params, [(3, *size)])
+        try:
+            want = reference(type_, params, [(3, *size)])
+        except RuntimeError:
+            assert got is None
+            continue
+        if got is None:
+            assert params["ceil_mode"]  # the only valid setting left to the meta run
+            continue
+        assert got == tuple(want), (type_, params, size)
+        checked += 1
+    assert checked > 60
+
+
+@pytest.mark.parametrize("type_", ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d"])
+@pytest.mark.parametrize("size,shape", [(1, (4, 7, 7)), ((1, 32), (1, 8, 32)), ((3, 2), (2, 1, 5))])
+def test_adaptive_pool_rules_match_torch(type_, size, shape):
+    params = {"output_size": size}
+    assert fast(type_, params, [shape]) == tuple(reference(type_, params, [shape]))
+
+
 @pytest.mark.parametrize("shape", [(7,), (5, 7), (1,)])
 @pytest.mark.parametrize("out", [1, 13])
 def test_linear_rule_matches_torch(shape, out):
@@ -185,6 +215,30 @@ def test_wiring_follows_edits():
     assert order[-1] == extra and wires[extra] == [("in", last, 0)]
     g.remove(extra)
     assert wiring(g)[0] == g.topo_order()
+
+
+def test_wiring_survives_parameter_edits_and_follows_block_ports():
+    g = nb.Graph("blocks")
+    x = g.add("Input", shape=(4,))
+    y = g.add("Input", shape=(4,))
+    block = g.add("Block")
+    inner = g.node(block).inner
+    second = inner.add("Input", "second")
+    add = inner.add("Add")
+    inner.connect(inner.find("x"), add)
+    inner.connect(second, add)
+    ports = [p.name for p in g.input_ports(block)]
+    g.connect(y, block, dst_port=ports[1])
+    g.connect(x, block, dst_port=ports[0])
+    before = wiring(g)
+    assert [s for _, s, _ in before[1][block]] == [x, y]  # port order, not connection order
+    g.set_param(x, "shape", (5,))
+    assert wiring(g) is before  # a parameter edit leaves the wiring alone
+    inner.remove(second)  # the block loses a port: its wiring must be rebuilt
+    after = wiring(g)
+    assert after is not before
+    assert [(p, s) for p, s, _ in after[1][block]] == [(e.dst_port, e.src)
+                                                       for e in g.in_edges(block)]
 
 
 def test_analysis_results_equal_the_meta_path_on_a_mixed_graph():

@@ -8,8 +8,8 @@ computes with the same weights.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 import torch
@@ -357,3 +357,26 @@ def test_totals_and_activation_memory():
     edge = g.in_edges(fc)[0]
     assert a.edge_shape(edge) == (256,)
     assert nb.graph.fmt_shape(a.shape(c)) == "(N, 4, 8, 8)"
+
+
+def test_outputs_and_blocks_are_counted_once():
+    g = nb.Graph()
+    x = g.add("Input", shape=(8,))
+    b = g.add("Block", "blk")
+    inner = g.node(b).inner
+    inner.disconnect(inner.edges()[0])
+    fc = inner.add("Linear", "fc", out_features=4)
+    act = inner.add("ReLU", "act")
+    inner.connect(inner.find("x"), fc)
+    inner.connect(fc, act)
+    inner.connect(act, inner.find("y"))
+    o = g.add("Output", "y")
+    g.connect(x, b)
+    g.connect(b, o)
+    a = g.analyze()
+    out = a.nodes[o]
+    assert (out.shape, out.params, out.macs) == ((4,), 0, 0)
+    assert a.nodes[b].params == a.total_params == 8 * 4 + 4
+    assert a.nodes[b].macs == a.total_macs == 8 * 4
+    # Input 8, Linear 4, ReLU 4: the block's and the Output's values are those same tensors.
+    assert a.activation_bytes(1) == (8 + 4 + 4) * 4

@@ -2,6 +2,7 @@
 import os
 
 import pytest
+from PySide6.QtWidgets import QApplication
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -49,3 +50,31 @@ def make_canvas(qtbot):
 @pytest.fixture
 def canvas(make_canvas, lenet_doc):
     return make_canvas(lenet_doc)
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """``make_window(document=None, **kw)``: a shown MainWindow with every panel filled.
+
+    At teardown the document is marked clean (no prompt) and the window is closed.
+    """
+    from netbuilder.ui.main_window import MainWindow
+
+    windows = []
+
+    def make(document=None, **kw):
+        kw.setdefault("autosave_ms", 3_600_000)
+        w = MainWindow(document, **kw)
+        windows.append(w)
+        w.show()
+        qtbot.waitExposed(w)
+        w.flush()
+        return w
+
+    yield make
+    for w in windows:
+        if w.document is not None:
+            w.document.undo_stack.setClean()
+        w.close()
+        w.deleteLater()
+    QApplication.processEvents()

@@ -192,3 +192,63 @@ def test_pick_up_a_wire_and_pull_it_off(qtbot, canvas):
     assert not g.in_edges(pool1)
     assert canvas.doc.undo_stack.text(0) == "Disconnect relu1 → pool1"
     _undo_redo_exact(qtbot, canvas, before, graph_json(g))
+
+
+def test_drag_backwards_from_a_free_input_to_an_output(qtbot, canvas):
+    g = canvas.doc.graph
+    drop_layer(canvas, "Identity", QPoint(500, 600))
+    ident = g.nodes()[-1].id
+    drag(canvas, port_point(canvas, ident, True), port_point(canvas, g.find("pool1"), False))
+    assert [(e.src, e.dst) for e in g.in_edges(ident)] == [(g.find("pool1"), ident)]
+
+
+def test_wire_from_an_input_dropped_on_empty_canvas_adds_a_feeding_layer(qtbot, canvas):
+    g = canvas.doc.graph
+    drop_layer(canvas, "Linear", QPoint(700, 600))
+    fc = g.nodes()[-1].id
+    start = port_point(canvas, fc, True)
+    drag(canvas, start, start + QPoint(-250, 0))
+    popup = canvas.quick_add
+    assert popup.isVisible() and "Output" not in popup.types()  # it has no output to give
+    QTest.keyClicks(popup.search, "flatten")
+    QTest.keyClick(popup.search, Qt.Key.Key_Return)
+    new = g.nodes()[-1]
+    assert new.type == "Flatten"
+    assert [(e.src, e.dst) for e in g.in_edges(fc)] == [(new.id, fc)]
+
+
+def test_wire_dropped_on_a_node_body_takes_its_free_input(qtbot, canvas):
+    g = canvas.doc.graph
+    drop_layer(canvas, "Add", QPoint(600, 600))
+    add = g.nodes()[-1].id
+    drag(canvas, port_point(canvas, g.find("relu1"), False), node_point(canvas, add, 90, 20))
+    drag(canvas, port_point(canvas, g.find("conv1"), False), node_point(canvas, add, 90, 20))
+    assert [e.src for e in g.in_edges(add)] == [g.find("relu1"), g.find("conv1")]
+    # the variadic port shows a slot per wire, in order, and a "+" slot
+    slots = canvas.graph_scene().node_items[add].in_slots
+    assert [s.plus for s in slots] == [False, False, True]
+    assert [s.edge_key[0] for s in slots[:2]] == [g.find("relu1"), g.find("conv1")]
+
+
+def test_double_click_on_a_node_activates_it(qtbot, canvas):
+    g = canvas.doc.graph
+    with qtbot.waitSignal(canvas.node_activated) as sig:
+        QTest.mouseDClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                          Qt.KeyboardModifier.NoModifier, node_point(canvas, g.find("fc1")))
+    assert sig.args == [g.find("fc1")]
+    assert not canvas.quick_add.isVisible()
+
+
+def test_set_document_follows_the_new_graph_only(qtbot, canvas):
+    from ui_helpers import residual_graph
+
+    from netbuilder.ui.document import Document
+
+    old = canvas.doc
+    new = Document(residual_graph())
+    canvas.set_document(new)
+    assert {i for i in canvas.graph_scene().node_items} == {n.id for n in new.graph.nodes()}
+    old.push(SetParamsCommand(old, old.graph.find("fc1"), {"out_features": 3}))
+    QTest.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert old.undo_stack.index() == 1  # the canvas undoes in its own document
+    assert len(canvas.graph_scene().node_items) == 5

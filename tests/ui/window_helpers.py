@@ -4,7 +4,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
@@ -22,34 +21,6 @@ def copy_example(name: str, folder: Path) -> Path:
     target = folder / f"{name}.json"
     shutil.copy(example(name), target)
     return target
-
-
-@pytest.fixture
-def make_window(qtbot):
-    """``make_window(document=None, **kw)``: a shown MainWindow with every panel filled.
-
-    At teardown the document is marked clean (no prompt) and the window is closed.
-    """
-    from netbuilder.ui.main_window import MainWindow
-
-    windows = []
-
-    def make(document=None, **kw):
-        kw.setdefault("autosave_ms", 3_600_000)
-        w = MainWindow(document, **kw)
-        windows.append(w)
-        w.show()
-        qtbot.waitExposed(w)
-        w.flush()
-        return w
-
-    yield make
-    for w in windows:
-        if w.document is not None:
-            w.document.undo_stack.setClean()
-        w.close()
-        w.deleteLater()
-    QApplication.processEvents()
 
 
 def answer_dialog(name: str, button=QMessageBox.StandardButton.Ok, button_name: str | None = None,

@@ -225,7 +225,10 @@ class EditActions:
         self.doc.undo_stack.redo()
 
     def escape(self) -> None:
-        if self.quick_add.isVisible():
+        if self._interaction is not None:
+            interaction, self._interaction = self._interaction, None
+            interaction.cancel()
+        elif self.quick_add.isVisible():
             self.quick_add.close_popup()
         elif self._path:
             self.close_block()
@@ -233,9 +236,14 @@ class EditActions:
             self._scene.clearSelection()
 
     def toggle_minimap(self) -> None:
-        self.set_minimap_visible(not self.minimap.isVisible())
+        self.set_minimap_visible(self.minimap.isHidden())
 
     def set_minimap_visible(self, visible: bool) -> None:
+        if visible != self.minimap.isHidden():  # isHidden: its own state, not its parent's
+            return
         self.minimap.setVisible(visible)
+        if visible:
+            self.minimap.place()
+        self.minimap_toggled.emit(visible)
         self.status_message.emit("Minimap shown" if visible else "Minimap hidden")
 

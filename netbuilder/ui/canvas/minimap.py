@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QWidget
 
 from . import style
 
-WIDTH, HEIGHT, MARGIN = 200, 130, 12
+WIDTH, HEIGHT, MARGIN = 180, 112, 12
 
 
 class Minimap(QWidget):
@@ -25,8 +25,11 @@ class Minimap(QWidget):
         self._mapping: tuple[QRectF, float, QPointF] | None = None
 
     def place(self) -> None:
+        """Bottom-right corner, at most a fifth of the canvas wide."""
         vp = self.view.viewport().geometry()
-        self.move(vp.right() - WIDTH - MARGIN + 1, vp.bottom() - HEIGHT - MARGIN + 1)
+        w = int(min(WIDTH, max(120, vp.width() * 0.2)))
+        h = int(w * HEIGHT / WIDTH)
+        self.setGeometry(vp.right() - w - MARGIN + 1, vp.bottom() - h - MARGIN + 1, w, h)
         self.raise_()
 
     def schedule_update(self, *_args) -> None:
@@ -61,20 +64,21 @@ class Minimap(QWidget):
         scale, offset = self._map(world)
         self._mapping = (world, scale, offset)
         p.setPen(Qt.PenStyle.NoPen)
+        groups: dict[str, list[QRectF]] = {}
         for item in scene.node_items.values():
             x = item.pos().x() * scale + offset.x()
             y = item.pos().y() * scale + offset.y()
-            colour = QColor(style.category_colour(item.category))
-            if item.has_error:
-                colour = style.colour("error")
-            p.setBrush(colour)
-            p.drawRect(QRectF(x, y, max(2.0, item.width() * scale),
-                              max(1.5, item.height() * scale)))
+            key = "!error" if item.has_error else item.category
+            groups.setdefault(key, []).append(QRectF(x, y, max(2.0, item.width() * scale),
+                                                     max(1.5, item.height() * scale)))
+        for key, rects in groups.items():
+            p.setBrush(style.colour("error") if key == "!error" else style.category_colour(key))
+            p.drawRects(rects)
         frame = QRectF(visible.x() * scale + offset.x(), visible.y() * scale + offset.y(),
                        visible.width() * scale, visible.height() * scale)
         sel = QColor(style.colour("selection"))
         p.setPen(QPen(sel, 1.2))
-        sel.setAlpha(30)
+        sel.setAlpha(18)
         p.setBrush(sel)
         p.drawRect(frame.intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1)))
 

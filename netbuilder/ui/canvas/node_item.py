@@ -20,8 +20,23 @@ def metrics(role: str) -> QFontMetricsF:
     return QFontMetricsF(style.font(role))
 
 
+@cache
+def _header_path() -> QPainterPath:
+    """The header band: rounded top corners, square bottom."""
+    path = QPainterPath()
+    h, r, w = style.HEADER_HEIGHT, style.CORNER, style.NODE_WIDTH
+    path.moveTo(0, h)
+    path.lineTo(0, r)
+    path.arcTo(QRectF(0, 0, 2 * r, 2 * r), 180, -90)
+    path.lineTo(w - r, 0)
+    path.arcTo(QRectF(w - 2 * r, 0, 2 * r, 2 * r), 90, -90)
+    path.lineTo(w, h)
+    path.closeSubpath()
+    return path
+
+
 class NodeItem(QGraphicsItem):
-    def __init__(self, graph_scene, node_id: str) -> None:
+    def __init__(self, graph_scene, node_id: str, defer: bool = False) -> None:
         super().__init__()
         self.graph_scene = graph_scene
         self.node_id = node_id
@@ -35,14 +50,18 @@ class NodeItem(QGraphicsItem):
         self._height = 60.0
         self._hovered = False
         self._lines: list[tuple[str, str]] = []  # (role, text)
+        self._text_cache: list[tuple] | None = None
+        # NOTE: no itemChange override: Qt would call into Python for every change of every
+        # item (thousands while a big graph opens). Wires follow moves via the scene instead.
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable |
-                      QGraphicsItem.GraphicsItemFlag.ItemIsMovable |
-                      QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+                      QGraphicsItem.GraphicsItemFlag.ItemIsMovable)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
-        node = self.node
-        self.setPos(QPointF(*node.pos))
-        self.refresh()
+        self.setPos(QPointF(*self.node.pos))
+        if graph_scene.overview_active:
+            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
+        if not defer:
+            self.refresh()
 
     # --- model ----------------------------------------------------------------------------------
 
@@ -93,6 +112,7 @@ class NodeItem(QGraphicsItem):
         if params:
             lines.append(("small", params))
         self._lines = lines
+        self._text_cache = None
         self._layout_ports()
         self.setToolTip(node_text.tooltip(node, self.info, self.problems))
         self.update()
@@ -108,14 +128,14 @@ class NodeItem(QGraphicsItem):
         ins: list[tuple] = []
         for p in in_ports:
             mine = [e for e in in_edges if e.dst_port == p.name]
-            label = (p.doc or p.name) if labelled_in else ""
+            label = self._port_label(p) if labelled_in else ""
             if p.variadic:
                 ins += [(p.name, True, e.key, False, label if i == 0 else "")
                         for i, e in enumerate(mine)]
                 ins.append((p.name, True, None, True, "" if mine else label))
             else:
                 ins.append((p.name, False, mine[0].key if mine else None, False, label))
-        outs = [(p.name, p.name in outs_used, (p.doc or p.name) if labelled_out else "")
+        outs = [(p.name, p.name in outs_used, self._port_label(p) if labelled_out else "")
                 for p in out_ports]
         signature = (tuple(ins), tuple(outs), len(self._lines), self._activity() is not None)
         if signature == self._slot_signature:
@@ -132,13 +152,14 @@ class NodeItem(QGraphicsItem):
             if item.scene() is not None:
                 item.scene().removeItem(item)
         self.in_slots, self.out_slots = [], []
+        overview = self.graph_scene.overview_active
         for i, (name, variadic, key, plus, label) in enumerate(ins):
-            port = PortItem(self, name, True, variadic, key, plus, label)
+            port = PortItem(self, name, True, variadic, key, plus, label, overview)
             port.connected = key is not None
             port.setPos(0.0, first + i * style.PORT_ROW)
             self.in_slots.append(port)
         for i, (name, used, label) in enumerate(outs):
-            port = PortItem(self, name, False, label=label)
+            port = PortItem(self, name, False, label=label, no_contents=overview)
             port.connected = used
             port.setPos(style.NODE_WIDTH, first + i * style.PORT_ROW)
             self.out_slots.append(port)
@@ -150,6 +171,13 @@ class NodeItem(QGraphicsItem):
         self._height = height
         for w in self.wires:
             w.update_path()
+
+    def _port_label(self, port) -> str:
+        """A block's own ports are its inner Input/Output nodes: show their names."""
+        inner = self.node.inner
+        if inner is not None and port.name in inner:
+            return port.doc or port.name
+        return port.name
 
     def slot_for(self, edge_key: tuple, is_input: bool) -> PortItem | None:
         if is_input:
@@ -178,15 +206,12 @@ class NodeItem(QGraphicsItem):
     def _rect(self) -> QRectF:
         return QRectF(0.0, 0.0, style.NODE_WIDTH, self._height)
 
-    def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            for w in self.wires:
-                w.update_path()
-        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.setZValue(1.5 if value else 1)
-            for w in self.wires:
-                w.update()
-        return super().itemChange(change, value)
+    def set_overview(self, on: bool) -> None:
+        """The overview draws this node (see overview.py): stop painting it and its ports."""
+        flag = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+        self.setFlag(flag, on)
+        for port in self.in_slots + self.out_slots:
+            port.setFlag(flag, on)
 
     def hoverEnterEvent(self, event) -> None:
         self._hovered = True
@@ -214,12 +239,12 @@ class NodeItem(QGraphicsItem):
                 painter.drawText(rect.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignCenter, text)
             self._paint_outline(painter, rect, cosmetic=True)
             return
-        self._paint_shadow(painter, rect)
+        if self.isSelected():
+            self._paint_shadow(painter, rect)
         painter.setPen(QPen(style.colour("node_border"), 1.0))
         painter.setBrush(style.colour("node_body"))
         painter.drawRoundedRect(rect, style.CORNER, style.CORNER)
         self._paint_header(painter, rect, cat)
-        self._paint_body(painter, rect)
         self._paint_port_labels(painter)
         activity = self._activity()
         if activity is not None:
@@ -229,53 +254,54 @@ class NodeItem(QGraphicsItem):
     def _paint_shadow(self, painter: QPainter, rect: QRectF) -> None:
         shadow = QColor(style.colour("node_shadow"))
         painter.setPen(Qt.PenStyle.NoPen)
-        for offset, alpha in ((3.0, 40), (1.5, 60)):
-            shadow.setAlpha(alpha)
-            painter.setBrush(shadow)
-            painter.drawRoundedRect(rect.translated(0, offset), style.CORNER + 1, style.CORNER + 1)
+        # Only the selection is lifted: translucent fills cost ~0.3 ms a node, too much for
+        # hundreds of nodes on screen.
+        shadow.setAlpha(70)
+        painter.setBrush(shadow)
+        painter.drawRoundedRect(rect.translated(0, 3), style.CORNER + 1, style.CORNER + 1)
 
     def _paint_header(self, painter: QPainter, rect: QRectF, cat: QColor) -> None:
-        header = QPainterPath()
-        h = style.HEADER_HEIGHT
-        r = style.CORNER
-        header.moveTo(0, h)
-        header.lineTo(0, r)
-        header.arcTo(QRectF(0, 0, 2 * r, 2 * r), 180, -90)
-        header.lineTo(rect.width() - r, 0)
-        header.arcTo(QRectF(rect.width() - 2 * r, 0, 2 * r, 2 * r), 90, -90)
-        header.lineTo(rect.width(), h)
-        header.closeSubpath()
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(cat)
-        painter.drawPath(header)
-        type_w = metrics("type").horizontalAdvance(self.type_name)
-        name_room = rect.width() - 20 - min(type_w, rect.width() * 0.5) - 8
-        painter.setFont(style.font("title"))
-        painter.setPen(style.colour("title_text"))
-        name = metrics("title").elidedText(self.name, Qt.TextElideMode.ElideRight, name_room)
-        painter.drawText(QRectF(10, 0, name_room, h), Qt.AlignmentFlag.AlignVCenter, name)
-        if self.type_name != self.name:
-            painter.setFont(style.font("type"))
-            painter.setPen(style.colour("title_muted"))
-            kind = metrics("type").elidedText(self.type_name, Qt.TextElideMode.ElideRight,
-                                              rect.width() * 0.5)
-            painter.drawText(QRectF(10, 0, rect.width() - 20, h),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, kind)
+        painter.drawPath(_header_path())
+        self._paint_texts(painter)
 
-    def _paint_body(self, painter: QPainter, rect: QRectF) -> None:
-        y = style.HEADER_HEIGHT + style.BODY_PAD
+    def _texts(self) -> list[tuple]:
+        """(font role, colour key, rect, alignment, text) of every line: elided once per
+        change, not on every paint."""
+        if self._text_cache is not None:
+            return self._text_cache
+        w, h = style.NODE_WIDTH, style.HEADER_HEIGHT
+        left = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        right = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
+        out = []
+        type_w = min(metrics("type").horizontalAdvance(self.type_name), w * 0.5)
+        show_type = self.type_name != self.name
+        room = w - 20 - (type_w + 8 if show_type else 0)
+        name = metrics("title").elidedText(self.name, Qt.TextElideMode.ElideRight, room)
+        out.append(("title", "title_text", QRectF(10, 0, room, h), left, name))
+        if show_type:
+            kind = metrics("type").elidedText(self.type_name, Qt.TextElideMode.ElideRight,
+                                              w * 0.5)
+            out.append(("type", "title_muted", QRectF(10, 0, w - 20, h), right, kind))
+        y = h + style.BODY_PAD
         colours = {"body": "text", "mono": "shape_text", "small": "muted"}
-        width = rect.width() - 24
         for role, text in self._lines:
-            colour = style.colour(colours[role])
-            if role == "mono" and self.has_error:
-                colour = style.colour("error")
-            painter.setFont(style.font(role))
-            painter.setPen(colour)
-            shown = metrics(role).elidedText(text, Qt.TextElideMode.ElideRight, width)
-            painter.drawText(QRectF(12, y, width, style.LINE_HEIGHT),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
+            key = "error" if role == "mono" and self.has_error else colours[role]
+            shown = metrics(role).elidedText(text, Qt.TextElideMode.ElideRight, w - 24)
+            out.append((role, key, QRectF(12, y, w - 24, style.LINE_HEIGHT), left, shown))
             y += style.LINE_HEIGHT
+        self._text_cache = out
+        return out
+
+    def _paint_texts(self, painter: QPainter) -> None:
+        role_now = None
+        for role, key, rect, align, text in self._texts():
+            if role != role_now:
+                painter.setFont(style.font(role))
+                role_now = role
+            painter.setPen(style.colour(key))
+            painter.drawText(rect, align, text)
 
     def _paint_port_labels(self, painter: QPainter) -> None:
         painter.setFont(style.font("small"))

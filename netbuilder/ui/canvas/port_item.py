@@ -10,13 +10,21 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from . import style
 
+_BOUNDS = QRectF(-style.PORT_HIT_RADIUS, -style.PORT_HIT_RADIUS, 2 * style.PORT_HIT_RADIUS,
+                 2 * style.PORT_HIT_RADIUS)
+_SHAPE = QPainterPath()
+_SHAPE.addEllipse(_BOUNDS)
+
 
 class PortItem(QGraphicsItem):
     """One slot of a port. ``edge_key`` is the wire in this slot (None: free)."""
 
     def __init__(self, node_item, name: str, is_input: bool, variadic: bool = False,
-                 edge_key: tuple | None = None, plus: bool = False, label: str = "") -> None:
+                 edge_key: tuple | None = None, plus: bool = False, label: str = "",
+                 no_contents: bool = False) -> None:
         super().__init__(node_item)
+        if no_contents:  # the overview draws the map (see overview.py)
+            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
         self.node_item = node_item
         self.name = name
         self.is_input = is_input
@@ -40,13 +48,10 @@ class PortItem(QGraphicsItem):
         return self.scenePos()
 
     def boundingRect(self) -> QRectF:
-        r = style.PORT_HIT_RADIUS
-        return QRectF(-r, -r, 2 * r, 2 * r)
+        return _BOUNDS
 
     def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addEllipse(self.boundingRect())
-        return path
+        return _SHAPE
 
     def set_drop_state(self, state: str | None) -> None:
         if state != self.drop_state:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QStyle,
     QStyledItemDelegate,
     QVBoxLayout,
 )
@@ -61,7 +62,8 @@ class _Delegate(QStyledItemDelegate):
         if category:
             painter.save()
             painter.setFont(style.font("small"))
-            painter.setPen(style.colour("muted"))
+            selected = option.state & QStyle.StateFlag.State_Selected
+            painter.setPen(QColor("#ffffff") if selected else style.colour("muted"))
             painter.drawText(option.rect.adjusted(0, 0, -10, 0),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                              category)
@@ -126,7 +128,15 @@ class QuickAdd(QFrame):
             f"#quickAddList {{ background: transparent; color: {p['text']}; border: none; "
             f"outline: none; }}"
             f"#quickAddList::item {{ padding: 3px 4px; border-radius: 4px; }}"
-            f"#quickAddList::item:selected {{ background: {p['selection']}; color: #ffffff; }}")
+            f"#quickAddList::item:selected {{ background: {p['selection']}; color: #ffffff; }}"
+            f"#quickAddList QScrollBar:vertical {{ background: transparent; width: 8px; "
+            f"margin: 2px; }}"
+            f"#quickAddList QScrollBar::handle:vertical {{ background: {p['overlay_border']}; "
+            f"border-radius: 3px; min-height: 24px; }}"
+            f"#quickAddList QScrollBar::add-line, #quickAddList QScrollBar::sub-line "
+            f"{{ height: 0; }}"
+            f"#quickAddList QScrollBar::add-page, #quickAddList QScrollBar::sub-page "
+            f"{{ background: none; }}")
 
     def open_at(self, viewport_pos: QPoint, shape: tuple | None = None, wired: bool = False,
                 reverse: bool = False) -> None:

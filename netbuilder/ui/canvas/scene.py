@@ -11,21 +11,28 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from ...compile.checks import missing_input_error
 from .node_item import NodeItem
+from .overview import OverviewItem
 from .wire_item import WireItem
 
 SCENE_EXTENT = 100_000.0  # an unbounded-feeling canvas; the view pans anywhere inside it
 
 
 class GraphScene(QGraphicsScene):
-    def __init__(self, graph, activity: dict | None = None, parent=None) -> None:
+    def __init__(self, graph, activity: dict | None = None, parent=None, analysis=None,
+                 diagnostics=()) -> None:
         super().__init__(parent)
         self.graph = graph
         self.activity = activity if activity is not None else {}
         self.analysis = None
         self.node_items: dict[str, NodeItem] = {}
         self.wire_items: dict[tuple, WireItem] = {}
+        self.overview_active = False
         self.setSceneRect(-SCENE_EXTENT / 2, -SCENE_EXTENT / 2, SCENE_EXTENT, SCENE_EXTENT)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.overview = OverviewItem(self)
+        self.overview.setVisible(False)
+        self.addItem(self.overview)
+        self.selectionChanged.connect(self._selection_changed)
         self._hooks = [
             (graph.node_added, self._node_added), (graph.node_removed, self._node_removed),
             (graph.edge_added, self._edge_added), (graph.edge_removed, self._edge_removed),
@@ -34,10 +41,25 @@ class GraphScene(QGraphicsScene):
         ]
         for signal, slot in self._hooks:
             signal.connect(slot)
-        for n in graph.nodes():
+        self._build(analysis, diagnostics)
+
+    def _build(self, analysis, diagnostics) -> None:
+        """All items at once: each node is laid out once, with its wires and its analysis."""
+        self._bulk = True
+        for n in self.graph.nodes():
             self._node_added(n.id)
-        for e in graph.edges():
+        for e in self.graph.edges():
             self._edge_added(e)
+        self._bulk = False
+        self.analysis = analysis
+        problems = _problems(diagnostics)
+        infos = analysis.nodes if analysis is not None else {}
+        for nid, item in self.node_items.items():
+            item.info, item.problems = infos.get(nid), problems.get(nid, [])
+            item.refresh()
+        for wire in self.wire_items.values():
+            self._show_wire_shape(wire, infos)
+            wire.update_path()
 
     def detach(self) -> None:
         """Stop following the graph (the view is done with this scene)."""
@@ -50,28 +72,37 @@ class GraphScene(QGraphicsScene):
 
     # --- following the graph --------------------------------------------------------------------
 
+    _bulk = False
+
     def _node_added(self, node_id: str) -> None:
-        item = NodeItem(self, node_id)
+        item = NodeItem(self, node_id, defer=self._bulk)
         self.node_items[node_id] = item
         self.addItem(item)
+        self.overview.mark_dirty()
 
     def _node_removed(self, node_id: str) -> None:
         item = self.node_items.pop(node_id, None)
         if item is not None:
             self.removeItem(item)
+        self.overview.mark_dirty()
 
     def _edge_added(self, edge) -> None:
         wire = WireItem(self, edge)
+        wire.set_overview(self.overview_active)
         self.wire_items[edge.key] = wire
         self.addItem(wire)
         for nid in (edge.src, edge.dst):
             item = self.node_items.get(nid)
             if item is not None:
                 item.wires.add(wire)
-                item.refresh()
+                if not self._bulk:
+                    item.refresh()
+        if self._bulk:
+            return
         if self.analysis is not None and edge.src in self.analysis.nodes:
             wire.set_shape(self.analysis.edge_shape(edge), None)
         wire.update_path()
+        self.overview.mark_dirty()
 
     def _edge_removed(self, edge) -> None:
         wire = self.wire_items.pop(edge.key, None)
@@ -83,17 +114,51 @@ class GraphScene(QGraphicsScene):
                 item.wires.discard(wire)
                 item.refresh()
         self.removeItem(wire)
+        self.overview.mark_dirty()
 
     def _param_changed(self, node_id: str, _key: str, _value) -> None:
         self.node_items[node_id].refresh()
+        self.overview.mark_dirty()
 
     def _renamed(self, node_id: str, _name: str) -> None:
         self.node_items[node_id].refresh()
+        self.overview.mark_dirty()
 
     def _node_moved(self, node_id: str, pos) -> None:
         item = self.node_items[node_id]
         if (item.pos().x(), item.pos().y()) != tuple(pos):
             item.setPos(pos[0], pos[1])
+            self.node_geometry_changed([item])
+
+    def node_geometry_changed(self, items) -> None:
+        """Nodes moved (by the graph, or under the mouse): their wires follow."""
+        for item in items:
+            for wire in item.wires:
+                wire.update_path()
+        self.overview.mark_dirty()
+
+    def _selection_changed(self) -> None:
+        # Selected nodes come to the front; wires of selected nodes are drawn highlighted.
+        for item in self.node_items.values():
+            item.setZValue(1.5 if item.isSelected() else 1.0)
+        for wire in self.wire_items.values():
+            wire.update()
+        if self.overview_active:
+            self.overview.update()
+
+    # --- level of detail ---------------------------------------------------------------------------
+
+    def set_overview(self, on: bool) -> None:
+        """Zoomed out: one batched item draws the map; the items stop painting themselves."""
+        if on == self.overview_active:
+            return
+        self.overview_active = on
+        for item in self.node_items.values():
+            item.set_overview(on)
+        for wire in self.wire_items.values():
+            wire.set_overview(on)
+        self.overview.mark_dirty()
+        self.overview.setVisible(on)
 
     # --- analysis ---------------------------------------------------------------------------------
 
@@ -102,17 +167,18 @@ class GraphScene(QGraphicsScene):
         analysis hands back the same cached info object for a node whose inputs did not
         change)."""
         self.analysis = analysis
-        problems: dict[str, list[tuple[str, str]]] = {}
-        for d in diagnostics:
-            if d.node is not None and d.severity in ("error", "warning"):
-                problems.setdefault(d.node, []).append((d.severity, d.message))
+        problems = _problems(diagnostics)
         infos = analysis.nodes if analysis is not None else {}
         for nid, item in self.node_items.items():
             item.set_info(infos.get(nid), problems.get(nid, []))
         for wire in self.wire_items.values():
-            e = wire.edge
-            shape = analysis.edge_shape(e) if analysis is not None and e.src in infos else None
-            wire.set_shape(shape, self._wire_error(e, infos.get(e.dst), shape))
+            self._show_wire_shape(wire, infos)
+        self.overview.mark_dirty()
+
+    def _show_wire_shape(self, wire, infos) -> None:
+        e = wire.edge
+        shape = self.analysis.edge_shape(e) if e.src in infos else None
+        wire.set_shape(shape, self._wire_error(e, infos.get(e.dst), shape))
 
     def _wire_error(self, edge, dst_info, shape) -> str | None:
         """A wire is in error when it delivers a shape its node refuses (not when the node
@@ -161,3 +227,11 @@ class GraphScene(QGraphicsScene):
             r = QRectF(item.pos().x(), item.pos().y(), item.width(), item.height())
             rect = r if rect.isNull() else rect.united(r)
         return rect
+
+
+def _problems(diagnostics) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    for d in diagnostics:
+        if d.node is not None and d.severity in ("error", "warning"):
+            out.setdefault(d.node, []).append((d.severity, d.message))
+    return out

@@ -2,14 +2,12 @@
 and turns gestures into undoable commands. It holds no graph state of its own."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from ...errors import NetbuilderError
-from ..commands import (
-    MoveNodesCommand,
-)
+from ..commands import MoveNodesCommand
 from . import style
 from .actions import EditActions
 from .breadcrumb import BreadcrumbBar
@@ -31,13 +29,15 @@ class CanvasView(EditActions, QGraphicsView):
     """The node editor. Keys (when it has focus): Del/Backspace delete, Ctrl+D duplicate,
     Ctrl+C/X/V copy/cut/paste, Ctrl+A select all, F2 rename, Ctrl+G group, Ctrl+Shift+G
     ungroup, Tab quick-add, F frame all, Shift+F frame selection, Ctrl++/Ctrl+- zoom,
-    Ctrl+0 100 %, Esc close block, Ctrl+Z undo, Ctrl+Shift+Z/Ctrl+Y redo, Space+drag pan."""
+    Ctrl+0 100 %, Ctrl+Shift+L auto-layout, M minimap, Esc close block, Ctrl+Z undo,
+    Ctrl+Shift+Z/Ctrl+Y redo; wheel zooms, middle drag or Space+drag pans."""
 
     selection_changed = Signal(list)  # node ids
     node_activated = Signal(str)  # double click on a (non-block) node
     block_opened = Signal(list)  # path of block ids from the top level
     breadcrumb_changed = Signal(list)  # names: graph name, then each opened block
     status_message = Signal(str)
+    minimap_toggled = Signal(bool)  # shown or hidden (M, or set_minimap_visible)
 
     def __init__(self, document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,16 +51,18 @@ class CanvasView(EditActions, QGraphicsView):
         self._space_down = False
         self._pan_from: QPoint | None = None
         self._paste_count = 0
+        self._needs_frame = True
         self.setRenderHints(QPainter.RenderHint.Antialiasing |
                             QPainter.RenderHint.TextAntialiasing |
                             QPainter.RenderHint.SmoothPixmapTransform)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setDragMode(QGraphicsView.DragMode.NoDrag)
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
@@ -91,7 +93,9 @@ class CanvasView(EditActions, QGraphicsView):
         doc.undo_stack.indexChanged.connect(self._stack_moved)
         doc.error_reported.connect(self.status_message)
         self._show_level()
-        QTimer.singleShot(0, self.frame_all)
+        self._needs_frame = True
+        if self.isVisible():
+            self.frame_all()
 
     @property
     def graph(self):
@@ -139,15 +143,16 @@ class CanvasView(EditActions, QGraphicsView):
 
     def _show_level(self) -> None:
         old = self._scene
+        analysis, diagnostics = self._level_analysis()
         self._scene = GraphScene(self.doc.graph_at(self._path), self._activity
-                                 if not self._path else {}, self)
+                                 if not self._path else {}, self, analysis, diagnostics)
         self._scene.selectionChanged.connect(self._scene_selection_changed)
         self._scene.changed.connect(self.minimap.schedule_update)
         self.setScene(self._scene)
+        self._sync_lod()
         if old is not None:
             old.detach()
             old.deleteLater()
-        self._apply_analysis()
         self.breadcrumb_bar.set_names(self.breadcrumb())
         self.breadcrumb_changed.emit(self.breadcrumb())
         self.minimap.schedule_update()
@@ -168,14 +173,15 @@ class CanvasView(EditActions, QGraphicsView):
     def _analysis_updated(self, _analysis) -> None:
         self._apply_analysis()
 
-    def _apply_analysis(self) -> None:
+    def _level_analysis(self) -> tuple:
+        """(analysis, diagnostics) of the level shown: inside a block, the block's own."""
         if self._path:
             a = self.doc.analysis_at(self._path)
-            diags = list(a.diagnostics) if a is not None else []
-        else:
-            a = self.doc.analysis()
-            diags = self.doc.diagnostics()
-        self._scene.apply_analysis(a, diags)
+            return a, (list(a.diagnostics) if a is not None else [])
+        return self.doc.analysis(), self.doc.diagnostics()
+
+    def _apply_analysis(self) -> None:
+        self._scene.apply_analysis(*self._level_analysis())
 
     # --- selection ------------------------------------------------------------------------------
 
@@ -193,27 +199,35 @@ class CanvasView(EditActions, QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
+    def _sync_lod(self) -> None:
+        """Zoomed out, the scene's overview draws the map (see overview.py)."""
+        if self._scene is not None:
+            self._scene.set_overview(self.lod() != "full")
+
     def lod(self) -> str:
         """"full", "low" or "tiny": what the nodes draw at the current zoom."""
         return style.lod_name(self.zoom())
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping the scene point under ``anchor`` (a viewport position; default: the
+        centre) where it is, within the zoom limits."""
         target = min(style.MAX_SCALE, max(style.MIN_SCALE, self.zoom() * factor))
         f = target / self.zoom()
-        if anchor is None:
-            old = self.transformationAnchor()
-            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-            self.scale(f, f)
-            self.setTransformationAnchor(old)
-        else:
-            self.scale(f, f)
+        at = QPointF(anchor) if anchor is not None else QRectF(self.viewport().rect()).center()
+        fixed = self.mapToScene(at.toPoint())
+        self.scale(f, f)
+        drift = self.mapFromScene(fixed) - at.toPoint()
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
         self.status_message.emit(f"Zoom {round(self.zoom() * 100)}%")
+        self._sync_lod()
         self.minimap.schedule_update()
 
     def set_zoom(self, scale: float) -> None:
         self.zoom_by(scale / self.zoom())
 
     def frame_all(self) -> None:
+        self._needs_frame = False
         self._frame(self._scene.nodes_rect())
 
     def frame_selection(self) -> None:
@@ -230,6 +244,7 @@ class CanvasView(EditActions, QGraphicsView):
         if rect.isNull():
             self.setTransform(QTransform())
             self.centerOn(0, 0)
+            self._sync_lod()
             return
         margin = 60.0
         rect = rect.adjusted(-margin, -margin, margin, margin)
@@ -238,12 +253,14 @@ class CanvasView(EditActions, QGraphicsView):
         scale = min(1.25, max(style.MIN_SCALE, scale))  # small graphs are not blown up
         self.setTransform(QTransform.fromScale(scale, scale))
         self.centerOn(rect.center())
+        self._sync_lod()
         self.minimap.schedule_update()
 
     # --- palette -------------------------------------------------------------------------------
 
     def palette_changed(self) -> None:
         self.setBackgroundBrush(style.colour("background"))
+        self.resetCachedContent()
         if self._scene is not None:
             self._scene.update()
         self.minimap.schedule_update()
@@ -320,6 +337,10 @@ class CanvasView(EditActions, QGraphicsView):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        if self._press_positions and event.buttons() & Qt.MouseButton.LeftButton:
+            moved = [self._scene.node_items[i] for i in self._press_positions
+                     if i in self._scene.node_items]
+            self._scene.node_geometry_changed(moved)
 
     def mouseReleaseEvent(self, event) -> None:
         pos = event.position().toPoint()
@@ -353,10 +374,10 @@ class CanvasView(EditActions, QGraphicsView):
         if moves:
             self.push_command(MoveNodesCommand(self.doc, moves, path=self._path))
         else:  # a click without a move: put back any sub-snap jitter
-            for nid, old in before.items():
-                item = self._scene.node_items.get(nid)
-                if item is not None:
-                    item.setPos(QPointF(*old))
+            items = [self._scene.node_items[i] for i in before if i in self._scene.node_items]
+            for item in items:
+                item.setPos(QPointF(*before[item.node_id]))
+            self._scene.node_geometry_changed(items)
 
     def mouseDoubleClickEvent(self, event) -> None:
         pos = event.position().toPoint()
@@ -424,6 +445,11 @@ class CanvasView(EditActions, QGraphicsView):
         super().keyReleaseEvent(event)
 
     # --- layout of the overlays ------------------------------------------------------------------
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._needs_frame:  # the first time it has a real size, show the whole graph
+            self.frame_all()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -31,11 +31,16 @@ class WireItem(QGraphicsItem):
         self.error: str | None = None
         self._path = QPainterPath()
         self._label_rect = QRectF()
+        self._bounds = QRectF()
         self._hit = QPainterPath()
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0)
         self.setAcceptHoverEvents(True)
         self._hovered = False
+
+    def set_overview(self, on: bool) -> None:
+        """The overview draws this wire (see overview.py)."""
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, on)
 
     @property
     def key(self) -> tuple:
@@ -67,6 +72,7 @@ class WireItem(QGraphicsItem):
             return
         self.prepareGeometryChange()
         self._path = curve(a_slot.anchor(), b_slot.anchor())
+        self._bounds = self._path.boundingRect().adjusted(-4, -4, 4, 4)
         stroker = QPainterPathStroker()
         stroker.setWidth(10.0)
         self._hit = stroker.createStroke(self._path)
@@ -75,19 +81,24 @@ class WireItem(QGraphicsItem):
             w = fm.horizontalAdvance(self.label) + 12
             h = fm.height() + 4
             mid = self._path.pointAtPercent(0.5)
-            self._label_rect = QRectF(mid.x() - w / 2, mid.y() - h / 2, w, h)
+            room = abs(self._path.currentPosition().x() - self._path.elementAt(0).x)
+            # A short wire carries its label above itself, clear of the ports at its ends.
+            dy = -h / 2 if room >= w + 36 else -h - 5
+            self._label_rect = QRectF(mid.x() - w / 2, mid.y() + dy, w, h)
+            self._bounds = self._bounds.united(self._label_rect.adjusted(-2, -2, 2, 2))
         else:
             self._label_rect = QRectF()
         self.update()
+
+    def path(self) -> QPainterPath:
+        """The curve in scene coordinates."""
+        return QPainterPath(self._path)
 
     def label_rect(self) -> QRectF:
         return QRectF(self._label_rect)
 
     def boundingRect(self) -> QRectF:
-        r = self._path.boundingRect().adjusted(-4, -4, 4, 4)
-        if not self._label_rect.isNull():
-            r = r.united(self._label_rect.adjusted(-2, -2, 2, 2))
-        return r
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         return self._hit

@@ -5,5 +5,11 @@ from .palette import LAYER_MIME, PaletteWidget
 from .problems import ProblemsPanel
 from .summary import SummaryPanel
 
-__all__ = ["CodePanel", "InspectorPanel", "PaletteWidget", "ProblemsPanel", "SummaryPanel",
-           "LAYER_MIME"]
+__all__ = [
+           "LAYER_MIME",
+           "CodePanel",
+           "InspectorPanel",
+           "PaletteWidget",
+           "ProblemsPanel",
+           "SummaryPanel",
+]

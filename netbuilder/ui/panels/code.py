@@ -5,10 +5,23 @@ import keyword
 import re
 
 from PySide6.QtCore import QEvent, QTimer, Signal
-from PySide6.QtGui import (QColor, QFont, QFontDatabase, QGuiApplication, QSyntaxHighlighter,
-                           QTextCharFormat)
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QGuiApplication,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...errors import NetbuilderError
 from .. import icons, theme
@@ -19,10 +32,11 @@ _BUILTINS = ("len", "range", "super", "print", "isinstance", "int", "float", "tu
              "False", "None")
 
 
+_IN_TRIPLE = {"\"\"\"": 1, "'''": 2}  # block state: inside a triple-quoted string
+
+
 class PythonHighlighter(QSyntaxHighlighter):
     """Keywords, strings (triple-quoted across lines), comments, numbers, names after def/class."""
-
-    _IN_TRIPLE = {'"""': 1, "'''": 2}
 
     def __init__(self, document):
         super().__init__(document)
@@ -52,7 +66,7 @@ class PythonHighlighter(QSyntaxHighlighter):
         ]
         self.rehighlight()
 
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt override)
+    def highlightBlock(self, text: str) -> None:
         for pattern, form, group in self.rules:
             for m in pattern.finditer(text):
                 self.setFormat(m.start(group), m.end(group) - m.start(group), form)
@@ -82,7 +96,7 @@ class PythonHighlighter(QSyntaxHighlighter):
                 end = text.find(quote, i + 3)
                 if end < 0:
                     self.setFormat(i, len(text) - i, self.string_format)
-                    self.setCurrentBlockState(self._IN_TRIPLE[quote])
+                    self.setCurrentBlockState(_IN_TRIPLE[quote])
                     return
                 self.setFormat(i, end + 3 - i, self.string_format)
                 i = end + 3
@@ -198,18 +212,18 @@ class CodePanel(QWidget):
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.text())
 
-    def showEvent(self, event):  # noqa: N802 (Qt override)
+    def showEvent(self, event):
         super().showEvent(event)
         if self._stale and not self._timer.isActive():
             self._timer.start()
 
-    def changeEvent(self, event):  # noqa: N802 (Qt override)
+    def changeEvent(self, event):
         if event.type() == QEvent.Type.PaletteChange:
             self.highlighter.set_colors(theme.colors())
             self.copy_button.setIcon(icons.icon("copy"))
         super().changeEvent(event)
 
-    def sizeHint(self):  # noqa: D102
+    def sizeHint(self):
         hint = super().sizeHint()
         hint.setWidth(max(hint.width(), 56 * self.editor.fontMetrics().horizontalAdvance("m")))
         return hint

@@ -12,8 +12,7 @@ import re
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox,
-                               QWidget)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
 
 from ...layers import Param
 
@@ -65,7 +64,7 @@ class IntField(QSpinBox, FieldMixin):
             return None
         return self.value()
 
-    def validate(self, text: str, pos: int):  # noqa: D102 (Qt override)
+    def validate(self, text: str, pos: int):
         body = text.strip()
         if self.param.optional and body == "auto"[: len(body)]:
             return (QValidator.State.Intermediate if body != "auto" else
@@ -85,13 +84,13 @@ class IntField(QSpinBox, FieldMixin):
             return None
         return int(body) if _INT_RE.match(body) else body
 
-    def keyPressEvent(self, event):  # noqa: N802 (Qt override)
+    def keyPressEvent(self, event):
         if event.key() in _ENTER and not self.hasAcceptableInput():
             self.refused.emit(self.lineEdit().text())
             return  # keep the text so the person can correct it
         super().keyPressEvent(event)
 
-    def focusOutEvent(self, event):  # noqa: N802 (Qt override)
+    def focusOutEvent(self, event):
         if not self.hasAcceptableInput() and self.lineEdit().text().strip():
             self.refused.emit(self.lineEdit().text())
         super().focusOutEvent(event)
@@ -125,16 +124,16 @@ class FloatField(QDoubleSpinBox, FieldMixin):
     def value_of(self):
         return float(self.value())
 
-    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt override)
+    def textFromValue(self, value: float) -> str:
         return f"{value:.6g}"
 
-    def valueFromText(self, text: str) -> float:  # noqa: N802 (Qt override)
+    def valueFromText(self, text: str) -> float:
         try:
             return float(text)
         except ValueError:
             return self.value()
 
-    def validate(self, text: str, pos: int):  # noqa: D102 (Qt override)
+    def validate(self, text: str, pos: int):
         body = text.strip()
         if body in ("", "-", "+", ".") or re.match(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?$", body):
             return QValidator.State.Intermediate, text, pos
@@ -148,13 +147,13 @@ class FloatField(QDoubleSpinBox, FieldMixin):
         body = self.lineEdit().text().strip()
         return float(body) if _FLOAT_RE.match(body) else body
 
-    def keyPressEvent(self, event):  # noqa: N802 (Qt override)
+    def keyPressEvent(self, event):
         if event.key() in _ENTER and not self.hasAcceptableInput():
             self.refused.emit(self.lineEdit().text())
             return
         super().keyPressEvent(event)
 
-    def focusOutEvent(self, event):  # noqa: N802 (Qt override)
+    def focusOutEvent(self, event):
         if not self.hasAcceptableInput() and self.lineEdit().text().strip():
             self.refused.emit(self.lineEdit().text())
         super().focusOutEvent(event)

@@ -7,7 +7,7 @@ def fmt_count(n: int | None) -> str:
     return "—" if n is None else f"{n:,}"
 
 
-def fmt_si(n: int | float | None, unit: str = "") -> str:
+def fmt_si(n: float | None, unit: str = "") -> str:
     """``429.1 K``, ``1.23 M``, ``4.56 G`` (for MACs and parameter totals)."""
     if n is None:
         return "—"

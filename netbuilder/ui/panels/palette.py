@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLineEdit,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...layers import LayerSpec, all_specs, search
 
@@ -64,7 +70,7 @@ class LayerTree(QTreeWidget):
     def mimeTypes(self) -> list[str]:
         return [LAYER_MIME]
 
-    def mimeData(self, items) -> QMimeData:  # noqa: N802 (Qt override)
+    def mimeData(self, items) -> QMimeData:
         types = [it.data(0, TYPE_ROLE) for it in items if it.data(0, TYPE_ROLE)]
         data = QMimeData()
         if types:
@@ -95,6 +101,7 @@ class PaletteWidget(QWidget):
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setMinimumWidth(180)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(6)
@@ -148,7 +155,7 @@ class PaletteWidget(QWidget):
                     if not cat.child(j).isHidden()]
         return out
 
-    def mimeData(self, items) -> QMimeData:  # noqa: N802 (mirrors the tree's Qt override)
+    def mimeData(self, items) -> QMimeData:
         """The drag payload for ``items`` (what a drop on the canvas receives)."""
         return self.tree.mimeData(list(items))
 
@@ -185,7 +192,7 @@ class PaletteWidget(QWidget):
         if type_name:
             self.layer_activated.emit(type_name)
 
-    def keyPressEvent(self, event):  # noqa: N802 (Qt override)
+    def keyPressEvent(self, event):
         # Down from the search box moves into the list, as in any search-as-you-type list.
         if event.key() == Qt.Key.Key_Down and self.search_box.hasFocus():
             self.tree.setFocus()

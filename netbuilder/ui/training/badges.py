@@ -73,8 +73,10 @@ class ActivityBadges:
                 continue
             levels = event.levels.get(name, (0.0, 1.0))
             stats = activity_stats(tiles, levels, self.types.get(name))
+            old = self.values.get(node_id)
             self.values[node_id] = stats
-            if self.canvas is not None:
+            # Repaint only when the badge's text would change (3 digits, whole percents).
+            if self.canvas is not None and (old is None or _shown(old) != _shown(stats)):
                 self.canvas.set_activity(node_id, stats)
 
     def clear(self) -> None:
@@ -82,3 +84,8 @@ class ActivityBadges:
             for node_id in list(self.values):
                 self.canvas.set_activity(node_id, None)
         self.values.clear()
+
+
+def _shown(stats: dict) -> tuple:
+    dead = stats.get("dead")
+    return (f"{stats['mean']:.3g}", None if dead is None else round(dead * 100))

@@ -25,10 +25,10 @@ class SetTrainingConfigCommand(QUndoCommand):
         self.key = key
         self.skip_next_redo = False  # Document.push runs the first redo itself
 
-    def id(self) -> int:  # noqa: A003 (Qt override)
+    def id(self) -> int:
         return _SETUP_ID
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt override)
+    def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, SetTrainingConfigCommand) or other.key is None \
                 or other.key != self.key or other.doc is not self.doc:
             return False

@@ -20,7 +20,7 @@ class MatrixCanvas(QWidget):
         self.setMinimumSize(160, 160)
         self.setMouseTracking(True)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+    def sizeHint(self) -> QSize:
         return QSize(360, 320)
 
     def set_matrix(self, matrix: np.ndarray, classes: list[str]) -> None:
@@ -51,7 +51,7 @@ class MatrixCanvas(QWidget):
         k = self.matrix.shape[0]
         return (r, c) if 0 <= r < k and 0 <= c < k and x >= left and y >= top else None
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         cell = self.cell_at(event.position().x(), event.position().y())
         if cell is None:
             self.setToolTip("")
@@ -63,7 +63,7 @@ class MatrixCanvas(QWidget):
         self.setToolTip(f"true '{self.classes[r]}' predicted as '{self.classes[c]}': "
                         f"{n} sample{'s' if n != 1 else ''}{share}")
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         pal = self.palette()
         if self.matrix is None:
@@ -85,7 +85,7 @@ class MatrixCanvas(QWidget):
         for r in range(k):
             for c in range(k):
                 v = float(values[r, c])
-                idx = int(round(v * 255))
+                idx = round(v * 255)
                 rgb = table[idx] if self.matrix[r, c] else None
                 rect = QRectF(left + c * side, top + r * side, side - 1, side - 1)
                 if rgb is None:

@@ -68,7 +68,10 @@ class TrainingController(QObject):
         self.followed: str | None = None  # node name whose activations the user wants
         self.base_probe: list[str] | str = "auto"
         self.events_seen = 0
+        self.poll_count = 0  # timer ticks that polled a live runner (tests count on them)
+        self.worker_state: str | None = None  # the worker's own word: running/paused/stopping
         self.stop_requested_at: float | None = None
+        self.stop_latency_s: float | None = None  # Stop → the run's end, as measured here
         self.runs_root_override: Path | None = None
         self._dataset_cache: dict = {}
         self._timer = QTimer(self)
@@ -198,8 +201,8 @@ class TrainingController(QObject):
                       f"setup above {done} to train it further", "warning")
             return False
         config["epochs"] = want
-        return self._launch(graph_json, config, run_dir, [f"Resuming {run_dir.name} after "
-                                                          f"epoch {done}"])
+        return self._launch(graph_json, config, run_dir, [(f"Resuming {run_dir.name} after "
+                                                          f"epoch {done}")])
 
     def _launch(self, graph_json: str, config: dict, resume_dir: Path | None,
                 notes: list[str]) -> bool:
@@ -219,7 +222,8 @@ class TrainingController(QObject):
         self.history = RunHistory()
         self.started_event = self.last_progress = self.ended_event = None
         self.events_seen = 0
-        self.stop_requested_at = None
+        self.worker_state = None
+        self.stop_requested_at = self.stop_latency_s = None
         self.runner = Runner(graph_json, config, run_dir,
                              resume=resume_dir, stop_timeout=STOP_TIMEOUT_S)
         self.runner.start()
@@ -300,6 +304,7 @@ class TrainingController(QObject):
             return 0
         from ...train import events as ev
 
+        self.poll_count += 1
         batch = self.runner.poll(max_events=2000)
         if not batch:
             return 0
@@ -358,6 +363,7 @@ class TrainingController(QObject):
         self.run_started.emit(e)
 
     def _state_event(self, e) -> None:
+        self.worker_state = e.state
         if e.state == "paused" and self.state in (RUNNING, PAUSED):
             self._set_state(PAUSED)
         elif e.state == "running" and self.state in (RUNNING, PAUSED, STARTING):
@@ -370,10 +376,19 @@ class TrainingController(QObject):
 
         self._timer.stop()
         self.ended_event = e
+        if self.stop_requested_at is not None:
+            self.stop_latency_s = time.monotonic() - self.stop_requested_at
         runner, self.runner = self.runner, None
         if runner is not None:
             runner.close()
-        if isinstance(e, Failed):
+        if isinstance(e, Failed) and self.stop_requested_at is not None and runner is not None \
+                and runner.exitcode is not None and runner.exitcode < 0:
+            # Killed because it did not stop in time (still setting up): the user's Stop, not
+            # a failure. The last checkpoint (if any) is intact.
+            self._say("Stopped: the training process was ended before it finished setting "
+                      "up", "info")
+            status = STOPPED
+        elif isinstance(e, Failed):
             where = f" at step {e.step}" if e.step else ""
             self._say(f"The run failed{where}: {e.message}", "error")
             status = FAILED

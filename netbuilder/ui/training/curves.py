@@ -9,8 +9,16 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .history import RunHistory
 from .plots import OVERLAY, series_color, style_plot
@@ -35,6 +43,7 @@ class CurvesView(QWidget):
         self.history = RunHistory()
         self.overlays: list[tuple[str, RunHistory]] = []
         self._drawn_version = -1
+        self.best_summary: tuple | None = None
         self._axis = "step"
         self._metric = "accuracy"
 
@@ -60,7 +69,11 @@ class CurvesView(QWidget):
         bar.addWidget(QLabel("Metric"))
         bar.addWidget(self.metric_box)
         bar.addWidget(self.log_box)
-        bar.addStretch(1)
+        self.legend = QLabel(objectName="curves_legend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        bar.addWidget(self.legend, 1)
 
         self.loss_plot = pg.PlotWidget(objectName="curves_loss_plot")
         self.metric_plot = pg.PlotWidget(objectName="curves_metric_plot")
@@ -107,9 +120,6 @@ class CurvesView(QWidget):
         self.items.clear()
         self._best_lines.clear()
         self._cursor_lines.clear()
-        self.loss_plot.getPlotItem().addLegend(offset=(-8, 8), labelTextSize="8pt",
-                                              brush=None, pen=None)
-        self.metric_plot.getPlotItem().addLegend(offset=(-8, -8), labelTextSize="8pt")
 
         def line(plot, key, label, color, width, symbol=None, style=Qt.PenStyle.SolidLine):
             item = plot.plot([], [], name=label,
@@ -150,6 +160,11 @@ class CurvesView(QWidget):
         self._overlay_items.clear()
 
     def _apply_style(self) -> None:
+        self.legend.setText(
+            f"<span style='color:{series_color('train')}'>━</span> train &nbsp;"
+            f"<span style='color:{series_color('train_epoch')}'>┅</span> epoch mean &nbsp;"
+            f"<span style='color:{series_color('val')}'>━●</span> validation &nbsp;"
+            f"<span style='color:{series_color('best')}'>★</span> best")
         style_plot(self.loss_plot, "Loss")
         style_plot(self.metric_plot, _pretty(self._metric))
         style_plot(self.lr_plot, "Learning rate")
@@ -157,7 +172,7 @@ class CurvesView(QWidget):
             p.setLabel("bottom", self._axis)
         self.lr_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
 
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             self._build_items()
             self._apply_style()
@@ -201,8 +216,22 @@ class CurvesView(QWidget):
                 self.items[key].setData([], [])
             else:
                 self.items[key].setData(s.x(ax), s.y)
+        self._fit_flat(self.lr_plot, h.get("train_lr"))
         self._draw_best()
         self.redrawn.emit()
+
+    def _fit_flat(self, plot: pg.PlotWidget, s) -> None:
+        """A constant series (a learning rate without schedule) gets a readable y range."""
+        vb = plot.getPlotItem().getViewBox()
+        if s is None or not len(s):
+            vb.enableAutoRange(axis="y")
+            return
+        lo, hi = float(s.y.min()), float(s.y.max())
+        if hi - lo <= 1e-12 * max(abs(hi), 1e-30):
+            pad = abs(hi) * 0.5 or 1.0
+            vb.setYRange(lo - pad, hi + pad, padding=0)
+        else:
+            vb.enableAutoRange(axis="y")
 
     def _draw_best(self) -> None:
         best = self.history.best()
@@ -210,6 +239,7 @@ class CurvesView(QWidget):
             line.setVisible(best is not None)
         self._best_label.setVisible(best is not None)
         if best is None:
+            self.best_summary = None
             self.items["best_loss"].setData([], [])
             self.items["best_metric"].setData([], [])
             return
@@ -232,7 +262,7 @@ class CurvesView(QWidget):
         self.best_summary = (epoch, name, value)
 
     def _label_y(self) -> float:
-        (_, _), (y0, y1) = self.loss_plot.getPlotItem().getViewBox().viewRange()
+        (_, _), (_y0, y1) = self.loss_plot.getPlotItem().getViewBox().viewRange()
         return y1
 
     def _update_metric_choices(self) -> None:
@@ -262,6 +292,8 @@ class CurvesView(QWidget):
             plot.removeItem(item)
         self._overlay_items.clear()
         self.overlays = list(runs)
+        if self.overlays and self.loss_plot.getPlotItem().legend is None:
+            self.loss_plot.getPlotItem().addLegend(offset=(-8, 8), labelTextSize="8pt")
         for i, (label, h) in enumerate(self.overlays):
             color = OVERLAY[i % len(OVERLAY)]
             for plot, keys in ((self.loss_plot, ("val_loss", "epoch_loss", "train_loss")),

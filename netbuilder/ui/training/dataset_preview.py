@@ -22,7 +22,7 @@ class PreviewCanvas(QWidget):
         self.sequences: np.ndarray | None = None
         self.setMinimumHeight(84)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+    def sizeHint(self) -> QSize:
         return QSize(260, 96)
 
     def show_preview(self, p: dict | None) -> None:
@@ -44,7 +44,7 @@ class PreviewCanvas(QWidget):
                 self.sequences = x[:6].reshape(min(len(x), 6), x.shape[1], -1)[:, :, 0]
         self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         r = QRectF(self.rect()).adjusted(1, 1, -1, -1)
         p.fillRect(r, self.palette().color(QPalette.ColorRole.Base))

@@ -75,9 +75,9 @@ def diff_config(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
     fa, fb = _flatten(a), _flatten(b)
     out = []
     for key in sorted(set(fa) | set(fb)):
-        va, vb = fa.get(key, _MISSING), fb.get(key, _MISSING)
+        va, vb = fa.get(key, None), fb.get(key, None)  # missing reads as None (off)
         if not _same(va, vb):
-            out.append((key, None if va is _MISSING else va, None if vb is _MISSING else vb))
+            out.append((key, va, vb))
     return out
 
 

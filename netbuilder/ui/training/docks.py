@@ -7,11 +7,11 @@ the controller's state (history, newest events).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from ...errors import NetbuilderError
 from .badges import ActivityBadges, badge_nodes
@@ -38,13 +38,15 @@ class LazyPanel(QWidget):
         if self._content is None:
             self._content = self._factory()
             self.layout().addWidget(self._content)
+            if self.isVisible():
+                self._content.show()  # not only at the next event-loop turn
             self.built.emit(self._content)
         return self._content
 
     def is_built(self) -> bool:
         return self._content is not None
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def showEvent(self, event) -> None:
         self.content()
         super().showEvent(event)
 
@@ -102,8 +104,17 @@ class Dashboard(QObject):
 
     def show_dashboard(self) -> None:
         """Bring the live views forward (a run starts)."""
+        w = self.window
         for name in ("training", "curves", "feature_maps"):
-            self.window.show_dock(name)
+            w.show_dock(name)
+        docks = w.docks
+        if not docks["curves"].isFloating() and not docks["feature_maps"].isFloating():
+            horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+            w.resizeDocks([docks["training"]], [max(320, w.width() // 5)], horizontal)
+            w.resizeDocks([docks["curves"]], [max(300, int(w.height() * 0.38))], vertical)
+            centre = w.width() - docks["training"].width() - docks["palette"].width()
+            w.resizeDocks([docks["curves"], docks["feature_maps"]],
+                          [int(centre * 0.56), int(centre * 0.44)], horizontal)
 
     def _make_training(self):
         from .setup_panel import TrainingPanel
@@ -344,27 +355,45 @@ class Dashboard(QObject):
     # --- timed runs (netbuilder FILE --train SECONDS) -------------------------------------------
 
     def start_training_for(self, seconds: float, wait: bool = False) -> bool:
-        """Start a run and stop it after ``seconds``; with ``wait``, spin the event loop until
-        then and return with the run still live (the caller renders it, then stops it)."""
+        """Start a run and let it train ``seconds`` (counted from when the worker reports that
+        training began, so a slow process start does not eat the time), then stop it. With
+        ``wait``, spin the event loop until then and return with the run still live (the
+        screenshot renders it; the caller stops it)."""
         self.window.flush()
-        if not self.controller.start(self.window):
+        c = self.controller
+        if not c.start(self.window):
             return False
         loop = QEventLoop()
-        done = {"flag": False}
+        state = {"done": False}
 
         def time_up() -> None:
-            done["flag"] = True
+            if state["done"]:  # the run ended on its own (a later run is not ours to stop)
+                return
+            state["done"] = True
             loop.quit()
             if not wait:
-                self.controller.stop()
+                c.stop()
 
-        QTimer.singleShot(int(seconds * 1000), time_up)
-        self.controller.run_ended.connect(lambda _e: loop.quit())
+        def begin(_e) -> None:
+            c.run_started.disconnect(begin)
+            state["began"] = True
+            self.window.canvas.frame_all()  # the docks took room from the canvas
+            QTimer.singleShot(int(seconds * 1000), time_up)
+
+        def ended(_e) -> None:
+            c.run_ended.disconnect(ended)
+            if not state.get("began"):
+                c.run_started.disconnect(begin)
+            state["done"] = True
+            loop.quit()
+
+        c.run_started.connect(begin)
+        c.run_ended.connect(ended)
         if wait:
-            while not done["flag"] and self.controller.running:
+            while not state["done"]:
                 loop.exec()
+            QApplication.processEvents()
         return True
-
 
 def install(window) -> Dashboard:
     """Add the training dashboard to ``window`` (MainWindow calls this when it is built)."""

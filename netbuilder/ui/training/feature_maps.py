@@ -11,8 +11,15 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .imaging import PixelView, colorize, image_rgb, strip_tiles, tile_mosaic_rgb
 
@@ -57,7 +64,7 @@ def load_conv_weight(weights_path: Path, graph_json: str, node_name: str) -> np.
         return None
     with safe_open(str(weights_path), framework="numpy") as f:
         key = f"{attr}.weight"
-        return f.get_tensor(key) if key in f.keys() else None
+        return f.get_tensor(key) if key in set(f.keys()) else None
 
 
 class FeatureMapView(QWidget):
@@ -75,6 +82,7 @@ class FeatureMapView(QWidget):
         self.tile_count = 0
         self._last_event = None
         self._filters: np.ndarray | None = None
+        self.auto_node: str | None = None  # shown while nothing is selected
 
         self.title = QLabel("Feature maps", objectName="feature_maps_title")
         self.title.setProperty("role", "heading")
@@ -180,6 +188,7 @@ class FeatureMapView(QWidget):
 
     def clear(self) -> None:
         self._last_event = None
+        self.auto_node = None
         self._filters = None
         self.tile_count = 0
         self.input_view.set_rgb(None)
@@ -189,8 +198,17 @@ class FeatureMapView(QWidget):
     # --- data -----------------------------------------------------------------------------
 
     def show_activations(self, event) -> None:
-        """Take an ``Activations`` event; draws the followed node's tiles when it has them."""
+        """Take an ``Activations`` event; draws the followed node's tiles when it has them.
+
+        With nothing selected, the first probed layer with feature maps is shown, so the view
+        is never empty while a run streams.
+        """
         self._last_event = event
+        if self.node_name is None and event.tiles:
+            self.auto_node = _first_map(event)
+        if self.auto_node is not None and self.node_name is None:
+            self._draw_auto(event)
+            return
         if event.input is not None:
             self.input_view.set_rgb(image_rgb(np.asarray(event.input)))
             self.input_caption.setText(f"probe input · {event.label}" if event.label
@@ -212,6 +230,18 @@ class FeatureMapView(QWidget):
 
     def _background(self):
         return self.palette().color(QPalette.ColorRole.Base)
+
+    def _draw_auto(self, event) -> None:
+        if event.input is not None:
+            self.input_view.set_rgb(image_rgb(np.asarray(event.input)))
+            self.input_caption.setText(f"probe input · {event.label}" if event.label
+                                       else "probe input")
+        self.node_name = self.auto_node
+        try:
+            self._draw_activations()
+        finally:
+            self.node_name = None
+        self.title.setText(self.auto_node)
 
     def _draw_activations(self) -> None:
         e, name = self._last_event, self.node_name
@@ -237,7 +267,9 @@ class FeatureMapView(QWidget):
             what = (f"{tiles.shape[0]} channels" if total == tiles.shape[0]
                     else f"first {tiles.shape[0]} of {total} channels")
         self.grid.set_rgb(rgb)
-        self.detail.setText(f"{self.node_type or ''} · {_fmt_shape(shape)} · step {e.step:,}")
+        kind = self.node_type or ("first layer · select a node to change"
+                                  if self.node_name == self.auto_node else "")
+        self.detail.setText(f"{kind} · {_fmt_shape(shape)} · step {e.step:,}")
         self.legend.setText(f"{what} · fixed colour scale {lo:.3g} … {hi:.3g}")
         self.grid_updated.emit(name)
 
@@ -252,7 +284,7 @@ class FeatureMapView(QWidget):
         tiles, cols, level = filter_tiles(w)
         gap_rgb, _, _ = tile_mosaic_rgb(tiles, "diverging", self._background(), gap=1,
                                         cols=cols if cols > 1 else
-                                        max(1, int(math.ceil(math.sqrt(len(tiles))))))
+                                        max(1, math.ceil(math.sqrt(len(tiles)))))
         self.grid.set_rgb(gap_rgb)
         self.tile_count = len(tiles)
         o, i = w.shape[0], w.shape[1]
@@ -260,6 +292,15 @@ class FeatureMapView(QWidget):
         self.legend.setText(f"{o} filters × {i} input channels{shown} · "
                             f"blue −{level:.3g} · white 0 · red +{level:.3g}")
         self.grid_updated.emit(self.node_name or "")
+
+
+def _first_map(event) -> str | None:
+    """The first probed node whose activation is a stack of maps (else the first one)."""
+    names = list(event.tiles)
+    for name in names:
+        if len(event.shapes.get(name, ())) == 3:
+            return name
+    return names[0] if names else None
 
 
 def _fmt_shape(shape: tuple) -> str:

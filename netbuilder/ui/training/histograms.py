@@ -57,7 +57,7 @@ class HistogramsView(QWidget):
         style_plot(self.weight_plot, "Weights")
         style_plot(self.grad_plot, "Gradients")
 
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             self._style()
             self._draw()

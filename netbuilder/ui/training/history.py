@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -116,7 +116,7 @@ class RunHistory:
                                            and not name.endswith("loss"))
         masked = np.where(finite, y, -math.inf if higher else math.inf)
         i = int(np.argmax(masked) if higher else np.argmin(masked))
-        return int(round(s.epochs[i])), float(s.steps[i]), float(y[i]), key
+        return round(s.epochs[i]), float(s.steps[i]), float(y[i]), key
 
     @classmethod
     def from_jsonl(cls, path: str | Path, steps_per_epoch: int = 0) -> RunHistory:

@@ -6,7 +6,7 @@ them with nearest-neighbour scaling, so a 64-channel map costs well under a mill
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
-@lru_cache(maxsize=None)
+@cache
 def lut(name: str = "inferno") -> np.ndarray:
     """A (256, 3) uint8 colour table: ``"gray"``, ``"diverging"`` or a pyqtgraph map name."""
     if name == "gray":
@@ -36,9 +36,9 @@ def grid_shape(count: int, aspect: float = 1.0) -> tuple[int, int]:
     """(rows, cols) for ``count`` tiles of width/height ``aspect`` in a roughly square grid."""
     if count <= 0:
         return 0, 0
-    cols = max(1, int(math.ceil(math.sqrt(count / max(aspect, 1e-6)))))
+    cols = max(1, math.ceil(math.sqrt(count / max(aspect, 1e-6))))
     cols = min(cols, count)
-    return int(math.ceil(count / cols)), cols
+    return math.ceil(count / cols), cols
 
 
 def mosaic(tiles: np.ndarray, gap: int = 1, cols: int | None = None) -> tuple[np.ndarray, int, int]:
@@ -50,7 +50,7 @@ def mosaic(tiles: np.ndarray, gap: int = 1, cols: int | None = None) -> tuple[np
     if cols is None:
         rows, cols = grid_shape(c, w / max(h, 1))
     else:
-        rows = int(math.ceil(c / cols))
+        rows = math.ceil(c / cols)
     out = np.zeros((rows * (h + gap) - gap, cols * (w + gap) - gap), dtype=np.uint8)
     for i in range(c):
         r, k = divmod(i, cols)
@@ -84,7 +84,7 @@ def strip_tiles(tiles: np.ndarray, max_cols: int = 32) -> np.ndarray:
     values = tiles.reshape(-1)
     f = values.size
     cols = min(f, max_cols)
-    rows = int(math.ceil(f / cols))
+    rows = math.ceil(f / cols)
     padded = np.zeros(rows * cols, dtype=np.uint8)
     padded[:f] = values
     return padded.reshape(rows, cols)
@@ -132,10 +132,10 @@ class PixelView(QWidget):
     def has_image(self) -> bool:
         return self._image is not None
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+    def sizeHint(self) -> QSize:
         return QSize(160, 160)
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         return QSize(self._min, self._min)
 
     def image_rect(self) -> QRectF:
@@ -149,7 +149,7 @@ class PixelView(QWidget):
         tw, th = w * scale, h * scale
         return QRectF((self.width() - tw) / 2, (self.height() - th) / 2, tw, th)
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         if self._image is None:
             if self._placeholder:

@@ -210,7 +210,7 @@ class Predictor:
 
 
 def _square(n: int) -> int | None:
-    side = int(round(math.sqrt(n)))
+    side = round(math.sqrt(n))
     return side if side * side == n and side > 1 else None
 
 
@@ -222,7 +222,7 @@ def _frame_strokes(img: np.ndarray, margin: float = 0.12) -> np.ndarray:
         return img
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     side = max(y1 - y0, x1 - x0)
-    pad = int(round(side * margin))
+    pad = round(side * margin)
     full = side + 2 * pad
     out = np.zeros((full, full) + img.shape[2:], dtype=img.dtype)
     oy = pad + (side - (y1 - y0)) // 2

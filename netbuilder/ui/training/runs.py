@@ -7,8 +7,18 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QSplitter,
-                               QTextBrowser, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..theme import colors
 from .curves import CurvesView
@@ -35,6 +45,7 @@ class RunsPanel(QWidget):
         self.controller = controller
         self.runs: list[RunInfo] = []
         self.tree = QTreeWidget(objectName="runs_list")
+        self.tree.setMinimumWidth(200)
         self.tree.setColumnCount(6)
         self.tree.setHeaderLabels(["Run", "Status", "Epochs", "Best", "Samples/s", "Dataset"])
         self.tree.setRootIsDecorated(False)
@@ -69,7 +80,6 @@ class RunsPanel(QWidget):
         self.where.setProperty("role", "muted")
         left = QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
-        left.addLayout(buttons)
         left.addWidget(self.tree, 1)
         left.addWidget(self.where)
         left_w = QWidget()
@@ -77,6 +87,7 @@ class RunsPanel(QWidget):
 
         self.curves = CurvesView()
         self.curves.setObjectName("runs_curves")
+        self.curves.setMinimumWidth(220)
         self.changes = QTextBrowser(objectName="runs_changes")
         self.changes.setOpenLinks(False)
         self.changes.setPlaceholderText("Select two or more runs (Ctrl+click) to overlay their "
@@ -93,7 +104,8 @@ class RunsPanel(QWidget):
         split.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 4)
-        layout.addWidget(split)
+        layout.addLayout(buttons)
+        layout.addWidget(split, 1)
         controller.runs_changed.connect(self.refresh)
         self._update_buttons()
 

@@ -27,7 +27,7 @@ class SampleGrid(QWidget):
         self.cells: list[dict] = []
         self.setMinimumSize(160, 120)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+    def sizeHint(self) -> QSize:
         return QSize(420, 300)
 
     def set_cells(self, cells: list[dict]) -> None:
@@ -54,7 +54,7 @@ class SampleGrid(QWidget):
         rows, cols, side = best
         return rows, cols, max(side, 8.0), caption
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         pal = self.palette()
         if not self.cells:

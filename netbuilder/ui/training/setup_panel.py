@@ -7,13 +7,30 @@ beside the field (the engine's ``ConfigError`` names it).
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
-                               QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...errors import NetbuilderError
 from ..theme import colors
@@ -29,9 +46,9 @@ LABELS = {"dataset": "Dataset", "task": "Task", "loss": "Loss", "optimizer": "Op
 
 
 def _fmt_eta(seconds: float) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
+    if seconds is None or math.isnan(seconds) or seconds < 0:
         return "—"
-    s = int(round(seconds))
+    s = round(seconds)
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
@@ -169,7 +186,7 @@ class ControlBar(QFrame):
                 f"color: {accent}; border-left: 3px solid {accent}; padding: 3px 6px;"
                 f"background: {c['alt_base']};")
 
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             self._style_message()
         super().changeEvent(event)
@@ -211,6 +228,7 @@ class SetupForm(QWidget):
 
         data = self._group(layout, "Data")
         ds_box = QComboBox(objectName="setup_dataset")
+        _compact(ds_box)
         ds_box.setEditable(True)
         ds_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         for row in list_builtin_datasets():
@@ -308,6 +326,7 @@ class SetupForm(QWidget):
 
     def _choice(self, form, key: str, choices, editable: bool = False) -> None:
         box = QComboBox(objectName=f"setup_{key}")
+        _compact(box)
         box.addItems(list(choices))
         box.setEditable(editable)
         box.activated.connect(lambda _i: self._commit(key, box.currentText()))
@@ -470,7 +489,7 @@ class SetupForm(QWidget):
 
     def load_field(self, key: str) -> None:
         """Put the stored value back into one field (after a refused edit)."""
-        error_shown = {k: lbl.isVisible() for k, lbl in self.errors.items()}
+        error_shown = {k: not lbl.isHidden() for k, lbl in self.errors.items()}
         self.load()
         for k, vis in error_shown.items():
             self.errors[k].setVisible(vis)
@@ -512,6 +531,7 @@ class TrainingPanel(QWidget):
         scroll = QScrollArea(objectName="training_setup_scroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form)
         self.log = QPlainTextEdit(objectName="training_log")
         self.log.setReadOnly(True)
@@ -538,3 +558,9 @@ class TrainingPanel(QWidget):
 
     def set_document(self, doc) -> None:
         self.form.set_document(doc)
+
+
+def _compact(box: QComboBox) -> None:
+    """Let a combo box shrink with the dock instead of forcing its longest item's width."""
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(6)

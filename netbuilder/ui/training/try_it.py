@@ -7,8 +7,16 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSlider, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...errors import NetbuilderError
 from ..theme import colors
@@ -33,12 +41,30 @@ class DrawPad(QWidget):
         self.image.fill(0)
         self._last: QPointF | None = None
         self.pen_width = 22.0
-        self.setFixedSize(PAD, PAD)
+        self.setMinimumSize(120, 120)
+        self.setMaximumSize(PAD * 2, PAD * 2)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setToolTip("Draw a digit with the mouse")
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+    def sizeHint(self) -> QSize:
         return QSize(PAD, PAD)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return width
+
+    def _square(self) -> QRectF:
+        """Where the pad's image is painted: the largest centred square."""
+        side = min(self.width(), self.height())
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def _to_image(self, pos: QPointF) -> QPointF:
+        r = self._square()
+        scale = PAD / max(r.width(), 1.0)
+        return QPointF((pos.x() - r.left()) * scale, (pos.y() - r.top()) * scale)
 
     def clear(self) -> None:
         self.image.fill(0)
@@ -75,26 +101,28 @@ class DrawPad(QWidget):
         self._last = pos
         self.update()
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self._last = None
-            self._draw_to(event.position())
+            self._draw_to(self._to_image(event.position()))
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         if event.buttons() & Qt.MouseButton.LeftButton:
-            self._draw_to(event.position())
+            self._draw_to(self._to_image(event.position()))
             self.stroke_moved.emit()
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self._last = None
             self.stroke_finished.emit()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
-        p.drawImage(0, 0, self.image)
+        r = self._square()
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        p.drawImage(r, self.image)
         p.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
-        p.drawRect(QRectF(0.5, 0.5, PAD - 1, PAD - 1))
+        p.drawRect(r.adjusted(0.5, 0.5, -0.5, -0.5))
 
 
 class ProbabilityBars(QWidget):
@@ -113,7 +141,7 @@ class ProbabilityBars(QWidget):
         self.names = list(names) if names and len(names) == k else [str(i) for i in range(k)]
         self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         if self.probs is None or not len(self.probs):
             p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
@@ -177,7 +205,7 @@ class TryItView(QWidget):
         self.seen.setFixedSize(72, 72)
         self.seen.setToolTip("What the network receives (resized to its Input)")
         pad_col = QVBoxLayout()
-        pad_col.addWidget(self.pad)
+        pad_col.addWidget(self.pad, 1)
         row = QHBoxLayout()
         row.addWidget(clear)
         row.addStretch(1)
@@ -190,7 +218,6 @@ class TryItView(QWidget):
         hint.setProperty("role", "muted")
         hint.setWordWrap(True)
         pad_col.addWidget(hint)
-        pad_col.addStretch(1)
         self.verdict = QLabel("", objectName="try_it_verdict")
         self.verdict.setStyleSheet("font-size: 15pt; font-weight: 600;")
         self.bars = ProbabilityBars()
@@ -318,7 +345,7 @@ class TryItView(QWidget):
         s = np.asarray(sample, dtype=np.float32)
         shape = self.predictor.input_shape
         if len(shape) == 1:
-            side = int(round(np.sqrt(s.size)))
+            side = round(np.sqrt(s.size))
             if side * side != s.size:
                 self.seen.set_rgb(None)
                 return
@@ -359,11 +386,11 @@ class TryItView(QWidget):
         except NetbuilderError as exc:
             self._say(str(exc), error=True)
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             event.acceptProposedAction()
@@ -382,7 +409,7 @@ class TryItView(QWidget):
         for i in range(min(size, 8)):
             s = QSlider(Qt.Orientation.Horizontal, objectName=f"try_it_latent{i}")
             s.setRange(-300, 300)
-            s.setValue(int(round(self._z[i] * 100)))
+            s.setValue(round(self._z[i] * 100))
             s.valueChanged.connect(self._generate)
             self.slider_box.addWidget(QLabel(f"z[{i}]"))
             self.slider_box.addWidget(s)
@@ -395,7 +422,7 @@ class TryItView(QWidget):
         self._z = np.random.default_rng().standard_normal(self._z.size).astype(np.float32)
         for i, s in enumerate(self.sliders):
             s.blockSignals(True)
-            s.setValue(int(round(self._z[i] * 100)))
+            s.setValue(round(self._z[i] * 100))
             s.blockSignals(False)
         self._generate()
 

@@ -1,0 +1,220 @@
+"""ONNX and TorchScript export of a graph's module, checked against PyTorch's own outputs.
+
+ONNX files have a dynamic batch axis on every input and output and are checked with
+onnxruntime at two batch sizes. A Noise source (a generator's latent input) becomes an explicit
+input of the exported model, so the file computes a function and can be checked. Weights come
+from a run's ``weights.safetensors`` (or a ``.pt`` state dict, read with ``weights_only``).
+"""
+from __future__ import annotations
+
+import ast
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import CompileError
+from ..graph import Graph
+from .analysis import analyze
+from .codegen import node_attributes
+
+ONNX_OPSET = 17
+TOLERANCE = 1e-5
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote and how closely the file reproduces PyTorch."""
+
+    path: Path
+    inputs: list[str]
+    outputs: list[str]
+    max_difference: float | None  # None when the check could not run (no onnxruntime)
+    batch_sizes: tuple[int, ...] = ()
+    method: str = ""  # TorchScript: "script" or "trace"
+
+
+def load_weights(module: torch.nn.Module, weights: Any) -> None:
+    """Load ``weights`` (None, a state dict, or a .safetensors / .pt file) into ``module``."""
+    if weights is None:
+        return
+    if isinstance(weights, (str, os.PathLike)):
+        path = Path(weights)
+        if not path.is_file():
+            raise CompileError(f"{path}: weights file not found")
+        try:
+            if path.suffix == ".safetensors":
+                from safetensors.torch import load_file
+
+                weights = load_file(str(path))
+            else:
+                weights = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 (a damaged file: one clear error)
+            raise CompileError(f"{path}: cannot read the weights ({exc})") from None
+    if not isinstance(weights, dict):
+        raise CompileError("weights must be a state dict or a .safetensors/.pt file")
+    try:
+        module.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise CompileError(f"The weights do not fit the graph (were they trained on another "
+                           f"version of it?): {' '.join(s.strip() for s in first[:3])}") from None
+
+
+def model_arguments(graph: Graph, batch: int, seed: int = 0) -> tuple[list[str], list]:
+    """``forward``'s argument names and example tensors: each Input, then each Noise source
+    (given explicitly, so the result is a function of the arguments)."""
+    analysis = analyze(graph)
+    by_attr = {a: nid for nid, a in node_attributes(graph, analysis).items()}
+    gen = torch.Generator().manual_seed(seed)
+    names, values = [], []
+    for name in _forward_parameters(graph):
+        nid = by_attr[name]
+        shape = analysis.shape(nid)
+        if graph.node(nid).type == "Input" and graph.node(nid).params["dtype"] == "int64":
+            values.append(torch.randint(0, 2, (batch, *shape), generator=gen))
+        else:
+            values.append(torch.randn(batch, *shape, generator=gen))
+        names.append(name)
+    return names, values
+
+
+def _forward_parameters(graph: Graph) -> list[str]:
+    """Parameter names of the generated ``forward`` (read from the source, not guessed)."""
+    from .codegen import generate
+
+    source, cls = generate(graph, None, main=False)
+    tree = ast.parse(source)
+    cls_node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
+    fwd = next(n for n in cls_node.body if isinstance(n, ast.FunctionDef) and n.name == "forward")
+    return [a.arg for a in fwd.args.args[1:]]
+
+
+def _output_names(graph: Graph) -> list[str]:
+    names = []
+    for o in graph.outputs():
+        node = graph.node(o)
+        ports = [p.name for p in graph.output_ports(o)] if node.type != "Output" else ["out"]
+        names += [node.name if len(ports) == 1 else f"{node.name}_{p}" for p in ports]
+    return names
+
+
+def _as_list(out) -> list[torch.Tensor]:
+    return [out] if isinstance(out, torch.Tensor) else list(out)
+
+
+def prepared_module(graph: Graph, weights: Any = None) -> torch.nn.Module:
+    module = graph.build()
+    load_weights(module, weights)
+    return module.eval()
+
+
+def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
+                opset: int = ONNX_OPSET, check: bool = True) -> ExportReport:
+    """Write ``graph`` as ONNX (dynamic batch axis) and check it with onnxruntime."""
+    path = Path(path)
+    module = prepared_module(graph, weights)
+    in_names, args = model_arguments(graph, batch=2)
+    out_names = _output_names(graph)
+    axes = {n: {0: "batch"} for n in in_names + out_names}
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        # NOTE: not under no_grad: TransformerEncoderLayer would take its inference fast path,
+        # a fused kernel that has no ONNX form.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the legacy exporter's deprecation notices
+            torch.onnx.export(module, tuple(args), str(tmp), input_names=in_names,
+                              output_names=out_names, dynamic_axes=axes, opset_version=opset,
+                              dynamo=False, do_constant_folding=True)
+        os.replace(tmp, path)
+    except Exception as exc:  # noqa: BLE001 (the exporter's own error, in one sentence)
+        tmp.unlink(missing_ok=True)
+        text = " ".join(str(exc).strip().splitlines()[:2])
+        raise CompileError(f"'{graph.name}' cannot be exported to ONNX: {text}") from None
+    report = ExportReport(path, in_names, out_names, None)
+    if check:
+        report.batch_sizes = (1, 5)
+        report.max_difference = check_onnx(module, graph, path, report.batch_sizes)
+    return report
+
+
+def check_onnx(module: torch.nn.Module, graph: Graph, path: Path,
+               batch_sizes: tuple[int, ...] = (1, 5)) -> float | None:
+    """Largest difference between onnxruntime and PyTorch over the batch sizes (None when
+    onnxruntime is not installed); raises CompileError beyond the tolerance."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for batch in batch_sizes:
+        names, args = model_arguments(graph, batch=batch, seed=batch)
+        with torch.no_grad():
+            want = _as_list(module(*args))
+        got = session.run(None, {n: a.numpy() for n, a in zip(names, args)})
+        for w, g in zip(want, got):
+            if tuple(w.shape) != tuple(g.shape):
+                raise CompileError(f"{path}: ONNX output shape {tuple(g.shape)} differs from "
+                                   f"PyTorch's {tuple(w.shape)} at batch size {batch}")
+            worst = max(worst, float((w - torch.from_numpy(g)).abs().max()) if w.numel() else 0)
+    if worst > TOLERANCE * 10:
+        raise CompileError(f"{path}: ONNX outputs differ from PyTorch's by {worst:.3g}")
+    return worst
+
+
+def export_torchscript(graph: Graph, path: str | os.PathLike, weights: Any = None
+                       ) -> ExportReport:
+    """Write ``graph`` as TorchScript: ``torch.jit.script`` where it compiles and saves, else a
+    trace (Noise sources then become explicit arguments). The file is loaded back and checked."""
+    path = Path(path)
+    module = prepared_module(graph, weights)
+    names, args = model_arguments(graph, batch=2)
+    tmp = path.with_name(f".{path.name}.tmp")
+    failure = ""
+    for method in ("script", "trace"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.jit's deprecation notices
+                if method == "script":
+                    compiled = torch.jit.script(module)
+                else:
+                    with torch.no_grad():
+                        compiled = torch.jit.trace(module, tuple(args))
+                torch.jit.save(compiled, str(tmp))
+                loaded = torch.jit.load(str(tmp))
+            worst = _compare(module, loaded, graph)
+            break
+        except Exception as exc:  # noqa: BLE001 (Python-only constructs: try the next way)
+            tmp.unlink(missing_ok=True)
+            failure = " ".join(str(exc).strip().splitlines()[:1])
+    else:
+        raise CompileError(f"'{graph.name}' cannot be exported to TorchScript: {failure}")
+    os.replace(tmp, path)
+    return ExportReport(path, names, _output_names(graph), worst, (1, 5), method)
+
+
+def _compare(module: torch.nn.Module, loaded, graph: Graph) -> float:
+    worst = 0.0
+    for batch in (1, 5):
+        _, args = model_arguments(graph, batch=batch, seed=batch)
+        with torch.no_grad():
+            for w, g in zip(_as_list(module(*args)), _as_list(loaded(*args))):
+                worst = max(worst, float((w - g).abs().max()) if w.numel() else 0.0)
+    if worst > TOLERANCE * 10:
+        raise CompileError(f"TorchScript outputs differ from PyTorch's by {worst:.3g}")
+    return worst
+
+
+__all__ = [
+    "ONNX_OPSET",
+    "ExportReport",
+    "check_onnx",
+    "export_onnx",
+    "export_torchscript",
+    "load_weights",
+    "model_arguments",
+]

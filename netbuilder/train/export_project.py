@@ -1,0 +1,273 @@
+"""Export a graph as a runnable PyTorch project: ``model.py``, ``train.py``, weights, README.
+
+    report = export_project(graph, "lenet_project", weights_path="runs/lenet-.../")
+    # lenet_project/model.py       the generated module classes (what build() executes)
+    # lenet_project/train.py       the graph's training setup as a standalone script
+    # lenet_project/weights.safetensors, weights.pt   the trained weights (when given)
+    # lenet_project/README.md      how to use and train it
+
+The exported files import torch, numpy and the standard library only (scikit-learn for the
+digits set; safetensors when it is installed) and never netbuilder. They are formatted with
+ruff when it is installed (the training script is written formatted in any case).
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..compile import generate, node_attributes
+from ..errors import NetbuilderError
+from ..graph import Graph
+from ..graph.fileformat import atomic_write
+from .batches import fit_to_input
+from .config import TrainingConfig
+from .data import DataError
+from .project.data import SNAPSHOT, plan_data
+from .project.script import build_script
+from .project.tasks import EXPORTABLE, TaskPlan
+from .tasks import get_task
+
+WEIGHTS = "weights.safetensors"
+WEIGHTS_PT = "weights.pt"
+
+
+class ExportError(NetbuilderError):
+    """The project cannot be written as asked (the message says why and what to do)."""
+
+
+@dataclass
+class ProjectReport:
+    folder: Path
+    files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. why train.py was left out
+    class_name: str = ""
+
+
+def export_project(graph: Graph, out_dir, weights_path=None, *,
+                   class_name: str | None = None) -> ProjectReport:
+    """Write the project folder ``out_dir`` (created when missing; files are replaced)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out} is a file: give a folder for the project")
+    source, cls = generate(graph, class_name, main=True)
+    report = ProjectReport(out, class_name=cls)
+    state = _weights(graph, weights_path) if weights_path is not None else None
+    out.mkdir(parents=True, exist_ok=True)
+    _write(out / "model.py", format_python(source, "model.py"), report)
+    config = TrainingConfig.from_graph(graph)
+    training = None
+    try:
+        training = training_script(graph, config, cls)
+    except (NetbuilderError, DataError) as exc:
+        report.warnings.append(f"train.py was not written: {exc}")
+    if training is not None:
+        script, snapshot = training
+        _write(out / "train.py", format_python(script, "train.py"), report)
+        if snapshot is not None:
+            arrays = {"x": snapshot.x} if snapshot.y is None else {"x": snapshot.x,
+                                                                     "y": snapshot.y}
+            tmp = out / f".{SNAPSHOT}.tmp.npz"
+            np.savez_compressed(tmp, **arrays)
+            tmp.replace(out / SNAPSHOT)
+            report.files.append(SNAPSHOT)
+    if state is not None:
+        _save_weights(state, out, report)
+    _write(out / "README.md", readme(graph, config, cls, report, training is not None), report)
+    return report
+
+
+# --- train.py --------------------------------------------------------------------------------
+
+def training_script(graph: Graph, config: TrainingConfig, cls: str):
+    """``(train.py text, dataset to save as data.npz or None)``; raises a netbuilder error
+    naming the setting when the setup cannot be written as a script."""
+    if config.task not in EXPORTABLE:
+        raise ExportError(f"the {config.task} task has no standalone training script; the "
+                          f"exportable tasks are {', '.join(EXPORTABLE)}", field="task")
+    task = get_task(config.task)(config, graph)
+    analysis = graph.analyze()
+    outputs = [analysis.shape(o) for o in graph.outputs()]
+    plan, data = plan_data(config, lambda ds, log: fit_to_input(ds, graph, log))
+    task.check(data, outputs)
+    attrs = node_attributes(graph, analysis)
+    plan_t = TaskPlan(config.task, task.resolve_loss(), dict(task.options),
+                      probabilities=bool(getattr(task, "outputs_probabilities", False)))
+    for name, l1, l2 in graph.regularizers():
+        nid = graph.find(name)
+        if nid in attrs:
+            plan_t.penalties.append((attrs[nid], l1, l2))
+    spec = task.metrics_spec()
+    plan_t.monitor = task.monitor
+    plan_t.higher = spec.get(task.monitor.split("_", 1)[-1], False)
+    if config.task == "gan":
+        plan_t.generator = attrs[task.generator_id]
+        plan_t.discriminator = attrs[task.discriminator_id]
+        latent, distribution = task.latent()
+        plan_t.latent, plan_t.uniform = tuple(latent), distribution == "uniform"
+        plan_t.scale = bool(task._scale)
+    if config.task in ("rbm", "dbn"):
+        plan_t.rbms = [attrs[n.id] for n in task.cd.rbms]
+    script = build_script(cls, plan, plan_t, config, _docstring(cls, config, plan, plan_t))
+    return script, plan.snapshot
+
+
+def _docstring(cls: str, config: TrainingConfig, plan, task: TaskPlan) -> str:
+    held = f", {config.val_split:.0%} held out for validation" if config.val_split else ""
+    lr = "lr_g/lr_d from the task options" if task.name == "gan" else f"lr {config.lr:g}"
+    lines = [
+        f"Train {cls} ({config.task} task): a standalone script exported by netbuilder.",
+        "",
+        f"Data: {plan.description}" + (" (flattened to fit the Input)" if plan.flatten else "")
+        + (f" (resized to {plan.resize[0]}×{plan.resize[1]} to fit the Input)"
+           if plan.resize else "") + ".",
+        f"Loss {task.loss}, {config.optimizer} ({lr}), {config.epochs} epochs of batches of "
+        f"{config.batch_size}{held}.",
+        "",
+        "    python train.py                          one process (a GPU when there is one)",
+        "    torchrun --nproc_per_node=2 train.py     data-parallel (NCCL on GPUs, gloo on "
+        "CPUs)",
+        "",
+        "Options: --epochs, --batch-size, --lr, --limit N (the first N samples), --device,",
+        "--weights FILE (start from these weights), --out DIR (default: trained).",
+    ]
+    if config.precision == "fp16":
+        lines.append("netbuilder's fp16 mixed precision is not reproduced: this trains in fp32.")
+    return "\n".join(_wrap(line) for line in lines) + "\n"
+
+
+def _wrap(line: str, width: int = 88) -> str:
+    if len(line) <= width or line.startswith("    "):
+        return line
+    words, out, cur = line.split(" "), [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            out.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    return "\n".join([*out, cur])
+
+
+# --- files -----------------------------------------------------------------------------------
+
+def format_python(text: str, name: str) -> str:
+    """``text`` formatted by ``ruff format`` (default settings) when ruff is installed."""
+    ruff = _ruff()
+    if ruff is None:
+        return text
+    try:
+        done = subprocess.run([ruff, "format", "--isolated", "--stdin-filename", name, "-"],
+                              input=text, capture_output=True, text=True, timeout=60,
+                              check=False)
+    except (OSError, subprocess.SubprocessError):
+        return text
+    return done.stdout if done.returncode == 0 and done.stdout else text
+
+
+def _ruff() -> str | None:
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return str(find_ruff_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("ruff")
+
+
+def _write(path: Path, text: str, report: ProjectReport) -> None:
+    atomic_write(path, text)
+    report.files.append(path.name)
+
+
+def _weights(graph: Graph, path) -> dict:
+    """The state dict in ``path`` (a weights file or a run folder), checked against the graph."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / WEIGHTS
+    if not p.is_file():
+        raise ExportError(f"{p}: no weights there (a run folder holds {WEIGHTS})",
+                          field="weights")
+    from ..compile.onnx_export import load_weights
+
+    module = graph.build()
+    try:
+        load_weights(module, p)
+    except NetbuilderError as exc:
+        raise ExportError(f"{p}: {exc}", field="weights") from None
+    return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+
+
+def _save_weights(state: dict, out: Path, report: ProjectReport) -> None:
+    from safetensors.torch import save_file
+
+    for name, save in ((WEIGHTS, lambda p: save_file(state, str(p))),
+                       (WEIGHTS_PT, lambda p: torch.save(state, p))):
+        tmp = out / f".{name}.tmp"
+        save(tmp)
+        tmp.replace(out / name)
+        report.files.append(name)
+
+
+def latest_run_weights(graph_path, graph: Graph) -> Path | None:
+    """The newest run of the graph saved at ``graph_path`` whose weights fit the graph: the
+    command line's ``runs/<name>-<time>/`` and the editor's ``<stem>.runs/run-<time>/``."""
+    p = Path(graph_path)
+    candidates = list((p.parent / "runs").glob("*/" + WEIGHTS)) + list(
+        (p.parent / f"{p.stem}.runs").glob("*/" + WEIGHTS))
+    for weights in sorted(candidates, key=lambda w: w.stat().st_mtime, reverse=True):
+        try:
+            _weights(graph, weights)
+        except NetbuilderError:
+            continue
+        return weights.parent
+    return None
+
+
+def readme(graph: Graph, config: TrainingConfig, cls: str, report: ProjectReport,
+           has_train: bool) -> str:
+    """A short README: what is inside, how to use the model and how to train it."""
+    analysis = graph.analyze()
+    params = analysis.total_params
+    inputs = [(graph.node(i).name, analysis.shape(i), graph.node(i).params["dtype"])
+              for i in graph.inputs()]
+    shapes = ", ".join(f"`{n}` (N, {', '.join(str(d) for d in s)}) {t}" for n, s, t in inputs)
+    files = [f"- `model.py`: the model, `{cls}` ({params:,} parameters), plain PyTorch."]
+    if has_train:
+        files.append(f"- `train.py`: trains it as netbuilder does ({config.task} on "
+                     f"{config.dataset}, {config.optimizer}, {config.epochs} epochs).")
+    if SNAPSHOT in report.files:
+        files.append(f"- `{SNAPSHOT}`: the training data as netbuilder read it (x, y).")
+    if WEIGHTS in report.files:
+        files.append(f"- `{WEIGHTS}` and `{WEIGHTS_PT}`: the trained weights (the same "
+                     f"tensors; the .pt file for machines without safetensors).")
+    load = (f'model.load_state_dict(load_file("{WEIGHTS}"))  # or torch.load("{WEIGHTS_PT}", '
+            f"weights_only=True)") if WEIGHTS in report.files else \
+        "# model.load_state_dict(...)  # weights from a training run"
+    lines = [f"# {cls}", "", f"Exported by netbuilder from the graph '{graph.name}'.", "",
+             *files, "", "## Use the model", "", "```python", "import torch",
+             "from safetensors.torch import load_file", "", f"from model import {cls}", "",
+             f"model = {cls}()", load, "model.eval()", "with torch.no_grad():",
+             "    out = model(x)", "```", "", f"Inputs: {shapes}, batch first."]
+    if config.normalization != "none" and has_train:
+        lines.append(f"Training normalises inputs ({config.normalization}, statistics of the "
+                     f"training split: see `fit_normalizer` in train.py); do the same before "
+                     f"calling the model.")
+    if has_train:
+        lines += ["", "## Train", "", "```sh", "python train.py", "python train.py --epochs 5 "
+                  "--batch-size 128", "torchrun --nproc_per_node=2 train.py  # data-parallel",
+                  "```", "", "Trained weights go to `trained/` (`--out`). `--weights FILE` "
+                  "starts from given weights.", "", "Needs torch and numpy" +
+                  (", and scikit-learn for the digits" if "digits" in config.dataset else "")
+                  + "; safetensors is optional."]
+    for w in report.warnings:
+        lines += ["", f"Note: {w}"]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["export_project", "ExportError", "ProjectReport", "latest_run_weights",
+           "training_script", "format_python", "readme"]
+

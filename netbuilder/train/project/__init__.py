@@ -1,0 +1,1 @@
+"""The parts of an exported project's ``train.py`` (see ``netbuilder.train.export_project``)."""

@@ -1,0 +1,249 @@
+"""The exported ``train.py``: a standalone script that reproduces a graph's training setup.
+
+It is assembled from the parts the setup needs (its dataset's loader, the task's loss and step,
+the optimizer, the schedule, normalisation...) and nothing else, so that a person can read it in
+one sitting. It imports torch, numpy and the standard library only (scikit-learn for digits) and
+runs under ``python train.py`` and ``torchrun --nproc_per_node=N train.py``.
+
+NOTE: the text is written already formatted as ``ruff format`` writes it (double quotes, lines
+within 88 columns, two blank lines between functions); the exporter still runs ruff on it when
+ruff is installed, and the tests check the raw text too.
+"""
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass, field
+from string import Template
+
+from .data import DataPlan, data_functions
+from .tasks import TaskPlan, task_parts
+
+
+@dataclass
+class ScriptParts:
+    """What one script needs, gathered from the data, the task and the config."""
+
+    stdlib: set = field(default_factory=set)
+    third: set = field(default_factory=lambda: {"import numpy as np", "import torch"})
+    constants: list = field(default_factory=list)
+    functions: list = field(default_factory=list)
+
+    def block(self, text: str, **values) -> None:
+        self.functions.append(Template(textwrap.dedent(text).strip("\n")).substitute(values))
+
+
+def literal(value) -> str:
+    """Python source of a JSON-like value (tuples as tuples, True/False/None)."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(literal(v) for v in value)
+        return f"({inner},)" if isinstance(value, tuple) and len(value) == 1 else (
+            f"({inner})" if isinstance(value, tuple) else f"[{inner}]")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+_ARGS = '''
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    $lr
+    parser.add_argument("--limit", type=int, help="use only the first N samples")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--weights", help="initial weights (.safetensors or .pt)")
+    parser.add_argument("--out", default="trained", help="where the weights are saved")
+    return parser.parse_args()
+'''
+
+_SETUP = '''
+def setup(device_name):
+    """Rank, number of processes and device; joins the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device_name == "auto":
+        device_name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device_name)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", local_rank)
+    if world > 1:
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+'''
+
+_WEIGHTS = '''
+def load_weights(path):
+    """A state dict from .safetensors (needs the safetensors package) or a .pt file."""
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return load_file(path)
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def save_weights(model, folder):
+    """weights.safetensors when safetensors is installed, else weights.pt."""
+    os.makedirs(folder, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    try:
+        from safetensors.torch import save_file
+    except ImportError:
+        path = os.path.join(folder, "weights.pt")
+        torch.save(state, path)
+        return path
+    path = os.path.join(folder, "weights.safetensors")
+    save_file(state, path)
+    return path
+'''
+
+_SPLIT_STRATIFIED = '''
+def split(x, y):
+    """Deterministic train/validation split, stratified by class, as netbuilder splits."""
+    rng = np.random.default_rng(SEED)
+    val = [np.zeros(0, dtype=np.int64)]
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        take = round(len(members) * VAL_SPLIT)
+        if take == 0 and len(members) >= 2:
+            take = 1
+        take = min(take, len(members) - 1) if len(members) > 1 else 0
+        val.append(rng.permutation(members)[:take])
+    is_val = np.zeros(len(x), dtype=bool)
+    is_val[np.concatenate(val)] = True
+    return ~is_val, is_val
+'''
+
+_SPLIT_RANDOM = '''
+def split(x, y):
+    """Deterministic train/validation split (a random share of the samples), as netbuilder's."""
+    rng = np.random.default_rng(SEED)
+    take = min(max(round(len(x) * VAL_SPLIT), 1), len(x) - 1)
+    is_val = np.zeros(len(x), dtype=bool)
+    is_val[rng.permutation(len(x))[:take]] = True
+    return ~is_val, is_val
+'''
+
+_NORMALIZE = '''
+def fit_normalizer(x):
+    """$doc statistics of the training inputs (per channel or feature)."""
+    axes = {4: (0, 2, 3), 3: (0, 1)}.get(x.ndim, (0,))
+$body    scale = np.where(scale > 1e-8, scale, 1.0)
+    return shift.astype(np.float32), scale.astype(np.float32)
+'''
+
+_AUGMENT = '''
+def augment(x, generator):
+    """Random $what of an image batch (N, C, H, W), as netbuilder's augmentation."""
+    n = x.shape[0]
+$body    return x
+'''
+
+
+def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: str) -> str:
+    """The text of ``train.py``."""
+    parts = ScriptParts()
+    parts.stdlib |= {"import argparse", "import os", "import time"}
+    parts.third |= {"import torch.distributed as dist"}
+    lr = max(task.options.get("lr_g", 2e-4), task.options.get("lr_d", 2e-4)) \
+        if task.name == "gan" else config.lr
+    parts.constants += [f"SEED = {config.seed}", f"VAL_SPLIT = {config.val_split!r}",
+                        f"EPOCHS = {config.epochs}", f"BATCH_SIZE = {config.batch_size}",
+                        f"LR = {float(lr)!r}"]
+    data_functions(parts, data)
+    if config.val_split > 0:
+        parts.block(_SPLIT_STRATIFIED if data.stratify else _SPLIT_RANDOM)
+    if config.normalization != "none" and not data.tokens:
+        _normalizer(parts, config.normalization)
+    aug = {k: v for k, v in config.augmentation.items() if v}
+    if aug:
+        _augmenter(parts, aug, config.seed)
+    parts.block(_SETUP)
+    parts.block(_WEIGHTS)
+    task_parts(parts, task, config)
+    lr = ('parser.add_argument("--lr", type=float, help="both networks (default LR_G, LR_D)")'
+          if task.name == "gan" else 'parser.add_argument("--lr", type=float, default=LR)')
+    parts.block(_ARGS, lr=lr)
+    parts.functions.append(task.main(cls, data, config))
+    imports = ["\n".join(sorted(parts.stdlib)), "\n".join(_sorted_third(parts.third)),
+               f"from model import {cls}"]
+    text = "\n\n".join([f'"""{lines_doc}"""', *imports, "\n".join(parts.constants)])
+    text += "\n\n\n" + "\n\n\n".join(parts.functions)
+    text += '\n\n\nif __name__ == "__main__":\n    main()\n'
+    return text
+
+
+def call(indent: int, head: str, args: list[str], tail: str = ")") -> str:
+    """``head(args)tail`` laid out as ruff format lays it out within 88 columns."""
+    pad = " " * indent
+    flat = f"{pad}{head}{', '.join(args)}{tail}"
+    if len(flat) <= 88:
+        return flat
+    inner = f"{pad}    {', '.join(args)}"
+    if len(inner) <= 88:
+        return f"{pad}{head}\n{inner}\n{pad}{tail}"
+    rows = "".join(f"{pad}    {a},\n" for a in args)
+    return f"{pad}{head}\n{rows}{pad}{tail}"
+
+
+def _sorted_third(lines: set) -> list:
+    """isort's order: ``import x`` lines sorted by module, then ``from`` lines."""
+    plain = sorted((ln for ln in lines if ln.startswith("import ")),
+                   key=lambda ln: ln.split()[1].lower())
+    froms = sorted((ln for ln in lines if ln.startswith("from ")),
+                   key=lambda ln: ln.split()[1].lower())
+    return plain + froms
+
+
+def _normalizer(parts: ScriptParts, mode: str) -> None:
+    if mode == "standard":
+        body = ("    shift = x.mean(axis=axes, keepdims=True, dtype=np.float64)[0]\n"
+                "    scale = x.std(axis=axes, keepdims=True, dtype=np.float64)[0]\n")
+        doc = "Mean and standard deviation:"
+    else:
+        body = ("    shift = x.min(axis=axes, keepdims=True)[0].astype(np.float64)\n"
+                "    scale = x.max(axis=axes, keepdims=True)[0] - shift\n")
+        doc = "Minimum and range:"
+    parts.block(_NORMALIZE, doc=doc, body=body)
+
+
+def _augmenter(parts: ScriptParts, aug: dict, seed: int) -> None:
+    body, what = "", []
+    if aug.get("flip"):
+        what.append("flips")
+        body += ("    flip = torch.rand(n, generator=generator, device=x.device) < 0.5\n"
+                 "    x = torch.where(flip.view(n, 1, 1, 1), x.flip(-1), x)\n")
+    if aug.get("shift") or aug.get("rotate"):
+        what.append("shifts and rotations")
+        parts.third.add("import torch.nn.functional as F")
+        parts.stdlib.add("import math")
+        rotate = float(aug.get("rotate", 0.0))
+        shift = int(aug.get("shift", 0))
+        body += (
+            "    h, w = x.shape[2], x.shape[3]\n"
+            "    angle = torch.rand(n, generator=generator, device=x.device) * 2 - 1\n"
+            f"    angle = angle * math.radians({rotate!r})\n"
+            "    theta = torch.zeros(n, 2, 3, device=x.device)\n"
+            "    theta[:, 0, 0], theta[:, 0, 1] = angle.cos(), -angle.sin() * h / w\n"
+            "    theta[:, 1, 0], theta[:, 1, 1] = angle.sin() * w / h, angle.cos()\n")
+        if shift:
+            body += (
+                f"    d = torch.randint(-{shift}, {shift + 1}, (n, 2), generator=generator,"
+                " device=x.device)\n"
+                "    theta[:, 0, 2] = -2 * d[:, 0].float() / w\n"
+                "    theta[:, 1, 2] = -2 * d[:, 1].float() / h\n")
+        body += ("    grid = F.affine_grid(theta, list(x.shape), align_corners=False)\n"
+                 "    x = F.grid_sample(x, grid, padding_mode=\"zeros\", align_corners=False)\n")
+    if aug.get("noise"):
+        what.append("noise")
+        body += (f"    noise = torch.randn(x.shape, generator=generator, device=x.device)\n"
+                 f"    x = x + {float(aug['noise'])!r} * noise\n")
+    parts.block(_AUGMENT, what=", ".join(what), body=body)
+
+
+__all__ = ["build_script", "ScriptParts", "literal", "call"]

@@ -1,0 +1,203 @@
+"""Files in the window: save/reopen, Save As, bad files, unsaved-changes prompts, autosave."""
+from __future__ import annotations
+
+import json
+import shutil
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+from window_helpers import answer_dialog, copy_example, example
+
+import netbuilder as nb
+from netbuilder.graph import graph_to_dict
+from netbuilder.ui.commands import AddNodeCommand, SetParamsCommand
+from netbuilder.ui.document import Document
+from netbuilder.ui.files import Autosave, read_recovery
+from netbuilder.ui.settings import KEY_RECENT, app_settings, read_list
+
+Button = QMessageBox.StandardButton
+
+
+def edit(window, name="conv1", **values):
+    doc = window.document
+    assert doc.push(SetParamsCommand(doc, doc.graph.find(name), values))
+
+
+def test_ctrl_s_saves_atomically_and_reopening_gives_the_same_graph(make_window, qtbot,
+                                                                    tmp_path):
+    path = copy_example("lenet5", tmp_path)
+    w = make_window()
+    assert w.files.open_file(path)
+    assert w.document.path == path
+    assert w.windowTitle() == "lenet5.json[*] — netbuilder"
+    edit(w, out_channels=10)
+    assert w.document.dirty and w.isWindowModified()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert not w.document.dirty and not w.isWindowModified()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
+    again = nb.load(path)
+    assert graph_to_dict(again) == graph_to_dict(w.document.graph)
+    assert again.node(again.find("conv1")).params["out_channels"] == 10
+    assert read_list(app_settings(), KEY_RECENT)[0] == str(path.resolve())
+
+
+def test_save_as_moves_the_document_to_the_new_file(make_window, tmp_path):
+    w = make_window(Document(nb.load(example("mlp_spirals"))))
+    assert w.document.path is None
+    target = tmp_path / "copy"  # the .json suffix is added
+    assert w.files.save_as(target)
+    assert w.document.path == tmp_path / "copy.json"
+    assert w.windowTitle().startswith("copy.json")
+    saved = json.loads((tmp_path / "copy.json").read_text())
+    assert saved == graph_to_dict(w.document.graph)
+    edit(w, name="hidden1", out_features=48)
+    assert w.document.dirty
+    assert w.files.save()  # Save now writes to the new path without asking
+    assert not w.document.dirty
+    assert json.loads((tmp_path / "copy.json").read_text())["nodes"][1]["params"][
+        "out_features"] == 48
+
+
+def test_opening_an_example_makes_an_untitled_copy(make_window):
+    w = make_window()
+    assert w.files.open_file(example("lenet5"))
+    assert w.document.path is None
+    assert len(w.document.graph) == len(nb.load(example("lenet5")))
+
+
+def test_a_bad_file_shows_the_loaders_error_and_keeps_the_document(make_window, tmp_path):
+    w = make_window(Document(nb.load(example("lenet5"))))
+    doc = w.document
+    before = graph_to_dict(doc.graph)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format_version": 1, "nodes": [{"id": "a", "type": "Conv9d", '
+                   '"name": "x"}]}')
+    seen = answer_dialog("open_error")
+    assert not w.files.open_file(bad)
+    assert seen.get("shown")
+    assert "Unknown layer type 'Conv9d'" in seen["informative"]
+    assert "nodes[0].type" in seen["informative"]
+    assert w.document is doc and graph_to_dict(doc.graph) == before
+    notjson = tmp_path / "broken.json"
+    notjson.write_text("{nope")
+    seen = answer_dialog("open_error")
+    assert not w.files.open_file(notjson)
+    assert "not valid JSON" in seen["informative"]
+    assert w.document is doc
+
+
+def test_unsaved_changes_prompt_cancel_discard_and_save(make_window, tmp_path):
+    path = copy_example("lenet5", tmp_path)
+    w = make_window()
+    w.files.open_file(path)
+    edit(w, out_channels=9)
+    doc = w.document
+    seen = answer_dialog("unsaved_prompt", Button.Cancel)
+    assert not w.files.new_document()
+    assert seen.get("shown") and "lenet5.json" in seen["text"]
+    assert w.document is doc and doc.dirty
+    answer_dialog("unsaved_prompt", Button.Save)
+    assert w.files.new_document()
+    assert nb.load(path).node(nb.load(path).find("conv1")).params["out_channels"] == 9
+    assert len(w.document.graph) == 0 and w.document.path is None
+    # Discard: opening another file drops the edits of the new, dirty one.
+    w.document.push(AddNodeCommand(w.document, "ReLU", (0, 0)))
+    assert w.document.dirty
+    answer_dialog("unsaved_prompt", Button.Discard)
+    assert w.files.open_file(path)
+    assert w.document.path == path and not w.document.dirty
+
+
+def test_closing_a_dirty_window_asks_first(make_window, tmp_path):
+    w = make_window(Document(nb.load(copy_example("lenet5", tmp_path)),
+                             tmp_path / "lenet5.json"))
+    edit(w, out_channels=7)
+    answer_dialog("unsaved_prompt", Button.Cancel)
+    assert not w.close()
+    assert w.isVisible()
+    answer_dialog("unsaved_prompt", Button.Discard)
+    assert w.close()
+    assert not w.isVisible()
+    saved = nb.load(tmp_path / "lenet5.json")
+    assert saved.node(saved.find("conv1")).params["out_channels"] == 6  # discarded
+
+
+def test_autosave_writes_a_recovery_file_and_a_clean_save_removes_it(make_window, qtbot,
+                                                                     tmp_path):
+    path = copy_example("lenet5", tmp_path)
+    w = make_window(autosave_ms=100)
+    w.files.open_file(path)
+    recovery = w.files.autosave.path
+    assert not recovery.exists()
+    edit(w, out_channels=11)
+    qtbot.waitUntil(recovery.exists, timeout=5000)
+    graph, original, _when = read_recovery(recovery)
+    assert original == str(path)
+    assert graph_to_dict(graph) == graph_to_dict(w.document.graph)
+    assert w.files.save()
+    assert not recovery.exists()
+    w.document.undo_stack.undo()  # dirty again
+    qtbot.waitUntil(recovery.exists, timeout=5000)
+    answer_dialog("unsaved_prompt", Button.Discard)
+    assert w.close()
+    assert not recovery.exists()
+
+
+def test_after_a_crash_the_next_start_offers_to_restore(make_window, tmp_path):
+    path = copy_example("lenet5", tmp_path)
+    first = make_window()
+    first.files.open_file(path)
+    edit(first, out_channels=13)
+    assert first.files.autosave.save_now()
+    # A crash leaves the recovery file behind with nobody holding its lock.
+    crashed = first.files.autosave.folder / "autosave-crashed0001.json"
+    shutil.copy(first.files.autosave.path, crashed)
+    first.document.undo_stack.setClean()
+    first.close()
+    assert Autosave.orphans(first.files.autosave.folder) == [crashed]
+
+    second = make_window()
+    seen = answer_dialog("recovery_prompt", button_name="restore_button")
+    assert second.files.offer_recovery()
+    assert seen.get("shown") and "lenet5.json" in seen["text"]
+    doc = second.document
+    assert doc.path == path and doc.dirty
+    assert doc.graph.node(doc.graph.find("conv1")).params["out_channels"] == 13
+    assert not crashed.exists()
+    assert not second.files.offer_recovery()  # offered once
+
+
+def test_a_live_sessions_recovery_file_is_not_offered(make_window):
+    first = make_window()
+    first.document.push(AddNodeCommand(first.document, "ReLU", (0, 0)))
+    assert first.files.autosave.save_now()
+    second = make_window()
+    assert first.files.autosave.path not in Autosave.orphans(second.files.autosave.folder)
+    assert not second.files.offer_recovery()
+
+
+def test_export_to_python_writes_the_generated_source(make_window, tmp_path):
+    w = make_window(Document(nb.load(example("lenet5"))))
+    out = tmp_path / "lenet.py"
+    assert w.files.export_python(out)
+    assert out.read_text() == w.document.graph.to_python()
+    namespace: dict = {}
+    exec(compile(out.read_text(), str(out), "exec"), namespace)  # noqa: S102 (our own output)
+    assert "Lenet5" in namespace
+
+
+def test_recent_files_menu_lists_saved_files(make_window, tmp_path):
+    a = copy_example("lenet5", tmp_path)
+    b = copy_example("mlp_spirals", tmp_path)
+    w = make_window()
+    w.files.open_file(a)
+    w.files.open_file(b)
+    w.fill_recent_menu()
+    texts = [act.text() for act in w.recent_menu.actions() if act.objectName().startswith(
+        "recent_") and act.objectName() != "recent_clear"]
+    assert texts == ["&1  mlp_spirals.json", "&2  lenet5.json"]
+    w.recent_menu.actions()[1].trigger()
+    assert w.document.path == a

@@ -1,0 +1,107 @@
+"""The training setup form and the checks before a run (no worker process needed)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from training_helpers import tiny_digits_graph
+
+from netbuilder.graph import load
+from netbuilder.ui.commands import SetParamsCommand
+from netbuilder.ui.document import Document
+
+
+def open_tiny(make_window, tmp_path, graph=None):
+    path = tmp_path / "tiny.json"
+    (graph or tiny_digits_graph()).save(path)
+    w = make_window(Document(load(path), path), restore_layout=False)
+    w.show_dock("training")
+    return w, w.document, w.training_dashboard
+
+
+def type_into(widget, text: str) -> None:
+    widget.setFocus()
+    QTest.keyClick(widget, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(widget, text)
+    QTest.keyClick(widget, Qt.Key.Key_Return)
+
+
+def test_setup_edits_are_undoable_and_saved_with_the_graph(make_window, tmp_path):
+    w, doc, dash = open_tiny(make_window, tmp_path)
+    form = dash.view("training").form
+    epochs = form.fields["epochs"]
+    assert epochs.value() == 30
+    type_into(epochs, "7")
+    assert doc.graph.training["epochs"] == 7 and doc.dirty
+    doc.undo_stack.undo()
+    assert doc.graph.training["epochs"] == 30 and epochs.value() == 30
+    doc.undo_stack.redo()
+    assert epochs.value() == 7
+    lr = form.fields["lr"]
+    type_into(lr, "abc")
+    assert form.errors["lr"].isVisible() and "'abc' is not a number" in form.errors["lr"].text()
+    type_into(lr, "-1")
+    assert "lr must be a number above 0" in form.errors["lr"].text()
+    assert doc.graph.training["lr"] == 0.01 and lr.text() == "0.01"
+    type_into(lr, "0.05")
+    assert not form.errors["lr"].isVisible() and doc.graph.training["lr"] == 0.05
+    optimizer = form.fields["optimizer"]
+    optimizer.setFocus()
+    QTest.keyClick(optimizer, Qt.Key.Key_Down)  # adam → adamw
+    assert doc.graph.training["optimizer"] == optimizer.currentText() == "adamw"
+    assert w.files.save()
+    saved = load(doc.path).training
+    assert (saved["epochs"], saved["lr"], saved["optimizer"]) == (7, 0.05, "adamw")
+    # the whole config is stored, so the file says exactly what a run will use
+    assert saved["batch_size"] == 32 and saved["dataset_options"] == {"limit": 600}
+
+
+def test_dataset_preview_shows_samples_shape_and_classes(make_window, tmp_path, qtbot):
+    _, doc, dash = open_tiny(make_window, tmp_path)
+    form = dash.view("training").form
+    qtbot.waitUntil(lambda: form.preview.info is not None, timeout=10_000)
+    assert form.preview.canvas.mode == "images" and len(form.preview.canvas.images) == 16
+    assert "600 samples · image (N, 1, 8, 8) · 10 classes" in form.preview.facts.text()
+    box = form.fields["dataset"]
+    box.setFocus()
+    box.lineEdit().selectAll()
+    QTest.keyClicks(box.lineEdit(), "spirals")
+    QTest.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert doc.graph.training["dataset"] == "spirals"
+    qtbot.waitUntil(lambda: form.preview.canvas.mode == "points", timeout=10_000)
+    assert "image" not in form.preview.facts.text() and "2 classes" in form.preview.facts.text()
+    type_into(box.lineEdit(), "no_such_set")
+    qtbot.waitUntil(lambda: "There is no built-in dataset" in form.preview.facts.text(),
+                    timeout=10_000)
+
+
+def test_a_graph_with_errors_cannot_start(make_window, tmp_path):
+    g = tiny_digits_graph()
+    g.disconnect(g.in_edges(g.find("fc"))[0])  # fc loses its input
+    w, doc, dash = open_tiny(make_window, tmp_path, g)
+    controls = dash.view("training").controls
+    QTest.mouseClick(controls.start_button, Qt.MouseButton.LeftButton)
+    assert dash.controller.state == "idle" and dash.controller.runner is None
+    assert controls.message.text().startswith("Cannot train: the graph has")
+    assert w.docks["problems"].isVisible()
+    assert not (tmp_path / "tiny.runs").exists()
+    assert w.actions["train"].isEnabled()
+
+
+def test_data_that_does_not_fit_the_input_is_a_problem_on_the_input(make_window, tmp_path,
+                                                                   qtbot):
+    g = tiny_digits_graph()
+    g.set_param(g.find("image"), "shape", (3, 8, 8))
+    g.set_param(g.find("conv1"), "out_channels", 8)
+    w, doc, dash = open_tiny(make_window, tmp_path, g)
+    w.actions["train"].trigger()
+    assert dash.controller.state == "idle"
+    item = w.problems.item_for(doc.graph.find("image"))
+    assert item is not None
+    text = item.text(0)
+    assert text.startswith("Data: The dataset 'digits' gives samples of shape (1, 8, 8) but "
+                           "Input 'image' expects (3, 8, 8): change the Input shape to (1, 8, 8)")
+    assert "Cannot train" in dash.view("training").controls.message.text()
+    # fixing the Input makes the problem go away without pressing Train again
+    doc.push(SetParamsCommand(doc, doc.graph.find("image"), {"shape": (1, 8, 8)}))
+    qtbot.waitUntil(lambda: w.problems.item_for(doc.graph.find("image")) is None,
+                    timeout=10_000)
