@@ -25,7 +25,7 @@ from types import ModuleType
 from .errors import NetbuilderError
 
 # NOTE: add a subcommand by writing netbuilder/commands/<name>.py and listing it here.
-SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "train")
+SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "train", "import")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -97,6 +97,10 @@ def _launch(argv: list[str]) -> int:
     if args.file is not None and not Path(args.file).exists():
         _reject_unknown_command(args.file)
         raise _Usage(f"{args.file}: file not found")
+    if args.screenshot is None and _no_display():
+        raise _Usage("there is no display to open the editor on (DISPLAY and WAYLAND_DISPLAY "
+                     "are not set); render it with --screenshot OUT.png, or use a command: "
+                     f"netbuilder {{{','.join(SUBCOMMANDS)}}} FILE")
     try:
         from .ui.app import run_app
     except ModuleNotFoundError as exc:
@@ -110,6 +114,13 @@ def _launch(argv: list[str]) -> int:
                                      "is not installed: pip install PySide6-Essentials pyqtgraph")
         raise
     return int(run_app(args.file, screenshot=args.screenshot, train_seconds=args.train) or 0)
+
+
+def _no_display() -> bool:
+    # Qt aborts the whole process (no exception to catch) when it finds no display.
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _reject_unknown_command(word: str) -> None:

@@ -244,6 +244,27 @@ EXAMPLES: dict[str, dict] = {
     },
 }
 
+# Training setups (netbuilder.train.TrainingConfig fields; the rest keep their defaults), so
+# that every example trains on its dataset out of the box.
+_DIGITS_ROWS_TRAINING = {"dataset": "digits_rows", "epochs": 20, "lr": 0.003}
+TRAINING: dict[str, dict] = {
+    "mlp_spirals": {"dataset": "spirals", "dataset_options": {"classes": 2}, "epochs": 60,
+                    "lr": 0.003, "batch_size": 32},
+    "lenet5": {"dataset": "digits", "dataset_options": {"size": 28}, "epochs": 15, "lr": 0.002,
+               "normalization": "standard"},
+    "resnet_small": {"dataset": "digits", "epochs": 10},
+    "inception_block": {"dataset": "digits", "epochs": 10},
+    "lstm_classifier": _DIGITS_ROWS_TRAINING,
+    "gru_forecaster": {"dataset": "sine", "dataset_options": {"length": 20}, "task": "regress",
+                       "epochs": 20, "lr": 0.003},
+    "birnn_classifier": _DIGITS_ROWS_TRAINING,
+    "transformer_tiny": _DIGITS_ROWS_TRAINING,
+    "autoencoder": {"dataset": "digits", "dataset_options": {"flatten": True},
+                    "task": "autoencode", "epochs": 30, "lr": 0.003},
+}
+for _stem, _training in TRAINING.items():
+    EXAMPLES[_stem].setdefault("training", dict(_training))
+
 
 def arrange(g: nb.Graph) -> None:
     """Layered layout, snapped to the grid, for the graph and every block inside it."""

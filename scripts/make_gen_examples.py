@@ -41,7 +41,7 @@ def vae_conv() -> nb.Graph:
 
 
 def dcgan_digits() -> nb.Graph:
-    return make_gan("conv", (1, 28, 28), latent=64, ngf=32, ndf=32, name="dcgan-digits")
+    return make_gan("conv", (1, 28, 28), latent=64, ngf=16, ndf=16, name="dcgan-digits")
 
 
 def dcgan_64() -> nb.Graph:
@@ -96,7 +96,7 @@ EXAMPLES: dict[str, dict] = {
                        "digits, the Discriminator tells them from real ones (its 'real' port), "
                        "and each learns from the other.",
         "training": _training(dataset="digits", dataset_options={"size": 28}, task="gan",
-                              task_options={"lr_g": 5e-4, "lr_d": 5e-4}, batch_size=32,
+                              task_options={"lr_g": 1e-3, "lr_d": 2e-4}, batch_size=32,
                               epochs=20),
     },
     "dcgan_64": {
@@ -127,7 +127,7 @@ EXAMPLES: dict[str, dict] = {
                        "without labels, then the whole stack and a Linear head are fine-tuned "
                        "as a digit classifier.",
         "training": _training(dataset="digits", dataset_options={"flatten": True}, task="dbn",
-                              task_options={"pretrain_epochs": 5, "pretrain_lr": 1e-2},
+                              task_options={"pretrain_epochs": 10, "pretrain_lr": 1e-2},
                               lr=1e-2, batch_size=32, epochs=15),
     },
 }

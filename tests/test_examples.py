@@ -7,7 +7,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -42,21 +41,40 @@ def test_files_are_what_the_script_writes():
             f"{name}.json is out of date: run python scripts/make_examples.py")
 
 
-@pytest.fixture(scope="module")
-def standalone_runs(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
-    """Each example's exported source run as a script, a few at a time (each process spends
-    most of its time importing torch)."""
-    folder = tmp_path_factory.mktemp("exported")
+# Runs each exported file as __main__, the way `python model.py` does, in one interpreter so
+# that torch is imported once rather than once per example.
+_DRIVER = """
+import contextlib, io, json, runpy, sys, traceback
+results = {}
+for path in sys.argv[1:]:
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(path, run_name="__main__")
+        results[path] = {"ok": True, "stdout": out.getvalue()}
+    except BaseException:
+        results[path] = {"ok": False, "stdout": out.getvalue(), "error": traceback.format_exc()}
+results["netbuilder loaded"] = sorted(m for m in sys.modules if m.startswith("netbuilder"))
+print(json.dumps(results))
+"""
 
-    def run(name: str) -> subprocess.CompletedProcess:
+
+@pytest.fixture(scope="module")
+def standalone_runs(tmp_path_factory) -> dict:
+    """Each example's exported source run as a script in a fresh interpreter."""
+    folder = tmp_path_factory.mktemp("exported")
+    scripts = []
+    for name in NAMES:
         script = folder / f"{name}.py"
         script.write_text(nb.load(EXAMPLES / f"{name}.json").to_python())
-        # -I: isolated, so the script cannot lean on the working directory or PYTHONPATH.
-        return subprocess.run([sys.executable, "-I", str(script)], check=False,
-                              capture_output=True, text=True, timeout=300, cwd=folder)
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        return dict(zip(NAMES, pool.map(run, NAMES)))
+        scripts.append(str(script))
+    # -I: isolated, so the scripts cannot lean on the working directory or PYTHONPATH.
+    done = subprocess.run([sys.executable, "-I", "-c", _DRIVER, *scripts], check=False,
+                          capture_output=True, text=True, timeout=600, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout.splitlines()[-1])
+    assert results.pop("netbuilder loaded") == []  # nothing of netbuilder was needed
+    return {Path(path).stem: result for path, result in results.items()}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -90,9 +108,9 @@ def test_example_checks_builds_runs_and_exports(name, capsys, standalone_runs):
                                                                         ast.ImportFrom))]
     assert {(a.name if isinstance(n, ast.Import) else n.module).split(".")[0]
             for n in imports for a in n.names} <= {"torch", "math"}
-    done = standalone_runs[name]
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == str((2, *analysis.shape(output_id)))
+    run = standalone_runs[name]
+    assert run["ok"], run.get("error")
+    assert run["stdout"].strip() == str((2, *analysis.shape(output_id)))
 
 
 def test_lenet5_is_the_classic():

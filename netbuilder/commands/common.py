@@ -25,7 +25,8 @@ def load_graph(path: str | Path):
 
 
 def one_line(text: str) -> str:
-    """A message on one line: ``"x cannot be compiled:\\n  - a\\n  - b"`` → ``"... compiled: a; b"``."""
+    """A message on one line: ``"g cannot be compiled:\\n  - a\\n  - b"`` becomes
+    ``"g cannot be compiled: a; b"``."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     if not lines:
         return ""

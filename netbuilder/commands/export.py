@@ -18,7 +18,7 @@ HELP = "write the graph as standalone PyTorch code (model.py)"
 #     run(args, graph) -> int | None acts when its options are given; None when they are not
 # NOTE: its top level must stay light (no torch): `netbuilder export --help` imports it.
 # The Python file below is written when -o is given, or when no extension acted.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("netbuilder.commands.export_formats",)
 
 
 def _extensions() -> list:

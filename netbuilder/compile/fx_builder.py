@@ -6,12 +6,9 @@ recurrent layer's tuple or part of it, a block's tuple, a shape helper (``x.size
 """
 from __future__ import annotations
 
-import ast
 import builtins
-import inspect
 import math
 import operator
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +19,17 @@ from ..errors import NetbuilderError
 from ..graph import Graph
 from ..layers import get_spec
 from . import fx_map
+from .fx_names import (
+    assigned_name,
+    block_type,
+    describe,
+    index_text,
+    is_block,
+    is_step,
+    live_nodes,
+    module_name,
+)
 from .naming import sanitize
-
-_ROLES = ("encoder", "decoder", "generator", "discriminator")
 
 
 @dataclass
@@ -84,7 +89,8 @@ class Builder:
         """``(node, port)`` of a tensor argument; None (reported) when it is not one."""
         v = self.values.get(arg) if isinstance(arg, fx.Node) else None
         if v is None:
-            self.s.problem(f"{describe(fxn, self.module)} with the constant {arg!r} as an input", fxn)
+            what = describe(fxn, self.module)
+            self.s.problem(f"{what} with the constant {arg!r} as an input", fxn)
             return None
         if v.kind == "rnn_seq":
             self.rnn_usage.setdefault(v.node, {}).setdefault("sequence", fxn)
@@ -170,6 +176,9 @@ class Builder:
 
     def op_output(self, n: fx.Node) -> Value:
         results = n.args[0]
+        if isinstance(results, dict):
+            self.s.problem("returning a dict: return a tensor or a tuple of tensors", n)
+            return HELPER
         items = list(results) if isinstance(results, (tuple, list)) else [results]
         for i, item in enumerate(items):
             nid = self.add("Output", "output" if len(items) == 1 else f"output{i}", {}, n)
@@ -364,8 +373,8 @@ class Builder:
         from_data = isinstance(first, fx.Node) and self.values.get(first) is HELPER
         if not from_data or len(size) not in (2, 4) or size[0] != batch or \
                 (len(size) == 4 and size[2:] != (1, 1)):
-            self.s.problem(f"{describe(n, self.module)} other than noise of shape (batch, latent) or "
-                           f"(batch, latent, 1, 1) with the batch size of the data", n)
+            self.s.problem(f"{describe(n, self.module)} other than noise of shape (batch, "
+                           f"latent) or (batch, latent, 1, 1) with the batch size of the data", n)
             return BAD
         params = {"latent_size": size[1], "spatial": len(size) == 4}
         if kind == "rand":
@@ -408,13 +417,13 @@ class Builder:
             return self.final_state(n, v, index)
         if v.kind == "rnn_seq":
             node = self.g.node(v.node)
-            if _is_step(index, -1) and not node.params["bidirectional"]:
+            if is_step(index, -1) and not node.params["bidirectional"]:
                 self.rnn_usage.setdefault(v.node, {}).setdefault("last", n)
                 return Value("tensor", v.node, "out")
             h = node.params["hidden_size"]
-            if node.params["bidirectional"] and _is_step(index, -1, slice(None, h)):
+            if node.params["bidirectional"] and is_step(index, -1, slice(None, h)):
                 return Value("rnn_part", v.node, "forward")
-            if node.params["bidirectional"] and _is_step(index, 0, slice(h, None)):
+            if node.params["bidirectional"] and is_step(index, 0, slice(h, None)):
                 return Value("rnn_part", v.node, "backward")
         if v.kind == "mha" and index in (0, 1):
             if index == 0:
@@ -464,98 +473,3 @@ class Builder:
                                usage["last"])
             elif "last" in usage:
                 self.g.set_param(nid, "output", "last")
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-def live_nodes(graph: fx.Graph) -> set[fx.Node]:
-    """The nodes the output depends on (dead code is not imported)."""
-    out = next(n for n in graph.nodes if n.op == "output")
-    live, todo = {out}, [out]
-    while todo:
-        for a in todo.pop().all_input_nodes:
-            if a not in live:
-                live.add(a)
-                todo.append(a)
-    return live
-
-
-def is_block(m: nn.Module) -> bool:
-    """Custom modules and ``nn.Sequential`` become blocks; other torch.nn modules are layers."""
-    return type(m) is nn.Sequential or not type(m).__module__.startswith("torch.")
-
-
-def block_type(m: nn.Module, path: str) -> str:
-    """Encoder/Decoder/Generator/Discriminator from netbuilder's own docstring, else the name."""
-    doc = inspect.getdoc(type(m)) or ""
-    found = re.match(r"The (\w+) '", doc)
-    if found and found.group(1) in (*_ROLES, "block"):
-        return found.group(1).capitalize()
-    words = f"{str(path).rsplit('.', 1)[-1]} {type(m).__name__}".lower()
-    return next((r.capitalize() for r in _ROLES if r in words), "Block")
-
-
-def module_name(n: fx.Node, type_: str) -> str:
-    """The attribute name; children of a Sequential (``0``, ``1``) get ``conv0``, ``relu1``."""
-    if str(n.target).isdigit():
-        return f"{get_spec(type_).short}{n.target}"
-    return str(n.target).replace(".", "_")
-
-
-def _is_step(index, step: int, features: slice = slice(None)) -> bool:
-    """Whether ``index`` is ``[:, step]`` or ``[:, step, features]``."""
-    if not isinstance(index, tuple) or len(index) not in (2, 3) or index[1] != step:
-        return False
-    if index[0] != slice(None):
-        return False
-    return (len(index) == 2 and features == slice(None)) or (
-        len(index) == 3 and index[2] == features)
-
-
-def index_text(index) -> str:
-    def one(i):
-        if isinstance(i, slice):
-            text = ":".join("" if v is None else str(v) for v in (i.start, i.stop))
-            return text + (f":{i.step}" if i.step is not None else "")
-        return "..." if i is Ellipsis else str(getattr(i, "name", i))
-    return ", ".join(one(i) for i in index) if isinstance(index, tuple) else one(index)
-
-
-_GENERIC = {"x", "y", "z", "h", "out", "output", "input", "result", "res", "tmp"}
-_BINARY = {operator.add: ast.Add, operator.iadd: ast.Add, operator.mul: ast.Mult,
-           operator.imul: ast.Mult}
-
-
-def assigned_name(n: fx.Node) -> str | None:
-    """The variable a call's result is assigned to on its source line (``concat = torch.cat(
-    ...)`` → ``concat``), when the call is that line's outermost one and the name says more
-    than ``x`` or ``out``: exported code comes back with its node names."""
-    found = re.findall(r'File "[^"]+", line \d+, in \S+\n\s*(.*)', n.stack_trace or "")
-    try:
-        stmt = ast.parse(found[-1].strip()).body[0] if found else None
-    except SyntaxError:
-        return None
-    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or \
-            not isinstance(stmt.targets[0], ast.Name) or stmt.targets[0].id in _GENERIC:
-        return None
-    value = stmt.value
-    if n.target in _BINARY:
-        ok = isinstance(value, ast.BinOp) and isinstance(value.op, _BINARY[n.target])
-    else:
-        func = value.func if isinstance(value, ast.Call) else None
-        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        ok = called is not None and called == getattr(n.target, "__name__", n.target)
-    return stmt.targets[0].id if ok else None
-
-
-def describe(n: fx.Node, module: nn.Module) -> str:
-    """The operation of an fx node in words: ``torch.fft.fft``, ``Tensor.sort()``."""
-    if n.op == "output":
-        return "returning a value"
-    if n.op == "call_method":
-        return f"Tensor.{n.target}()"
-    if n.op == "call_function":
-        return fx_map.describe_target(n.target)
-    if n.op == "call_module":
-        return f"{type(module.get_submodule(n.target)).__name__} '{n.target}'"
-    return f"{n.op} {n.target}"

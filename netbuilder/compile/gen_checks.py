@@ -15,12 +15,14 @@ GAN_TASKS = ("gan",)
 RECONSTRUCTION_TASKS = ("autoencode", "vae")
 
 
-def gen_checks(graph: Graph, analysis: Analysis | None = None) -> list[Diagnostic]:
-    """Diagnostics about generator/discriminator, encoder/decoder and Reparameterize wiring."""
+def gen_checks(graph: Graph, analysis: Analysis | None = None,
+               task: str | None = None) -> list[Diagnostic]:
+    """Diagnostics about generator/discriminator, encoder/decoder and Reparameterize wiring;
+    ``task`` (default: the graph's training task) makes the gaps it needs errors."""
     if not len(graph):
         return []
     analysis = analysis or analyze(graph)
-    task = (graph.training or {}).get("task")
+    task = task or (graph.training or {}).get("task")
     out = _gan(graph, analysis, "error" if task in GAN_TASKS else "warning")
     out += _vae(graph, analysis)
     out += _reconstruction(graph, analysis, task)

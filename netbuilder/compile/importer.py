@@ -30,11 +30,12 @@ from torch import fx, nn
 
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
-from . import fx_builder, fx_map
+from . import fx_builder, fx_map, fx_names
 from .codegen import node_attributes
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
-_OWN_FILES = {os.path.abspath(f) for f in (__file__, fx_map.__file__, fx_builder.__file__)}
+_OWN_FILES = {os.path.abspath(f) for f in (__file__, fx_map.__file__, fx_builder.__file__,
+                                              fx_names.__file__)}
 META_KEY = "imported"  # graph.meta[META_KEY]: where the graph came from, for map_state_dict
 
 
@@ -296,7 +297,7 @@ def _token_vocabulary(module: nn.Module, placeholder: fx.Node) -> int | None:
     for m in _consumers(module, placeholder):
         if isinstance(m, nn.Embedding):
             return m.num_embeddings
-        if fx_builder.is_block(m):
+        if fx_names.is_block(m):
             try:
                 inner = _Tracer().trace(m)
             except Exception:  # noqa: BLE001 (reported when the block itself is imported)
@@ -319,7 +320,8 @@ def _guess_shape(module: nn.Module, placeholder: fx.Node, label: str) -> tuple[i
 # --- locations ---------------------------------------------------------------------------------
 
 def _short_path(path: str) -> str:
-    rel = os.path.relpath(path) if os.path.isabs(path) else path
+    path = os.path.abspath(path)
+    rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
 
 

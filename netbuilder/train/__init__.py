@@ -10,8 +10,16 @@ interface and registry (tasks/), ``Trainer``/``train`` (trainer.py) and ``Runner
 from . import events
 from .config import ConfigError, EarlyStopping, EventSettings, TrainingConfig
 from .runner import Runner
-from .tasks import (DataInfo, Phase, StepContext, Task, TrainingError, get_task, register_task,
-                    task_names)
+from .tasks import (
+    DataInfo,
+    Phase,
+    StepContext,
+    Task,
+    TrainingError,
+    get_task,
+    register_task,
+    task_names,
+)
 from .trainer import Control, RunResult, Trainer, TrainingFailed, train
 
 __all__ = [

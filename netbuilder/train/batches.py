@@ -9,15 +9,22 @@ rotations and shifts pad with true zeros.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
 
 from .config import TrainingConfig
-from .data import (Augment, DatasetArrays, Normalizer, check_input_shape, load_dataset,
-                   resize_images, split_dataset)
+from .data import (
+    Augment,
+    DatasetArrays,
+    Normalizer,
+    check_input_shape,
+    load_dataset,
+    resize_images,
+    split_dataset,
+)
 from .tasks.base import DataInfo, Task, TrainingError
 
 # Datasets up to this size are copied to the GPU once; larger ones stay in (pinned) host memory.

@@ -168,7 +168,8 @@ class RunFiles:
             try:
                 opt_states = torch.load(opt_path, map_location="cpu", weights_only=True)
             except Exception as exc:
-                raise TrainingError(f"{opt_path}: cannot read the optimizer state ({exc})") from None
+                raise TrainingError(f"{opt_path}: cannot read the optimizer state "
+                                    f"({exc})") from None
         return state, opt_states
 
     def write_summary(self, summary: dict) -> None:

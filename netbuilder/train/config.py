@@ -230,7 +230,8 @@ class TrainingConfig:
         _check_bool("compile", self.compile)
         if self.early_stopping is not None:
             if not isinstance(self.early_stopping, EarlyStopping):
-                raise ConfigError("early_stopping must be null or an object", field="early_stopping")
+                raise ConfigError("early_stopping must be null or an object",
+                                  field="early_stopping")
             self.early_stopping.validate()
         _check_float("grad_clip", self.grad_clip, 0.0)
         _check_int("checkpoint_every", self.checkpoint_every, 0)

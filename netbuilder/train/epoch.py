@@ -97,6 +97,7 @@ class EpochRunner:
         totals = EpochTotals()
         self._pause_time = 0.0
         start = time.perf_counter()
+        cpu_start = time.process_time()  # CPU seconds: steadier than wall time on a busy host
         window_start, window_pause = start, 0.0
         step0 = (epoch - phase_first) * self.steps_per_epoch
         i = 0
@@ -124,6 +125,7 @@ class EpochRunner:
                 self._emit_images(now, epoch)
         ctx.detail = False
         elapsed = time.perf_counter() - start - self._pause_time
+        s.train_cpu += time.process_time() - cpu_start
         self._flush(totals, epoch, at_end=True)
         if s.stop_reason == "user" and i < self.steps_per_epoch:
             s.train_time += elapsed
@@ -156,7 +158,7 @@ class EpochRunner:
         done_steps = self.session_steps + i
         rate = done_time / done_steps if done_steps else 0.0
         eta = max(0, total - s.step) * rate
-        sps = flushed.samples / elapsed if elapsed > 0 else 0.0
+        sps = flushed.samples * self.t.dist.world_size / elapsed if elapsed > 0 else 0.0
         self.t.emit(Progress(epoch=epoch, step=s.step, total_steps=total, samples_per_s=sps,
                              eta_s=eta, lr=self.lr, epochs=self.total_epochs, step_in_epoch=i,
                              steps_per_epoch=self.steps_per_epoch, phase=phase.name))

@@ -77,7 +77,7 @@ class Progress(Event):
     epoch: int
     step: int
     total_steps: int
-    samples_per_s: float
+    samples_per_s: float  # of the whole job (all data-parallel processes)
     eta_s: float
     lr: float
     epochs: int = 0

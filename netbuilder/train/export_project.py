@@ -112,8 +112,14 @@ def training_script(graph: Graph, config: TrainingConfig, cls: str):
         plan_t.scale = bool(task._scale)
     if config.task in ("rbm", "dbn"):
         plan_t.rbms = [attrs[n.id] for n in task.cd.rbms]
+    plan_t.unused_parameters = _has_type(graph, "RBM")
     script = build_script(cls, plan, plan_t, config, _docstring(cls, config, plan, plan_t))
     return script, plan.snapshot
+
+
+def _has_type(graph: Graph, type_: str) -> bool:
+    return any(n.type == type_ or (n.inner is not None and _has_type(n.inner, type_))
+               for n in graph.nodes())
 
 
 def _docstring(cls: str, config: TrainingConfig, plan, task: TaskPlan) -> str:
@@ -216,8 +222,12 @@ def latest_run_weights(graph_path, graph: Graph) -> Path | None:
     """The newest run of the graph saved at ``graph_path`` whose weights fit the graph: the
     command line's ``runs/<name>-<time>/`` and the editor's ``<stem>.runs/run-<time>/``."""
     p = Path(graph_path)
-    candidates = list((p.parent / "runs").glob("*/" + WEIGHTS)) + list(
-        (p.parent / f"{p.stem}.runs").glob("*/" + WEIGHTS))
+    return newest_fitting_run([p.parent / "runs", p.parent / f"{p.stem}.runs"], graph)
+
+
+def newest_fitting_run(folders, graph: Graph) -> Path | None:
+    """The newest run folder inside ``folders`` whose weights load into ``graph``."""
+    candidates = [w for folder in folders for w in Path(folder).glob(f"*/{WEIGHTS}")]
     for weights in sorted(candidates, key=lambda w: w.stat().st_mtime, reverse=True):
         try:
             _weights(graph, weights)
@@ -269,5 +279,6 @@ def readme(graph: Graph, config: TrainingConfig, cls: str, report: ProjectReport
 
 
 __all__ = ["export_project", "ExportError", "ProjectReport", "latest_run_weights",
+           "newest_fitting_run",
            "training_script", "format_python", "readme"]
 

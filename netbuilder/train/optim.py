@@ -8,7 +8,7 @@ rate is written into the optimizers' param groups before every step (a Python fl
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 

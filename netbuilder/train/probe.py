@@ -6,7 +6,7 @@ fixed sample, ``eval`` mode, no grad): training steps never pay for them.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

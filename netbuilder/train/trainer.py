@@ -11,9 +11,10 @@ the epoch end; NaN/Inf losses are found in that same fetch, with the exact step 
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -95,6 +96,7 @@ class RunState:
     history: list = field(default_factory=list)
     stop_reason: str | None = None
     train_time: float = 0.0
+    train_cpu: float = 0.0
     train_samples: int = 0
     schedule: dict = field(default_factory=dict)
     phase_name: str = ""
@@ -286,6 +288,7 @@ class Trainer:
         s.best_value = state.get("best_value")
         s.bad_epochs = int(state.get("bad_epochs", 0))
         s.train_time = float(state.get("train_time", 0.0))
+        s.train_cpu = float(state.get("train_cpu", 0.0))
         s.train_samples = int(state.get("train_samples", 0))
         s.schedule = dict(state.get("schedule", {}))
         s.phase_name = str(state.get("phase", ""))
@@ -313,6 +316,7 @@ class Trainer:
         self.files.save_checkpoint(tensors, self.ctx.optimizers, {
             "epoch": s.epoch, "step": s.step, "best_epoch": s.best_epoch,
             "best_value": s.best_value, "bad_epochs": s.bad_epochs, "train_time": s.train_time,
+            "train_cpu": s.train_cpu,
             "train_samples": s.train_samples, "schedule": s.schedule, "phase": s.phase_name,
             "config": self.config.to_dict()})
 
@@ -340,8 +344,11 @@ class Trainer:
             "status": status, "epochs_done": s.epoch, "steps": s.step,
             "final": {k: v for k, v in last.items() if k not in ("epoch", "step", "phase")},
             "best_epoch": s.best_epoch, "monitor": monitor, "best_value": s.best_value,
-            "samples_per_s": (s.train_samples / s.train_time) if s.train_time > 0 else None,
-            "train_time_s": s.train_time, "stop_reason": s.stop_reason,
+            # every rank trains as many samples as rank 0: the whole job's throughput
+            "samples_per_s": (s.train_samples * self.dist.world_size / s.train_time)
+            if s.train_time > 0 else None,
+            "train_time_s": s.train_time, "train_cpu_s": s.train_cpu,
+            "stop_reason": s.stop_reason,
             "weights": str(self.files.path("weights.safetensors")) if self.files else None,
             "best_weights": (str(self.files.path("best.safetensors"))
                              if self.files and s.best_epoch is not None else None),

@@ -61,6 +61,8 @@ def run_app(path: str | os.PathLike | None = None, screenshot: str | os.PathLike
     window = MainWindow()
     if path is not None:
         window.files.open_file(path)
+    else:  # issue 8: no file: the welcome page (examples, recent files)
+        window.welcome.show()
     _install_timing_hook(app, window)
     window.show()
     from PySide6.QtCore import QTimer
@@ -93,6 +95,10 @@ def _screenshot(app, path, out: Path, train_seconds: float | None = None) -> int
     settle(app)
     window.flush()
     window.canvas.frame_all()
+    if path is None:  # issue 8: no file: the welcome page, thumbnails drawn
+        window.welcome.show()
+        settle(app)
+        window.welcome.page.flush_thumbnails()
     settle(app)
     # --train SECONDS: the dashboard trains live first; the picture shows the run in progress.
     training = train_seconds is not None and hasattr(window, "start_training_for") and \

@@ -37,6 +37,9 @@ class Document(QObject):
         self._structural: list[Diagnostic] | None = None
         # Findings from outside the graph (the training data check), listed after the graph's.
         self.extra_diagnostics: list[Diagnostic] = []
+        # NOTE: the main window holds the first analysis until its first paint (analysis imports
+        # torch, which takes seconds); see analysis_pending / release_analysis.
+        self.analysis_held = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -108,6 +111,23 @@ class Document(QObject):
             self._analysis_version = self.graph.version
             self._structural = None
         return self._analysis
+
+    def analysis_pending(self) -> bool:
+        """True while analysis is held and none is cached: views show the graph without shapes
+        and fill them in on ``analysis_updated``."""
+        fresh = self._analysis is not None and self._analysis_version == self.graph.version
+        return self.analysis_held and not fresh
+
+    def release_analysis(self, now: bool = False) -> None:
+        """Stop holding analysis: it runs on the next event-loop turn (or ``now``) and is
+        announced with ``analysis_updated``."""
+        self.analysis_held = False
+        self._emitted_version = -1
+        if now:
+            self._timer.stop()
+            self._reanalyze()
+        else:
+            self._timer.start()
 
     def analysis_at(self, path: Iterable[str] = ()):
         """The analysis of the graph at ``path`` (a block's inner analysis), or None when the

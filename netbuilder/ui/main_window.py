@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolButton, QWidget
 
@@ -49,8 +49,12 @@ class MainWindow(QMainWindow):
         self.train_controller = None
         self.undo_group = QUndoGroup(self)
         document = document if document is not None else Document()
+        # The first paint comes before the first analysis (which imports torch: seconds).
+        self._painted = False
+        document.analysis_held = True
 
         self.canvas = CanvasView(document, self)
+        self._first_paint = _FirstPaint(self.canvas.viewport(), self._first_painted)
         self.setCentralWidget(self.canvas)
         self.palette_panel = PaletteWidget()
         self.inspector = InspectorPanel()
@@ -71,9 +75,12 @@ class MainWindow(QMainWindow):
         self.resize(DEFAULT_SIZE)
         self.set_train_controller(None)
         self._install_plugins()  # before restoring: saved state covers the plugins' docks too
-        self._default_layout()
-        if restore_layout:
-            self.restore_layout()
+        from .welcome import WelcomeController  # issue 8: File ▸ Welcome; the page is lazy
+
+        self.welcome = WelcomeController(self)
+        self._raise_default_tabs()
+        # Dock sizes only hold once the window has its real size: set them at the first show.
+        self._size_docks_on_show = not (restore_layout and self.restore_layout())
         self._sync_theme_actions()
 
     # --- construction -------------------------------------------------------------------------
@@ -91,17 +98,27 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
 
-    def _default_layout(self) -> None:
-        """Dock sizes and the tabs in front, once every dock (plugins' too) is in place."""
+    def _raise_default_tabs(self) -> None:
+        """Editing comes first: the inspector, summary and code tabs in front."""
+        for name in ("inspector", "summary", "code"):
+            self.docks[name].raise_()
+
+    def default_dock_sizes(self) -> None:
+        """Side docks at a comfortable width, the bottom row at about a quarter of the height."""
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
         d = self.docks
-        self.resizeDocks([d["palette"], d["inspector"]], [230, 330], horizontal)
-        self.resizeDocks([d["summary"]], [260], vertical)
-        centre = DEFAULT_SIZE.width() - 230 - 330
+        side = (230, 340)
+        self.resizeDocks([d["palette"], d["inspector"]], list(side), horizontal)
+        self.resizeDocks([d["summary"]], [max(220, self.height() * 27 // 100)], vertical)
+        centre = max(400, self.width() - sum(side))
         self.resizeDocks([d["summary"], d["code"]], [centre * 52 // 100, centre * 48 // 100],
                          horizontal)
-        for name in ("inspector", "summary", "code"):
-            d[name].raise_()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._size_docks_on_show:
+            self._size_docks_on_show = False
+            QTimer.singleShot(0, self.default_dock_sizes)  # after the first layout pass
 
     def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
                  tabify_with: str | None = None) -> QDockWidget:
@@ -182,6 +199,9 @@ class MainWindow(QMainWindow):
 
         NOTE: ``install(window)`` must stay cheap; heavy imports belong in its docks' first use.
         """
+        from .import_export_actions import install_import_export_actions  # File menu entries
+
+        install_import_export_actions(self)
         try:
             from . import training
         except ImportError:
@@ -205,6 +225,8 @@ class MainWindow(QMainWindow):
             self.undo_group.removeStack(old.undo_stack)
         self.document = doc
         doc.setParent(self)
+        if not self._painted:
+            doc.analysis_held = True
         self.undo_group.addStack(doc.undo_stack)
         self.undo_group.setActiveStack(doc.undo_stack)
         doc.dirty_changed.connect(self._update_title)
@@ -221,14 +243,21 @@ class MainWindow(QMainWindow):
         self.totals_label.setText("Analysing…")
         if old is not None:
             old.deleteLater()
-        # Panels fill on the first analysis, which runs once the window is on screen.
-        QTimer.singleShot(0, self.refresh_analysis)
+        if not doc.analysis_pending():  # else the release after the first paint fills them
+            QTimer.singleShot(0, self.refresh_analysis)
         self.document_changed.emit(doc)
+
+    def _first_painted(self) -> None:
+        self._painted = True
+        if self.document is not None and self.document.analysis_held:
+            self.document.release_analysis()
 
     def refresh_analysis(self) -> None:
         """Analyse now and update every panel (the document emits analysis_updated)."""
         doc = self.document
         if doc is not None:
+            if doc.analysis_held:
+                doc.release_analysis(now=True)  # every view hears analysis_updated
             analysis = doc.analysis()
             self._analysis_updated(analysis)
             self.problems.refresh()
@@ -389,14 +418,14 @@ class MainWindow(QMainWindow):
 
     # --- window state -------------------------------------------------------------------------
 
-    def restore_layout(self) -> None:
+    def restore_layout(self) -> bool:
+        """Geometry and dock layout from the settings; False when there were none."""
         s = app_settings()
         geometry = s.value(KEY_GEOMETRY)
         state = s.value(KEY_STATE)
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state, STATE_VERSION)
+        return state is not None and self.restoreState(state, STATE_VERSION)
 
     def save_layout(self) -> None:
         s = app_settings()
@@ -419,3 +448,18 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "actions"):
             window_actions.apply_icons(self.actions)
         super().changeEvent(event)
+
+
+class _FirstPaint(QObject):
+    """Calls ``callback`` once, on the event-loop turn after ``widget`` first paints."""
+
+    def __init__(self, widget: QWidget, callback) -> None:
+        super().__init__(widget)
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self._callback)
+        return False

@@ -20,7 +20,8 @@ COLORS: dict[str, dict[str, str]] = {
         "button": "#f3f4f6", "highlight": "#2f6fdf", "highlight_text": "#ffffff",
         "link": "#2563cf", "placeholder": "#8a93a3", "disabled": "#a0a6b1",
         "light": "#ffffff", "midlight": "#eceef1", "mid": "#c9ced6", "dark": "#a9b0bb",
-        "shadow": "#7d8592", "border": "#d7dbe1", "title": "#e9ebef", "hover": "#e2e5ea",
+        "shadow": "#7d8592", "border": "#d7dbe1", "check_border": "#9aa1ad",
+        "title": "#e9ebef", "hover": "#e2e5ea",
         "pressed": "#d5d9e0", "tooltip": "#2b303b", "tooltip_text": "#f2f4f8",
         "error": "#c93a31", "warning": "#b7791f", "ok": "#23834f", "muted": "#667085",
         "code_keyword": "#8a3fb8", "code_string": "#23834f", "code_comment": "#8a93a3",
@@ -32,7 +33,8 @@ COLORS: dict[str, dict[str, str]] = {
         "button": "#2e3137", "highlight": "#3d7eea", "highlight_text": "#ffffff",
         "link": "#7aa8ff", "placeholder": "#7b8190", "disabled": "#676c77",
         "light": "#3c4048", "midlight": "#34373e", "mid": "#2a2d32", "dark": "#17191c",
-        "shadow": "#0d0e10", "border": "#383b42", "title": "#2c2f35", "hover": "#363a41",
+        "shadow": "#0d0e10", "border": "#383b42", "check_border": "#767c88",
+        "title": "#2c2f35", "hover": "#363a41",
         "pressed": "#40444c", "tooltip": "#eef0f4", "tooltip_text": "#1d2330",
         "error": "#ff6b61", "warning": "#f0b44c", "ok": "#4cc98a", "muted": "#9aa1ae",
         "code_keyword": "#c792ea", "code_string": "#a5d6a7", "code_comment": "#7b8190",
@@ -58,6 +60,15 @@ QStatusBar QLabel#status_totals {{ color: {muted}; padding: 0 8px; }}
 QToolTip {{
     background: {tooltip}; color: {tooltip_text}; border: 1px solid {border}; padding: 4px 6px;
 }}
+QCheckBox::indicator {{
+    width: 14px; height: 14px; border: 1px solid {check_border}; border-radius: 3px;
+    background: {base};
+}}
+QCheckBox::indicator:hover {{ border-color: {highlight}; }}
+QCheckBox::indicator:checked {{
+    background: {highlight}; border-color: {highlight}; image: url("{checkmark}");
+}}
+QCheckBox::indicator:disabled {{ border-color: {border}; background: {window}; }}
 QLabel[role="field-error"] {{ color: {error}; }}
 QLabel[role="muted"] {{ color: {muted}; }}
 QLabel[role="heading"] {{ font-weight: 600; }}
@@ -107,7 +118,15 @@ def make_palette(name: str) -> QPalette:
 
 
 def stylesheet(name: str) -> str:
-    return _STYLESHEET.format(**COLORS[name])
+    return _STYLESHEET.format(**COLORS[name], checkmark=_icon_path("checkmark"))
+
+
+def _icon_path(name: str) -> str:
+    """A file path for an icon that a stylesheet can load (forward slashes on every OS)."""
+    from importlib import resources
+
+    path = resources.files("netbuilder.resources").joinpath("icons").joinpath(f"{name}.svg")
+    return str(path).replace("\\", "/")
 
 
 def apply_theme(name: str, save: bool = True) -> str:

@@ -84,7 +84,7 @@ class HandResNetSmall(nn.Module):
 
 
 def _resnet_key(key: str) -> str:
-    """The built module's ``block2_proj_bn.weight`` is the hand-written ``block2.proj_bn.weight``."""
+    """The built ``block2_proj_bn.weight`` is the hand-written ``block2.proj_bn.weight``."""
     return key.replace("_", ".", 1) if key.startswith("block") else key
 
 
@@ -110,8 +110,8 @@ def _compare(built: nn.Module, hand: nn.Module, shape: tuple, batch: int, pairs:
             built_t.append(_step_time(built, x, y))
             hand_t.append(_step_time(hand, x, y))
     paired = statistics.median(h / b for h, b in zip(hand_t, built_t))
-    return {"built_ms": 1e3 * statistics.median(built_t), "hand_ms": 1e3 * statistics.median(hand_t),
-            "ratio": paired}
+    return {"built_ms": 1e3 * statistics.median(built_t),
+            "hand_ms": 1e3 * statistics.median(hand_t), "ratio": paired}
 
 
 @pytest.mark.parametrize("name,hand_cls,key,shape", [
@@ -128,8 +128,15 @@ def test_built_module_is_as_fast_as_hand_written(name, hand_cls, key, shape):
     with torch.no_grad():
         torch.testing.assert_close(built(x), hand(x), rtol=0, atol=0)  # the same network
     batch = 64
-    result = _compare(built, hand, shape, batch, pairs=300)
-    print(f"\n[bench] {name} forward+backward, batch {batch}, {torch.get_num_threads()} threads: "
+    threads = torch.get_num_threads()
+    # NOTE: one thread: on a shared machine, OpenMP threads that wait for a busy core make every
+    # step 10× slower and the timing mostly noise.
+    torch.set_num_threads(1)
+    try:
+        result = _compare(built, hand, shape, batch, pairs=300)
+    finally:
+        torch.set_num_threads(threads)
+    print(f"\n[bench] {name} forward+backward, batch {batch}, 1 thread: "
           f"built {result['built_ms']:.3f} ms, hand-written {result['hand_ms']:.3f} ms, "
           f"ratio hand/built {result['ratio']:.3f} (median of 300 interleaved pairs)")
     # NOTE: both run the same operations; a ratio under 1 is timer noise on a shared machine,

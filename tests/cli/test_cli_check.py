@@ -64,7 +64,8 @@ def test_not_json_is_one_line_on_stderr(cli, write_json):
     path = write_json('{"format_version": 1, "nodes": [}')
     code, out, err = cli("check", path)
     assert code == 1 and out == ""
-    assert err == f"netbuilder: error: {path}: not valid JSON: Expecting value at line 1, column 33\n"
+    assert err == (f"netbuilder: error: {path}: not valid JSON: Expecting value at line 1, "
+                   "column 33\n")
 
 
 def test_bad_parameter_names_the_field(cli, lenet_file, write_json):

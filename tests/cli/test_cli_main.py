@@ -72,6 +72,7 @@ def fake_app(monkeypatch):
 
     app.run_app = run_app
     monkeypatch.setitem(sys.modules, "netbuilder.ui.app", app)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     return calls
 
 
@@ -84,8 +85,22 @@ def test_launcher_opens_the_editor(cli, fake_app, lenet_file, tmp_path):
     assert cli_module.gui_main([str(lenet_file)]) == 0 and fake_app[-1][0] == str(lenet_file)
 
 
+def test_launcher_without_a_display_says_so_instead_of_crashing(cli, fake_app, monkeypatch,
+                                                                lenet_file, tmp_path):
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    code, _, err = cli(lenet_file)
+    assert code == 2 and fake_app == []
+    assert err.startswith("netbuilder: error: there is no display to open the editor on")
+    assert cli(lenet_file, "--screenshot", tmp_path / "s.png")[0] == 0  # no display needed
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert cli(lenet_file)[0] == 0 and len(fake_app) == 2
+
+
 def test_launcher_without_the_editor_says_so(cli, monkeypatch):
     monkeypatch.setitem(sys.modules, "netbuilder.ui.app", None)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     code, out, err = cli()
     assert code == 2 and out == ""
     assert err.startswith("netbuilder: error: the desktop editor is not part of this "
@@ -101,6 +116,7 @@ class _NoQt(importlib.abc.MetaPathFinder):
 def test_launcher_without_qt_says_what_to_install(cli, monkeypatch):
     monkeypatch.delitem(sys.modules, "netbuilder.ui.app", raising=False)
     monkeypatch.setattr(sys, "meta_path", [_NoQt(), *sys.meta_path])
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     code, _, err = cli()
     assert code == 2
     assert err == ("netbuilder: error: the desktop editor needs PySide6, which is not installed: "

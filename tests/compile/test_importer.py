@@ -140,15 +140,61 @@ class AutoEncoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+class ConvZoo(nn.Module):
+    """Functions and layers beyond the classics: same padding, concat, pooling functions,
+    gating, upsampling, padding, group norm, PReLU, softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding="same")
+        self.b = nn.Conv2d(3, 8, 1)
+        self.bn = nn.BatchNorm2d(16)
+        self.gn = nn.GroupNorm(4, 16)
+        self.up = nn.Upsample(scale_factor=2)
+        self.pad = nn.ZeroPad2d(1)
+        self.prelu = nn.PReLU(16)
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x):
+        y = torch.cat([self.a(x), self.b(x)], dim=1)
+        y = F.avg_pool2d(self.bn(y), 2)
+        y = torch.sigmoid(y) * F.dropout(y, 0.1, self.training)
+        y = self.prelu(self.gn(self.pad(self.up(y))))
+        y = F.adaptive_avg_pool2d(y, (1, 1)).flatten(1)
+        return F.softmax(self.fc(y), dim=-1)
+
+
+class SeqZoo(nn.Module):
+    """Token embedding, self-attention, a transformer layer and a ModuleList."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(50, 16)
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+        self.norm = nn.LayerNorm(16)
+        self.enc = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, activation="gelu")
+        self.layers = nn.ModuleList([nn.Linear(16, 16), nn.Linear(16, 16)])
+        self.head = nn.Linear(16 * 12, 3)
+
+    def forward(self, tokens):
+        x = self.emb(tokens)
+        a, _ = self.attn(x, x, x)
+        x = self.norm(torch.add(x, a))
+        x = self.enc(x)
+        for layer in self.layers:
+            x = F.gelu(layer(x))
+        return self.head(x.reshape(x.size(0), -1))
+
+
 HAND_WRITTEN = [
     (MLP, (20,)), (LeNet, (1, 28, 28)), (SmallResNet, (3, 16, 16)), (LSTMClassifier, (12,)),
-    (BiGRU, (10, 8)), (AutoEncoder, (1, 8, 8)),
+    (BiGRU, (10, 8)), (AutoEncoder, (1, 8, 8)), (ConvZoo, (3, 8, 8)), (SeqZoo, (12,)),
 ]
 
 
 def _inputs(model, shape, batch=3):
     gen = torch.Generator().manual_seed(1)
-    if isinstance(model, LSTMClassifier):
+    if isinstance(model, (LSTMClassifier, SeqZoo)):
         return torch.randint(0, 50, (batch, *shape), generator=gen)
     return torch.randn(batch, *shape, generator=gen)
 
@@ -179,6 +225,19 @@ def test_layers_keep_their_names_and_functions_become_nodes():
     assert types == {"Input": 1, "Conv2d": 2, "ReLU": 4, "MaxPool2d": 2, "Flatten": 1,
                      "Linear": 3, "Output": 1}
     assert all(n.params["stride"] is None for n in graph.nodes() if n.type == "MaxPool2d")
+
+
+def test_functions_and_module_lists_become_named_nodes():
+    graph = import_module(SeqZoo(), input_shapes=[(12,)])
+    assert [(n.name, n.type) for n in graph.nodes()] == [
+        ("tokens", "Input"), ("emb", "Embedding"), ("attn", "MultiheadAttention"),
+        ("add", "Add"), ("norm", "LayerNorm"), ("enc", "TransformerEncoderLayer"),
+        ("layers_0", "Linear"), ("gelu", "GELU"), ("layers_1", "Linear"), ("gelu_1", "GELU"),
+        ("flatten", "Flatten"), ("head", "Linear"), ("output", "Output")]
+    enc = graph.node(graph.find("enc")).params
+    assert (enc["nhead"], enc["dim_feedforward"], enc["activation"]) == (2, 32, "gelu")
+    seq = import_module(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)))
+    assert [n.name for n in seq.nodes()] == ["x", "fc0", "relu1", "fc2", "output"]
 
 
 def test_nested_modules_become_blocks_with_roles():
@@ -296,6 +355,23 @@ def test_import_leaves_the_module_as_it_was():
     import_module(model, input_shapes=[(3, 16, 16)])
     assert model.training and model.block.bn1.training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_example_inputs_give_the_shapes_and_dtypes():
+    graph = import_module(LeNet(), torch.randn(1, 1, 28, 28))
+    assert graph.node(graph.inputs()[0]).params == {"shape": (1, 28, 28), "dtype": "float32"}
+    graph = import_module(LSTMClassifier(), (torch.randint(0, 50, (4, 7)),))
+    assert graph.node(graph.inputs()[0]).params == {"shape": (7,), "dtype": "int64"}
+
+
+class ReturnsDict(nn.Module):
+    def forward(self, x):
+        return {"y": torch.relu(x)}
+
+
+def test_a_dict_result_is_refused():
+    with pytest.raises(ModelImportError, match="returning a dict"):
+        import_module(ReturnsDict(), input_shapes=[(3,)])
 
 
 def test_input_shape_is_guessed_for_a_linear_input_and_required_otherwise():

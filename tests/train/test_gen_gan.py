@@ -20,12 +20,23 @@ from netbuilder.train.events import Metrics, Samples
 from netbuilder.train.tasks import TrainingError, get_task
 from netbuilder.train.trainer import TrainingFailed, train
 
-EXAMPLE = resources.files("netbuilder") / "resources" / "examples" / "dcgan_digits.json"
+EXAMPLES_DIR = resources.files("netbuilder") / "resources" / "examples"
+EXAMPLE = EXAMPLES_DIR / "dcgan_digits.json"
 EPOCHS = 8
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread: these short runs are timed for one core, and two threads fight
+    over a busy machine's cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, one_thread):
     torch.manual_seed(0)
     g = nb.load(str(EXAMPLE))
     cfg = TrainingConfig.from_graph(g).replace(epochs=EPOCHS, device="cpu")
@@ -55,27 +66,29 @@ def test_discriminator_and_generator_stay_away_from_collapse(run):
         assert h["train_loss"] == pytest.approx(h["train_loss_d"] + h["train_loss_g"], rel=1e-4)
 
 
+def _pooled(images: torch.Tensor) -> np.ndarray:
+    """7×7 average-pooled pixels: features a linear classifier fits in a second."""
+    return torch.nn.functional.adaptive_avg_pool2d(images.float(), 7).flatten(1).numpy()
+
+
 def test_samples_look_like_many_different_digits(run):
-    g, cfg, result, _ = run
-    digits = load_dataset("digits", size=28)
-    flat = digits.x.reshape(len(digits.x), -1)
     from sklearn.linear_model import LogisticRegression
 
-    classifier = LogisticRegression(max_iter=1000).fit(flat, digits.y)
+    g, cfg, result, _ = run
+    digits = load_dataset("digits", size=28)
+    real = torch.from_numpy(digits.x)
+    classifier = LogisticRegression(max_iter=1000).fit(_pooled(real[:1400]), digits.y[:1400])
+    assert classifier.score(_pooled(real[1400:]), digits.y[1400:]) > 0.85
     task = get_task("gan")(cfg, g)
     task.check(digits, [])
     fake = task.generate(result.model.eval(), 100, seed=3)
     assert fake.shape == (100, 1, 28, 28)
     assert -1 <= float(fake.min()) and float(fake.max()) <= 1  # Tanh: the data scaled to [-1, 1]
-    pixels = ((fake.reshape(100, -1) + 1) / 2).numpy()
-    predicted = classifier.predict(pixels)
+    predicted = classifier.predict(_pooled((fake + 1) / 2))
     assert len(set(predicted.tolist())) >= 6, np.bincount(predicted, minlength=10)
-    # An untrained generator's samples look like no digit: the classifier is far less sure.
-    fresh = g.build().eval()
-    raw = ((task.generate(fresh, 100, seed=3).reshape(100, -1) + 1) / 2).numpy()
-    trained_conf = classifier.predict_proba(pixels).max(1).mean()
-    fresh_conf = classifier.predict_proba(raw).max(1).mean()
-    assert trained_conf > fresh_conf + 0.1, (trained_conf, fresh_conf)
+    # The criterion can fail: an untrained generator's samples all fall in one or two classes.
+    fresh = task.generate(g.build().eval(), 100, seed=3)
+    assert len(set(classifier.predict(_pooled((fresh + 1) / 2)).tolist())) <= 2
 
 
 def test_sample_grids_come_from_fixed_noise(run):
@@ -197,3 +210,23 @@ def test_extra_discriminator_steps_train(tmp_path):
     (h,) = result.history
     assert np.isfinite(h["train_loss_d"]) and np.isfinite(h["train_loss_g"])
     assert 0 < h["train_d_x"] < 1
+
+
+def test_dcgan_64_trains_on_colour_pictures():
+    """The PyTorch examples' DCGAN takes its training steps (on a few random 3×64×64 pictures
+    standing in for a photo folder: CIFAR-10 is a download)."""
+    from netbuilder.train.data import DatasetArrays
+
+    torch.manual_seed(0)
+    g = nb.load(str(EXAMPLES_DIR / "dcgan_64.json"))
+    pictures = DatasetArrays("pictures", np.random.default_rng(0).random(
+        (12, 3, 64, 64), dtype=np.float32), None, "image")
+    cfg = TrainingConfig.from_graph(g)
+    cfg = cfg.replace(epochs=1, batch_size=4, val_split=0.34, device="cpu",
+                      task_options={**cfg.task_options, "n_samples": 16})
+    events: list = []
+    result = train(g, cfg, emit=events.append, dataset=pictures)
+    (h,) = result.history
+    assert h["step"] == 2 and 0 < h["train_d_x"] < 1 and 0 < h["val_d_g_z"] < 1
+    grids = [e for e in events if isinstance(e, Samples)]
+    assert grids[-1].images.shape == (16, 3, 64, 64)

@@ -4,8 +4,17 @@ import pytest
 import torch
 
 import netbuilder as nb
-from netbuilder.train import (Phase, Task, TrainingConfig, TrainingError, TrainingFailed,
-                              get_task, register_task, task_names, train)
+from netbuilder.train import (
+    Phase,
+    Task,
+    TrainingConfig,
+    TrainingError,
+    TrainingFailed,
+    get_task,
+    register_task,
+    task_names,
+    train,
+)
 from netbuilder.train import events as ev
 from netbuilder.train.data import DatasetArrays
 from netbuilder.train.losses import make_loss

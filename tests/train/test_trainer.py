@@ -8,8 +8,14 @@ import torch
 from safetensors.torch import load_file
 
 import netbuilder as nb
-from netbuilder.train import (Control, EarlyStopping, TrainingConfig, TrainingFailed, train,
-                              register_task)
+from netbuilder.train import (
+    Control,
+    EarlyStopping,
+    TrainingConfig,
+    TrainingFailed,
+    register_task,
+    train,
+)
 from netbuilder.train import events as ev
 from netbuilder.train.tasks.regress import RegressTask
 

@@ -1,10 +1,15 @@
 """UI tests run offscreen, each with its own temporary settings and data folders."""
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Test helpers (ui_helpers, window_helpers, training_helpers) sit beside the tests; with
+# --import-mode=importlib their folder is not on sys.path by itself.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(autouse=True)

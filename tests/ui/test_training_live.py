@@ -68,8 +68,8 @@ def test_a_run_from_the_ui_streams_curves_maps_and_obeys_pause_resume_stop(live,
     fm = dash.view("feature_maps")
     qtbot.waitUntil(lambda: fm.node_name == "conv1" and fm.tile_count == 8, timeout=STEP_S)
     image = fm.grid.image()
-    assert (image.width(), image.height()) == (26, 26)  # 3×3 grid of 8×8 maps, 1 px gaps
-    assert len({image.pixel(x, y) for x in range(0, 26, 3) for y in range(0, 26, 3)}) > 3
+    assert (image.width(), image.height()) == (74, 74)  # 3×3 grid of 8×8 maps shown ×3
+    assert len({image.pixel(x, y) for x in range(0, 74, 5) for y in range(0, 74, 5)}) > 3
     # live badges: the ReLU reports its dead share, the conv its mean activation
     qtbot.waitUntil(lambda: doc.graph.find("relu1") in dash.badges.values, timeout=STEP_S)
     relu = dash.badges.values[doc.graph.find("relu1")]
@@ -104,7 +104,7 @@ def test_a_run_from_the_ui_streams_curves_maps_and_obeys_pause_resume_stop(live,
     qtbot.waitUntil(lambda: c.state == "stopped", timeout=STEP_S)
     assert c.stop_latency_s is not None
     print(f"stop latency {c.stop_latency_s:.3f} s")
-    assert c.stop_latency_s < 5.0  # the worker's own stop, not the 2 s kill, ended it
+    assert c.stop_latency_s < 2.0  # the worker's own stop ended it, not the kill after 2 s
     assert controls.start_button.isEnabled() and not w.actions["stop"].isEnabled()
     run_dir = c.last_run_dir
     assert run_dir.parent == tmp_path / "tiny.runs"

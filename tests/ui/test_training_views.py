@@ -75,7 +75,7 @@ def test_feature_maps_draw_one_tile_per_channel_and_filters(qtbot, trained):
     assert sig.args == ["conv1"]
     assert view.tile_count == 8
     img = view.grid.image()
-    assert (img.width(), img.height()) == (3 * 8 + 2, 3 * 8 + 2)  # 3×3 grid of 8×8, 1 px gaps
+    assert (img.width(), img.height()) == (3 * 24 + 2, 3 * 24 + 2)  # 3×3 grid, 8×8 maps ×3
     assert view.input_view.has_image()
     view.set_node("fc", "Linear")
     assert view.tile_count == 10  # a vector: ten heat-strip cells
@@ -167,3 +167,105 @@ def test_try_it_classifies_a_drawn_digit_and_dropped_files(qtbot, trained, tmp_p
     assert "Cannot read notes.txt as numbers" in view.message.text()
     view.load_file(tmp_path / "model.bin")
     assert "drop a picture" in view.message.text()
+
+
+def test_try_it_for_a_vae_moves_latent_sliders_through_the_decoder(qtbot, tmp_path):
+    import json
+
+    from window_helpers import example
+
+    import netbuilder as nb
+    from netbuilder.graph import to_json
+    from netbuilder.train.checkpoint import save_weights, state_tensors
+    from netbuilder.ui.training.try_it import TryItView
+
+    g = nb.load(example("vae_conv"))
+    (tmp_path / "graph.json").write_text(to_json(g))
+    (tmp_path / "config.json").write_text(json.dumps(g.training))
+    save_weights(state_tensors(g.build()), tmp_path / "weights.safetensors")
+    view = TryItView()
+    qtbot.addWidget(view)
+    view.set_run(tmp_path)
+    assert view.pages.currentIndex() == 1 and len(view.sliders) == 8  # 16 latents, 8 sliders
+    first = view.generated.image().copy()
+    assert (first.width(), first.height()) == (28, 28)
+    with qtbot.waitSignal(view.predicted) as sig:
+        view.sliders[0].setValue(250)
+    assert sig.args[0].shape == (1, 28, 28)
+    assert view.generated.image() != first
+
+
+def test_runs_panel_compares_runs_and_loads_weights_into_the_graph(make_window, trained,
+                                                                    tmp_path):
+    import json
+    import shutil
+
+    from netbuilder.graph import from_json, load, to_json
+    from netbuilder.ui.commands import SetParamsCommand
+    from netbuilder.ui.document import Document
+
+    out, _ = trained
+    path = tmp_path / "tiny.json"
+    tiny_digits_graph(epochs=3).save(path)
+    root = tmp_path / "tiny.runs"
+    a, b = root / "run-20250101-100000", root / "run-20250101-110000"
+    shutil.copytree(out, a)
+    shutil.copytree(out, b)
+    (a / "run.json").write_text(json.dumps({"name": a.name, "started": 1.0}))
+    (b / "run.json").write_text(json.dumps({"name": b.name, "started": 2.0}))
+    g = from_json((b / "graph.json").read_text())
+    g.set_param(g.find("conv1"), "out_channels", 12)
+    (b / "graph.json").write_text(to_json(g))
+    config = json.loads((b / "config.json").read_text())
+    (b / "config.json").write_text(json.dumps({**config, "lr": 0.1}))
+
+    w = make_window(Document(load(path), path), restore_layout=False)
+    dash = w.training_dashboard
+    w.show_dock("runs")
+    runs = dash.view("runs")
+    runs.refresh()
+    assert [r.path for r in runs.runs] == [b, a]
+    assert runs.tree.topLevelItem(0).text(0) == "2025-01-01 11:00:00"
+    runs.select_runs([a, b])
+    html = runs.changes.toPlainText()
+    assert "1 parameter changed, 1 setting changed" in html
+    assert "Conv2d 'conv1': out_channels 8 → 12" in html and "training lr: 0.01 → 0.1" in html
+    assert len(runs.curves._overlay_items) >= 4  # loss and metric of each run
+    assert not runs.resume_button.isEnabled()  # two runs selected
+
+    doc = w.document
+    runs.select_runs([a])
+    QTest.mouseClick(runs.weights_button, Qt.MouseButton.LeftButton)
+    assert doc.graph.meta["weights"]["path"] == "tiny.runs/run-20250101-100000/weights.safetensors"
+    assert dash.view("try_it").run_dir == a
+    doc.undo_stack.undo()
+    assert "weights" not in doc.graph.meta
+    doc.push(SetParamsCommand(doc, doc.graph.find("conv1"), {"out_channels": 16}))
+    QTest.mouseClick(runs.weights_button, Qt.MouseButton.LeftButton)
+    assert "weights" not in doc.graph.meta  # 8 trained filters do not fit the 16 drawn now
+    message = w.statusBar().currentMessage()
+    assert message.startswith("Cannot load the weights of run-20250101-100000")
+    assert "'conv1.bias' has shape (8,) but the graph needs (16,)" in message
+
+
+def test_views_follow_a_theme_switch(qtbot, trained):
+    from netbuilder.ui import theme
+    from netbuilder.ui.training.curves import CurvesView
+    from netbuilder.ui.training.history import RunHistory
+    from netbuilder.ui.training.plots import SERIES
+
+    _, events = trained
+    h = RunHistory()
+    for e in of(events, ev.Metrics):
+        h.add_event(e)
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.reset(h)
+    count = view.point_count("train_loss")
+    try:
+        theme.apply_theme("dark", save=False)
+        qtbot.waitUntil(lambda: view.items["train_loss"].opts["pen"].color().name()
+                        == SERIES["dark"]["train"])
+        assert view.point_count("train_loss") == count
+    finally:
+        theme.apply_theme("light", save=False)

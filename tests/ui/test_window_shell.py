@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QColor
@@ -268,3 +271,34 @@ def test_two_windows_keep_their_own_documents_and_histories(make_window):
     assert b.actions["undo"].isEnabled()
     assert not a.actions["undo"].isEnabled()
     assert not a.document.dirty and b.document.dirty
+
+
+def test_the_window_paints_before_the_first_analysis(qtbot):
+    """Analysis imports torch (seconds): the graph is drawn first, its shapes right after."""
+    from netbuilder.ui.main_window import MainWindow
+
+    w = MainWindow(Document(nb.load(example("lenet5"))), autosave_ms=3_600_000)
+    try:
+        doc = w.document
+        assert doc.analysis_pending()
+        scene = w.canvas.graph_scene()
+        assert len(scene.node_items) == len(doc.graph)
+        assert all(wire.label == "" for wire in scene.wire_items.values())
+        with qtbot.waitSignal(doc.analysis_updated, timeout=60_000):
+            w.show()
+        assert not doc.analysis_pending()
+        g = doc.graph
+        key = next(k for k in scene.wire_items if k[0] == g.find("conv1"))
+        assert scene.wire_items[key].label == "(N, 6, 28, 28)"
+        assert "61,706 parameters" in w.totals_label.text()
+    finally:
+        w.close()
+        w.deleteLater()
+
+
+def test_importing_the_window_does_not_import_torch():
+    code = ("import sys, netbuilder.ui.main_window, netbuilder.ui.app; "
+            "print('torch' in sys.modules, 'pyqtgraph' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.stdout.split() == ["False", "False"], done.stderr

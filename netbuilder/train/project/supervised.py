@@ -259,7 +259,10 @@ def supervised_main(task: TaskPlan, cls: str, data, config) -> str:
              "    model.load_state_dict(load_weights(args.weights))"]
     if task.name == "dbn":
         lines += pretrain_lines(task, config)
-    lines += ["net = DistributedDataParallel(model) if world > 1 else model",
+    ddp = "DistributedDataParallel(model)"
+    if task.unused_parameters:  # an RBM's visible bias takes no part in the forward pass
+        ddp = "DistributedDataParallel(model, find_unused_parameters=True)"
+    lines += ["net = model", "if world > 1:", f"    net = {ddp}",
               "optimizer = make_optimizer(model.parameters(), args.lr)",
               "shuffle = torch.Generator(device=device).manual_seed(SEED)",
               "n = len(train_set[0]) // world"]

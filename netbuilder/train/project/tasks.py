@@ -32,6 +32,7 @@ class TaskPlan:
     rbms: list = field(default_factory=list)  # rbm/dbn: attributes in training order
     monitor: str = "val_loss"
     higher: bool = False
+    unused_parameters: bool = False  # the forward leaves some out (an RBM's visible bias)
 
     @property
     def labelled(self) -> bool:

@@ -39,9 +39,10 @@ worker process) or import it before training. Rules a task must keep:
   ``"loss"`` (watched for NaN/Inf). Extra work for the dashboard (e.g. a gradient norm) may be done
   only when ``ctx.detail`` is True (that step's numbers will be shown).
 - Use ``ctx.autocast()`` around forward passes, ``ctx.backward(loss)`` (GradScaler aware) and
-  ``ctx.optimizer_step(optimizer)`` (unscale, clip, step; returns the gradient norm when it computed one);
-  do not call ``scaler.update()``: the trainer does, once per step. ``ctx.regularization()`` is
-  the graph's per-layer L1/L2 penalty (0 when none), to add to the loss being minimised.
+  ``ctx.optimizer_step(optimizer)`` (unscale, clip, step; returns the gradient norm when it
+  computed one); do not call ``scaler.update()``: the trainer does, once per step.
+  ``ctx.regularization()`` is the graph's per-layer L1/L2 penalty (0 when none), to add to the
+  loss being minimised.
 - Call ``ctx.model(...)`` for the whole network (it may be wrapped by DDP or torch.compile);
   ``ctx.module`` is the plain ``nn.Module`` with one attribute per node (``ctx.module.enc``).
   A task that calls sub-modules directly must set ``supports_distributed = False`` unless it
@@ -56,9 +57,10 @@ worker process) or import it before training. Rules a task must keep:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch

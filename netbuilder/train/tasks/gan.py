@@ -36,8 +36,9 @@ from .base import Task, TrainingError
 @register_task
 class GanTask(Task):
     name = "gan"
-    option_defaults: ClassVar[dict] = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "d_steps": 1,
-                       "label_smoothing": 0.0, "n_samples": 64, "scale": "auto"}
+    option_defaults: ClassVar[dict] = {
+        "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "d_steps": 1, "label_smoothing": 0.0,
+        "n_samples": 64, "scale": "auto"}
     default_loss = "bce"
     monitor = "val_loss"
     sample_kind = "generated"
@@ -85,7 +86,7 @@ class GanTask(Task):
                                 f"[-1, 1]), not {opts['scale']!r}", field="task_options.scale")
         return opts
 
-    # --- the networks ----------------------------------------------------------------------------
+    # --- the networks -----------------------------------------------------------------------------
 
     def _block_last(self, node_id: str) -> str | None:
         inner = self.graph.node(node_id).inner
@@ -125,12 +126,10 @@ class GanTask(Task):
             return torch.rand(n, *shape, device=device) * 2 - 1
         return torch.randn(n, *shape, device=device)
 
-    # --- checks and data ---------------------------------------------------------------------------
+    # --- checks and data --------------------------------------------------------------------------
 
     def check(self, data, output_shapes: list) -> None:
-        graph = self.graph.copy()
-        graph.training = {**graph.training, "task": "gan"}
-        errors = [d for d in gen_checks(graph) if d.is_error]
+        errors = [d for d in gen_checks(self.graph, task="gan") if d.is_error]
         if errors:
             raise TrainingError(errors[0].message, field="task")
         analysis = analyze(self.graph)
@@ -169,7 +168,7 @@ class GanTask(Task):
         return [make_optimizer(gen.parameters(), cfg, lr=float(self.options["lr_g"])),
                 make_optimizer(disc.parameters(), cfg, lr=float(self.options["lr_d"]))]
 
-    # --- training ----------------------------------------------------------------------------------
+    # --- training ---------------------------------------------------------------------------------
 
     def _bce(self, score: torch.Tensor, label: float) -> torch.Tensor:
         score = score.float().reshape(-1)
@@ -230,7 +229,7 @@ class GanTask(Task):
     def metrics_spec(self) -> dict[str, bool]:
         return {"loss": False, "loss_d": False, "loss_g": False, "d_x": True, "d_g_z": True}
 
-    # --- samples -----------------------------------------------------------------------------------
+    # --- samples ----------------------------------------------------------------------------------
 
     @torch.no_grad()
     def generate(self, module: torch.nn.Module, n: int, seed: int = 0) -> torch.Tensor:

@@ -81,8 +81,8 @@ class ContrastiveDivergence:
             handle.remove()
         return captured["v"].float().reshape(x.shape[0], -1)
 
-    def loss(self, rbm, v0: torch.Tensor) -> torch.Tensor:
-        """F(v₀) − F(v_k): its gradient is the CD-k (or PCD) update."""
+    def loss(self, rbm, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """F(v₀) − F(v_k), whose gradient is the CD-k (or PCD) update, and F(v₀)."""
         if self.options["persistent"]:
             if self._chain is None or self._chain.shape[1] != v0.shape[1]:
                 self._chain = torch.bernoulli(torch.full_like(v0, 0.5))
@@ -95,7 +95,8 @@ class ContrastiveDivergence:
                 pv, v = rbm.gibbs_step(v)
             if self.options["persistent"]:
                 self._chain = v
-        return rbm.free_energy(v0).mean() - rbm.free_energy(pv).mean()
+        data = rbm.free_energy(v0).mean()
+        return data - rbm.free_energy(pv).mean(), data
 
     @staticmethod
     def recon_error(rbm, v0: torch.Tensor) -> torch.Tensor:
@@ -117,13 +118,12 @@ class ContrastiveDivergence:
         v0 = self.visible(ctx.module, batch["x"])
         opt = ctx.optimizers[0]
         opt.zero_grad(set_to_none=True)
-        loss = self.loss(rbm, v0)
+        loss, free_energy = self.loss(rbm, v0)
         ctx.backward(loss + ctx.regularization())
         norm = ctx.optimizer_step(opt)
         with torch.no_grad():
-            metrics = {"loss": self.recon_error(rbm, v0), "recon_error": None,
-                       "free_energy": rbm.free_energy(v0).mean()}
-        metrics["recon_error"] = metrics["loss"]
+            recon = self.recon_error(rbm, v0)
+        metrics = {"loss": recon, "recon_error": recon, "free_energy": free_energy.detach()}
         if norm is not None:
             metrics["grad_norm"] = norm
         return metrics

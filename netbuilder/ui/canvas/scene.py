@@ -9,7 +9,6 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsScene
 
-from ...compile.checks import missing_input_error
 from .node_item import NodeItem
 from .overview import OverviewItem
 from .wire_item import WireItem
@@ -185,6 +184,8 @@ class GraphScene(QGraphicsScene):
         merely lacks another input)."""
         if dst_info is None or not dst_info.error or shape is None:
             return None
+        from ...compile.checks import missing_input_error  # lazily: compile imports torch
+
         node = self.graph.node(edge.dst)
         wired = [e.dst_port for e in self.graph.in_edges(edge.dst)]
         if missing_input_error(self.graph, node, wired):

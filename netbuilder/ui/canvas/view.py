@@ -175,6 +175,8 @@ class CanvasView(EditActions, QGraphicsView):
 
     def _level_analysis(self) -> tuple:
         """(analysis, diagnostics) of the level shown: inside a block, the block's own."""
+        if self.doc.analysis_pending():  # the window paints first; shapes follow
+            return None, []
         if self._path:
             a = self.doc.analysis_at(self._path)
             return a, (list(a.diagnostics) if a is not None else [])

@@ -137,6 +137,7 @@ class CodePanel(QWidget):
         self.caption = QLabel("Generated PyTorch: the code the app runs and exports",
                               objectName="code_caption")
         self.caption.setProperty("role", "muted")
+        self.caption.setWordWrap(True)
         self.copy_button = QPushButton("Copy", objectName="code_copy")
         self.copy_button.setIcon(icons.icon("copy"))
         self.copy_button.setToolTip("Copy the generated source to the clipboard")
@@ -188,7 +189,8 @@ class CodePanel(QWidget):
 
     def update_now(self, force: bool = False) -> None:
         # NOTE: generating code for a big graph costs time; a hidden panel waits until shown.
-        if self.doc is None or (not force and not self.isVisible()):
+        if self.doc is None or (not force and (not self.isVisible() or
+                                               self.doc.analysis_pending())):
             return
         self._stale = False
         try:

@@ -256,8 +256,8 @@ def parse_value(param: Param, text: str):
         return text
     if not body:
         return None
-    inner = body.strip("()[] ")
-    parts = [p for p in re.split(r"[,x×\s]+", inner) if p]
+    inner = re.sub(r"(?<=\d)\s*[x×]\s*(?=\d)", ",", body.strip("()[] "))  # 3x3 → 3,3
+    parts = [p for p in re.split(r"[,\s]+", inner) if p]
     if parts and all(_INT_RE.match(p) for p in parts):
         numbers = tuple(int(p) for p in parts)
         if param.kind == "ints" and len(numbers) == 1 and "," not in body:

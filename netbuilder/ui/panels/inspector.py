@@ -5,6 +5,8 @@ reason in red beside the field (the sentence ``Param.validate`` raises), never i
 """
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -21,11 +23,14 @@ from PySide6.QtWidgets import (
 from ...errors import NetbuilderError, ParamError
 from ...graph import fmt_shape
 from ...layers import Param
+from .. import theme
 from ..commands import RenameCommand, SetParamsCommand
 from .fields import is_unparsed, make_field
 from .numbers import fmt_count, fmt_si
 
 WEIGHT_FIELDS = ("init", "init_value", "l1", "l2")
+EMPTY_HINT = ("Select a layer on the canvas to see its shapes and edit its parameters. Drag "
+              "layers in from the Layers panel, or press Tab on the canvas to add one.")
 
 
 def error_label(object_name: str) -> QLabel:
@@ -114,6 +119,10 @@ class InspectorPanel(QWidget):
             grid.addWidget(value, row, 1)
             self.fact_labels[key] = value
         grid.setColumnStretch(1, 1)
+        self.block_hint = QLabel("Double-click the block on the canvas to open it and edit "
+                                 "the layers inside; Esc comes back.", objectName="inspector_block")
+        self.block_hint.setProperty("role", "muted")
+        self.block_hint.setWordWrap(True)
         self.node_error = QLabel(objectName="inspector_node_error")
         self.node_error.setProperty("role", "field-error")
         self.node_error.setWordWrap(True)
@@ -122,16 +131,14 @@ class InspectorPanel(QWidget):
         self.form_host = QWidget(objectName="inspector_form")
         self.form = QFormLayout(self.form_host)
         self._setup_form(self.form)
-        self.extra_title = _section("Initialization & regularization")
-        self.extra_host = QWidget()
-        self.extra_form = QFormLayout(self.extra_host)
-        self._setup_form(self.extra_form)
 
-        self.empty = QLabel("Select a layer on the canvas to see its shapes and edit its "
-                            "parameters.", objectName="inspector_empty")
+        self.overview = QLabel(objectName="inspector_overview")
+        self.overview.setWordWrap(True)
+        self.overview.setTextFormat(Qt.TextFormat.RichText)
+        self.overview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.empty = QLabel(EMPTY_HINT, objectName="inspector_empty")
         self.empty.setProperty("role", "muted")
         self.empty.setWordWrap(True)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         body = QWidget()
         self.body_layout = QVBoxLayout(body)
@@ -139,10 +146,10 @@ class InspectorPanel(QWidget):
         self.body_layout.setSpacing(8)
         self.node_widgets = [self.title, self.subtitle, _section("Name"), name_box,
                              _section("Tensor"), self.facts, self.node_error,
-                             self.params_title(), self.form_host, self.extra_title,
-                             self.extra_host]
+                             self.params_title(), self.block_hint, self.form_host]
         for w in self.node_widgets:
             self.body_layout.addWidget(w)
+        self.body_layout.addWidget(self.overview)
         self.body_layout.addWidget(self.empty)
         self.body_layout.addStretch(1)
         scroll = QScrollArea()
@@ -157,6 +164,7 @@ class InspectorPanel(QWidget):
 
     def params_title(self) -> QLabel:
         self._params_title = _section("Parameters")
+        self._params_title.setWordWrap(True)
         return self._params_title
 
     @staticmethod
@@ -185,9 +193,8 @@ class InspectorPanel(QWidget):
             self.path = tuple(path)
         ids = list(ids)
         self.node_id = ids[0] if len(ids) == 1 else None
-        self.empty.setText(
-            f"{len(ids)} nodes selected." if len(ids) > 1 else
-            "Select a layer on the canvas to see its shapes and edit its parameters.")
+        self.empty.setText(f"{len(ids)} nodes selected: select one to edit it." if len(ids) > 1
+                           else EMPTY_HINT)
         self.refresh()
 
     def graph(self):
@@ -207,6 +214,7 @@ class InspectorPanel(QWidget):
         if node is None:
             self.node_id, self._type = None, None
             self._show_node(False)
+            self._show_overview(g)
             return
         if node.type != self._type or node.id != getattr(self, "_built_for", None):
             self._build_form(node)
@@ -221,7 +229,7 @@ class InspectorPanel(QWidget):
         self._show_facts(node)
 
     def _show_facts(self, node) -> None:
-        analysis = self.doc.analysis_at(self.path)
+        analysis = None if self.doc.analysis_pending() else self.doc.analysis_at(self.path)
         info = analysis.nodes.get(node.id) if analysis is not None else None
         if info is None:
             for label in self.fact_labels.values():
@@ -243,42 +251,71 @@ class InspectorPanel(QWidget):
         for w in self.node_widgets:
             w.setVisible(visible)
         self.empty.setVisible(not visible)
+        self.overview.setVisible(not visible and bool(self.overview.text()))
         if visible:
-            has_main = any(p not in WEIGHT_FIELDS for p in self.rows)
-            has_extra = any(p in WEIGHT_FIELDS for p in self.rows)
-            self._params_title.setVisible(True)
+            has_main = bool(self.rows)
             self.form_host.setVisible(has_main)
-            self.extra_title.setVisible(has_extra)
-            self.extra_host.setVisible(has_extra)
-            if not has_main:
-                self._params_title.setText("Parameters: none" if not self._is_block() else
-                                           "Block: double-click it to edit its layers")
-            else:
-                self._params_title.setText("Parameters")
+            block = self._is_block()
+            self._params_title.setText("PARAMETERS" if has_main else
+                                       "BLOCK" if block else "NO PARAMETERS")
+            self.block_hint.setVisible(block)
             self.name_error.setVisible(bool(self.name_error.text()))
             self.node_error.setVisible(bool(self.node_error.text()))
             for row in self.rows.values():
                 row.error.setVisible(bool(row.error.text()))
+
+    def _show_overview(self, g) -> None:
+        """With no layer selected: what the graph is and how big, at a glance."""
+        if g is None or not len(g):
+            self.overview.clear()
+            self.overview.hide()
+            return
+        c = theme.colors()
+        analysis = None if self.doc.analysis_pending() else self.doc.analysis_at(self.path)
+        desc = g.meta.get("description", "") if isinstance(g.meta, dict) else ""
+        rows = [("Layers", f"{len(g)}"), ("Wires", f"{len(g.edges())}")]
+        if analysis is not None:
+            rows += [("Parameters", fmt_count(analysis.total_params)),
+                     ("MACs", f"{fmt_si(analysis.total_macs)} per sample")]
+            for label, ids in (("Input", g.inputs()), ("Output", g.outputs())):
+                shapes = [fmt_shape(analysis.shape(i)) for i in ids if analysis.shape(i)]
+                if shapes:
+                    rows.append((label, "<br>".join(shapes)))
+            errors = sum(d.is_error for d in analysis.diagnostics)
+            if errors:
+                rows.append(("Problems", f"<span style='color:{c['error']}'>{errors} "
+                                         f"error{'s' if errors > 1 else ''}</span>"))
+        table = "".join(f"<tr><td style='color:{c['muted']}; padding:2px 12px 2px 0'>{k}</td>"
+                        f"<td style='padding:2px 0'>{v}</td></tr>" for k, v in rows)
+        title = html.escape(g.name or "untitled")
+        text = f"<div style='font-size:large; font-weight:600'>{title}</div>"
+        if desc:
+            text += f"<p style='color:{c['muted']}'>{html.escape(desc)}</p>"
+        self.overview.setText(text + f"<table>{table}</table>")
+        self.overview.show()
 
     def _is_block(self) -> bool:
         g = self.graph()
         return bool(g is not None and self.node_id and g.node(self.node_id).inner is not None)
 
     def _build_form(self, node) -> None:
-        for form in (self.form, self.extra_form):
-            while form.rowCount():
-                form.removeRow(0)
+        while self.form.rowCount():
+            self.form.removeRow(0)
         self.rows = {}
         self.name_error.clear()
-        for param in node.spec.params:
+        # The layer's own parameters first, then weight init and penalties under a heading; one
+        # form keeps every field in the same column.
+        params = sorted(node.spec.params, key=lambda p: p.name in WEIGHT_FIELDS)
+        for param in params:
+            if param.name == WEIGHT_FIELDS[0]:
+                self.form.addRow(_section("Initialization & regularization"))
             row = ParamRow(param)
             row.editor.committed.connect(lambda v, p=param.name: self._commit(p, v))
             row.editor.refused.connect(lambda text, p=param.name: self._refuse(p, text))
             caption = QLabel(param.name)
             caption.setToolTip(param.doc)
             caption.setBuddy(row.editor)
-            form = self.extra_form if param.name in WEIGHT_FIELDS else self.form
-            form.addRow(caption, row)
+            self.form.addRow(caption, row)
             self.rows[param.name] = row
         self._type = node.type
         self._built_for = node.id

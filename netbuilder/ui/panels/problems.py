@@ -30,6 +30,7 @@ class ProblemsPanel(QWidget):
         self.doc = None
         self.summary = QLabel("No problems", objectName="problems_summary")
         self.summary.setProperty("role", "muted")
+        self.summary.setWordWrap(True)
         self.tree = QTreeWidget(objectName="problems_list")
         self.tree.setColumnCount(3)
         self.tree.setHeaderLabels(["Problem", "Node", "Type"])

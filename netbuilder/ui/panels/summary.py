@@ -111,6 +111,7 @@ class SummaryPanel(QWidget):
         self.memory = QLabel(objectName="summary_memory")
         self.memory.setProperty("role", "muted")
         self.memory.setContentsMargins(8, 4, 8, 0)
+        self.memory.setWordWrap(True)  # a long line must not widen the dock
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -134,7 +135,9 @@ class SummaryPanel(QWidget):
 
     def _fit_columns(self) -> None:
         fm = self.table.fontMetrics()
-        for col in range(len(COLUMNS)):
+        self.table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.Stretch)  # names take the room that is left
+        for col in range(1, len(COLUMNS)):
             texts = [str(self.model.data(self.model.index(r, col)) or "")
                      for r in range(min(self.model.rowCount(), 400))]
             width = max([fm.horizontalAdvance(t) for t in texts + [COLUMNS[col]]] or [40])

@@ -6,7 +6,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from .imaging import lut
+from .imaging import ramp
 
 
 class MatrixCanvas(QWidget):
@@ -40,8 +40,10 @@ class MatrixCanvas(QWidget):
         k = self.matrix.shape[0]
         label_w = min(90, 12 + 7 * max(len(c) for c in self.classes))
         top = 22
-        side = min((self.width() - label_w - 8) / k, (self.height() - top - 30) / k)
-        return label_w, top, max(side, 4)
+        side = max(min((self.width() - label_w - 8) / k, (self.height() - top - 30) / k), 4)
+        # centre the matrix in the space it has
+        left = label_w + max(0.0, (self.width() - label_w - 8 - side * k) / 2)
+        return left, top, side
 
     def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
         if self.matrix is None:
@@ -77,7 +79,9 @@ class MatrixCanvas(QWidget):
         left, top, side = self._layout()
         shares = self.shares()
         values = shares if self.normalize else self.matrix / max(self.matrix.max(), 1)
-        table = lut("viridis")
+        # light cells for rare confusions, the accent colour for the diagonal's full rows
+        table = ramp(pal.color(QPalette.ColorRole.AlternateBase),
+                     pal.color(QPalette.ColorRole.Highlight))
         font = QFont(self.font())
         font.setPointSizeF(max(6.5, min(10.0, side / 3.2)))
         p.setFont(font)
@@ -85,7 +89,7 @@ class MatrixCanvas(QWidget):
         for r in range(k):
             for c in range(k):
                 v = float(values[r, c])
-                idx = round(v * 255)
+                idx = round(v ** 0.5 * 255)  # square root: a few confusions stay visible
                 rgb = table[idx] if self.matrix[r, c] else None
                 rect = QRectF(left + c * side, top + r * side, side - 1, side - 1)
                 if rgb is None:
@@ -98,13 +102,9 @@ class MatrixCanvas(QWidget):
                     txt = (f"{100 * shares[r, c]:.0f}" if self.normalize
                            else str(int(self.matrix[r, c])))
                     p.drawText(rect, Qt.AlignmentFlag.AlignCenter, txt)
-        # outline the diagonal: where the correct answers are
-        p.setPen(pal.color(QPalette.ColorRole.Highlight))
-        for i in range(k):
-            p.drawRect(QRectF(left + i * side, top + i * side, side - 1, side - 1))
         p.setPen(text_color)
         for i, name in enumerate(self.classes):
-            p.drawText(QRectF(0, top + i * side, left - 6, side),
+            p.drawText(QRectF(left - 96, top + i * side, 90, side),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
             p.drawText(QRectF(left + i * side, top + k * side + 2, side, 16),
                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, name)

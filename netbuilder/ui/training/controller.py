@@ -77,6 +77,10 @@ class TrainingController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self.poll)
+        self._retiring: list = []
+        self._reaper = QTimer(self)
+        self._reaper.setInterval(200)
+        self._reaper.timeout.connect(self._reap)
 
     # --- document ---------------------------------------------------------------------------
 
@@ -253,11 +257,18 @@ class TrainingController(QObject):
             self._say("Stopping…", "info")
 
     def shutdown(self) -> None:
-        """Stop the run and release the worker now (window closing, tests ending)."""
+        """Stop the run, take in its last events and release the worker (blocks for up to a
+        few seconds: the window is closing, a screenshot was taken, a test ends)."""
         self._timer.stop()
-        if self.runner is not None:
-            self.runner.close()
-            self.runner = None
+        if self.runner is not None and self.running:
+            self.stop()
+            self._dispatch(self.runner.wait(STOP_TIMEOUT_S + 2))
+        self._reaper.stop()
+        for runner in [self.runner, *self._retiring]:
+            if runner is not None:
+                runner.close()
+        self.runner = None
+        self._retiring.clear()
         if self.running:
             self._set_state(STOPPED)
 
@@ -302,12 +313,14 @@ class TrainingController(QObject):
         if self.runner is None:
             self._timer.stop()
             return 0
-        from ...train import events as ev
-
         self.poll_count += 1
-        batch = self.runner.poll(max_events=2000)
+        return self._dispatch(self.runner.poll(max_events=2000))
+
+    def _dispatch(self, batch: list) -> int:
         if not batch:
             return 0
+        from ...train import events as ev
+
         self.events_seen += len(batch)
         newest: dict = {}
         progress = None
@@ -380,7 +393,7 @@ class TrainingController(QObject):
             self.stop_latency_s = time.monotonic() - self.stop_requested_at
         runner, self.runner = self.runner, None
         if runner is not None:
-            runner.close()
+            self._retire(runner)
         if isinstance(e, Failed) and self.stop_requested_at is not None and runner is not None \
                 and runner.exitcode is not None and runner.exitcode < 0:
             # Killed because it did not stop in time (still setting up): the user's Stop, not
@@ -401,6 +414,24 @@ class TrainingController(QObject):
         self._set_state(status)
         self.run_ended.emit(e)
         self.runs_changed.emit()
+
+    def _retire(self, runner) -> None:
+        """Release a finished runner once its process has exited, without blocking the GUI.
+
+        NOTE: the worker sends its last event before it flushes its queue and exits; joining
+        it here would freeze the window for that long, so a timer checks back instead.
+        """
+        self._retiring.append(runner)
+        if not self._reaper.isActive():
+            self._reaper.start()
+
+    def _reap(self) -> None:
+        for runner in list(self._retiring):
+            if not runner.is_alive():
+                self._retiring.remove(runner)
+                runner.close()
+        if not self._retiring:
+            self._reaper.stop()
 
     # --- state ------------------------------------------------------------------------------
 

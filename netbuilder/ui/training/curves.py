@@ -2,7 +2,12 @@
 
 The history keeps every point (``RunHistory``); the plot items receive views of those arrays
 and pyqtgraph downsamples (peak method) and clips to the visible range when painting, so a
-100k-step run draws as fast as a short one. Redraws are coalesced to at most 10 per second.
+100k-step run draws as fast as a short one. Redraws are coalesced to at most 4 per second.
+
+NOTE: axis repaints (tick text) are what a live plot costs most, so the view manages its
+ranges itself: the x axis grows in "nice" steps ahead of the data (never past the run's end),
+and the y range only moves when the data leave it or shrink to a third of it. A zoom or pan by
+the user turns this off for that plot until it is double-clicked.
 """
 from __future__ import annotations
 
@@ -21,9 +26,32 @@ from PySide6.QtWidgets import (
 )
 
 from .history import RunHistory
+from .imaging import shrinkable
 from .plots import OVERLAY, series_color, style_plot
 
-_REDRAW_MS = 100
+_REDRAW_MS = 250  # live curves at 4 fps: smooth to the eye, cheap for the GUI thread
+
+
+def _nice_step(x: float) -> float:
+    """1, 2 or 5 times a power of ten, at least ``x``."""
+    if x <= 0 or not np.isfinite(x):
+        return 1.0
+    exp = np.floor(np.log10(x))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if m * 10 ** exp >= x:
+            return float(m * 10 ** exp)
+    return float(10 ** (exp + 1))
+
+
+def _nice_ceil(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 or 10 times a power of ten that is at least ``x``."""
+    if x <= 0 or not np.isfinite(x):
+        return 1.0
+    exp = np.floor(np.log10(x))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * 10 ** exp >= x:
+            return float(m * 10 ** exp)
+    return float(10 ** (exp + 1))
 
 
 def _pretty(name: str) -> str:
@@ -44,6 +72,8 @@ class CurvesView(QWidget):
         self.overlays: list[tuple[str, RunHistory]] = []
         self._drawn_version = -1
         self.best_summary: tuple | None = None
+        self.extent: dict[str, float] = {}  # axis -> end of the run on it (total steps/epochs)
+        self._manual: set[int] = set()  # plots the user zoomed or panned
         self._axis = "step"
         self._metric = "accuracy"
 
@@ -59,7 +89,7 @@ class CurvesView(QWidget):
         self.readout = QLabel(objectName="curves_readout")
         self.readout.setProperty("role", "muted")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.readout.setMinimumWidth(10)
+        shrinkable(self.readout)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 0)
@@ -109,6 +139,10 @@ class CurvesView(QWidget):
         self._proxies = [pg.SignalProxy(p.scene().sigMouseMoved, rateLimit=30,
                                         slot=lambda ev, p=p: self._hover(p, ev[0]))
                          for p in self.plots]
+        for p in self.plots:
+            vb = p.getPlotItem().getViewBox()
+            vb.sigRangeChangedManually.connect(lambda *_a, p=p: self._manual.add(id(p)))
+            p.scene().sigMouseClicked.connect(lambda ev, p=p: self._clicked(p, ev))
         self._apply_style()
         self._set_readout_idle()
 
@@ -163,7 +197,7 @@ class CurvesView(QWidget):
         self.legend.setText(
             f"<span style='color:{series_color('train')}'>━</span> train &nbsp;"
             f"<span style='color:{series_color('train_epoch')}'>┅</span> epoch mean &nbsp;"
-            f"<span style='color:{series_color('val')}'>━●</span> validation &nbsp;"
+            f"<span style='color:{series_color('val')}'>━●</span> val &nbsp;"
             f"<span style='color:{series_color('best')}'>★</span> best")
         style_plot(self.loss_plot, "Loss")
         style_plot(self.metric_plot, _pretty(self._metric))
@@ -186,12 +220,14 @@ class CurvesView(QWidget):
     def reset(self, history: RunHistory | None = None) -> None:
         """Show a new (empty or loaded) history."""
         self.history = history if history is not None else RunHistory()
+        self.extent = {}
+        self._manual.clear()
         self._drawn_version = -1
         self._update_metric_choices()
         self.redraw()
 
     def schedule_redraw(self) -> None:
-        """Ask for a redraw; many calls within 100 ms draw once."""
+        """Ask for a redraw; many calls within 250 ms draw once."""
         if not self._timer.isActive():
             self._timer.start()
 
@@ -216,22 +252,65 @@ class CurvesView(QWidget):
                 self.items[key].setData([], [])
             else:
                 self.items[key].setData(s.x(ax), s.y)
-        self._fit_flat(self.lr_plot, h.get("train_lr"))
+        self.manage_ranges()
         self._draw_best()
         self.redrawn.emit()
 
-    def _fit_flat(self, plot: pg.PlotWidget, s) -> None:
-        """A constant series (a learning rate without schedule) gets a readable y range."""
-        vb = plot.getPlotItem().getViewBox()
-        if s is None or not len(s):
-            vb.enableAutoRange(axis="y")
-            return
-        lo, hi = float(s.y.min()), float(s.y.max())
-        if hi - lo <= 1e-12 * max(abs(hi), 1e-30):
-            pad = abs(hi) * 0.5 or 1.0
-            vb.setYRange(lo - pad, hi + pad, padding=0)
-        else:
-            vb.enableAutoRange(axis="y")
+    def set_extent(self, total_steps: int, epochs: int) -> None:
+        """The run's length: the x axis spans it from the start."""
+        self.extent = {"step": float(max(total_steps, 1)), "epoch": float(max(epochs, 1))}
+        self._manual.clear()
+        self.manage_ranges()
+
+    def _clicked(self, plot, event) -> None:
+        if event.double():
+            self._manual.discard(id(plot))
+            self.manage_ranges(force=True)
+
+    def manage_ranges(self, force: bool = False) -> None:
+        """Keep each plot's view on its data without a new range at every point."""
+        for plot in self.plots:
+            if id(plot) in self._manual:
+                continue
+            item = plot.getPlotItem()
+            xs, ys = [], []
+            log_y = bool(item.ctrl.logYCheck.isChecked())
+            for it in item.listDataItems():
+                x, y = it.getOriginalDataset()  # all points, not only the visible ones
+                if x is None or not len(x):
+                    continue
+                x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+                ok = np.isfinite(y) & ((y > 0) if log_y else True)
+                xs.append(x[ok])
+                ys.append(np.log10(y[ok]) if log_y else y[ok])
+            vb = item.getViewBox()
+            vb.disableAutoRange()
+            (x0, x1), (y0, y1) = vb.viewRange()
+            end = self.extent.get(self._axis)
+            data_end = max((float(x.max()) for x in xs if len(x)), default=1.0)
+            # room to grow in nice steps (so the axis moves rarely), never beyond the run's end
+            want_x1 = _nice_ceil(data_end * 1.2)
+            if end:
+                want_x1 = min(want_x1, end)
+            want_x1 = max(want_x1, data_end)
+            stale = data_end > x1 or (end and x1 > end * 1.05) or x0 < -0.05 * x1
+            if force or stale or x1 <= 0:
+                vb.setXRange(0.0, want_x1, padding=0.02)
+            values = np.concatenate(ys) if ys else np.array([])
+            if not len(values):
+                continue
+            lo, hi = float(values.min()), float(values.max())
+            span = hi - lo
+            if span <= 1e-12 * max(abs(hi), 1e-30):
+                span = abs(hi) * 0.5 or 1.0
+                lo, hi = lo - span, hi + span
+                span = hi - lo
+            inside = y0 <= lo and hi <= y1
+            too_wide = (y1 - y0) > 3.0 * span
+            if force or not inside or too_wide:
+                step = _nice_step(span / 4)
+                vb.setYRange(np.floor((lo - 0.05 * span) / step) * step,
+                             np.ceil((hi + 0.05 * span) / step) * step, padding=0)
 
     def _draw_best(self) -> None:
         best = self.history.best()
@@ -258,6 +337,9 @@ class CurvesView(QWidget):
         name = key.split("_", 1)[1]
         self._best_label.setText(f"best epoch {epoch}")
         self._best_label.setToolTip(f"{key.replace('_', ' ')} {value:.4g}")
+        (vx0, vx1), _ = self.loss_plot.getPlotItem().getViewBox().viewRange()
+        # the label sits on the side of the line with room for it
+        self._best_label.setAnchor((1, 0) if x > vx0 + 0.6 * (vx1 - vx0) else (0, 0))
         self._best_label.setPos(x, self._label_y())
         self.best_summary = (epoch, name, value)
 
@@ -311,6 +393,7 @@ class CurvesView(QWidget):
                 item.setClipToView(True)
                 self._overlay_items.append((plot, item))
         self._update_metric_choices()
+        self.manage_ranges(force=True)
 
     # --- controls -------------------------------------------------------------------------
 
@@ -321,6 +404,7 @@ class CurvesView(QWidget):
         self._drawn_version = -1
         self.redraw()
         self.set_overlays(self.overlays)
+        self.manage_ranges(force=True)
 
     def _metric_changed(self) -> None:
         if self.metric_box.currentData():
@@ -332,6 +416,7 @@ class CurvesView(QWidget):
 
     def _log_toggled(self, on: bool) -> None:
         self.loss_plot.getPlotItem().setLogMode(y=on)
+        self.manage_ranges(force=True)
         self._draw_best()
 
     def set_log_scale(self, on: bool) -> None:

@@ -25,10 +25,12 @@ class LazyPanel(QWidget):
     """Builds its content with ``factory`` the first time it is shown (or asked for)."""
 
     built = Signal(object)
+    shown = Signal()
 
     def __init__(self, factory: Callable[[], QWidget], name: str) -> None:
         super().__init__()
         self.setObjectName(f"{name}_holder")
+        self.setAutoFillBackground(True)  # the views paint only their own pixels
         self._factory = factory
         self._content: QWidget | None = None
         layout = QVBoxLayout(self)
@@ -49,6 +51,7 @@ class LazyPanel(QWidget):
     def showEvent(self, event) -> None:
         self.content()
         super().showEvent(event)
+        self.shown.emit()
 
 
 class Dashboard(QObject):
@@ -61,6 +64,7 @@ class Dashboard(QObject):
         self.badges = ActivityBadges(window.canvas)
         self.panels: dict[str, LazyPanel] = {}
         self._latest: dict[str, object] = {}  # newest event per view, for views built late
+        self._pending: dict[str, object] = {}  # newest event per hidden view
         self._add("training", "Training", self._make_training, RIGHT, "inspector")
         self._add("curves", "Curves", self._make_curves, BOTTOM, "summary")
         self._add("feature_maps", "Feature maps", self._make_feature_maps, BOTTOM, "code")
@@ -86,11 +90,15 @@ class Dashboard(QObject):
         c.run_ended.connect(self._run_ended)
         c.state_changed.connect(self._state_changed)
         self._watch_document(window.document)
+        app = QApplication.instance()
+        if app is not None:  # quitting with a run going: end it properly, keep its files
+            app.aboutToQuit.connect(self.controller.shutdown)
 
     # --- docks ------------------------------------------------------------------------------
 
     def _add(self, name: str, title: str, factory, area, tabify_with: str) -> None:
         panel = LazyPanel(factory, name)
+        panel.shown.connect(lambda n=name: self._flush_pending(n))
         self.panels[name] = panel
         self.window.add_dock(name, title, panel, area, tabify_with=tabify_with)
 
@@ -128,6 +136,9 @@ class Dashboard(QObject):
 
         view = CurvesView()
         view.reset(self.controller.history)
+        started = self.controller.started_event
+        if started is not None:
+            view.set_extent(started.total_steps, started.epochs)
         return view
 
     def _make_feature_maps(self):
@@ -182,19 +193,36 @@ class Dashboard(QObject):
     # --- events -----------------------------------------------------------------------------
 
     def _deliver(self, key: str, event) -> None:
+        """Hand ``event`` to its view now if it is on screen, else when it is next shown
+        (views hidden behind a tab cost the GUI thread nothing)."""
         self._latest[key] = event
         view = self.built(key)
-        if view is not None:
+        if view is not None and view.isVisible():
+            self._pending.pop(key, None)
+            view.show_event(event)
+        else:
+            self._pending[key] = event
+
+    def _flush_pending(self, name: str) -> None:
+        event = self._pending.pop(name, None)
+        view = self.built(name)
+        if event is None or view is None:
+            return
+        if name == "feature_maps":
+            view.show_activations(event)
+        else:
             view.show_event(event)
 
     def _run_started(self, e) -> None:
         self._latest.clear()
+        self._pending.clear()
         graph = self._snapshot_graph()
         if graph is not None:
             self.badges.begin(graph)
         curves = self.built("curves")
         if curves is not None:
             curves.reset(self.controller.history)
+            curves.set_extent(e.total_steps, e.epochs)
         for key in ("samples", "confusion", "histograms", "feature_maps"):
             view = self.built(key)
             if view is not None:
@@ -214,8 +242,11 @@ class Dashboard(QObject):
         self._latest["activations"] = e
         self.badges.show_event(e)
         view = self.built("feature_maps")
-        if view is not None:
+        if view is not None and view.isVisible():
+            self._pending.pop("feature_maps", None)
             view.show_activations(e)
+        else:
+            self._pending["feature_maps"] = e
 
     def _checkpoint(self, _path) -> None:
         try_it = self.built("try_it")
@@ -355,8 +386,8 @@ class Dashboard(QObject):
     # --- timed runs (netbuilder FILE --train SECONDS) -------------------------------------------
 
     def start_training_for(self, seconds: float, wait: bool = False) -> bool:
-        """Start a run and let it train ``seconds`` (counted from when the worker reports that
-        training began, so a slow process start does not eat the time), then stop it. With
+        """Start a run and let it train ``seconds`` (counted from the worker's first progress
+        report, so a slow process start does not eat the time), then stop it. With
         ``wait``, spin the event loop until then and return with the run still live (the
         screenshot renders it; the caller stops it)."""
         self.window.flush()
@@ -375,7 +406,7 @@ class Dashboard(QObject):
                 c.stop()
 
         def begin(_e) -> None:
-            c.run_started.disconnect(begin)
+            c.progress_updated.disconnect(begin)
             state["began"] = True
             self.window.canvas.frame_all()  # the docks took room from the canvas
             QTimer.singleShot(int(seconds * 1000), time_up)
@@ -383,11 +414,11 @@ class Dashboard(QObject):
         def ended(_e) -> None:
             c.run_ended.disconnect(ended)
             if not state.get("began"):
-                c.run_started.disconnect(begin)
+                c.progress_updated.disconnect(begin)
             state["done"] = True
             loop.quit()
 
-        c.run_started.connect(begin)
+        c.progress_updated.connect(begin)
         c.run_ended.connect(ended)
         if wait:
             while not state["done"]:

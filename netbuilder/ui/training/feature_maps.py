@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .imaging import PixelView, colorize, image_rgb, strip_tiles, tile_mosaic_rgb
+from .imaging import PixelView, colorize, image_rgb, shrinkable, strip_tiles, tile_mosaic_rgb
 
 CONV_TYPES = ("Conv1d", "Conv2d", "ConvTranspose2d")
 
@@ -88,6 +88,7 @@ class FeatureMapView(QWidget):
         self.title.setProperty("role", "heading")
         self.detail = QLabel("", objectName="feature_maps_detail")
         self.detail.setProperty("role", "muted")
+        shrinkable(self.detail)
         self.act_button = QToolButton(text="Activations", objectName="feature_maps_activations")
         self.filter_button = QToolButton(text="Filters", objectName="feature_maps_filters")
         group = QButtonGroup(self)
@@ -116,6 +117,7 @@ class FeatureMapView(QWidget):
         self.input_view.setMaximumWidth(180)
         self.input_caption = QLabel("input", alignment=Qt.AlignmentFlag.AlignCenter)
         self.input_caption.setProperty("role", "muted")
+        shrinkable(self.input_caption)
         left = QVBoxLayout()
         left.addWidget(self.input_view, 1)
         left.addWidget(self.input_caption)
@@ -127,6 +129,7 @@ class FeatureMapView(QWidget):
         self.legend = QLabel("", objectName="feature_maps_legend",
                              alignment=Qt.AlignmentFlag.AlignCenter)
         self.legend.setProperty("role", "muted")
+        self.legend.setWordWrap(True)
         right = QVBoxLayout()
         right.addWidget(self.grid, 1)
         right.addWidget(self.legend)
@@ -282,7 +285,8 @@ class FeatureMapView(QWidget):
             self.legend.setText("")
             return
         tiles, cols, level = filter_tiles(w)
-        gap_rgb, _, _ = tile_mosaic_rgb(tiles, "diverging", self._background(), gap=1,
+        gap_rgb, _, _ = tile_mosaic_rgb(tiles, "diverging",
+                                        self.palette().color(QPalette.ColorRole.Mid), gap=1,
                                         cols=cols if cols > 1 else
                                         max(1, math.ceil(math.sqrt(len(tiles)))))
         self.grid.set_rgb(gap_rgb)

@@ -109,13 +109,14 @@ class HistogramsView(QWidget):
             return
         color = QColor(series_color("train"))
         ghost = QColor(series_color("cursor"))
+        ghost.setAlpha(170)
         fill = QColor(color)
         fill.setAlpha(110)
         first = self.first.get(name)
         if first is not None and first is not e.weights[name]:
             counts, edges = first
             self.weight_plot.plot(np.asarray(edges), np.asarray(counts), stepMode="center",
-                                  pen=pg.mkPen(ghost, width=1, style=Qt.PenStyle.DashLine),
+                                  pen=pg.mkPen(ghost, width=1.2, style=Qt.PenStyle.DotLine),
                                   name="start")
         counts, edges = e.weights[name]
         self.weight_plot.plot(np.asarray(edges), np.asarray(counts), stepMode="center",

@@ -14,6 +14,14 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
+def ramp(low: QColor, high: QColor) -> np.ndarray:
+    """A (256, 3) uint8 table from ``low`` to ``high`` (e.g. the theme's base to its accent)."""
+    t = np.linspace(0.0, 1.0, 256)[:, None]
+    a = np.array([low.red(), low.green(), low.blue()], dtype=np.float64)
+    b = np.array([high.red(), high.green(), high.blue()], dtype=np.float64)
+    return np.round(a + (b - a) * t).astype(np.uint8)
+
+
 @cache
 def lut(name: str = "inferno") -> np.ndarray:
     """A (256, 3) uint8 colour table: ``"gray"``, ``"diverging"`` or a pyqtgraph map name."""
@@ -68,8 +76,16 @@ def colorize(gray: np.ndarray, cmap: str = "inferno", mask: np.ndarray | None = 
 
 
 def tile_mosaic_rgb(tiles: np.ndarray, cmap: str, background: QColor, gap: int = 1,
-                    cols: int | None = None) -> tuple[np.ndarray, int, int]:
-    """(C, H, W) uint8 tiles → an RGB mosaic with background-coloured gaps."""
+                    cols: int | None = None, min_tile: int = 24
+                    ) -> tuple[np.ndarray, int, int]:
+    """(C, H, W) uint8 tiles → an RGB mosaic with background-coloured gaps.
+
+    Tiles smaller than ``min_tile`` pixels are first enlarged by a whole factor (nearest
+    neighbour), so the 1-pixel gaps stay thin next to them when the mosaic is zoomed.
+    """
+    k = max(1, -(-min_tile // max(tiles.shape[1], tiles.shape[2], 1)))
+    if k > 1:
+        tiles = tiles.repeat(k, axis=1).repeat(k, axis=2)
     c, h, w = tiles.shape
     img, rows, cols = mosaic(tiles, gap, cols)
     mask = np.ones(img.shape, dtype=bool)
@@ -106,6 +122,13 @@ def to_qimage(rgb: np.ndarray) -> QImage:
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     h, w = rgb.shape[:2]
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def shrinkable(label):
+    """Let a one-line label give up width (its text is clipped) instead of widening the dock."""
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, label.sizePolicy().verticalPolicy())
+    label.setMinimumWidth(0)
+    return label
 
 
 class PixelView(QWidget):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QGraphicsItem
 
 from ..theme import colors, current_theme
 
@@ -41,6 +42,11 @@ def style_plot(widget: pg.PlotWidget, title: str | None = None) -> None:
                       size="9pt")
     item.getViewBox().setMenuEnabled(False)
     item.hideButtons()
+    # NOTE: a live curve repaints its plot several times a second; without a cache every
+    # repaint re-draws the tick text of both axes, the most expensive part of a frame.
+    for name in ("left", "bottom"):
+        item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    item.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 def legend_text_color() -> str:

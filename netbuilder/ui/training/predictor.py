@@ -17,6 +17,7 @@ from ...errors import NetbuilderError
 from ...graph import from_json
 
 GENERATOR_TYPES = ("Generator", "Decoder")
+GENERATIVE_TASKS = ("vae", "gan")  # tasks whose Try-it is latent sliders
 
 
 class PredictError(NetbuilderError):
@@ -63,9 +64,10 @@ class Predictor:
                                   **dict(self.config.get("dataset_options") or {}))
             except NetbuilderError:
                 ds = None
-            meta = {"classes": None, "kind": None, "x_max": 1.0}
+            meta = {"classes": None, "kind": None, "x_max": 1.0, "extent": 0.75}
             if ds is not None:
-                meta.update(classes=ds.classes, kind=ds.kind, x_max=float(ds.x.max()))
+                meta.update(classes=ds.classes, kind=ds.kind, x_max=float(ds.x.max()),
+                            extent=_typical_extent(ds.x))
                 mode = self.config.get("normalization", "none")
                 if mode != "none" and ds.kind != "sequence":
                     from ...train.batches import fit_to_input
@@ -142,7 +144,10 @@ class Predictor:
 
         img = np.asarray(gray_or_rgb, dtype=np.float32)
         if crop:
-            img = _frame_strokes(img)
+            # frame the strokes as the training pictures frame theirs (digits fill their 8×8
+            # frame, MNIST digits sit in the middle 20×20 of 28×28)
+            extent = self.data_meta()["extent"]
+            img = _frame_strokes(img, margin=max(0.0, (1.0 / extent - 1.0) / 2))
         shape = self.input_shape
         if len(shape) == 3:
             c, h, w = shape
@@ -162,7 +167,7 @@ class Predictor:
         return arr.reshape(shape).astype(np.float32)
 
     def rows_input(self, rows: np.ndarray) -> np.ndarray:
-        """Rows of a data file (N, ...) reshaped to the Input; a clear error when they do not fit."""
+        """Rows of a data file (N, ...) reshaped to the Input (a clear error when they differ)."""
         rows = np.asarray(rows, dtype=np.float32)
         need = math.prod(self.input_shape)
         if rows.ndim == 1:
@@ -191,7 +196,13 @@ class Predictor:
             ins = node.inner.inputs()
             if sub is None or len(ins) != 1:
                 return None
-            latent = tuple(int(d) for d in node.inner.node(ins[0]).params["shape"])
+            # the block's input as the graph feeds it (its inner Input's own shape may be a
+            # placeholder), from the shape analysis
+            info = self.graph.analyze().nodes.get(node.id)
+            if info is not None and info.in_shapes and info.in_shapes[0]:
+                latent = tuple(int(d) for d in info.in_shapes[0])
+            else:
+                latent = tuple(int(d) for d in node.inner.node(ins[0]).params["shape"])
             self._generator = (sub, latent)
         return self._generator
 
@@ -212,6 +223,26 @@ class Predictor:
 def _square(n: int) -> int | None:
     side = round(math.sqrt(n))
     return side if side * side == n and side > 1 else None
+
+
+def _typical_extent(x: np.ndarray, n: int = 300) -> float:
+    """How much of the frame the ink of a typical training picture spans (median over up to
+    ``n`` pictures of the larger of its bounding box's height and width fractions)."""
+    if x.ndim == 2 and _square(x.shape[1]) is not None:
+        side = _square(x.shape[1])
+        x = x.reshape(len(x), 1, side, side)
+    if x.ndim != 4 or not len(x):
+        return 0.75
+    fractions = []
+    for img in x[:n]:
+        ink = img.mean(axis=0)
+        hi = float(ink.max())
+        if hi <= 0:
+            continue
+        ys, xs = np.nonzero(ink > 0.2 * hi)
+        fractions.append(max((ys.max() - ys.min() + 1) / ink.shape[0],
+                             (xs.max() - xs.min() + 1) / ink.shape[1]))
+    return float(np.median(fractions)) if fractions else 0.75
 
 
 def _frame_strokes(img: np.ndarray, margin: float = 0.12) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from ...graph.fileformat import atomic_write
 
 RUNS_ENV = "NETBUILDER_RUNS_DIR"  # overrides where runs of unsaved graphs go
+_STAMP = re.compile(r"run-(\d{8})-(\d{6})(?:-(\d+))?")
 
 
 def runs_root(graph_path: Path | None, graph_name: str = "untitled") -> Path:
@@ -92,6 +94,15 @@ class RunInfo:
 
     def graph_dict(self) -> dict:
         return read_json(self.path / "graph.json")
+
+    @property
+    def label(self) -> str:
+        """A short name for lists and legends: the start time (``2025-01-31 14:05:09``)."""
+        m = _STAMP.fullmatch(self.name)
+        if m is None:
+            return self.name
+        d, t, n = m.groups()
+        return f"{d[:4]}-{d[4:6]}-{d[6:]} {t[:2]}:{t[2:4]}:{t[4:]}" + (f" ({n})" if n else "")
 
     def best_text(self) -> str:
         if self.best_value is None or not self.monitor:

@@ -24,6 +24,7 @@ from ..theme import colors
 from .curves import CurvesView
 from .diff import diff_runs
 from .history import RunHistory
+from .imaging import shrinkable
 from .plots import OVERLAY
 from .run_store import RunInfo, list_runs, read_json
 
@@ -78,6 +79,7 @@ class RunsPanel(QWidget):
         buttons.addStretch(1)
         self.where = QLabel("", objectName="runs_folder")
         self.where.setProperty("role", "muted")
+        shrinkable(self.where)
         left = QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(self.tree, 1)
@@ -124,11 +126,11 @@ class RunsPanel(QWidget):
         for r in self.runs:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
             item = QTreeWidgetItem([
-                f"{r.name}", STATUS_TEXT.get(r.status, r.status),
+                r.label, STATUS_TEXT.get(r.status, r.status),
                 f"{r.epochs_done}/{r.epochs}" if r.epochs else str(r.epochs_done),
                 r.best_text(), f"{r.samples_per_s:,.0f}" if r.samples_per_s else "",
                 r.dataset])
-            item.setToolTip(0, f"started {when}\n{r.path}")
+            item.setToolTip(0, f"{r.name}, started {when}\n{r.path}")
             item.setData(0, PATH_ROLE, str(r.path))
             if r.status == "failed":
                 item.setForeground(1, QColor(c["error"]))
@@ -159,7 +161,7 @@ class RunsPanel(QWidget):
         overlays = []
         for r in runs:
             h = RunHistory.from_jsonl(r.path / "metrics.jsonl")
-            overlays.append((r.name, h))
+            overlays.append((r.label[11:] if r.label != r.name else r.name, h))
         self.curves.reset(RunHistory())
         self.curves.set_overlays(overlays)
         self.curves.redraw()
@@ -171,7 +173,7 @@ class RunsPanel(QWidget):
             if len(runs) == 1:
                 r = runs[0]
                 cfg = r.config
-                return (f"<b>{r.name}</b> · {cfg.get('dataset', '')} · {cfg.get('optimizer', '')}"
+                return (f"<b>{r.label}</b> · {cfg.get('dataset', '')} · {cfg.get('optimizer', '')}"
                         f" lr {cfg.get('lr', '')} · batch {cfg.get('batch_size', '')} · "
                         f"{r.epochs_done}/{r.epochs} epochs · {r.best_text()}"
                         + (f"<br><span style='color:{colors()['error']}'>{r.note}</span>"
@@ -182,12 +184,12 @@ class RunsPanel(QWidget):
         base = ordered[0]
         base_graph, base_cfg = base.graph_dict(), read_json(base.path / "config.json")
         parts = []
-        for i, other in enumerate(ordered[1:], 1):
+        for other in ordered[1:]:
             d = diff_runs(base_graph, other.graph_dict(), base_cfg,
                           read_json(other.path / "config.json"))
             color = OVERLAY[runs.index(other) % len(OVERLAY)]
-            parts.append(f"<p><b style='color:{color}'>{other.name}</b> vs "
-                         f"<b>{base.name}</b>: {d.counts()}</p>")
+            parts.append(f"<p><b style='color:{color}'>{other.label}</b> vs "
+                         f"<b>{base.label}</b>: {d.counts()}</p>")
             if d.is_empty:
                 parts.append("<p style='margin-left:12px'>same graph and settings</p>")
                 continue

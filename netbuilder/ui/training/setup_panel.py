@@ -7,10 +7,9 @@ beside the field (the engine's ``ConfigError`` names it).
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,8 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
     QScrollArea,
     QSpinBox,
     QToolButton,
@@ -33,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...errors import NetbuilderError
-from ..theme import colors
 from .commands import SetTrainingConfigCommand
+from .controls import ControlBar
 from .dataset_preview import DatasetPreview
 
 LABELS = {"dataset": "Dataset", "task": "Task", "loss": "Loss", "optimizer": "Optimizer",
@@ -43,166 +40,6 @@ LABELS = {"dataset": "Dataset", "task": "Task", "loss": "Loss", "optimizer": "Op
           "epochs": "Epochs", "val_split": "Validation split", "seed": "Seed",
           "device": "Device", "precision": "Precision", "normalization": "Normalization",
           "grad_clip": "Gradient clipping"}
-
-
-def _fmt_eta(seconds: float) -> str:
-    if seconds is None or math.isnan(seconds) or seconds < 0:
-        return "—"
-    s = round(seconds)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-class ControlBar(QFrame):
-    """Start / Pause-Resume / Stop, the progress bar and the run's status and messages."""
-
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.controller = controller
-        self.setObjectName("training_controls")
-        self.start_button = QPushButton("Start", objectName="training_start")
-        self.start_button.setToolTip("Train the network as drawn now (F5)")
-        self.start_button.setDefault(True)
-        self.pause_button = QPushButton("Pause", objectName="training_pause")
-        self.stop_button = QPushButton("Stop", objectName="training_stop")
-        for b in (self.start_button, self.pause_button, self.stop_button):
-            b.setMinimumWidth(64)
-        self.start_button.clicked.connect(self._start)
-        self.pause_button.clicked.connect(self._pause_resume)
-        self.stop_button.clicked.connect(controller.stop)
-        self.progress = QProgressBar(objectName="training_progress")
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("%p%")
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFixedHeight(16)
-        self.numbers = QLabel("Not started", objectName="training_numbers")
-        self.status = QLabel("", objectName="training_status")
-        self.status.setProperty("role", "muted")
-        self.status.setWordWrap(True)
-        self.message = QLabel("", objectName="training_message")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.hide()
-        self.details_button = QToolButton(text="Details", objectName="training_details_button")
-        self.details_button.setCheckable(True)
-        self.details_button.hide()
-        self.details = QPlainTextEdit(objectName="training_details")
-        self.details.setReadOnly(True)
-        self.details.setMaximumHeight(140)
-        self.details.hide()
-        self.details_button.toggled.connect(self.details.setVisible)
-
-        buttons = QHBoxLayout()
-        buttons.setSpacing(6)
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.pause_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 8)
-        layout.setSpacing(5)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.numbers)
-        layout.addWidget(self.status)
-        msg = QHBoxLayout()
-        msg.addWidget(self.message, 1)
-        msg.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addLayout(msg)
-        layout.addWidget(self.details)
-
-        controller.state_changed.connect(self.set_state)
-        controller.progress_updated.connect(self.show_progress)
-        controller.run_started.connect(self.show_started)
-        controller.message_changed.connect(self.show_message)
-        controller.run_ended.connect(self.show_ended)
-        self.set_state(controller.state)
-
-    def _start(self) -> None:
-        window = self.window()
-        self.controller.start(window if hasattr(window, "show_dock") else None)
-
-    def _pause_resume(self) -> None:
-        if self.controller.state == "paused":
-            self.controller.resume()
-        else:
-            self.controller.pause()
-
-    def set_state(self, state: str) -> None:
-        running = state in ("starting", "running", "paused", "stopping")
-        self.start_button.setEnabled(not running)
-        self.pause_button.setEnabled(state in ("running", "paused"))
-        self.pause_button.setText("Resume" if state == "paused" else "Pause")
-        self.stop_button.setEnabled(state in ("starting", "running", "paused"))
-        if state == "starting":
-            self.progress.setRange(0, 0)  # busy until the worker reports its plan
-            self.numbers.setText("Starting the training process…")
-            self.details_button.hide()
-            self.details.hide()
-        elif state == "paused":
-            self.numbers.setText(self.numbers.text().split("  ·  paused")[0] + "  ·  paused")
-        elif state == "stopping":
-            self.numbers.setText("Stopping…")
-        if not running and self.progress.maximum() == 0:
-            self.progress.setRange(0, 1)
-
-    def show_started(self, e) -> None:
-        self.progress.setRange(0, max(int(e.total_steps), 1))
-        self.progress.setValue(0)
-        ds = e.dataset or {}
-        self.status.setText(
-            f"{e.task} on {ds.get('name', '?')} ({ds.get('n_train', 0):,} train / "
-            f"{ds.get('n_val', 0):,} val) · {e.num_params:,} parameters · {e.device} · "
-            f"{e.precision}")
-        self.numbers.setText(f"Epoch {e.start_epoch}/{e.epochs} · step 0/{e.total_steps:,}")
-
-    def show_progress(self, p) -> None:
-        if self.progress.maximum() != p.total_steps:
-            self.progress.setRange(0, max(int(p.total_steps), 1))
-        self.progress.setValue(min(int(p.step), self.progress.maximum()))
-        phase = f"{p.phase} · " if p.phase and p.phase != "train" else ""
-        text = (f"{phase}Epoch {p.epoch}/{p.epochs} · step {p.step:,}/{p.total_steps:,} · "
-                f"{p.samples_per_s:,.0f} samples/s · ETA {_fmt_eta(p.eta_s)}")
-        if self.controller.state == "paused":
-            text += "  ·  paused"
-        self.numbers.setText(text)
-
-    def show_message(self, text: str, level: str) -> None:
-        self.message.setVisible(bool(text))
-        self.message.setText(text)
-        self._level = level
-        self._style_message()
-
-    def _style_message(self) -> None:
-        c = colors()
-        level = getattr(self, "_level", "")
-        accent = {"error": c["error"], "warning": c["warning"]}.get(level)
-        if accent is None:
-            self.message.setStyleSheet(f"color: {c['muted']};")
-        else:
-            self.message.setStyleSheet(
-                f"color: {accent}; border-left: 3px solid {accent}; padding: 3px 6px;"
-                f"background: {c['alt_base']};")
-
-    def changeEvent(self, event) -> None:
-        if event.type() == QEvent.Type.PaletteChange:
-            self._style_message()
-        super().changeEvent(event)
-
-    def show_ended(self, e) -> None:
-        tb = getattr(e, "traceback", "")
-        self.details.setPlainText(tb or "")
-        self.details_button.setVisible(bool(tb))
-        if getattr(e, "summary", None) is not None:
-            self.progress.setValue(self.progress.maximum()
-                                   if e.summary.get("status") == "finished"
-                                   else self.progress.value())
-        self.numbers.setText({"finished": "Finished", "stopped": "Stopped",
-                              "failed": "Failed"}.get(self.controller.state, "Ended")
-                             + (f" · {self.numbers.text().split(' · ', 1)[-1]}"
-                                if " · " in self.numbers.text() else ""))
 
 
 class SetupForm(QWidget):

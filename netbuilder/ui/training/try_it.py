@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 
 from ...errors import NetbuilderError
 from ..theme import colors
-from .imaging import PixelView, image_rgb
-from .predictor import Predictor, image_from_output
+from .imaging import PixelView, image_rgb, shrinkable
+from .predictor import GENERATIVE_TASKS, Predictor, image_from_output
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 DATA_SUFFIXES = (".npy", ".csv", ".tsv", ".txt")
@@ -189,6 +189,7 @@ class TryItView(QWidget):
         self.title.setProperty("role", "heading")
         self.source = QLabel("", objectName="try_it_source")
         self.source.setProperty("role", "muted")
+        shrinkable(self.source)
         self.message = QLabel("", objectName="try_it_message")
         self.message.setWordWrap(True)
         self.message.setProperty("role", "muted")
@@ -221,9 +222,13 @@ class TryItView(QWidget):
         self.verdict = QLabel("", objectName="try_it_verdict")
         self.verdict.setStyleSheet("font-size: 15pt; font-weight: 600;")
         self.bars = ProbabilityBars()
+        self.output = PixelView(min_size=96)
+        self.output.setObjectName("try_it_output")
+        self.output.hide()
         right = QVBoxLayout()
         right.addWidget(self.verdict)
         right.addWidget(self.bars, 1)
+        right.addWidget(self.output, 1)
         classify = QWidget()
         lay = QHBoxLayout(classify)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -279,7 +284,7 @@ class TryItView(QWidget):
         self.source.setText(f"weights of {label or self.run_dir.name}")
         self._say("")
         gen = None
-        if self.predictor.task != "classify":
+        if self.predictor.task in GENERATIVE_TASKS:
             try:
                 gen = self.predictor.generator()
             except NetbuilderError:
@@ -289,6 +294,9 @@ class TryItView(QWidget):
             self._build_sliders(gen[1])
         else:
             self.pages.setCurrentIndex(0)
+        classify = self.predictor.task == "classify"
+        self.bars.setVisible(classify)
+        self.output.setVisible(not classify)
         self.refresh()
 
     def refresh(self) -> None:
@@ -322,6 +330,9 @@ class TryItView(QWidget):
 
     def _predict(self, x: np.ndarray) -> None:
         self._input = x
+        if self.predictor.task != "classify":
+            self._reconstruct(x)
+            return
         try:
             probs = self.predictor.probabilities(x)
         except NetbuilderError as exc:
@@ -340,6 +351,24 @@ class TryItView(QWidget):
         self.bars.set_probabilities(p, names)
         self.last_probs = p
         self.predicted.emit(p)
+
+    def _reconstruct(self, x: np.ndarray) -> None:
+        """Autoencoders and regressors: show what the network outputs for the input."""
+        try:
+            out = self.predictor.predict(x)
+        except (NetbuilderError, RuntimeError) as exc:
+            self._say(f"The network could not take this input: {exc}", error=True)
+            return
+        self._say("")
+        self._show_seen(x[0])
+        img = image_from_output(out[0], self.predictor.input_shape)
+        if img is not None:
+            self.output.set_rgb(image_rgb(img))
+            self.verdict.setText("output")
+        else:
+            values = ", ".join(f"{v:.4g}" for v in np.ravel(out[0])[:8])
+            self.verdict.setText(f"output: {values}")
+        self.predicted.emit(out[0])
 
     def _show_seen(self, sample: np.ndarray) -> None:
         s = np.asarray(sample, dtype=np.float32)

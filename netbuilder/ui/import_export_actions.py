@@ -1,0 +1,254 @@
+"""File → Import PyTorch Model…, Export Project…, Export ONNX…: the editor's doors to the
+PyTorch ecosystem (the headless work is ``compile.import_source``, ``compile.onnx_export`` and
+``train.export_project``; this module only asks and reports)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QWidget,
+)
+
+from ..errors import NetbuilderError
+
+PY_FILTER = "Python files (*.py)"
+ONNX_FILTER = "ONNX models (*.onnx)"
+
+
+def install_import_export_actions(window) -> dict[str, QAction]:
+    """Add the actions to the window's File menu, after Export to Python (idempotent)."""
+    if "import_pytorch" in window.actions:
+        return {k: window.actions[k] for k in ("import_pytorch", "export_project",
+                                                "export_onnx")}
+    specs = (("import_pytorch", "&Import PyTorch Model…",
+              "Turn an nn.Module class from a Python file into a graph",
+              lambda: import_model_dialog(window)),
+             ("export_project", "Export &Project…",
+              "Write model.py, train.py, the trained weights and a README to a folder",
+              lambda: export_project_dialog(window)),
+             ("export_onnx", "Export &ONNX…", "Write the model as ONNX (dynamic batch size)",
+              lambda: export_onnx_dialog(window)))
+    made = {}
+    for name, text, tip, slot in specs:
+        action = QAction(text, window)
+        action.setObjectName(f"action_{name}")
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        made[name] = window.actions[name] = action
+    menu = getattr(window, "menus", {}).get("file")
+    if menu is not None:
+        entries = menu.actions()
+        anchor = window.actions.get("export")
+        at = entries.index(anchor) + 1 if anchor in entries else len(entries)
+        before = entries[at] if at < len(entries) else None
+        for action in (made["export_project"], made["export_onnx"]):
+            menu.insertAction(before, action)
+        opening = window.actions.get("save")
+        menu.insertAction(opening if opening in entries else before, made["import_pytorch"])
+    return made
+
+
+# --- import --------------------------------------------------------------------------------------
+
+class ImportDialog(QDialog):
+    """Which class of the file, its constructor arguments and the input shape."""
+
+    def __init__(self, path: Path, classes: list[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("import_dialog")
+        self.setWindowTitle("Import PyTorch model")
+        self.path = path
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"<b>{path.name}</b>"))
+        self.class_box = QComboBox(objectName="import_class")
+        self.class_box.addItems(classes)
+        self.class_box.setEditable(True)
+        self.args_edit = QLineEdit(objectName="import_args")
+        self.args_edit.setPlaceholderText('constructor arguments as JSON, e.g. {"hidden": 64}')
+        self.shape_edit = QLineEdit(objectName="import_shape")
+        self.shape_edit.setPlaceholderText("e.g. 1,28,28 (without the batch; inputs split by ;)")
+        form.addRow("Class", self.class_box)
+        form.addRow("Arguments", self.args_edit)
+        form.addRow("Input shape", self.shape_edit)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
+                                   QDialogButtonBox.StandardButton.Cancel)
+        buttons.setObjectName("import_buttons")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def values(self) -> tuple[str, str, str]:
+        return (self.class_box.currentText().strip(), self.args_edit.text().strip(),
+                self.shape_edit.text().strip())
+
+
+def import_model_dialog(window, path: str | Path | None = None) -> bool:
+    """Ask for a file and a class, import it, open the graph as a new untitled document."""
+    from ..compile.import_source import module_classes
+
+    if path is None:
+        path, _ = QFileDialog.getOpenFileName(window, "Import PyTorch model", _folder(window),
+                                              PY_FILTER)
+        if not path:
+            return False
+    path = Path(path)
+    try:
+        classes = module_classes(path)
+    except NetbuilderError as exc:
+        _error(window, "Cannot import", f"{path.name} cannot be read.", str(exc))
+        return False
+    dialog = ImportDialog(path, classes, window)
+    accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    values = dialog.values()
+    dialog.deleteLater()
+    if not accepted:
+        return False
+    return import_model(window, path, *values)
+
+
+def import_model(window, path: str | Path, class_name: str, args: str = "",
+                 shapes: str = "") -> bool:
+    """Import ``class_name`` of ``path``; errors (with every unsupported operation) in a box."""
+    from ..compile.import_source import import_file, parse_args_json, parse_shape
+    from .document import Document
+
+    path = Path(path)
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        shape_list = [parse_shape(s) for s in shapes.split(";") if s.strip()] or None
+        graph = import_file(path, class_name, parse_args_json(args), shape_list)
+    except NetbuilderError as exc:
+        QGuiApplication.restoreOverrideCursor()
+        _error(window, "Cannot import", f"{class_name} from {path.name} cannot be imported.",
+               str(exc))
+        return False
+    QGuiApplication.restoreOverrideCursor()
+    files = getattr(window, "files", None)
+    if files is not None and not files.maybe_save():
+        return False
+    window.set_document(Document(graph))
+    _status(window, f"Imported {class_name} from {path.name}: "
+                    f"{sum(1 for n in graph.nodes() if n.type not in ('Input', 'Output'))} nodes")
+    return True
+
+
+# --- export --------------------------------------------------------------------------------------
+
+def export_project_dialog(window, folder: str | Path | None = None) -> bool:
+    """Write the project to a folder (the newest fitting run's weights included)."""
+    from ..train.export_project import export_project
+
+    graph = window.document.graph
+    if folder is None:
+        folder = QFileDialog.getExistingDirectory(window, "Export project to folder",
+                                                  _folder(window))
+        if not folder:
+            return False
+    weights = latest_weights(window)
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        report = export_project(graph, folder, weights)
+    except NetbuilderError as exc:
+        QGuiApplication.restoreOverrideCursor()
+        _error(window, "Cannot export", "The project could not be written.", str(exc))
+        return False
+    except OSError as exc:
+        QGuiApplication.restoreOverrideCursor()
+        _error(window, "Cannot export", f"Could not write to {folder}.", str(exc))
+        return False
+    QGuiApplication.restoreOverrideCursor()
+    _status(window, f"Exported the project to {report.folder}: {', '.join(report.files)}")
+    if report.warnings:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Project exported",
+                          f"The project was written to {report.folder}, without a training "
+                          f"script.", QMessageBox.StandardButton.Ok, window)
+        box.setObjectName("export_project_warning")
+        box.setInformativeText("\n".join(report.warnings))
+        box.exec()
+        box.deleteLater()
+    return True
+
+
+def export_onnx_dialog(window, path: str | Path | None = None) -> bool:
+    from ..compile.onnx_export import export_onnx
+
+    doc = window.document
+    if path is None:
+        stem = (doc.path.stem if doc.path else doc.graph.name) or "model"
+        path, _ = QFileDialog.getSaveFileName(window, "Export ONNX",
+                                              str(Path(_folder(window)) / f"{stem}.onnx"),
+                                              ONNX_FILTER)
+        if not path:
+            return False
+    weights = latest_weights(window)
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        report = export_onnx(doc.graph, path, weights / "weights.safetensors"
+                             if weights is not None else None)
+    except (NetbuilderError, OSError) as exc:
+        QGuiApplication.restoreOverrideCursor()
+        _error(window, "Cannot export", "The ONNX file could not be written.", str(exc))
+        return False
+    QGuiApplication.restoreOverrideCursor()
+    checked = (f", checked with onnxruntime (difference {report.max_difference:.1g})"
+               if report.max_difference is not None else "")
+    _status(window, f"Exported {Path(path).name}{checked}")
+    return True
+
+
+def latest_weights(window) -> Path | None:
+    """The newest run of the document whose weights fit its graph (None when there is none):
+    the editor's runs folder, then the command line's ``runs/`` beside the file."""
+    from ..train.export_project import latest_run_weights, newest_fitting_run
+
+    doc = window.document
+    try:
+        from .training.run_store import runs_root
+
+        found = newest_fitting_run([runs_root(doc.path, doc.graph.name)], doc.graph)
+    except ImportError:
+        found = None
+    if found is None and doc.path is not None:
+        found = latest_run_weights(doc.path, doc.graph)
+    return found
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+def _folder(window) -> str:
+    files = getattr(window, "files", None)
+    last = getattr(files, "_last_dir", None)
+    return last() if callable(last) else str(Path.home())
+
+
+def _status(window, text: str) -> None:
+    window.statusBar().showMessage(text, 8000)
+
+
+def _error(window, title: str, text: str, detail: str) -> None:
+    files = getattr(window, "files", None)
+    if files is not None and hasattr(files, "show_error"):
+        files.show_error(title, text, detail, "import_export_error")
+        return
+    box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok,
+                      window)
+    box.setObjectName("import_export_error")
+    box.setInformativeText(detail)
+    box.exec()
+    box.deleteLater()
+
+
+__all__ = ["install_import_export_actions", "import_model_dialog", "import_model",
+           "export_project_dialog", "export_onnx_dialog", "latest_weights", "ImportDialog"]
+

@@ -1,0 +1,107 @@
+"""``netbuilder train``: the run folder, the progress bar, resume, errors, and torchrun (DDP)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import netbuilder as nb
+from netbuilder.cli import main
+from netbuilder.train import TrainingConfig
+
+
+def write_mlp(path, **training):
+    g = nb.Graph("mlp spirals")
+    prev = g.add("Input", "x", shape=(2,))
+    for type_, params in [("Linear", {"out_features": 32}), ("ReLU", {}),
+                          ("Linear", {"out_features": 2})]:
+        n = g.add(type_, **params)
+        g.connect(prev, n)
+        prev = n
+    settings = {"dataset": "spirals", "epochs": 2, "lr": 3e-3, **training}
+    g.training = TrainingConfig(**settings).to_dict()
+    g.save(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_train_writes_the_run_folder_and_a_progress_bar(tmp_path, capsys):
+    graph = write_mlp(tmp_path / "mlp.json")
+    out = tmp_path / "run"
+    status = main(["train", str(graph), "--epochs", "3", "--batch-size", "32", "--lr", "0.005",
+                   "--device", "cpu", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "training classify on spirals (800 train / 200 validation samples)" in captured.err
+    assert "\r" in captured.err and "epoch 3/3" in captured.err and "val_accuracy" in captured.err
+    assert captured.out.startswith("finished: 3 epochs") and str(out) in captured.out
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3] and rows[-1]["step"] == 3 * 25
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["samples_per_s"] > 0
+    assert summary["best_epoch"] in (1, 2, 3)
+    config = json.loads((out / "config.json").read_text())
+    assert (config["epochs"], config["batch_size"], config["lr"]) == (3, 32, 0.005)
+    assert (out / "weights.safetensors").stat().st_size > 0
+    assert nb.load(out / "graph.json").name == "mlp spirals"
+
+    # --resume continues the same history up to the new epoch count.
+    status = main(["train", "--resume", str(out), "--epochs", "5", "--quiet"])
+    captured = capsys.readouterr()
+    assert status == 0 and captured.err == ""
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5] and rows[-1]["step"] == 5 * 25
+
+
+def test_default_run_folder_is_next_to_the_graph(tmp_path, capsys):
+    graph = write_mlp(tmp_path / "mlp.json", epochs=1)
+    assert main(["train", str(graph), "--quiet"]) == 0
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("mlp_spirals-")
+    assert (runs[0] / "summary.json").exists()
+
+
+def test_errors_are_one_line_and_exit_1(tmp_path, capsys):
+    graph = write_mlp(tmp_path / "mlp.json")
+    status = main(["train", str(graph), "--dataset", "digits", "--quiet",
+                   "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("netbuilder: error: The dataset 'digits' gives samples of shape "
+                          "(1, 8, 8) but Input 'x' expects (2,)")
+    assert len(err.strip().splitlines()) == 1
+    assert main(["train", str(tmp_path / "nope.json")]) == 1
+    assert "file not found" in capsys.readouterr().err
+    assert main(["train", str(graph), "--epochs", "0"]) == 2
+
+
+def test_torchrun_two_processes_write_one_set_of_outputs(tmp_path):
+    graph = write_mlp(tmp_path / "mlp.json", batch_size=32)
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "netbuilder", "train", str(graph), "--device", "cpu", "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("finished: 2 epochs") == 1  # only rank 0 prints
+    assert proc.stderr.count("training classify on spirals") == 1
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["best.safetensors", "checkpoint.json", "config.json", "graph.json",
+                     "metrics.jsonl", "optimizer.pt", "summary.json", "weights.safetensors"]
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    # Each of the 2 ranks takes half of the 800 training samples: 400 / 32 → 13 steps.
+    assert [(r["epoch"], r["step"]) for r in rows] == [(1, 13), (2, 26)]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["epochs_done"] == 2
+    assert not list(tmp_path.glob("runs"))

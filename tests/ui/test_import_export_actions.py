@@ -1,0 +1,99 @@
+"""File → Import PyTorch Model… and Export Project…/ONNX… in the editor."""
+from __future__ import annotations
+
+import textwrap
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDialog
+from window_helpers import answer_dialog, copy_example
+
+import netbuilder as nb
+from netbuilder.ui import import_export_actions as io
+
+MODEL = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+
+    class Tiny(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.fc1 = nn.Linear(4, hidden)
+            self.fc2 = nn.Linear(hidden, 2)
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+
+
+    class Odd(nn.Module):
+        def forward(self, x):
+            return x.sort()[0]
+''')
+
+
+def _fill_import_dialog(class_name: str, args: str, shape: str) -> dict:
+    seen: dict = {}
+
+    def poll(left: int = 500) -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QDialog) or box.objectName() != "import_dialog":
+            if left:
+                QTimer.singleShot(10, lambda: poll(left - 1))
+            return
+        seen["classes"] = [box.class_box.itemText(i) for i in range(box.class_box.count())]
+        box.class_box.setCurrentText(class_name)
+        box.args_edit.setText(args)
+        box.shape_edit.setText(shape)
+        box.accept()
+
+    QTimer.singleShot(0, poll)
+    return seen
+
+
+def test_file_menu_has_the_actions(make_window):
+    w = make_window()
+    names = [a.objectName() for a in w.menus["file"].actions()]
+    export = names.index("action_export")
+    assert names[export + 1:export + 3] == ["action_export_project", "action_export_onnx"]
+    assert names.index("action_import_pytorch") < names.index("action_save")
+
+
+def test_import_opens_the_model_as_a_new_graph(make_window, tmp_path):
+    (tmp_path / "tiny.py").write_text(MODEL)
+    w = make_window()
+    seen = _fill_import_dialog("Tiny", '{"hidden": 5}', "4")
+    assert io.import_model_dialog(w, tmp_path / "tiny.py")
+    assert seen["classes"] == ["Tiny", "Odd"]
+    graph = w.document.graph
+    assert graph.name == "Tiny" and w.document.path is None
+    assert graph.node(graph.find("fc1")).params["out_features"] == 5
+    assert "Imported Tiny from tiny.py" in w.statusBar().currentMessage()
+
+
+def test_an_unsupported_model_is_explained_and_the_document_stays(make_window, tmp_path):
+    (tmp_path / "tiny.py").write_text(MODEL)
+    w = make_window()
+    before = w.document
+    seen = answer_dialog("import_export_error")
+    assert not io.import_model(w, tmp_path / "tiny.py", "Odd", "", "4")
+    assert seen.get("shown")
+    assert "Tensor.sort()" in seen["informative"] and "tiny.py:" in seen["informative"]
+    assert w.document is before
+
+
+def test_export_project_writes_the_folder(make_window, tmp_path):
+    w = make_window()
+    assert w.files.open_file(copy_example("lenet5", tmp_path))
+    out = tmp_path / "project"
+    assert io.export_project_dialog(w, out)
+    assert {"model.py", "train.py", "README.md"} <= {p.name for p in out.iterdir()}
+    assert "Exported the project to" in w.statusBar().currentMessage()
+
+
+def test_export_onnx_writes_a_checked_file(make_window, tmp_path):
+    w = make_window()
+    assert w.files.open_file(copy_example("mlp_spirals", tmp_path))
+    assert io.export_onnx_dialog(w, tmp_path / "m.onnx")
+    assert (tmp_path / "m.onnx").stat().st_size > 0
+    assert "checked with onnxruntime" in w.statusBar().currentMessage()
+    assert nb.load(tmp_path / "mlp_spirals.json").name
