@@ -142,3 +142,54 @@ def test_installed_export_copies_helper_modules_from_the_wheel(fresh_env):
     source = out.read_text()
     assert "class PositionalEncoding(nn.Module)" in source
     compile(source, str(out), "exec")
+
+
+def test_desktop_entry_metadata_and_icons_agree():
+    import configparser
+    import xml.etree.ElementTree as ET
+
+    from PIL import Image
+
+    packaging = ROOT / "packaging"
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str
+    entry.read(packaging / "netbuilder.desktop", encoding="utf-8")
+    desktop = entry["Desktop Entry"]
+    assert desktop["Type"] == "Application" and desktop["Exec"].split()[0] == "netbuilder"
+    assert desktop["Icon"] == "netbuilder" and desktop["Categories"].endswith(";")
+    meta = ET.parse(packaging / "io.github.netbuilder.metainfo.xml").getroot()
+    assert meta.findtext("launchable") == "netbuilder.desktop"
+    assert meta.find("releases/release").get("version") == netbuilder.__version__
+    shots = [img.text for img in meta.iter("image")]
+    assert shots, "the metadata has no screenshots"
+    for url in shots:  # each names a picture that docs/images has (or scripts/ makes)
+        name = url.rsplit("/", 1)[1]
+        assert url.startswith("https://") and f"docs/images/{name}" in url
+        assert (ROOT / "docs" / "images" / name).is_file() or \
+            f"shot {Path(name).stem} " in (ROOT / "scripts" / "make_screenshots.sh").read_text()
+    assert (packaging / "icons" / "netbuilder.svg").is_file()
+    for size in (16, 32, 48, 64, 128, 256, 512):
+        with Image.open(packaging / "icons" / f"netbuilder-{size}.png") as icon:
+            assert icon.size == (size, size) and icon.mode == "RGBA"
+            assert icon.getpixel((0, 0))[3] == 0  # rounded corners: transparent
+            assert icon.getpixel((size // 2, size // 2))[3] == 255
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_install_desktop_uses_the_hicolor_layout_and_uninstalls(tmp_path):
+    prefix = tmp_path / "prefix"
+    env = {**os.environ, "PREFIX": str(prefix)}
+    # BUNDLE points nowhere: the entry then runs this checkout's .venv/bin/netbuilder.
+    run(["make", "-s", "install-desktop", "BUNDLE=" + str(tmp_path / "none")], cwd=ROOT, env=env)
+    share = prefix / "share"
+    installed = sorted(str(p.relative_to(share)) for p in share.rglob("*") if p.is_file())
+    assert "applications/netbuilder.desktop" in installed
+    assert "metainfo/io.github.netbuilder.metainfo.xml" in installed
+    assert "icons/hicolor/scalable/apps/netbuilder.svg" in installed
+    for size in (16, 48, 256, 512):
+        assert f"icons/hicolor/{size}x{size}/apps/netbuilder.png" in installed
+    text = (share / "applications" / "netbuilder.desktop").read_text()
+    exec_line = next(line for line in text.splitlines() if line.startswith("Exec="))
+    assert exec_line.endswith(" %f") and "netbuilder" in exec_line
+    run(["make", "-s", "uninstall-desktop"], cwd=ROOT, env=env)
+    assert not [p for p in share.rglob("*") if p.is_file() and "netbuilder" in p.name]

@@ -319,10 +319,16 @@ class FileController(QObject):
             restore.setObjectName("restore_button")
             discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
             discard.setObjectName("discard_button")
+            later = box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+            later.setObjectName("later_button")
+            later.setToolTip("Keep the recovered work and ask again at the next start")
             box.setDefaultButton(restore)
+            box.setEscapeButton(later)
             box.exec()
             chosen = box.clickedButton()
             box.deleteLater()
+            if chosen is not restore and chosen is not discard:
+                continue  # Later (or closed): the file stays for the next start
             if chosen is restore:
                 doc = Document(graph, original)
                 doc.undo_stack.resetClean()  # restored work is unsaved work

@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
             a[name].triggered.connect(lambda _=False, s=slot: s())
         a["minimap"].setChecked(not c.minimap.isHidden())
         a["minimap"].toggled.connect(c.set_minimap_visible)
+        self.menus["view"].aboutToShow.connect(self._sync_view_menu)  # M on the canvas toggles
         a["theme_light"].triggered.connect(lambda: self.set_theme("light"))
         a["theme_dark"].triggered.connect(lambda: self.set_theme("dark"))
         a["check"].triggered.connect(self.check)
@@ -355,6 +356,12 @@ class MainWindow(QMainWindow):
         self._sync_theme_actions()
         if self.document is not None:
             self.problems.refresh()
+
+    def _sync_view_menu(self) -> None:
+        action = self.actions["minimap"]
+        action.blockSignals(True)
+        action.setChecked(not self.canvas.minimap.isHidden())
+        action.blockSignals(False)
 
     def _sync_theme_actions(self) -> None:
         current = theme.current_theme()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -34,6 +35,7 @@ class ShortcutsDialog(QDialog):
         groups: dict[str, QTreeWidgetItem] = {}
         bold = self.font()
         bold.setBold(True)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         for group, text, keys in self.rows:
             parent_item = groups.get(group)
             if parent_item is None:
@@ -42,7 +44,8 @@ class ShortcutsDialog(QDialog):
                 parent_item.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 self.tree.addTopLevelItem(parent_item)
                 groups[group] = parent_item
-            QTreeWidgetItem(parent_item, [text, keys])
+            item = QTreeWidgetItem(parent_item, [text, keys])
+            item.setFont(1, mono)
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
         self.tree.setColumnWidth(0, max(self.tree.columnWidth(0) + 24, 260))

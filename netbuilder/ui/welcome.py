@@ -434,7 +434,8 @@ class WelcomeController(QObject):
         self.stack.addWidget(canvas)
         self.stack.addWidget(self.page)
         w.setCentralWidget(self.stack)
-        self.stack.setVisible(w.isVisible())  # a child added to a shown window shows late
+        if w.isVisible():  # a child added to a shown window would only show a turn later
+            self.stack.show()
         f = w.files
         self.page.new_requested.connect(self._new)
         self.page.open_requested.connect(lambda: f.open_file())

@@ -300,7 +300,7 @@ QFrame[role="example-card"]:hover {{ border-color: {highlight}; }}
 QFrame[role="example-card"]:focus {{ border: 2px solid {focus}; }}
 QFrame[role="example-card"] QLabel {{ background: transparent; border: none; }}
 QLabel[role="card-kind"] {{ font-size: 7.5pt; font-weight: 700; letter-spacing: 1px; }}
-QLabel[role="card-title"] {{ color: {text}; font-size: 11pt; font-weight: 600; }}
+QLabel[role="card-title"] {{ color: {text}; font-size: 10.5pt; font-weight: 600; }}
 QPushButton[role="filter-chip"] {{
     background: {card}; color: {text}; border: 1px solid {card_border}; border-radius: 13px;
     padding: 4px 14px; min-height: 17px; font-size: 9pt;

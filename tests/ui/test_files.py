@@ -170,6 +170,21 @@ def test_after_a_crash_the_next_start_offers_to_restore(make_window, tmp_path):
     assert not second.files.offer_recovery()  # offered once
 
 
+def test_recovery_can_wait_for_later_or_be_discarded(make_window, tmp_path):
+    first = make_window()
+    first.document.push(AddNodeCommand(first.document, "ReLU", (0, 0)))
+    assert first.files.autosave.save_now()
+    crashed = first.files.autosave.folder / "autosave-crashed0002.json"
+    shutil.copy(first.files.autosave.path, crashed)
+    second = make_window()
+    answer_dialog("recovery_prompt", button_name="later_button")
+    assert not second.files.offer_recovery()
+    assert crashed.exists() and len(second.document.graph) == 0
+    answer_dialog("recovery_prompt", button_name="discard_button")
+    assert not second.files.offer_recovery()
+    assert not crashed.exists() and len(second.document.graph) == 0
+
+
 def test_a_live_sessions_recovery_file_is_not_offered(make_window):
     first = make_window()
     first.document.push(AddNodeCommand(first.document, "ReLU", (0, 0)))

@@ -1,7 +1,8 @@
-"""Real runs started from the UI: curves fill, feature maps follow the canvas selection, pause,
-resume, stop, resume a finished run, and a worker that dies abruptly.
+"""Real runs of the LeNet-5 digits example started from the UI: curves fill, feature maps
+follow the canvas selection, badges appear on the canvas, pause, resume, stop, resume a stopped
+run, a worker that dies abruptly, and a NaN loss.
 
-The worker is a real spawned process training a tiny digits CNN; every wait is on the
+The worker is a real spawned process; every wait is on the
 controller's state or the views' contents (no sleeps). Timeouts are generous because a spawned
 process must import torch before its first event.
 """
@@ -15,7 +16,7 @@ import signal
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from training_helpers import tiny_digits_graph
+from window_helpers import example
 
 from netbuilder.graph import from_json, load, to_json
 from netbuilder.ui.commands import SetParamsCommand
@@ -27,8 +28,13 @@ STEP_S = 60_000
 
 @pytest.fixture
 def live(make_window, tmp_path):
-    path = tmp_path / "tiny.json"
-    tiny_digits_graph().save(path)
+    """The LeNet-5 example on digits (28×28), cut to 480 samples so an epoch takes moments."""
+    path = tmp_path / "lenet5.json"
+    g = load(example("lenet5"))
+    g.training = {**g.training, "dataset_options": {"size": 28, "limit": 480}, "epochs": 40,
+                  "batch_size": 32, "device": "cpu", "events": {"metrics_hz": 20,
+                                                                "images_hz": 5}}
+    g.save(path)
     w = make_window(Document(load(path), path), restore_layout=False)
     dash = w.training_dashboard
     yield w, w.document, dash
@@ -59,26 +65,28 @@ def test_a_run_from_the_ui_streams_curves_maps_and_obeys_pause_resume_stop(live,
     curves = dash.view("curves")
     qtbot.waitUntil(lambda: curves.point_count("train_loss") >= 3, timeout=START_S)
     assert c.state == "running" and controls.progress.value() > 0
-    assert re.match(r"Epoch \d+/30 · step \d+/\d+ · [\d,]+ samples/s · ETA \d+:\d\d",
+    assert re.match(r"Epoch \d+/40 · step \d+/\d+ · [\d,]+ samples/s · ETA \d+:\d\d",
                     controls.numbers.text())
 
     # the canvas selection decides whose activations stream into the grid
     click_node(w, "conv1")
     assert w.canvas.selected_ids() == [doc.graph.find("conv1")]
     fm = dash.view("feature_maps")
-    qtbot.waitUntil(lambda: fm.node_name == "conv1" and fm.tile_count == 8, timeout=STEP_S)
+    qtbot.waitUntil(lambda: fm.node_name == "conv1" and fm.tile_count == 6, timeout=STEP_S)
     image = fm.grid.image()
-    assert (image.width(), image.height()) == (74, 74)  # 3×3 grid of 8×8 maps shown ×3
-    assert len({image.pixel(x, y) for x in range(0, 74, 5) for y in range(0, 74, 5)}) > 3
-    # live badges: the ReLU reports its dead share, the conv its mean activation
-    qtbot.waitUntil(lambda: doc.graph.find("relu1") in dash.badges.values, timeout=STEP_S)
-    relu = dash.badges.values[doc.graph.find("relu1")]
-    assert 0.0 <= relu["dead"] <= 1.0 and relu["mean"] >= 0.0
+    assert (image.width(), image.height()) == (3 * 28 + 2, 2 * 28 + 1)  # 6 maps of 28×28
+    assert len({image.pixel(x, y) for x in range(0, 86, 4) for y in range(0, 57, 4)}) > 3
+    # live badges on the canvas: mean activations (tanh has no dead units to count)
+    for name in ("conv1", "tanh1", "fc3"):
+        qtbot.waitUntil(lambda n=name: doc.graph.find(n) in w.canvas._activity,
+                        timeout=STEP_S)
+    tanh = w.canvas._activity[doc.graph.find("tanh1")]
+    assert -1.0 <= tanh["mean"] <= 1.0 and tanh["dead"] is None
 
     # editing the graph during the run is allowed and does not touch the run
     doc.push(SetParamsCommand(doc, doc.graph.find("conv1"), {"out_channels": 16}))
     snapshot = from_json((c.run_dir / "graph.json").read_text())
-    assert snapshot.node(snapshot.find("conv1")).params["out_channels"] == 8
+    assert snapshot.node(snapshot.find("conv1")).params["out_channels"] == 6
 
     # pause: the worker confirms, and no step is taken while paused
     click(controls.pause_button)
@@ -107,7 +115,7 @@ def test_a_run_from_the_ui_streams_curves_maps_and_obeys_pause_resume_stop(live,
     assert c.stop_latency_s < 2.0  # the worker's own stop ended it, not the kill after 2 s
     assert controls.start_button.isEnabled() and not w.actions["stop"].isEnabled()
     run_dir = c.last_run_dir
-    assert run_dir.parent == tmp_path / "tiny.runs"
+    assert run_dir.parent == tmp_path / "lenet5.runs"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "stopped" and summary["epochs_done"] >= 1
     runs = dash.view("runs")
@@ -151,7 +159,7 @@ def test_a_nan_loss_stops_the_run_with_the_step_named(live, qtbot):
     w, doc, dash = live
     c = dash.controller
     doc.graph.training = {**doc.graph.training, "lr": 1e30, "optimizer": "sgd",
-                          "momentum": 0.0}
+                          "momentum": 0.0, "normalization": "none"}
     w.actions["train"].trigger()
     qtbot.waitUntil(lambda: c.state == "failed", timeout=START_S)
     text = dash.view("training").controls.message.text()

@@ -98,6 +98,9 @@ def test_samples_mark_errors_and_confusion_counts_agree(qtbot, trained):
     samples = SamplesView()
     qtbot.addWidget(samples)
     samples.show_event(s)
+    assert samples.grid.cells == []  # hidden: stored, not drawn
+    samples.show()
+    qtbot.waitExposed(samples)
     wrong = sum(t != p for t, p in zip(s.labels, s.predictions))
     assert samples.grid.error_count() == wrong
     assert f"{len(s.labels) - wrong} of {len(s.labels)} right" in samples.caption.text()

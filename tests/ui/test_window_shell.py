@@ -302,3 +302,17 @@ def test_importing_the_window_does_not_import_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert done.stdout.split() == ["False", "False"], done.stderr
+
+
+def test_minimap_menu_entry_follows_the_canvas(make_window, qtbot):
+    w = make_window()
+    minimap = w.canvas.minimap
+    w.actions["minimap"].setChecked(False)
+    assert minimap.isHidden()
+    w.actions["minimap"].setChecked(True)
+    assert not minimap.isHidden()
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_M)  # the canvas's own key
+    assert minimap.isHidden()
+    w.menus["view"].aboutToShow.emit()
+    assert not w.actions["minimap"].isChecked()

@@ -96,12 +96,13 @@ def drop_mime(view, mime: QMimeData, viewport_pos: QPoint) -> bool:
     args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
             Qt.KeyboardModifier.NoModifier)
     vp = view.viewport()
-    enter = QDragEnterEvent(at, *args)
+    # QDragEnterEvent/QDragMoveEvent take an integer QPoint (QDropEvent a QPointF).
+    enter = QDragEnterEvent(at.toPoint(), *args)
     QApplication.sendEvent(vp, enter)
     if not enter.isAccepted():
         QApplication.sendEvent(vp, QDragLeaveEvent())
         return False
-    QApplication.sendEvent(vp, QDragMoveEvent(at, *args))
+    QApplication.sendEvent(vp, QDragMoveEvent(at.toPoint(), *args))
     drop = QDropEvent(at, *args)
     QApplication.sendEvent(vp, drop)
     return drop.isAccepted()

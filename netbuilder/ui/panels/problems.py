@@ -43,8 +43,8 @@ class ProblemsPanel(QWidget):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, header.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, header.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, header.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, header.ResizeMode.Interactive)
+        header.setSectionResizeMode(2, header.ResizeMode.Interactive)
         top = QHBoxLayout()
         top.setContentsMargins(8, 4, 8, 0)
         top.addWidget(self.summary)
@@ -79,6 +79,13 @@ class ProblemsPanel(QWidget):
             item.setToolTip(0, d.message)
             item.setData(0, NODE_ROLE, d.node)
             self.tree.addTopLevelItem(item)
+        fm = self.tree.fontMetrics()
+        for col in (1, 2):  # fit the names and types, with room to breathe
+            texts = [self.tree.topLevelItem(i).text(col)
+                     for i in range(self.tree.topLevelItemCount())]
+            width = max([fm.horizontalAdvance(t) for t in texts] +
+                        [fm.horizontalAdvance(self.tree.headerItem().text(col))])
+            self.tree.setColumnWidth(col, min(width + 24, 240))
         errors = sum(d.severity == "error" for d in diags)
         warnings = sum(d.severity == "warning" for d in diags)
         self.summary.setText(_summary_text(errors, warnings, len(diags)))

@@ -11,6 +11,8 @@ the user turns this off for that plot until it is double-clicked.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -34,24 +36,24 @@ _REDRAW_MS = 250  # live curves at 4 fps: smooth to the eye, cheap for the GUI t
 
 def _nice_step(x: float) -> float:
     """1, 2 or 5 times a power of ten, at least ``x``."""
-    if x <= 0 or not np.isfinite(x):
+    if x <= 0 or not math.isfinite(x):
         return 1.0
-    exp = np.floor(np.log10(x))
+    exp = math.floor(math.log10(x))
     for m in (1.0, 2.0, 5.0, 10.0):
-        if m * 10 ** exp >= x:
-            return float(m * 10 ** exp)
-    return float(10 ** (exp + 1))
+        if m * 10.0 ** exp >= x:
+            return m * 10.0 ** exp
+    return 10.0 ** (exp + 1)
 
 
 def _nice_ceil(x: float) -> float:
     """The smallest of 1, 2, 2.5, 5 or 10 times a power of ten that is at least ``x``."""
-    if x <= 0 or not np.isfinite(x):
+    if x <= 0 or not math.isfinite(x):
         return 1.0
-    exp = np.floor(np.log10(x))
+    exp = math.floor(math.log10(x))
     for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if m * 10 ** exp >= x:
-            return float(m * 10 ** exp)
-    return float(10 ** (exp + 1))
+        if m * 10.0 ** exp >= x:
+            return m * 10.0 ** exp
+    return 10.0 ** (exp + 1)
 
 
 def _pretty(name: str) -> str:
@@ -71,6 +73,7 @@ class CurvesView(QWidget):
         self.history = RunHistory()
         self.overlays: list[tuple[str, RunHistory]] = []
         self._drawn_version = -1
+        self._drawn: dict[str, tuple] = {}  # plot item -> what it shows now
         self.best_summary: tuple | None = None
         self.extent: dict[str, float] = {}  # axis -> end of the run on it (total steps/epochs)
         self._manual: set[int] = set()  # plots the user zoomed or panned
@@ -210,7 +213,7 @@ class CurvesView(QWidget):
         if event.type() == QEvent.Type.PaletteChange:
             self._build_items()
             self._apply_style()
-            self._drawn_version = -1
+            self._invalidate()
             self.redraw()
             self.set_overlays(self.overlays)
         super().changeEvent(event)
@@ -222,9 +225,14 @@ class CurvesView(QWidget):
         self.history = history if history is not None else RunHistory()
         self.extent = {}
         self._manual.clear()
-        self._drawn_version = -1
+        self._invalidate()
         self._update_metric_choices()
         self.redraw()
+
+    def _invalidate(self) -> None:
+        """The next redraw sets every item's data again (new items, axis or metric)."""
+        self._drawn_version = -1
+        self._drawn.clear()
 
     def schedule_redraw(self) -> None:
         """Ask for a redraw; many calls within 250 ms draw once."""
@@ -248,7 +256,12 @@ class CurvesView(QWidget):
                             ("val_loss", "val_loss"), ("train_metric", f"train_{m}"),
                             ("val_metric", f"val_{m}"), ("train_lr", "train_lr")):
             s = h.get(source)
-            if s is None or not len(s):
+            n = 0 if s is None else len(s)
+            drawn = (id(h), source, ax, n)
+            if self._drawn.get(key) == drawn:
+                continue  # unchanged (validation points arrive once an epoch): no repaint
+            self._drawn[key] = drawn
+            if not n:
                 self.items[key].setData([], [])
             else:
                 self.items[key].setData(s.x(ax), s.y)
@@ -401,7 +414,7 @@ class CurvesView(QWidget):
         self._axis = self.axis_box.currentData()
         for p in self.plots:
             p.setLabel("bottom", self._axis)
-        self._drawn_version = -1
+        self._invalidate()
         self.redraw()
         self.set_overlays(self.overlays)
         self.manage_ranges(force=True)
@@ -410,7 +423,7 @@ class CurvesView(QWidget):
         if self.metric_box.currentData():
             self._metric = self.metric_box.currentData()
         style_plot(self.metric_plot, _pretty(self._metric))
-        self._drawn_version = -1
+        self._invalidate()
         self.redraw()
         self.set_overlays(self.overlays)
 

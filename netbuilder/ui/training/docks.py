@@ -84,7 +84,7 @@ class Dashboard(QObject):
         c.metrics_received.connect(self._metrics)
         c.activations_received.connect(self._activations)
         c.histograms_received.connect(lambda e: self._deliver("histograms", e))
-        c.samples_received.connect(lambda e: self._deliver("samples", e))
+        c.samples_received.connect(self._samples)
         c.confusion_received.connect(lambda e: self._deliver("confusion", e))
         c.checkpoint_saved.connect(self._checkpoint)
         c.run_ended.connect(self._run_ended)
@@ -154,7 +154,10 @@ class Dashboard(QObject):
     def _make_samples(self):
         from .samples import SamplesView
 
-        return self._with_latest(SamplesView(), "samples")
+        view = SamplesView()
+        for e in self._latest.get("samples_by_kind", {}).values():
+            view.show_event(e)
+        return view
 
     def _make_confusion(self):
         from .confusion import ConfusionView
@@ -202,6 +205,13 @@ class Dashboard(QObject):
             view.show_event(event)
         else:
             self._pending[key] = event
+
+    def _samples(self, e) -> None:
+        # the view keeps the newest of each kind and draws only while shown
+        self._latest.setdefault("samples_by_kind", {})[e.kind] = e
+        view = self.built("samples")
+        if view is not None:
+            view.show_event(e)
 
     def _flush_pending(self, name: str) -> None:
         event = self._pending.pop(name, None)

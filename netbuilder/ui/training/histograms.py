@@ -29,6 +29,7 @@ class HistogramsView(QWidget):
         super().__init__(parent)
         self.setObjectName("histograms")
         self.latest = None  # the last Histograms event
+        self._plot_items: dict | None = None
         self.first: dict[str, tuple] = {}  # layer -> first weight histogram of the run
         self.layers = QListWidget(objectName="histograms_layers")
         self.layers.setMaximumWidth(180)
@@ -60,6 +61,7 @@ class HistogramsView(QWidget):
     def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             self._style()
+            self._plot_items = None  # remade in the new theme's colours
             self._draw()
         super().changeEvent(event)
 
@@ -69,6 +71,7 @@ class HistogramsView(QWidget):
         self.layers.clear()
         self.weight_plot.clear()
         self.grad_plot.clear()
+        self._plot_items = None
         self.caption.setText("")
 
     def current_layer(self) -> str | None:
@@ -100,39 +103,54 @@ class HistogramsView(QWidget):
                 self.layers.setCurrentRow(0)
         self._draw()
 
+    def _items(self) -> dict:
+        """The three plot items (made once per theme; later draws only replace their data)."""
+        if self._plot_items is None:
+            color, gcolor = QColor(series_color("train")), QColor(series_color("val"))
+            ghost = QColor(series_color("cursor"))
+            ghost.setAlpha(170)
+            fill, gfill = QColor(color), QColor(gcolor)
+            fill.setAlpha(110)
+            gfill.setAlpha(110)
+            self.weight_plot.clear()
+            self.grad_plot.clear()
+            self._plot_items = {
+                "start": self.weight_plot.plot(
+                    [0, 1], [0], stepMode="center",
+                    pen=pg.mkPen(ghost, width=1.2, style=Qt.PenStyle.DotLine)),
+                "weights": self.weight_plot.plot([0, 1], [0], stepMode="center", fillLevel=0,
+                                                 brush=fill, pen=pg.mkPen(color, width=1.2)),
+                "grads": self.grad_plot.plot([0, 1], [0], stepMode="center", fillLevel=0,
+                                             brush=gfill, pen=pg.mkPen(gcolor, width=1.2)),
+            }
+        return self._plot_items
+
     def _draw(self) -> None:
-        self.weight_plot.clear()
-        self.grad_plot.clear()
         name = self.current_layer()
         e = self.latest
         if e is None or name is None or name not in e.weights:
+            if self._plot_items is not None:
+                for item in self._plot_items.values():
+                    item.setVisible(False)
             return
-        color = QColor(series_color("train"))
-        ghost = QColor(series_color("cursor"))
-        ghost.setAlpha(170)
-        fill = QColor(color)
-        fill.setAlpha(110)
+        items = self._items()
         first = self.first.get(name)
-        if first is not None and first is not e.weights[name]:
-            counts, edges = first
-            self.weight_plot.plot(np.asarray(edges), np.asarray(counts), stepMode="center",
-                                  pen=pg.mkPen(ghost, width=1.2, style=Qt.PenStyle.DotLine),
-                                  name="start")
+        show_first = first is not None and first is not e.weights[name]
+        if show_first:
+            items["start"].setData(np.asarray(first[1]), np.asarray(first[0]))
+        items["start"].setVisible(show_first)
         counts, edges = e.weights[name]
-        self.weight_plot.plot(np.asarray(edges), np.asarray(counts), stepMode="center",
-                              fillLevel=0, brush=fill, pen=pg.mkPen(color, width=1.2))
+        items["weights"].setData(np.asarray(edges), np.asarray(counts))
+        items["weights"].setVisible(True)
         wm, ws, wn = _stats(e.weights[name])
         text = f"{name} · epoch {e.epoch} · step {e.step:,} · weights: {wn:,} values, " \
                f"mean {wm:.3g}, std {ws:.3g}"
         if name in e.grads:
-            gcolor = QColor(series_color("val"))
-            gfill = QColor(gcolor)
-            gfill.setAlpha(110)
             counts, edges = e.grads[name]
-            self.grad_plot.plot(np.asarray(edges), np.asarray(counts), stepMode="center",
-                                fillLevel=0, brush=gfill, pen=pg.mkPen(gcolor, width=1.2))
+            items["grads"].setData(np.asarray(edges), np.asarray(counts))
             gm, gs, _ = _stats(e.grads[name])
             text += f" · gradients: mean {gm:.3g}, std {gs:.3g}"
         else:
             text += " · no gradients yet"
+        items["grads"].setVisible(name in e.grads)
         self.caption.setText(text)

@@ -8,12 +8,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QToolButton, QVBoxLayout, QWidget
 
 from ..theme import colors
 from .imaging import image_rgb, to_qimage
 from .plots import series_color, style_plot
 
+SHORT = {"predictions": "Predictions", "reconstructions": "Reconstructions",
+         "generated": "Generated", "dreams": "Dreams"}
 TITLES = {"predictions": "Predictions on validation samples",
           "reconstructions": "Reconstructions (input | output)",
           "generated": "Generated from fixed noise", "dreams": "RBM dreams (Gibbs samples)"}
@@ -93,14 +95,23 @@ class SampleGrid(QWidget):
 
 
 class SamplesView(QWidget):
-    """Shows the latest ``Samples`` event of whatever kind the task sends."""
+    """Shows the newest ``Samples`` event of each kind the task sends (a VAE sends both
+    reconstructions and generated images: buttons pick which one is shown).
+
+    Events are only stored while the view is hidden; drawing waits until it is shown.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("samples")
-        self.kind: str | None = None
+        self.kind: str | None = None  # the kind on screen
+        self.latest: dict[str, object] = {}  # kind -> newest event
+        self._shown = None  # the event drawn last
         self.title = QLabel("Samples", objectName="samples_title")
         self.title.setProperty("role", "heading")
+        self.kind_buttons: dict[str, QToolButton] = {}
+        self._kind_row = QHBoxLayout()
+        self._kind_row.setSpacing(2)
         self.caption = QLabel("", objectName="samples_caption")
         self.caption.setProperty("role", "muted")
         self.caption.setWordWrap(True)
@@ -110,14 +121,22 @@ class SamplesView(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.plot)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addLayout(self._kind_row)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 4)
-        layout.addWidget(self.title)
+        layout.addLayout(head)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.caption)
 
     def clear(self) -> None:
         self.kind = None
+        self.latest.clear()
+        self._shown = None
+        for button in self.kind_buttons.values():
+            button.deleteLater()
+        self.kind_buttons.clear()
         self.grid.set_cells([])
         self.plot.clear()
         self.caption.setText("")
@@ -125,8 +144,43 @@ class SamplesView(QWidget):
         self.stack.setCurrentWidget(self.grid)
 
     def show_event(self, e) -> None:
-        """Take a ``Samples`` event."""
-        self.kind = e.kind
+        """Take a ``Samples`` event (drawn now if its kind is on screen and the view shown)."""
+        self.latest[e.kind] = e
+        if e.kind not in self.kind_buttons:
+            self._add_kind(e.kind)
+        if self.kind is None:
+            self.kind = e.kind
+            self.kind_buttons[e.kind].setChecked(True)
+        if e.kind == self.kind and self.isVisible():
+            self._draw(e)
+
+    def show_kind(self, kind: str) -> None:
+        """Show the newest event of ``kind`` (what the kind buttons do)."""
+        self.kind = kind
+        if kind in self.kind_buttons:
+            self.kind_buttons[kind].setChecked(True)
+        e = self.latest.get(kind)
+        if e is not None:
+            self._draw(e)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        e = self.latest.get(self.kind) if self.kind else None
+        if e is not None and e is not self._shown:
+            self._draw(e)
+
+    def _add_kind(self, kind: str) -> None:
+        button = QToolButton(text=SHORT.get(kind, kind), objectName=f"samples_kind_{kind}")
+        button.setCheckable(True)
+        button.setAutoExclusive(True)
+        button.clicked.connect(lambda _c=False, k=kind: self.show_kind(k))
+        self.kind_buttons[kind] = button
+        self._kind_row.addWidget(button)
+        for b in self.kind_buttons.values():  # one kind needs no choice
+            b.setVisible(len(self.kind_buttons) > 1)
+
+    def _draw(self, e) -> None:
+        self._shown = e
         self.title.setText(f"{TITLES.get(e.kind, e.kind.capitalize())} · epoch {e.epoch}")
         if e.images is not None and len(e.images):
             self.stack.setCurrentWidget(self.grid)
