@@ -3,7 +3,8 @@
 # screenshot option. Needs no display. Each picture is kept under 300 KB (PNGs that come out
 # bigger are re-encoded with a 256-colour palette).
 #
-#   scripts/make_screenshots.sh            (NB=path/to/netbuilder to use another command)
+#   scripts/make_screenshots.sh            all of them (NB=path/to/netbuilder: another command)
+#   scripts/make_screenshots.sh welcome-dark training      only those
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NB=${NB:-.venv/bin/netbuilder}
@@ -17,9 +18,11 @@ SETTINGS=$(mktemp -d)
 trap 'rm -rf "$SETTINGS"' EXIT
 export QT_QPA_PLATFORM=offscreen NETBUILDER_SETTINGS_DIR="$SETTINGS"
 
+ONLY=" $* "
 shot() {  # shot NAME THEME [netbuilder arguments...]
     local name=$1 theme=$2
     shift 2
+    [[ "$ONLY" == "  " || "$ONLY" == *" $name "* ]] || return 0
     echo "$OUT/$name.png"
     NETBUILDER_THEME=$theme "$NB" "$@" --screenshot "$OUT/$name.png"
     if (($(stat -c %s "$OUT/$name.png") > LIMIT)); then
@@ -41,4 +44,4 @@ shot welcome-dark dark
 shot lenet5 light "$EX/lenet5.json"
 shot resnet-dark dark "$EX/resnet_small.json"
 shot training light "$EX/lenet5.json" --train 40
-ls -l "$OUT"
+ls -l "$OUT"/*.png

@@ -9,10 +9,18 @@ from .model import Graph
 # columns for the tensor-shape label on each wire.
 LAYER_GAP = 300.0
 ROW_GAP = 150.0
+# Long chains (LeNet-5 has 14 layers) wrap into bands of this many columns, like lines of text,
+# so that a framed graph stays readable in a window instead of shrinking to a thin strip.
+WRAP_COLUMNS = 5
+BAND_GAP = 110.0
 
 
-def layered_positions(g: Graph) -> dict[str, tuple[float, float]]:
-    """Positions for every node: x by depth from the inputs, y ordered to reduce crossings."""
+def layered_positions(g: Graph, wrap: int | None = WRAP_COLUMNS
+                      ) -> dict[str, tuple[float, float]]:
+    """Positions for every node: x by depth from the inputs, y ordered to reduce crossings.
+
+    With ``wrap``, depths beyond that many columns continue in a band below (``None``: one row).
+    """
     dag = nx.DiGraph()
     dag.add_nodes_from(n.id for n in g.nodes())
     dag.add_edges_from((e.src, e.dst) for e in g.edges())
@@ -31,11 +39,19 @@ def layered_positions(g: Graph) -> dict[str, tuple[float, float]]:
         layers[d].sort(key=bary)
         for i, nid in enumerate(layers[d]):
             order[nid] = float(i)
+    columns = wrap if wrap and len(layers) > wrap + 1 else max(len(layers), 1)
+    bands = -(-len(layers) // columns)
+    # Each band is as tall as its widest layer; bands stack downwards.
+    band_top, y = [], 0.0
+    for b in range(bands):
+        widest = max(len(layers[d]) for d in layers if d // columns == b)
+        band_top.append(y + (widest - 1) * ROW_GAP / 2)
+        y += widest * ROW_GAP + BAND_GAP
     pos = {}
     for d, ids in layers.items():
-        top = -(len(ids) - 1) * ROW_GAP / 2
+        top = band_top[d // columns] - (len(ids) - 1) * ROW_GAP / 2
         for i, nid in enumerate(ids):
-            pos[nid] = (d * LAYER_GAP, top + i * ROW_GAP)
+            pos[nid] = ((d % columns) * LAYER_GAP, top + i * ROW_GAP)
     return pos
 
 
