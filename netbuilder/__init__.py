@@ -7,8 +7,17 @@
     g.connect(x, c)
     g.check(); g.analyze(); g.build(); g.to_python(); g.save("lenet.json"); nb.load("lenet.json")
 """
-from .errors import (CompileError, CycleError, FileFormatError, GraphError, NameTakenError,
-                     NetbuilderError, ParamError, PortError, UnknownTypeError)
+from .errors import (
+                     CompileError,
+                     CycleError,
+                     FileFormatError,
+                     GraphError,
+                     NameTakenError,
+                     NetbuilderError,
+                     ParamError,
+                     PortError,
+                     UnknownTypeError,
+)
 from .graph import Diagnostic, Edge, Graph, Node, auto_layout, group, load, ungroup
 from .layers import all_specs, get_spec, search
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from ..graph import Diagnostic, Graph
-from .analysis import Analysis, NodeInfo, analyze as _analyze
-from .build import build as _build, exec_source
+from .analysis import Analysis, NodeInfo
+from .analysis import analyze as _analyze
+from .build import build as _build
+from .build import exec_source
 from .checks import structural
 from .codegen import generate, node_attributes, used_nodes
 from .gen_checks import gen_checks

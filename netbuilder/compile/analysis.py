@@ -17,8 +17,14 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..graph import Diagnostic, Graph, Node, fmt_shape
 from ..layers import EmitContext
 from ..layers import modules as helper_modules
-from .checks import (dtype_error, layer_error, merge_error, missing_input_error, rank_error,
-                     translate_torch_error)
+from .checks import (
+    dtype_error,
+    layer_error,
+    merge_error,
+    missing_input_error,
+    rank_error,
+    translate_torch_error,
+)
 from .shape_rules import NO_MACS, closed_form, wiring
 
 EVAL_NAMESPACE = {

@@ -19,7 +19,6 @@ from .analysis import Analysis, analyze
 from .checks import structural
 from .naming import Namespace, class_name
 
-
 # Module-level names of a generated file: a block or graph called "Reshape" must not replace
 # the helper class of that name.
 CLASS_RESERVED = frozenset({"torch", "nn", "F", "math"}) | frozenset(

@@ -16,6 +16,7 @@ import signal
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from training_helpers import tiny_digits_graph
 from window_helpers import example
 
 from netbuilder.graph import from_json, load, to_json
@@ -148,6 +149,7 @@ def test_a_worker_that_dies_is_reported_and_the_editor_is_untouched(live, qtbot)
     controls = dash.view("training").controls
     assert controls.message.text().startswith("The run failed")
     assert "the training process exited unexpectedly (exit code -9)" in controls.message.text()
+    assert "memory ran out" in controls.message.text()
     assert controls.start_button.isEnabled() and w.actions["train"].isEnabled()
     assert w.isVisible() and to_json(doc.graph) == before and not doc.dirty
     runs = dash.view("runs")
@@ -155,13 +157,17 @@ def test_a_worker_that_dies_is_reported_and_the_editor_is_untouched(live, qtbot)
     assert [r.status for r in runs.runs] == ["failed"]
 
 
-def test_a_nan_loss_stops_the_run_with_the_step_named(live, qtbot):
-    w, doc, dash = live
+def test_a_nan_loss_stops_the_run_with_the_step_named(make_window, qtbot, tmp_path):
+    path = tmp_path / "tiny.json"
+    g = tiny_digits_graph()  # ReLU and no squashing: a huge step overflows at once
+    g.training = {**g.training, "lr": 1e30, "optimizer": "sgd", "momentum": 0.0}
+    g.save(path)
+    w = make_window(Document(load(path), path), restore_layout=False)
+    dash = w.training_dashboard
     c = dash.controller
-    doc.graph.training = {**doc.graph.training, "lr": 1e30, "optimizer": "sgd",
-                          "momentum": 0.0, "normalization": "none"}
     w.actions["train"].trigger()
     qtbot.waitUntil(lambda: c.state == "failed", timeout=START_S)
     text = dash.view("training").controls.message.text()
     assert "NaN" in text or "Inf" in text or "nan" in text
     assert "at step" in text
+    dash.controller.shutdown()

@@ -403,7 +403,11 @@ class TrainingController(QObject):
             status = STOPPED
         elif isinstance(e, Failed):
             where = f" at step {e.step}" if e.step else ""
-            self._say(f"The run failed{where}: {e.message}", "error")
+            hint = ""
+            if "exit code -9" in e.message:  # SIGKILL from outside: usually the OOM killer
+                hint = (" — the system killed it, most often because memory ran out: lower "
+                        "the batch size or the model's size")
+            self._say(f"The run failed{where}: {e.message}{hint}", "error")
             status = FAILED
         else:
             status = STOPPED if e.summary.get("status") == "stopped" else FINISHED
