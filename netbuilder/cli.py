@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
+from .commands.common import positive_float
 from .errors import NetbuilderError
 
 # NOTE: add a subcommand by writing netbuilder/commands/<name>.py and listing it here.
@@ -71,20 +72,10 @@ def _launcher_parser() -> argparse.ArgumentParser:
     parser.add_argument("file", nargs="?", metavar="FILE", help="graph file to open (.json)")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="render the window to a PNG file and quit")
-    parser.add_argument("--train", type=_seconds, metavar="SECONDS",
+    parser.add_argument("--train", type=positive_float, metavar="SECONDS",
                         help="start training and let it run this long before the screenshot")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"--train needs a positive number of seconds, not {text}")
-    return value
 
 
 def _launch(argv: list[str]) -> int:

@@ -40,7 +40,10 @@ class NameTakenError(GraphError):
 
 
 class FileFormatError(NetbuilderError):
-    """A graph file is not valid; `field` is the path to the bad field (e.g. ``nodes[3].params.stride``)."""
+    """A graph file is not valid.
+
+    `field` is the path to the bad field, e.g. ``nodes[3].params.stride``.
+    """
 
     def __init__(self, message: str, *, path: str | None = None, field: str | None = None):
         where = f"{path}: " if path else ""

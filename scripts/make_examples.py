@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import netbuilder as nb
@@ -292,14 +293,17 @@ def render_all() -> dict[str, str]:
     return {f"{stem}.json": to_json(make(stem)) for stem in EXAMPLES}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def write_or_check(doc: str, render: Callable[[], dict[str, str]], script: str,
+                   argv: list[str] | None = None) -> int:
+    """The command line of an example script: write the files ``render`` gives, or ``--check``
+    them (exit 1 if one differs). Shared with scripts/make_gen_examples.py."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if a file differs from what this script writes")
     parser.add_argument("--out", type=Path, default=EXAMPLES_DIR, help="folder to write into")
     args = parser.parse_args(argv)
     stale = []
-    for name, text in render_all().items():
+    for name, text in render().items():
         path = args.out / name
         current = path.read_text(encoding="utf-8") if path.exists() else None
         if current == text:
@@ -311,9 +315,13 @@ def main(argv: list[str] | None = None) -> int:
             nb.graph.fileformat.atomic_write(path, text)
             print(f"wrote {path.name}")
     if stale:
-        print(f"out of date: {', '.join(stale)} (run python scripts/make_examples.py)")
+        print(f"out of date: {', '.join(stale)} (run python {script})")
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return write_or_check(__doc__, render_all, "scripts/make_examples.py", argv)
 
 
 if __name__ == "__main__":

@@ -9,19 +9,15 @@ API (the templates of ``netbuilder.graph.templates``) and saved with its trainin
 """
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
+
+# Run as a script, this folder is on sys.path: the layout and the command line are shared.
+from make_examples import arrange, write_or_check
 
 import netbuilder as nb
 from netbuilder.graph import to_json
-from netbuilder.graph.fileformat import atomic_write
 from netbuilder.graph.templates import make_autoencoder, make_dbn, make_gan, make_rbm, make_vae
 from netbuilder.train.config import TrainingConfig
-
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "netbuilder" / "resources" / "examples"
-GRID = 20.0  # positions snap to the canvas grid
-
 
 # --- the examples -----------------------------------------------------------------------------
 
@@ -133,15 +129,6 @@ EXAMPLES: dict[str, dict] = {
 }
 
 
-def arrange(g: nb.Graph) -> None:
-    """Layered layout, snapped to the grid, for the graph and every block inside it."""
-    nb.auto_layout(g)
-    for n in g.nodes():
-        g.move(n.id, (round(n.pos[0] / GRID) * GRID, round(n.pos[1] / GRID) * GRID))
-        if n.inner is not None:
-            arrange(n.inner)
-
-
 def make(stem: str) -> nb.Graph:
     """The example ``stem`` as a graph, laid out, with its training setup and description."""
     entry = EXAMPLES[stem]
@@ -158,27 +145,7 @@ def render_all() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if a file differs from what this script writes")
-    parser.add_argument("--out", type=Path, default=EXAMPLES_DIR, help="folder to write into")
-    args = parser.parse_args(argv)
-    stale = []
-    for name, text in render_all().items():
-        path = args.out / name
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current == text:
-            continue
-        if args.check:
-            stale.append(name)
-        else:
-            args.out.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, text)
-            print(f"wrote {path.name}")
-    if stale:
-        print(f"out of date: {', '.join(stale)} (run python scripts/make_gen_examples.py)")
-        return 1
-    return 0
+    return write_or_check(__doc__, render_all, "scripts/make_gen_examples.py", argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """What the subcommands share: reading a graph file, tables, numbers people can read."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,28 @@ from ..errors import NetbuilderError
 
 class CommandError(NetbuilderError):
     """A command cannot do what was asked; the message is the one line the user sees."""
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type``: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
 
 
 def load_graph(path: str | Path):
@@ -36,24 +59,24 @@ def one_line(text: str) -> str:
     return f"{lines[0]} {'; '.join(rest)}"
 
 
-def human_count(n: float) -> str:
-    """``61706`` → ``61.7K``; ``416520`` → ``416.5K``; ``1234567`` → ``1.2M``."""
+def _in_thousands(n: float, units: tuple[str, ...], sep: str) -> str:
     value = float(n)
-    for unit in ("", "K", "M", "G", "T"):
-        if abs(value) < 999.95 or unit == "T":
-            return f"{int(value)}" if unit == "" else f"{value:.1f}{unit}"
+    for unit in units:
+        if abs(value) < 999.95 or unit == units[-1]:
+            number = f"{int(value)}" if unit == units[0] else f"{value:.1f}"
+            return f"{number}{sep}{unit}"
         value /= 1000.0
     raise AssertionError("unreachable")
+
+
+def human_count(n: float) -> str:
+    """``61706`` → ``61.7K``; ``416520`` → ``416.5K``; ``1234567`` → ``1.2M``."""
+    return _in_thousands(n, ("", "K", "M", "G", "T"), "")
 
 
 def human_bytes(n: float) -> str:
     """``1234567`` → ``1.2 MB`` (powers of 1000, as torchinfo prints them)."""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 999.95 or unit == "TB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000.0
-    raise AssertionError("unreachable")
+    return _in_thousands(n, ("B", "KB", "MB", "GB", "TB"), " ")
 
 
 def grouped(n: int) -> str:

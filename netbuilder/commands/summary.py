@@ -10,6 +10,7 @@ from .common import (
     human_bytes,
     human_count,
     load_graph,
+    positive_int,
     print_json,
 )
 
@@ -19,19 +20,9 @@ HELP = "print a table of layers, output shapes, parameters and MACs, with totals
 _INDENT = "  "
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"the batch size must be at least 1, not {value}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="graph file (.json)")
-    parser.add_argument("--batch-size", type=_positive, default=1, metavar="N",
+    parser.add_argument("--batch-size", type=positive_int, default=1, metavar="N",
                         help="batch size for the activation memory and MAC totals (default 1)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 

@@ -13,28 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+from .common import positive_float, positive_int
+
 NAME = "train"
 HELP = "train a graph on its dataset (progress bar; metrics, weights and summary in a folder)"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,10 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="graph file (.json); optional with --resume (its graph.json)")
     parser.add_argument("--dataset", metavar="NAME|PATH",
                         help="built-in dataset name or data file (default: the graph's setting)")
-    parser.add_argument("--epochs", type=_positive_int, metavar="N",
+    parser.add_argument("--epochs", type=positive_int, metavar="N",
                         help="epochs in total (with --resume: train on up to this many)")
-    parser.add_argument("--batch-size", type=_positive_int, metavar="N")
-    parser.add_argument("--lr", type=_positive_float, metavar="X", help="learning rate")
+    parser.add_argument("--batch-size", type=positive_int, metavar="N")
+    parser.add_argument("--lr", type=positive_float, metavar="X", help="learning rate")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--out", metavar="DIR",
                         help="run folder (default: runs/<graph name>-<time> next to FILE)")
@@ -114,12 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover  (python -m netbuilder.commands.train)
-    from ..cli import _guarded
+    from ..cli import main
 
-    def _main(argv):
-        parser = argparse.ArgumentParser(prog="netbuilder train")
-        add_arguments(parser)
-        return run(parser.parse_args(argv))
-
-    sys.exit(_guarded(_main, sys.argv[1:]))
+    sys.exit(main([NAME, *sys.argv[1:]]))
 

@@ -29,8 +29,11 @@ def check(graph: Graph) -> list[Diagnostic]:
 
 
 def build(graph: Graph, class_name: str | None = None):
+    """The graph as an ``nn.Module``, built by executing its generated source (kept as
+    ``module.netbuilder_source``)."""
     return _build(graph, class_name)
 
 
 def to_python(graph: Graph, class_name: str | None = None, main: bool = True) -> str:
+    """Standalone PyTorch source of the graph (with a ``__main__`` smoke test when ``main``)."""
     return generate(graph, class_name, main)[0]

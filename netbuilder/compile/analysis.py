@@ -55,6 +55,8 @@ class NodeInfo:
 
 @dataclass
 class Analysis:
+    """The result of ``analyze``: a ``NodeInfo`` per node, topological order, diagnostics."""
+
     graph: Graph
     nodes: dict[str, NodeInfo]
     order: list[str]

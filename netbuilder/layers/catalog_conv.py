@@ -135,7 +135,8 @@ _batchnorm("BatchNorm1d", RankRule((1, 2), "(N, features) or (N, C, L)",
 _batchnorm("BatchNorm2d", _image_rule(2), "Batch normalization over the channels of feature maps.",
            ("batch norm", "batchnorm", "bn"))
 
-layer("LayerNorm", "Normalization", "Normalizes each sample over its last dimension (transformers).",
+layer("LayerNorm", "Normalization",
+      "Normalizes each sample over its last dimension (transformers).",
       (P("eps", "float", 1e-5, "Added to the variance for stability", min=0.0, max=1.0),
        P("elementwise_affine", "bool", True, "Learn a scale and shift")),
       init=lambda c: call("nn.LayerNorm", (c.shape[-1],), {

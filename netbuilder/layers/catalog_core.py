@@ -7,7 +7,8 @@ from .spec import call
 # --- Inputs and outputs -----------------------------------------------------------------------
 
 layer("Input", "Input/Output", "Where data enters the network; shape excludes the batch dimension.",
-      (P("shape", "shape", (1, 28, 28), "Sample shape without the batch dimension, e.g. (1, 28, 28)"),
+      (P("shape", "shape", (1, 28, 28),
+         "Sample shape without the batch dimension, e.g. (1, 28, 28)"),
        P("dtype", "choice", "float32", "Data type: float32 for signals, int64 for token ids",
          choices=("float32", "int64"))),
       inputs=(), forward=lambda ctx: [], aliases=("data", "placeholder", "source"), short="input",

@@ -51,13 +51,3 @@ def layer(
         outputs=outputs, aliases=aliases, short=short or type_.lower(), emit=emit, rank=rank,
         weight_layer=weight, block_role=block_role, source=source,
     ))
-
-
-def flatten_hint(rank: int) -> str:
-    return "add a Flatten before it"
-
-
-def reshape_hint(want: str) -> Callable[[int], str]:
-    def hint(rank: int) -> str:
-        return f"add a Reshape before it to make {want}"
-    return hint

@@ -5,7 +5,6 @@ lines). Building, shape analysis and export all go through that source: one path
 """
 from __future__ import annotations
 
-import keyword
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +42,8 @@ class Param:
         if self.kind in ("int", "float", "ints"):
             lo = "-inf" if self.min is None else _num(self.min)
             hi = "inf" if self.max is None else _num(self.max)
-            what = {"int": "an integer", "float": "a number", "ints": "an integer or tuple of integers"}
+            what = {"int": "an integer", "float": "a number",
+                    "ints": "an integer or tuple of integers"}
             return f"{what[self.kind]} in [{lo}, {hi}]"
         if self.kind == "shape":
             if self.min == -1:
@@ -253,10 +253,6 @@ WEIGHT_PARAMS = (
     Param("l1", "float", 0.0, "L1 penalty on the weights, added to the loss", min=0.0),
     Param("l2", "float", 0.0, "L2 penalty on the weights, added to the loss", min=0.0),
 )
-
-
-def is_identifier(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name)
 
 
 def fmt(value: Any) -> str:

@@ -109,7 +109,7 @@ def training_script(graph: Graph, config: TrainingConfig, cls: str):
         plan_t.discriminator = attrs[task.discriminator_id]
         latent, distribution = task.latent()
         plan_t.latent, plan_t.uniform = tuple(latent), distribution == "uniform"
-        plan_t.scale = bool(task._scale)
+        plan_t.scale = task.scales_data
     if config.task in ("rbm", "dbn"):
         plan_t.rbms = [attrs[n.id] for n in task.cd.rbms]
     plan_t.unused_parameters = _has_type(graph, "RBM")

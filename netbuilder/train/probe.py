@@ -1,6 +1,6 @@
 """Looking inside the model while it trains: activations of chosen nodes and weight histograms.
 
-Node names map to the module's attributes the way code generation names them, so a probe
+Node names map to the module's attributes through code generation's own naming, so a probe
 follows the node the user clicked. Hooks exist only during the probe's own forward pass (one
 fixed sample, ``eval`` mode, no grad): training steps never pay for them.
 """
@@ -10,8 +10,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..compile.codegen import used_nodes
-from ..compile.naming import Namespace
+from ..compile import node_attributes
 from .events import Activations, Histograms
 from .metrics import activation_levels, activation_tile, histogram, to_uint8_images
 
@@ -20,18 +19,18 @@ AUTO_TYPES = ("Conv1d", "Conv2d", "ConvTranspose2d", "Linear")
 
 def node_modules(graph, module: torch.nn.Module) -> dict[str, tuple[str, str, torch.nn.Module]]:
     """Top-level node name → (type, attribute, sub-module) for nodes that own a module."""
-    names = Namespace()
     out = {}
-    for nid in used_nodes(graph):
-        node = graph.node(nid)
-        attr = names.create(nid, node.name)
+    for nid, attr in node_attributes(graph).items():
         sub = getattr(module, attr, None)
         if isinstance(sub, torch.nn.Module):
+            node = graph.node(nid)
             out[node.name] = (node.type, attr, sub)
     return out
 
 
 class Prober:
+    """Makes the ``Activations`` and ``Histograms`` events of a run from its live module."""
+
     def __init__(self, graph, module: torch.nn.Module, probe, log: Callable[[str], None]):
         self.graph = graph
         self.module = module

@@ -99,7 +99,8 @@ def graphs(draw, depth: int = 0) -> nb.Graph:
     return g
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(g=graphs())
 def test_round_trip_is_lossless(g, tmp_path_factory):
     path = tmp_path_factory.mktemp("rt") / "graph.json"
@@ -113,7 +114,8 @@ def test_round_trip_is_lossless(g, tmp_path_factory):
     assert [(e.src, e.dst) for e in again.edges()] == [(e.src, e.dst) for e in g.edges()]
 
 
-@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(["ReLU", "Tanh", "Dropout", "LeakyReLU", "Identity",
                                  "Sigmoid", "LayerNorm", "Add"]), min_size=1, max_size=6),
        st.integers(1, 16), st.integers(1, 16))

@@ -209,7 +209,7 @@ def _graph(case: Case) -> tuple[nb.Graph, list[str], str]:
     g = nb.Graph("shape")
     ins = [g.add("Input", f"x{i}", shape=s, dtype=case.dtype) for i, s in enumerate(case.shapes)]
     nid = g.add(case.type, "layer", **case.params)
-    for i, (src, port) in enumerate(zip(ins, case.ports or [None] * len(ins))):
+    for src, port in zip(ins, case.ports or [None] * len(ins), strict=False):
         g.connect(src, nid, dst_port=port)
     return g, ins, nid
 

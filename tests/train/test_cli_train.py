@@ -25,14 +25,7 @@ def write_mlp(path, **training):
     return path
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_train_writes_the_run_folder_and_a_progress_bar(tmp_path, capsys):

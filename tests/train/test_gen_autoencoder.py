@@ -2,38 +2,17 @@
 least 5× from the first epoch) and show reconstructions beside their inputs."""
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
 import pytest
 import torch
 
-import netbuilder as nb
-from netbuilder.train.config import TrainingConfig
 from netbuilder.train.events import Samples
-from netbuilder.train.trainer import train
 
-EXAMPLES = resources.files("netbuilder") / "resources" / "examples"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _run(stem: str, epochs: int, events: list | None = None):
-    torch.manual_seed(0)
-    g = nb.load(str(EXAMPLES / f"{stem}.json"))
-    cfg = TrainingConfig.from_graph(g).replace(epochs=epochs, device="cpu")
-    return g, cfg, train(g, cfg, emit=None if events is None else events.append)
-
-
-def test_dense_autoencoder_validation_mse_falls_fivefold():
-    events: list = []
-    g, cfg, result = _run("autoencoder_dense", 15, events)
+def test_dense_autoencoder_validation_mse_falls_fivefold(train_example):
+    g, cfg, result, events = train_example("autoencoder_dense", 15)
     assert cfg.task == "autoencode" and g.meta["description"]
     losses = [h["val_loss"] for h in result.history]
     assert losses[0] / losses[-1] >= 5, losses
@@ -49,8 +28,8 @@ def test_dense_autoencoder_validation_mse_falls_fivefold():
     assert err[1] < err[0] * 0.7, err
 
 
-def test_denoising_autoencoder_restores_masked_digits():
-    g, cfg, result = _run("autoencoder_denoising", 12)
+def test_denoising_autoencoder_restores_masked_digits(train_example):
+    _, cfg, result, _ = train_example("autoencoder_denoising", 12)
     assert cfg.task_options == {"denoise": "masking", "strength": 0.3}
     losses = [h["val_loss"] for h in result.history]
     assert losses[0] / losses[-1] >= 5, losses

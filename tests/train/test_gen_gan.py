@@ -25,25 +25,12 @@ EXAMPLE = EXAMPLES_DIR / "dcgan_digits.json"
 EPOCHS = 8
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: these short runs are timed for one core, and two threads fight
-    over a busy machine's cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, one_thread):
-    torch.manual_seed(0)
-    g = nb.load(str(EXAMPLE))
-    cfg = TrainingConfig.from_graph(g).replace(epochs=EPOCHS, device="cpu")
-    events: list = []
-    out = tmp_path_factory.mktemp("gan_run")
-    result = train(g, cfg, emit=events.append, out_dir=out)
-    return g, cfg, result, events
+def run(train_example):
+    return train_example("dcgan_digits", EPOCHS)
 
 
 def test_discriminator_and_generator_stay_away_from_collapse(run):

@@ -24,22 +24,12 @@ from netbuilder.train.trainer import TrainingFailed, train
 EXAMPLES = resources.files("netbuilder") / "resources" / "examples"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def rbm_run(tmp_path_factory, one_thread):
-    torch.manual_seed(0)
-    g = nb.load(str(EXAMPLES / "rbm_digits.json"))
-    cfg = TrainingConfig.from_graph(g).replace(epochs=10, device="cpu")
-    events: list = []
-    result = train(g, cfg, emit=events.append, out_dir=tmp_path_factory.mktemp("rbm_run"))
-    return g, cfg, result, events
+def rbm_run(train_example):
+    return train_example("rbm_digits", 10)
 
 
 def test_contrastive_divergence_lowers_the_reconstruction_error(rbm_run):

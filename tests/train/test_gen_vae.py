@@ -7,14 +7,12 @@ import math
 import subprocess
 import sys
 import textwrap
-from importlib import resources
 
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-import netbuilder as nb
 from netbuilder.graph.templates import make_autoencoder, make_vae
 from netbuilder.train.config import TrainingConfig
 from netbuilder.train.data import load_dataset
@@ -22,26 +20,15 @@ from netbuilder.train.events import Samples
 from netbuilder.train.tasks import TrainingError, get_task
 from netbuilder.train.trainer import TrainingFailed, train
 
-EXAMPLE = resources.files("netbuilder") / "resources" / "examples" / "vae_conv.json"
 EPOCHS = 6
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, one_thread):
-    torch.manual_seed(0)
-    g = nb.load(str(EXAMPLE))
-    cfg = TrainingConfig.from_graph(g).replace(epochs=EPOCHS, device="cpu")
-    events: list = []
-    result = train(g, cfg, emit=events.append, out_dir=tmp_path_factory.mktemp("vae_run"))
-    return g, cfg, result, events
+def run(train_example):
+    return train_example("vae_conv", EPOCHS)
 
 
 def test_elbo_improves_and_the_loss_is_recon_plus_kl(run):

@@ -10,13 +10,7 @@ from netbuilder.train import ConfigError, TrainingConfig, train
 from netbuilder.train.data import DatasetArrays
 from netbuilder.train.optim import Schedule, make_optimizer
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def regression_data(n=256) -> DatasetArrays:

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from train_helpers import chain
 
 import netbuilder as nb
 from netbuilder.train import (
@@ -23,22 +24,7 @@ from netbuilder.train.optim import make_optimizer
 QUIET = {"metrics_hz": 0, "images_hz": 0}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def chain(name, shape, *layers):
-    g = nb.Graph(name)
-    prev = g.add("Input", "x", shape=shape)
-    for type_, params in layers:
-        n = g.add(type_, **params)
-        g.connect(prev, n)
-        prev = n
-    return g
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_registry_lists_the_built_in_tasks():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from train_helpers import chain
 
 import netbuilder as nb
 from netbuilder.train import (
@@ -23,22 +24,7 @@ QUIET = {"metrics_hz": 0, "images_hz": 0, "activations": False, "histograms": Fa
          "samples": False}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def chain(name, shape, *layers):
-    g = nb.Graph(name)
-    prev = g.add("Input", "x", shape=shape)
-    for type_, params in layers:
-        n = g.add(type_, **params)
-        g.connect(prev, n)
-        prev = n
-    return g
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def lenet() -> nb.Graph:

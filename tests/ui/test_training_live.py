@@ -171,3 +171,20 @@ def test_a_nan_loss_stops_the_run_with_the_step_named(make_window, qtbot, tmp_pa
     assert "NaN" in text or "Inf" in text or "nan" in text
     assert "at step" in text
     dash.controller.shutdown()
+
+
+def test_stop_while_the_worker_starts_up_is_immediate(live, qtbot):
+    w, doc, dash = live
+    c = dash.controller
+    controls = dash.view("training").controls
+    click(controls.start_button)
+    assert c.state == "starting"
+    click(controls.stop_button)
+    qtbot.waitUntil(lambda: c.state == "stopped", timeout=STEP_S)
+    print(f"stop latency while starting {c.stop_latency_s:.3f} s")
+    assert c.stop_latency_s < 1.0
+    assert controls.message.text() == "Stopped before training began"
+    assert controls.start_button.isEnabled()
+    runs = dash.view("runs")
+    runs.refresh()
+    assert [r.status for r in runs.runs] == ["stopped"]

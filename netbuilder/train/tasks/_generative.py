@@ -8,6 +8,7 @@ import torch
 
 from ...compile import node_attributes
 from ...graph import Graph, Node
+from .base import TrainingError
 
 # Layers that only reshape: skipped when asking which layer really ends a network.
 _PASSIVE = ("Flatten", "Unflatten", "Reshape", "Identity", "Dropout", "Dropout2d", "Output")
@@ -21,6 +22,14 @@ def role_blocks(graph: Graph, role: str) -> list[Node]:
 def nodes_of_type(graph: Graph, type_: str) -> list[Node]:
     """Top-level nodes of ``type_`` in topological order."""
     return [graph.node(i) for i in graph.topo_order() if graph.node(i).type == type_]
+
+
+def check_n_samples(options: dict) -> None:
+    """``n_samples`` (pictures in a sample grid) is a whole number from 1 to 1024."""
+    n = options["n_samples"]
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1024:
+        raise TrainingError(f"n_samples must be a whole number from 1 to 1024, not {n!r}",
+                            field="task_options.n_samples")
 
 
 class Submodules:

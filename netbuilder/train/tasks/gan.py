@@ -28,7 +28,7 @@ from ...compile import analyze, gen_checks
 from ...layers.catalog_gen import noise_shape
 from ..events import Samples
 from . import register_task
-from ._generative import Submodules, last_layer_of, role_blocks, seeded
+from ._generative import Submodules, check_n_samples, last_layer_of, role_blocks, seeded
 from ._shapes import shape_text
 from .base import Task, TrainingError
 
@@ -77,10 +77,7 @@ class GanTask(Task):
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s < 0.5:
             raise TrainingError(f"label_smoothing must be a number in [0, 0.5) (0.1 makes the "
                                 f"real label 0.9), not {s!r}", field="task_options.label_smoothing")
-        n = opts["n_samples"]
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1024:
-            raise TrainingError(f"n_samples must be a whole number from 1 to 1024, not {n!r}",
-                                field="task_options.n_samples")
+        check_n_samples(opts)
         if opts["scale"] not in ("auto", "none", "tanh"):
             raise TrainingError(f"scale must be auto, none or tanh (data mapped from [0, 1] to "
                                 f"[-1, 1]), not {opts['scale']!r}", field="task_options.scale")
@@ -127,6 +124,12 @@ class GanTask(Task):
         return torch.randn(n, *shape, device=device)
 
     # --- checks and data --------------------------------------------------------------------------
+
+    @property
+    def scales_data(self) -> bool:
+        """Whether real data is mapped from [0, 1] to the Tanh Generator's [-1, 1] (decided by
+        ``check``)."""
+        return self._scale
 
     def check(self, data, output_shapes: list) -> None:
         errors = [d for d in gen_checks(self.graph, task="gan") if d.is_error]

@@ -19,7 +19,14 @@ import torch.nn.functional as F
 from ...compile import analyze
 from ..events import Samples
 from . import register_task
-from ._generative import Submodules, last_layer, nodes_of_type, role_blocks, seeded
+from ._generative import (
+    Submodules,
+    check_n_samples,
+    last_layer,
+    nodes_of_type,
+    role_blocks,
+    seeded,
+)
 from ._shapes import shape_text
 from .base import Task, TrainingError
 
@@ -50,10 +57,7 @@ class VaeTask(Task):
                 0 <= beta <= 1000 or not math.isfinite(beta):
             raise TrainingError(f"beta (the weight of the KL term) must be a number from 0 to "
                                 f"1000, not {beta!r}", field="task_options.beta")
-        n = opts["n_samples"]
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1024:
-            raise TrainingError(f"n_samples must be a whole number from 1 to 1024, not {n!r}",
-                                field="task_options.n_samples")
+        check_n_samples(opts)
         return opts
 
     def resolve_loss(self) -> str:

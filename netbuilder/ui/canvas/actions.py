@@ -156,7 +156,8 @@ class EditActions:
             if new != old:
                 moves[nid] = (old, new)
         if moves:
-            self.push_command(MoveNodesCommand(self.doc, moves, path=self._path, text="Auto-layout"))
+            self.push_command(
+                MoveNodesCommand(self.doc, moves, path=self._path, text="Auto-layout"))
         self.frame_all()
 
     def set_activity(self, node_id: str, values: dict | None) -> None:

@@ -69,7 +69,7 @@ class GraphScene(QGraphicsScene):
                 pass
         self._hooks = []
 
-    # --- following the graph --------------------------------------------------------------------
+    # --- following the graph ---------------------------------------------------------------------
 
     _bulk = False
 
@@ -145,7 +145,7 @@ class GraphScene(QGraphicsScene):
         if self.overview_active:
             self.overview.update()
 
-    # --- level of detail ---------------------------------------------------------------------------
+    # --- level of detail -------------------------------------------------------------------------
 
     def set_overview(self, on: bool) -> None:
         """Zoomed out: one batched item draws the map; the items stop painting themselves."""
@@ -159,7 +159,7 @@ class GraphScene(QGraphicsScene):
         self.overview.mark_dirty()
         self.overview.setVisible(on)
 
-    # --- analysis ---------------------------------------------------------------------------------
+    # --- analysis --------------------------------------------------------------------------------
 
     def apply_analysis(self, analysis, diagnostics=()) -> None:
         """Show new shapes, parameter counts and problems; untouched nodes are skipped (the
@@ -192,7 +192,7 @@ class GraphScene(QGraphicsScene):
             return None
         return dst_info.error
 
-    # --- selection and geometry --------------------------------------------------------------------
+    # --- selection and geometry ------------------------------------------------------------------
 
     def selected_ids(self) -> list[str]:
         return [nid for nid, item in self.node_items.items() if item.isSelected()]

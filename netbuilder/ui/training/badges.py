@@ -7,8 +7,11 @@ silent everywhere. Nodes whose output can be negative get the mean only.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
+BADGE_PERIOD_S = 1.0
 RECTIFIERS = ("ReLU",)
 # Node categories whose outputs are worth a badge (each is a module the probe can hook).
 BADGE_CATEGORIES = ("Convolution", "Dense", "Activation", "Pooling", "Normalization",
@@ -53,6 +56,7 @@ class ActivityBadges:
         self.types: dict[str, str] = {}
         self.values: dict[str, dict] = {}  # node id -> last badge values
         self.enabled = True
+        self._last = -float("inf")
 
     def set_canvas(self, canvas) -> None:
         self.clear()
@@ -61,12 +65,17 @@ class ActivityBadges:
     def begin(self, graph) -> None:
         """A run starts on ``graph`` (the snapshot): remember which name is which node."""
         self.clear()
+        self._last = -float("inf")
         self.ids_by_name = {n.name: n.id for n in graph.nodes()}
         self.types = {n.name: n.type for n in graph.nodes()}
 
     def show_event(self, event) -> None:
         if not self.enabled:
             return
+        now = time.monotonic()
+        if now - self._last < BADGE_PERIOD_S:
+            return  # a node repaint (and the minimap's) per second is enough to read
+        self._last = now
         for name, tiles in event.tiles.items():
             node_id = self.ids_by_name.get(name)
             if node_id is None:
@@ -88,4 +97,4 @@ class ActivityBadges:
 
 def _shown(stats: dict) -> tuple:
     dead = stats.get("dead")
-    return (f"{stats['mean']:.3g}", None if dead is None else round(dead * 100))
+    return (f"{stats['mean']:.2g}", None if dead is None else round(dead * 100))

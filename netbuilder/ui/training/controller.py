@@ -23,7 +23,8 @@ from .history import RunHistory
 from .run_store import new_run_dir, runs_root, write_run_meta
 
 POLL_MS = 40
-STOP_TIMEOUT_S = 2.0
+STOP_TIMEOUT_S = 2.0  # a stop asked between steps ends the run well within this
+SETUP_STOP_TIMEOUT_S = 0.3  # a stop asked before the first step: end the process now
 IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
 FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
 ACTIVE = (STARTING, RUNNING, PAUSED, STOPPING)
@@ -67,6 +68,8 @@ class TrainingController(QObject):
         self.ended_event = None
         self.followed: str | None = None  # node name whose activations the user wants
         self.base_probe: list[str] | str = "auto"
+        self.message: tuple[str, str] = ("", "")  # the panel's current message and level
+        self.logs: list = []  # the run's Log events
         self.events_seen = 0
         self.poll_count = 0  # timer ticks that polled a live runner (tests count on them)
         self.worker_state: str | None = None  # the worker's own word: running/paused/stopping
@@ -158,7 +161,7 @@ class TrainingController(QObject):
 
     # --- control ----------------------------------------------------------------------------
 
-    def start(self, window=None, resume_dir: Path | None = None) -> bool:
+    def start(self, window=None) -> bool:
         """Check, snapshot and start a run; False (with a message) when it cannot start."""
         if self.running or self.document is None:
             return False
@@ -177,7 +180,7 @@ class TrainingController(QObject):
                       f"{problems[0].message}" + (" (see Problems)" if n > 1 else ""), "error")
             return False
         graph_json = to_json(self.document.graph)
-        return self._launch(graph_json, config.to_dict(), resume_dir, notes)
+        return self._launch(graph_json, config.to_dict(), None, notes)
 
     def resume_run(self, run_dir: Path, epochs: int | None = None) -> bool:
         """Continue the run in ``run_dir`` from its last checkpoint (its own graph snapshot),
@@ -215,6 +218,7 @@ class TrainingController(QObject):
         self.snapshot = (graph_json, json.loads(json.dumps(config)))
         if resume_dir is not None:
             run_dir = Path(resume_dir)
+            write_run_meta(run_dir, status="running", resumed=time.time())
         else:
             run_dir = new_run_dir(self.runs_root())
             doc = self.document
@@ -226,6 +230,7 @@ class TrainingController(QObject):
         self.history = RunHistory()
         self.started_event = self.last_progress = self.ended_event = None
         self.events_seen = 0
+        self.logs = []
         self.worker_state = None
         self.stop_requested_at = self.stop_latency_s = None
         self.runner = Runner(graph_json, config, run_dir,
@@ -252,6 +257,11 @@ class TrainingController(QObject):
         """Ask the worker to stop after its current step (killed if it does not end soon)."""
         if self.runner is not None and self.running and self.state != STOPPING:
             self.stop_requested_at = time.monotonic()
+            if self.last_progress is None:
+                # Still starting up (importing torch, loading data, building optimizers): the
+                # worker checks the flag only between steps, and there is nothing to save yet,
+                # so do not wait for it.
+                self.runner.stop_timeout = SETUP_STOP_TIMEOUT_S
             self.runner.stop()
             self._set_state(STOPPING)
             self._say("Stopping…", "info")
@@ -343,6 +353,7 @@ class TrainingController(QObject):
             elif isinstance(e, ev.StateChanged):
                 self._state_event(e)
             elif isinstance(e, ev.Log):
+                self.logs.append(e)
                 self.log_received.emit(e)
             elif isinstance(e, (ev.Finished, ev.Failed)):
                 terminal = e
@@ -398,8 +409,7 @@ class TrainingController(QObject):
                 and runner.exitcode is not None and runner.exitcode < 0:
             # Killed because it did not stop in time (still setting up): the user's Stop, not
             # a failure. The last checkpoint (if any) is intact.
-            self._say("Stopped: the training process was ended before it finished setting "
-                      "up", "info")
+            self._say("Stopped before training began", "info")
             status = STOPPED
         elif isinstance(e, Failed):
             where = f" at step {e.step}" if e.step else ""
@@ -447,6 +457,7 @@ class TrainingController(QObject):
             self.running_changed.emit(self.running)
 
     def _say(self, text: str, level: str) -> None:
+        self.message = (text, level)
         self.message_changed.emit(text, level)
 
 

@@ -153,6 +153,11 @@ class ControlBar(QFrame):
         controller.message_changed.connect(self.show_message)
         controller.run_ended.connect(self.show_ended)
         self.set_state(controller.state)
+        self.show_message(*controller.message)  # said before this panel was first shown
+        if controller.started_event is not None:
+            self.show_started(controller.started_event)
+        if controller.last_progress is not None:
+            self.show_progress(controller.last_progress)
 
     def _start(self) -> None:
         window = self.window()

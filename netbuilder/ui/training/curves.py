@@ -74,6 +74,7 @@ class CurvesView(QWidget):
         self.overlays: list[tuple[str, RunHistory]] = []
         self._drawn_version = -1
         self._drawn: dict[str, tuple] = {}  # plot item -> what it shows now
+        self._best_state: tuple | None = None  # what the best-epoch marks show now
         self.best_summary: tuple | None = None
         self.extent: dict[str, float] = {}  # axis -> end of the run on it (total steps/epochs)
         self._manual: set[int] = set()  # plots the user zoomed or panned
@@ -233,6 +234,7 @@ class CurvesView(QWidget):
         """The next redraw sets every item's data again (new items, axis or metric)."""
         self._drawn_version = -1
         self._drawn.clear()
+        self._best_state = None
 
     def schedule_redraw(self) -> None:
         """Ask for a redraw; many calls within 250 ms draw once."""
@@ -327,6 +329,13 @@ class CurvesView(QWidget):
 
     def _draw_best(self) -> None:
         best = self.history.best()
+        vb = self.loss_plot.getPlotItem().getViewBox()
+        state = (best, self._axis, self._metric, id(self.history),
+                 self.loss_plot.getPlotItem().ctrl.logYCheck.isChecked(),
+                 tuple(map(tuple, vb.viewRange())))
+        if state == self._best_state:
+            return  # unchanged: the star, the line and the label stay where they are
+        self._best_state = state
         for line in self._best_lines:
             line.setVisible(best is not None)
         self._best_label.setVisible(best is not None)

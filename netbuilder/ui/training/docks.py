@@ -49,9 +49,16 @@ class LazyPanel(QWidget):
         return self._content is not None
 
     def showEvent(self, event) -> None:
-        self.content()
         super().showEvent(event)
-        self.shown.emit()
+        # NOTE: when the window first appears Qt shows every dock of a tab group, then hides
+        # the tabs behind; building then would pull torch and scikit-learn into the start-up.
+        # So build on the next event-loop turn, and only if the panel is still on screen.
+        QTimer.singleShot(0, self._build_if_visible)
+
+    def _build_if_visible(self) -> None:
+        if self.isVisible() and not self.visibleRegion().isEmpty():
+            self.content()
+            self.shown.emit()
 
 
 class Dashboard(QObject):

@@ -90,6 +90,8 @@ class RunsPanel(QWidget):
         self.curves = CurvesView()
         self.curves.setObjectName("runs_curves")
         self.curves.setMinimumWidth(220)
+        self.curves.lr_plot.hide()  # comparing runs is about loss and metrics
+        self.curves.legend.hide()  # the live view's legend; runs get their own
         self.changes = QTextBrowser(objectName="runs_changes")
         self.changes.setOpenLinks(False)
         self.changes.setPlaceholderText("Select two or more runs (Ctrl+click) to overlay their "

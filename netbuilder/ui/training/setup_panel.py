@@ -37,9 +37,9 @@ from .dataset_preview import DatasetPreview
 LABELS = {"dataset": "Dataset", "task": "Task", "loss": "Loss", "optimizer": "Optimizer",
           "lr": "Learning rate", "momentum": "Momentum", "weight_decay": "Weight decay",
           "schedule": "LR schedule", "warmup_steps": "Warm-up steps", "batch_size": "Batch size",
-          "epochs": "Epochs", "val_split": "Validation split", "seed": "Seed",
+          "epochs": "Epochs", "val_split": "Validation", "seed": "Seed",
           "device": "Device", "precision": "Precision", "normalization": "Normalization",
-          "grad_clip": "Gradient clipping"}
+          "grad_clip": "Clip gradients"}
 
 
 class SetupForm(QWidget):
@@ -123,9 +123,11 @@ class SetupForm(QWidget):
         self._int(run, "seed", 0, 2**31 - 1)
         self._choice(run, "normalization", NORMALIZATIONS)
         self._number(run, "grad_clip", 0.0, 1e6, decimals=2, step=0.5)
-        early = QCheckBox("Stop when validation stops improving", objectName="setup_early")
+        early = QCheckBox("patience 5", objectName="setup_early")
+        early.setToolTip("Stop when the validation metric has not improved for 5 epochs; the "
+                         "best epoch's weights are kept")
         early.toggled.connect(self._commit_early)
-        self._add(run, "early_stopping", early, label="Early stopping")
+        self._add(run, "early_stopping", early, label="Early stop")
 
         hw = self._group(layout, "Hardware")
         self._choice(hw, "device", ("auto", "cpu", "cuda", "mps"), editable=True)
@@ -147,6 +149,11 @@ class SetupForm(QWidget):
 
     def _add(self, form: QFormLayout, key: str, widget: QWidget, value_widget=None,
              label: str | None = None) -> None:
+        for w in {widget, value_widget or widget}:
+            if isinstance(w, (QSpinBox, QDoubleSpinBox, QLineEdit, QComboBox)):
+                # spin boxes ask for the width of their largest value (2147483647): let the
+                # dock decide instead
+                w.setMinimumWidth(64)
         error = QLabel("", objectName=f"setup_error_{key.replace('.', '_')}")
         error.setProperty("role", "field-error")
         error.setWordWrap(True)
@@ -373,7 +380,7 @@ class TrainingPanel(QWidget):
         self.log = QPlainTextEdit(objectName="training_log")
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(300)
-        self.log.setMaximumHeight(90)
+        self.log.setMaximumHeight(72)
         self.log.setPlaceholderText("Messages from the training process appear here.")
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
@@ -386,6 +393,8 @@ class TrainingPanel(QWidget):
         layout.addWidget(scroll, 1)
         layout.addWidget(self.log)
         controller.log_received.connect(self._log)
+        for e in controller.logs:  # arrived before this panel was first shown
+            self._log(e)
         controller.state_changed.connect(
             lambda state: state == "starting" and self.log.clear())
 
