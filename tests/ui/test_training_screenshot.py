@@ -12,7 +12,8 @@ from training_helpers import tiny_digits_graph
 
 def test_screenshot_after_training_shows_the_live_dashboard(tmp_path):
     graph = tmp_path / "tiny.json"
-    tiny_digits_graph(epochs=50).save(graph)
+    # Far more epochs than 2 s can hold, so that the run is always stopped by the screenshot.
+    tiny_digits_graph(epochs=100_000).save(graph)
     out = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
            "NETBUILDER_SETTINGS_DIR": str(tmp_path / "settings")}
