@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 import netbuilder as nb
+import netbuilder.compile  # loaded on demand by netbuilder; the bench calls it directly
 
 
 def big_graph(n_nodes: int, rows: int) -> nb.Graph:

@@ -7,6 +7,10 @@
    nobody watching (the same Runner, its events drained by a plain loop). Runs alternate
    in neighbouring pairs (headless then dashboard, then dashboard then headless, ...) and the
    median of the pairs' ratios is compared, so a machine whose load drifts favours neither.
+
+NOTE: the two are measured in separate runs. The 10 ms probe timer is an instrument that wakes
+the GUI 100 times a second; during the throughput runs the test waits on the controller's
+``run_ended`` signal instead, so the GUI does only what a person watching would make it do.
 """
 from __future__ import annotations
 
@@ -22,8 +26,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 
-EPOCHS = int(os.environ.get("NB_BENCH_EPOCHS", "4"))
-REPEATS = int(os.environ.get("NB_BENCH_REPEATS", "3"))
+EPOCHS = int(os.environ.get("NB_BENCH_EPOCHS", "15"))  # the example's own length
+REPEATS = int(os.environ.get("NB_BENCH_REPEATS", "5"))
 
 
 def lenet_digits(epochs: int = EPOCHS):
@@ -98,17 +102,51 @@ def timer_lateness(qtbot, seconds: float) -> list[float]:
     return late
 
 
-def dashboard_run(window, qtbot) -> tuple[float, list[float], list[float], float]:
-    """samples/s of a run shown live, the 10 ms timer's lateness (s), the GUI's time per
-    poll (s) while it streamed, and the GUI process's CPU use (share of one core)."""
-    from PySide6.QtCore import Qt, QTimer
-
+def prepare_dashboard(window) -> None:
+    """Every live view built and a conv node selected, as a person watching would have it."""
     dash = window.training_dashboard
-    c = dash.controller
     for name in ("samples", "confusion", "histograms"):
         dash.view(name)  # built, so they render what arrives
-    conv = window.document.graph.find("conv1")
-    window.canvas.select([conv])
+    window.canvas.select([window.document.graph.find("conv1")])
+
+
+def check_shown(window) -> float:
+    """The run finished and its views filled; returns its samples/s."""
+    dash = window.training_dashboard
+    c = dash.controller
+    assert c.state == "finished", c.ended_event
+    assert dash.view("feature_maps").tile_count > 0
+    assert dash.view("curves").point_count("train_loss") > 0
+    return float(c.ended_event.summary["samples_per_s"])
+
+
+def dashboard_run(window, qtbot) -> tuple[float, float]:
+    """samples/s of a run shown live and the GUI process's CPU use (share of one core) while it
+    streamed. The test sleeps in a Qt event loop until the run ends: no timer of its own."""
+    prepare_dashboard(window)
+    c = window.training_dashboard.controller
+    began: list[tuple[float, float]] = []
+
+    def started(_event) -> None:  # the CPU share counts from the worker's first event
+        began.append((time.process_time(), time.perf_counter()))
+
+    c.run_started.connect(started)
+    try:
+        with qtbot.waitSignal(c.run_ended, timeout=600_000):
+            assert c.start(window)
+    finally:
+        c.run_started.disconnect(started)
+    (cpu0, wall0), = began
+    return check_shown(window), (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+
+
+def fluidity_run(window, qtbot) -> tuple[list[float], list[float]]:
+    """A run shown live while a 10 ms timer measures how late the GUI serves it: (lateness in
+    s of each tick, GUI time per poll in s)."""
+    from PySide6.QtCore import Qt, QTimer
+
+    prepare_dashboard(window)
+    c = window.training_dashboard.controller
     late: list[float] = []
     handler: list[float] = []
     original_poll = c.poll
@@ -134,27 +172,29 @@ def dashboard_run(window, qtbot) -> tuple[float, list[float], list[float], float
     timer.setInterval(10)
     timer.timeout.connect(tick)
     timer.start()
-    assert c.start(window)
-    qtbot.waitUntil(lambda: c.state == "running", timeout=600_000)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    qtbot.waitUntil(lambda: c.state in ("finished", "failed"), timeout=600_000)
-    cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
-    timer.stop()
-    assert c.state == "finished", c.ended_event
-    fm = dash.view("feature_maps")
-    assert fm.tile_count > 0 and dash.view("curves").point_count("train_loss") > 0
-    return float(c.ended_event.summary["samples_per_s"]), late, handler, cpu
+    try:
+        with qtbot.waitSignal(c.run_ended, timeout=600_000):
+            assert c.start(window)
+    finally:
+        timer.stop()
+        c._timer.timeout.disconnect()
+        c._timer.timeout.connect(original_poll)
+    check_shown(window)
+    return late, handler
 
 
 def test_dashboard_keeps_the_gui_fluid_and_costs_the_run_nothing(window, qtbot, tmp_path):
     idle = np.array(timer_lateness(qtbot, 5.0)) * 1000
-    headless, shown, lateness, handlers, cpus = [], [], [], [], []
+    lateness, handlers = [], []
+    for _ in range(2):
+        late, handler = fluidity_run(window, qtbot)
+        lateness += late
+        handlers += handler
+    headless, shown, cpus = [], [], []
     for i in range(REPEATS):
         def watched():
-            sps, late, handler, cpu = dashboard_run(window, qtbot)
+            sps, cpu = dashboard_run(window, qtbot)
             shown.append(sps)
-            lateness.extend(late)
-            handlers.extend(handler)
             cpus.append(cpu)
 
         # pairs of neighbouring runs, in alternating order, so drifting load cancels out
@@ -174,12 +214,13 @@ def test_dashboard_keeps_the_gui_fluid_and_costs_the_run_nothing(window, qtbot, 
     print(f"dashboard/headless per pair: {', '.join(f'{r:.3f}' for r in pairs)}; "
           f"median {ratio:.3f} (ratio of medians "
           f"{statistics.median(shown) / statistics.median(headless):.3f})")
-    print(f"10 ms timer lateness over {len(late_ms)} ticks: p50 {np.percentile(late_ms, 50):.2f}"
-          f" ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms, max {late_ms.max():.1f} ms")
-    print(f"same timer, idle GUI and no run (the machine's own noise): p95 "
-          f"{np.percentile(idle, 95):.2f} ms, p99 {np.percentile(idle, 99):.2f} ms")
     print(f"GUI process CPU while streaming: {', '.join(f'{100 * c:.1f}%' for c in cpus)} "
           f"of one core")
+    print(f"10 ms timer lateness over {len(late_ms)} ticks (2 runs): p50 "
+          f"{np.percentile(late_ms, 50):.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms, "
+          f"max {late_ms.max():.1f} ms")
+    print(f"same timer, idle GUI and no run (the machine's own noise): p95 "
+          f"{np.percentile(idle, 95):.2f} ms, p99 {np.percentile(idle, 99):.2f} ms")
     h = np.array(handlers) * 1000
     print(f"GUI time per poll (drain + dispatch): mean {h.mean():.2f} ms, p99 "
           f"{np.percentile(h, 99):.2f} ms, max {h.max():.1f} ms over {len(h)} polls")

@@ -30,6 +30,37 @@ def _fmt_eta(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+class LiveText(QWidget):
+    """Two lines of text that change several times a second without relayouting the panel.
+
+    NOTE: a word-wrapped QLabel asks its layout for a new geometry on every ``setText``; with
+    the setup form below it in the same dock that costs more than everything else the panel
+    does during a run.
+    """
+
+    def __init__(self, text: str = "", objectName: str = "") -> None:  # noqa: N803
+        super().__init__()
+        self.setObjectName(objectName)
+        self._text = text
+        self.setFixedHeight(2 * self.fontMetrics().lineSpacing() + 2)
+        self.setMinimumWidth(40)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name)
+        if text != self._text:
+            self._text = text
+            self.setToolTip(text)
+            self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+                   | Qt.TextFlag.TextWordWrap, self._text)
+
+
 class ProgressStrip(QWidget):
     """A slim progress bar that repaints on the next frame.
 
@@ -107,8 +138,7 @@ class ControlBar(QFrame):
         self.pause_button.clicked.connect(self._pause_resume)
         self.stop_button.clicked.connect(controller.stop)
         self.progress = ProgressStrip(objectName="training_progress")
-        self.numbers = QLabel("Not started", objectName="training_numbers")
-        self.numbers.setWordWrap(True)
+        self.numbers = LiveText("Not started", objectName="training_numbers")
         self.status = QLabel("", objectName="training_status")
         self.status.setProperty("role", "muted")
         self.status.setWordWrap(True)
