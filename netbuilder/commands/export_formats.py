@@ -26,6 +26,10 @@ def run(args: argparse.Namespace, graph) -> int | None:
         return None
     from .common import CommandError
 
+    # Every target is checked before anything is written: no half-done export.
+    for target, suffix in ((args.onnx, ".onnx"), (args.torchscript, ".pt")):
+        if target:
+            _folder_exists(Path(target), CommandError, suffix)
     weights = _weights(args, graph)
     if args.project:
         from ..train.export_project import export_project
@@ -38,7 +42,6 @@ def run(args: argparse.Namespace, graph) -> int | None:
     if args.onnx:
         from ..compile.onnx_export import export_onnx
 
-        _folder_exists(Path(args.onnx), CommandError)
         r = export_onnx(graph, args.onnx, _weights_file(weights))
         checked = (f"; onnxruntime matches PyTorch within {r.max_difference:.1g} at batch sizes "
                    f"{' and '.join(map(str, r.batch_sizes))}" if r.max_difference is not None
@@ -48,16 +51,17 @@ def run(args: argparse.Namespace, graph) -> int | None:
     if args.torchscript:
         from ..compile.onnx_export import export_torchscript
 
-        _folder_exists(Path(args.torchscript), CommandError)
         r = export_torchscript(graph, args.torchscript, _weights_file(weights))
         print(f"wrote {args.torchscript} (TorchScript by torch.jit.{r.method})")
     return 0
 
 
-def _folder_exists(path: Path, error) -> None:
+def _folder_exists(path: Path, error, suffix: str) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise error(f"{path}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise error(f"{path}: is a folder; give a file name such as {path / ('model' + suffix)}")
 
 
 def _weights(args: argparse.Namespace, graph) -> Path | None:

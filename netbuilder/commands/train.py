@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, metavar="N")
     parser.add_argument("--lr", type=positive_float, metavar="X", help="learning rate")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--download", action="store_true",
+                        help="download MNIST, Fashion-MNIST or CIFAR-10 into the dataset cache "
+                             "when its files are missing (checked against the official "
+                             "checksums)")
     parser.add_argument("--out", metavar="DIR",
                         help="run folder (default: runs/<graph name>-<time> next to FILE)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
@@ -67,6 +71,15 @@ def run(args: argparse.Namespace) -> int:
                                  ("device", args.device)) if v is not None}
     if args.dataset is not None and args.dataset != config.dataset:
         changes["dataset_options"] = {}  # options belong to the dataset they were set for
+    if args.download:
+        from ..train.data import REMOTES
+
+        dataset = changes.get("dataset", config.dataset)
+        if dataset.strip().lower().replace("-", "_") not in REMOTES:
+            raise CommandError(f"--download applies to the downloadable datasets "
+                               f"({', '.join(REMOTES)}), not {dataset!r}")
+        options = changes.get("dataset_options", config.dataset_options)
+        changes["dataset_options"] = {**options, "download": True}
     config = config.replace(**changes)
     sinks = []
     if dist.is_main:

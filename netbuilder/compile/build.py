@@ -12,6 +12,7 @@ _counter = itertools.count(1)
 
 def exec_source(source: str, label: str = "model") -> dict:
     """Execute generated source with its lines registered, so tracebacks show the code."""
+    label = "".join(c if c.isprintable() else "?" for c in label)  # a NUL byte, a surrogate
     filename = f"<netbuilder:{label}:{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict = {"__name__": "netbuilder_generated"}

@@ -152,8 +152,10 @@ def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: 
 
 
 def _safe_text(text: str) -> str:
-    """Text safe inside a docstring: user names may hold quotes, backslashes or newlines."""
-    return re.sub(r"[\"\\\r\n]", "'", text)
+    """Text safe inside a docstring: user names may hold quotes, backslashes, newlines, NUL
+    bytes, line separators or lone surrogates; none of them may end the string or the file."""
+    text = re.sub(r"[\"\\\r\n]", "'", text)
+    return "".join(c if c.isprintable() else "'" for c in text)
 
 
 def _emit_class(graph, analysis, cls, unit, doc):

@@ -275,7 +275,10 @@ class Builder:
         if n.target is operator.getitem:
             return self.getitem(n)
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
-            return BAD
+            # An operation with no node type is listed even after another one: the user
+            # learns every rewrite at once, not one per attempt.
+            known = n.target in fx_map.FUNCTIONS or n.target is builtins.getattr
+            return BAD if known else self.unsupported(n)
         if n.target is builtins.getattr:
             if n.args[1] in ("shape", "dtype", "device", "ndim"):
                 return HELPER
@@ -291,7 +294,8 @@ class Builder:
 
     def op_call_method(self, n: fx.Node) -> Value:
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
-            return BAD
+            known = n.target in fx_map.SHAPE_HELPERS or n.target in fx_map.METHODS
+            return BAD if known else self.unsupported(n)
         if n.target in fx_map.SHAPE_HELPERS:
             return HELPER
         kind = fx_map.METHODS.get(n.target)

@@ -193,7 +193,11 @@ def export_torchscript(graph: Graph, path: str | os.PathLike, weights: Any = Non
             failure = " ".join(str(exc).strip().splitlines()[:1])
     else:
         raise CompileError(f"'{graph.name}' cannot be exported to TorchScript: {failure}")
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no stray temporary file beside the target
+        raise
     return ExportReport(path, names, _output_names(graph), worst, (1, 5), method)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -251,9 +252,11 @@ def load(path: str | os.PathLike) -> Graph:
 def atomic_write(path: str | os.PathLike, text: str) -> None:
     """Write to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
     p = Path(path)
+    mode = _file_mode(p)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.chmod(tmp, mode)  # mkstemp makes 0600: keep the old file's mode, else umask's
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -262,6 +265,25 @@ def atomic_write(path: str | os.PathLike, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _file_mode(p: Path) -> int:
+    """The mode a file written to ``p`` should have, as if opened with ``open(p, "w")``."""
+    try:
+        return stat.S_IMODE(os.stat(p).st_mode)
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
+def _current_umask() -> int:
+    # NOTE: read once at import: os.umask can only be read by setting it, which would race with
+    # files created meanwhile by other threads.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 def save(g: Graph, path: str | os.PathLike) -> None:

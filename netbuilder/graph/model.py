@@ -218,7 +218,7 @@ class Graph:
     def set_params(self, node_id: str, values: dict) -> None:
         """Change parameters; all are validated before any is applied."""
         n = self.node(node_id)
-        new = self._validated(n.spec, n.name, n.params, values)
+        new = self._validated(n.spec, n.name, n.params, values, node_id)
         changed = {k: v for k, v in new.items() if n.params.get(k) != v or
                    type(n.params.get(k)) is not type(v)}
         if not changed:
@@ -332,7 +332,8 @@ class Graph:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _validated(self, spec: LayerSpec, name: str, base: dict, values: dict) -> dict:
+    def _validated(self, spec: LayerSpec, name: str, base: dict, values: dict,
+                   node_id: str | None = None) -> dict:
         out = dict(base)
         where = label(spec.type, name)
         valid = {p.name for p in spec.params}
@@ -340,8 +341,12 @@ class Graph:
             if k not in valid:
                 listing = ", ".join(sorted(valid)) or "none"
                 raise ParamError(f"{where} has no parameter {k!r}; its parameters: {listing}",
-                                 field=k)
-            out[k] = spec.param(k).validate(v, where)
+                                 node=node_id, field=k)
+            try:
+                out[k] = spec.param(k).validate(v, where)
+            except ParamError as exc:
+                exc.node = node_id  # an existing node's edit: the error carries its id
+                raise
         return out
 
     def _check_name(self, name: str, node_id: str | None) -> None:

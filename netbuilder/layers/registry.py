@@ -28,7 +28,8 @@ def get_spec(type_name: str) -> LayerSpec:
         # What people call it: "Dense" is a Linear.
         close = [s.type for s in _SPECS.values() if text in (a.lower() for a in s.aliases)
                  and s.type not in close] + close
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = (f" Did you mean {', '.join(repr(c) for c in close)}?" if close else
+                f" Known types: {', '.join(sorted(_SPECS))}.")
         raise UnknownTypeError(f"Unknown layer type {type_name!r}.{hint}", field="type") from None
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..compile import node_attributes
 from ..errors import NetbuilderError
 from ..graph import Graph, from_json, to_json
 from . import distributed
@@ -30,7 +31,7 @@ from .device import describe, plan, resolve_device
 from .epoch import EpochRunner
 from .events import Failed, Finished, Log, RunStarted
 from .losses import make_loss
-from .probe import Prober, node_modules
+from .probe import Prober
 from .tasks import get_task
 from .tasks.base import Phase, StepContext, TrainingError
 
@@ -175,6 +176,10 @@ class Trainer:
         if self.dist.enabled and not task.supports_distributed:
             raise TrainingError(f"The {task.name} task cannot run data-parallel: run it in one "
                                 f"process", field="task")
+        if cfg.optimizer == "lbfgs" and not task.supports_lbfgs:
+            raise TrainingError(f"The {task.name} task cannot use the L-BFGS optimizer (its "
+                                f"updates take no closure): choose adam, adamw or sgd",
+                                field="optimizer")
         module = self.graph.build()  # CompileError names the broken nodes
         analysis = self.graph.analyze()
         outputs = [analysis.shape(o) for o in self.graph.outputs()]
@@ -194,7 +199,7 @@ class Trainer:
             config=cfg, graph=self.graph, model=module, module=module, device=device,
             data=data.info, loss_fn=loss_fn, autocast_dtype=dp.autocast_dtype,
             scaler=torch.amp.GradScaler(device.type) if dp.use_scaler else None,
-            grad_clip=cfg.grad_clip, regularizers=self._regularizers(module),
+            grad_clip=cfg.grad_clip, regularizers=self._regularizers(module, analysis),
             rank=self.dist.rank, world_size=self.dist.world_size, log=self.log)
         self.ctx = ctx
         train_batches = Batches(data, "train", cfg.batch_size, device, cfg.seed,
@@ -250,15 +255,12 @@ class Trainer:
 
     # --- pieces -----------------------------------------------------------------------------
 
-    def _regularizers(self, module) -> list:
-        nodes = node_modules(self.graph, module)
-        out = []
-        for name, l1, l2 in self.graph.regularizers():
-            if name in nodes:
-                sub = nodes[name][2]
-                ws = [p for n, p in sub.named_parameters()
-                      if n.split(".")[-1].startswith("weight")]
-                out.append((float(l1 or 0), float(l2 or 0), ws))
+    def _regularizers(self, module, analysis=None) -> list:
+        """``(l1, l2, [weight tensors])`` of every layer with a penalty, inside blocks too
+        (an Encoder's or a Generator's layers are set in the block's own graph)."""
+        out: list = []
+        _penalised(self.graph, analysis if analysis is not None else self.graph.analyze(),
+                   module, out)
         return out
 
     def _callable_model(self, module, probe: dict, ctx: StepContext) -> torch.nn.Module:
@@ -365,6 +367,24 @@ class Trainer:
             self.files.write_summary(summary)
         self.emit(Finished(summary))
         return RunResult(list(s.history), summary, module, s.best_epoch, self.out_dir)
+
+
+def _penalised(graph: Graph, analysis, module: torch.nn.Module, out: list) -> None:
+    """Collect the L1/L2 penalties of ``graph``'s layers, descending into blocks."""
+    for nid, attr in node_attributes(graph, analysis).items():
+        node = graph.node(nid)
+        sub = getattr(module, attr, None)
+        if not isinstance(sub, torch.nn.Module):
+            continue
+        if node.inner is not None:
+            info = analysis.nodes[nid]
+            if info.inner is not None:
+                _penalised(node.inner, info.inner, sub, out)
+            continue
+        l1, l2 = node.params.get("l1") or 0, node.params.get("l2") or 0
+        if node.spec.weight_layer and (l1 or l2):
+            ws = [p for n, p in sub.named_parameters() if n.split(".")[-1].startswith("weight")]
+            out.append((float(l1), float(l2), ws))
 
 
 def _phase_ranges(phases: list[Phase]):

@@ -23,7 +23,8 @@ COLORS: dict[str, dict[str, str]] = {
         "shadow": "#7d8592", "border": "#d7dbe1", "check_border": "#9aa1ad",
         "title": "#e9ebef", "hover": "#e2e5ea",
         "pressed": "#d5d9e0", "tooltip": "#2b303b", "tooltip_text": "#f2f4f8",
-        "error": "#c93a31", "warning": "#b7791f", "ok": "#23834f", "muted": "#667085",
+        "error": "#c93a31", "error_text": "#ffffff", "warning": "#b7791f", "ok": "#23834f",
+        "muted": "#667085",
         "code_keyword": "#8a3fb8", "code_string": "#23834f", "code_comment": "#8a93a3",
         "code_number": "#b45309", "code_def": "#1f5fbf", "code_builtin": "#0e7490",
         "code_self": "#b3261e", "code_decorator": "#8a6d00",
@@ -36,7 +37,8 @@ COLORS: dict[str, dict[str, str]] = {
         "shadow": "#0d0e10", "border": "#383b42", "check_border": "#767c88",
         "title": "#2c2f35", "hover": "#363a41",
         "pressed": "#40444c", "tooltip": "#eef0f4", "tooltip_text": "#1d2330",
-        "error": "#ff6b61", "warning": "#f0b44c", "ok": "#4cc98a", "muted": "#9aa1ae",
+        "error": "#ff6b61", "error_text": "#1b1d21", "warning": "#f0b44c", "ok": "#4cc98a",
+        "muted": "#9aa1ae",
         "code_keyword": "#c792ea", "code_string": "#a5d6a7", "code_comment": "#7b8190",
         "code_number": "#f5a97f", "code_def": "#82aaff", "code_builtin": "#7fdbca",
         "code_self": "#ff8a80", "code_decorator": "#e6c07b",
@@ -73,7 +75,7 @@ QLabel[role="field-error"] {{ color: {error}; }}
 QLabel[role="muted"] {{ color: {muted}; }}
 QLabel[role="heading"] {{ font-weight: 600; }}
 QFrame#code_banner {{ background: {error}; }}
-QFrame#code_banner QLabel {{ color: #ffffff; }}
+QFrame#code_banner QLabel {{ color: {error_text}; }}
 QTabBar::tab {{
     padding: 5px 12px; border: 1px solid transparent; border-bottom: none;
     background: transparent; color: {muted};

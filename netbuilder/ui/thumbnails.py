@@ -23,7 +23,7 @@ from .. import __version__
 from ..graph import graph_from_dict, load
 from .settings import SETTINGS_DIR_ENV
 
-RENDER_VERSION = 4
+RENDER_VERSION = 5
 MAX_SCALE = 0.36  # below the canvas' LOD_LOW: every thumbnail draws boxes with names
 MAX_ROWS = 4
 WRAP_BELOW = 0.18  # drawn smaller than this (the canvas drops names), a layout may be wrapped
@@ -163,9 +163,13 @@ def _wrap_rows(graph, scene, inner: QRectF) -> None:
     if best >= WRAP_BELOW:
         return
     # Cut only where a single wire crosses: a chain folds cleanly, a branch never splits.
+    # NOTE: a wire running right to left (a layout that is already folded into bands, as
+    # auto-layout leaves long chains) crosses the columns it spans too; counting it keeps
+    # such a layout from being cut again into a scramble of rows.
     xs = {nid: round(item.pos().x()) for nid, item in items.items()}
     lefts = sorted(set(xs.values()))
-    edges = [(xs[e.src], xs[e.dst]) for e in graph.edges() if e.src in xs and e.dst in xs]
+    edges = [tuple(sorted((xs[e.src], xs[e.dst]))) for e in graph.edges()
+             if e.src in xs and e.dst in xs]
     lefts = [lefts[0]] + [c for c in lefts[1:]
                           if sum(a < c <= b for a, b in edges) <= 1]
     for rows in range(2, MAX_ROWS + 1):

@@ -166,3 +166,18 @@ def test_import_and_export_are_listed_in_help(cli):
     assert "import     import a PyTorch nn.Module class" in out
     code, out, _ = cli("export", "--help")
     assert code == 0 and "--project DIR" in out and "--onnx OUT.onnx" in out
+
+
+@pytest.mark.parametrize("option", ["--onnx", "--torchscript"])
+def test_export_to_a_folder_says_to_give_a_file_name(cli, lenet_file, tmp_path, option):
+    target = tmp_path / "out"
+    target.mkdir()
+    project = tmp_path / "proj"
+    code, out, err = cli("export", lenet_file, "--project", project, option, target,
+                         "--no-weights")
+    assert code == 1 and not project.exists()  # checked before anything is written
+    suffix = ".onnx" if option == "--onnx" else ".pt"
+    assert err.strip() == (f"netbuilder: error: {target}: is a folder; give a file name such "
+                           f"as {target / ('model' + suffix)}")
+    assert "Traceback" not in err and list(target.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary file left

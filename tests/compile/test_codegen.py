@@ -491,3 +491,19 @@ def test_class_names_are_camel_case_identifiers(text, expected):
     from netbuilder.compile.naming import class_name
 
     assert class_name(text) == expected
+
+
+@pytest.mark.parametrize("text", ["nul\x00byte", "line\u2028separator", "lone\ud800surrogate",
+                                  "tab\tand\x1bescape"])
+def test_unprintable_graph_and_block_names_still_give_a_valid_file(text, tmp_path):
+    g = nb.Graph(text)
+    x = g.add("Input", text, shape=(4,))
+    fc = g.add("Linear", text + "fc", out_features=3)
+    g.connect(x, fc)
+    group(g, [fc], "Block", text + "block")
+    src = g.to_python()
+    path = tmp_path / "model.py"
+    path.write_text(src, encoding="utf-8")  # a lone surrogate would fail to encode here
+    compile(path.read_bytes(), str(path), "exec")  # a NUL byte would fail to compile here
+    assert all(c.isprintable() or c == "\n" for c in src)
+    assert tuple(g.build()(torch.randn(2, 4)).shape) == (2, 3)

@@ -6,6 +6,7 @@ import ast
 import copy
 import json
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -388,6 +389,16 @@ def test_save_writes_a_complete_file_then_replaces(tmp_path):
     g.save(path)
     assert graph_to_dict(load(path)) == graph_to_dict(g)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_saved_files_get_the_usual_mode_not_the_temp_files_0600(tmp_path):
+    path = tmp_path / "model.json"
+    _graph().save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~fileformat._UMASK
+    path.chmod(0o640)
+    _graph().save(path)  # replacing a file keeps its mode
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
 def test_an_unserializable_setting_fails_before_touching_the_file(tmp_path):

@@ -156,6 +156,10 @@ def test_refusals_raise_the_specific_error_types():
     with pytest.raises(nb.ParamError) as err:
         g.set_param(fc, "out_features", -1)
     assert err.value.field == "out_features"
+    assert err.value.node == fc  # an edit of an existing node carries its id
+    with pytest.raises(nb.ParamError) as err:
+        g.set_param(fc, "no_such_param", 1)
+    assert err.value.node == fc and err.value.field == "no_such_param"
 
 
 def test_variadic_ports_keep_their_order():

@@ -104,6 +104,11 @@ def test_unknown_type_suggests_close_names():
         get_spec("Dense")
     assert "Did you mean 'Linear'" in str(err.value)  # aliases count
     assert err.value.field == "type"
+    with pytest.raises(nb.UnknownTypeError) as err:
+        get_spec("Zebra")  # nothing close: the message lists what would be valid
+    assert "Known types: " in str(err.value)
+    assert "'Conv2d'" not in str(err.value) and "Conv2d, " in str(err.value)
+    assert "LSTM" in str(err.value) and "Linear" in str(err.value)
 
 
 @pytest.mark.parametrize("type_,field,value,fragments", [

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from train_helpers import EXAMPLES
 
 import netbuilder as nb
 from netbuilder.cli import main
@@ -98,3 +99,73 @@ def test_torchrun_two_processes_write_one_set_of_outputs(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["epochs_done"] == 2
     assert not list(tmp_path.glob("runs"))
+
+
+def test_download_flag_allows_the_download_of_the_official_sets(tmp_path, capsys, monkeypatch):
+    import gzip
+    import struct
+
+    import numpy as np
+
+    from netbuilder.train.data import downloads
+
+    graph = write_mlp(tmp_path / "mlp.json", epochs=1)
+    assert main(["train", str(graph), "--download", "--quiet"]) == 1
+    assert "--download applies to the downloadable datasets (mnist, fashion_mnist, cifar10), " \
+           "not 'spirals'" in capsys.readouterr().err
+
+    # Offline and without --download: the message says where the files go and how to allow it.
+    monkeypatch.setenv("NETBUILDER_DATA", str(tmp_path / "data"))
+    fetched = []
+
+    def fetch(url, dest, progress=None):  # stands in for the network: small files in IDX format
+        fetched.append(url)
+        rng = np.random.default_rng(0)
+        a = (rng.integers(0, 256, (40, 28, 28)) if "images" in url
+             else rng.integers(0, 10, 40)).astype(np.uint8)
+        head = bytes([0, 0, 8, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape)
+        dest.write_bytes(gzip.compress(head + a.tobytes()))
+
+    monkeypatch.setattr(downloads, "fetch_url", fetch)
+    monkeypatch.setattr(downloads, "verify_file", lambda remote, path, name: None)
+    lenet = tmp_path / "lenet.json"
+    lenet.write_text((EXAMPLES / "lenet5.json").read_text())
+    assert main(["train", str(lenet), "--dataset", "mnist", "--epochs", "1", "--quiet",
+                 "--out", str(tmp_path / "r1")]) == 1
+    err = capsys.readouterr().err
+    assert str(tmp_path / "data" / "mnist") in err and "--download" in err and not fetched
+    assert main(["train", str(lenet), "--dataset", "mnist", "--download", "--epochs", "1",
+                 "--quiet", "--out", str(tmp_path / "r2")]) == 0
+    assert len(fetched) == 2
+    assert (tmp_path / "data" / "mnist" / "train-images-idx3-ubyte.gz").exists()
+    config = json.loads((tmp_path / "r2" / "config.json").read_text())
+    assert config["dataset"] == "mnist" and config["dataset_options"] == {"download": True}
+
+
+def test_tensorboard_scalars_when_it_is_installed(tmp_path, capsys, monkeypatch):
+    import types
+
+    written, closed = [], []
+
+    class SummaryWriter:
+        def __init__(self, log_dir):
+            self.log_dir = log_dir
+
+        def add_scalar(self, tag, value, step):
+            written.append((tag, value, step))
+
+        def flush(self):
+            pass
+
+        def close(self):
+            closed.append(self.log_dir)
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard",
+                        types.SimpleNamespace(SummaryWriter=SummaryWriter))
+    graph = write_mlp(tmp_path / "mlp.json")
+    out = tmp_path / "run"
+    assert main(["train", str(graph), "--quiet", "--out", str(out)]) == 0
+    tags = {t for t, _, _ in written}
+    assert {"train/loss_epoch", "val/accuracy_epoch", "val/loss_epoch"} <= tags
+    assert [s for t, _, s in written if t == "val/loss_epoch"] == [13, 26]  # 800 / 64
+    assert closed == [str(out / "tensorboard")]

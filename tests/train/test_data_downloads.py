@@ -124,7 +124,7 @@ def test_offline_error_names_files_and_folder(tmp_path, no_network, name, expect
     with pytest.raises(DataError) as info:
         load_dataset(name, cache_dir=tmp_path)
     message = str(info.value)
-    for word in [*expected, str(tmp_path / name), "download=True"]:
+    for word in [*expected, str(tmp_path / name), "download=True", "--download"]:
         assert word in message, message
     with pytest.raises(DataError) as info:
         load_dataset(name, cache_dir=tmp_path, split="test")

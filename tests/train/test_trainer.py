@@ -318,3 +318,67 @@ def test_regularizers_and_cpu_fallbacks(monkeypatch):
     assert any("torch.compile is not available here" in e.message
                for e in got if isinstance(e, ev.Log))
     assert result.history[-1]["val_accuracy"] > 0.3
+
+
+# --- early stopping, clipping, penalties, optimizers a task cannot use ------------------------
+
+
+def test_early_stopping_after_patience_epochs_without_improvement():
+    # "max" on a falling val_loss: epoch 1 is the best there will be, so the run stops once
+    # `patience` epochs have gone by without improvement.
+    cfg = TrainingConfig(dataset="spirals", epochs=20, lr=3e-3, events=QUIET,
+                         early_stopping={"metric": "val_loss", "mode": "max", "patience": 2})
+    result = train(spirals_mlp(), cfg)
+    assert [r["epoch"] for r in result.history] == [1, 2, 3]
+    assert result.summary["stop_reason"] == "patience" and result.best_epoch == 1
+
+
+def test_gradient_clipping_bounds_every_update():
+    from netbuilder.train.data import DatasetArrays
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype(np.float32)
+    big = DatasetArrays("big", x, (x.sum(1, keepdims=True) * 1000).astype(np.float32), "vector",
+                        None, "regress")
+    g = chain("lin", (4,), ("Linear", {"out_features": 1}))
+    base = TrainingConfig(task="regress", optimizer="sgd", momentum=0.0, lr=1.0, epochs=1,
+                          batch_size=64, val_split=0.0, events=QUIET)
+    torch.manual_seed(0)
+    before = g.build().state_dict()
+    torch.manual_seed(0)
+    clipped = train(g, base.replace(grad_clip=0.01), dataset=big).model.state_dict()
+    moved = torch.sqrt(sum(((clipped[k] - before[k]) ** 2).sum() for k in before))
+    assert 0 < float(moved) <= 0.01 + 1e-6  # one SGD step of lr 1 on a gradient clipped to 0.01
+    assert clipped.keys() == before.keys()
+
+
+def test_l1_and_l2_penalties_reach_layers_at_the_top_and_inside_blocks():
+    from netbuilder.graph.templates import make_autoencoder
+
+    # L1 on a top-level layer: its weights shrink (and most go towards zero).
+    g = spirals_mlp()
+    sgd = TrainingConfig(dataset="spirals", epochs=3, events=QUIET, optimizer="sgd", lr=0.05)
+    plain = train(g, sgd).model
+    g.set_params(g.nodes()[1].id, {"l1": 0.05})
+    sparse = train(g, sgd).model
+    attr = [n for n, _ in plain.named_children()][0]
+    assert getattr(sparse, attr).weight.abs().sum() < 0.5 * getattr(plain, attr).weight.abs().sum()
+
+    # L2 on a layer inside the Encoder block (a layer of the block's own graph) counts too.
+    ae = make_autoencoder("dense", (1, 8, 8), 4, (16,))
+    cfg = TrainingConfig(task="autoencode", epochs=2, lr=3e-3, events=QUIET)
+    free = train(ae, cfg).model.encoder.fc1.weight.norm()
+    enc = next(n for n in ae.nodes() if n.type == "Encoder")
+    enc.inner.set_params(enc.inner.find("fc1"), {"l2": 0.5})
+    tied = train(ae, cfg).model.encoder.fc1.weight.norm()
+    assert tied < 0.5 * free
+
+
+def test_lbfgs_is_refused_by_tasks_whose_steps_take_no_closure():
+    from netbuilder.graph.templates import make_vae
+
+    got = []
+    cfg = TrainingConfig(task="vae", optimizer="lbfgs", epochs=1)
+    with pytest.raises(TrainingFailed, match="The vae task cannot use the L-BFGS optimizer") as e:
+        train(make_vae("dense", (1, 8, 8), 4, 16), cfg, emit=got.append)
+    assert e.value.field == "optimizer" and [type(x) for x in got] == [ev.Failed]

@@ -262,3 +262,23 @@ def test_many_qt_calls_do_not_exhaust_the_none_refcount(qapp):
     assert sys.getrefcount(None) > 1000
     if sys.version_info < (3, 12):
         assert netbuilder.ui.NONE_GUARD_APPLIED == (sys.getrefcount(None) > 1 << 39)
+
+
+def test_the_node_name_wins_over_the_type_in_the_header(qapp):
+    """A long type label gives way to the name: elided, or left out rather than a stub."""
+    from netbuilder.ui.canvas.scene import GraphScene
+
+    g = nb.Graph("names")
+    a = g.add("AdaptiveAvgPool2d", "mean_token", (0, 0))
+    b = g.add("Dropout2d", "tokens_as_image", (300, 0))
+    c = g.add("Conv2d", "conv1", (600, 0), out_channels=4, kernel_size=3)
+    scene = GraphScene(g)
+    try:
+        header = {nid: [t for t in item._texts() if t[0] in ("title", "type")]
+                  for nid, item in scene.node_items.items()}
+        assert [t[4] for t in header[a]] == ["mean_token", "AdaptiveAvg…"]
+        assert [t[4] for t in header[b]] == ["tokens_as_image"]  # not "tokens_as…" + "Drop…"
+        assert [t[4] for t in header[c]] == ["conv1", "Conv2d"]
+    finally:
+        scene.detach()
+        scene.deleteLater()

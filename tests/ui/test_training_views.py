@@ -77,6 +77,9 @@ def test_feature_maps_draw_one_tile_per_channel_and_filters(qtbot, trained):
     img = view.grid.image()
     assert (img.width(), img.height()) == (3 * 24 + 2, 3 * 24 + 2)  # 3×3 grid, 8×8 maps ×3
     assert view.input_view.has_image()
+    # the header clips at the dock's edge: what the maps are comes first, the full text in its tip
+    assert view.detail.text().startswith("Conv2d · (N, 8, 8, 8) · step ")
+    assert view.detail.toolTip() == view.detail.text()
     view.set_node("fc", "Linear")
     assert view.tile_count == 10  # a vector: ten heat-strip cells
     view.set_node("conv1", "Conv2d")
@@ -111,6 +114,13 @@ def test_samples_mark_errors_and_confusion_counts_agree(qtbot, trained):
     acc = np.trace(cm.matrix) / cm.matrix.sum()
     assert f"accuracy {100 * acc:.1f}%" in view.summary.text()
     assert view.canvas.shares().sum(axis=1).max() == pytest.approx(1.0)
+
+
+def test_confusion_percentages_never_show_a_nonzero_count_as_0():
+    from netbuilder.ui.training.confusion import _percent
+
+    assert [_percent(s) for s in (0.0, 0.004, 0.005, 0.009, 0.42, 1.0)] == \
+        ["0", "<1", "<1", "<1", "42", "100"]
 
 
 def test_histograms_list_weight_layers(qtbot, trained):
@@ -170,6 +180,43 @@ def test_try_it_classifies_a_drawn_digit_and_dropped_files(qtbot, trained, tmp_p
     assert "Cannot read notes.txt as numbers" in view.message.text()
     view.load_file(tmp_path / "model.bin")
     assert "drop a picture" in view.message.text()
+
+
+def test_try_it_takes_a_real_file_drop(qtbot, trained, tmp_path):
+    """A picture dragged from a file manager: enter, move and drop events carrying its URL."""
+    from PIL import Image
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from netbuilder.train.data import load_dataset
+    from netbuilder.ui.training.try_it import TryItView
+
+    out, _ = trained
+    view = TryItView()
+    qtbot.addWidget(view)
+    view.resize(640, 360)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_run(out)
+    ds = load_dataset("digits")
+    Image.fromarray((ds.x[0, 0] * 255).astype(np.uint8)).resize((32, 32)).save(
+        tmp_path / "digit.png")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "digit.png"))])
+    at = QPointF(view.width() / 2, view.height() / 2)
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(at.toPoint(), *args)
+    QApplication.sendEvent(view, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(view, QDragMoveEvent(at.toPoint(), *args))
+    drop = QDropEvent(at, *args)
+    with qtbot.waitSignal(view.predicted, timeout=10_000) as sig:
+        QApplication.sendEvent(view, drop)
+    assert drop.isAccepted()
+    assert sig.args[0].shape == (10,) and view.last_probs is not None
+    assert view.seen.has_image()
 
 
 def test_try_it_for_a_vae_moves_latent_sliders_through_the_decoder(qtbot, tmp_path):

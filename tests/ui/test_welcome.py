@@ -229,3 +229,42 @@ def test_screenshot_without_a_file_shows_the_welcome_page(qapp, tmp_path):
     # Cards show thumbnails: the canvas colours of the examples' layers are in the picture.
     assert colour_hits(image, CATEGORY_COLOURS["Convolution"]) > 100
     assert colour_hits(image, CATEGORY_COLOURS["Generative"]) > 50
+
+
+def _wrapped_positions(graph) -> dict:
+    """Node name → position after the thumbnail's row folding for a welcome card."""
+    from PySide6.QtCore import QRectF
+
+    from netbuilder.ui.canvas.scene import GraphScene
+    from netbuilder.ui.thumbnails import MARGIN, _wrap_rows
+    from netbuilder.ui.welcome_widgets import THUMB_SIZE
+
+    scene = GraphScene(graph)
+    try:
+        _wrap_rows(graph, scene, QRectF(MARGIN, MARGIN, THUMB_SIZE.width() - 2 * MARGIN,
+                                        THUMB_SIZE.height() - 2 * MARGIN))
+    finally:
+        scene.detach()
+        scene.deleteLater()
+    return {n.name: n.pos for n in graph.nodes()}
+
+
+def test_thumbnail_folds_a_long_row_but_never_refolds_a_folded_layout(qapp):
+    import netbuilder as nb
+
+    def chain(positions):
+        g = nb.Graph("chain")
+        ids = [g.add("ReLU", f"n{i}", pos) for i, pos in enumerate(positions)]
+        for a, b in zip(ids, ids[1:]):
+            g.connect(a, b)
+        return g
+
+    # One long row of 7: folded into bands, each band read left to right.
+    row = _wrapped_positions(chain([(300.0 * i, 0.0) for i in range(7)]))
+    assert len({y for _x, y in row.values()}) >= 2
+    assert row["n0"][0] == 0.0 and row["n0"][1] == 0.0
+    # Already folded by auto-layout (5, then 2 under them, a wire running back to the left):
+    # cutting its columns again would put n2…n4 in a third row below n5, n6 (mlp_spirals did).
+    folded = [(300.0 * i, 0.0) for i in range(5)] + [(0.0, 260.0), (300.0, 260.0)]
+    after = _wrapped_positions(chain(folded))
+    assert list(after.values()) == folded

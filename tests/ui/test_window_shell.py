@@ -185,6 +185,11 @@ def test_about_names_versions_and_the_device(make_window):
     rows = dict(about.rows)
     assert rows["netbuilder"] == nb.__version__
     assert rows["PyTorch"] == torch.__version__
+    from PySide6.QtCore import qVersion
+
+    assert rows["Qt"] == qVersion()
+    help_menu = w.menus["help"].actions()
+    assert w.actions["about"] in help_menu and w.actions["shortcuts"] in help_menu
     assert rows["Device"].startswith(("CUDA: ", "Apple MPS", "CPU ("))
     if torch.cuda.is_available():
         assert torch.cuda.get_device_name(0) in rows["Device"]
@@ -316,3 +321,33 @@ def test_minimap_menu_entry_follows_the_canvas(make_window, qtbot):
     assert minimap.isHidden()
     w.menus["view"].aboutToShow.emit()
     assert not w.actions["minimap"].isChecked()
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two colours."""
+    def lum(c: QColor) -> float:
+        ch = [v / 255 for v in (c.red(), c.green(), c.blue())]
+        ch = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in ch]
+        return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
+
+    hi, lo = sorted((lum(QColor(a)), lum(QColor(b))), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_the_code_error_banner_is_readable_in_both_themes(make_window, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    for name in theme.THEMES:
+        c = theme.COLORS[name]
+        assert _contrast(c["error_text"], c["error"]) >= 4.5, name
+    g = nb.Graph("broken")
+    g.add("Linear", "fc", out_features=3)
+    w = make_window(Document(g))
+    try:
+        w.set_theme("dark")
+        qtbot.waitUntil(lambda: w.code.banner.isVisible(), timeout=20_000)
+        label = w.code.banner.findChild(QLabel)
+        assert label.palette().color(label.foregroundRole()) == \
+            QColor(theme.COLORS["dark"]["error_text"])
+    finally:
+        w.set_theme("light")

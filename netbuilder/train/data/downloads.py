@@ -189,7 +189,8 @@ def missing_message(remote: Remote, names: tuple[str, ...], folder: Path) -> str
     return (f"{remote.title} is not on this computer: netbuilder expects the file"
             f"{'s' if many else ''} {', '.join(names)} in the folder {folder}. Download {them} "
             f"from {remote.mirrors[0]} and put {them} there unchanged{_extracted_hint(remote)}, "
-            "or load the dataset with download=True.")
+            "or allow the download (download=True in the dataset options; on the command "
+            "line, netbuilder train --download).")
 
 
 def _extracted_hint(remote: Remote) -> str:

@@ -283,13 +283,19 @@ def supervised_main(task: TaskPlan, cls: str, data, config) -> str:
             *[f"    {ln}" for ln in inner],
             *epoch_end_lines(task, config, evaluate)]
     lines += ["for epoch in range(1, args.epochs + 1):", *[f"    {ln}" for ln in loop]]
-    lines += finish_lines()
+    lines += finish_lines(ddp_wrapper="net")
     return "def main():\n" + "\n".join(f"    {ln}" if ln else "" for ln in lines)
 
 
-def finish_lines() -> list[str]:
-    return ["if rank == 0:", "    print(f\"saved {save_weights(model, args.out)}\")",
-            "if world > 1:", "    dist.barrier()", "    dist.destroy_process_group()"]
+def finish_lines(ddp_wrapper: str | None = None) -> list[str]:
+    """Save on rank 0, then leave the process group. NOTE: a DistributedDataParallel wrapper
+    still alive when its group is destroyed can abort the process at exit (seen with gloo on
+    a busy machine), so the wrapper named ``ddp_wrapper`` is released first."""
+    lines = ["if rank == 0:", "    print(f\"saved {save_weights(model, args.out)}\")",
+             "if world > 1:", "    dist.barrier()"]
+    if ddp_wrapper:
+        lines.append(f"    del {ddp_wrapper}  # DDP uses the process group: release it first")
+    return [*lines, "    dist.destroy_process_group()"]
 
 
 __all__ = ["supervised_parts", "supervised_main", "data_lines", "batch_lines", "finish_lines",

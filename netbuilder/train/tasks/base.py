@@ -47,6 +47,9 @@ worker process) or import it before training. Rules a task must keep:
   ``ctx.module`` is the plain ``nn.Module`` with one attribute per node (``ctx.module.enc``).
   A task that calls sub-modules directly must set ``supports_distributed = False`` unless it
   handles gradient synchronisation itself.
+- The default ``train_step`` drives L-BFGS through a closure; a task with its own
+  ``train_step`` that steps its optimizers without one sets ``supports_lbfgs = False`` (the
+  trainer then refuses ``optimizer="lbfgs"`` before training, with a sentence naming the task).
 - ``phases()`` splits a run into named stages (a DBN: ``Phase("pretrain rbm1", 5)``, ...,
   ``Phase("finetune", 10)``). At each phase's start the trainer calls ``begin_phase`` and then
   ``optimizers(ctx, phase)`` again, so a phase may train a subset of the parameters. Events carry
@@ -184,6 +187,8 @@ class Task:
     monitor: ClassVar[str] = "val_loss"
     sample_kind: ClassVar[str] = "predictions"
     supports_distributed: ClassVar[bool] = True
+    # False for tasks whose train_step steps its optimizers without a closure (L-BFGS needs one)
+    supports_lbfgs: ClassVar[bool] = True
     needs_labels: ClassVar[bool] = True
 
     def __init__(self, config: TrainingConfig, graph: Graph):
@@ -278,13 +283,16 @@ class Task:
             opt.zero_grad(set_to_none=True)
             output = self.forward(ctx, batch)
             loss = self.compute_loss(ctx, output, batch)
-            (loss + ctx.regularization()).backward()
+            total = loss + ctx.regularization()
+            total.backward()
             if ctx.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(
                     [p for g in opt.param_groups for p in g["params"]], ctx.grad_clip)
             kept.setdefault("output", output)
             kept.setdefault("loss", loss.detach())
-            return loss
+            # The line search compares the values it is given with the gradients: both must be
+            # those of the objective actually minimised (the loss plus the L1/L2 penalties).
+            return total
 
         opt.step(closure)
         return {"loss": kept["loss"], **self.step_metrics(ctx, kept["output"], batch)}

@@ -44,6 +44,7 @@ class GanTask(Task):
     sample_kind = "generated"
     needs_labels = False
     supports_distributed = False
+    supports_lbfgs = False
 
     def __init__(self, config, graph):
         super().__init__(config, graph)

@@ -194,6 +194,7 @@ class RbmTask(Task):
     sample_kind = "dreams"
     needs_labels = False
     supports_distributed = False
+    supports_lbfgs = False
 
     def __init__(self, config, graph):
         super().__init__(config, graph)
@@ -250,6 +251,7 @@ class DbnTask(ClassifyTask):
     option_defaults: ClassVar[dict] = {**RBM_OPTIONS, "pretrain_epochs": 5, "pretrain_lr": None}
     sample_kind = "dreams"
     supports_distributed = False
+    supports_lbfgs = False
 
     def __init__(self, config, graph):
         super().__init__(config, graph)

@@ -41,6 +41,7 @@ class VaeTask(Task):
     monitor = "val_loss"
     sample_kind = "generated"
     needs_labels = False
+    supports_lbfgs = False
 
     def __init__(self, config, graph):
         super().__init__(config, graph)

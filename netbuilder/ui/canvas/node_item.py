@@ -13,6 +13,7 @@ from . import node_text, style
 from .port_item import PortItem
 
 ACTIVITY_HEIGHT = 20.0
+MIN_TYPE_ROOM = 48.0  # a type label narrower than this would be a stub: leave it out
 
 
 @cache
@@ -275,14 +276,24 @@ class NodeItem(QGraphicsItem):
         left = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
         right = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
         out = []
-        type_w = min(metrics("type").horizontalAdvance(self.type_name), w * 0.5)
-        show_type = self.type_name != self.name
-        room = w - 20 - (type_w + 8 if show_type else 0)
+        # NOTE: the name comes first (it is what wires, code and problems call the node); the
+        # type takes the room the name leaves and is left out when that would show only a
+        # stub ("Ada…"): the category colour and the tooltip still tell it.
+        avail = w - 20
+        type_room = 0.0
+        if self.type_name != self.name:
+            # (2 px of slack: elidedText cuts a text given exactly its own advance)
+            left_over = avail - 10 - metrics("title").horizontalAdvance(self.name)
+            type_room = min(metrics("type").horizontalAdvance(self.type_name), left_over)
+            if type_room < MIN_TYPE_ROOM and left_over < \
+                    metrics("type").horizontalAdvance(self.type_name):
+                type_room = 0.0
+        room = avail - (type_room + 8 if type_room else 0)
         name = metrics("title").elidedText(self.name, Qt.TextElideMode.ElideRight, room)
         out.append(("title", "title_text", QRectF(10, 0, room, h), left, name))
-        if show_type:
+        if type_room:
             kind = metrics("type").elidedText(self.type_name, Qt.TextElideMode.ElideRight,
-                                              w * 0.5)
+                                              type_room + 1)
             out.append(("type", "title_muted", QRectF(10, 0, w - 20, h), right, kind))
         y = h + style.BODY_PAD
         colours = {"body": "text", "mono": "shape_text", "small": "muted"}

@@ -99,7 +99,7 @@ class MatrixCanvas(QWidget):
                 if side >= 18 and self.matrix[r, c]:
                     lum = 0 if rgb is None else 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
                     p.setPen(QColor("#111") if lum > 140 else QColor("#f4f4f4"))
-                    txt = (f"{100 * shares[r, c]:.0f}" if self.normalize
+                    txt = (_percent(shares[r, c]) if self.normalize
                            else str(int(self.matrix[r, c])))
                     p.drawText(rect, Qt.AlignmentFlag.AlignCenter, txt)
         p.setPen(text_color)
@@ -177,3 +177,9 @@ class ConfusionView(QWidget):
                 r, c = np.unravel_index(int(np.argmax(off)), off.shape)
                 text += f" · most confused: '{names[r]}' → '{names[c]}' ({int(off[r, c])})"
         self.summary.setText(text)
+
+
+def _percent(share: float) -> str:
+    """A cell's share of its row in whole percent; a few confusions never read as "0"."""
+    pct = 100 * float(share)
+    return "<1" if 0 < pct < 1 else f"{pct:.0f}"

@@ -169,6 +169,7 @@ class FeatureMapView(QWidget):
                 f"Waiting for the next probe of '{name}'…" if probed else
                 f"{type_ or 'This node'} '{name}' has no layer of its own to probe: "
                 f"select a convolution, dense, activation or pooling layer.")
+        self.detail.setToolTip(self.detail.text())
         if self.mode == "filters" and type_ not in CONV_TYPES:
             self.act_button.setChecked(True)
         self._update_buttons()
@@ -270,9 +271,13 @@ class FeatureMapView(QWidget):
             what = (f"{tiles.shape[0]} channels" if total == tiles.shape[0]
                     else f"first {tiles.shape[0]} of {total} channels")
         self.grid.set_rgb(rgb)
-        kind = self.node_type or ("first layer · select a node to change"
-                                  if self.node_name == self.auto_node else "")
-        self.detail.setText(f"{kind} · {_fmt_shape(shape)} · step {e.step:,}")
+        # NOTE: the label clips at the dock's edge: the shape and step come before the hint.
+        parts = [self.node_type] if self.node_type else []
+        parts += [_fmt_shape(shape), f"step {e.step:,}"]
+        if not self.node_type and self.node_name == self.auto_node:
+            parts.append("first layer: select a node to change")
+        self.detail.setText(" · ".join(parts))
+        self.detail.setToolTip(self.detail.text())
         self.legend.setText(f"{what} · fixed colour scale {lo:.3g} … {hi:.3g}")
         self.grid_updated.emit(name)
 
