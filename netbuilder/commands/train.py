@@ -24,6 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="graph file (.json); optional with --resume (its graph.json)")
     parser.add_argument("--dataset", metavar="NAME|PATH",
                         help="built-in dataset name or data file (default: the graph's setting)")
+    parser.add_argument("--dataset-option", action="append", default=[], type=dataset_option,
+                        metavar="KEY=VALUE", dest="dataset_options",
+                        help="a dataset option, repeatable: label_column=species (CSV), "
+                             "labels_path=y.npy, size=28, limit=500 (values read as JSON "
+                             "where they can be: numbers, true/false, lists)")
     parser.add_argument("--epochs", type=positive_int, metavar="N",
                         help="epochs in total (with --resume: train on up to this many)")
     parser.add_argument("--batch-size", type=positive_int, metavar="N")
@@ -37,6 +42,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folder (default: runs/<graph name>-<time> next to FILE)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def dataset_option(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` → (key, value); the value is JSON when it parses as JSON, else text."""
+    import json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
 
 
 def default_out_dir(graph_path: Path, name: str) -> Path:
@@ -69,8 +87,15 @@ def run(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("dataset", args.dataset), ("epochs", args.epochs),
                                  ("batch_size", args.batch_size), ("lr", args.lr),
                                  ("device", args.device)) if v is not None}
-    if args.dataset is not None and args.dataset != config.dataset:
-        changes["dataset_options"] = {}  # options belong to the dataset they were set for
+    if args.dataset is not None:
+        path = Path(args.dataset).expanduser()
+        if path.exists():  # a file: stored whole, so that --resume finds it from anywhere
+            changes["dataset"] = str(path.resolve())
+        if changes["dataset"] != config.dataset:
+            changes["dataset_options"] = {}  # options belong to the dataset they were set for
+    if args.dataset_options:
+        options = changes.get("dataset_options", config.dataset_options)
+        changes["dataset_options"] = {**options, **dict(args.dataset_options)}
     if args.download:
         from ..train.data import REMOTES
 

@@ -251,15 +251,27 @@ def load(path: str | os.PathLike) -> Graph:
 
 def atomic_write(path: str | os.PathLike, text: str) -> None:
     """Write to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
-    p = Path(path)
-    mode = _file_mode(p)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            os.chmod(tmp, mode)  # mkstemp makes 0600: keep the old file's mode, else umask's
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+
+    atomic_replace(path, write)
+
+
+def atomic_replace(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` fills a temporary file beside ``path`` that then replaces it (weights,
+    optimizer state: whatever a library writes to a path)."""
+    p = Path(path)
+    mode = _file_mode(p)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        # (after writing: mkstemp makes 0600, and some writers make the file anew)
+        os.chmod(tmp, mode)  # the old file's mode, else what the umask gives a new file
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):

@@ -17,14 +17,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..graph.fileformat import atomic_write
+from ..graph.fileformat import atomic_replace, atomic_write
 from .tasks.base import TrainingError
 
 WEIGHTS = "weights.safetensors"
@@ -54,14 +53,8 @@ def state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_weights(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"format": "pt", "producer": "netbuilder"})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_replace(path, lambda tmp: save_file(tensors, str(tmp), metadata={
+        "format": "pt", "producer": "netbuilder"}))
 
 
 def load_weights(module: torch.nn.Module, path: Path) -> None:
@@ -147,11 +140,8 @@ class RunFiles:
     def save_checkpoint(self, tensors: dict, optimizers: list, state: dict) -> None:
         """Weights, optimizer state, then the JSON state that names them (written last)."""
         save_weights(tensors, self.path(WEIGHTS))
-        opt_path = self.path("optimizer.pt")
-        fd, tmp = tempfile.mkstemp(prefix=".optimizer.", dir=self.root)
-        os.close(fd)
-        torch.save([o.state_dict() for o in optimizers], tmp)
-        os.replace(tmp, opt_path)
+        states = [o.state_dict() for o in optimizers]
+        atomic_replace(self.path("optimizer.pt"), lambda tmp: torch.save(states, tmp))
         atomic_write(self.path("checkpoint.json"), dumps(state) + "\n")
 
     def save_best(self, tensors: dict) -> None:

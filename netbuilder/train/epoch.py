@@ -38,6 +38,7 @@ class EpochRunner:
         self.metrics_t = Throttle(cfg.events.metrics_hz)
         self.images_t = Throttle(cfg.events.images_hz)
         self.hist_t = Throttle(cfg.events.images_hz / 4)
+        self.eval_events_t = Throttle(cfg.events.images_hz)  # confusion matrices of fast epochs
         self.window = Window(watch_grads=ctx.scaler is None)
         self.main = trainer._emit is not None
         self.spec = task.metrics_spec()
@@ -228,8 +229,6 @@ class EpochRunner:
         if val:
             t.emit(Metrics(step=s.step, epoch=epoch, split="val", values=val, epoch_end=True,
                            phase=phase.name))
-        for e in events:
-            t.emit(e)
         s.epoch = epoch
         record = {"epoch": epoch, "step": s.step, "phase": phase.name, "lr": self.lr,
                   "time_s": round(s.train_time, 3),
@@ -261,6 +260,13 @@ class EpochRunner:
             t.checkpoint(tensors if tensors is not None else state_tensors(self.ctx.module))
         last = epoch == self.total_epochs or s.stop_reason is not None
         now = time.perf_counter()
+        # NOTE: the validation's pictures (a confusion matrix) are throttled like the other
+        # images: epochs of a few milliseconds would send hundreds a second. The last epoch's
+        # always goes. Every epoch's numbers go (Metrics above): they are the run's record.
+        if events and (last or self.eval_events_t.due(now)):
+            self.eval_events_t.mark(now)
+            for e in events:
+                t.emit(e)
         if self.main and (last or self.images_t.due(now)):
             self._emit_images(now, epoch, force=last)
 

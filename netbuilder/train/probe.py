@@ -17,6 +17,13 @@ from .metrics import activation_levels, activation_tile, histogram, to_uint8_ima
 AUTO_TYPES = ("Conv1d", "Conv2d", "ConvTranspose2d", "Linear")
 
 
+def auto_probe_names(graph) -> list[str]:
+    """The nodes probed by default: the top level's convolutions and dense layers, or, in a
+    graph drawn from blocks (an autoencoder, a GAN), its blocks."""
+    names = [n.name for n in graph.nodes() if n.type in AUTO_TYPES]
+    return names or [n.name for n in graph.nodes() if n.inner is not None]
+
+
 def node_modules(graph, module: torch.nn.Module) -> dict[str, tuple[str, str, torch.nn.Module]]:
     """Top-level node name → (type, attribute, sub-module) for nodes that own a module."""
     out = {}
@@ -46,7 +53,7 @@ class Prober:
     def set_probe(self, probe) -> None:
         """``"auto"`` (Conv/Linear nodes), ``"none"``, or a list of node names."""
         if probe == "auto":
-            self.names = [n for n, (t, _, _) in self.nodes.items() if t in AUTO_TYPES]
+            self.names = [n for n in auto_probe_names(self.graph) if n in self.nodes]
         elif probe in ("none", None):
             self.names = []
         else:

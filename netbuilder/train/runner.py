@@ -7,7 +7,7 @@ STABLE INTERFACE::
     ...                            # on a timer:
     for event in runner.poll():    # never blocks
         dashboard.show(event)
-    runner.pause(); runner.resume(); runner.set_probe(["conv1"]); runner.stop()
+    runner.pause(); runner.resume(); runner.set_probe(["conv1"]); runner.stop(); runner.kill()
     runner.is_alive(); runner.wait(timeout)
 
 The worker is *spawned* (CUDA cannot live in a forked child) from a snapshot: the graph file's
@@ -129,6 +129,11 @@ class Runner:
         """Nodes whose activations the worker sends from now on (``"auto"``, ``"none"``, names)."""
         self._probes.put(list(names) if isinstance(names, (list, tuple)) else names)
 
+    def kill(self) -> None:
+        """End the worker now, without waiting for it to stop by itself (reported like a
+        stop that timed out)."""
+        self._kill_if_alive()
+
     def _kill_if_alive(self) -> None:
         p = self._process
         if p is not None and p.is_alive():
@@ -166,7 +171,8 @@ class Runner:
         out: list = []
         while len(out) < max_events:
             try:
-                event = self._events.get(timeout=0.2)
+                # (all it sent is in the pipe already: no need to wait long for more)
+                event = self._events.get(timeout=0.01)
             except queue.Empty:
                 break
             out.append(event)

@@ -24,6 +24,8 @@ from .settings import KEY_GEOMETRY, KEY_STATE, app_settings
 
 STATE_VERSION = 1
 DEFAULT_SIZE = QSize(1440, 900)
+# Actions on the graph on the canvas (off while the welcome page stands in its place).
+GRAPH_ACTIONS = ("check", "train", "export", "export_project", "export_onnx")
 
 
 class MainWindow(QMainWindow):
@@ -47,6 +49,9 @@ class MainWindow(QMainWindow):
         self.document: Document | None = None
         self.docks: dict[str, QDockWidget] = {}
         self.train_controller = None
+        self._training_running = False
+        self._graph_actions_on = True
+        self._problems_first_count = False
         self.undo_group = QUndoGroup(self)
         document = document if document is not None else Document()
         # The first paint comes before the first analysis (which imports torch: seconds).
@@ -78,6 +83,7 @@ class MainWindow(QMainWindow):
         from .welcome import WelcomeController  # issue 8: File ▸ Welcome; the page is lazy
 
         self.welcome = WelcomeController(self)
+        self.welcome.shown_changed.connect(lambda shown: self.set_graph_actions_enabled(not shown))
         self._raise_default_tabs()
         # Dock sizes only hold once the window has its real size: set them at the first show.
         self._size_docks_on_show = not (restore_layout and self.restore_layout())
@@ -107,7 +113,7 @@ class MainWindow(QMainWindow):
         """Side docks at a comfortable width, the bottom row at about a quarter of the height."""
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
         d = self.docks
-        side = (230, 340)
+        side = (250, 340)  # the palette fits its longest name (TransformerEncoderLayer)
         self.resizeDocks([d["palette"], d["inspector"]], list(side), horizontal)
         self.resizeDocks([d["summary"]], [max(220, self.height() * 27 // 100)], vertical)
         centre = max(400, self.width() - sum(side))
@@ -242,6 +248,7 @@ class MainWindow(QMainWindow):
         self.inspector.set_selection([], [])
         self._update_title()
         self.totals_label.setText("Analysing…")
+        self._problems_first_count = True  # a file opened with errors shows its Problems
         if old is not None:
             old.deleteLater()
         if not doc.analysis_pending():  # else the release after the first paint fills them
@@ -285,6 +292,12 @@ class MainWindow(QMainWindow):
             f"{fmt_bytes(analysis.activation_bytes(batch))} activations at batch {batch}")
 
     def _problem_counts(self, errors: int, warnings: int) -> None:
+        if self._problems_first_count:
+            # Only for the document's first analysis: an error that comes and goes while
+            # someone wires nodes must not pull the tab from under them.
+            self._problems_first_count = False
+            if errors and not self.welcome_showing():
+                self.show_dock("problems")
         if errors:
             self.problems_button.setIcon(icons.icon("error"))
             self.problems_button.setText(f"{errors} error" + ("s" if errors > 1 else ""))
@@ -302,6 +315,10 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str, timeout_ms: int = 6000) -> None:
         self.statusBar().showMessage(text, timeout_ms)
+
+    def welcome_showing(self) -> bool:
+        welcome = getattr(self, "welcome", None)
+        return welcome is not None and welcome.showing
 
     def show_dock(self, name: str) -> None:
         dock = self.docks[name]
@@ -412,8 +429,18 @@ class MainWindow(QMainWindow):
 
     def set_training_running(self, running: bool) -> None:
         has = self.train_controller is not None
-        self.actions["train"].setEnabled(has and not running)
+        self._training_running = running
+        self.actions["train"].setEnabled(has and not running and self._graph_actions_on)
         self.actions["stop"].setEnabled(has and running)
+
+    def set_graph_actions_enabled(self, on: bool) -> None:
+        """Check, Train and Export act on the graph on the canvas: off while the welcome page
+        stands in its place (Stop stays usable: a run may go on meanwhile)."""
+        self._graph_actions_on = on
+        for name in GRAPH_ACTIONS:
+            if name in self.actions:
+                self.actions[name].setEnabled(on)
+        self.set_training_running(self._training_running)
 
     def start_training(self) -> None:
         if self.train_controller is not None:

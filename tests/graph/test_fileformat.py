@@ -358,7 +358,7 @@ def test_a_failed_save_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatc
     elif target == "fsync":
         monkeypatch.setattr(fileformat.os, "fsync", boom)
     else:
-        real_fdopen = os.fdopen
+        real_open = open
 
         class Failing:
             def __init__(self, f):
@@ -374,7 +374,9 @@ def test_a_failed_save_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatc
                 self.f.write(text[: len(text) // 2])  # half written, then the failure
                 raise OSError("disk full")
 
-        monkeypatch.setattr(fileformat.os, "fdopen", lambda *a, **k: Failing(real_fdopen(*a, **k)))
+        # (a module global named open shadows the builtin inside fileformat only)
+        monkeypatch.setattr(fileformat, "open", lambda *a, **k: Failing(real_open(*a, **k)),
+                            raising=False)
     with pytest.raises(OSError, match="disk full"):
         g.save(path)
     assert path.read_text(encoding="utf-8") == old

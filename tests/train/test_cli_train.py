@@ -79,6 +79,33 @@ def test_errors_are_one_line_and_exit_1(tmp_path, capsys):
     assert main(["train", str(graph), "--epochs", "0"]) == 2
 
 
+def test_a_csv_with_its_label_column_given_on_the_command_line(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(200, 2))
+    kind = np.where(points[:, 0] * points[:, 1] > 0, "same", "other")  # quadrants: not linear
+    lines = ["x1,species,x2"] + [f"{a:.4f},{k},{b:.4f}" for (a, b), k in zip(points, kind)]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "points.csv").write_text("\n".join(lines))
+    graph = write_mlp(tmp_path / "mlp.json", epochs=1)
+    monkeypatch.chdir(tmp_path / "data")
+    out = tmp_path / "run"
+    status = main(["train", str(graph), "--dataset", "points.csv", "--dataset-option",
+                   "label_column=species", "--dataset-option", "limit=150", "--quiet",
+                   "--device", "cpu", "--out", str(out)])
+    assert status == 0, capsys.readouterr().err
+    config = json.loads((out / "config.json").read_text())
+    assert config["dataset"] == str(tmp_path / "data" / "points.csv")  # whole: resumable
+    assert config["dataset_options"] == {"label_column": "species", "limit": 150}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "finished"
+    monkeypatch.chdir(tmp_path)  # the run resumes from another folder
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    assert main(["train", str(graph), "--dataset-option", "oops"]) == 2
+    assert "expected KEY=VALUE, not 'oops'" in capsys.readouterr().err
+
+
 def test_torchrun_two_processes_write_one_set_of_outputs(tmp_path):
     graph = write_mlp(tmp_path / "mlp.json", batch_size=32)
     out = tmp_path / "ddp"

@@ -1,6 +1,8 @@
 """The trainer trains for real: accuracy targets, NaN handling, resume, events and syncs."""
 import json
 import math
+import stat
+import time
 
 import numpy as np
 import pytest
@@ -182,6 +184,9 @@ def test_run_folder_holds_snapshot_weights_and_summary(tmp_path):
     names = {p.name for p in tmp_path.iterdir()}
     assert {"config.json", "graph.json", "metrics.jsonl", "summary.json", "weights.safetensors",
             "best.safetensors", "checkpoint.json", "optimizer.pt"} <= names
+    # every file gets the mode a plain open() would give it (not a temporary file's 0600)
+    modes = {stat.S_IMODE((tmp_path / n).stat().st_mode) for n in names}
+    assert modes == {stat.S_IMODE((tmp_path / "metrics.jsonl").stat().st_mode)}
     snapshot = nb.load(tmp_path / "graph.json")
     assert TrainingConfig.from_graph(snapshot) == cfg
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -239,6 +244,22 @@ def test_metrics_events_are_throttled():
     assert steps == sorted(steps) and steps[-1] <= 3 * 400
 
 
+def test_confusion_matrices_of_fast_epochs_are_throttled_and_the_last_one_is_sent():
+    got = []
+    cfg = TrainingConfig(dataset="spirals", dataset_options={"n_samples": 200}, epochs=60,
+                         batch_size=64, events={"metrics_hz": 10, "images_hz": 2})
+    start = time.perf_counter()
+    train(spirals_mlp(), cfg, emit=got.append)
+    seconds = time.perf_counter() - start
+    matrices = [e for e in got if isinstance(e, ev.ConfusionMatrix)]
+    epoch_records = [e for e in got if isinstance(e, ev.Metrics) and e.epoch_end
+                     and e.split == "val"]
+    assert len(epoch_records) == 60  # every epoch's numbers: the run's record
+    assert 1 <= len(matrices) <= 2 * seconds + 2, (len(matrices), seconds)
+    assert len(matrices) < 60
+    assert matrices[-1].epoch == 60
+
+
 def test_no_host_sync_on_steps_that_emit_nothing(monkeypatch):
     """Count every .item()/.tolist()/float()/bool() on tensors: they happen per epoch (one
     fetch of the pending metrics, one for validation), not per step."""
@@ -291,6 +312,20 @@ def test_probe_follows_set_probe_and_skips_nodes_without_a_module():
     assert act and set(act[-1].tiles) == {"fc1", "flatten", "tanh1"}
     assert act[-1].tiles["tanh1"].shape == (6, 28, 28)
     assert act[-1].levels["tanh1"][0] < 0 < act[-1].levels["tanh1"][1]  # tanh: symmetric
+
+
+def test_the_default_probe_shows_the_blocks_of_a_graph_drawn_from_blocks():
+    from train_helpers import EXAMPLES
+
+    g = nb.load(str(EXAMPLES / "autoencoder_dense.json"))  # image → encoder → decoder → out
+    got = []
+    cfg = TrainingConfig.from_graph(g).replace(
+        epochs=1, device="cpu", events={"images_hz": 1000, "samples": False,
+                                        "histograms": False})
+    train(g, cfg, emit=got.append)
+    act = [e for e in got if isinstance(e, ev.Activations)]
+    assert act and set(act[-1].tiles) == {"encoder", "decoder"}
+    assert act[-1].shapes["encoder"] == (16,)  # the code: a heat strip of 16 units
 
 
 def test_regularizers_and_cpu_fallbacks(monkeypatch):

@@ -148,6 +148,19 @@ def test_file_welcome_and_escape_return_to_the_same_graph(make_window, qtbot):
     assert not w.docks["palette"].isHidden()
 
 
+def test_graph_actions_are_off_while_the_page_stands_in_for_the_canvas(make_window, qtbot):
+    w = make_window()
+    w.files.open_file(example("lenet5"))
+    graph_actions = [w.actions[n] for n in ("check", "train", "export", "export_project",
+                                           "export_onnx") if n in w.actions]
+    assert len(graph_actions) >= 3 and all(a.isEnabled() for a in graph_actions)
+    w.welcome.action.trigger()
+    assert not any(a.isEnabled() for a in graph_actions)
+    assert w.actions["new"].isEnabled() and w.actions["open"].isEnabled()
+    qtbot.keyClick(w.welcome.page, Qt.Key.Key_Escape)
+    assert all(a.isEnabled() for a in graph_actions)
+
+
 def test_question_mark_on_the_page_opens_the_shortcuts_sheet(make_window, qtbot):
     from netbuilder.ui.shortcuts import ShortcutsDialog
 

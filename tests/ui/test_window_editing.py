@@ -186,6 +186,25 @@ def test_clicking_a_problem_selects_and_frames_its_node(make_window, qtbot):
     assert w.inspector.title.text() == "Linear"
 
 
+def test_a_graph_opened_with_errors_shows_problems_with_the_whole_advice(make_window, qtbot):
+    g = nb.Graph("broken")
+    x = g.add("Input", "image", (0, 0), shape=(1, 28, 28))
+    fc = g.add("Linear", "fc", (300, 0), out_features=10)
+    g.connect(x, fc)
+    w = make_window(Document(g))
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitUntil(lambda: w.problems.item_for(fc) is not None)
+    dock = w.docks["problems"]
+    qtbot.waitUntil(lambda: dock.isVisible() and not dock.visibleRegion().isEmpty())
+    tree = w.problems.tree
+    tree.setColumnWidth(0, 300)  # narrower than the sentence: it wraps, nothing is cut off
+    item = w.problems.item_for(fc)
+    assert item.text(0).endswith("add a Flatten before it")
+    qtbot.waitUntil(lambda: tree.visualItemRect(item).height()
+                    >= 2 * tree.fontMetrics().height())
+
+
 def test_summary_table_equals_the_analysis(make_window):
     w = lenet_window(make_window)
     analysis = w.document.graph.analyze()

@@ -1,11 +1,12 @@
 """The problems list: every diagnostic of the graph; clicking one shows its node."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
+    QStyledItemDelegate,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -16,6 +17,27 @@ from .. import icons
 
 NODE_ROLE = Qt.ItemDataRole.UserRole
 _RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+class _WrappedTextDelegate(QStyledItemDelegate):
+    """Rows of the first column as tall as their text wrapped to the column's width.
+
+    NOTE: QTreeView wraps text when asked, but measures rows without the column's width, so a
+    long message is cut to one line; this measures it at the width it gets.
+    """
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802 (Qt override)
+        hint = super().sizeHint(option, index)
+        if index.column() != 0:
+            return hint
+        view = self.parent()
+        has_icon = index.data(Qt.ItemDataRole.DecorationRole) is not None
+        icon = view.iconSize().width() if has_icon else 0
+        width = max(60, view.columnWidth(0) - icon - 16)
+        text = index.data() or ""
+        rect = option.fontMetrics.boundingRect(QRect(0, 0, width, 100_000),
+                                               int(Qt.TextFlag.TextWordWrap), text)
+        return QSize(hint.width(), max(hint.height(), rect.height() + 6))
 
 
 class ProblemsPanel(QWidget):
@@ -36,7 +58,12 @@ class ProblemsPanel(QWidget):
         self.tree.setHeaderLabels(["Problem", "Node", "Type"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
+        # NOTE: a diagnostic ends with its advice ("…: add a Flatten before it"): wrap it
+        # rather than cut it off; rows are re-measured when the column's width changes.
         self.tree.setWordWrap(True)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.setUniformRowHeights(False)
+        self.tree.setItemDelegate(_WrappedTextDelegate(self.tree))
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemActivated.connect(self._clicked)
@@ -45,6 +72,8 @@ class ProblemsPanel(QWidget):
         header.setSectionResizeMode(0, header.ResizeMode.Stretch)
         header.setSectionResizeMode(1, header.ResizeMode.Interactive)
         header.setSectionResizeMode(2, header.ResizeMode.Interactive)
+        header.sectionResized.connect(lambda index, *_: index == 0 and
+                                      self.tree.scheduleDelayedItemsLayout())
         top = QHBoxLayout()
         top.setContentsMargins(8, 4, 8, 0)
         top.addWidget(self.summary)

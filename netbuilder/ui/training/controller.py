@@ -23,7 +23,9 @@ from .history import RunHistory
 from .run_store import new_run_dir, runs_root, write_run_meta
 
 POLL_MS = 40
-STOP_TIMEOUT_S = 2.0  # a stop asked between steps ends the run well within this
+STOP_ACK_S = 0.4  # the worker leaves its step within this after Stop, or it is ended (so a
+# Stop always takes effect within half a second, the kill and its report included)
+STOP_TIMEOUT_S = 2.0  # after leaving its step, the worker saves and exits within this
 SETUP_STOP_TIMEOUT_S = 0.3  # a stop asked before the first step: end the process now
 IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
 FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
@@ -76,6 +78,7 @@ class TrainingController(QObject):
         self.stop_requested_at: float | None = None
         self.stop_latency_s: float | None = None  # Stop → the run's end, as measured here
         self.runs_root_override: Path | None = None
+        self.plugins: tuple[str, ...] = ()  # modules the worker imports first (extra tasks)
         self._dataset_cache: dict = {}
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
@@ -233,8 +236,8 @@ class TrainingController(QObject):
         self.logs = []
         self.worker_state = None
         self.stop_requested_at = self.stop_latency_s = None
-        self.runner = Runner(graph_json, config, run_dir,
-                             resume=resume_dir, stop_timeout=STOP_TIMEOUT_S)
+        self.runner = Runner(graph_json, config, run_dir, resume=resume_dir,
+                             plugins=self.plugins, stop_timeout=STOP_TIMEOUT_S)
         self.runner.start()
         self._send_probe()
         self._set_state(STARTING)
@@ -265,6 +268,17 @@ class TrainingController(QObject):
             self.runner.stop()
             self._set_state(STOPPING)
             self._say("Stopping…", "info")
+            # NOTE: Stop takes effect within STOP_ACK_S: a worker that has not left its step by
+            # then (one huge step, a stuck kernel) is ended; its last checkpoint stays intact.
+            runner = self.runner
+            QTimer.singleShot(int(STOP_ACK_S * 1000), lambda: self._enforce_stop(runner))
+
+    def _enforce_stop(self, runner) -> None:
+        if runner is not self.runner or self.state != STOPPING:
+            return  # that run has ended meanwhile
+        self.poll()  # the acknowledgement may be waiting in the queue
+        if runner is self.runner and self.worker_state != "stopping" and runner.is_alive():
+            runner.kill()
 
     def shutdown(self) -> None:
         """Stop the run, take in its last events and release the worker (blocks for up to a
@@ -302,10 +316,9 @@ class TrainingController(QObject):
             return base
         if base == "auto" and self.snapshot is not None:
             from ...graph import from_json
-            from ...train.probe import AUTO_TYPES
+            from ...train.probe import auto_probe_names
 
-            g = from_json(self.snapshot[0])
-            base = [n.name for n in g.nodes() if n.type in AUTO_TYPES]
+            base = auto_probe_names(from_json(self.snapshot[0]))
         elif base in ("auto", "none"):
             base = []
         return list(dict.fromkeys([*base, self.followed]))
@@ -407,9 +420,14 @@ class TrainingController(QObject):
             self._retire(runner)
         if isinstance(e, Failed) and self.stop_requested_at is not None and runner is not None \
                 and runner.exitcode is not None and runner.exitcode < 0:
-            # Killed because it did not stop in time (still setting up): the user's Stop, not
-            # a failure. The last checkpoint (if any) is intact.
-            self._say("Stopped before training began", "info")
+            # Killed because it did not stop in time: the user's Stop, not a failure. The last
+            # checkpoint (if any) is intact.
+            if self.last_progress is None:
+                self._say("Stopped before training began", "info")
+            else:
+                self._say("Stopped: the step in progress did not end at once, so the training "
+                          "process was ended; the weights of the last finished epoch are kept",
+                          "info")
             status = STOPPED
         elif isinstance(e, Failed):
             where = f" at step {e.step}" if e.step else ""

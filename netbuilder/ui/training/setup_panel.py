@@ -392,15 +392,47 @@ class TrainingPanel(QWidget):
         layout.addWidget(line)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.log)
+        self._epochs = 0
+        self._has_val = False
+        self._pending_train: dict = {}
         controller.log_received.connect(self._log)
         for e in controller.logs:  # arrived before this panel was first shown
             self._log(e)
         controller.state_changed.connect(
             lambda state: state == "starting" and self.log.clear())
+        controller.run_started.connect(self._run_started)
+        controller.metrics_received.connect(self._epoch_line)
+        controller.run_ended.connect(lambda _e: self.log.appendPlainText(controller.message[0]))
 
     def _log(self, e) -> None:
         prefix = "⚠ " if e.level == "warning" else ""
         self.log.appendPlainText(prefix + e.message)
+
+    def _run_started(self, e) -> None:
+        self._epochs = e.epochs
+        self._has_val = bool(e.dataset.get("n_val"))
+        d = e.dataset
+        self.log.appendPlainText(
+            f"{e.task} on {d.get('name', '?')} ({d.get('n_train', 0):,} train / "
+            f"{d.get('n_val', 0):,} val) · {e.num_params:,} parameters · {e.device} · "
+            f"{e.precision}")
+
+    def _epoch_line(self, e) -> None:
+        """One line per epoch, like a console run: the epoch's training and validation means."""
+        if not e.epoch_end:
+            return
+        if e.split == "train":
+            self._pending_train = e.values
+            if self._has_val:
+                return  # its validation follows
+        values = {f"train {k}": v for k, v in self._pending_train.items()
+                  if k in ("loss", "accuracy")}
+        if e.split == "val":
+            values.update({f"val {k}": v for k, v in e.values.items() if k in ("loss", "accuracy")})
+        phase = "" if e.phase in ("train", "") else f"{e.phase} · "
+        text = " · ".join(f"{k} {100 * v:.1f}%" if k.endswith("accuracy") else f"{k} {v:.4g}"
+                          for k, v in values.items())
+        self.log.appendPlainText(f"{phase}epoch {e.epoch}/{self._epochs}  {text}")
 
     def set_document(self, doc) -> None:
         self.form.set_document(doc)
