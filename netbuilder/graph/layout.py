@@ -9,9 +9,13 @@ from .model import Graph
 # columns for the tensor-shape label on each wire.
 LAYER_GAP = 300.0
 ROW_GAP = 150.0
-# Long chains (LeNet-5 has 14 layers) wrap into bands of this many columns, like lines of text,
-# so that a framed graph stays readable in a window instead of shrinking to a thin strip.
+# Long graphs wrap into bands below each other, like lines of text, so that a framed graph
+# stays readable in a window instead of shrinking to a thin strip. A band is about
+# WRAP_COLUMNS layers wide, stretched up to WRAP_MAX to end where a single wire crosses: a
+# chain folds cleanly there, while a cut through a branch (a residual block and its skip
+# wire) would send wires back and forth between bands.
 WRAP_COLUMNS = 5
+WRAP_MAX = 7
 BAND_GAP = 110.0
 
 
@@ -19,7 +23,8 @@ def layered_positions(g: Graph, wrap: int | None = WRAP_COLUMNS
                       ) -> dict[str, tuple[float, float]]:
     """Positions for every node: x by depth from the inputs, y ordered to reduce crossings.
 
-    With ``wrap``, depths beyond that many columns continue in a band below (``None``: one row).
+    With ``wrap``, a graph deeper than ``WRAP_MAX`` layers continues in bands below, each about
+    ``wrap`` layers wide (``None``: one row).
     """
     dag = nx.DiGraph()
     dag.add_nodes_from(n.id for n in g.nodes())
@@ -39,20 +44,43 @@ def layered_positions(g: Graph, wrap: int | None = WRAP_COLUMNS
         layers[d].sort(key=bary)
         for i, nid in enumerate(layers[d]):
             order[nid] = float(i)
-    columns = wrap if wrap and len(layers) > wrap + 1 else max(len(layers), 1)
-    bands = -(-len(layers) // columns)
+    starts = [0]
+    if wrap and len(layers) > max(wrap, WRAP_MAX):
+        spans = [(depth[u], depth[v]) for u, v in dag.edges()]
+        starts = band_starts(len(layers), spans, wrap, max(wrap, WRAP_MAX))
+    band_of = {d: sum(s <= d for s in starts) - 1 for d in layers}
     # Each band is as tall as its widest layer; bands stack downwards.
     band_top, y = [], 0.0
-    for b in range(bands):
-        widest = max(len(layers[d]) for d in layers if d // columns == b)
+    for b in range(len(starts)):
+        widest = max(len(layers[d]) for d in layers if band_of[d] == b)
         band_top.append(y + (widest - 1) * ROW_GAP / 2)
         y += widest * ROW_GAP + BAND_GAP
     pos = {}
     for d, ids in layers.items():
-        top = band_top[d // columns] - (len(ids) - 1) * ROW_GAP / 2
+        b = band_of[d]
+        top = band_top[b] - (len(ids) - 1) * ROW_GAP / 2
         for i, nid in enumerate(ids):
-            pos[nid] = ((d % columns) * LAYER_GAP, top + i * ROW_GAP)
+            pos[nid] = ((d - starts[b]) * LAYER_GAP, top + i * ROW_GAP)
     return pos
+
+
+def band_starts(n_layers: int, spans: list[tuple[int, int]], target: int, most: int
+                ) -> list[int]:
+    """The first layer of each band: bands of about ``target`` (at most ``most``) layers that
+    begin, where the graph allows, at a layer only one wire (``spans``: (from, to) layers)
+    reaches from before it."""
+    crossing = [0] * (n_layers + 1)
+    for a, b in spans:
+        for cut in range(a + 1, b + 1):
+            crossing[cut] += 1
+    starts = [0]
+    while n_layers - starts[-1] > most:
+        s = starts[-1]
+        clean = [c for c in range(s + 2, s + most + 1) if crossing[c] == 1]
+        # the clean cut nearest the usual width (the longer band on a tie); else cut anyway
+        cut = min(clean, key=lambda c: (abs(c - s - target), -c)) if clean else s + target
+        starts.append(cut)
+    return starts
 
 
 def auto_layout(g: Graph) -> None:
