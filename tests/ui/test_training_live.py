@@ -116,8 +116,8 @@ def test_a_run_from_the_ui_streams_curves_maps_and_obeys_pause_resume_stop(live,
     assert c.stop_latency_s < 0.5  # the worker's own stop ended it, not a kill
     log = dash.view("training").log.toPlainText().splitlines()
     assert log[0].startswith("classify on digits (384 train / 96 val) · 61,706 parameters")
-    assert re.match(r"epoch 1/40  train loss [\d.]+ · train accuracy [\d.]+% · val loss "
-                    r"[\d.]+ · val accuracy [\d.]+%$", log[1]), log
+    assert re.match(r"epoch 1/40  loss [\d.]+ · acc [\d.]+% · val loss [\d.]+ · "
+                    r"val acc [\d.]+%$", log[1]), log
     assert log[-1] == controls.message.text() and log[-1].startswith("Stopped after")
     assert controls.start_button.isEnabled() and not w.actions["stop"].isEnabled()
     run_dir = c.last_run_dir

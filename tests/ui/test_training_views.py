@@ -53,6 +53,14 @@ def test_curves_hold_every_point_and_read_out_values(qtbot, trained):
     assert bx[0] == x[best - 1]
     text = view.readout_at(float(x[-1]))
     assert f"{vals[-1]:.4g}" in text and "val accuracy" in text
+    # the views hold all their data, and a loss or an accuracy never shows below zero
+    for plot in (view.loss_plot, view.metric_plot):
+        (_, _), (y0, y1) = plot.getPlotItem().getViewBox().viewRange()
+        for item in plot.getPlotItem().listDataItems():
+            _, ys = item.getOriginalDataset()
+            if ys is not None and len(ys):
+                assert y0 < float(np.min(ys)) and float(np.max(ys)) < y1
+        assert -0.05 * (y1 - y0) <= y0 <= 0.0 or y0 > 0
     view.axis_box.setCurrentIndex(1)  # epochs
     x2, _ = view.items["val_metric"].getOriginalDataset()
     assert x2.tolist() == [1.0, 2.0, 3.0]

@@ -329,8 +329,12 @@ class CurvesView(QWidget):
             too_wide = (y1 - y0) > 3.0 * span
             if force or not inside or too_wide:
                 step = _nice_step(span / 4)
-                vb.setYRange(np.floor((lo - 0.05 * span) / step) * step,
-                             np.ceil((hi + 0.05 * span) / step) * step, padding=0)
+                bottom = np.floor((lo - 0.05 * span) / step) * step
+                if lo >= 0 and not log_y:
+                    bottom = max(bottom, 0.0)  # a loss or an accuracy never goes below 0
+                top = np.ceil((hi + 0.05 * span) / step) * step
+                # (a little padding: a curve at the bound, accuracy 1.0, is not on the frame)
+                vb.setYRange(bottom, top, padding=0.02)
 
     def _draw_best(self) -> None:
         best = self.history.best()

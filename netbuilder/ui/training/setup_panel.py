@@ -425,12 +425,12 @@ class TrainingPanel(QWidget):
             self._pending_train = e.values
             if self._has_val:
                 return  # its validation follows
-        values = {f"train {k}": v for k, v in self._pending_train.items()
-                  if k in ("loss", "accuracy")}
+        short = {"loss": "loss", "accuracy": "acc"}  # the dock is narrow: keep lines short
+        values = {short[k]: v for k, v in self._pending_train.items() if k in short}
         if e.split == "val":
-            values.update({f"val {k}": v for k, v in e.values.items() if k in ("loss", "accuracy")})
+            values.update({f"val {short[k]}": v for k, v in e.values.items() if k in short})
         phase = "" if e.phase in ("train", "") else f"{e.phase} · "
-        text = " · ".join(f"{k} {100 * v:.1f}%" if k.endswith("accuracy") else f"{k} {v:.4g}"
+        text = " · ".join(f"{k} {100 * v:.1f}%" if k.endswith("acc") else f"{k} {v:.4g}"
                           for k, v in values.items())
         self.log.appendPlainText(f"{phase}epoch {e.epoch}/{self._epochs}  {text}")
 
