@@ -57,6 +57,18 @@ def dataset_option(text: str) -> tuple[str, object]:
         return key.strip(), value
 
 
+def _same_dataset(a: str, b: str) -> bool:
+    """The same built-in name, or the same file however its path is written."""
+    from ..train.data import dataset_key, is_named_dataset
+
+    if is_named_dataset(a) or is_named_dataset(b):
+        return dataset_key(a) == dataset_key(b)
+    try:
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+    except OSError:
+        return a == b
+
+
 def default_out_dir(graph_path: Path, name: str) -> Path:
     safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", name).strip("._") or "run"
     return graph_path.resolve().parent / "runs" / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -66,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from ..graph import from_json
     from ..train.checkpoint import RunFiles
     from ..train.config import TrainingConfig
+    from ..train.data import is_named_dataset
     from ..train.distributed import from_env, shutdown
     from ..train.sinks import ProgressBar, TensorBoardSink
     from ..train.trainer import Trainer
@@ -89,18 +102,18 @@ def run(args: argparse.Namespace) -> int:
                                  ("device", args.device)) if v is not None}
     if args.dataset is not None:
         path = Path(args.dataset).expanduser()
-        if path.exists():  # a file: stored whole, so that --resume finds it from anywhere
-            changes["dataset"] = str(path.resolve())
-        if changes["dataset"] != config.dataset:
+        if not is_named_dataset(args.dataset) and path.exists():
+            changes["dataset"] = str(path.resolve())  # whole: --resume finds it from anywhere
+        if not _same_dataset(changes["dataset"], config.dataset):
             changes["dataset_options"] = {}  # options belong to the dataset they were set for
     if args.dataset_options:
         options = changes.get("dataset_options", config.dataset_options)
         changes["dataset_options"] = {**options, **dict(args.dataset_options)}
     if args.download:
-        from ..train.data import REMOTES
+        from ..train.data import REMOTES, dataset_key
 
         dataset = changes.get("dataset", config.dataset)
-        if dataset.strip().lower().replace("-", "_") not in REMOTES:
+        if dataset_key(dataset) not in REMOTES:
             raise CommandError(f"--download applies to the downloadable datasets "
                                f"({', '.join(REMOTES)}), not {dataset!r}")
         options = changes.get("dataset_options", config.dataset_options)

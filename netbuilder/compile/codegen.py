@@ -255,3 +255,22 @@ def node_attributes(graph: Graph, analysis: Analysis | None = None) -> dict[str,
     unit = _Unit()
     _class_source(graph, analysis or analyze(graph), "Model", unit, "")
     return dict(unit.attributes[id(graph)])
+
+
+def penalised_layers(graph: Graph, analysis: Analysis | None = None
+                     ) -> list[tuple[str, float, float]]:
+    """``(module path, l1, l2)`` of every weight layer with an L1/L2 penalty, inside blocks too
+    (``"encoder.enc1"``: ``model.get_submodule(path)``). Training and the exported training
+    script add the same penalties to the loss."""
+    analysis = analysis or analyze(graph)
+    out: list[tuple[str, float, float]] = []
+    for nid, attr in node_attributes(graph, analysis).items():
+        node = graph.node(nid)
+        inner = analysis.nodes[nid].inner
+        if node.inner is not None and inner is not None:
+            out += [(f"{attr}.{path}", l1, l2)
+                    for path, l1, l2 in penalised_layers(node.inner, inner)]
+        elif node.spec.weight_layer and (node.params.get("l1") or node.params.get("l2")):
+            out.append((attr, float(node.params.get("l1") or 0),
+                        float(node.params.get("l2") or 0)))
+    return out

@@ -39,6 +39,7 @@ class EpochRunner:
         self.images_t = Throttle(cfg.events.images_hz)
         self.hist_t = Throttle(cfg.events.images_hz / 4)
         self.eval_events_t = Throttle(cfg.events.images_hz)  # confusion matrices of fast epochs
+        self.held_events: list = []  # the newest validation's, when the throttle held them
         self.window = Window(watch_grads=ctx.scaler is None)
         self.main = trainer._emit is not None
         self.spec = task.metrics_spec()
@@ -76,9 +77,7 @@ class EpochRunner:
             if st == control.RUN:
                 return True
             if st == control.STOP:
-                if state.stop_reason is None:
-                    state.stop_reason = "user"
-                    self.t.emit(StateChanged("stopping", state.step))
+                self._note_stop()
                 return False
             self.t.emit(StateChanged("paused", state.step))
             paused = time.perf_counter()
@@ -88,10 +87,24 @@ class EpochRunner:
             if control.state() == control.RUN:
                 self.t.emit(StateChanged("running", state.step))
 
+    def _note_stop(self) -> None:
+        state = self.t.state
+        if state.stop_reason is None:
+            state.stop_reason = "user"
+            self.t.emit(StateChanged("stopping", state.step))
+
+    def _stop_asked(self) -> bool:
+        control = self.t.control
+        if control.state() != control.STOP:
+            return False
+        self._note_stop()
+        return True
+
     # --- training -------------------------------------------------------------------------------
 
     def run_epoch(self, epoch: int, phase, schedule: Schedule, phase_first: int) -> None:
         ctx, s, module = self.ctx, self.t.state, self.ctx.module
+        control = self.t.control
         ctx.epoch = epoch
         self.train_batches.generator.manual_seed(self.cfg.seed + 7919 * epoch)
         module.train()
@@ -109,9 +122,11 @@ class EpochRunner:
             ctx.detail = self.main and self.metrics_t.due(now)
             ctx.step = s.step
             self.lr = schedule.apply(step0 + i)
+            control.step_started(s.step)
             metrics = self.task.train_step(ctx, batch)
             if ctx.scaler is not None:
                 ctx.scaler.update()
+            control.step_ended()
             s.step += 1
             i += 1
             self.window.add(metrics, _batch_size(batch), s.step)
@@ -198,7 +213,8 @@ class EpochRunner:
     # --- validation and the epoch's end ---------------------------------------------------------
 
     @torch.no_grad()
-    def evaluate(self) -> tuple[dict, list]:
+    def evaluate(self) -> tuple[dict | None, list]:
+        """Validation metrics and events; ``(None, [])`` when a Stop cut the validation short."""
         if not self.data.n_val:
             return {}, []
         ctx, module = self.ctx, self.ctx.module
@@ -207,6 +223,8 @@ class EpochRunner:
         keys, rows, ns = None, [], []
         try:
             for batch in self.val_batches:
+                if self._stop_asked():
+                    return None, []
                 m = self.task.eval_step(ctx, batch)
                 keys = keys or list(m)
                 rows.append(torch.stack([m[k].detach().float().reshape(()) for k in keys]))
@@ -223,9 +241,11 @@ class EpochRunner:
     def _end_epoch(self, epoch, phase, schedule: Schedule, totals: EpochTotals, elapsed) -> None:
         s, t = self.t.state, self.t
         train = {**totals.means(), "lr": self.lr}
+        val, events = self.evaluate()
+        if val is None:
+            return  # stopped while validating: like a partial epoch, neither shown nor recorded
         t.emit(Metrics(step=s.step, epoch=epoch, split="train", values=train, epoch_end=True,
                        phase=phase.name))
-        val, events = self.evaluate()
         if val:
             t.emit(Metrics(step=s.step, epoch=epoch, split="val", values=val, epoch_end=True,
                            phase=phase.name))
@@ -263,12 +283,19 @@ class EpochRunner:
         # NOTE: the validation's pictures (a confusion matrix) are throttled like the other
         # images: epochs of a few milliseconds would send hundreds a second. The last epoch's
         # always goes. Every epoch's numbers go (Metrics above): they are the run's record.
+        self.held_events = events
         if events and (last or self.eval_events_t.due(now)):
             self.eval_events_t.mark(now)
-            for e in events:
-                t.emit(e)
+            self.send_held_events()
         if self.main and (last or self.images_t.due(now)):
             self._emit_images(now, epoch, force=last)
+
+    def send_held_events(self) -> None:
+        """Send the newest validation's pictures if the throttle held them back (the run ends:
+        a Stop is seen only after the epoch that was the last)."""
+        for e in self.held_events:
+            self.t.emit(e)
+        self.held_events = []
 
     def _improved(self, value) -> bool:
         if value is None or not math.isfinite(value):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..compile import generate, node_attributes
+from ..compile import generate, node_attributes, penalised_layers
 from ..errors import NetbuilderError
 from ..graph import Graph
 from ..graph.fileformat import atomic_write
@@ -97,10 +97,7 @@ def training_script(graph: Graph, config: TrainingConfig, cls: str):
     attrs = node_attributes(graph, analysis)
     plan_t = TaskPlan(config.task, task.resolve_loss(), dict(task.options),
                       probabilities=bool(getattr(task, "outputs_probabilities", False)))
-    for name, l1, l2 in graph.regularizers():
-        nid = graph.find(name)
-        if nid in attrs:
-            plan_t.penalties.append((attrs[nid], l1, l2))
+    plan_t.penalties = penalised_layers(graph, analysis)
     spec = task.metrics_spec()
     plan_t.monitor = task.monitor
     plan_t.higher = spec.get(task.monitor.split("_", 1)[-1], False)

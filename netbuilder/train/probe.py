@@ -18,10 +18,9 @@ AUTO_TYPES = ("Conv1d", "Conv2d", "ConvTranspose2d", "Linear")
 
 
 def auto_probe_names(graph) -> list[str]:
-    """The nodes probed by default: the top level's convolutions and dense layers, or, in a
-    graph drawn from blocks (an autoencoder, a GAN), its blocks."""
-    names = [n.name for n in graph.nodes() if n.type in AUTO_TYPES]
-    return names or [n.name for n in graph.nodes() if n.inner is not None]
+    """The nodes probed by default: the top level's convolutions, dense layers and blocks (an
+    Encoder, a Generator: what a graph drawn from blocks computes)."""
+    return [n.name for n in graph.nodes() if n.type in AUTO_TYPES or n.inner is not None]
 
 
 def node_modules(graph, module: torch.nn.Module) -> dict[str, tuple[str, str, torch.nn.Module]]:
@@ -51,7 +50,7 @@ class Prober:
             if n.name in self.nodes and n.spec.weight_layer}
 
     def set_probe(self, probe) -> None:
-        """``"auto"`` (Conv/Linear nodes), ``"none"``, or a list of node names."""
+        """``"auto"`` (see ``auto_probe_names``), ``"none"``, or a list of node names."""
         if probe == "auto":
             self.names = [n for n in auto_probe_names(self.graph) if n in self.nodes]
         elif probe in ("none", None):

@@ -8,6 +8,7 @@ STABLE INTERFACE::
     for event in runner.poll():    # never blocks
         dashboard.show(event)
     runner.pause(); runner.resume(); runner.set_probe(["conv1"]); runner.stop(); runner.kill()
+    runner.in_step                 # inside a training step now (a stop there needs the kill)
     runner.is_alive(); runner.wait(timeout)
 
 The worker is *spawned* (CUDA cannot live in a forked child) from a snapshot: the graph file's
@@ -33,15 +34,23 @@ from .trainer import Control
 
 
 class SharedControl(Control):
-    """The worker's view of the Runner's controls: a shared int and a queue of probe lists."""
+    """The worker's view of the Runner's controls: a shared int, a queue of probe lists, and a
+    shared int the worker sets while it is inside a training step (step number + 1)."""
 
-    def __init__(self, flag, probes):
+    def __init__(self, flag, probes, in_step):
         super().__init__()
         self._flag = flag
         self._probes = probes
+        self._in_step = in_step
 
     def state(self) -> int:
         return self._flag.value
+
+    def step_started(self, step: int) -> None:
+        self._in_step.value = step + 1
+
+    def step_ended(self) -> None:
+        self._in_step.value = 0
 
     def take_probe(self) -> Any:
         latest = None
@@ -53,7 +62,7 @@ class SharedControl(Control):
 
 
 def _worker(graph_json: str, config: dict | None, out_dir: str | None, resume: str | None,
-            flag, probes, events, plugins: tuple) -> None:
+            flag, probes, in_step, events, plugins: tuple) -> None:
     """The child process: import plugins (extra tasks), train, report any escape as Failed."""
     from .trainer import Trainer, TrainingFailed
 
@@ -61,7 +70,7 @@ def _worker(graph_json: str, config: dict | None, out_dir: str | None, resume: s
         for name in plugins:
             importlib.import_module(name)
         Trainer(graph_json, config, emit=events.put, out_dir=out_dir, resume=resume,
-                control=SharedControl(flag, probes)).run()
+                control=SharedControl(flag, probes, in_step)).run()
     except TrainingFailed:
         pass  # the trainer has sent its Failed event
     except BaseException as exc:  # noqa: BLE001 (the parent must always hear the end)
@@ -87,11 +96,13 @@ class Runner:
         self.stop_timeout = stop_timeout
         self._ctx = mp.get_context("spawn")
         self._flag = self._ctx.RawValue("i", Control.RUN)
+        self._in_step = self._ctx.RawValue("i", 0)
         self._probes = self._ctx.Queue()
         self._events = self._ctx.Queue()
         self._process: mp.process.BaseProcess | None = None
         self._done = False  # a terminal event was delivered
         self._killed = False
+        self._kill_asked = False  # kill() was called (not the stop timeout)
         self._stop_at: float | None = None
         self._timer: threading.Timer | None = None
         self.exitcode: int | None = None
@@ -104,7 +115,7 @@ class Runner:
         self._process = self._ctx.Process(
             target=_worker, name="netbuilder-training", daemon=True,
             args=(self.graph_json, self.config, self.out_dir, self.resume_dir, self._flag,
-                  self._probes, self._events, self.plugins))
+                  self._probes, self._in_step, self._events, self.plugins))
         self._process.start()
 
     def pause(self) -> None:
@@ -130,8 +141,8 @@ class Runner:
         self._probes.put(list(names) if isinstance(names, (list, tuple)) else names)
 
     def kill(self) -> None:
-        """End the worker now, without waiting for it to stop by itself (reported like a
-        stop that timed out)."""
+        """End the worker now, without waiting for it to stop by itself."""
+        self._kill_asked = True
         self._kill_if_alive()
 
     def _kill_if_alive(self) -> None:
@@ -141,6 +152,11 @@ class Runner:
             p.kill()
 
     # --- state --------------------------------------------------------------------------------
+
+    @property
+    def in_step(self) -> bool:
+        """The worker is inside a training step (not setting up, validating or saving)."""
+        return bool(self._in_step.value)
 
     def is_alive(self) -> bool:
         return self._process is not None and self._process.is_alive()
@@ -183,7 +199,9 @@ class Runner:
             self._process.join(1.0)
             self.exitcode = self._process.exitcode
             self._done = True
-            if self._killed:
+            if self._kill_asked:
+                msg = "the training process was ended on request, inside a training step"
+            elif self._killed:
                 msg = (f"the training did not stop within {self.stop_timeout:g} s and was "
                        f"killed")
             else:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..compile import node_attributes
+from ..compile import penalised_layers
 from ..errors import NetbuilderError
 from ..graph import Graph, from_json, to_json
 from . import distributed
@@ -80,6 +80,13 @@ class Control:
 
     def set_probe(self, names) -> None:
         self._probe = list(names) if isinstance(names, (list, tuple)) else names
+
+    def step_started(self, step: int) -> None:
+        """The trainer is inside training step ``step`` until ``step_ended`` (a Runner ends a
+        stopped worker that stays inside a step; validating or saving, it lets it finish)."""
+
+    def step_ended(self) -> None:
+        """The training step has returned."""
 
     def take_probe(self) -> Any:
         """A new probe setting since the last call, or None."""
@@ -176,10 +183,6 @@ class Trainer:
         if self.dist.enabled and not task.supports_distributed:
             raise TrainingError(f"The {task.name} task cannot run data-parallel: run it in one "
                                 f"process", field="task")
-        if cfg.optimizer == "lbfgs" and not task.supports_lbfgs:
-            raise TrainingError(f"The {task.name} task cannot use the L-BFGS optimizer (its "
-                                f"updates take no closure): choose adam, adamw or sgd",
-                                field="optimizer")
         module = self.graph.build()  # CompileError names the broken nodes
         analysis = self.graph.analyze()
         outputs = [analysis.shape(o) for o in self.graph.outputs()]
@@ -251,16 +254,18 @@ class Trainer:
                 epoch += 1
             if self.state.stop_reason is not None:
                 break
+        runner.send_held_events()
         return self._finish(module, current)
 
     # --- pieces -----------------------------------------------------------------------------
 
     def _regularizers(self, module, analysis=None) -> list:
-        """``(l1, l2, [weight tensors])`` of every layer with a penalty, inside blocks too
-        (an Encoder's or a Generator's layers are set in the block's own graph)."""
-        out: list = []
-        _penalised(self.graph, analysis if analysis is not None else self.graph.analyze(),
-                   module, out)
+        """``(l1, l2, [weight tensors])`` of every layer with a penalty, inside blocks too."""
+        out = []
+        for path, l1, l2 in penalised_layers(self.graph, analysis):
+            sub = module.get_submodule(path)
+            ws = [p for n, p in sub.named_parameters() if n.split(".")[-1].startswith("weight")]
+            out.append((l1, l2, ws))
         return out
 
     def _callable_model(self, module, probe: dict, ctx: StepContext) -> torch.nn.Module:
@@ -367,24 +372,6 @@ class Trainer:
             self.files.write_summary(summary)
         self.emit(Finished(summary))
         return RunResult(list(s.history), summary, module, s.best_epoch, self.out_dir)
-
-
-def _penalised(graph: Graph, analysis, module: torch.nn.Module, out: list) -> None:
-    """Collect the L1/L2 penalties of ``graph``'s layers, descending into blocks."""
-    for nid, attr in node_attributes(graph, analysis).items():
-        node = graph.node(nid)
-        sub = getattr(module, attr, None)
-        if not isinstance(sub, torch.nn.Module):
-            continue
-        if node.inner is not None:
-            info = analysis.nodes[nid]
-            if info.inner is not None:
-                _penalised(node.inner, info.inner, sub, out)
-            continue
-        l1, l2 = node.params.get("l1") or 0, node.params.get("l2") or 0
-        if node.spec.weight_layer and (l1 or l2):
-            ws = [p for n, p in sub.named_parameters() if n.split(".")[-1].startswith("weight")]
-            out.append((float(l1), float(l2), ws))
 
 
 def _phase_ranges(phases: list[Phase]):

@@ -104,6 +104,11 @@ def test_a_csv_with_its_label_column_given_on_the_command_line(tmp_path, capsys,
     assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0
     assert main(["train", str(graph), "--dataset-option", "oops"]) == 2
     assert "expected KEY=VALUE, not 'oops'" in capsys.readouterr().err
+    # a built-in name stays a name, even beside a folder of that name
+    (tmp_path / "spirals").mkdir()
+    out2 = tmp_path / "run2"
+    assert main(["train", str(graph), "--dataset", "spirals", "--quiet", "--out", str(out2)]) == 0
+    assert json.loads((out2 / "config.json").read_text())["dataset"] == "spirals"
 
 
 def test_torchrun_two_processes_write_one_set_of_outputs(tmp_path):

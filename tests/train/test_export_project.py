@@ -130,6 +130,12 @@ def test_a_setup_that_cannot_train_still_exports_and_says_why(tmp_path):
     assert "train.py was not written" in report.warnings[0]
     assert "spirals" in report.warnings[0]
     assert "Note: train.py was not written" in (tmp_path / "p" / "README.md").read_text()
+    # a setup the trainer refuses is not written as a script that would crash either
+    vae = _example("vae_conv")
+    vae.training = {**vae.training, "optimizer": "lbfgs"}
+    report = export_project(vae, tmp_path / "v")
+    assert "train.py" not in report.files
+    assert "cannot use the L-BFGS optimizer" in report.warnings[0]
 
 
 def test_weights_of_a_run_are_exported_in_both_formats(tmp_path):
@@ -207,6 +213,29 @@ def test_a_file_dataset_travels_as_arrays(tmp_path):
     train, _ = script.split(xs, ys)
     np.testing.assert_array_equal(xs[train], nb_train.x)
     np.testing.assert_array_equal(ys[train], nb_train.y)
+
+
+def test_train_py_adds_the_penalties_training_adds_inside_blocks_too(tmp_path):
+    from netbuilder.graph.templates import make_autoencoder
+    from netbuilder.train.trainer import Trainer
+
+    ae = make_autoencoder("dense", (1, 8, 8), 4, (16,))
+    enc = next(n for n in ae.nodes() if n.type == "Encoder")
+    enc.inner.set_params(enc.inner.find("fc1"), {"l2": 0.5, "l1": 0.01})
+    ae.training = TrainingConfig(task="autoencode").to_dict()
+    report = export_project(ae, tmp_path)
+    assert "train.py" in report.files, report.warnings
+    script = _load(tmp_path / "train.py", "train_penalised_ae")
+    assert [p[0] for p in script.PENALTIES] == ["encoder.fc1"]
+    model = getattr(_load(tmp_path / "model.py", "m_penalised_ae"), report.class_name)()
+    built = ae.build()
+    built.load_state_dict(model.state_dict())
+    w = built.encoder.fc1.weight
+    expected = 0.01 * w.abs().sum() + 0.5 * w.pow(2).sum()
+    ours = sum(l1 * sum(t.abs().sum() for t in ws) + l2 * sum(t.pow(2).sum() for t in ws)
+               for l1, l2, ws in Trainer(ae, ae.training)._regularizers(built))
+    torch.testing.assert_close(script.penalty(model), expected)
+    torch.testing.assert_close(ours, expected)
 
 
 # --- train.py really trains --------------------------------------------------------------------

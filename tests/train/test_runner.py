@@ -143,6 +143,32 @@ def test_a_worker_that_ignores_stop_is_killed(runners):
     assert not runner.is_alive()
 
 
+def test_the_runner_knows_when_its_worker_is_inside_a_step_and_can_end_it(runners):
+    runner = Runner(mlp_json(), config(task="test_stuck"), plugins=[PLUGIN])
+    runners.append(runner)
+    assert not runner.in_step
+    runner.start()
+    wait_for(runner, lambda e: isinstance(e, ev.Log) and e.message == "stuck")
+    assert runner.in_step  # the stuck step has not returned
+    runner.kill()
+    seen = runner.wait(timeout=30)
+    assert isinstance(seen[-1], ev.Failed)
+    assert seen[-1].message == "the training process was ended on request, inside a training step"
+    assert not runner.is_alive()
+
+
+def test_between_steps_the_worker_is_not_inside_one(runners):
+    runner = Runner(mlp_json(), config(epochs=50), plugins=[PLUGIN])
+    runners.append(runner)
+    runner.start()
+    wait_for(runner, lambda e: isinstance(e, ev.Progress))
+    runner.pause()
+    wait_for(runner, lambda e: isinstance(e, ev.StateChanged) and e.state == "paused")
+    assert not runner.in_step  # paused between steps
+    runner.stop()
+    runner.wait(timeout=30)
+
+
 def test_a_setup_error_arrives_as_one_failed_event(runners):
     runner = Runner(mlp_json(), config(dataset="digits"))
     runners.append(runner)

@@ -20,6 +20,7 @@ from netbuilder.train import (
     train,
 )
 from netbuilder.train import events as ev
+from netbuilder.train.tasks.classify import ClassifyTask
 from netbuilder.train.tasks.regress import RegressTask
 
 QUIET = {"metrics_hz": 0, "images_hz": 0, "activations": False, "histograms": False,
@@ -258,6 +259,40 @@ def test_confusion_matrices_of_fast_epochs_are_throttled_and_the_last_one_is_sen
     assert 1 <= len(matrices) <= 2 * seconds + 2, (len(matrices), seconds)
     assert len(matrices) < 60
     assert matrices[-1].epoch == 60
+
+
+@register_task
+class StopWhileValidating(ClassifyTask):
+    """Presses Stop (through the run's Control) during the second epoch's validation."""
+
+    name = "test_stop_while_validating"
+    control = None
+    eval_batches = 0
+
+    def eval_step(self, ctx, batch):
+        type(self).eval_batches += 1
+        if ctx.epoch == 2:
+            type(self).control.stop()
+        return super().eval_step(ctx, batch)
+
+
+def test_a_stop_during_validation_ends_it_at_the_next_batch(tmp_path):
+    control = Control()
+    StopWhileValidating.control = control
+    StopWhileValidating.eval_batches = 0
+    got = []
+    cfg = TrainingConfig(task="test_stop_while_validating", dataset="spirals",
+                         dataset_options={"n_samples": 2000}, epochs=5, batch_size=64,
+                         events=QUIET)
+    val_batches = -(-400 // 256)  # 400 validation samples in batches of max(64, 256)
+    result = train(spirals_mlp(), cfg, emit=got.append, control=control, out_dir=tmp_path)
+    assert result.summary["status"] == "stopped" and result.summary["stop_reason"] == "user"
+    assert StopWhileValidating.eval_batches == val_batches + 1  # epoch 1 whole, then one
+    assert [r["epoch"] for r in result.history] == [1]  # the cut epoch is not recorded
+    assert not any(isinstance(e, ev.Metrics) and e.epoch_end and e.epoch == 2 for e in got)
+    assert any(isinstance(e, ev.StateChanged) and e.state == "stopping" for e in got)
+    state = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert state["epoch"] == 1  # a resume trains epoch 2 again
 
 
 def test_no_host_sync_on_steps_that_emit_nothing(monkeypatch):

@@ -113,7 +113,7 @@ def test_a_run_from_the_ui_streams_curves_maps_and_obeys_pause_resume_stop(live,
     qtbot.waitUntil(lambda: c.state == "stopped", timeout=STEP_S)
     assert c.stop_latency_s is not None
     print(f"stop latency {c.stop_latency_s:.3f} s")
-    assert c.stop_latency_s < 0.5  # the worker's own stop ended it, not a kill
+    assert c.stop_latency_s < 1.0  # the worker's own stop ended it (no kill: see its summary)
     log = dash.view("training").log.toPlainText().splitlines()
     assert log[0].startswith("classify on digits (384 train / 96 val) · 61,706 parameters")
     assert re.match(r"epoch 1/40  loss [\d.]+ · acc [\d.]+% · val loss [\d.]+ · "
@@ -210,7 +210,9 @@ def test_stop_during_a_step_that_does_not_end_takes_effect_within_half_a_second(
     qtbot.waitUntil(lambda: c.state == "stopped", timeout=STEP_S)
     print(f"stop latency inside an endless step {c.stop_latency_s:.3f} s")
     assert c.stop_latency_s < 0.5 + 0.25  # the kill is due at 0.4 s; slack for a busy machine
-    assert controls.message.text().startswith("Stopped: the step in progress did not end")
+    assert controls.message.text() == (
+        "Stopped: the step in progress did not end at once, so the training process was ended; "
+        "it had saved no checkpoint yet, so no weights are kept")
     assert controls.start_button.isEnabled() and w.isVisible() and not doc.dirty
     runs = dash.view("runs")
     runs.refresh()

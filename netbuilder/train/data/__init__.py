@@ -10,7 +10,7 @@ from .builtin import resize_images
 from .core import DataError, DatasetArrays
 from .downloads import REMOTES, dataset_folder, default_cache_dir
 from .formats import parse_idx, read_idx
-from .loader import list_builtin_datasets, load_dataset
+from .loader import dataset_key, is_named_dataset, list_builtin_datasets, load_dataset
 from .summary import check_input_shape, preview, split_dataset
 from .transforms import Augment, Normalizer
 
@@ -22,7 +22,9 @@ __all__ = [
     "Normalizer",
     "check_input_shape",
     "dataset_folder",
+    "dataset_key",
     "default_cache_dir",
+    "is_named_dataset",
     "list_builtin_datasets",
     "load_dataset",
     "parse_idx",

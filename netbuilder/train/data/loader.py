@@ -31,6 +31,17 @@ def list_builtin_datasets() -> list[dict[str, Any]]:
     return rows
 
 
+def dataset_key(name: str) -> str:
+    """How a dataset name is looked up: "Fashion-MNIST" is ``fashion_mnist``."""
+    return name.strip().lower().replace("-", "_")
+
+
+def is_named_dataset(name: str) -> bool:
+    """A built-in or downloadable dataset's name (names win over files of the same name)."""
+    key = dataset_key(name)
+    return key in builtin.BUILTIN or key in downloads.REMOTES
+
+
 def load_dataset(spec: str | os.PathLike, **options: Any) -> DatasetArrays:
     """Load a dataset by built-in name (see ``list_builtin_datasets``) or from a path.
 
@@ -44,7 +55,7 @@ def load_dataset(spec: str | os.PathLike, **options: Any) -> DatasetArrays:
     if not isinstance(name, str) or not name.strip():
         raise DataError(f"A dataset is a built-in name or a file path, not {spec!r}.",
                         field="dataset")
-    key = name.strip().lower().replace("-", "_")
+    key = dataset_key(name)
     if key in builtin.BUILTIN:
         ds = builtin.load_builtin(key, **options)
     elif key in downloads.REMOTES:

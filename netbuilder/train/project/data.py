@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import DatasetArrays, load_dataset
+from ..data import DatasetArrays, dataset_key, load_dataset
 from ..data.builtin import BUILTIN
 from ..data.downloads import CIFAR_ARCHIVE, CIFAR_BATCHES, CIFAR_FOLDER, REMOTES
 
@@ -41,7 +41,7 @@ class DataPlan:
 def plan_data(config, fit, log=lambda _m: None) -> tuple[DataPlan, DatasetArrays]:
     """The plan and the dataset as netbuilder prepares it (``fit``: the trainer's
     ``fit_to_input`` bound to the graph)."""
-    key = config.dataset.strip().lower().replace("-", "_")
+    key = dataset_key(config.dataset)
     options = dict(config.dataset_options)
     limit = options.pop("limit", None)
     if key in REMOTES:

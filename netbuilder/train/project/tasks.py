@@ -153,7 +153,7 @@ def penalty(model):
     """The layers' L1/L2 weight penalties, added to the loss."""
     total = 0.0
     for layer, l1, l2 in PENALTIES:
-        for name, w in getattr(model, layer).named_parameters():
+        for name, w in model.get_submodule(layer).named_parameters():
             if name.split(".")[-1].startswith("weight"):
                 total = total + l1 * w.abs().sum() + l2 * w.pow(2).sum()
     return total

@@ -195,6 +195,11 @@ class Task:
         self.config = config
         self.graph = graph
         self.options = self.validate_options(dict(config.task_options))
+        if config.optimizer == "lbfgs" and not self.supports_lbfgs:
+            # (here, not in the trainer: an exported training script must refuse it too)
+            raise TrainingError(f"The {self.name} task cannot use the L-BFGS optimizer (its "
+                                f"updates take no closure): choose adam, adamw or sgd",
+                                field="optimizer")
 
     # --- set-up ------------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
+    QStyle,
     QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -31,12 +33,16 @@ class _WrappedTextDelegate(QStyledItemDelegate):
         if index.column() != 0:
             return hint
         view = self.parent()
-        has_icon = index.data(Qt.ItemDataRole.DecorationRole) is not None
-        icon = view.iconSize().width() if has_icon else 0
-        width = max(60, view.columnWidth(0) - icon - 16)
-        text = index.data() or ""
-        rect = option.fontMetrics.boundingRect(QRect(0, 0, width, 100_000),
-                                               int(Qt.TextFlag.TextWordWrap), text)
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.rect = QRect(0, 0, view.columnWidth(0), hint.height())
+        style = view.style()
+        # the width the style gives the text (after the icon), less its own text margins
+        text = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, view)
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
+        width = max(40, text.width() - 2 * margin)
+        rect = opt.fontMetrics.boundingRect(QRect(0, 0, width, 100_000),
+                                            int(Qt.TextFlag.TextWordWrap), opt.text)
         return QSize(hint.width(), max(hint.height(), rect.height() + 6))
 
 

@@ -268,16 +268,18 @@ class TrainingController(QObject):
             self.runner.stop()
             self._set_state(STOPPING)
             self._say("Stopping…", "info")
-            # NOTE: Stop takes effect within STOP_ACK_S: a worker that has not left its step by
-            # then (one huge step, a stuck kernel) is ended; its last checkpoint stays intact.
+            # NOTE: Stop takes effect within STOP_ACK_S: a worker still inside the same
+            # training step by then (one huge step, a stuck kernel) is ended; its last
+            # checkpoint stays intact. Validating or saving, it is left to finish (it checks
+            # for Stop between validation batches; the Runner's own timeout is the backstop).
             runner = self.runner
-            QTimer.singleShot(int(STOP_ACK_S * 1000), lambda: self._enforce_stop(runner))
+            QTimer.singleShot(int(STOP_ACK_S * 1000), self, lambda: self._enforce_stop(runner))
 
     def _enforce_stop(self, runner) -> None:
         if runner is not self.runner or self.state != STOPPING:
             return  # that run has ended meanwhile
         self.poll()  # the acknowledgement may be waiting in the queue
-        if runner is self.runner and self.worker_state != "stopping" and runner.is_alive():
+        if runner is self.runner and runner.in_step and runner.is_alive():
             runner.kill()
 
     def shutdown(self) -> None:
@@ -426,8 +428,7 @@ class TrainingController(QObject):
                 self._say("Stopped before training began", "info")
             else:
                 self._say("Stopped: the step in progress did not end at once, so the training "
-                          "process was ended; the weights of the last finished epoch are kept",
-                          "info")
+                          f"process was ended; {self._kept_weights()}", "info")
             status = STOPPED
         elif isinstance(e, Failed):
             where = f" at step {e.step}" if e.step else ""
@@ -446,6 +447,14 @@ class TrainingController(QObject):
         self._set_state(status)
         self.run_ended.emit(e)
         self.runs_changed.emit()
+
+    def _kept_weights(self) -> str:
+        """What a run ended mid-step keeps: its last checkpoint, if it wrote one."""
+        try:
+            state = json.loads((self.run_dir / "checkpoint.json").read_text(encoding="utf-8"))
+            return f"its checkpoint after epoch {int(state['epoch'])} is kept"
+        except (OSError, TypeError, ValueError, KeyError):
+            return "it had saved no checkpoint yet, so no weights are kept"
 
     def _retire(self, runner) -> None:
         """Release a finished runner once its process has exited, without blocking the GUI.

@@ -320,6 +320,7 @@ class CurvesView(QWidget):
             if not len(values):
                 continue
             lo, hi = float(values.min()), float(values.max())
+            nonneg = lo >= 0 and not log_y  # a loss or an accuracy never goes below 0
             span = hi - lo
             if span <= 1e-12 * max(abs(hi), 1e-30):
                 span = abs(hi) * 0.5 or 1.0
@@ -330,11 +331,14 @@ class CurvesView(QWidget):
             if force or not inside or too_wide:
                 step = _nice_step(span / 4)
                 bottom = np.floor((lo - 0.05 * span) / step) * step
-                if lo >= 0 and not log_y:
-                    bottom = max(bottom, 0.0)  # a loss or an accuracy never goes below 0
                 top = np.ceil((hi + 0.05 * span) / step) * step
-                # (a little padding: a curve at the bound, accuracy 1.0, is not on the frame)
-                vb.setYRange(bottom, top, padding=0.02)
+                if nonneg:
+                    bottom = max(bottom, 0.0)
+                # a little room above, so that a curve at the bound (accuracy 1.0) is not on
+                # the frame; none below a zero floor
+                pad = 0.02 * (top - bottom)
+                vb.setYRange(bottom if nonneg and bottom == 0 else bottom - pad, top + pad,
+                             padding=0)
 
     def _draw_best(self) -> None:
         best = self.history.best()

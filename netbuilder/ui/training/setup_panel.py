@@ -379,7 +379,7 @@ class TrainingPanel(QWidget):
         scroll.setWidget(self.form)
         self.log = QPlainTextEdit(objectName="training_log")
         self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(300)
+        self.log.setMaximumBlockCount(5000)  # a line per epoch: the whole of long runs
         self.log.setMaximumHeight(72)
         self.log.setPlaceholderText("Messages from the training process appear here.")
         line = QFrame()
