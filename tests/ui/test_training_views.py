@@ -144,19 +144,25 @@ def test_histograms_list_weight_layers(qtbot, trained):
     assert "gradients: mean" in view.caption.text()
 
 
-def test_try_it_classifies_a_drawn_digit_and_dropped_files(qtbot, trained, tmp_path):
-    from PIL import Image
-
-    from netbuilder.train.data import load_dataset
+def shown_try_it(qtbot, run_dir):
+    """A Try it view on screen with the weights of the run in ``run_dir``."""
     from netbuilder.ui.training.try_it import TryItView
 
-    out, _ = trained
     view = TryItView()
     qtbot.addWidget(view)
     view.resize(640, 360)
     view.show()
     qtbot.waitExposed(view)
-    view.set_run(out)
+    view.set_run(run_dir)
+    return view
+
+
+def test_try_it_classifies_a_drawn_digit_and_dropped_files(qtbot, trained, tmp_path):
+    from PIL import Image
+
+    from netbuilder.train.data import load_dataset
+
+    view = shown_try_it(qtbot, trained[0])
     pad = view.pad
     with qtbot.waitSignal(view.predicted, timeout=10_000) as sig:
         r = pad._square()
@@ -198,15 +204,8 @@ def test_try_it_takes_a_real_file_drop(qtbot, trained, tmp_path):
     from PySide6.QtWidgets import QApplication
 
     from netbuilder.train.data import load_dataset
-    from netbuilder.ui.training.try_it import TryItView
 
-    out, _ = trained
-    view = TryItView()
-    qtbot.addWidget(view)
-    view.resize(640, 360)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_run(out)
+    view = shown_try_it(qtbot, trained[0])
     ds = load_dataset("digits")
     Image.fromarray((ds.x[0, 0] * 255).astype(np.uint8)).resize((32, 32)).save(
         tmp_path / "digit.png")

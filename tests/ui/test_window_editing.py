@@ -162,11 +162,17 @@ def test_renaming_in_the_inspector_is_undoable_and_refuses_a_taken_name(make_win
     assert g.node(conv1).name == "conv1"
 
 
-def test_clicking_a_problem_selects_and_frames_its_node(make_window, qtbot):
+def missing_flatten(fc_pos: tuple) -> tuple[nb.Graph, str]:
+    """Input(1, 28, 28) → Linear 'fc' at ``fc_pos``: one error, on 'fc' (no Flatten)."""
     g = nb.Graph("broken")
     x = g.add("Input", "image", (0, 0), shape=(1, 28, 28))
-    fc = g.add("Linear", "fc", (3000, 2000), out_features=10)
+    fc = g.add("Linear", "fc", fc_pos, out_features=10)
     g.connect(x, fc)
+    return g, fc
+
+
+def test_clicking_a_problem_selects_and_frames_its_node(make_window, qtbot):
+    g, fc = missing_flatten((3000, 2000))
     w = make_window(Document(g))
     tree = w.problems.tree
     qtbot.waitUntil(lambda: w.problems.item_for(fc) is not None)
@@ -187,10 +193,7 @@ def test_clicking_a_problem_selects_and_frames_its_node(make_window, qtbot):
 
 
 def test_a_graph_opened_with_errors_shows_problems_with_the_whole_advice(make_window, qtbot):
-    g = nb.Graph("broken")
-    x = g.add("Input", "image", (0, 0), shape=(1, 28, 28))
-    fc = g.add("Linear", "fc", (300, 0), out_features=10)
-    g.connect(x, fc)
+    g, fc = missing_flatten((300, 0))
     w = make_window(Document(g))
     w.resize(1400, 900)
     w.show()
