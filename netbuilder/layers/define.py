@@ -34,8 +34,14 @@ def layer(
     functional: bool = False,
     source: bool = False,
     block_role: str | None = None,
+    **knowledge,
 ) -> LayerSpec:
-    """Register a layer whose ``__init__`` expression comes from ``init`` (None: stateless)."""
+    """Register a layer whose ``__init__`` expression comes from ``init`` (None: stateless).
+
+    ``knowledge`` sets the spec's per-layer fields (``subtitle``, ``same_shape``, ``no_macs``,
+    ``shape_rule``, ``merge``, ``conv_dims``, ``torch_class``, ``from_module``, ``functions``,
+    ``from_call``).
+    """
 
     def emit(ctx: EmitContext) -> Emission:
         return Emission(
@@ -49,5 +55,5 @@ def layer(
     return register(LayerSpec(
         type=type_, category=category, doc=doc, params=all_params, inputs=inputs,
         outputs=outputs, aliases=aliases, short=short or type_.lower(), emit=emit, rank=rank,
-        weight_layer=weight, block_role=block_role, source=source,
+        weight_layer=weight, block_role=block_role, source=source, **knowledge,
     ))

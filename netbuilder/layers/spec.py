@@ -219,6 +219,18 @@ class LayerSpec:
     weight_layer: bool = False  # gets init / l1 / l2 parameters
     block_role: str | None = None  # set for block types ("" for a plain block)
     source: bool = False  # produces data without inputs (Input, Noise)
+    # --- Per-layer knowledge. NOTE: everything particular to a layer type lives here, read by
+    # the floors above through these fields; no module outside layers/ names a layer type.
+    subtitle: Callable[[dict], str] | None = None  # canvas node subtitle from the params
+    same_shape: bool = False  # output shape == input shape (element-wise on float input)
+    no_macs: bool = False  # forward calls nothing FlopCounterMode counts: 0 MACs, no counting
+    shape_rule: Callable[[dict, list], tuple | None] | None = None  # closed form (shape, macs)
+    merge: str | None = None  # "elementwise" or "concat": how its several inputs combine
+    conv_dims: int = 0  # spatial dims of a convolution (probes, feature maps, channels_last)
+    torch_class: str | None = None  # "torch.nn.Conv2d": what the importer recognises
+    from_module: Callable[[Any], dict] | None = None  # params of a torch module instance
+    functions: tuple[str, ...] = ()  # torch functions / methods the importer maps to this type
+    from_call: Callable[[dict], tuple[dict, list]] | None = None  # bound args -> (params, inputs)
 
     @property
     def is_block(self) -> bool:
