@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 
 import onnxruntime as ort
@@ -103,6 +105,38 @@ def test_import_errors_are_one_clear_message(cli, models, tmp_path, argv, messag
     assert code == 1
     assert err.startswith("netbuilder: error: ") and message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("tail,extra,message", [
+    ("import sys\nsys.exit(0)\n", [], ":{line} (`sys.exit(0)`) calls sys.exit(0) when it runs"),
+    ("while True:\n    pass\n", ["--timeout", "2"], " did not finish importing within 2 s"),
+])
+def test_import_of_a_file_that_exits_or_hangs_fails_and_writes_nothing(cli, tmp_path, tail,
+                                                                        extra, message):
+    path = tmp_path / "script.py"
+    path.write_text(MODELS + tail)
+    out = tmp_path / "x.json"
+    code, stdout, err = cli("import", f"{path}:Mlp", *extra, "-o", out)
+    assert code == 1 and stdout == ""
+    line = MODELS.count("\n") + 2
+    assert err.startswith(f"netbuilder: error: {path}") and message.format(line=line) in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_import_timeout_must_be_positive(cli, models, tmp_path):
+    code, _, err = cli("import", f"{models}:Mlp", "--timeout", "0", "-o", tmp_path / "x.json")
+    assert code == 1 and "--timeout 0: give a positive number of seconds" in err
+
+
+def test_import_leaves_torch_to_the_child_process(models, tmp_path):
+    out = tmp_path / "m.json"
+    code = ("import sys; from netbuilder.cli import main; "
+            f"status = main(['import', {f'{models}:Mlp'!r}, '-o', {str(out)!r}]); "
+            "print(status, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.stdout.splitlines()[-1] == "0 False", done.stderr
+    assert nb.load(out).analyze().total_params == 5 * 3 + 3
 
 
 def test_export_project_onnx_and_torchscript(cli, lenet_file, tmp_path):
