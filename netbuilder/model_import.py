@@ -34,6 +34,7 @@ from .errors import ModelImportError
 
 DEFAULT_TIMEOUT = 60.0  # seconds a file may take to load, build and trace
 _POLL_S = 0.05
+CHILD_FLAG = "--netbuilder-import-child"  # the bundle's program runs child_main with it
 EXIT_ADVICE = ("a model file is run as an import, so code that parses the command line or "
                "exits belongs under `if __name__ == \"__main__\":`")
 
@@ -99,21 +100,23 @@ def import_in_child(path: str | os.PathLike, class_name: str, args: dict | None 
 def _run_child(folder: Path, request: str, timeout: float, cancel, path: Path) -> int:
     """Run the child until it ends; its exit status (negative: the signal that ended it)."""
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])  # where ``netbuilder`` is importable from
+    root = str(Path(__file__).resolve().parents[1])  # where ``netbuilder`` is importable from
     env["PYTHONPATH"] = os.pathsep.join(x for x in (root, env.get("PYTHONPATH")) if x)
     (folder / "request.json").write_text(request, encoding="utf-8")
     with open(folder / "request.json", "rb") as stdin, open(folder / "out.txt", "wb") as out:
         # NOTE: a session of its own, so that a kill also ends what the user's code started.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "netbuilder.model_import", str(folder / "result")],
-            stdin=stdin, stdout=out, stderr=subprocess.STDOUT, env=env,
-            start_new_session=os.name == "posix")
+        proc = subprocess.Popen(child_command(str(folder / "result")), stdin=stdin, stdout=out,
+                                stderr=subprocess.STDOUT, env=env,
+                                start_new_session=os.name == "posix")
         deadline = time.monotonic() + timeout
         while True:
             try:
-                return proc.wait(_POLL_S)
+                code = proc.wait(_POLL_S)
             except subprocess.TimeoutExpired:
                 pass
+            else:
+                _kill(proc)  # whatever the user's code started and left running
+                return code
             if cancel is not None and cancel.is_set():
                 _kill(proc)
                 raise ModelImportError(f"The import of {path} was cancelled")
@@ -123,6 +126,14 @@ def _run_child(folder: Path, request: str, timeout: float, cancel, path: Path) -
                     f"{path} did not finish importing within {timeout:g} s and was stopped: "
                     f"does it loop or wait for input when it runs? (a model that takes longer "
                     f"needs a longer time limit: --timeout SECONDS)")
+
+
+def child_command(result_path: str) -> list[str]:
+    """The child's command line: this module run by the same Python, or, in the desktop
+    bundle (a frozen program without ``-m``), the program itself with ``CHILD_FLAG``."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, CHILD_FLAG, result_path]
+    return [sys.executable, "-m", "netbuilder.model_import", result_path]
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -220,9 +231,14 @@ def _import(request: dict) -> dict:
             "params": int(graph.analyze().total_params)}
 
 
-if __name__ == "__main__":
-    _child(sys.argv[1])
+def child_main(result_path: str) -> None:
+    """The child process's whole life: import, write the outcome, end."""
+    _child(result_path)
     sys.stdout.flush()
     sys.stderr.flush()
     # NOTE: threads or atexit handlers of the user's code must not keep the child alive.
     os._exit(0)
+
+
+if __name__ == "__main__":
+    child_main(sys.argv[1])
