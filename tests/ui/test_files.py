@@ -339,3 +339,15 @@ def test_a_failing_autosave_is_reported_once_and_keeps_the_last_recovery_file(
     edit(w, out_channels=14)
     assert not autosave.save_now()
     assert len(failures) == 2  # a new failure after a success is reported again
+
+
+def test_a_failed_save_as_keeps_the_untitled_document_untitled(make_window, tmp_path):
+    w = make_window(Document(nb.load(example("mlp_spirals"))))
+    w.document.push(AddNodeCommand(w.document, "ReLU", (0, 0)))
+    target = tmp_path / "gone" / "copy.json"
+    seen = answer_dialog("save_error")
+    assert not w.files.save_as(target)
+    assert "copy.json" in seen["text"]
+    assert f"the folder {target.parent} does not exist" in seen["informative"]
+    assert w.document.path is None and w.document.dirty and not target.parent.exists()
+    assert w.windowTitle().startswith("mlp_spirals")
