@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelImportError
+from .errors import ModelImportError, NetbuilderError
 
 DEFAULT_TIMEOUT = 60.0  # seconds a file may take to load, build and trace
 _POLL_S = 0.05
@@ -64,6 +64,10 @@ def parse_args_json(text: str | None) -> dict:
     if not isinstance(value, dict):
         raise ModelImportError("--args must be a JSON object such as '{\"hidden\": 64}'")
     return value
+
+
+class ImportCancelled(ModelImportError):
+    """The person stopped the import (``cancel`` was set)."""
 
 
 @dataclass
@@ -108,24 +112,26 @@ def _run_child(folder: Path, request: str, timeout: float, cancel, path: Path) -
         proc = subprocess.Popen(child_command(str(folder / "result")), stdin=stdin, stdout=out,
                                 stderr=subprocess.STDOUT, env=env,
                                 start_new_session=os.name == "posix")
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                code = proc.wait(_POLL_S)
-            except subprocess.TimeoutExpired:
-                pass
-            else:
-                _kill(proc)  # whatever the user's code started and left running
-                return code
-            if cancel is not None and cancel.is_set():
-                _kill(proc)
-                raise ModelImportError(f"The import of {path} was cancelled")
-            if time.monotonic() > deadline:
-                _kill(proc)
-                raise ModelImportError(
-                    f"{path} did not finish importing within {timeout:g} s and was stopped: "
-                    f"does it loop or wait for input when it runs? (a model that takes longer "
-                    f"needs a longer time limit: --timeout SECONDS)")
+        try:
+            return _wait(proc, timeout, cancel, path)
+        finally:
+            _kill(proc)  # what the user's code started and left running; all on Ctrl+C
+
+
+def _wait(proc: subprocess.Popen, timeout: float, cancel, path: Path) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return proc.wait(_POLL_S)
+        except subprocess.TimeoutExpired:
+            pass
+        if cancel is not None and cancel.is_set():
+            raise ImportCancelled(f"The import of {path} was cancelled")
+        if time.monotonic() > deadline:
+            raise ModelImportError(
+                f"{path} did not finish importing within {timeout:g} s and was stopped: does "
+                f"it loop or wait for input when it runs? (a model that takes longer needs a "
+                f"longer time limit: --timeout SECONDS)")
 
 
 def child_command(result_path: str) -> list[str]:
@@ -158,7 +164,6 @@ def _read_result(folder: Path, code: int, path: Path) -> ImportResult:
         err = ModelImportError(str(data.get("error") or f"{path} could not be imported"))
         err.problems = [str(x) for x in data.get("problems") or []]
         raise err
-    from .errors import NetbuilderError
     from .graph.fileformat import from_json
 
     try:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import ModelImportError, NetbuilderError
-from ..model_import import DEFAULT_TIMEOUT
+from ..model_import import DEFAULT_TIMEOUT, ImportCancelled
 
 PY_FILTER = "Python files (*.py)"
 ONNX_FILTER = "ONNX models (*.onnx)"
@@ -164,6 +164,9 @@ def import_model(window, path: str | Path, class_name: str, args: str = "",
         window, f"Importing {class_name} from {path.name}…\nThe file runs in a separate process.",
         lambda cancel: import_in_child(path, class_name, arguments, shape_list,
                                        timeout=timeout, cancel=cancel))
+    if isinstance(outcome, ImportCancelled):
+        _status(window, f"Import of {class_name} from {path.name} cancelled")
+        return False
     if isinstance(outcome, NetbuilderError):
         _error(window, "Cannot import", f"{class_name} from {path.name} cannot be imported.",
                str(outcome))

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import textwrap
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QDialog, QPushButton
 from window_helpers import answer_dialog, copy_example
 
 import netbuilder as nb
@@ -140,3 +141,26 @@ def test_export_onnx_writes_a_checked_file(make_window, tmp_path):
     assert (tmp_path / "m.onnx").stat().st_size > 0
     assert "checked with onnxruntime" in w.statusBar().currentMessage()
     assert nb.load(tmp_path / "mlp_spirals.json").name
+
+
+def test_cancel_in_the_progress_dialog_stops_the_import(make_window, tmp_path):
+    path = tmp_path / "slow.py"
+    path.write_text("import time\n\ntime.sleep(600)\n")
+    w = make_window()
+    before = w.document
+    clicked: dict = {}
+
+    def poll(left: int = 3000) -> None:
+        box = QApplication.activeModalWidget()
+        if box is None or box.objectName() != "import_progress":
+            if left:
+                QTimer.singleShot(10, lambda: poll(left - 1))
+            return
+        clicked["text"] = box.labelText()
+        QTest.mouseClick(box.findChild(QPushButton), Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, poll)
+    assert not io.import_model(w, path, "Net", "", "4", timeout=60)
+    assert "Importing Net from slow.py" in clicked["text"]
+    assert w.statusBar().currentMessage() == "Import of Net from slow.py cancelled"
+    assert w.document is before and QApplication.activeModalWidget() is None
