@@ -16,6 +16,8 @@ from typing import Any
 
 from ..errors import CycleError, FileFormatError, NetbuilderError
 from ..layers import get_spec
+from . import strict_json
+from .diagnostics import label
 from .model import Graph
 
 FORMAT_VERSION = 1
@@ -180,9 +182,7 @@ def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail) -> None:
     if not isinstance(params, dict):
         raise fail("params must be an object", f"{where}.params")
     pos = nd.get("pos", [0, 0])
-    if (not isinstance(pos, list) or len(pos) != 2 or
-            not all(isinstance(p, (int, float)) and not isinstance(p, bool) and
-                    math.isfinite(p) for p in pos)):
+    if not isinstance(pos, list) or len(pos) != 2 or not all(_finite(p) for p in pos):
         raise fail("pos must be [x, y] with two finite numbers", f"{where}.pos")
     if nd["id"] in g:
         raise fail(f"duplicate node id {nd['id']!r}", f"{where}.id")
@@ -197,12 +197,29 @@ def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail) -> None:
         if not isinstance(nd["graph"], dict):
             raise fail("a block's graph must be an object", f"{where}.graph")
         inner = _read_body(nd["graph"], path, f"{prefix}{where}.graph.")
+    for key in params:  # (these would collide with add()'s own arguments)
+        if key in _ADD_ARGUMENTS:
+            raise fail(f"{label(nd['type'], nd['name'])} has no parameter {key!r}",
+                       f"{where}.params.{key}")
     try:
         g.add(nd["type"], nd["name"], pos, id=nd["id"], inner=inner, **params)
     except NetbuilderError as exc:
         sub = exc.field if exc.field in ("type", "name") else (
             f"params.{exc.field}" if exc.field else "params")
         raise fail(exc.message, f"{where}.{sub}") from None
+
+
+_ADD_ARGUMENTS = ("type", "name", "pos", "id", "inner")
+
+
+def _finite(v: Any) -> bool:
+    """A JSON number a float can hold (a huge integer is not one: float() would overflow)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _read_edge(g: Graph, ed: Any, where: str, fail) -> None:
@@ -229,23 +246,26 @@ def _read_edge(g: Graph, ed: Any, where: str, fail) -> None:
 
 
 def from_json(text: str, path: str | None = None) -> Graph:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column "
-                              f"{exc.colno}", path=path) from None
-    return graph_from_dict(data, path)
+    """A graph from a file's text, read strictly (see ``strict_json``)."""
+    return graph_from_dict(strict_json.loads(text, path), path)
 
 
 def load(path: str | os.PathLike) -> Graph:
     """Read a graph file; every defect raises one ``FileFormatError`` naming the field."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise FileFormatError("file not found", path=str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"cannot read the file ({exc})", path=str(p)) from None
+    except OSError as exc:
+        raise FileFormatError(f"cannot read the file ({exc.strerror or exc})",
+                              path=str(p)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"cannot read the file: it is not UTF-8 text (byte "
+                              f"0x{raw[exc.start]:02X} at offset {exc.start})",
+                              path=str(p)) from None
     return from_json(text, str(p))
 
 

@@ -400,7 +400,10 @@ class Graph:
         return f"n{self._next_id}"
 
     def _bump_id(self, node_id: str) -> None:
-        if node_id.startswith("n") and node_id[1:].isdigit():
+        # (ASCII digits only, and few: int() refuses "²" and 5,000-digit strings)
+        digits = node_id[1:]
+        if node_id.startswith("n") and digits.isascii() and digits.isdigit() and \
+                len(digits) < 19:
             self._next_id = max(self._next_id, int(node_id[1:]) + 1)
 
     def _touch(self) -> None:

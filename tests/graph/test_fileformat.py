@@ -214,7 +214,7 @@ DEFECTS = [
     ("bad-pos", _edit(lambda d: d["nodes"][0].update(pos=[1, "a"])), "nodes[0].pos",
      ["pos must be [x, y]"]),
     ("nan-pos", lambda: json.dumps(_valid()).replace('"pos": [0.0, 0.0]', '"pos": [NaN, 0]', 1),
-     "nodes[0].pos", ["finite"]),
+     "nodes[0].pos[0]", ["NaN is not a JSON number"]),
     ("taken-port", _edit(lambda d: d["edges"].append({"src": "n1", "dst": "n2"})),
      "edges[3].dst_port", ["Conv2d 'conv' already has its input"]),
     ("unknown-port", _edit(lambda d: d["edges"][0].update(dst_port="side")),
