@@ -1,15 +1,14 @@
 """The graph file: JSON with ``format_version`` and a chain of one-step migrations.
 
 Reading is strict: every defect raises one ``FileFormatError`` pointing at the bad field.
-Saving is atomic (temporary file, then rename). Nothing here ever unpickles.
+Saving is atomic (``atomic.atomic_write``, which every writer of a user's file uses; imported
+from here too). Nothing here ever unpickles.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from ..errors import CycleError, FileFormatError, NetbuilderError
 from ..layers import get_spec
 from . import strict_json
+from .atomic import atomic_replace, atomic_write  # noqa: F401  (atomic_replace: re-exported)
 from .diagnostics import label
 from .model import Graph
 
@@ -269,54 +269,6 @@ def load(path: str | os.PathLike) -> Graph:
     return from_json(text, str(p))
 
 
-def atomic_write(path: str | os.PathLike, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-
-    atomic_replace(path, write)
-
-
-def atomic_replace(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` fills a temporary file beside ``path`` that then replaces it (weights,
-    optimizer state: whatever a library writes to a path)."""
-    p = Path(path)
-    mode = _file_mode(p)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        # (after writing: mkstemp makes 0600, and some writers make the file anew)
-        os.chmod(tmp, mode)  # the old file's mode, else what the umask gives a new file
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _file_mode(p: Path) -> int:
-    """The mode a file written to ``p`` should have, as if opened with ``open(p, "w")``."""
-    try:
-        return stat.S_IMODE(os.stat(p).st_mode)
-    except OSError:
-        return 0o666 & ~_UMASK
-
-
-def _current_umask() -> int:
-    # NOTE: read once at import: os.umask can only be read by setting it, which would race with
-    # files created meanwhile by other threads.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
 def save(g: Graph, path: str | os.PathLike) -> None:
+    """Write ``g`` to ``path`` atomically (see ``atomic``)."""
     atomic_write(path, to_json(g))
