@@ -24,7 +24,9 @@ def test_5000_wires_into_one_node_load_in_linear_time(distinct):
         assert [e.src for e in wires] == [f"n{i + 3}" for i in range(5000)]
     else:
         assert sorted(e.parallel for e in wires) == list(range(5000))
-    assert elapsed < 4.0, f"5,000 wires took {elapsed:.1f} s to load (was ~20 s when quadratic)"
+    # (generous bounds for a shared machine: quadratic loading took 20 s and more)
+    bound = 8.0 if distinct else 3.0  # (5,000 more nodes, and as many wires again)
+    assert elapsed < bound, f"5,000 wires took {elapsed:.1f} s to load"
     assert from_json(to_json(g)).in_edges(add) == wires
 
 
