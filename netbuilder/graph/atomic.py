@@ -14,20 +14,25 @@ NOTE: the rules, each for a reason:
 - The file keeps the mode of the file it replaces, else gets what ``open(path, "w")`` gives.
 - On any failure (an exception while writing, a full disk, a refused rename, Ctrl+C) the
   temporary file is removed. A process killed outright cannot remove it, so temporaries are
-  named ``.<name>.<random>.<pid>.tmp`` and the next save of the same file removes those whose
-  process is gone: after any kill, one successful save leaves no stray temporary file.
+  named ``.<name>.<random>.<host>-<pid>.tmp`` and the next save of the same file removes those
+  of this machine whose process is gone: after any kill, one successful save leaves no stray
+  temporary file. (The host tag keeps a save from removing the temporary of a live process on
+  another machine writing to the same shared folder.)
 """
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
+import socket
 import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 _NAME_ROOM = 200  # of a file name's 255 bytes, what the temporary's name keeps of the target's
+_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
@@ -59,9 +64,10 @@ def atomic_replace(path: str | os.PathLike, write: Callable[[Path], None]) -> No
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_UMASK
     prefix = temp_prefix(target.name)
     remove_stale_temporaries(target)
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=f".{os.getpid()}.tmp", dir=target.parent)
-    os.close(fd)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=temp_suffix(os.getpid()),
+                               dir=target.parent)
     try:
+        os.close(fd)
         write(Path(tmp))
         _settle(tmp, mode)
         os.replace(tmp, target)
@@ -77,6 +83,11 @@ def temp_prefix(name: str) -> str:
     return f".{name[:_NAME_ROOM]}."
 
 
+def temp_suffix(pid: int) -> str:
+    """How the temporaries written by process ``pid`` of this machine end."""
+    return f".{_HOST}-{pid}.tmp"
+
+
 def remove_stale_temporaries(target: Path) -> list[str]:
     """Remove the temporaries of ``target`` left by processes that no longer run (killed
     mid-save); returns their names. Those of live processes (saving right now) are left."""
@@ -89,8 +100,8 @@ def remove_stale_temporaries(target: Path) -> list[str]:
     except OSError:
         return []
     for name in names:
-        pid = name[len(prefix):-len(".tmp")].rpartition(".")[2]
-        if pid.isascii() and pid.isdigit() and not _alive(int(pid)):
+        host, _, pid = name[len(prefix):-len(".tmp")].rpartition(".")[2].partition("-")
+        if host == _HOST and pid.isascii() and pid.isdigit() and not _alive(int(pid)):
             with contextlib.suppress(OSError):
                 os.unlink(target.parent / name)
                 removed.append(name)

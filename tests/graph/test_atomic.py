@@ -246,14 +246,16 @@ def test_the_next_save_removes_temporaries_of_dead_processes_only(tmp_path):
     dead_pid = int(dead.stdout)
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        stale = f".model.json.abc123.{dead_pid}.tmp"
-        saving = f".model.json.def456.{live.pid}.tmp"
-        ours = f".model.json.ghi789.{os.getpid()}.tmp"
-        other = f".other.json.jkl012.{dead_pid}.tmp"
-        for name in (stale, saving, ours, other, "model.json"):
+        stale = ".model.json.abc123" + atomic.temp_suffix(dead_pid)
+        saving = ".model.json.def456" + atomic.temp_suffix(live.pid)
+        ours = ".model.json.ghi789" + atomic.temp_suffix(os.getpid())
+        other_file = ".other.json.jkl012" + atomic.temp_suffix(dead_pid)
+        other_host = f".model.json.mno345.{'0' * 6}-{dead_pid}.tmp"  # (a shared folder)
+        for name in (stale, saving, ours, other_file, other_host, "model.json"):
             (tmp_path / name).write_text("partial")
         _graph().save(tmp_path / "model.json")
-        assert _listing(tmp_path) == sorted([saving, ours, other, "model.json"])
+        assert _listing(tmp_path) == sorted([saving, ours, other_file, other_host,
+                                             "model.json"])
         assert graph_to_dict(load(tmp_path / "model.json")) == graph_to_dict(_graph())
     finally:
         live.kill()
