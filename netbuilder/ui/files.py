@@ -19,7 +19,7 @@ from PySide6.QtCore import QLockFile, QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..errors import FileFormatError, NetbuilderError
-from ..graph import graph_from_dict, graph_to_dict, load, to_json
+from ..graph import graph_from_dict, graph_to_dict, load, strict_json, to_json
 from ..graph.fileformat import atomic_write
 from .document import Document
 from .settings import KEY_LAST_DIR, KEY_RECENT, MAX_RECENT, app_settings, data_dir, read_list
@@ -180,7 +180,9 @@ class Autosave(QObject):
 def read_recovery(path: Path) -> tuple[object, str | None, str]:
     """``(graph, original path, when)`` from a recovery file; raises FileFormatError."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = strict_json.loads(Path(path).read_text(encoding="utf-8"), str(path))
+    except FileFormatError:
+        raise
     except (OSError, ValueError) as exc:
         raise FileFormatError(f"unreadable recovery file ({exc})", path=str(path)) from None
     if not isinstance(data, dict) or data.get(RECOVERY_MARK) != 1:
