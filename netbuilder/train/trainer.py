@@ -31,6 +31,7 @@ from .device import describe, plan, resolve_device, rng_state, set_rng_state
 from .epoch import EpochRunner
 from .events import Failed, Finished, Log, RunStarted
 from .losses import make_loss
+from .memory import memory_warning
 from .probe import Prober
 from .tasks import get_task
 from .tasks.base import Phase, StepContext, TrainingError
@@ -190,6 +191,9 @@ class Trainer:
         outputs = [analysis.shape(o) for o in self.graph.outputs()]
         conv = any(n.type.startswith("Conv") for n in self.graph.nodes())
         dp = plan(cfg, device, conv)
+        memory = memory_warning(analysis.total_params, cfg.optimizer, device.type)
+        if memory is not None:
+            self.log(memory, "warning")
         for note in dp.notes:
             self.log(note)
         data = prepare_data(cfg, self.graph, task, outputs, device, dp.channels_last, self.log,

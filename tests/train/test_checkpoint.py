@@ -166,3 +166,17 @@ def test_a_truncated_optimizer_state_is_reported_as_damaged(tmp_path):
     assert str(err.value) == (f"{path}: cannot read the optimizer state: it is damaged or "
                               f"truncated (not a complete PyTorch file)")
     assert "weights_only" not in str(err.value)
+
+
+def test_training_warns_when_the_model_cannot_fit_in_memory(monkeypatch):
+    import netbuilder.train.memory as memory
+    from netbuilder.train import events as ev
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 1000)
+    got = []
+    train(dropout_mlp(), config(1), emit=got.append)
+    warnings = [e.message for e in got if isinstance(e, ev.Log) and e.level == "warning"]
+    # 2*32+32 + 32*2+2 = 162 parameters: 162 * 4 bytes * (weights, gradients, 2 Adam states)
+    assert warnings == ["the model's 162 parameters need about 2.5 KiB for weights, gradients "
+                        "and adam state, but this machine has 1000 bytes of memory available: "
+                        "training will run out of memory (use a smaller model)"]

@@ -122,6 +122,8 @@ def test_resume_after_a_kill_continues_exactly_or_refuses(tmp_path):
             same = history(run) == expected and all(
                 (load_file(run / "weights.safetensors")[k] == v).all() for k, v in weights.items())
             outcomes["continued exactly" if same else "TORN SET ACCEPTED"] += 1
+            if TRIALS > 10:  # a long run shows its progress (and leaves figures if cut short)
+                print(f"kill {trial + 1}: {dict(outcomes)}, {writes} mid-write", flush=True)
     finally:
         zygote.close()
     took = time.perf_counter() - start
