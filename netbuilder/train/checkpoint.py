@@ -263,7 +263,10 @@ class RunFiles:
         state = self._read_json(CHECKPOINT)
         files = state.get("files")
         if "set" not in state and files is None:
-            return self._load_unverified(state)
+            raise TrainingError(f"{self.path(CHECKPOINT)} records no checkpoint folder and no "
+                                f"file hashes (an older netbuilder wrote it): its checkpoint "
+                                f"cannot be verified, so the run cannot be resumed; "
+                                f"{WEIGHTS} still holds its weights")
         name = state.get("set")
         if not isinstance(name, str) or not _SET_NAME.fullmatch(name) or \
                 not isinstance(files, dict):
@@ -296,18 +299,6 @@ class RunFiles:
         return Checkpoint(state, tensors, read_tensor_file(data[OPTIMIZER], folder / OPTIMIZER,
                                                            "the optimizer state"),
                           read_tensor_file(data[RNG], folder / RNG, "the random state"))
-
-    def _load_unverified(self, state: dict) -> Checkpoint:
-        """A record from before checkpoint sets (no hashes): its files at the top level."""
-        try:
-            tensors = load_file(str(self.path(WEIGHTS)))
-        except Exception as exc:  # noqa: BLE001
-            raise TrainingError(f"{self.path(WEIGHTS)}: cannot read the weights "
-                                f"({exc})") from None
-        opt_path = self.path(OPTIMIZER)
-        opt = (read_tensor_file(opt_path.read_bytes(), opt_path, "the optimizer state")
-               if opt_path.exists() else None)
-        return Checkpoint(state, tensors, opt, None)
 
     def write_summary(self, summary: dict) -> None:
         atomic_write(self.path("summary.json"), dumps(summary) + "\n")

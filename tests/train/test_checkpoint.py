@@ -106,6 +106,19 @@ def test_a_record_naming_a_folder_outside_the_run_is_refused(finished, tmp_path)
         train(dropout_mlp(), config(4), resume=run)
 
 
+def test_a_record_without_hashes_is_refused(finished, tmp_path):
+    run = copy_run(finished[0], tmp_path / "run")
+    state = record(run)
+    del state["set"], state["files"]
+    (run / "checkpoint.json").write_text(json.dumps(state))
+    with pytest.raises(TrainingFailed) as err:
+        train(dropout_mlp(), config(4), resume=run)
+    assert str(err.value) == (
+        f"{run / 'checkpoint.json'} records no checkpoint folder and no file hashes (an older "
+        f"netbuilder wrote it): its checkpoint cannot be verified, so the run cannot be resumed; "
+        f"weights.safetensors still holds its weights")
+
+
 def test_a_kill_before_the_record_keeps_the_previous_set(tmp_path, monkeypatch):
     """The new set is on disk but checkpoint.json was not replaced: epoch 1's set is in force,
     and a resume from it matches an unbroken run."""
