@@ -127,7 +127,8 @@ def test_resume_after_a_kill_continues_exactly_or_refuses(tmp_path):
     finally:
         zygote.close()
     took = time.perf_counter() - start
-    print(f"\nkill trials ({took:.0f} s in all): {TRIALS} kills over a {duration:.2f} s run of {EPOCHS} checkpoints; "
-          f"{dict(outcomes)}; refusals {dict(refusals)}; kills during a checkpoint write: {writes}")
+    print(f"\nkill trials ({took:.0f} s in all): {TRIALS} kills over a {duration:.2f} s run of "
+          f"{EPOCHS} checkpoints; {dict(outcomes)}; refusals {dict(refusals)}; kills during a "
+          f"checkpoint write: {writes}")
     assert outcomes["TORN SET ACCEPTED"] == 0
     assert outcomes["continued exactly"] >= 1
