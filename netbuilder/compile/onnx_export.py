@@ -21,6 +21,7 @@ from ..graph import Graph
 from ..graph.fileformat import atomic_replace
 from .analysis import analyze
 from .codegen import node_attributes
+from .tensor_files import TensorFileError, load_tensor_file
 
 ONNX_OPSET = 17
 TOLERANCE = 1e-5
@@ -52,7 +53,9 @@ def load_weights(module: torch.nn.Module, weights: Any) -> None:
 
                 weights = load_file(str(path))
             else:
-                weights = torch.load(path, map_location="cpu", weights_only=True)
+                weights = load_tensor_file(path)
+        except TensorFileError as exc:  # our words: never torch's advice on weights_only
+            raise CompileError(f"{path}: cannot read the weights: {exc}") from None
         except Exception as exc:  # noqa: BLE001 (a damaged file: one clear error)
             raise CompileError(f"{path}: cannot read the weights ({exc})") from None
     if not isinstance(weights, dict):

@@ -203,7 +203,9 @@ def _weights(graph: Graph, path) -> dict:
     try:
         load_weights(module, p)
     except NetbuilderError as exc:
-        raise ExportError(f"{p}: {exc}", field="weights") from None
+        text = str(exc)  # named once: the loader's message may already start with the file
+        raise ExportError(text if text.startswith(f"{p}:") else f"{p}: {text}",
+                          field="weights") from None
     return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
 
 

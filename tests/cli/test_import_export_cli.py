@@ -215,3 +215,21 @@ def test_export_to_a_folder_says_to_give_a_file_name(cli, lenet_file, tmp_path, 
                            f"as {target / ('model' + suffix)}")
     assert "Traceback" not in err and list(target.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary file left
+
+
+def test_export_weights_holding_python_objects_are_refused_in_our_words(cli, lenet_file,
+                                                                        tmp_path):
+    import argparse
+
+    torch.save({"conv1.weight": argparse.Namespace(a=1)}, tmp_path / "evil.pt")
+    code, out, err = cli("export", lenet_file, "--project", tmp_path / "p",
+                         "--weights", tmp_path / "evil.pt")
+    assert code == 1 and out == ""
+    assert err == (f"netbuilder: error: {tmp_path / 'evil.pt'}: cannot read the weights: it holds "
+                   f"Python objects besides tensors, which netbuilder does not load (loading "
+                   f"them could run code): save a state dict of tensors instead\n")
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "evil.pt").read_bytes()[:100])
+    code, _, err = cli("export", lenet_file, "--project", tmp_path / "p",
+                       "--weights", tmp_path / "cut.pt")
+    assert err == (f"netbuilder: error: {tmp_path / 'cut.pt'}: cannot read the weights: it is "
+                   f"damaged or truncated (not a complete PyTorch file)\n")
