@@ -124,6 +124,11 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
     for nid in order:
         node = graph.node(nid)
         ins = _gather_inputs(wires[nid], infos)
+        empty = _empty_port(graph, nid, wires[nid], infos)
+        if empty:
+            infos[nid] = NodeInfo(in_shapes=[s for _, s, _ in ins], error=empty)
+            diags.append(Diagnostic("error", nid, empty))
+            continue
         key = (node.version, tuple(ins), overrides.get(nid), node.name)
         cached = graph._analysis_cache.get(nid)
         if cached is not None and cached[0] == key:
@@ -136,6 +141,21 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
         if info.error:
             diags.append(Diagnostic("error", nid, info.error))
     return Analysis(graph, infos, order, diags, recomputed, batch_size)
+
+
+def _empty_port(graph: Graph, nid: str, wires: list[tuple], infos: dict) -> str | None:
+    """A wire from an output port that its node leaves empty (port 3 of a Chunk into 2)."""
+    for _, src_id, i in wires:
+        src = infos.get(src_id)
+        if src is None or src.error or src.inner is not None or i >= len(src.out_shapes) or \
+                src.out_shapes[i] is not None or all(s is None for s in src.out_shapes):
+            continue
+        made = sum(s is not None for s in src.out_shapes)
+        port = graph.output_ports(src_id)[i].name
+        return (f"{graph.node(nid).label} is wired to output '{port}' of "
+                f"{graph.node(src_id).label}, which makes only {made} part(s): wire one of "
+                f"outputs 0 to {made - 1}, or make more parts")
+    return None
 
 
 def _gather_inputs(wires: list[tuple], infos: dict) -> list[tuple]:
@@ -178,9 +198,13 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override) -> NodeI
         return info
     info.out_shapes = [tuple(o.shape[1:]) for o in outs] or [None]
     info.out_dtypes = [str(o.dtype).replace("torch.", "") for o in outs] or [None]
+    # A Chunk into 3 has 3 results on its 8 ports: the others carry nothing.
+    info.out_shapes += [None] * (n_out - len(info.out_shapes))
+    info.out_dtypes += [None] * (n_out - len(info.out_dtypes))
     if module is not None:
-        info.params = sum(p.numel() for p in module.parameters())
-        info.trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        weights = [module] if isinstance(module, nn.Parameter) else list(module.parameters())
+        info.params = sum(p.numel() for p in weights)
+        info.trainable = sum(p.numel() for p in weights if p.requires_grad)
     info.macs = int(flops // 2)
     if node.type == "Output":
         info.out_shapes, info.out_dtypes = [info.in_shapes[0]], [info.in_dtypes[0]]
@@ -235,14 +259,17 @@ def _analyze_shared_ports(graph: Graph, node: Node, ins: list[tuple], info: Node
 _FORWARD_CACHE: dict[tuple, object] = {}
 
 
-def _forward_fn(lines: list[str], n_in: int):
-    """Compile forward lines into ``f(self, i0, i1, ...) -> o`` (cached by their text)."""
-    key = (tuple(lines), n_in)
+def _forward_fn(lines: list[str], n_in: int, outs: tuple[str, ...] = ("o",)):
+    """Compile forward lines into ``f(self, i0, i1, ...) -> o`` (cached by their text); with
+    several outputs it returns those of ``outs`` that the lines assigned, in order."""
+    key = (tuple(lines), n_in, outs)
     fn = _FORWARD_CACHE.get(key)
     if fn is None:
         args = ", ".join(["self", *(f"i{k}" for k in range(n_in))])
         body = "\n".join(f"    {line}" for line in lines) or "    pass"
-        src = f"def _f({args}):\n{body}\n    return o\n"
+        ret = "return o" if outs == ("o",) else \
+            f"_l = locals()\n    return tuple(_l[k] for k in {outs!r} if k in _l)"
+        src = f"def _f({args}):\n{body}\n    {ret}\n"
         scope: dict = {}
         exec(compile(src, "<netbuilder-analysis>", "exec"), dict(EVAL_NAMESPACE), scope)
         fn = scope["_f"]
@@ -258,8 +285,10 @@ class _Holder:
 
 
 def _run_meta(node: Node, shapes: list, dtypes: list):
+    n_out = len(node.spec.outputs)
+    out_vars = tuple(f"o{k}" for k in range(n_out)) if n_out > 1 else ("o",)
     ctx = EmitContext(name="m", params=node.params, in_vars=[f"i{k}" for k in range(len(shapes))],
-                      in_shapes=shapes, in_dtypes=dtypes, out_vars=["o"])
+                      in_shapes=shapes, in_dtypes=dtypes, out_vars=list(out_vars))
     em = node.spec.emit(ctx)
     module = _meta_module(em.init) if em.init else None
     fast = closed_form(node.type, node.params, shapes, dtypes)
@@ -270,7 +299,7 @@ def _run_meta(node: Node, shapes: list, dtypes: list):
         return outs, module, 2 * macs
     inputs = [torch.empty((1, *s), dtype=_DTYPES.get(d, torch.float32), device="meta")
               for s, d in zip(shapes, dtypes)]
-    fn = _forward_fn(em.forward, len(inputs))
+    fn = _forward_fn(em.forward, len(inputs), out_vars)
     if node.type in NO_MACS:  # FlopCounterMode would count 0 and costs as much as the run
         out, flops = fn(_Holder(module), *inputs), 0
     else:
@@ -284,7 +313,7 @@ def _run_meta(node: Node, shapes: list, dtypes: list):
 _MODULE_CACHE: dict[str, nn.Module] = {}
 
 
-def _meta_module(init: str) -> nn.Module:
+def _meta_module(init: str) -> nn.Module | nn.Parameter:
     """The layer built on the meta device, cached by its ``__init__`` expression.
 
     NOTE: one module serves every node with the same expression (a chain of 500 identical
@@ -297,7 +326,8 @@ def _meta_module(init: str) -> nn.Module:
             # torch's construction warnings (dropout on a one-layer GRU) belong to build time
             warnings.simplefilter("ignore")
             module = eval(init, EVAL_NAMESPACE)  # our own emitted expression
-        module.eval()
+        if isinstance(module, nn.Module):  # not a Parameter node's tensor
+            module.eval()
         if len(_MODULE_CACHE) >= 1024:
             _MODULE_CACHE.pop(next(iter(_MODULE_CACHE)))
         _MODULE_CACHE[init] = module
