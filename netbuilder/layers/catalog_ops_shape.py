@@ -208,7 +208,7 @@ def _chunk(c) -> list[str]:
     return [f"{', '.join(outs)} = {c.x}.chunk({k}, dim={c.params['dim']})"]
 
 
-layer("Chunk", _CAT, "Cuts a tensor into equal parts along a dimension (outputs 0, 1, ...): "
+layer("Chunk", _CAT, "Cuts a tensor into equal parts along a dimension (outputs part0, part1, ...): "
       "q, k, v = x.chunk(3, dim=-1).",
       (P("chunks", "int", 2, f"Number of parts (2 to {MAX_PARTS})", min=2, max=MAX_PARTS),
        P("dim", "int", -1, "Dimension to cut (not 0, the batch)", min=-8, max=8)),
@@ -234,7 +234,7 @@ def _split(c) -> list[str]:
 
 
 layer("Split", _CAT, "Splits along a dimension into parts of a size, or of listed sizes "
-      "(outputs 0, 1, ...).",
+      "(outputs part0, part1, ...).",
       (P("split_size", "ints", 1, "Size of each part, or a tuple of sizes that add up to the "
          "dimension", min=1, max=1_000_000),
        P("dim", "int", -1, "Dimension to split (not 0, the batch)", min=-8, max=8)),
