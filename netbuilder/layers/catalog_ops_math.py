@@ -107,7 +107,7 @@ def einsum_equation(text: str, n_inputs: int) -> str:
     """The equation, checked: letters, '...', commas and one '->'; one term per input; every
     term (the result too) starts with the batch index, the same letter everywhere."""
     eq = text.replace(" ", "")
-    if not _EINSUM.match(eq) or eq.count("...") > eq.count(",") + 2:
+    if not _EINSUM.fullmatch(eq) or eq.count("...") > eq.count(",") + 2:
         raise ValueError(f"equation {text!r} is not an einsum equation: use letters, commas "
                          f"and '->', as in 'bij,bjk->bik'")
     terms = eq.split("->")[0].split(",")

@@ -122,7 +122,7 @@ _SIZE = re.compile(r"^(batch|-1|\d{1,9})$")
 def expand_sizes(text: str) -> list[str]:
     """``"batch, -1, 64"`` -> ``["batch", "-1", "64"]``, each entry checked."""
     sizes = [s.strip() for s in text.strip().strip("()[]").split(",") if s.strip()]
-    bad = [s for s in sizes if not _SIZE.match(s) or s == "0" or s.lstrip("0") == ""]
+    bad = [s for s in sizes if not _SIZE.fullmatch(s) or s == "0" or s.lstrip("0") == ""]
     if not sizes or bad:
         raise ValueError(f"sizes {text!r}: each size is 'batch', -1 (keep) or a positive "
                          f"integer, as in 'batch, -1, -1'")
@@ -208,7 +208,8 @@ def _chunk(c) -> list[str]:
     return [f"{', '.join(outs)} = {c.x}.chunk({k}, dim={c.params['dim']})"]
 
 
-layer("Chunk", _CAT, "Cuts a tensor into equal parts along a dimension (outputs part0, part1, ...): "
+layer("Chunk", _CAT, "Cuts a tensor into equal parts along a dimension (outputs part0, "
+      "part1, ...): "
       "q, k, v = x.chunk(3, dim=-1).",
       (P("chunks", "int", 2, f"Number of parts (2 to {MAX_PARTS})", min=2, max=MAX_PARTS),
        P("dim", "int", -1, "Dimension to cut (not 0, the batch)", min=-8, max=8)),

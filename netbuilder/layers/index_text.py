@@ -29,10 +29,10 @@ def _item(part: str, text: str):
         return Ellipsis
     if part == "None":
         return None
-    if _INT.match(part):
+    if _INT.fullmatch(part):
         return int(part)
     pieces = part.split(":")
-    if 2 <= len(pieces) <= 3 and all(p.strip() == "" or _INT.match(p.strip()) for p in pieces):
+    if 2 <= len(pieces) <= 3 and all(p.strip() == "" or _INT.fullmatch(p.strip()) for p in pieces):
         bounds = [int(p) if p.strip() else None for p in pieces]
         if len(bounds) == 3 and bounds[2] is not None and bounds[2] <= 0:
             raise ValueError(f"index {text!r}: the step in {part!r} must be positive")
