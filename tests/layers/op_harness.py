@@ -23,8 +23,9 @@ class Ran:
 
 
 def run_op(type_: str, params: dict, shapes: list, ports: list | None = None,
-           batch: int = 3, seed: int = 0, positive: bool = False) -> Ran:
-    """Input(s) -> op -> (its outputs); analysed, built, and executed from ``to_python()``."""
+           batch: int = 3, seed: int = 0, positive: bool = False, unit: bool = False) -> Ran:
+    """Input(s) -> op -> (its outputs); analysed, built, and executed from ``to_python()``.
+    Inputs are normal, or ``positive`` (|x| + 0.5), or ``unit`` (uniform in [0, 1))."""
     g = nb.Graph("op")
     ins = [g.add("Input", f"x{i}", shape=s) for i, s in enumerate(shapes)]
     nid = g.add(type_, "op", **params)
@@ -33,7 +34,8 @@ def run_op(type_: str, params: dict, shapes: list, ports: list | None = None,
     info = g.analyze().nodes[nid]
     assert info.error is None, info.error
     gen = torch.Generator().manual_seed(seed)
-    xs = [torch.randn((batch, *s), generator=gen) for s in shapes]
+    draw = torch.rand if unit else torch.randn
+    xs = [draw((batch, *s), generator=gen) for s in shapes]
     if positive:
         xs = [x.abs() + 0.5 for x in xs]
     source = g.to_python(class_name="Net", main=False)
