@@ -44,7 +44,7 @@ def test_parameter_shape_count_and_code(shape, init):
     src = g.to_python(main=False)
     dims = ", ".join(map(str, (1, *shape)))
     made = "empty" if init in ("normal", "trunc_normal", "uniform") else init
-    assert f"self.gamma = nn.Parameter(" in src and f"torch.{made}({dims})" in src
+    assert "self.gamma = nn.Parameter(" in src and f"torch.{made}({dims})" in src
     assert "gamma = self.gamma" in src and "scaled = x * gamma" in src
     model = g.build()
     assert [(k, tuple(v.shape)) for k, v in model.named_parameters()] == [("gamma", (1, *shape))]
