@@ -40,7 +40,7 @@ def _reduction(type_: str, template: str, doc: str, aliases: tuple, extra: tuple
 
     fn = short or type_.lower()
     layer(type_, "Reductions", doc, ((_ONE_DIM if one_dim else _DIM), _KEEPDIM, *extra),
-          forward=forward, aliases=aliases, short=short or fn, subtitle=_subtitle,
+          forward=forward, aliases=aliases, short=short or fn, subtitle=_subtitle, no_macs=True,
           functions=functions or (fn, f"torch.{fn}", f"Tensor.{fn}"),
           from_call=from_input("dim", "keepdim", *(p.name for p in extra), **(renames or {})))
 
