@@ -228,7 +228,8 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
     info.out_dtypes += [None] * (n_out - len(info.out_dtypes))
     info.out_batches += [None] * (n_out - len(info.out_batches))
     if module is not None:
-        weights = [module] if isinstance(module, nn.Parameter) else list(module.parameters())
+        weights = [module] if isinstance(module, nn.Parameter) else \
+            [] if isinstance(module, torch.Tensor) else list(module.parameters())  # a Buffer
         info.params = sum(p.numel() for p in weights)
         info.trainable = sum(p.numel() for p in weights if p.requires_grad)
     info.macs = macs
@@ -345,7 +346,7 @@ def _run_meta(node: Node, shapes: list, dtypes: list, batches: tuple):
 _MODULE_CACHE: dict[str, nn.Module] = {}
 
 
-def _meta_module(init: str) -> nn.Module | nn.Parameter:
+def _meta_module(init: str) -> nn.Module | torch.Tensor:
     """The layer built on the meta device, cached by its ``__init__`` expression.
 
     NOTE: one module serves every node with the same expression (a chain of 500 identical
@@ -358,7 +359,7 @@ def _meta_module(init: str) -> nn.Module | nn.Parameter:
             # torch's construction warnings (dropout on a one-layer GRU) belong to build time
             warnings.simplefilter("ignore")
             module = eval(init, EVAL_NAMESPACE)  # our own emitted expression
-        if isinstance(module, nn.Module):  # not a Parameter node's tensor
+        if isinstance(module, nn.Module):  # not a Parameter's or a Constant's tensor
             module.eval()
         if len(_MODULE_CACHE) >= 1024:
             _MODULE_CACHE.pop(next(iter(_MODULE_CACHE)))

@@ -1,8 +1,11 @@
-"""Learned tensors (Parameter) and random tensors shaped like an input (noise, sampling)."""
+"""Learned tensors (Parameter), fixed ones (Constant) and random tensors shaped like an input."""
 from __future__ import annotations
+
+import math
 
 from .define import P, layer
 from .ops_common import args_text, shape_text, unary
+from .spec import fmt
 
 # --- Parameter: a learned tensor that is no layer's weight -----------------------------------
 
@@ -43,6 +46,30 @@ layer("Parameter", "Parameters",
                "layer scale", "nn.Parameter", "weights"),
       short="param", no_macs=True, subtitle=lambda p: f"{shape_text(p['shape'])}, {p['init']}")
 
+
+def constant_init(params: dict) -> str:
+    """The ``nn.Buffer(...)`` expression: a fixed (1, *shape) tensor that moves with the model."""
+    dims = (1, *params["shape"])
+    if params["fill"] == "arange":
+        tensor = f"torch.arange({fmt(float(math.prod(dims)))}).reshape({args_text(dims)})"
+    else:
+        tensor = f"torch.full({fmt(dims)}, {params['value']!r})"
+    return f"nn.Buffer({tensor}, persistent={params['persistent']!r})"
+
+
+layer("Constant", "Parameters",
+      "A fixed tensor of shape (1, *shape), registered as a buffer (it follows .to(device) and "
+      "dtype changes, and is not trained): masks, offsets, position indices.",
+      (P("shape", "shape", (1, 64), "Shape without the leading batch-1"),
+       P("fill", "choice", "full", "Every entry 'value', or 0, 1, 2, ... in order (arange)",
+         choices=("full", "arange")),
+       P("value", "float", 0.0, "The value of every entry for 'full'"),
+       P("persistent", "bool", False, "Save it in the state dict (torch's register_buffer)")),
+      inputs=(), init=lambda c: constant_init(c.params),
+      forward=lambda c: [f"{c.out} = self.{c.name}"],
+      aliases=("buffer", "register_buffer", "fixed tensor", "position ids", "mask", "nn.Buffer"),
+      short="const", no_macs=True, subtitle=lambda p: f"{shape_text(p['shape'])}, {p['fill']}")
+
 # --- Random tensors ---------------------------------------------------------------------------
 
 _LIKE = "Random"
@@ -71,4 +98,4 @@ layer("GaussianNoise", _LIKE, "Adds N(0, std²) noise, in evaluation too (unlike
       short="noise", same_shape=True, no_macs=True,
       subtitle=lambda p: f"std={p['std']}")
 
-__all__ = ["PARAMETER_INITS", "parameter_init"]
+__all__ = ["PARAMETER_INITS", "constant_init", "parameter_init"]

@@ -122,7 +122,8 @@ TESTED = {  # the operation types each test module covers
                         "Max", "Min", "Argmax"},
     "test_ops_shape": {"View", "Permute", "Transpose", "Squeeze", "Unsqueeze", "Expand",
                        "Repeat", "Index", "Chunk", "Split", "Stack"},
-    "test_ops_param": {"Parameter", "RandnLike", "RandLike", "Bernoulli", "GaussianNoise"},
+    "test_ops_param": {"Parameter", "Constant", "RandnLike", "RandLike", "Bernoulli",
+                       "GaussianNoise"},
 }
 
 
@@ -132,7 +133,7 @@ def test_every_operation_type_has_tests_and_search_words():
     for t in ops:
         spec = nb.get_spec(t)
         assert spec.aliases, t
-        assert t in ("Parameter", "GaussianNoise") or spec.functions, t  # no torch call
+        assert t in ("Parameter", "Constant", "GaussianNoise") or spec.functions, t  # no call
 
 
 @pytest.mark.parametrize("type_, bound, params, n_inputs", [
@@ -153,3 +154,36 @@ def test_importer_mapping_gives_parameters_the_graph_accepts(type_, bound, param
     assert got == params and len(inputs) == n_inputs
     g = nb.Graph()
     g.add(type_, **got)  # every value passes the spec's validation
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_constant_is_a_buffer_that_follows_the_model(persistent):
+    g = nb.Graph()
+    x = g.add("Input", "x", shape=(2, 3))
+    c = g.add("Constant", "offsets", shape=(2, 3), fill="arange", persistent=persistent)
+    add = g.add("Add", "shifted")
+    g.connect(x, add)
+    g.connect(c, add)
+    analysis = g.analyze()
+    assert analysis.ok and analysis.total_params == 0 and analysis.shape(c) == (2, 3)
+    assert (f"self.offsets = nn.Buffer(torch.arange(6.0).reshape(1, 2, 3), "
+            f"persistent={persistent})") in g.to_python()
+    model = g.build()
+    assert [n for n, _ in model.named_buffers()] == ["offsets"]
+    assert ("offsets" in model.state_dict()) is persistent
+    x = torch.zeros(4, 2, 3, dtype=torch.float64)
+    y = model.double()(x)  # the buffer changed dtype with the model
+    assert y.dtype == torch.float64
+    torch.testing.assert_close(y, torch.arange(6.0, dtype=torch.float64).view(1, 2, 3)
+                               .expand(4, -1, -1))
+
+
+def test_constant_full_value():
+    g = nb.Graph()
+    x = g.add("Input", "x", shape=(3,))
+    c = g.add("Constant", "halves", shape=(3,), value=0.5)
+    m = g.add("Mul", "scaled")
+    g.connect(x, m)
+    g.connect(c, m, dst_port="b")
+    assert "self.halves = nn.Buffer(torch.full((1, 3), 0.5), persistent=False)" in g.to_python()
+    torch.testing.assert_close(g.build()(torch.ones(2, 3)), torch.full((2, 3), 0.5))
