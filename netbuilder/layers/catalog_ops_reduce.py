@@ -68,13 +68,13 @@ _reduction("Var", "{x}.var(dim={dim}, correction={correction}{keep})",
            "Variance over the chosen dimensions.", ("variance",),
            (P("correction", "int", 1, "Subtracted from the count: 1 unbiased, 0 population",
               min=0, max=1000),))
-_reduction("Norm", "torch.linalg.vector_norm({x}, ord={ord}, dim={dim}{keep})",
+_reduction("Norm", "torch.linalg.vector_norm({x}, ord={p}, dim={dim}{keep})",
            "Vector p-norm over the chosen dimensions (2: Euclidean length).",
            ("l2 norm", "length", "magnitude", "p-norm", "euclidean"),
-           (P("ord", "float", 2.0, "The p of the p-norm (1: sum of magnitudes, 2: Euclidean)",
+           (P("p", "float", 2.0, "The p of the p-norm (1: sum of magnitudes, 2: Euclidean)",
               min=0.0),),
            functions=("norm", "torch.norm", "Tensor.norm", "torch.linalg.vector_norm"),
-           renames={"ord": "p"})
+           renames={"p": "ord"})  # torch.linalg calls it ord
 _reduction("LogSumExp", "torch.logsumexp({x}, dim={dim}{keep})",
            "log(sum(exp(x))) over the chosen dimensions, computed stably.",
            ("log sum exp", "soft maximum", "smooth max"), short="logsumexp")

@@ -146,7 +146,9 @@ def test_every_operation_type_has_tests_and_search_words():
      {"equation": "bij,bjk->bik"}, 2),
     ("View", {"input": "x", "shape": [-1, 4, 8]}, {"shape": (4, 8)}, 1),
     ("Norm", {"input": "x", "p": 1.0, "dim": -1, "keepdim": False},
-     {"ord": 1.0, "dim": -1, "keepdim": False}, 1),
+     {"p": 1.0, "dim": -1, "keepdim": False}, 1),
+    ("Norm", {"input": "x", "ord": 3.0, "dim": (1, 2), "keepdim": True},
+     {"p": 3.0, "dim": (1, 2), "keepdim": True}, 1),
     ("Index", {"input": "x", "index": (slice(None), 0)}, {"index": "[:, 0]"}, 1),
 ])
 def test_importer_mapping_gives_parameters_the_graph_accepts(type_, bound, params, n_inputs):

@@ -20,7 +20,7 @@ REDUCE = {
     "Amin": lambda x, d, k, p: x.amin(dim=d, keepdim=k),
     "Std": lambda x, d, k, p: torch.std(x, dim=d, keepdim=k, correction=p["correction"]),
     "Var": lambda x, d, k, p: torch.var(x, dim=d, keepdim=k, correction=p["correction"]),
-    "Norm": lambda x, d, k, p: torch.linalg.vector_norm(x, ord=p["ord"], dim=d, keepdim=k),
+    "Norm": lambda x, d, k, p: torch.linalg.vector_norm(x, ord=p["p"], dim=d, keepdim=k),
     "LogSumExp": lambda x, d, k, p: torch.logsumexp(x, dim=d, keepdim=k),
 }
 ONE_DIM = {
@@ -30,7 +30,7 @@ ONE_DIM = {
 }
 EXTRA = {"Std": st.fixed_dictionaries({"correction": st.integers(0, 1)}),
          "Var": st.fixed_dictionaries({"correction": st.integers(0, 1)}),
-         "Norm": st.fixed_dictionaries({"ord": st.sampled_from([1.0, 2.0, 3.0])})}
+         "Norm": st.fixed_dictionaries({"p": st.sampled_from([1.0, 2.0, 3.0])})}
 
 
 @st.composite
