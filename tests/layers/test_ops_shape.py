@@ -134,6 +134,41 @@ def test_index(text, fn):
     _check(ran, fn(ran.xs[0]))
 
 
+@st.composite
+def subscripts(draw, shape):
+    """A subscript that keeps the batch: ':' or '...' first, then ints, slices and None."""
+    items, text = [slice(None)], [":"]
+    for size in shape[:draw(st.integers(0, len(shape)))]:
+        kind = draw(st.sampled_from(["int", "slice", "none", "all"]))
+        if kind == "int":
+            k = draw(st.integers(-size, size - 1))
+            items.append(k)
+            text.append(str(k))
+        elif kind == "slice":
+            a, b = draw(st.integers(-size, size)), draw(st.integers(-size, size))
+            step = draw(st.integers(1, 3))
+            items.append(slice(a, b, step))
+            text.append(f"{a}:{b}:{step}")
+        elif kind == "none":
+            items.append(None)
+            text.append("None")
+        else:
+            items.append(slice(None))
+            text.append(":")
+    if draw(st.booleans()) and len(items) < len(shape) + 1:
+        items[0], text[0] = Ellipsis, "..."
+    return tuple(items), "[" + ", ".join(text) + "]"
+
+
+@settings(max_examples=12, deadline=None)
+@given(shape=shapes, data=st.data())
+def test_index_random_subscripts(shape, data):
+    items, text = data.draw(subscripts(shape))
+    assert parse_index(text) == items
+    ran = run_op("Index", {"index": text}, [shape])
+    _check(ran, ran.xs[0][items])
+
+
 @pytest.mark.parametrize("text, words", [
     ("[0]", "must keep the batch dimension whole"),
     ("[None, :]", "must keep the batch"),
