@@ -78,6 +78,13 @@ class Analysis:
         i = ports.index(edge.src_port) if edge.src_port in ports else 0
         return self.shape(edge.src, i)
 
+    def edge_batch(self, edge) -> str:
+        """What a wire's first dimension is: "N" (the batch), or "1" from a learned tensor."""
+        info = self.nodes.get(edge.src)
+        ports = [p.name for p in self.graph.output_ports(edge.src)]
+        i = ports.index(edge.src_port) if edge.src_port in ports else 0
+        return "1" if info and i < len(info.out_batches) and info.out_batches[i] == 1 else "N"
+
     @property
     def total_params(self) -> int:
         return sum(i.params for i in self.nodes.values())

@@ -108,7 +108,9 @@ def shape_text(info) -> str:
     """``(N, 6, 28, 28)``; several outputs joined; ``?`` while unknown."""
     if info is None or not info.out_shapes or all(s is None for s in info.out_shapes):
         return "(N, ?)"
-    return ", ".join(fmt_shape(s) for s in info.out_shapes if s is not None)
+    batches = list(info.out_batches) + [None] * len(info.out_shapes)
+    return ", ".join(fmt_shape(s, "1" if b == 1 else "N")  # a learned tensor's is 1
+                     for s, b in zip(info.out_shapes, batches) if s is not None)
 
 
 def count(n: int) -> str:
