@@ -93,8 +93,11 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
             if not companion:
                 continue
             in_vars = companion
+        ports = [p.name for p in node.spec.outputs]
+        out_vars = [attr] if len(ports) < 2 else \
+            [names.create((nid, p), f"{attr}_{p}") for p in ports]
         ctx = EmitContext(name=attr, params=node.params, in_vars=in_vars,
-                          in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=[attr])
+                          in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars)
         em = node.spec.emit(ctx)
         if em.init:
             init.append(f"self.{attr} = {em.init}")
@@ -102,7 +105,11 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
         body += em.forward
         unit.helpers |= set(em.helpers)
         unit.functional |= em.uses_functional
-        var[(nid, node.spec.outputs[0].name if node.spec.outputs else "out")] = attr
+        if len(ports) < 2:
+            var[(nid, ports[0] if ports else "out")] = attr
+        else:  # the ports with a result (a Chunk into 3 fills 3 of its ports)
+            var.update({(nid, p): v for p, v, s in zip(ports, out_vars, info.out_shapes)
+                        if s is not None})
     outputs = []
     for o in graph.outputs():  # a sink block returns each of its outputs
         ports = ["out"] if graph.node(o).type == "Output" else \
