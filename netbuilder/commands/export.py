@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .common import CommandError, grouped, load_graph
+from .export_formats import python_preprocessing
 
 NAME = "export"
 HELP = "write the graph as standalone PyTorch code (model.py)"
@@ -52,8 +53,14 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--class-name {args.class_name!r} is not a Python identifier")
     try:
         source = graph.to_python(class_name=args.class_name, main=not args.no_main)
+        prep = python_preprocessing(args, graph)
     except CompileError as exc:
         raise CommandError(f"{args.file}: {exc.message}") from None
+    if prep is not None:
+        from ..compile.preprocess import add_to_source
+
+        # The run's preprocessing rides along: Pipeline(model) takes raw samples.
+        source = add_to_source(source, prep)
     if args.output in (None, "-"):
         sys.stdout.write(source)
         return status

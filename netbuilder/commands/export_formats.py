@@ -1,5 +1,7 @@
-"""``netbuilder export FILE --project DIR | --onnx OUT.onnx | --torchscript OUT.pt``: the export
-formats beyond the Python file (an extension of ``netbuilder export``; see its EXTENSIONS)."""
+"""``netbuilder export FILE --project DIR | --onnx OUT.onnx | --torchscript OUT.pt | --pt2
+OUT.pt2``: the export formats beyond the Python file (an extension of ``netbuilder export``; see
+its EXTENSIONS). With a run's weights every format also carries the run's preprocessing (resize,
+normalisation, class names), so the artefact takes raw samples as the app does."""
 from __future__ import annotations
 
 import argparse
@@ -14,23 +16,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--onnx", metavar="OUT.onnx",
                        help="write ONNX (dynamic batch axis), checked with onnxruntime")
     group.add_argument("--torchscript", metavar="OUT.pt", help="write TorchScript")
+    group.add_argument("--pt2", metavar="OUT.pt2",
+                       help="write a torch.export program (dynamic batch axis; load it with "
+                            "torch.export.load)")
     group.add_argument("--weights", metavar="RUN|FILE",
                        help="trained weights: a run folder or a .safetensors/.pt file (default: "
                             "the newest run of FILE that fits the graph)")
     group.add_argument("--no-weights", action="store_true",
                        help="leave the weights out (untrained, freshly initialised)")
+    group.add_argument("--no-preprocessing", action="store_true",
+                       help="leave the run's preprocessing out: the model then takes inputs "
+                            "already resized and normalised as in training")
 
 
 def run(args: argparse.Namespace, graph) -> int | None:
-    if not (args.project or args.onnx or args.torchscript):
+    if not (args.project or args.onnx or args.torchscript or args.pt2):
         return None
     from .common import CommandError
 
     # Every target is checked before anything is written: no half-done export.
-    for target, suffix in ((args.onnx, ".onnx"), (args.torchscript, ".pt")):
+    for target, suffix in ((args.onnx, ".onnx"), (args.torchscript, ".pt"), (args.pt2, ".pt2")):
         if target:
             _folder_exists(Path(target), CommandError, suffix)
     weights = _weights(args, graph)
+    prep = _preprocessing(args, weights)
     if args.project:
         from ..train.export_project import export_project
 
@@ -42,18 +51,57 @@ def run(args: argparse.Namespace, graph) -> int | None:
     if args.onnx:
         from ..compile.onnx_export import export_onnx
 
-        r = export_onnx(graph, args.onnx, _weights_file(weights))
+        r = export_onnx(graph, args.onnx, _weights_file(weights), preprocessing=prep)
+        if r.method == "legacy":
+            print("netbuilder: warning: written by the legacy ONNX exporter (torch.export "
+                  "could not capture this graph)", file=sys.stderr)
         checked = (f"; onnxruntime matches PyTorch within {r.max_difference:.1g} at batch sizes "
                    f"{' and '.join(map(str, r.batch_sizes))}" if r.max_difference is not None
                    else "; not checked (onnxruntime is not installed)")
         print(f"wrote {args.onnx} (ONNX, inputs {', '.join(r.inputs)} with a dynamic batch "
-              f"axis{checked})")
+              f"axis{_raw(prep)}{checked})")
     if args.torchscript:
         from ..compile.onnx_export import export_torchscript
 
-        r = export_torchscript(graph, args.torchscript, _weights_file(weights))
-        print(f"wrote {args.torchscript} (TorchScript by torch.jit.{r.method})")
+        r = export_torchscript(graph, args.torchscript, _weights_file(weights),
+                               preprocessing=prep)
+        print(f"wrote {args.torchscript} (TorchScript by torch.jit.{r.method}{_raw(prep)})")
+    if args.pt2:
+        from ..compile.onnx_export import export_pt2
+
+        r = export_pt2(graph, args.pt2, _weights_file(weights), preprocessing=prep)
+        print(f"wrote {args.pt2} (torch.export program, dynamic batch axis{_raw(prep)}; "
+              f"matches PyTorch within {r.max_difference:.1g})")
     return 0
+
+
+def _raw(prep: dict | None) -> str:
+    if prep is None:
+        return ""
+    from ..compile.preprocess import describe
+
+    return f"; takes raw samples (N, {', '.join(map(str, prep['raw_shape']))}): {describe(prep)}"
+
+
+def python_preprocessing(args: argparse.Namespace, graph) -> dict | None:
+    """The run preprocessing that ``-o model.py`` appends (the same run the weights come
+    from); None with --no-weights / --no-preprocessing or when there is no run."""
+    if args.no_weights or args.no_preprocessing:
+        return None
+    return _preprocessing(args, _weights(args, graph))
+
+
+def _preprocessing(args: argparse.Namespace, weights: Path | None) -> dict | None:
+    """The run's ``preprocessing.json`` beside the weights (a run folder or a file in one)."""
+    if weights is None or args.no_preprocessing:
+        return None
+    from ..compile.preprocess import read_preprocessing
+
+    prep = read_preprocessing(weights if weights.is_dir() else weights.parent)
+    if prep is None and weights.is_dir():
+        print(f"netbuilder: warning: {weights} has no preprocessing.json (an older run): the "
+              f"export takes inputs already normalised as in training", file=sys.stderr)
+    return prep
 
 
 def _folder_exists(path: Path, error, suffix: str) -> None:

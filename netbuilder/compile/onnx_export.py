@@ -1,8 +1,12 @@
-"""ONNX and TorchScript export of a graph's module, checked against PyTorch's own outputs.
+"""ONNX, TorchScript and ``torch.export`` (.pt2) export of a graph's module, checked against
+PyTorch's own outputs.
 
-ONNX files have a dynamic batch axis on every input and output and are checked with
-onnxruntime at two batch sizes. A Noise source (a generator's latent input) becomes an explicit
-input of the exported model, so the file computes a function and can be checked. Weights come
+ONNX files are written by the current exporter (``dynamo=True``; the legacy one only when that
+fails for a graph, with a warning), have a dynamic batch axis on every input and output and are
+checked with onnxruntime at two batch sizes. With a run's preprocessing (``compile.preprocess``)
+every format takes raw samples and applies the run's resize and normalisation itself. A Noise
+source (a generator's latent input) becomes an explicit input of the exported model, so the file
+computes a function and can be checked. Weights come
 from a run's ``weights.safetensors`` (or a ``.pt`` state dict, read with ``weights_only``).
 """
 from __future__ import annotations
@@ -21,9 +25,10 @@ from ..graph import Graph
 from ..graph.fileformat import atomic_replace
 from .analysis import analyze
 from .codegen import node_attributes
+from .preprocess import with_preprocessing
 from .tensor_files import TensorFileError, load_tensor_file
 
-ONNX_OPSET = 17
+ONNX_OPSET = 18  # the torch.export-based exporter's oldest well-supported opset
 TOLERANCE = 1e-5
 
 
@@ -36,7 +41,7 @@ class ExportReport:
     outputs: list[str]
     max_difference: float | None  # None when the check could not run (no onnxruntime)
     batch_sizes: tuple[int, ...] = ()
-    method: str = ""  # TorchScript: "script" or "trace"
+    method: str = ""  # ONNX: "dynamo" or "legacy"; TorchScript: "script" or "trace"
 
 
 def load_weights(module: torch.nn.Module, weights: Any) -> None:
@@ -116,38 +121,81 @@ def prepared_module(graph: Graph, weights: Any = None) -> torch.nn.Module:
     return module.eval()
 
 
-def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
-                opset: int = ONNX_OPSET, check: bool = True) -> ExportReport:
-    """Write ``graph`` as ONNX (dynamic batch axis) and check it with onnxruntime."""
-    path = Path(path)
+@dataclass
+class _Exportable:
+    """The module an export writes (the model, or ``Pipeline(model)`` with a run's
+    preprocessing) and example arguments for it."""
+
+    module: torch.nn.Module
+    graph: Graph
+    preprocessing: dict | None
+
+    @property
+    def names(self) -> list[str]:
+        return model_arguments(self.graph, batch=1)[0]
+
+    def arguments(self, batch: int, seed: int = 0) -> list:
+        if self.preprocessing is None:
+            return model_arguments(self.graph, batch=batch, seed=seed)[1]
+        gen = torch.Generator().manual_seed(seed)  # raw samples: pixel-like values in [0, 1]
+        return [torch.rand(batch, *self.preprocessing["raw_shape"], generator=gen)]
+
+
+def _exportable(graph: Graph, weights: Any, preprocessing: dict | None) -> _Exportable:
     module = prepared_module(graph, weights)
-    in_names, args = model_arguments(graph, batch=2)
+    if preprocessing is not None:
+        if len(graph.inputs()) != 1:
+            raise CompileError(f"'{graph.name}' has {len(graph.inputs())} Inputs: a run's "
+                               f"preprocessing applies to a graph with one Input")
+        module = with_preprocessing(module, preprocessing)
+    return _Exportable(module, graph, preprocessing)
+
+
+def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
+                opset: int = ONNX_OPSET, check: bool = True,
+                preprocessing: dict | None = None) -> ExportReport:
+    """Write ``graph`` as ONNX (dynamic batch axis) and check it with onnxruntime. With a run's
+    ``preprocessing`` the file takes raw samples (see ``compile.preprocess``)."""
+    path = Path(path)
+    ex = _exportable(graph, weights, preprocessing)
+    in_names, args = ex.names, ex.arguments(batch=2)
     out_names = _output_names(graph)
-    axes = {n: {0: "batch"} for n in in_names + out_names}
+    method: list[str] = []
 
     def write(tmp: Path) -> None:
         # NOTE: not under no_grad: TransformerEncoderLayer would take its inference fast path,
         # a fused kernel that has no ONNX form.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the legacy exporter's deprecation notices
-            torch.onnx.export(module, tuple(args), str(tmp), input_names=in_names,
-                              output_names=out_names, dynamic_axes=axes, opset_version=opset,
-                              dynamo=False, do_constant_folding=True)
+        batch = torch.export.Dim("batch")
+        try:
+            torch.onnx.export(ex.module, tuple(args), str(tmp), input_names=in_names,
+                              output_names=out_names, opset_version=opset, dynamo=True,
+                              dynamic_shapes=tuple({0: batch} for _ in args), verbose=False)
+            method.append("dynamo")
+            return
+        except Exception as exc:  # noqa: BLE001 (a graph torch.export cannot capture)
+            reason = " ".join(str(exc).strip().splitlines()[:1])
+        warnings.warn(f"'{graph.name}': the ONNX exporter (torch.export) failed ({reason}); "
+                      f"falling back to the legacy TorchScript-based exporter", stacklevel=3)
+        axes = {n: {0: "batch"} for n in in_names + out_names}
+        torch.onnx.export(ex.module, tuple(args), str(tmp), input_names=in_names,
+                          output_names=out_names, dynamic_axes=axes, opset_version=opset,
+                          dynamo=False, do_constant_folding=True)
+        method.append("legacy")
 
     try:
         atomic_replace(path, write)
     except Exception as exc:  # noqa: BLE001 (the exporter's own error, in one sentence)
         text = " ".join(str(exc).strip().splitlines()[:2])
         raise CompileError(f"'{graph.name}' cannot be exported to ONNX: {text}") from None
-    report = ExportReport(path, in_names, out_names, None)
+    report = ExportReport(path, in_names, out_names, None, method=method[0])
     if check:
         report.batch_sizes = (1, 5)
-        report.max_difference = check_onnx(module, graph, path, report.batch_sizes)
+        report.max_difference = check_onnx(ex, path, report.batch_sizes)
     return report
 
 
-def check_onnx(module: torch.nn.Module, graph: Graph, path: Path,
-               batch_sizes: tuple[int, ...] = (1, 5)) -> float | None:
+def check_onnx(ex: _Exportable, path: Path, batch_sizes: tuple[int, ...] = (1, 5)
+               ) -> float | None:
     """Largest difference between onnxruntime and PyTorch over the batch sizes (None when
     onnxruntime is not installed); raises CompileError beyond the tolerance."""
     try:
@@ -155,12 +203,13 @@ def check_onnx(module: torch.nn.Module, graph: Graph, path: Path,
     except ImportError:
         return None
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = [i.name for i in session.get_inputs()]
     worst = 0.0
     for batch in batch_sizes:
-        names, args = model_arguments(graph, batch=batch, seed=batch)
+        args = ex.arguments(batch=batch, seed=batch)
         with torch.no_grad():
-            want = _as_list(module(*args))
-        got = session.run(None, {n: a.numpy() for n, a in zip(names, args)})
+            want = _as_list(ex.module(*args))
+        got = session.run(None, {n: a.numpy() for n, a in zip(feeds, args)})
         for w, g in zip(want, got):
             if tuple(w.shape) != tuple(g.shape):
                 raise CompileError(f"{path}: ONNX output shape {tuple(g.shape)} differs from "
@@ -171,29 +220,27 @@ def check_onnx(module: torch.nn.Module, graph: Graph, path: Path,
     return worst
 
 
-def export_torchscript(graph: Graph, path: str | os.PathLike, weights: Any = None
-                       ) -> ExportReport:
+def export_torchscript(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
+                       preprocessing: dict | None = None) -> ExportReport:
     """Write ``graph`` as TorchScript: ``torch.jit.script`` where it compiles and saves, else a
     trace (Noise sources then become explicit arguments). The file is loaded back and checked."""
     path = Path(path)
-    module = prepared_module(graph, weights)
-    names, args = model_arguments(graph, batch=2)
+    ex = _exportable(graph, weights, preprocessing)
+    args = ex.arguments(batch=2)
     done: list = []  # (method, worst difference) of the way that worked
 
     def write(tmp: Path) -> None:
         failure = ""
         for method in ("script", "trace"):
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # torch.jit's deprecation notices
-                    if method == "script":
-                        compiled = torch.jit.script(module)
-                    else:
-                        with torch.no_grad():
-                            compiled = torch.jit.trace(module, tuple(args))
-                    torch.jit.save(compiled, str(tmp))
-                    loaded = torch.jit.load(str(tmp))
-                done.append((method, _compare(module, loaded, graph)))
+                if method == "script":
+                    compiled = torch.jit.script(ex.module)
+                else:
+                    with torch.no_grad():
+                        compiled = torch.jit.trace(ex.module, tuple(args))
+                torch.jit.save(compiled, str(tmp))
+                loaded = torch.jit.load(str(tmp))
+                done.append((method, _compare(ex, loaded, "TorchScript")))
                 return
             except Exception as exc:  # noqa: BLE001 (Python-only constructs: try the next way)
                 failure = " ".join(str(exc).strip().splitlines()[:1])
@@ -201,18 +248,46 @@ def export_torchscript(graph: Graph, path: str | os.PathLike, weights: Any = Non
 
     atomic_replace(path, write)  # the file is replaced only once it loads and matches
     method, worst = done[0]
-    return ExportReport(path, names, _output_names(graph), worst, (1, 5), method)
+    return ExportReport(path, ex.names, _output_names(graph), worst, (1, 5), method)
 
 
-def _compare(module: torch.nn.Module, loaded, graph: Graph) -> float:
+def export_pt2(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
+               preprocessing: dict | None = None) -> ExportReport:
+    """Write ``graph`` as a ``torch.export`` program (``.pt2``, dynamic batch axis), loaded back
+    with ``torch.export.load`` and checked against the module."""
+    path = Path(path)
+    ex = _exportable(graph, weights, preprocessing)
+    args = ex.arguments(batch=2)
+    done: list = []
+
+    def write(tmp: Path) -> None:
+        batch = torch.export.Dim("batch")
+        program = torch.export.export(ex.module, tuple(args),
+                                      dynamic_shapes=tuple({0: batch} for _ in args))
+        torch.export.save(program, str(tmp))
+        loaded = torch.export.load(str(tmp)).module()
+        done.append(_compare(ex, loaded, "The .pt2 program's"))
+
+    try:
+        atomic_replace(path, write)
+    except CompileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (torch.export's own error, in one sentence)
+        text = " ".join(str(exc).strip().splitlines()[:2])
+        raise CompileError(f"'{graph.name}' cannot be exported with torch.export: {text}"
+                           ) from None
+    return ExportReport(path, ex.names, _output_names(graph), done[0], (1, 5), "export")
+
+
+def _compare(ex: _Exportable, loaded, what: str) -> float:
     worst = 0.0
     for batch in (1, 5):
-        _, args = model_arguments(graph, batch=batch, seed=batch)
+        args = ex.arguments(batch=batch, seed=batch)
         with torch.no_grad():
-            for w, g in zip(_as_list(module(*args)), _as_list(loaded(*args))):
+            for w, g in zip(_as_list(ex.module(*args)), _as_list(loaded(*args))):
                 worst = max(worst, float((w - g).abs().max()) if w.numel() else 0.0)
     if worst > TOLERANCE * 10:
-        raise CompileError(f"TorchScript outputs differ from PyTorch's by {worst:.3g}")
+        raise CompileError(f"{what} outputs differ from PyTorch's by {worst:.3g}")
     return worst
 
 
@@ -221,6 +296,7 @@ __all__ = [
     "ExportReport",
     "check_onnx",
     "export_onnx",
+    "export_pt2",
     "export_torchscript",
     "load_weights",
     "model_arguments",

@@ -97,6 +97,7 @@ def prepare_data(config: TrainingConfig, graph, task: Task, output_shapes: list,
                  dataset: DatasetArrays | None = None) -> PreparedData:
     ds = dataset if dataset is not None else load_dataset(config.dataset,
                                                           **dict(config.dataset_options))
+    source_shape = ds.input_shape
     ds, image_shape = fit_to_input(ds, graph, log)
     if image_shape is None and ds.kind == "image":
         image_shape = ds.input_shape
@@ -114,7 +115,7 @@ def prepare_data(config: TrainingConfig, graph, task: Task, output_shapes: list,
     info = DataInfo(name=ds.name, kind=ds.kind, input_shape=ds.input_shape,
                     target_shape=ds.target_shape, classes=ds.classes, n_train=len(train),
                     n_val=len(val), normalizer=None if normalizer.is_identity else normalizer,
-                    image_shape=image_shape)
+                    image_shape=image_shape, source_shape=source_shape)
     tr, va = task.prepare(train), task.prepare(val) if len(val) else {}
     size = sum(t.numel() * t.element_size() for t in [*tr.values(), *va.values()])
     resident = device.type == "cpu" or size <= DEVICE_RESIDENT_BYTES
@@ -135,6 +136,23 @@ def _place(tensors: dict, device: torch.device, resident: bool, channels_last: b
             t = t.contiguous(memory_format=torch.channels_last)
         out[k] = t
     return out
+
+
+def preprocessing_record(info: DataInfo, config: TrainingConfig) -> dict:
+    """What an exported model must do to a raw sample before its Input, as training did (the
+    run's ``preprocessing.json``; ``netbuilder.compile.preprocess`` turns it into code)."""
+    raw = tuple(info.source_shape or info.input_shape)
+    shape = tuple(info.input_shape)
+    resize = None
+    if len(raw) == 3 and len(shape) == 3 and raw[1:] != shape[1:]:
+        resize = [int(shape[1]), int(shape[2])]
+    return {"format": 1, "raw_shape": [int(d) for d in raw],
+            "input_shape": [int(d) for d in shape], "resize": resize,
+            "flatten": len(shape) == 1 and len(raw) > 1,
+            "normalization": (info.normalizer.to_dict() if info.normalizer is not None
+                              else {"mode": "none"}),
+            "class_names": None if info.classes is None else [str(c) for c in info.classes],
+            "task": config.task, "dataset": config.dataset}
 
 
 class Batches:

@@ -3,6 +3,7 @@
 Layout of ``DIR``::
 
     config.json          the TrainingConfig           graph.json     the graph snapshot
+    preprocessing.json   raw sample shape, resize, normalisation statistics, class names
     metrics.jsonl        one line per epoch (appended; a resumed run continues it)
     summary.json         final metrics, best epoch, samples/s, paths, status
     weights.safetensors  the last checkpoint's weights best.safetensors  the best epoch's
@@ -34,6 +35,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import load_file, save_file
 from safetensors.torch import save as save_safetensors
 
+from ..compile.preprocess import PREPROCESSING
 from ..compile.tensor_files import TensorFileError, load_tensor_file
 from ..graph.fileformat import atomic_replace, atomic_write
 from .tasks.base import TrainingError
@@ -299,6 +301,11 @@ class RunFiles:
         return Checkpoint(state, tensors, read_tensor_file(data[OPTIMIZER], folder / OPTIMIZER,
                                                            "the optimizer state"),
                           read_tensor_file(data[RNG], folder / RNG, "the random state"))
+
+    def write_preprocessing(self, record: dict) -> None:
+        """``preprocessing.json``: what an exported model does to raw samples before its
+        Input (see ``batches.preprocessing_record``; exports read it)."""
+        atomic_write(self.path(PREPROCESSING), dumps(record) + "\n")
 
     def write_summary(self, summary: dict) -> None:
         atomic_write(self.path("summary.json"), dumps(summary) + "\n")

@@ -23,7 +23,7 @@ from ..compile import penalised_layers
 from ..errors import NetbuilderError
 from ..graph import Graph, from_json, to_json
 from . import distributed
-from .batches import Batches, prepare_data
+from .batches import Batches, prepare_data, preprocessing_record
 from .checkpoint import WEIGHTS, RunFiles, load_weights, state_tensors
 from .config import TrainingConfig
 from .data import DataError
@@ -223,6 +223,8 @@ class Trainer:
         self._augment = data.augment
         start_epoch, opt_states, rng = self._prepare_resume(module, total_epochs)
         self._write_snapshot()
+        if self.files is not None:
+            self.files.write_preprocessing(preprocessing_record(data.info, cfg))
         prober = Prober(self.graph, module, cfg.probe, self.log)
         spec = {**task.metrics_spec(), "lr": False, "grad_norm": False}
         self.emit(RunStarted(

@@ -22,9 +22,6 @@ from netbuilder.compile.onnx_export import (
 )
 from netbuilder.errors import CompileError
 
-# torch.jit and the legacy ONNX exporter announce their deprecation on every call.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 EXAMPLES = sorted((Path(nb.__file__).parent / "resources" / "examples").glob("*.json"))
 
 

@@ -103,6 +103,7 @@ class DataInfo:
     n_val: int = 0
     normalizer: Normalizer | None = None
     image_shape: tuple | None = None  # (C, H, W) when vectors are flattened images
+    source_shape: tuple | None = None  # a sample as the dataset gives it, before any resize
 
     def to_images(self, x: torch.Tensor) -> np.ndarray | None:
         """A batch of inputs (or reconstructions/generations shaped like inputs) as uint8
