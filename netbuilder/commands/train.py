@@ -1,7 +1,8 @@
 """``netbuilder train FILE``: train a graph headless, with a progress bar and a run folder.
 
-Writes ``DIR/metrics.jsonl``, ``summary.json``, ``weights.safetensors``, ``graph.json`` and
-``config.json`` (TensorBoard event files too when ``tensorboard`` is installed). Under
+Writes ``DIR/metrics.jsonl``, ``summary.json``, ``weights.safetensors``, ``graph.json``,
+``config.json`` and ``preprocessing.json`` (TensorBoard event files in ``DIR/tensorboard`` too
+when ``tensorboard`` is installed). ``--set KEY=VALUE`` changes any training setting. Under
 ``torchrun --nproc_per_node=N -m netbuilder train FILE`` it trains data-parallel and only rank 0
 prints and writes.
 """
@@ -33,7 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="epochs in total (with --resume: train on up to this many)")
     parser.add_argument("--batch-size", type=positive_int, metavar="N")
     parser.add_argument("--lr", type=positive_float, metavar="X", help="learning rate")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--device", metavar="DEVICE",
+                        help="auto, cpu, cuda, cuda:N (the Nth GPU) or mps")
+    parser.add_argument("--set", action="append", default=[], type=dataset_option,
+                        metavar="KEY=VALUE", dest="settings",
+                        help="any training setting, repeatable: optimizer=sgd, "
+                             "early_stopping.patience=3, augmentation.flip=true (values read "
+                             "as JSON where they can be); see the settings listed by a wrong "
+                             "key")
     parser.add_argument("--download", action="store_true",
                         help="download MNIST, Fashion-MNIST or CIFAR-10 into the dataset cache "
                              "when its files are missing (checked against the official "
@@ -41,10 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR",
                         help="run folder (default: runs/<graph name>-<time> next to FILE)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_true",
+                      help="print only warnings, errors and the final line")
+    talk.add_argument("-v", "--verbose", action="store_true",
+                      help="also print the settings and every informational message")
 
 
-def dataset_option(text: str) -> tuple[str, object]:
+def dataset_option(text: str) -> tuple[str, object]:  # also parses --set
     """``KEY=VALUE`` → (key, value); the value is JSON when it parses as JSON, else text."""
     import json
 
@@ -80,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     from ..train.config import TrainingConfig
     from ..train.data import is_named_dataset
     from ..train.distributed import from_env, shutdown
-    from ..train.sinks import ProgressBar, TensorBoardSink
+    from ..train.sinks import ProgressBar
+    from ..train.tensorboard_sink import LOG_DIR, TensorBoardSink
     from ..train.trainer import Trainer
     from .common import CommandError, load_graph
 
@@ -118,13 +131,21 @@ def run(args: argparse.Namespace) -> int:
                                f"({', '.join(REMOTES)}), not {dataset!r}")
         options = changes.get("dataset_options", config.dataset_options)
         changes["dataset_options"] = {**options, "download": True}
+    if args.settings:
+        config = config.with_settings(args.settings, source="--set")
     config = config.replace(**changes)
+    if config.device != "auto":
+        from ..train.device import resolve_device
+
+        resolve_device(config.device, dist.local_rank if dist.world_size > 1 else None)
     sinks = []
     if dist.is_main:
-        if not args.quiet:
-            sinks.append(ProgressBar(sys.stderr))
+        verbosity = 0 if args.quiet else 2 if args.verbose else 1
+        # NOTE: the live bar only for a person watching: piped or logged output gets the
+        # permanent lines alone. The bar is drawn on stderr; stdout keeps the result line.
+        sinks.append(ProgressBar(sys.stderr, bar=sys.stdout.isatty(), verbosity=verbosity))
         out.mkdir(parents=True, exist_ok=True)
-        tb = TensorBoardSink.create(out / "tensorboard")
+        tb = TensorBoardSink.create(out / LOG_DIR, graph)
         if tb is not None:
             sinks.append(tb)
 

@@ -43,6 +43,7 @@ events             {"metrics_hz": 10, "images_hz": 2, "activations": true, "hist
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -177,6 +178,34 @@ class TrainingConfig:
         d.update(changes)
         return TrainingConfig.from_dict(d)
 
+    def with_settings(self, pairs, source: str = "") -> TrainingConfig:
+        """A validated copy with ``(key, value)`` settings applied; a dotted key reaches into a
+        group (``early_stopping.patience``, ``augmentation.flip``, ``dataset_options.size``).
+        Errors are ConfigErrors that name the key (and the valid keys, for an unknown one)."""
+        d = self.to_dict()
+        groups = {f.name for f in fields(self) if isinstance(d[f.name], dict)
+                  or f.name == "early_stopping"}
+        prefix = f"{source} " if source else ""
+        for key, value in pairs:
+            top, dot, sub = str(key).partition(".")
+            if top not in d:
+                raise ConfigError(f"{prefix}{key}: unknown training setting {top!r}; the "
+                                  f"settings are: {', '.join(sorted(d))}", field=top)
+            if not dot:
+                d[top] = value
+                continue
+            if top not in groups or not sub:
+                raise ConfigError(f"{prefix}{key}: {top!r} is not a group of settings; the "
+                                  f"groups are: {', '.join(sorted(groups))}", field=top)
+            d[top] = {**(d[top] or {}), sub: value}
+        try:
+            return TrainingConfig.from_dict(d)
+        except ConfigError as exc:
+            where = f"{prefix}{exc.field}: " if exc.field else prefix
+            raise ConfigError(f"{where}{exc.message}", field=exc.field) from None
+        except TypeError as exc:  # a group given a value that is not an object
+            raise ConfigError(f"{prefix}{exc}", field=None) from None
+
     def summary(self) -> dict:
         """The few settings a dashboard header shows."""
         return {k: getattr(self, k) for k in ("dataset", "task", "loss", "optimizer", "lr",
@@ -220,7 +249,8 @@ class TrainingConfig:
                               f"{self.val_split}", field="val_split")
         _check_int("seed", self.seed, 0)
         if not isinstance(self.device, str) or not (
-                self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:")):
+                self.device in ("auto", "cpu", "cuda", "mps")
+                or re.fullmatch(r"cuda:\d+", self.device)):
             raise ConfigError(f"device must be auto, cpu, cuda (or cuda:N) or mps, not "
                               f"{self.device!r}", field="device")
         _check_choice("precision", self.precision, PRECISIONS)

@@ -69,7 +69,9 @@ def _worker(graph_json: str, config: dict | None, out_dir: str | None, resume: s
     try:
         for name in plugins:
             importlib.import_module(name)
-        Trainer(graph_json, config, emit=events.put, out_dir=out_dir, resume=resume,
+        Trainer(graph_json, config, emit=_with_tensorboard(events.put, graph_json,
+                                                           out_dir or resume),
+                out_dir=out_dir, resume=resume,
                 control=SharedControl(flag, probes, in_step)).run()
     except TrainingFailed:
         pass  # the trainer has sent its Failed event
@@ -78,6 +80,23 @@ def _worker(graph_json: str, config: dict | None, out_dir: str | None, resume: s
     finally:
         events.close()
         events.join_thread()  # everything sent reaches the parent before the process ends
+
+
+def _with_tensorboard(emit, graph_json: str, folder: str | None):
+    """``emit`` that also writes the run's TensorBoard files (when tensorboard is installed)."""
+    if folder is None:
+        return emit
+    from ..graph import from_json
+    from .tensorboard_sink import LOG_DIR, TensorBoardSink
+
+    sink = TensorBoardSink.create(Path(folder) / LOG_DIR, from_json(graph_json))
+    if sink is None:
+        return emit
+
+    def both(event) -> None:
+        emit(event)
+        sink(event)
+    return both
 
 
 class Runner:

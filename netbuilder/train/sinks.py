@@ -1,8 +1,8 @@
-"""Event consumers for headless runs: a text progress bar and TensorBoard scalars."""
+"""Event consumers for headless runs: the command line's progress (TensorBoard: see
+``tensorboard_sink``)."""
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
 
 from .events import Failed, Finished, Log, Metrics, Progress, RunStarted
@@ -22,46 +22,61 @@ def _fmt(v) -> str:
 
 
 class ProgressBar:
-    """``epoch 3/10 [#########...........] 45% loss 0.123 accuracy 0.95 | 3.2k samples/s | ETA
-    0:12`` on one line updated with ``\\r``; one permanent line per epoch."""
+    """What ``netbuilder train`` prints while it runs, by ``verbosity``.
 
-    def __init__(self, stream: TextIO | None = None, width: int = 24):
+    0 (``-q``): warnings only. 1: a header, one permanent line per epoch and warnings, plus a
+    live bar (tqdm) when ``bar`` is on (the command turns it on only when stdout is a terminal).
+    2 (``-v``): also the run's settings and every informational message.
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, bar: bool = False, verbosity: int = 1):
         self.stream = stream or sys.stderr
-        self.width = width
+        self.use_bar = bar and verbosity > 0
+        self.verbosity = verbosity
         self.epochs = 0
         self.train: dict = {}
         self.train_end: Metrics | None = None
         self.has_val = True
-        self.last_len = 0
-        self.epoch_start = time.perf_counter()
+        self._bar = None
+        self._bar_epoch = None
 
-    def _line(self, text: str) -> None:
-        pad = max(0, self.last_len - len(text))
-        self.stream.write("\r" + text + " " * pad)
-        self.stream.flush()
-        self.last_len = len(text)
+    def _write(self, text: str) -> None:
+        if self._bar is not None:
+            from tqdm import tqdm
 
-    def _newline(self, text: str) -> None:
-        self._line(text)
-        self.stream.write("\n")
-        self.stream.flush()
-        self.last_len = 0
+            tqdm.write(text, file=self.stream)  # above the bar, which stays intact
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = self._bar_epoch = None
 
     def __call__(self, event) -> None:
-        if isinstance(event, RunStarted):
+        if isinstance(event, Log):
+            if event.level == "warning":
+                self._write(f"warning: {event.message}")
+            elif self.verbosity >= 2:
+                self._write(event.message)
+        elif isinstance(event, (Finished, Failed)):
+            self._close_bar()
+        elif self.verbosity == 0:
+            return
+        elif isinstance(event, RunStarted):
             self.epochs = event.epochs
             ds = event.dataset
             self.has_val = bool(ds.get("n_val"))
-            self._newline(f"training {event.task} on {ds.get('name')} ({ds.get('n_train')} train"
-                          f" / {ds.get('n_val')} validation samples), {event.num_params:,} "
-                          f"parameters, {event.device}, {event.precision}")
+            self._write(f"training {event.task} on {ds.get('name')} ({ds.get('n_train')} train"
+                        f" / {ds.get('n_val')} validation samples), {event.num_params:,} "
+                        f"parameters, {event.device}, {event.precision}")
+            if self.verbosity >= 2:
+                self._write("settings: " + ", ".join(f"{k} {_fmt(v)}"
+                                                     for k, v in event.config.items()))
         elif isinstance(event, Progress):
-            frac = (event.step_in_epoch / event.steps_per_epoch) if event.steps_per_epoch else 0
-            filled = int(round(frac * self.width))
-            bar = "#" * filled + "." * (self.width - filled)
-            vals = " ".join(f"{k} {_fmt(v)}" for k, v in self.train.items() if k != "lr")
-            self._line(f"epoch {event.epoch}/{event.epochs} [{bar}] {frac:4.0%} {vals} | "
-                       f"{event.samples_per_s:,.0f} samples/s | ETA {_clock(event.eta_s)}")
+            if self.use_bar:
+                self._progress(event)
         elif isinstance(event, Metrics):
             if event.split == "train" and not event.epoch_end:
                 self.train = {k: v for k, v in event.values.items()
@@ -72,11 +87,21 @@ class ProgressBar:
                     self._epoch_line(event, None)
             else:
                 self._epoch_line(self.train_end, event)
-        elif isinstance(event, Log):
-            self._newline(f"{'warning: ' if event.level == 'warning' else ''}{event.message}")
-        elif isinstance(event, (Finished, Failed)):
-            if self.last_len:
-                self._newline("")
+
+    def _progress(self, event: Progress) -> None:
+        from tqdm import tqdm
+
+        if self._bar_epoch != event.epoch:
+            self._close_bar()
+            self._bar = tqdm(total=event.steps_per_epoch or None, file=self.stream,
+                             desc=f"epoch {event.epoch}/{event.epochs}", unit="step",
+                             leave=False, dynamic_ncols=True)
+            self._bar_epoch = event.epoch
+        self._bar.n = event.step_in_epoch
+        vals = " ".join(f"{k} {_fmt(v)}" for k, v in self.train.items())
+        self._bar.set_postfix_str(f"{vals} | {event.samples_per_s:,.0f} samples/s | ETA "
+                                  f"{_clock(event.eta_s)}", refresh=False)
+        self._bar.refresh()
 
     def _epoch_line(self, train: Metrics | None, val: Metrics | None) -> None:
         epoch = (val or train).epoch
@@ -86,29 +111,4 @@ class ProgressBar:
                       if k in ("loss", "accuracy", "mae")]
         if val is not None:
             parts += [f"val_{k} {_fmt(v)}" for k, v in val.values.items()]
-        self._newline("  ".join(parts))
-
-
-class TensorBoardSink:
-    """Scalars of every Metrics event, when the ``tensorboard`` package is installed."""
-
-    def __init__(self, writer):
-        self.writer = writer
-
-    @classmethod
-    def create(cls, log_dir) -> TensorBoardSink | None:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except Exception:  # tensorboard is optional
-            return None
-        return cls(SummaryWriter(log_dir=str(log_dir)))
-
-    def __call__(self, event) -> None:
-        if isinstance(event, Metrics) and (event.epoch_end or event.split == "train"):
-            scope = "epoch" if event.epoch_end else "step"
-            for k, v in event.values.items():
-                self.writer.add_scalar(f"{event.split}/{k}" + ("" if scope == "step" else
-                                                              "_epoch"), v, event.step)
-        elif isinstance(event, (Finished, Failed)):
-            self.writer.flush()
-            self.writer.close()
+        self._write("  ".join(parts))
