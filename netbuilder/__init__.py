@@ -21,7 +21,7 @@ from .errors import (
 from .graph import Diagnostic, Edge, Graph, Node, auto_layout, group, load, ungroup
 from .layers import all_specs, get_spec, search
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version number: pyproject.toml reads it
 
 __all__ = [
     "Graph", "Node", "Edge", "Diagnostic", "load", "group", "ungroup", "auto_layout",

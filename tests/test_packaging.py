@@ -94,6 +94,57 @@ def test_the_wheel_carries_resources_and_entry_points(wheel):
     assert "netbuilder-gui = netbuilder.cli:gui_main" in text
 
 
+def _pyproject() -> dict:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _metadata(wheel) -> str:
+    archive = zipfile.ZipFile(wheel)
+    (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    return archive.read(name).decode()
+
+
+def test_one_version_number_from_the_package(wheel):
+    project = _pyproject()
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "netbuilder.__version__"}
+    assert f"\nVersion: {netbuilder.__version__}\n" in _metadata(wheel)
+    assert wheel.name.startswith(f"netbuilder-{netbuilder.__version__}-")
+
+
+def test_build_system_asks_for_a_current_setuptools():
+    (req,) = [r for r in _pyproject()["build-system"]["requires"] if r.startswith("setuptools")]
+    floor = tuple(int(p) for p in req.split(">=")[1].split("."))
+    assert floor >= (77,)  # license = "MIT" as an SPDX expression needs 77
+
+
+def test_the_wheel_carries_the_license_and_py_typed(wheel):
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    assert "netbuilder/py.typed" in names
+    (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    text = archive.read(license_file).decode()
+    assert text.startswith("MIT License") and "WITHOUT WARRANTY OF ANY KIND" in text
+    assert text == (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert _pyproject()["project"]["license"] == "MIT"
+    assert "\nLicense-Expression: MIT\n" in _metadata(wheel)
+
+
+def test_extras_for_onnx_and_tensorboard(wheel):
+    meta = _metadata(wheel)
+    for extra in ("onnx", "tensorboard", "test"):
+        assert f"\nProvides-Extra: {extra}\n" in meta
+    assert 'Requires-Dist: tensorboard>=2.14; extra == "tensorboard"' in meta
+    for package in ("onnx>=", "onnxruntime>=", "onnxscript>="):
+        assert any(line.startswith(f"Requires-Dist: {package}") and 'extra == "onnx"' in line
+                   for line in meta.splitlines()), package
+    assert any(line.startswith("Requires-Dist: tqdm>=") and "extra" not in line
+               for line in meta.splitlines())
+
+
 def test_fresh_environment_imports_the_installed_package(fresh_env):
     where = run([fresh_env["python"], "-c", "import netbuilder, torch, PySide6; "
                  "print(netbuilder.__file__)"], cwd=fresh_env["work"],
