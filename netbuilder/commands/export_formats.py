@@ -86,8 +86,8 @@ def _raw(prep: dict | None) -> str:
 def python_preprocessing(args: argparse.Namespace, graph) -> dict | None:
     """The run preprocessing that ``-o model.py`` appends (the same run the weights come
     from); None with --no-weights / --no-preprocessing or when there is no run."""
-    if args.no_weights or args.no_preprocessing:
-        return None
+    if not hasattr(args, "weights") or args.no_weights or args.no_preprocessing:
+        return None  # (no "weights": this extension is not plugged in, nor its options)
     return _preprocessing(args, _weights(args, graph))
 
 
