@@ -56,6 +56,26 @@ def test_every_example_exports_to_onnx_with_a_dynamic_batch(path, tmp_path):
             np.testing.assert_allclose(g, w.numpy(), atol=1e-5, rtol=1e-5)
 
 
+def test_the_current_exporter_writes_it_and_a_failure_falls_back_with_a_warning(
+        tmp_path, monkeypatch):
+    graph = nb.load(next(p for p in EXAMPLES if p.stem == "mlp_spirals"))
+    assert export_onnx(graph, tmp_path / "a.onnx").method == "dynamo"
+    real = torch.onnx.export
+
+    def no_dynamo(*args, dynamo=True, **kwargs):
+        if dynamo:
+            raise RuntimeError("cannot capture this graph")
+        return real(*args, dynamo=False, **kwargs)
+
+    monkeypatch.setattr(torch.onnx, "export", no_dynamo)
+    with pytest.warns(UserWarning, match=r"'mlp_spirals': the ONNX exporter \(torch.export\) "
+                                         r"failed \(cannot capture this graph\); falling back"):
+        report = export_onnx(graph, tmp_path / "b.onnx")
+    assert report.method == "legacy" and report.max_difference <= 1e-5
+    session = ort.InferenceSession(str(tmp_path / "b.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[0] == "batch"
+
+
 def test_noise_becomes_an_explicit_onnx_input(tmp_path):
     graph = nb.load(next(p for p in EXAMPLES if p.stem == "dcgan_digits"))
     report = export_onnx(graph, tmp_path / "gan.onnx")
