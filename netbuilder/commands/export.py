@@ -57,10 +57,11 @@ def run(args: argparse.Namespace) -> int:
     except CompileError as exc:
         raise CommandError(f"{args.file}: {exc.message}") from None
     if prep is not None:
+        # The run's preprocessing rides along: Pipeline(model) takes raw samples.
+        from ..compile.onnx_export import model_arguments
         from ..compile.preprocess import add_to_source
 
-        # The run's preprocessing rides along: Pipeline(model) takes raw samples.
-        source = add_to_source(source, prep)
+        source = add_to_source(source, prep, tuple(model_arguments(graph, batch=1)[0][1:]))
     if args.output in (None, "-"):
         sys.stdout.write(source)
         return status

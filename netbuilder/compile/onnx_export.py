@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,7 +139,9 @@ class _Exportable:
         if self.preprocessing is None:
             return model_arguments(self.graph, batch=batch, seed=seed)[1]
         gen = torch.Generator().manual_seed(seed)  # raw samples: pixel-like values in [0, 1]
-        return [torch.rand(batch, *self.preprocessing["raw_shape"], generator=gen)]
+        raw = torch.rand(batch, *self.preprocessing["raw_shape"], generator=gen)
+        # The Input comes first, then any Noise sources (see model_arguments).
+        return [raw, *model_arguments(self.graph, batch=batch, seed=seed)[1][1:]]
 
 
 def _exportable(graph: Graph, weights: Any, preprocessing: dict | None) -> _Exportable:
@@ -147,7 +150,8 @@ def _exportable(graph: Graph, weights: Any, preprocessing: dict | None) -> _Expo
         if len(graph.inputs()) != 1:
             raise CompileError(f"'{graph.name}' has {len(graph.inputs())} Inputs: a run's "
                                f"preprocessing applies to a graph with one Input")
-        module = with_preprocessing(module, preprocessing)
+        module = with_preprocessing(module, preprocessing,
+                                    tuple(model_arguments(graph, batch=1)[0][1:]))
     return _Exportable(module, graph, preprocessing)
 
 
@@ -173,7 +177,7 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
             method.append("dynamo")
             return
         except Exception as exc:  # noqa: BLE001 (a graph torch.export cannot capture)
-            reason = " ".join(str(exc).strip().splitlines()[:1])
+            reason = _first_line(exc.__cause__ or exc)
         warnings.warn(f"'{graph.name}': the ONNX exporter (torch.export) failed ({reason}); "
                       f"falling back to the legacy TorchScript-based exporter", stacklevel=3)
         axes = {n: {0: "batch"} for n in in_names + out_names}
@@ -192,6 +196,12 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
         report.batch_sizes = (1, 5)
         report.max_difference = check_onnx(ex, path, report.batch_sizes)
     return report
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error without terminal colour codes."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def check_onnx(ex: _Exportable, path: Path, batch_sizes: tuple[int, ...] = (1, 5)

@@ -108,9 +108,13 @@ def describe(spec: dict) -> str:
     return ", ".join(_steps(spec)) or "nothing (the model takes raw inputs as they are)"
 
 
-def preprocess_source(spec: dict) -> str:
+def preprocess_source(spec: dict, more: tuple[str, ...] = ()) -> str:
     """``CLASS_NAMES``, ``Preprocess``, ``Pipeline`` and ``preprocess()`` as Python source (it
-    needs only ``torch`` and ``nn`` from the model file's imports)."""
+    needs only ``torch`` and ``nn`` from the model file's imports). ``more``: the model's
+    further ``forward`` parameters (a generator's noise), passed through by ``Pipeline``."""
+    if not all(name.isidentifier() for name in more):
+        raise CompileError(f"not Python identifiers: {more!r}")
+    params = "".join(f", {name}" for name in more)
     raw = ", ".join(str(d) for d in spec["raw_shape"])
     norm = spec["normalization"]
     body = []
@@ -159,8 +163,8 @@ def preprocess_source(spec: dict) -> str:
         "        self.preprocess = Preprocess()",
         "        self.model = model",
         "",
-        "    def forward(self, x):",
-        "        return self.model(self.preprocess(x))",
+        f"    def forward(self, x{params}):",
+        f"        return self.model(self.preprocess(x){params})",
         "",
         "",
         "def preprocess(x):",
@@ -171,20 +175,20 @@ def preprocess_source(spec: dict) -> str:
     return "\n".join(lines)
 
 
-def with_preprocessing(model, spec: dict):
+def with_preprocessing(model, spec: dict, more: tuple[str, ...] = ()):
     """``Pipeline(model)`` built from ``preprocess_source``: the code that ships is what runs."""
     import torch
     from torch import nn
 
     namespace: dict = {"torch": torch, "nn": nn, "__name__": "netbuilder_preprocess"}
-    exec(compile(preprocess_source(spec), "<preprocessing>", "exec"), namespace)  # noqa: S102
+    exec(compile(preprocess_source(spec, more), "<preprocessing>", "exec"), namespace)  # noqa: S102
     return namespace["Pipeline"](model).eval()
 
 
-def add_to_source(source: str, spec: dict) -> str:
+def add_to_source(source: str, spec: dict, more: tuple[str, ...] = ()) -> str:
     """The model file's source with the preprocessing placed before its demo block."""
     marker = '\nif __name__ == "__main__":'
-    block = preprocess_source(spec)
+    block = preprocess_source(spec, more)
     head, sep, tail = source.partition(marker)
     if not sep:
         return source.rstrip("\n") + "\n\n\n" + block

@@ -149,3 +149,25 @@ def test_preprocess_does_what_training_did_to_the_data(shape):
     with torch.no_grad():
         got = pipeline(torch.from_numpy(ds.x[:50])).numpy()
     np.testing.assert_allclose(got, norm.apply(fitted.x[:50]), atol=1e-5)
+
+
+def test_pipeline_passes_a_generators_noise_through():
+    import inspect
+
+    from netbuilder.compile.preprocess import check_preprocessing, preprocess_source
+    from netbuilder.errors import CompileError
+
+    class TwoInputs(torch.nn.Module):
+        def forward(self, image, z):
+            return image.flatten(1).sum(1) + z.sum(1)
+
+    record = check_preprocessing({
+        "raw_shape": [1, 2, 2], "input_shape": [1, 2, 2],
+        "normalization": {"mode": "standard", "shape": [1, 1, 1], "shift": [0.5],
+                          "scale": [2.0]}})
+    pipeline = with_preprocessing(TwoInputs(), record, ("z",))
+    assert list(inspect.signature(pipeline.forward).parameters) == ["x", "z"]
+    out = pipeline(torch.ones(3, 1, 2, 2), torch.ones(3, 4))
+    assert out.tolist() == [4 * (1 - 0.5) / 2.0 + 4] * 3
+    with pytest.raises(CompileError, match="not Python identifiers"):
+        preprocess_source(record, ("z); import os #",))
