@@ -94,8 +94,14 @@ def _with_tensorboard(emit, graph_json: str, folder: str | None):
         return emit
 
     def both(event) -> None:
-        emit(event)
-        sink(event)
+        # NOTE: the files are closed before the parent hears the end: it may take a finished
+        # run's folder (and expects the process to be on its way out) as soon as it does.
+        if isinstance(event, TERMINAL):
+            sink(event)
+            emit(event)
+        else:
+            emit(event)
+            sink(event)
     return both
 
 

@@ -93,6 +93,14 @@ def test_a_run_reports_start_progress_and_finish_and_writes_its_folder(tmp_path,
     assert (tmp_path / "weights.safetensors").exists()
     assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 2
     assert runner.poll() == []
+    assert (tmp_path / "preprocessing.json").exists()  # what an export needs besides weights
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return
+    # The editor's runs write TensorBoard files too (the worker adds the sink).
+    scalars = EventAccumulator(str(tmp_path / "tensorboard")).Reload().Tags()["scalars"]
+    assert "train/loss" in scalars
 
 
 def test_pause_resume_probe_and_stop(runners):
