@@ -29,7 +29,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .events import TERMINAL, Failed
+from .events import TERMINAL, Failed, RunStarted
 from .trainer import Control
 
 
@@ -83,20 +83,26 @@ def _worker(graph_json: str, config: dict | None, out_dir: str | None, resume: s
 
 
 def _with_tensorboard(emit, graph_json: str, folder: str | None):
-    """``emit`` that also writes the run's TensorBoard files (when tensorboard is installed)."""
+    """``emit`` that also writes the run's TensorBoard files (when tensorboard is installed).
+
+    The sink is made when training begins (RunStarted), not when the worker starts: a run
+    stopped while starting up pays nothing and gets no TensorBoard folder."""
     if folder is None:
         return emit
-    from ..graph import from_json
-    from .tensorboard_sink import LOG_DIR, TensorBoardSink
-
-    sink = TensorBoardSink.create(Path(folder) / LOG_DIR, from_json(graph_json))
-    if sink is None:
-        return emit
+    sinks: list = []
 
     def both(event) -> None:
-        # NOTE: the files are closed before the parent hears the end: it may take a finished
-        # run's folder (and expects the process to be on its way out) as soon as it does.
-        if isinstance(event, TERMINAL):
+        if isinstance(event, RunStarted) and not sinks:
+            from ..graph import from_json
+            from .tensorboard_sink import LOG_DIR, TensorBoardSink
+
+            sinks.append(TensorBoardSink.create(Path(folder) / LOG_DIR, from_json(graph_json)))
+        sink = sinks[0] if sinks else None
+        if sink is None:
+            emit(event)
+        elif isinstance(event, TERMINAL):
+            # NOTE: the files are closed before the parent hears the end: it may take a
+            # finished run's folder (and expects the process on its way out) as soon as it does.
             sink(event)
             emit(event)
         else:
