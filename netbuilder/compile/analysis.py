@@ -124,7 +124,10 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
     for nid in order:
         node = graph.node(nid)
         ins = _gather_inputs(wires[nid], infos)
-        key = (node.version, tuple(ins), overrides.get(nid), node.name)
+        # A node with several output ports checks which of them are wired (see _unset_port_error).
+        used = (tuple(sorted({e.src_port for e in graph.out_edges(nid)}))
+                if len(node.spec.outputs) > 1 and node.inner is None else ())
+        key = (node.version, tuple(ins), overrides.get(nid), node.name, used)
         cached = graph._analysis_cache.get(nid)
         if cached is not None and cached[0] == key:
             info = cached[1]
@@ -167,7 +170,7 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override) -> NodeI
     if node.inner is not None:
         return _analyze_block(graph, node, ins, info)
     problem = (rank_error(node, info.in_shapes) or merge_error(node, info.in_shapes) or
-               dtype_error(node, info.in_dtypes) or layer_error(node, info.in_shapes))
+               dtype_error(node, _value_dtypes(node, ins)) or layer_error(node, info.in_shapes))
     if problem:
         info.error = problem
         return info
@@ -176,8 +179,10 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override) -> NodeI
     except Exception as exc:  # torch's own message, translated into advice about the node
         info.error = translate_torch_error(node, info.in_shapes, exc)
         return info
-    info.out_shapes = [tuple(o.shape[1:]) for o in outs] or [None]
-    info.out_dtypes = [str(o.dtype).replace("torch.", "") for o in outs] or [None]
+    info.out_shapes = [None if o is None else tuple(o.shape[1:]) for o in outs] or [None]
+    info.out_dtypes = [None if o is None else str(o.dtype).replace("torch.", "")
+                       for o in outs] or [None]
+    info.error = _unset_port_error(graph, node, info.out_shapes)
     if module is not None:
         info.params = sum(p.numel() for p in module.parameters())
         info.trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
@@ -185,6 +190,23 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override) -> NodeI
     if node.type == "Output":
         info.out_shapes, info.out_dtypes = [info.in_shapes[0]], [info.in_dtypes[0]]
     return info
+
+
+def _value_dtypes(node: Node, ins: list[tuple]) -> list:
+    """Dtypes of the inputs that carry values: ports that take indices are left out."""
+    integer = {p.name for p in node.spec.inputs if p.integer}
+    return [d for port, _, d in ins if port not in integer]
+
+
+def _unset_port_error(graph: Graph, node: Node, shapes: list) -> str | None:
+    """A wire leaves an output port that the node's settings leave without a value."""
+    ports = [p.name for p in node.spec.outputs]
+    for e in graph.out_edges(node.id):
+        i = ports.index(e.src_port) if e.src_port in ports else 0
+        if i >= len(shapes) or shapes[i] is None:
+            return (f"{node.label} gives no '{e.src_port}' output with its current settings "
+                    f"({node.spec.outputs[i].doc or 'see its parameters'})")
+    return None
 
 
 def _analyze_block(graph: Graph, node: Node, ins: list[tuple], info: NodeInfo) -> NodeInfo:
@@ -235,14 +257,20 @@ def _analyze_shared_ports(graph: Graph, node: Node, ins: list[tuple], info: Node
 _FORWARD_CACHE: dict[tuple, object] = {}
 
 
-def _forward_fn(lines: list[str], n_in: int):
-    """Compile forward lines into ``f(self, i0, i1, ...) -> o`` (cached by their text)."""
-    key = (tuple(lines), n_in)
+def _forward_fn(lines: list[str], n_in: int, n_out: int = 1):
+    """Compile forward lines into ``f(self, i0, i1, ...) -> o`` (cached by their text).
+
+    With several output ports it returns ``(o, o1, ...)``; a port its settings leave without a
+    value (a pool without return_indices) gives None.
+    """
+    key = (tuple(lines), n_in, n_out)
     fn = _FORWARD_CACHE.get(key)
     if fn is None:
         args = ", ".join(["self", *(f"i{k}" for k in range(n_in))])
         body = "\n".join(f"    {line}" for line in lines) or "    pass"
-        src = f"def _f({args}):\n{body}\n    return o\n"
+        extra = "".join(f", locals().get('o{k}')" for k in range(1, n_out))
+        ret = f"(o{extra})" if n_out > 1 else "o"
+        src = f"def _f({args}):\n{body}\n    return {ret}\n"
         scope: dict = {}
         exec(compile(src, "<netbuilder-analysis>", "exec"), dict(EVAL_NAMESPACE), scope)
         fn = scope["_f"]
@@ -258,8 +286,10 @@ class _Holder:
 
 
 def _run_meta(node: Node, shapes: list, dtypes: list):
+    n_out = max(len(node.spec.outputs), 1)
     ctx = EmitContext(name="m", params=node.params, in_vars=[f"i{k}" for k in range(len(shapes))],
-                      in_shapes=shapes, in_dtypes=dtypes, out_vars=["o"])
+                      in_shapes=shapes, in_dtypes=dtypes,
+                      out_vars=["o", *(f"o{k}" for k in range(1, n_out))])
     em = node.spec.emit(ctx)
     module = _meta_module(em.init) if em.init else None
     fast = closed_form(node.type, node.params, shapes, dtypes)
@@ -270,7 +300,7 @@ def _run_meta(node: Node, shapes: list, dtypes: list):
         return outs, module, 2 * macs
     inputs = [torch.empty((1, *s), dtype=_DTYPES.get(d, torch.float32), device="meta")
               for s, d in zip(shapes, dtypes)]
-    fn = _forward_fn(em.forward, len(inputs))
+    fn = _forward_fn(em.forward, len(inputs), n_out)
     if node.type in NO_MACS:  # FlopCounterMode would count 0 and costs as much as the run
         out, flops = fn(_Holder(module), *inputs), 0
     else:

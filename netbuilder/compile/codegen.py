@@ -93,8 +93,11 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
             if not companion:
                 continue
             in_vars = companion
+        ports = [p.name for p in node.spec.outputs] or ["out"]
+        # Extra output ports (a pool's "indices", an LSTMCell's "c") get their own variables.
+        out_vars = [attr] + [names.create((nid, p), f"{attr}_{p}") for p in ports[1:]]
         ctx = EmitContext(name=attr, params=node.params, in_vars=in_vars,
-                          in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=[attr])
+                          in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars)
         em = node.spec.emit(ctx)
         if em.init:
             init.append(f"self.{attr} = {em.init}")
@@ -102,7 +105,9 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
         body += em.forward
         unit.helpers |= set(em.helpers)
         unit.functional |= em.uses_functional
-        var[(nid, node.spec.outputs[0].name if node.spec.outputs else "out")] = attr
+        shapes = info.out_shapes + [None] * len(ports)
+        var.update({(nid, p): v for i, (p, v) in enumerate(zip(ports, out_vars))
+                    if i == 0 or shapes[i] is not None})  # ports its settings leave unset
     outputs = []
     for o in graph.outputs():  # a sink block returns each of its outputs
         ports = ["out"] if graph.node(o).type == "Output" else \

@@ -1,5 +1,16 @@
 """The layer catalog: specs (data, no torch) and the source each layer emits."""
-from . import catalog_conv, catalog_core, catalog_gen, catalog_seq  # noqa: F401  (registers the layers)
+# Importing the catalog modules registers their layers.
+from . import (  # noqa: F401
+    catalog_activations,
+    catalog_conv,
+    catalog_core,
+    catalog_gen,
+    catalog_norm,
+    catalog_pairs,
+    catalog_pooling,
+    catalog_resample,
+    catalog_seq,
+)
 from .registry import all_specs, categories, get_spec, register, search
 from .spec import Emission, EmitContext, LayerSpec, Param, Port, RankRule
 

@@ -1,7 +1,7 @@
 """Inputs, outputs, dense layers, reshaping, activations and merges."""
 from __future__ import annotations
 
-from .define import Code, P, Port, RankRule, layer, module_call
+from .define import Code, P, Port, RankRule, activation, layer, module_call
 from .spec import call
 
 # --- Inputs and outputs -----------------------------------------------------------------------
@@ -62,10 +62,7 @@ layer("Embedding", "Dense", "Looks up a learned vector for each integer token id
 
 
 def _activation(type_, doc, params=(), aliases=(), kw=(), defaults=None, short=None):
-    names = tuple(p.name for p in params)
-    layer(type_, "Activation", doc, params,
-          init=lambda c: call(f"nn.{type_}", (), {k: c.params[k] for k in names}, defaults or {}),
-          aliases=aliases, short=short or type_.lower())
+    activation(type_, doc, params, aliases, defaults, short)
 
 
 _activation("ReLU", "Rectified linear unit: max(0, x).", aliases=("rectifier",))

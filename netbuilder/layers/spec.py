@@ -149,6 +149,7 @@ class Port:
     variadic: bool = False
     optional: bool = False
     doc: str = ""
+    integer: bool = False  # takes int64 indices (a MaxUnpool's "indices"), not values
 
 
 @dataclass
