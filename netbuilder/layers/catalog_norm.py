@@ -55,7 +55,8 @@ layer("LayerNorm", "Normalization",
           {"eps": 1e-5, "elementwise_affine": True, "bias": True}),
       aliases=("layer normalization", "ln"), short="ln", same_shape=True, no_macs=True,
       torch_class="torch.nn.LayerNorm",
-      from_module=lambda m: {**_normalized_shape(m), "eps": m.eps, "bias": m.bias is not None})
+      from_module=lambda m: {**_normalized_shape(m), "eps": m.eps,
+                             "bias": m.bias is not None or not m.elementwise_affine})
 
 layer("RMSNorm", "Normalization",
       "Scales each sample by the root mean square of its last dims dimensions (LLaMA).",

@@ -19,6 +19,9 @@ layer("Bilinear", "Dense", "Bilinear form y = x1ᵀ·A·x2 + b of two inputs (fe
               Port("in2", doc="Second input (N, in2_features)")),
       aliases=("bilinear", "tensor product", "outer product layer"), short="bilinear",
       weight=True, rank=_VECTORS, torch_class="torch.nn.Bilinear",
+      # NOTE: FlopCounterMode does not count torch.bilinear: the MACs are declared here.
+      shape_rule=lambda p, shapes: ((p["out_features"],),
+                                    shapes[0][-1] * shapes[1][-1] * p["out_features"]),
       from_module=lambda m: {"out_features": m.out_features, "bias": m.bias is not None})
 
 layer("CosineSimilarity", "Merge", "Cosine of the angle between two inputs along a dimension.",
