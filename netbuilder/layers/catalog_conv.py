@@ -75,7 +75,8 @@ def _batchnorm(type_: str, rule: RankRule, doc: str, aliases: tuple):
     layer(type_, "Normalization", doc, _NORM,
           init=lambda c: call(f"nn.{type_}", (c.shape[0],),
                               {k: c.params[k] for k in _NORM_DEFAULTS}, _NORM_DEFAULTS),
-          aliases=aliases, short="bn", rank=rule)
+          aliases=aliases, short="bn", rank=rule, same_shape=True, no_macs=True,
+          torch_class=f"torch.nn.{type_}", from_module=attrs(*_NORM_DEFAULTS))
 
 
 _batchnorm("BatchNorm1d", RankRule((1, 2), "(N, features) or (N, C, L)",
@@ -93,15 +94,18 @@ layer("GroupNorm", "Normalization", "Normalizes groups of channels per sample.",
        P("affine", "bool", True, "Learn a scale and shift")),
       init=lambda c: call("nn.GroupNorm", (c.params["num_groups"], c.shape[0]), {
           "eps": c.params["eps"], "affine": c.params["affine"]}, {"eps": 1e-5, "affine": True}),
-      aliases=("group normalization", "gn"), short="gn",
+      aliases=("group normalization", "gn"), short="gn", same_shape=True, no_macs=True,
+      torch_class="torch.nn.GroupNorm", from_module=attrs("num_groups", "eps", "affine"),
       rank=RankRule((1, 2, 3, 4), "(N, C, ...)"))
 
 layer("Dropout", "Regularization", "Zeroes random units during training (scales the rest).",
       (P("p", "float", 0.5, "Probability of dropping a unit", min=0.0, max=1.0),),
       init=lambda c: call("nn.Dropout", (), {"p": c.params["p"]}, {"p": 0.5}),
-      aliases=("drop out", "regularization"), short="drop")
+      aliases=("drop out", "regularization"), short="drop", same_shape=True, no_macs=True,
+      torch_class="torch.nn.Dropout", from_module=attrs("p"))
 
 layer("Dropout2d", "Regularization", "Zeroes whole random channels during training.",
       (P("p", "float", 0.5, "Probability of dropping a channel", min=0.0, max=1.0),),
       init=lambda c: call("nn.Dropout2d", (), {"p": c.params["p"]}, {"p": 0.5}),
-      aliases=("spatial dropout", "channel dropout"), short="drop", rank=image_rule(2))
+      aliases=("spatial dropout", "channel dropout"), short="drop", rank=image_rule(2),
+      same_shape=True, no_macs=True, torch_class="torch.nn.Dropout2d", from_module=attrs("p"))

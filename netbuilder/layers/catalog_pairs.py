@@ -2,7 +2,7 @@
 embeddings, single recurrent steps (cells), the transformer decoder and the whole Transformer."""
 from __future__ import annotations
 
-from .define import P, Port, RankRule, attrs, layer
+from .define import P, Port, RankRule, attrs, ff_params, layer
 from .spec import call
 
 _VECTORS = RankRule((1,), "(N, features)", lambda r: "add a Flatten before it")
@@ -119,15 +119,6 @@ _FF_DEFAULTS = {"dim_feedforward": 2048, "dropout": 0.1, "activation": "relu",
 _NHEAD = P("nhead", "int", 4, "Attention heads (must divide the feature size)", min=1, max=1024)
 
 
-def _ff_params(layer_module) -> dict:
-    act = layer_module.activation
-    name = getattr(act, "__name__", type(act).__name__).lower()
-    return {"nhead": layer_module.self_attn.num_heads,
-            "dim_feedforward": layer_module.linear1.out_features,
-            "dropout": float(layer_module.dropout.p), "activation": "gelu" if "gelu" in name
-            else "relu", "norm_first": layer_module.norm_first}
-
-
 def _two(c) -> list[str]:
     return [f"{c.out} = self.{c.name}({c.in_vars[0]}, {c.in_vars[1]})"]
 
@@ -141,7 +132,7 @@ layer("TransformerDecoderLayer", "Attention",
       forward=_two, inputs=(Port("tgt", doc="The target sequence (N, T, features)"),
                             Port("memory", doc="The encoder's output (N, S, features)")),
       aliases=("transformer decoder", "decoder layer", "cross attention"), short="decoder",
-      rank=_SEQ, torch_class="torch.nn.TransformerDecoderLayer", from_module=_ff_params)
+      rank=_SEQ, torch_class="torch.nn.TransformerDecoderLayer", from_module=ff_params)
 
 layer("Transformer", "Attention",
       "The whole encoder-decoder Transformer (Attention Is All You Need): src and tgt in, the "
@@ -157,6 +148,6 @@ layer("Transformer", "Attention",
                             Port("tgt", doc="The target sequence (N, T, features)")),
       aliases=("transformer", "seq2seq", "encoder decoder", "attention is all you need"),
       short="transformer", rank=_SEQ, torch_class="torch.nn.Transformer",
-      from_module=lambda m: {**_ff_params(m.decoder.layers[0]),
+      from_module=lambda m: {**ff_params(m.decoder.layers[0]),
                              "num_encoder_layers": len(m.encoder.layers),
                              "num_decoder_layers": len(m.decoder.layers)})

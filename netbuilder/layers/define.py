@@ -18,7 +18,7 @@ from .spec import (
 )
 
 __all__ = ["Code", "Emission", "EmitContext", "P", "Port", "RankRule", "activation", "attrs",
-           "image_rule", "layer", "module_call"]
+           "ff_params", "image_rule", "layer", "module_call"]
 
 P = Param
 
@@ -119,3 +119,13 @@ def image_rule(dims: int) -> RankRule:
         return "add a pooling or Flatten/Reshape layer before it"
 
     return RankRule((rank,), want, hint)
+
+
+def ff_params(layer_module) -> dict:
+    """``from_module`` of a transformer encoder or decoder layer."""
+    act = layer_module.activation
+    name = getattr(act, "__name__", type(act).__name__).lower()
+    return {"nhead": layer_module.self_attn.num_heads,
+            "dim_feedforward": layer_module.linear1.out_features,
+            "dropout": float(layer_module.dropout.p), "activation": "gelu" if "gelu" in name
+            else "relu", "norm_first": layer_module.norm_first}

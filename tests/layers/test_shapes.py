@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 import netbuilder as nb
+from netbuilder.layers.spec import _same
 
 BATCH = 3
 
@@ -248,6 +249,7 @@ def test_shape_params_and_values_match_torch(case):
         if case.ref is not None:
             ref = case.ref()
             assert sum(p.numel() for p in ref.parameters()) == info.params
+            _check_import_mapping(g.node(nid), ref)
             ref.load_state_dict(layer.state_dict(), strict=True)
             ref.eval()
             expected = case.call(ref, *xs)
@@ -256,6 +258,17 @@ def test_shape_params_and_values_match_torch(case):
         else:
             expected = _HELPERS_REF[case.id](layer, *xs)
     torch.testing.assert_close(y, expected, rtol=1e-6, atol=1e-6)
+
+
+def _check_import_mapping(node, ref: nn.Module) -> None:
+    """The spec names the torch class and reads the node's parameters back from it."""
+    spec = node.spec
+    assert spec.torch_class == f"torch.nn.{type(ref).__name__}"
+    for key, value in spec.from_module(ref).items():
+        mine = node.params[key]
+        if key == "stride":  # "auto" is a stride equal to the window
+            value, mine = (node.params["kernel_size"] if v is None else v for v in (value, mine))
+        assert value == mine or _same(mine, value), (spec.type, key, value, mine)
 
 
 def test_every_layer_type_has_a_shape_case():
