@@ -246,10 +246,13 @@ class LayerSpec:
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
 
-    def matches(self, text: str) -> bool:
-        """Whether a palette search for ``text`` finds this layer (name, aliases, category)."""
+    def matches(self, text: str, docs: bool = True) -> bool:
+        """Whether a palette search for ``text`` finds this layer: every word is in its name,
+        an alias or its category, or (with ``docs``) in its doc."""
         t = text.strip().lower()
         hay = [self.type.lower(), self.category.lower(), *(a.lower() for a in self.aliases)]
+        if docs:
+            hay.append(self.doc.lower())
         return all(any(word in h for h in hay) for word in t.split())
 
 
