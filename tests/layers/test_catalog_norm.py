@@ -35,6 +35,8 @@ def _trailing(cls, **extra):
         p = {"dims": k, "eps": data.draw(st.sampled_from([1e-5, 1e-6])),
              "elementwise_affine": data.draw(st.booleans()), **{
                  key: data.draw(s) for key, s in extra.items()}}
+        if not p["elementwise_affine"] and "bias" in p:
+            p["bias"] = True  # without the affine part there is no bias to leave out
         kw = {key: v for key, v in p.items() if key != "dims"}
         return Drawn(p, [shape], lambda: cls(shape[-k:], **kw))
     return draw
