@@ -2,7 +2,7 @@
 dimensions, response normalization, and the channel-wise and self-normalizing dropouts."""
 from __future__ import annotations
 
-from .define import P, RankRule, activation, attrs, image_rule, layer
+from .define import Code, P, RankRule, activation, attrs, image_rule, layer, refusal
 from .spec import call
 
 _EPS = P("eps", "float", 1e-5, "Added to the variance for stability", min=0.0, max=1.0)
@@ -33,9 +33,13 @@ for _d in (1, 2, 3):
                 "inorm", affine=False)
 
 
-def _trailing(c) -> int | tuple:
+def _trailing(c) -> Code | int | tuple:
     """normalized_shape: the last ``dims`` sizes of the input."""
-    shape = tuple(c.shape[-c.params["dims"]:])
+    k = c.params["dims"]
+    if k > len(c.shape):
+        return Code(refusal(f"it normalizes over the last {k} dimensions but each sample has "
+                            f"{len(c.shape)}: set dims to {len(c.shape)} or less"))
+    shape = tuple(c.shape[-k:])
     return shape[0] if len(shape) == 1 else shape
 
 

@@ -2,7 +2,7 @@
 embeddings, single recurrent steps (cells), the transformer decoder and the whole Transformer."""
 from __future__ import annotations
 
-from .define import P, Port, RankRule, attrs, ff_params, layer
+from .define import P, Port, RankRule, attrs, ff_params, layer, refusal
 from .spec import call
 
 _VECTORS = RankRule((1,), "(N, features)", lambda r: "add a Flatten before it")
@@ -82,6 +82,9 @@ def _cell(type_: str, doc: str, aliases: tuple, lstm: bool = False, elman: bool 
             rest = ", ".join(c.in_vars[1:])
             state = f", ({rest})" if lstm else f", {rest}"
         outs = f"{c.out}, {c.out_vars[1]}" if lstm else c.out
+        if lstm and len(c.in_vars) == 2:
+            return [f"{outs} = " + refusal("it takes the state as h and c together: wire both, "
+                                           "or neither (zeros)")]
         return [f"{outs} = self.{c.name}({c.x}{state})"]
 
     layer(type_, "Recurrent", doc, params,

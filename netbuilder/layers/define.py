@@ -18,7 +18,7 @@ from .spec import (
 )
 
 __all__ = ["Code", "Emission", "EmitContext", "P", "Port", "RankRule", "activation", "attrs",
-           "ff_params", "image_rule", "layer", "module_call"]
+           "ff_params", "image_rule", "layer", "module_call", "refusal"]
 
 P = Param
 
@@ -129,3 +129,9 @@ def ff_params(layer_module) -> dict:
             "dim_feedforward": layer_module.linear1.out_features,
             "dropout": float(layer_module.dropout.p), "activation": "gelu" if "gelu" in name
             else "relu", "norm_first": layer_module.norm_first}
+
+
+def refusal(message: str) -> str:
+    """An expression raising ``message`` where shape analysis evaluates it: settings that cannot
+    work, said in words. The node then has an error, so the graph never compiles with it."""
+    return f"(_ for _ in ()).throw(ValueError({message!r}))"

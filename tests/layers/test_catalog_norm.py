@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from layer_check import EXAMPLES, Drawn, check_layer
 from torch import nn
 
+import netbuilder as nb
+
 small = st.integers(1, 4)
 
 
@@ -107,3 +109,16 @@ def test_conv3d_macs_closed_formula(shape, kw):
 
 def test_layernorm_over_the_last_three_dims_is_per_sample():
     check_layer("LayerNorm", Drawn({"dims": 3}, [(3, 4, 5)], lambda: nn.LayerNorm((3, 4, 5))))
+
+
+@pytest.mark.parametrize("type_", ["LayerNorm", "RMSNorm"])
+def test_more_dims_than_the_sample_has_is_explained(type_):
+    g = nb.Graph()
+    x = g.add("Input", shape=(3, 8, 8))
+    n = g.add(type_, "norm", dims=4)
+    g.connect(x, n)
+    assert g.analyze().nodes[n].error == (
+        f"{type_} 'norm' cannot run on (N, 3, 8, 8): it normalizes over the last 4 dimensions "
+        f"but each sample has 3: set dims to 3 or less")
+    with pytest.raises(nb.CompileError, match="set dims to 3 or less"):
+        g.to_python()

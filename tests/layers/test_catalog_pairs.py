@@ -137,3 +137,14 @@ def test_lstm_cell_state_feeds_the_next_step():
     src = g.to_python(main=False)
     assert "step1, step1_c = self.step1(" in src
     assert "step2, step2_c = self.step2(" in src and "(step1, step1_c)" in src
+
+
+def test_lstm_cell_with_half_a_state_is_explained():
+    g = nb.Graph()
+    x, h = g.add("Input", shape=(4,)), g.add("Input", shape=(3,))
+    cell = g.add("LSTMCell", "cell", hidden_size=3)
+    g.connect(x, cell)
+    g.connect(h, cell, dst_port="c")
+    assert g.analyze().nodes[cell].error == (
+        "LSTMCell 'cell' cannot run on (N, 4) and (N, 3): it takes the state as h and c "
+        "together: wire both, or neither (zeros)")
