@@ -1,4 +1,4 @@
-"""Convolution, pooling, resampling, normalization and dropout (the common ones)."""
+"""Convolutions (1-3 dims, transposed), CoordConv, batch and group normalization, dropout."""
 from __future__ import annotations
 
 from .define import P, RankRule, attrs, image_rule, layer

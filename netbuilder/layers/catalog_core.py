@@ -68,29 +68,24 @@ layer("Embedding", "Dense", "Looks up a learned vector for each integer token id
 
 # --- Activations -----------------------------------------------------------------------------
 
-
-def _activation(type_, doc, params=(), aliases=(), kw=(), defaults=None, short=None):
-    activation(type_, doc, params, aliases, defaults, short)
-
-
-_activation("ReLU", "Rectified linear unit: max(0, x).", aliases=("rectifier",))
-_activation("LeakyReLU", "ReLU with a small slope for negative inputs.",
-            (P("negative_slope", "float", 0.01, "Slope for x < 0", min=0.0, max=1.0),),
-            defaults={"negative_slope": 0.01}, short="lrelu")
-_activation("ELU", "Exponential linear unit.",
-            (P("alpha", "float", 1.0, "Saturation value for negative inputs", min=0.0),),
-            defaults={"alpha": 1.0})
-_activation("GELU", "Gaussian error linear unit (transformers).",
-            (P("approximate", "choice", "none", "Exact or tanh approximation",
-               choices=("none", "tanh")),), defaults={"approximate": "none"})
-_activation("SiLU", "Sigmoid-weighted linear unit x·σ(x) (swish).", aliases=("swish",))
-_activation("Sigmoid", "Logistic function 1/(1+e^-x), output in (0, 1).", aliases=("logistic",))
-_activation("Tanh", "Hyperbolic tangent, output in (-1, 1).")
-_activation("Softmax", "Normalizes to probabilities along a dimension.",
-            (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={})
-_activation("LogSoftmax", "Log of softmax (pair with the NLL loss).",
-            (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={},
-            short="logsoftmax")
+activation("ReLU", "Rectified linear unit: max(0, x).", aliases=("rectifier",))
+activation("LeakyReLU", "ReLU with a small slope for negative inputs.",
+           (P("negative_slope", "float", 0.01, "Slope for x < 0", min=0.0, max=1.0),),
+           defaults={"negative_slope": 0.01}, short="lrelu")
+activation("ELU", "Exponential linear unit.",
+           (P("alpha", "float", 1.0, "Saturation value for negative inputs", min=0.0),),
+           defaults={"alpha": 1.0})
+activation("GELU", "Gaussian error linear unit (transformers).",
+           (P("approximate", "choice", "none", "Exact or tanh approximation",
+              choices=("none", "tanh")),), defaults={"approximate": "none"})
+activation("SiLU", "Sigmoid-weighted linear unit x·σ(x) (swish).", aliases=("swish",))
+activation("Sigmoid", "Logistic function 1/(1+e^-x), output in (0, 1).", aliases=("logistic",))
+activation("Tanh", "Hyperbolic tangent, output in (-1, 1).")
+activation("Softmax", "Normalizes to probabilities along a dimension.",
+           (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={})
+activation("LogSoftmax", "Log of softmax (pair with the NLL loss).",
+           (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={},
+           short="logsoftmax")
 
 layer("PReLU", "Activation", "Leaky ReLU whose negative slope is learned.",
       (P("num_parameters", "choice", "one", "One slope, or one per channel",
