@@ -7,6 +7,7 @@ import subprocess
 import sys
 import types
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -209,3 +210,12 @@ def test_keyword_named_subcommands_live_in_underscore_modules(monkeypatch):
     module = types.ModuleType("netbuilder.commands.import_")
     monkeypatch.setitem(sys.modules, "netbuilder.commands.import_", module)
     assert cli_module.command_module("import") is module
+
+
+def test_the_readme_and_ci_install_every_library_the_launcher_checks():
+    root = Path(__file__).parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8")
+    for package in cli_module.XCB_PACKAGES.values():
+        assert f" {package}" in readme and f" {package}" in ci, package
+    assert "xvfb openbox" in readme and "xvfb openbox" in ci
