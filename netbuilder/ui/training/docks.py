@@ -230,11 +230,12 @@ class Dashboard(QObject):
     # --- events -----------------------------------------------------------------------------
 
     def _deliver(self, key: str, event) -> None:
-        """Hand ``event`` to its view now if it is on screen, else when it is next shown
-        (views hidden behind a tab cost the GUI thread nothing)."""
+        """Hand ``event`` to its view now if it is shown, else when its dock next comes on
+        screen (a closed dock costs the GUI thread nothing). A tab behind others counts as
+        shown: Qt keeps it visible, and a view asked for by ``view(name)`` must be current."""
         self._latest[key] = event
         view = self.built(key)
-        if view is not None and self.panels[key].on_screen():
+        if view is not None and view.isVisible():
             self._pending.pop(key, None)
             view.show_event(event)
         else:
@@ -289,7 +290,7 @@ class Dashboard(QObject):
         self._latest["activations"] = e
         self.badges.show_event(e)
         view = self.built("feature_maps")
-        if view is not None and self.panels["feature_maps"].on_screen():
+        if view is not None and view.isVisible():
             self._pending.pop("feature_maps", None)
             view.show_activations(e)
         else:
