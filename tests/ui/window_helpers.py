@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QTabBar
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QTabBar, QToolButton
 
 import netbuilder
 
@@ -61,6 +61,15 @@ def dock_tabs(window) -> dict[str, tuple[QTabBar, int]]:
 def click_tab(qtbot, window, title: str):
     """Click the dock tab ``title`` with the mouse; its dock once it is the current tab."""
     bar, index = dock_tabs(window)[title]
+    arrows = [b for b in bar.findChildren(QToolButton) if b.isVisible()]  # ◀ ▶ when crowded
+    for _ in range(2 * bar.count()):
+        rect = bar.tabRect(index)
+        if not arrows or bar.rect().contains(rect.center()) and all(
+                not a.geometry().contains(rect.center()) for a in arrows):
+            break
+        arrow = max(arrows, key=lambda a: a.x()) if rect.center().x() > arrows[0].x() \
+            else min(arrows, key=lambda a: a.x())
+        QTest.mouseClick(arrow, Qt.MouseButton.LeftButton)
     QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
     dock = next(d for d in window.docks.values() if d.windowTitle() == title)
     qtbot.waitUntil(lambda: bar.currentIndex() == index and dock.widget().isVisible())
