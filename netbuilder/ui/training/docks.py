@@ -40,13 +40,12 @@ class LazyPanel(QWidget):
         self.setAutoFillBackground(True)  # the views paint only their own pixels
         self._factory = factory
         self._content: QWidget | None = None
-        self._dock_visible: bool | None = None  # None: no dock watched (the widget alone)
+        self._dock_visible = False  # what the dock's visibilityChanged said last
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
     def watch(self, dock: QDockWidget) -> None:
         """Follow ``dock``'s visibility (the dock that holds this panel)."""
-        self._dock_visible = False
         dock.visibilityChanged.connect(self._dock_visibility_changed)
 
     def content(self) -> QWidget:
@@ -63,11 +62,7 @@ class LazyPanel(QWidget):
 
     def on_screen(self) -> bool:
         """Whether people can see this panel now (not hidden, not behind another tab)."""
-        if not self.isVisible():
-            return False
-        if self._dock_visible is None:
-            return not self.visibleRegion().isEmpty()
-        return self._dock_visible
+        return self._dock_visible and self.isVisible()
 
     def _dock_visibility_changed(self, visible: bool) -> None:
         self._dock_visible = visible
@@ -75,11 +70,6 @@ class LazyPanel(QWidget):
             # NOTE: when the window first appears Qt shows every dock of a tab group, then
             # hides the tabs behind; building then would pull torch and scikit-learn into the
             # start-up. So build on the next event-loop turn, if the panel is still on screen.
-            QTimer.singleShot(0, self._build_if_visible)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._dock_visible is None:
             QTimer.singleShot(0, self._build_if_visible)
 
     def _build_if_visible(self) -> None:
