@@ -92,6 +92,11 @@ def _launch(argv: list[str]) -> int:
         raise _Usage("there is no display to open the editor on (DISPLAY and WAYLAND_DISPLAY "
                      "are not set); render it with --screenshot OUT.png, or use a command: "
                      f"netbuilder {{{','.join(SUBCOMMANDS)}}} FILE")
+    missing_libraries = _missing_xcb_libraries()
+    if missing_libraries:
+        print(f"netbuilder: the window needs {' '.join(missing_libraries)} "
+              f"(apt install {' '.join(XCB_PACKAGES.values())})", file=sys.stderr)
+        return EXIT_ERROR
     try:
         from .ui.app import run_app
     except ModuleNotFoundError as exc:
@@ -112,6 +117,47 @@ def _no_display() -> bool:
     if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
         return False
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+# The libraries Qt's xcb platform plugin loads that a fresh Debian or Ubuntu lacks, by the
+# Debian package that brings each (README: "the window on a fresh Debian").
+XCB_PACKAGES: dict[str, str] = {
+    "libxcb-cursor.so.0": "libxcb-cursor0", "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxcb-icccm.so.4": "libxcb-icccm4", "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0", "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0", "libxcb-xinerama.so.0": "libxcb-xinerama0",
+    "libEGL.so.1": "libegl1", "libGL.so.1": "libgl1", "libfontconfig.so.1": "libfontconfig1",
+    "libdbus-1.so.3": "libdbus-1-3",
+}
+
+
+def _load_library(soname: str) -> None:
+    """Load a shared library (raises OSError when the system has none by that name)."""
+    import ctypes
+
+    ctypes.CDLL(soname)
+
+
+def _missing_xcb_libraries() -> list[str]:
+    """The packages whose libraries Qt's xcb plugin would fail to load, when it is the
+    platform Qt will pick; [] otherwise.
+
+    NOTE: Qt aborts the process with a page about plugins when the xcb plugin cannot load
+    (Qt 6.5 and later need libxcb-cursor0, which fresh systems lack): say it in one line first.
+    """
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY"):
+        return []
+    first = platform.split(";")[0].split(":")[0]  # "xcb:arg=1;wayland": xcb, then wayland
+    if first != "xcb" and (platform or os.environ.get("WAYLAND_DISPLAY")):
+        return []  # another platform (offscreen, wayland) was chosen
+    missing = []
+    for soname, package in XCB_PACKAGES.items():
+        try:
+            _load_library(soname)
+        except OSError:
+            missing.append(package)
+    return missing
 
 
 def _reject_unknown_command(word: str) -> None:

@@ -18,15 +18,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_file(path: str) -> dict:
     """The report of one file: what ``--json`` prints for it."""
+    from ..train.memory import settings_memory_warning
+
     graph = load_graph(path)
     diags = graph.check()
     analysis = graph.analyze()
     errors = sum(d.is_error for d in diags)
+    found = [diagnostic_dict(graph, d) for d in diags]
+    memory = settings_memory_warning(analysis.total_params, graph.training)
+    if memory is not None:
+        found.append({"severity": "warning", "node": None, "node_name": None, "message": memory})
     return {
         "file": path, "name": graph.name, "ok": errors == 0, "errors": errors,
-        "warnings": sum(d.severity == "warning" for d in diags),
+        "warnings": sum(d["severity"] == "warning" for d in found),
         "nodes": len(graph), "parameters": analysis.total_params,
-        "diagnostics": [diagnostic_dict(graph, d) for d in diags],
+        "diagnostics": found,
     }
 
 

@@ -93,9 +93,9 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
             if not companion:
                 continue
             in_vars = companion
-        ports = [p.name for p in node.spec.outputs] or ["out"]
-        # Extra output ports (a pool's "indices", an LSTMCell's "c") get their own variables.
-        out_vars = [attr] + [names.create((nid, p), f"{attr}_{p}") for p in ports[1:]]
+        ports = [p.name for p in node.spec.outputs]
+        out_vars = [attr] if len(ports) < 2 else \
+            [names.create((nid, p), f"{attr}_{p}") for p in ports]
         ctx = EmitContext(name=attr, params=node.params, in_vars=in_vars,
                           in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars)
         em = node.spec.emit(ctx)
@@ -105,9 +105,11 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
         body += em.forward
         unit.helpers |= set(em.helpers)
         unit.functional |= em.uses_functional
-        shapes = info.out_shapes + [None] * len(ports)
-        var.update({(nid, p): v for i, (p, v) in enumerate(zip(ports, out_vars))
-                    if i == 0 or shapes[i] is not None})  # ports its settings leave unset
+        if len(ports) < 2:
+            var[(nid, ports[0] if ports else "out")] = attr
+        else:  # the ports with a result (a Chunk into 3 fills 3 of its ports)
+            var.update({(nid, p): v for p, v, s in zip(ports, out_vars, info.out_shapes)
+                        if s is not None})
     outputs = []
     for o in graph.outputs():  # a sink block returns each of its outputs
         ports = ["out"] if graph.node(o).type == "Output" else \

@@ -60,7 +60,7 @@ class Param:
             raise ParamError(f"{label} needs a value ({self.describe_range()})", field=self.name)
         try:
             return _CHECKERS[self.kind](self, value)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # (a huge int as a float)
             detail = f" ({exc})" if str(exc) else ""
             raise ParamError(
                 f"{label} = {value!r} is not valid: expected {self.describe_range()}{detail}",

@@ -23,7 +23,7 @@ import torch
 from ..compile import generate, node_attributes, penalised_layers
 from ..errors import NetbuilderError
 from ..graph import Graph
-from ..graph.fileformat import atomic_write
+from ..graph.fileformat import atomic_replace, atomic_write
 from .batches import fit_to_input
 from .config import TrainingConfig
 from .data import DataError
@@ -71,9 +71,12 @@ def export_project(graph: Graph, out_dir, weights_path=None, *,
         if snapshot is not None:
             arrays = {"x": snapshot.x} if snapshot.y is None else {"x": snapshot.x,
                                                                      "y": snapshot.y}
-            tmp = out / f".{SNAPSHOT}.tmp.npz"
-            np.savez_compressed(tmp, **arrays)
-            tmp.replace(out / SNAPSHOT)
+
+            def write(tmp: Path) -> None:
+                with open(tmp, "wb") as f:  # (a file: given a name, numpy appends ".npz")
+                    np.savez_compressed(f, **arrays)
+
+            atomic_replace(out / SNAPSHOT, write)
             report.files.append(SNAPSHOT)
     if state is not None:
         _save_weights(state, out, report)
@@ -200,7 +203,9 @@ def _weights(graph: Graph, path) -> dict:
     try:
         load_weights(module, p)
     except NetbuilderError as exc:
-        raise ExportError(f"{p}: {exc}", field="weights") from None
+        text = str(exc)  # named once: the loader's message may already start with the file
+        raise ExportError(text if text.startswith(f"{p}:") else f"{p}: {text}",
+                          field="weights") from None
     return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
 
 
@@ -209,9 +214,7 @@ def _save_weights(state: dict, out: Path, report: ProjectReport) -> None:
 
     for name, save in ((WEIGHTS, lambda p: save_file(state, str(p))),
                        (WEIGHTS_PT, lambda p: torch.save(state, p))):
-        tmp = out / f".{name}.tmp"
-        save(tmp)
-        tmp.replace(out / name)
+        atomic_replace(out / name, save)
         report.files.append(name)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolButton, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabBar, QToolButton, QWidget
 
 from . import actions as window_actions
 from . import icons, theme
@@ -477,6 +477,14 @@ class MainWindow(QMainWindow):
         self.files.autosave.shutdown()
         self.canvas.close()
         event.accept()
+
+    def event(self, event) -> bool:
+        # NOTE: the dock areas' tab bars are made by Qt as docks are tabbed; on a 1366-pixel
+        # screen five tabs elided to "C…", "Sa…": whole names, with scroll arrows, instead.
+        if event.type() == QEvent.Type.ChildPolished and isinstance(event.child(), QTabBar):
+            event.child().setElideMode(Qt.TextElideMode.ElideNone)
+            event.child().setUsesScrollButtons(True)
+        return super().event(event)
 
     def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "actions"):

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, QStandardPaths, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath
 
 from .. import __version__
-from ..graph import graph_from_dict, load
+from ..graph import from_json, load
+from ..graph.fileformat import atomic_replace
 from .settings import SETTINGS_DIR_ENV
 
 RENDER_VERSION = 5
@@ -66,11 +66,9 @@ def thumbnail(path: str | os.PathLike, size: QSize, theme_name: str, ratio: floa
         if not image.isNull():
             image.setDevicePixelRatio(ratio)
             return image
-    import json
-
     try:
-        graph = graph_from_dict(json.loads(data.decode("utf-8")), str(path))
-    except (ValueError, UnicodeDecodeError):
+        graph = from_json(data.decode("utf-8"), str(path))
+    except UnicodeDecodeError:
         graph = load(path)  # the loader's own, precise message
     image = render_thumbnail(graph, size, ratio)
     if cached is not None:
@@ -79,14 +77,14 @@ def thumbnail(path: str | os.PathLike, size: QSize, theme_name: str, ratio: floa
 
 
 def _save_atomic(image: QImage, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=target.parent)
-    os.close(fd)
+    def write(tmp: Path) -> None:
+        if not image.save(str(tmp), "PNG"):
+            raise OSError(f"cannot write {tmp}")
+
     try:
-        if image.save(tmp, "PNG"):
-            os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        atomic_replace(target, write)
+    except OSError:
+        pass  # a cache: the thumbnail is drawn again next time
 
 
 def render_thumbnail(graph, size: QSize, ratio: float = 1.0) -> QImage:

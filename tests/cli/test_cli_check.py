@@ -103,3 +103,32 @@ def test_several_files_go_on_after_a_bad_one(cli, lenet_file, write_json):
 def test_usage_error_exits_2(cli):
     code, _, err = cli("check")
     assert code == 2 and "the following arguments are required: FILE" in err
+
+
+def big_mlp(save):
+    g = nb.Graph("big")
+    x = g.add("Input", "x", shape=(100_000,))
+    fc = g.add("Linear", "fc", out_features=100_000)
+    g.connect(x, fc)
+    g.connect(fc, g.add("Output", "y"))
+    return save(g), 100_000 * 100_000 + 100_000
+
+
+def test_a_model_too_big_for_memory_gets_a_warning_with_the_estimate(cli, save, monkeypatch):
+    import netbuilder.train.memory as memory
+
+    path, params = big_mlp(save)
+    monkeypatch.setattr(memory, "available_memory", lambda: 8 * 1024 ** 3)
+    monkeypatch.setattr(memory, "cuda_free_memory", lambda: None)
+    code, out, err = cli("check", path)
+    assert code == 0, err
+    assert out.splitlines() == [
+        "warning: the model's 10,000,100,000 parameters need about 149.0 GiB for weights, "
+        "gradients and adam state, but this machine has 8.0 GiB of memory available: training "
+        "will run out of memory (use a smaller model)",
+        f"{path}: OK with 1 warning (3 nodes, 10,000,100,000 parameters)"]
+    report = json.loads(cli("check", path, "--json")[1])
+    assert report["warnings"] == 1 and report["parameters"] == params
+    assert report["diagnostics"][-1]["message"].startswith("the model's 10,000,100,000")
+    monkeypatch.setattr(memory, "available_memory", lambda: 200 * 1024 ** 3)
+    assert cli("check", path)[1] == f"{path}: OK (3 nodes, 10,000,100,000 parameters)\n"

@@ -1,5 +1,5 @@
-"""The layer tests' helper (layer_check.py) sits beside them; with --import-mode=importlib its
-folder is not on sys.path by itself."""
+"""The layer tests' helpers (layer_check.py, op_harness.py) sit beside them; with
+--import-mode=importlib their folder is not on sys.path by itself."""
 import sys
 from pathlib import Path
 

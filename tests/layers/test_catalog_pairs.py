@@ -135,8 +135,8 @@ def test_lstm_cell_state_feeds_the_next_step():
     assert analysis.ok, analysis.diagnostics
     assert analysis.nodes[out].shape == (3,)
     src = g.to_python(main=False)
-    assert "step1, step1_c = self.step1(" in src
-    assert "step2, step2_c = self.step2(" in src and "(step1, step1_c)" in src
+    assert "step1_h, step1_c = self.step1(" in src
+    assert "step2_h, step2_c = self.step2(" in src and "(step1_h, step1_c)" in src
 
 
 def test_lstm_cell_with_half_a_state_is_explained():

@@ -152,9 +152,11 @@ def test_indices_without_return_indices_is_a_clear_error():
     pool = g.find("pool")
     g.set_param(pool, "return_indices", False)
     a = g.analyze()
-    assert a.nodes[pool].error == (
-        "MaxPool2d 'pool' gives no 'indices' output with its current settings (set "
-        "return_indices to get where each maximum was (for a MaxUnpool))")
+    assert a.nodes[pool].error is None
+    assert a.nodes[unpool].error == (
+        "MaxUnpool2d 'unpool' is wired to output 'indices' of MaxPool2d 'pool', which gives no "
+        "'indices' output with its current settings (set return_indices to get where each "
+        "maximum was (for a MaxUnpool))")
     with pytest.raises(nb.CompileError, match="gives no 'indices' output"):
         g.build()
     g.set_param(pool, "return_indices", True)

@@ -84,7 +84,16 @@ def load_weights(path):
         from safetensors.torch import load_file
 
         return load_file(path)
-    return torch.load(path, map_location="cpu", weights_only=True)
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
+        # damaged, or Python objects that could run code: never loaded unsafely
+        raise SystemExit(
+            f"{path}: cannot read the weights: it is damaged, or it holds Python "
+            "objects besides tensors (not loaded: they could run code)"
+        ) from None
 
 
 def save_weights(model, folder):

@@ -99,7 +99,7 @@ class GraphScene(QGraphicsScene):
         if self._bulk:
             return
         if self.analysis is not None and edge.src in self.analysis.nodes:
-            wire.set_shape(self.analysis.edge_shape(edge), None)
+            wire.set_shape(self.analysis.edge_shape(edge), None, self.analysis.edge_batch(edge))
         wire.update_path()
         self.overview.mark_dirty()
 
@@ -177,7 +177,8 @@ class GraphScene(QGraphicsScene):
     def _show_wire_shape(self, wire, infos) -> None:
         e = wire.edge
         shape = self.analysis.edge_shape(e) if e.src in infos else None
-        wire.set_shape(shape, self._wire_error(e, infos.get(e.dst), shape))
+        wire.set_shape(shape, self._wire_error(e, infos.get(e.dst), shape),
+                       self.analysis.edge_batch(e) if e.src in infos else "N")
 
     def _wire_error(self, edge, dst_info, shape) -> str | None:
         """A wire is in error when it delivers a shape its node refuses (not when the node

@@ -30,6 +30,11 @@ CATEGORY_COLOURS = {
     "Attention": "#cc4156",
     "Generative": "#b7860f",
     "Blocks": "#3b5b86",
+    "Math": "#8d6e63",
+    "Reductions": "#6d8a2f",
+    "Shape ops": "#6f7d91",  # as Shape: they are its tensor-method counterparts
+    "Random": "#a04fa0",
+    "Parameters": "#a85a5a",
 }
 DEFAULT_CATEGORY_COLOUR = "#6b7280"
 

@@ -52,8 +52,8 @@ class WireItem(QGraphicsItem):
     def dst_item(self):
         return self.graph_scene.node_items.get(self.edge.dst)
 
-    def set_shape(self, shape: tuple | None, error: str | None) -> None:
-        label = fmt_shape(shape) if shape is not None else ""
+    def set_shape(self, shape: tuple | None, error: str | None, batch: str = "N") -> None:
+        label = fmt_shape(shape, batch) if shape is not None else ""
         if label == self.label and error == self.error:
             return
         self.shape_value = shape
