@@ -58,7 +58,7 @@ SPECS: tuple[ActionSpec, ...] = (
                canvas=True),
     ActionSpec("frame_selection", "Frame &Selection", "Fit the selected nodes in view",
                ("Shift+F",), canvas=True),
-    ActionSpec("auto_layout", "Auto &Layout", "Arrange the graph in layers, left to right",
+    ActionSpec("auto_layout", "Auto &Layout", "Arrange the graph in layers, top to bottom",
                ("Ctrl+Shift+L",), "layout", canvas=True),
     ActionSpec("zoom_in", "Zoom &In", "Zoom in", ("Ctrl++", "Ctrl+="), "zoom-in", canvas=True),
     ActionSpec("zoom_out", "Zoom &Out", "Zoom out", ("Ctrl+-",), "zoom-out", canvas=True),

@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
                            ("auto_layout", c.auto_layout), ("zoom_in", c.zoom_in),
                            ("zoom_out", c.zoom_out), ("zoom_reset", c.zoom_reset)):
             a[name].triggered.connect(lambda _=False, s=slot: s())
-        a["minimap"].setChecked(not c.minimap.isHidden())
+        a["minimap"].setChecked(c.minimap.wanted)
         a["minimap"].toggled.connect(c.set_minimap_visible)
         self.menus["view"].aboutToShow.connect(self._sync_view_menu)  # M on the canvas toggles
         a["theme_light"].triggered.connect(lambda: self.set_theme("light"))
@@ -377,7 +377,7 @@ class MainWindow(QMainWindow):
     def _sync_view_menu(self) -> None:
         action = self.actions["minimap"]
         action.blockSignals(True)
-        action.setChecked(not self.canvas.minimap.isHidden())
+        action.setChecked(self.canvas.minimap.wanted)
         action.blockSignals(False)
 
     def _sync_theme_actions(self) -> None:

@@ -6,7 +6,6 @@ from PySide6.QtCore import QPoint, QPointF
 
 from ...errors import NetbuilderError
 from ...graph import extract, layered_positions
-from ...graph.layout import LAYER_GAP, ROW_GAP
 from .. import clipboard
 from ..commands import (
     AddNodeCommand,
@@ -140,18 +139,15 @@ class EditActions:
         self.rename_editor.start(self._scene.node_items[ids[0]], self._path)
 
     def auto_layout(self) -> None:
-        """Layered left-to-right layout as one undoable step, spaced for the drawn node sizes."""
+        """Layered top-to-bottom layout as one undoable step, spaced for the drawn node sizes."""
         g = self.graph
         if not len(g):
             return
-        raw = layered_positions(g)
-        # Same row pitch everywhere so a chain stays straight (ports sit at a fixed height
-        # below each node's top), tall enough for the tallest node.
-        pitch = max(item.height() for item in self._scene.node_items.values()) + 40.0
-        gap_x = style.NODE_WIDTH + 110.0
+        sizes = {nid: (item.width(), item.height())
+                 for nid, item in self._scene.node_items.items()}
         moves = {}
-        for nid, (x, y) in raw.items():
-            new = (style.snap(x / LAYER_GAP * gap_x), style.snap(y / ROW_GAP * pitch))
+        for nid, (x, y) in layered_positions(g, sizes).items():
+            new = (style.snap(x), style.snap(y))
             old = g.node(nid).pos
             if new != old:
                 moves[nid] = (old, new)
@@ -237,14 +233,12 @@ class EditActions:
             self._scene.clearSelection()
 
     def toggle_minimap(self) -> None:
-        self.set_minimap_visible(self.minimap.isHidden())
+        self.set_minimap_visible(not self.minimap.wanted)
 
     def set_minimap_visible(self, visible: bool) -> None:
-        if visible != self.minimap.isHidden():  # isHidden: its own state, not its parent's
+        """Show or hide the minimap (it still steps aside while it would cover a node)."""
+        if visible == self.minimap.wanted:
             return
-        self.minimap.setVisible(visible)
-        if visible:
-            self.minimap.place()
+        self.minimap.set_wanted(visible)
         self.minimap_toggled.emit(visible)
         self.status_message.emit("Minimap shown" if visible else "Minimap hidden")
-

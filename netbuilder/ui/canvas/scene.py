@@ -6,7 +6,7 @@ view turns the gesture into one ``MoveNodesCommand`` on release, after which the
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QGraphicsScene
 
 from .node_item import NodeItem
@@ -32,6 +32,11 @@ class GraphScene(QGraphicsScene):
         self.overview.setVisible(False)
         self.addItem(self.overview)
         self.selectionChanged.connect(self._selection_changed)
+        # Moves come in bursts (auto-layout moves every node): the labels are placed once after.
+        self._label_timer = QTimer(self)
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(0)
+        self._label_timer.timeout.connect(self.place_labels)
         self._hooks = [
             (graph.node_added, self._node_added), (graph.node_removed, self._node_removed),
             (graph.edge_added, self._edge_added), (graph.edge_removed, self._edge_removed),
@@ -59,6 +64,7 @@ class GraphScene(QGraphicsScene):
         for wire in self.wire_items.values():
             self._show_wire_shape(wire, infos)
             wire.update_path()
+        self.place_labels()
 
     def detach(self) -> None:
         """Stop following the graph (the view is done with this scene)."""
@@ -128,6 +134,16 @@ class GraphScene(QGraphicsScene):
         if (item.pos().x(), item.pos().y()) != tuple(pos):
             item.setPos(pos[0], pos[1])
             self.node_geometry_changed([item])
+            self._label_timer.start()
+
+    def place_labels(self) -> None:
+        """Every wire's shape label where it covers no node and no other label (in the
+        order of the wires: a later label gives way to an earlier one)."""
+        placed: set = set()
+        for wire in self.wire_items.values():
+            wire.place_label(placed)
+            placed.add(wire.key)
+            wire.update()
 
     def node_geometry_changed(self, items) -> None:
         """Nodes moved (by the graph, or under the mouse): their wires follow."""

@@ -11,14 +11,50 @@ from . import style
 from .node_item import metrics
 
 
-def curve(a: QPointF, b: QPointF) -> QPainterPath:
-    """The S-curve between two ports; wires that run backwards loop out wider."""
+def curve(a: QPointF, b: QPointF, dst_top: float | None = None,
+          src_bottom: float | None = None) -> QPainterPath:
+    """The S-curve between two ports; wires that run backwards loop out wider. A wire to a
+    node drawn below its source port (``dst_top``: that node's top; the top-to-bottom layout) runs
+    down beside the nodes it passes and crosses over in the gap above its target; one that
+    skips nodes (more than a gap below ``src_bottom``) runs further out than the wires of
+    the nodes it passes."""
     dx = b.x() - a.x()
+    if dst_top is not None and dst_top - DOWN_LEG > a.y() + 12:
+        leg = dst_top - DOWN_LEG
+        skips = src_bottom is not None and dst_top - src_bottom > 3 * DOWN_LEG
+        side = a.x() + (SKIP_SIDE if skips else SIDE)
+        return rounded([a, QPointF(side, a.y()), QPointF(side, leg),
+                        QPointF(b.x() - SIDE, leg), QPointF(b.x() - SIDE, b.y()), b])
     reach = max(40.0, abs(dx) * 0.5) if dx >= 0 else 60.0 + min(200.0, abs(dx) * 0.25 +
                                                                  abs(b.y() - a.y()) * 0.15)
     path = QPainterPath(a)
     path.cubicTo(QPointF(a.x() + reach, a.y()), QPointF(b.x() - reach, b.y()), b)
     return path
+
+
+def rounded(points: list[QPointF], radius: float = 10.0) -> QPainterPath:
+    """A polyline with its corners rounded."""
+    path = QPainterPath(points[0])
+    for prev, here, nxt in zip(points, points[1:], points[2:]):
+        into, out = here - prev, nxt - here
+        r = min(radius, _length(into) / 2, _length(out) / 2)
+        path.lineTo(here - into * (r / max(_length(into), 1e-9)))
+        path.quadTo(here, here + out * (r / max(_length(out), 1e-9)))
+    path.lineTo(points[-1])
+    return path
+
+
+def _length(p: QPointF) -> float:
+    return (p.x() ** 2 + p.y() ** 2) ** 0.5
+
+
+# How far a downward wire steps out beside its nodes, and how far above its target it crosses
+# over (the layout leaves 70 px between ranks: the crossing runs mid-gap).
+SIDE = 22.0
+SKIP_SIDE = 40.0  # the layout's skip wires run this far beside the nodes (WIRE_GAP)
+DOWN_LEG = 35.0
+# Where along its wire a label may sit, best first: the middle, then out towards the ends.
+LABEL_SPOTS = [0.5] + [0.5 + s * k / 20 for k in range(1, 10) for s in (-1, 1)]
 
 
 class WireItem(QGraphicsItem):
@@ -71,24 +107,50 @@ class WireItem(QGraphicsItem):
         if a_slot is None or b_slot is None:
             return
         self.prepareGeometryChange()
-        self._path = curve(a_slot.anchor(), b_slot.anchor())
+        self._path = curve(a_slot.anchor(), b_slot.anchor(), dst.pos().y(),
+                           src.pos().y() + src.height())
         self._bounds = self._path.boundingRect().adjusted(-4, -4, 4, 4)
         stroker = QPainterPathStroker()
         stroker.setWidth(10.0)
         self._hit = stroker.createStroke(self._path)
-        if self.label:
-            fm = metrics("mono")
-            w = fm.horizontalAdvance(self.label) + 12
-            h = fm.height() + 4
-            mid = self._path.pointAtPercent(0.5)
-            room = abs(self._path.currentPosition().x() - self._path.elementAt(0).x)
-            # A short wire carries its label above itself, clear of the ports at its ends.
-            dy = -h / 2 if room >= w + 36 else -h - 5
-            self._label_rect = QRectF(mid.x() - w / 2, mid.y() + dy, w, h)
-            self._bounds = self._bounds.united(self._label_rect.adjusted(-2, -2, 2, 2))
-        else:
-            self._label_rect = QRectF()
+        self.place_label()
         self.update()
+
+    def place_label(self, placed: set | None = None) -> None:
+        """Put the shape label on the wire where it covers no node and no other label (of the
+        wires in ``placed``, when given): the middle if free, else the nearest free spot."""
+        if not self.label:
+            self._label_rect = QRectF()
+            return
+        fm = metrics("mono")
+        w, h = fm.horizontalAdvance(self.label) + 12, fm.height() + 4
+        scene = self.scene()
+        first = None
+        # on the wire, else just above it (a short wire between close ports)
+        for t, dy in [(t, dy) for dy in (-h / 2, -h - 5) for t in LABEL_SPOTS]:
+            mid = self._path.pointAtPercent(t)
+            rect = QRectF(mid.x() - w / 2, mid.y() + dy, w, h)
+            first = first or rect
+            if scene is None or self._free(scene, rect, placed):
+                break
+        else:
+            rect = first
+        self.prepareGeometryChange()
+        self._label_rect = rect
+        self._bounds = self._path.boundingRect().adjusted(-4, -4, 4, 4).united(
+            rect.adjusted(-2, -2, 2, 2))
+
+    def _free(self, scene, rect: QRectF, placed: set | None) -> bool:
+        from .node_item import NodeItem
+        for item in scene.items(rect.adjusted(-3, -3, 3, 3)):
+            if isinstance(item, NodeItem) and item.sceneBoundingRect().adjusted(
+                    8, 8, -8, -6).intersects(rect.adjusted(-3, -3, 3, 3)):
+                return False
+            if (isinstance(item, WireItem) and item is not self and item.label and
+                    (placed is None or item.key in placed) and
+                    item.label_rect().intersects(rect)):
+                return False
+        return True
 
     def path(self) -> QPainterPath:
         """The curve in scene coordinates."""
