@@ -36,6 +36,8 @@ SPECS: tuple[ActionSpec, ...] = (
                "save-as"),
     ActionSpec("export", "&Export to Python…",
                "Write the model as standalone PyTorch source (.py)", ("Ctrl+E",), "export"),
+    ActionSpec("export_diagram", "Export &Diagram…",
+               "Write the canvas (or the selection) as SVG, PDF or PNG, for papers and slides"),
     ActionSpec("quit", "&Quit", "Close netbuilder", ("Ctrl+Q",)),
     # Edit (undo/redo come from the undo group, see build_actions)
     ActionSpec("cut", "Cu&t", "Cut the selected nodes", ("Ctrl+X",), "cut", canvas=True),
@@ -96,7 +98,7 @@ TEXT_BESIDE_ICON = ("check", "train", "stop", "export")
 
 MENUS = {
     "&File": ("new", "open", "@recent", "@examples", None, "save", "save_as", None, "export",
-              None, "quit"),
+              "export_diagram", None, "quit"),
     "&Edit": ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
               "select_all", "rename", None, "group", "ungroup"),
     "&View": ("frame_all", "frame_selection", "auto_layout", None, "zoom_in", "zoom_out",

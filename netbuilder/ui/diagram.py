@@ -142,3 +142,37 @@ def _within(item, ids: list[str]) -> bool:
     if edge is not None:
         return edge.src in ids and edge.dst in ids
     return item.node_id in ids
+
+
+DIAGRAM_FILTERS = "SVG drawing (*.svg);;PDF document (*.pdf);;PNG image (*.png)"
+
+
+def export_diagram_dialog(window, path: str | Path | None = None) -> Path | None:
+    """File ▸ Export Diagram…: the selection when there is one, else the whole canvas, to a
+    file the person names (``path`` skips the question); the status bar says what went."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    canvas = window.canvas
+    selection = bool(canvas.selected_ids())
+    if path is None:
+        stem = (window.document.path.stem if window.document.path else canvas.graph.name) or \
+            "network"
+        folder = getattr(getattr(window, "files", None), "_last_dir", None)
+        start = Path(folder() if callable(folder) else Path.home()) / f"{stem}.svg"
+        path, _ = QFileDialog.getSaveFileName(window, "Export Diagram", str(start),
+                                              DIAGRAM_FILTERS)
+        if not path:
+            return None
+    try:
+        written = export_canvas(canvas, path, selection_only=selection)
+    except (NetbuilderError, OSError) as exc:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot export the diagram",
+                          "The diagram could not be written.", QMessageBox.StandardButton.Ok,
+                          window)
+        box.setObjectName("diagram_error")
+        box.setInformativeText(str(exc))
+        box.open()
+        return None
+    what = f"{len(canvas.selected_ids())} selected nodes" if selection else "the canvas"
+    window.statusBar().showMessage(f"Exported {what} to {written.name}", 8000)
+    return written

@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         a["save"].triggered.connect(f.save)
         a["save_as"].triggered.connect(lambda: f.save_as())
         a["export"].triggered.connect(lambda: f.export_python())
+        a["export_diagram"].triggered.connect(self._export_diagram)
         a["quit"].triggered.connect(self.close)
         c = self.canvas
         for name, slot in (("cut", c.cut), ("copy", c.copy), ("paste", c.paste),
@@ -200,6 +201,11 @@ class MainWindow(QMainWindow):
         self.inspector.edit_refused.connect(self.show_message)
         self.files.status.connect(self.show_message)
         self.files.recent_changed.connect(self.fill_recent_menu)
+
+    def _export_diagram(self) -> None:
+        from .diagram import export_diagram_dialog  # QtSvg loads when first used
+
+        export_diagram_dialog(self)
 
     def _install_plugins(self) -> None:
         """Let the training dashboard (``netbuilder.ui.training``) add its docks and controller.

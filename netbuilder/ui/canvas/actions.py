@@ -2,7 +2,7 @@
 a mixin of ``CanvasView``: each one reads the selection and pushes one undoable command."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF
 
 from ...errors import NetbuilderError
 from ...graph import extract, layered_positions
@@ -18,6 +18,8 @@ from ..commands import (
     UngroupCommand,
 )
 from . import style
+
+PASTE_HEIGHT = 100.0  # a usual node's height, for finding room before the nodes are drawn
 
 
 class EditActions:
@@ -86,15 +88,28 @@ class EditActions:
             self.select(cmd.new_ids)
 
     def _paste_offset(self, data: dict) -> tuple[float, float]:
-        """Paste under the mouse when it is over the canvas, else step beside the originals."""
+        """Paste under the mouse when it is over the canvas, else beside the originals; in
+        either case moved right until the pasted nodes cover none already there."""
         cursor = self.viewport().mapFromGlobal(self.cursor().pos())
-        xs = [n.get("pos", [0, 0])[0] for n in data.get("nodes", []) if isinstance(n, dict)]
-        ys = [n.get("pos", [0, 0])[1] for n in data.get("nodes", []) if isinstance(n, dict)]
-        if self.viewport().rect().contains(cursor) and xs and self.underMouse():
+        pos = [n.get("pos", [0, 0]) for n in data.get("nodes", []) if isinstance(n, dict)]
+        if not pos:
+            return (0.0, 0.0)
+        left, top = min(p[0] for p in pos), min(p[1] for p in pos)
+        if self.viewport().rect().contains(cursor) and self.underMouse():
             at = self.mapToScene(cursor)
-            return (style.snap(at.x() - min(xs)), style.snap(at.y() - min(ys)))
-        self._paste_count += 1
-        return (40.0 * self._paste_count, 40.0 * self._paste_count)
+            dx, dy = style.snap(at.x() - left), style.snap(at.y() - top)
+        else:
+            self._paste_count += 1
+            dx, dy = 40.0 * self._paste_count, 40.0 * self._paste_count
+        # NOTE: pasted nodes are not drawn yet: each is taken as a node of usual size.
+        boxes = [QRectF(p[0], p[1], style.NODE_WIDTH, PASTE_HEIGHT) for p in pos]
+        taken = [QRectF(i.pos(), QSizeF(i.width(), i.height())).adjusted(-20, -20, 20, 20)
+                 for i in self._scene.node_items.values()]
+        for _ in range(500):
+            if not any(b.translated(dx, dy).intersects(t) for b in boxes for t in taken):
+                break
+            dx += 2 * style.GRID
+        return (dx, dy)
 
     def duplicate(self) -> None:
         ids = self.selected_ids()
