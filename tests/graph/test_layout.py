@@ -152,3 +152,34 @@ def test_a_thousand_node_graph_is_laid_out_quickly():
     layout = layered_layout(g)
     assert time.perf_counter() - start < 20.0
     assert len({layout.positions[i][0] for i in main}) == 1
+
+
+def test_crossing_reduction_untangles_a_scrambled_order():
+    import random
+
+    import networkx as nx
+
+    from netbuilder.graph.layering import build_layering, count_crossings, reduce_crossings
+
+    g = inception(6)
+    dag = nx.DiGraph([(e.src, e.dst) for e in g.edges()])
+    lay = build_layering(dag, [(e.src, e.dst) for e in g.edges()])
+    assert count_crossings(lay) == 0
+    rng = random.Random(7)
+    for rank in lay.ranks:
+        rng.shuffle(rank)
+    scrambled = count_crossings(lay)
+    assert scrambled > 5
+    reduce_crossings(lay)
+    assert count_crossings(lay) == 0
+
+
+def test_a_constant_input_sits_just_above_its_consumer():
+    g, main = residual_net(2)
+    bias = g.add("Input", "bias", shape=(4, 8, 8))
+    add = g.add("Add")
+    g.connect(main[-2], add)
+    g.connect(bias, add)
+    layout = layered_layout(g)
+    ranks = sorted({y for _, y in layout.positions.values()})
+    assert ranks.index(layout.positions[bias][1]) == ranks.index(layout.positions[add][1]) - 1

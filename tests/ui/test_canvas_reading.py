@@ -211,3 +211,20 @@ def test_export_diagram_of_the_selection(qtbot, make_window, monkeypatch, tmp_pa
 def _error_box(w):
     from PySide6.QtWidgets import QMessageBox
     return w.findChild(QMessageBox, "diagram_error")
+
+
+@pytest.mark.parametrize("example", ["resnet_small", "inception_block"])
+def test_after_auto_layout_no_wire_passes_behind_a_node(qtbot, make_canvas, example):
+    doc = Document(nb.load(EXAMPLES / f"{example}.json"))
+    view = make_canvas(doc)
+    QTest.keyClick(view, Qt.Key.Key_L, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    scene = view.graph_scene()
+    rects = {nid: node_rect(i).adjusted(2, 2, -2, -2) for nid, i in scene.node_items.items()}
+    main = [n.id for n in doc.graph.nodes()]
+    assert len({doc.graph.node(i).pos[0] for i in main}) < len(main) / 3  # mostly one column
+    for wire in scene.wire_items.values():
+        path = wire.path()
+        others = [r for nid, r in rects.items() if nid not in (wire.edge.src, wire.edge.dst)]
+        for k in range(301):
+            p = path.pointAtPercent(k / 300)
+            assert not any(r.contains(p) for r in others), (example, wire.edge.key)
