@@ -114,43 +114,33 @@ class WireItem(QGraphicsItem):
         stroker.setWidth(10.0)
         self._hit = stroker.createStroke(self._path)
         self.place_label()
+        self.graph_scene.label_moved(self)
         self.update()
 
-    def place_label(self, placed: set | None = None) -> None:
-        """Put the shape label on the wire where it covers no node and no other label (of the
-        wires in ``placed``, when given): the middle if free, else the nearest free spot."""
+    def place_label(self, blocked=None) -> None:
+        """Put the shape label on the wire where ``blocked(rect)`` says nothing is (the
+        scene's label pass knows the nodes and the other labels): the middle if free, else
+        the nearest free spot; without ``blocked``, the middle."""
         if not self.label:
             self._label_rect = QRectF()
             return
         fm = metrics("mono")
         w, h = fm.horizontalAdvance(self.label) + 12, fm.height() + 4
-        scene = self.scene()
         first = None
         # on the wire, else just above it (a short wire between close ports)
         for t, dy in [(t, dy) for dy in (-h / 2, -h - 5) for t in LABEL_SPOTS]:
             mid = self._path.pointAtPercent(t)
             rect = QRectF(mid.x() - w / 2, mid.y() + dy, w, h)
             first = first or rect
-            if scene is None or self._free(scene, rect, placed):
+            if blocked is None or not blocked(rect):
                 break
         else:
             rect = first
-        self.prepareGeometryChange()
-        self._label_rect = rect
+        if rect != self._label_rect:
+            self.prepareGeometryChange()
+            self._label_rect = rect
         self._bounds = self._path.boundingRect().adjusted(-4, -4, 4, 4).united(
             rect.adjusted(-2, -2, 2, 2))
-
-    def _free(self, scene, rect: QRectF, placed: set | None) -> bool:
-        from .node_item import NodeItem
-        for item in scene.items(rect.adjusted(-3, -3, 3, 3)):
-            if isinstance(item, NodeItem) and item.sceneBoundingRect().adjusted(
-                    8, 8, -8, -6).intersects(rect.adjusted(-3, -3, 3, 3)):
-                return False
-            if (isinstance(item, WireItem) and item is not self and item.label and
-                    (placed is None or item.key in placed) and
-                    item.label_rect().intersects(rect)):
-                return False
-        return True
 
     def path(self) -> QPainterPath:
         """The curve in scene coordinates."""
