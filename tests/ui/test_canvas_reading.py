@@ -228,3 +228,14 @@ def test_after_auto_layout_no_wire_passes_behind_a_node(qtbot, make_canvas, exam
         for k in range(301):
             p = path.pointAtPercent(k / 300)
             assert not any(r.contains(p) for r in others), (example, wire.edge.key)
+
+
+def test_opening_an_example_in_the_window_frames_it_readable(qtbot, make_window):
+    w = make_window()
+    assert w.files.open_file(EXAMPLES / "resnet_small.json")
+    canvas = w.canvas
+    app_px = QFontInfo(QApplication.font()).pixelSize()
+    assert canvas.zoom() * style.font("title").pixelSize() >= app_px - 0.01
+    first = canvas.graph_scene().node_items[canvas.graph.find("image")]
+    assert visible_rect(canvas).contains(node_rect(first))
+    assert canvas.lod() == "full"  # names, shapes and labels drawn, not the overview map
