@@ -170,6 +170,7 @@ class MainWindow(QMainWindow):
         a["save_as"].triggered.connect(lambda: f.save_as())
         a["export"].triggered.connect(lambda: f.export_python())
         a["export_diagram"].triggered.connect(self._export_diagram)
+        a["auto_layout_right"].triggered.connect(lambda: self.canvas.auto_layout("right"))
         a["quit"].triggered.connect(self.close)
         c = self.canvas
         for name, slot in (("cut", c.cut), ("copy", c.copy), ("paste", c.paste),

@@ -239,3 +239,19 @@ def test_opening_an_example_in_the_window_frames_it_readable(qtbot, make_window)
     first = canvas.graph_scene().node_items[canvas.graph.find("image")]
     assert visible_rect(canvas).contains(node_rect(first))
     assert canvas.lod() == "full"  # names, shapes and labels drawn, not the overview map
+
+
+def test_auto_layout_from_the_view_menu_down_or_left_to_right(qtbot, make_window):
+    g = deep_chain(5)
+    for i, n in enumerate(g.nodes()):
+        g.move(n.id, ((i * 137) % 500, (i * 91) % 300))
+    w = make_window(Document(g))
+    view_menu = w.menus["view"].actions()
+    assert w.actions["auto_layout_right"] in view_menu
+    w.actions["auto_layout_right"].trigger()
+    pos = [n.pos for n in g.nodes()]
+    assert len({y for _, y in pos}) == 1 and pos == sorted(pos)
+    w.actions["auto_layout"].trigger()
+    pos = [n.pos for n in g.nodes()]
+    assert len({x for x, _ in pos}) == 1 and [y for _, y in pos] == sorted(y for _, y in pos)
+    assert w.document.undo_stack.text(w.document.undo_stack.index() - 1) == "Auto-layout"

@@ -153,15 +153,16 @@ class EditActions:
             return
         self.rename_editor.start(self._scene.node_items[ids[0]], self._path)
 
-    def auto_layout(self) -> None:
-        """Layered top-to-bottom layout as one undoable step, spaced for the drawn node sizes."""
+    def auto_layout(self, direction: str = "down") -> None:
+        """Layered layout, top to bottom (or "right": left to right), as one undoable step,
+        spaced for the drawn node sizes."""
         g = self.graph
         if not len(g):
             return
         sizes = {nid: (item.width(), item.height())
                  for nid, item in self._scene.node_items.items()}
         moves = {}
-        for nid, (x, y) in layered_positions(g, sizes).items():
+        for nid, (x, y) in layered_positions(g, sizes, direction).items():
             new = (style.snap(x), style.snap(y))
             old = g.node(nid).pos
             if new != old:
