@@ -11,20 +11,29 @@ from . import style
 from .node_item import metrics
 
 
+def down_route(a: QPointF, b: QPointF, dst_top: float | None = None,
+               src_bottom: float | None = None) -> list[QPointF] | None:
+    """The corners of a wire to a node drawn below its source port (``dst_top``: that node's
+    top; the top-to-bottom layout): down beside the nodes it passes, across in the gap above
+    its target; one that skips nodes (more than a gap below ``src_bottom``) runs further out
+    than the wires of the nodes it passes. None for a wire that is not going down."""
+    if dst_top is None or dst_top - DOWN_LEG <= a.y() + 12:
+        return None
+    leg = dst_top - DOWN_LEG
+    skips = src_bottom is not None and dst_top - src_bottom > 3 * DOWN_LEG
+    side = a.x() + (SKIP_SIDE if skips else SIDE)
+    return [a, QPointF(side, a.y()), QPointF(side, leg), QPointF(b.x() - SIDE, leg),
+            QPointF(b.x() - SIDE, b.y()), b]
+
+
 def curve(a: QPointF, b: QPointF, dst_top: float | None = None,
           src_bottom: float | None = None) -> QPainterPath:
-    """The S-curve between two ports; wires that run backwards loop out wider. A wire to a
-    node drawn below its source port (``dst_top``: that node's top; the top-to-bottom layout) runs
-    down beside the nodes it passes and crosses over in the gap above its target; one that
-    skips nodes (more than a gap below ``src_bottom``) runs further out than the wires of
-    the nodes it passes."""
+    """The wire between two ports: down beside the nodes when its target is below (see
+    ``down_route``), else an S-curve; wires that run backwards loop out wider."""
+    corners = down_route(a, b, dst_top, src_bottom)
+    if corners is not None:
+        return rounded(corners)
     dx = b.x() - a.x()
-    if dst_top is not None and dst_top - DOWN_LEG > a.y() + 12:
-        leg = dst_top - DOWN_LEG
-        skips = src_bottom is not None and dst_top - src_bottom > 3 * DOWN_LEG
-        side = a.x() + (SKIP_SIDE if skips else SIDE)
-        return rounded([a, QPointF(side, a.y()), QPointF(side, leg),
-                        QPointF(b.x() - SIDE, leg), QPointF(b.x() - SIDE, b.y()), b])
     reach = max(40.0, abs(dx) * 0.5) if dx >= 0 else 60.0 + min(200.0, abs(dx) * 0.25 +
                                                                  abs(b.y() - a.y()) * 0.15)
     path = QPainterPath(a)
@@ -66,6 +75,7 @@ class WireItem(QGraphicsItem):
         self.label = ""
         self.error: str | None = None
         self._path = QPainterPath()
+        self._corners: list[QPointF] = []  # the route as straight lines (the overview's)
         self._label_rect = QRectF()
         self._bounds = QRectF()
         self._hit = QPainterPath()
@@ -107,8 +117,9 @@ class WireItem(QGraphicsItem):
         if a_slot is None or b_slot is None:
             return
         self.prepareGeometryChange()
-        self._path = curve(a_slot.anchor(), b_slot.anchor(), dst.pos().y(),
-                           src.pos().y() + src.height())
+        a, b = a_slot.anchor(), b_slot.anchor()
+        self._corners = down_route(a, b, dst.pos().y(), src.pos().y() + src.height()) or [a, b]
+        self._path = curve(a, b, dst.pos().y(), src.pos().y() + src.height())
         self._bounds = self._path.boundingRect().adjusted(-4, -4, 4, 4)
         stroker = QPainterPathStroker()
         stroker.setWidth(10.0)
@@ -141,6 +152,10 @@ class WireItem(QGraphicsItem):
             self._label_rect = rect
         self._bounds = self._path.boundingRect().adjusted(-4, -4, 4, 4).united(
             rect.adjusted(-2, -2, 2, 2))
+
+    def corners(self) -> list[QPointF]:
+        """The route's corners, ends included (the overview draws it as straight lines)."""
+        return list(self._corners)
 
     def path(self) -> QPainterPath:
         """The curve in scene coordinates."""
