@@ -3,6 +3,7 @@
     netbuilder check FILE            diagnostics; exit 1 if any is an error
     netbuilder summary FILE          layers, shapes, parameters, MACs
     netbuilder export FILE -o OUT    standalone PyTorch source
+    netbuilder draw FILE -o OUT      the network as a diagram (.svg, .pdf, .png)
     netbuilder [FILE] [--screenshot OUT.png] [--train SECONDS] [--version]   the editor
 
 Subcommands are modules in ``netbuilder.commands`` (see its docstring), imported only when
@@ -26,7 +27,7 @@ from .commands.common import positive_float
 from .errors import NetbuilderError
 
 # NOTE: add a subcommand by writing netbuilder/commands/<name>.py and listing it here.
-SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "train", "import")
+SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "draw", "train", "import")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
