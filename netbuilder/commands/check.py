@@ -18,8 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_file(path: str) -> dict:
     """The report of one file: what ``--json`` prints for it."""
+    from ..graph import Diagnostic
+    from ..train.validation import training_problem
+
     graph = load_graph(path)
     diags = graph.check()
+    problem = training_problem(graph)  # the settings train and export would refuse
+    if problem is not None:
+        diags.append(Diagnostic("error", None, problem))
     analysis = graph.analyze()
     errors = sum(d.is_error for d in diags)
     return {

@@ -75,6 +75,7 @@ def default_out_dir(graph_path: Path, name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import NetbuilderError
     from ..graph import from_json
     from ..train.checkpoint import RunFiles
     from ..train.config import TrainingConfig
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.distributed import from_env, shutdown
     from ..train.sinks import ProgressBar, TensorBoardSink
     from ..train.trainer import Trainer
+    from ..train.validation import describe_problem, validate_training
     from .common import CommandError, load_graph
 
     dist = from_env()
@@ -95,7 +97,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.file:
             raise CommandError("give a graph FILE to train (or --resume DIR)")
         graph = load_graph(args.file)
-        config = TrainingConfig.from_graph(graph)
+        try:
+            config = TrainingConfig.from_graph(graph)
+        except NetbuilderError as exc:
+            raise CommandError(describe_problem(exc)) from None
         out = Path(args.out) if args.out else default_out_dir(Path(args.file), graph.name)
     changes = {k: v for k, v in (("dataset", args.dataset), ("epochs", args.epochs),
                                  ("batch_size", args.batch_size), ("lr", args.lr),
@@ -118,7 +123,10 @@ def run(args: argparse.Namespace) -> int:
                                f"({', '.join(REMOTES)}), not {dataset!r}")
         options = changes.get("dataset_options", config.dataset_options)
         changes["dataset_options"] = {**options, "download": True}
-    config = config.replace(**changes)
+    try:  # check, train and export refuse the same settings, naming the same field
+        config = validate_training(graph, config.replace(**changes))
+    except NetbuilderError as exc:
+        raise CommandError(describe_problem(exc)) from None
     sinks = []
     if dist.is_main:
         if not args.quiet:

@@ -32,8 +32,8 @@ from .epoch import EpochRunner
 from .events import Failed, Finished, Log, RunStarted
 from .losses import make_loss
 from .probe import Prober
-from .tasks import get_task
 from .tasks.base import Phase, StepContext, TrainingError
+from .validation import checked_task
 
 
 class TrainingFailed(TrainingError):
@@ -179,7 +179,7 @@ class Trainer:
         np.random.seed(cfg.seed)
         device = resolve_device(cfg.device, self.dist.local_rank if self.dist.enabled else None)
         distributed.init(self.dist, device)
-        task = get_task(cfg.task)(cfg, self.graph)
+        task = checked_task(self.graph, cfg)  # what check and export check, too
         if self.dist.enabled and not task.supports_distributed:
             raise TrainingError(f"The {task.name} task cannot run data-parallel: run it in one "
                                 f"process", field="task")
