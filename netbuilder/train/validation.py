@@ -66,7 +66,11 @@ def describe_problem(exc: NetbuilderError) -> str:
     field = exc.field
     if isinstance(exc, DataError) and field and field != "dataset":
         field = f"dataset_options.{field}"  # a loader names its own option
-    return f"training.{field}: {exc.message}" if field else exc.message
+    if not field:
+        return exc.message
+    if not field.isprintable():  # a key from the file: newlines, separators, surrogates
+        field = repr(field)[1:-1]
+    return f"training.{field}: {exc.message}"
 
 
 __all__ = ["validate_training", "checked_task", "training_problem", "describe_problem"]
