@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import netbuilder as nb
 
@@ -103,3 +104,21 @@ def test_several_files_go_on_after_a_bad_one(cli, lenet_file, write_json):
 def test_usage_error_exits_2(cli):
     code, _, err = cli("check")
     assert code == 2 and "the following arguments are required: FILE" in err
+
+
+def test_names_that_cannot_be_encoded_are_printed_escaped(examples_dir, tmp_path):
+    """A lone surrogate in a node name (valid JSON: "\\ud800") must not crash the printing."""
+    import subprocess
+    import sys
+
+    data = json.loads((examples_dir / "mlp_spirals.json").read_text())
+    data["nodes"][1]["name"] = "bad\ud800name"
+    data["edges"] = [e for e in data["edges"] if e["dst"] != data["nodes"][1]["id"]]
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(data))
+    done = subprocess.run([sys.executable, "-m", "netbuilder", "check", str(path)],
+                          capture_output=True, timeout=120, check=False,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    out = done.stdout.decode("utf-8")
+    assert done.returncode == 1, done.stderr.decode("utf-8", "replace")
+    assert "error: Linear 'bad\\ud800name' has no input" in out
