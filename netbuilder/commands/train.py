@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import positive_float, positive_int
+from .common import add_trust_argument, positive_float, positive_int
 
 NAME = "train"
 HELP = "train a graph on its dataset (progress bar; metrics, weights and summary in a folder)"
@@ -42,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folder (default: runs/<graph name>-<time> next to FILE)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_trust_argument(parser)
 
 
 def dataset_option(text: str) -> tuple[str, object]:
@@ -89,14 +90,14 @@ def run(args: argparse.Namespace) -> int:
     dist = from_env()
     if args.resume:
         files = RunFiles(args.resume)
-        graph = load_graph(args.file) if args.file else from_json(files.read_graph_text(),
-                                                                   str(files.path("graph.json")))
+        graph = load_graph(args.file, args.trust) if args.file else from_json(
+            files.read_graph_text(), str(files.path("graph.json")))
         config = TrainingConfig.from_dict(files.read_config())
         out = Path(args.resume)
     else:
         if not args.file:
             raise CommandError("give a graph FILE to train (or --resume DIR)")
-        graph = load_graph(args.file)
+        graph = load_graph(args.file, args.trust)
         try:
             config = TrainingConfig.from_graph(graph)
         except NetbuilderError as exc:

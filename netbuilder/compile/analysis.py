@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..graph import Diagnostic, Graph, Node, fmt_shape
+from ..graph import Diagnostic, Graph, Node, fmt_shape, trust
 from ..layers import EmitContext
 from ..layers import modules as helper_modules
 from .checks import (
@@ -124,7 +124,8 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
     for nid in order:
         node = graph.node(nid)
         ins = _gather_inputs(wires[nid], infos)
-        key = (node.version, tuple(ins), overrides.get(nid), node.name)
+        key = (node.version, tuple(ins), overrides.get(nid), node.name,
+               node.spec.code_target and trust.is_allowed(node.spec.code_target(node.params)))
         cached = graph._analysis_cache.get(nid)
         if cached is not None and cached[0] == key:
             info = cached[1]
@@ -166,6 +167,10 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override) -> NodeI
         return info  # an upstream problem; reported there, not repeated here
     if node.inner is not None:
         return _analyze_block(graph, node, ins, info)
+    if node.spec.code_target is not None:
+        from .code_nodes import analyze_code_node
+
+        return analyze_code_node(node, info, EVAL_NAMESPACE)
     problem = (rank_error(node, info.in_shapes) or merge_error(node, info.in_shapes) or
                dtype_error(node, info.in_dtypes) or layer_error(node, info.in_shapes))
     if problem:

@@ -1,5 +1,11 @@
 """The layer catalog: specs (data, no torch) and the source each layer emits."""
-from . import catalog_conv, catalog_core, catalog_gen, catalog_seq  # noqa: F401  (registers the layers)
+from . import (  # noqa: F401  (registers the layers)
+    catalog_conv,
+    catalog_core,
+    catalog_gen,
+    catalog_module,
+    catalog_seq,
+)
 from .registry import all_specs, categories, get_spec, register, search
 from .spec import Emission, EmitContext, LayerSpec, Param, Port, RankRule
 
