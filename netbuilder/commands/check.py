@@ -28,10 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_file(path: str, trust: bool = False) -> dict:
     """The report of one file: what ``--json`` prints for it."""
     from ..graph import Diagnostic
+    from ..graph.trust import untrusted_warnings
     from ..train.validation import training_problem
 
     graph = load_graph(path, trust)
     diags = graph.check()
+    diags += untrusted_warnings(graph)
     problem = training_problem(graph)  # the settings train and export would refuse
     if problem is not None:
         diags.append(Diagnostic("error", None, problem))

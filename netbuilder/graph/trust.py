@@ -34,11 +34,30 @@ def allow(targets) -> None:
     _allowed.update(targets)
 
 
+def allowed() -> list[str]:
+    """The targets trusted in this process (a spawned training worker is given them)."""
+    return sorted(_allowed)
+
+
 def is_allowed(target: str) -> bool:
     """Whether ``target`` may be imported: trusted, or a class of torch itself."""
     module = target.rpartition(":")[0]
     return target in _allowed or module == "torch" or (
         module.startswith("torch.") and not module.endswith(".py"))
+
+
+def untrusted_warnings(graph) -> list:
+    """A warning for each Module node shown as a placeholder (its code not trusted)."""
+    from .diagnostics import Diagnostic
+
+    out = []
+    for node in graph.nodes():
+        target = node.spec.code_target(node.params) if node.spec.code_target else None
+        if target is not None and not is_allowed(target):
+            out.append(Diagnostic("warning", node.id, f"{node.label} is a placeholder with its "
+                                  f"saved shape: its code ({target!r}) is not trusted (check "
+                                  f"it with --trust to import it)"))
+    return out
 
 
 def store_path() -> Path:
@@ -90,5 +109,5 @@ def grant(graph, path, trust: bool = False) -> list[str]:
     return [t for t in targets if not is_allowed(t)]
 
 
-__all__ = ["code_targets", "allow", "is_allowed", "file_is_trusted",
-           "trust_file", "grant", "store_path"]
+__all__ = ["code_targets", "allow", "allowed", "is_allowed", "file_is_trusted",
+           "trust_file", "grant", "store_path", "untrusted_warnings"]
