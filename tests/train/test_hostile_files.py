@@ -50,8 +50,15 @@ def hostile(shape: str, breaker: str) -> str:
 def base_file(folder: Path) -> dict:
     """A saved graph with every kind of field set: a block, options in every option table,
     a schedule, early stopping, meta; small enough to train for one epoch in seconds."""
-    g = nb.load(Path(nb.__file__).parent / "resources" / "examples" / "mlp_spirals.json")
-    group(g, [n.id for n in g.nodes() if n.name in ("hidden2", "relu2")], "Block", "trunk")
+    g = nb.Graph("spirals")
+    chain = [g.add("Input", "point", shape=(2,)), g.add("Linear", "hidden1", out_features=16),
+             g.add("ReLU", "relu1"), g.add("Linear", "hidden2", out_features=16),
+             g.add("ReLU", "relu2"),
+             g.add("Module", "drop", target="torch.nn:Dropout", arguments='{"p": 0.1}'),
+             g.add("Linear", "scores", out_features=2), g.add("Output", "logits")]
+    for a, b in zip(chain, chain[1:]):
+        g.connect(a, b)
+    group(g, chain[3:5], "Block", "trunk")
     g.training = {
         "dataset": "spirals", "dataset_options": {"n_samples": 64, "classes": 2, "seed": 1},
         "task": "classify", "task_options": {}, "loss": "cross_entropy", "optimizer": "adam",
