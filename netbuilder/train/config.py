@@ -272,7 +272,7 @@ class TrainingConfig:
 
     def validate_optimizer_options(self) -> None:
         """Each optimizer option is one the optimizer's torch class takes, with a valid value."""
-        accepted = OPTIMIZER_OPTIONS[self.optimizer]
+        accepted = OPTIMIZER_OPTIONS.get(self.optimizer, {})
         for key, value in self.optimizer_options.items():
             where = f"optimizer_options.{key}"
             kind = accepted.get(key)
