@@ -139,3 +139,21 @@ def test_a_torch_class_needs_no_trust():
     analysis = g.analyze()
     assert (analysis.shape(m), analysis.total_params) == ((3,), 15)
     assert "        self.fc = torch.nn.Linear(in_features=4, out_features=3)" in g.to_python()
+
+
+def test_a_module_that_cannot_run_on_meta_is_measured_on_a_real_batch_of_one(world):
+    folder, _ = world
+    (folder / "data_dependent.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass Peak(nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        k = int(x.abs().max().item()) + 2  # .item() has no value on meta\n"
+        "        return x.repeat(1, k)\n")
+    target = f"{folder / 'data_dependent.py'}:Peak"
+    g = nb.Graph("peak")
+    x = g.add("Input", "x", shape=(3,))
+    m = g.add("Module", "peak", target=target)
+    g.connect(x, m)
+    assert "not trusted" in g.analyze().nodes[m].error
+    trust.allow([target])
+    assert g.analyze().shape(m) == (6,)  # zeros: k = 2
+    assert g.node(m).params["out_shape"] == (6,)  # kept, for the file to show while untrusted
