@@ -185,6 +185,10 @@ def _guarded(run: Callable[[list[str]], int], argv: list[str]) -> int:
     from .commands.common import one_line
 
     debug = os.environ.get("NETBUILDER_DEBUG") == "1"
+    for stream in (sys.stdout, sys.stderr):
+        # a name from a graph file may hold a lone surrogate: printed escaped, not a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return run(argv)
     except SystemExit as exc:  # argparse: --help, or a usage error it already printed

@@ -37,14 +37,25 @@ def positive_float(text: str) -> float:
     return value
 
 
-def load_graph(path: str | Path):
-    """The graph in ``path``; a bad file raises a ``FileFormatError`` naming file and field."""
+def load_graph(path: str | Path, trust: bool = False):
+    """The graph in ``path``; a bad file raises a ``FileFormatError`` naming file and field.
+    Code it names (Module nodes) may be imported only with ``trust`` (remembered for the
+    file as it is now) or when the file was trusted before."""
     from ..graph import load
+    from ..graph.trust import grant
 
     p = Path(path)
     if p.is_dir():
         raise CommandError(f"{path}: is a folder, not a graph file")
-    return load(p)
+    graph = load(p)
+    grant(graph, p, trust)
+    return graph
+
+
+def add_trust_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", action="store_true",
+                        help="trust the graph file: let it import the Python code its Module "
+                             "nodes name (remembered for this file as it is now)")
 
 
 def one_line(text: str) -> str:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..graph import Diagnostic, Graph, Node, fmt_shape
+from ..graph import Diagnostic, Graph, Node, fmt_shape, trust
 from ..layers import EmitContext
 from ..layers import modules as helper_modules
 from .checks import (
@@ -142,7 +142,8 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
             diags.append(Diagnostic("error", nid, empty))
             continue
         batches = tuple(_batch_of(infos.get(src), i) for _, src, i in wires[nid])
-        key = (node.version, tuple(ins), batches, overrides.get(nid), node.name)
+        key = (node.version, tuple(ins), batches, overrides.get(nid), node.name,
+               node.spec.code_target and trust.is_allowed(node.spec.code_target(node.params)))
         cached = graph._analysis_cache.get(nid)
         if cached is not None and cached[0] == key:
             info = cached[1]
@@ -215,6 +216,10 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
         return info  # an upstream problem; reported there, not repeated here
     if node.inner is not None:
         return _analyze_block(graph, node, ins, info)
+    if node.spec.code_target is not None:
+        from .code_nodes import analyze_code_node
+
+        return analyze_code_node(node, info, EVAL_NAMESPACE)
     problem = (rank_error(node, info.in_shapes) or merge_error(node, info.in_shapes) or
                dtype_error(node, _value_dtypes(node, ins)) or layer_error(node, info.in_shapes))
     if problem:

@@ -5,6 +5,7 @@ from . import catalog_conv, catalog_core  # noqa: F401, I001
 from . import (  # noqa: F401
     catalog_activations,
     catalog_gen,
+    catalog_module,
     catalog_norm,
     catalog_ops_math,
     catalog_ops_param,

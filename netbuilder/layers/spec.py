@@ -185,13 +185,15 @@ class Emission:
 
     ``init``: expression assigned to ``self.<name>`` in ``__init__`` (None for stateless ops).
     ``forward``: lines of ``forward``. ``helpers``: helper classes from ``layers.modules`` it uses.
-    ``uses_functional``: whether ``F`` is referenced.
+    ``uses_functional``: whether ``F`` is referenced. ``imports``: statements the file starts
+    with (made only of checked identifiers and literals).
     """
 
     init: str | None
     forward: list[str]
     helpers: tuple[str, ...] = ()
     uses_functional: bool = False
+    imports: tuple[str, ...] = ()  # top-of-file statements (a Module node's import)
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,7 @@ class LayerSpec:
     from_module: Callable[[Any], dict] | None = None  # params of a torch module instance
     functions: tuple[str, ...] = ()  # torch functions / methods the importer maps to this type
     from_call: Callable[[dict], tuple[dict, list]] | None = None  # bound args -> (params, inputs)
+    code_target: Callable[[dict], str] | None = None  # the Python code it names (trust gates it)
 
     @property
     def is_block(self) -> bool:
