@@ -39,7 +39,7 @@ def explain(model: torch.nn.Module, x: torch.Tensor, method: str, target: int | 
         attr = Saliency(model).attribute(x, target=target, abs=True)
         return _reduce(attr, "max")
     if method == "smoothgrad":
-        span = float(x.max() - x.min()) or 1.0
+        span = float(x.detach().max() - x.detach().min()) or 1.0
         attr = NoiseTunnel(Saliency(model)).attribute(
             x, nt_type="smoothgrad", nt_samples=samples, stdevs=noise * span, target=target,
             abs=True)
