@@ -56,7 +56,7 @@ def explain(model: torch.nn.Module, x: torch.Tensor, method: str, target: int | 
     if x.ndim > 2:  # a window covers all channels at once
         size, stride = (int(x.shape[1]), *size), (int(x.shape[1]), *stride)
     attr = Occlusion(model).attribute(x, sliding_window_shapes=size, strides=stride,
-                                      target=target, baselines=0.0)
+                                      target=target, baselines=0.0, perturbations_per_eval=64)
     return _reduce(attr, "sum")
 
 

@@ -44,6 +44,11 @@ def project(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndar
 
     if d > 50:
         x = PCA(n_components=min(50, n), random_state=seed).fit_transform(x)
+    from threadpoolctl import threadpool_limits
+
     tsne = TSNE(n_components=2, perplexity=float(min(30, (n - 1) / 3)), init="pca",
                 random_state=seed)
-    return tsne.fit_transform(x).astype(np.float32)
+    # NOTE: for a few thousand points OpenMP's threads cost more than they bring, and on a
+    # busy machine their spin-waiting made 360 points take 75 s instead of 6 s.
+    with threadpool_limits(1 if n <= 5000 else None):
+        return tsne.fit_transform(x).astype(np.float32)
