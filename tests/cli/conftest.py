@@ -68,23 +68,3 @@ def missing_flatten_graph() -> nb.Graph:
     g.connect(c, fc)
     return g
 
-
-@pytest.fixture(scope="session")
-def lenet_run(tmp_path_factory) -> Path:
-    """A run folder: the LeNet-5 example trained one epoch on the built-in digits (seed 0)."""
-    import torch
-
-    from netbuilder.train.config import TrainingConfig
-    from netbuilder.train.trainer import train
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    try:
-        g = nb.load(EXAMPLES / "lenet5.json")
-        out = tmp_path_factory.mktemp("lenet_run")
-        train(g, TrainingConfig.from_graph(g).replace(epochs=1, device="cpu"),
-              emit=lambda _e: None, out_dir=out)
-    finally:
-        torch.set_num_threads(threads)
-    return out

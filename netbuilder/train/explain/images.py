@@ -46,7 +46,13 @@ def _scale_up(img: Image.Image, side: int) -> Image.Image:
 
 def overlay_png(image: np.ndarray, heat: np.ndarray, path: str | Path, alpha: float = 0.55,
                 side: int = 256) -> Path:
-    """Draw |heat| (H, W) over ``image`` on the colour scale, with the scale bar and its range
+    """``overlay_image`` written to ``path`` as PNG."""
+    return _save(overlay_image(image, heat, alpha, side), path)
+
+
+def overlay_image(image: np.ndarray, heat: np.ndarray, alpha: float = 0.55, side: int = 256
+                  ) -> Image.Image:
+    """|heat| (H, W) drawn over ``image`` on the colour scale, with the scale bar and its range
     to the right; small pictures are enlarged to about ``side`` pixels."""
     h = np.abs(np.asarray(heat, dtype=np.float32))
     if h.ndim == 1:
@@ -67,7 +73,7 @@ def overlay_png(image: np.ndarray, heat: np.ndarray, path: str | Path, alpha: fl
     x_text = picture.width + pad + bar_w + 4
     draw.text((x_text, 0), f"{peak:.3g}", fill="black")
     draw.text((x_text, picture.height - 12), "0", fill="black")
-    return _save(canvas, path)
+    return canvas
 
 
 def grid_png(images: Sequence[np.ndarray], path: str | Path, labels: Sequence[str] = (),

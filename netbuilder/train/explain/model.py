@@ -55,6 +55,22 @@ class RunModel:
     def node(self, name: str) -> torch.nn.Module:
         return self.predictor.node_module(name)
 
+    def spatial_nodes(self) -> list[tuple[str, bool]]:
+        """(name, has weights) of the nodes with a layer module and (C, H, W) feature maps, in
+        the order the model runs them: the nodes Grad-CAM can look at."""
+        from ...compile.codegen import used_nodes
+        from ..probe import node_modules
+
+        owners = node_modules(self.graph, self.predictor.module())
+        nodes = self.graph.analyze().nodes
+        out = []
+        for nid in used_nodes(self.graph):
+            name, info = self.graph.node(nid).name, nodes.get(nid)
+            if name in owners and info is not None and info.shape is not None \
+                    and len(info.shape) == 3:
+                out.append((name, info.params > 0))
+        return out
+
     def validation(self, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The validation samples (raw, shaped like the Input) and their targets."""
         x, y = self.predictor.validation_set()
