@@ -45,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
     model = open_run(args)
     x, label, what = chosen_sample(model, args)
     layer = model.node(args.node) if args.node else None
+    if args.method == "gradcam":
+        spatial = [name for name, _ in model.spatial_nodes()]
+        if args.node not in spatial:
+            raise CommandError(f"Grad-CAM needs a node with (C, H, W) feature maps; "
+                               f"'{args.node}' has none. Nodes that have them: "
+                               f"{', '.join(spatial) or 'none'}")
     with torch.no_grad():
         scores = model.net(x).reshape(-1)
     predicted = int(scores.argmax())

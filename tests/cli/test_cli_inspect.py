@@ -56,7 +56,8 @@ def test_explain_errors_are_one_line(cli, lenet_run, tmp_path):
     assert code == 1 and "Node 'conv9' is not a node of the run's graph 'lenet5'" in err
     assert "conv1, conv2, fc1" in err
     code, _, err = cli("explain", lenet_run, "--method", "gradcam", "--node", "fc1", "-o", out)
-    assert code == 1 and "Grad-CAM needs a node with a spatial output" in err
+    assert code == 1 and "Grad-CAM needs a node with (C, H, W) feature maps; 'fc1' has none. " \
+        "Nodes that have them: conv1, tanh1, pool1, conv2, tanh2, pool2" in err
     code, _, err = cli("explain", lenet_run, "--sample", "5000", "-o", out)
     assert code == 1 and "--sample 5000 is out of range: the validation set has 359" in err
     code, _, err = cli("explain", tmp_path, "-o", out)
