@@ -3,6 +3,8 @@
     netbuilder check FILE            diagnostics; exit 1 if any is an error
     netbuilder summary FILE          layers, shapes, parameters, MACs
     netbuilder export FILE -o OUT    standalone PyTorch source
+    netbuilder train FILE            train headless into a run folder
+    netbuilder explain|embed|attack|dream|style RUN ...   look inside a run's trained model
     netbuilder [FILE] [--screenshot OUT.png] [--train SECONDS] [--version]   the editor
 
 Subcommands are modules in ``netbuilder.commands`` (see its docstring), imported only when

@@ -36,6 +36,9 @@ def test_explain_gradcam_writes_an_overlay(cli, lenet_run, tmp_path):
                     r"class \d; map written to ", stdout)
     width, height = picture_size(out)
     assert height == 252 and width > height  # 28 px × 9, with the colour scale beside it
+    code, best, _ = cli("explain", lenet_run, "--weights", "best", "--method", "gradcam",
+                        "--node", "conv2", "--sample", "3", "-o", out)
+    assert code == 0 and best == stdout  # one epoch: the best weights are the last ones
 
 
 @pytest.mark.parametrize("method", ["saliency", "integrated_gradients", "occlusion"])
