@@ -57,3 +57,17 @@ def test_a_folder_that_is_no_run_says_so(qtbot, view, tmp_path):
     view.set_run(tmp_path)
     assert "holds no graph snapshot" in view.message.text()
     assert not view.button.isEnabled()
+
+
+def test_the_explain_dock_opens_on_the_last_run(qtbot, make_window, lenet_run):
+    w = make_window(restore_layout=False)
+    dash = w.training_dashboard
+    dash.controller.last_run_dir = lenet_run  # as a finished run leaves it
+    w.show_dock("explain")
+    qtbot.waitUntil(lambda: dash.panels["explain"].is_built(), timeout=20000)
+    view = dash.built("explain")
+    assert isinstance(view, ExplainView) and view.run_dir == lenet_run
+    assert view.isVisible() and view.button.isEnabled()
+    with qtbot.waitSignal(view.explained, timeout=20000):
+        qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)
+    assert view.picture.has_image()
