@@ -30,8 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=positive_int, default=4, metavar="N",
                         help="occlusion: side of the covering square in input pixels (4)")
     add_sample_arguments(parser)
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.png",
-                        help="where to write the overlay")
+    parser.add_argument("-o", "--output", metavar="OUT.png",
+                        help="where to write the overlay (pictures; other inputs get their "
+                             "attribution per feature printed)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--method gradcam needs --node NAME: the convolutional node to look "
                            "at")
     model = open_run(args)
+    picture = model.image_shape() is not None
+    if picture and not args.output:
+        raise CommandError("give -o OUT.png: where to write the map over the picture")
     x, label, what = chosen_sample(model, args)
     layer = model.node(args.node) if args.node else None
     if args.method == "gradcam":
@@ -59,10 +63,17 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--target {target} is out of range: the model has {len(scores)} "
                            f"outputs (0 to {len(scores) - 1})")
     heat = explain(model.net, x, args.method, target=target, layer=layer, window=args.window)
-    overlay_png(x[0].numpy(), heat, args.output)
     truth = f", label {class_name(model, label)}" if label is not None else ""
-    print(f"{args.method} of {what}: predicted {class_name(model, predicted)}{truth}; "
-          f"explaining class {class_name(model, target)}; map written to {args.output}")
+    said = (f"{args.method} of {what}: predicted {class_name(model, predicted)}{truth}; "
+            f"explaining class {class_name(model, target)}")
+    if picture:
+        overlay_png(x[0].numpy(), heat, args.output)
+        print(f"{said}; map written to {args.output}")
+        return 0
+    print(f"{said}; attribution per input feature:")
+    for i, value in enumerate(heat.reshape(-1)):
+        print(f"  {i:>4}  {value:+.4g}")
+    return 0
     return 0
 
 

@@ -136,3 +136,26 @@ def test_style_transfer(cli, lenet_run, digit_files, tmp_path):
     code, _, err = cli("style", lenet_run, "--content", digit_files[0], "--style",
                        digit_files[1], "--nodes", "conv1,bogus", "-o", out)
     assert code == 1 and "Node 'bogus' is not a node" in err
+
+
+def test_explain_a_vector_input_prints_one_value_per_feature(cli, tmp_path):
+    import netbuilder as nb
+    from netbuilder.train.config import TrainingConfig
+    from netbuilder.train.trainer import train
+
+    g = nb.Graph("mlp")
+    prev = g.add("Input", "x", shape=(2,))
+    for type_, params in [("Linear", {"out_features": 8}), ("ReLU", {}),
+                          ("Linear", {"out_features": 2})]:
+        node = g.add(type_, **params)
+        g.connect(prev, node)
+        prev = node
+    train(g, TrainingConfig(dataset="moons", epochs=1, device="cpu"), emit=lambda _e: None,
+          out_dir=tmp_path / "run")
+    code, stdout, err = cli("explain", tmp_path / "run", "--method", "integrated_gradients")
+    assert (code, err) == (0, "")
+    lines = stdout.splitlines()
+    assert lines[0].endswith("attribution per input feature:") and len(lines) == 3
+    assert [line.split()[0] for line in lines[1:]] == ["0", "1"]
+    code, _, err = cli("explain", tmp_path / "run", "--method", "gradcam", "--node", "x")
+    assert code == 1 and "Node 'x' has no layer module" in err
