@@ -4,6 +4,8 @@
     netbuilder summary FILE          layers, shapes, parameters, MACs
     netbuilder export FILE -o OUT    standalone PyTorch source
     netbuilder draw FILE -o OUT      the network as a diagram (.svg, .pdf, .png)
+    netbuilder train FILE            train headless into a run folder
+    netbuilder explain|embed|attack|dream|style RUN ...   look inside a run's trained model
     netbuilder [FILE] [--screenshot OUT.png] [--train SECONDS] [--version]   the editor
 
 Subcommands are modules in ``netbuilder.commands`` (see its docstring), imported only when
@@ -27,7 +29,8 @@ from .commands.common import positive_float
 from .errors import NetbuilderError
 
 # NOTE: add a subcommand by writing netbuilder/commands/<name>.py and listing it here.
-SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "draw", "train", "import")
+SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "draw", "train", "import",
+                                "explain", "embed", "attack", "dream", "style")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2

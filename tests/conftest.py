@@ -3,9 +3,12 @@
 ``pytest --xwindow`` runs the tests marked ``xwindow`` instead (and only them) under Qt's xcb
 platform, in an X server with a window manager started for the run (``xserver.py``). Without
 Xvfb and openbox they are skipped with the reason, except in CI (``CI`` set), where that fails.
+
+A run folder of LeNet-5 trained one epoch serves the tests that look inside a trained network.
 """
 import os
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("xwindow"):
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def lenet_run(tmp_path_factory) -> Path:
+    """A run folder: the LeNet-5 example trained one epoch on the built-in digits (seed 0)."""
+    import torch
+
+    import netbuilder as nb
+    from netbuilder.train.config import TrainingConfig
+    from netbuilder.train.trainer import train
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    try:
+        g = nb.load(Path(str(resources.files("netbuilder") / "resources" / "examples"
+                             / "lenet5.json")))
+        out = tmp_path_factory.mktemp("lenet_run")
+        train(g, TrainingConfig.from_graph(g).replace(epochs=1, device="cpu"),
+              emit=lambda _e: None, out_dir=out)
+    finally:
+        torch.set_num_threads(threads)
+    return out

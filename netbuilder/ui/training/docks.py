@@ -97,6 +97,7 @@ class Dashboard(QObject):
         self._add("histograms", "Histograms", self._make_histograms, BOTTOM, "feature_maps")
         self._add("try_it", "Try it", self._make_try_it, BOTTOM, "curves")
         self._add("runs", "Runs", self._make_runs, BOTTOM, "curves")
+        self._add("explain", "Explain", self._make_explain, BOTTOM, "curves")
         for name in ("summary", "code"):
             if name in window.docks:
                 window.docks[name].raise_()
@@ -202,6 +203,15 @@ class Dashboard(QObject):
             view.set_run(run)
         return view
 
+    def _make_explain(self):
+        from .explain_view import ExplainView
+
+        view = ExplainView()
+        run = self.controller.run_dir or self.controller.last_run_dir
+        if run is not None:
+            view.set_run(run)
+        return view
+
     def _make_runs(self):
         from .runs import RunsPanel
 
@@ -299,6 +309,9 @@ class Dashboard(QObject):
         if curves is not None:
             curves.redraw()
         self._checkpoint(None)
+        explain = self.built("explain")
+        if explain is not None and self.controller.run_dir is not None:
+            explain.set_run(self.controller.run_dir)
 
     def _state_changed(self, state: str) -> None:
         if state == "starting":
