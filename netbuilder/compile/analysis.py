@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..graph import Diagnostic, Graph, Node, fmt_shape
+from ..graph import Diagnostic, Graph, Node, fmt_shape, trust
 from ..layers import EmitContext
 from ..layers import modules as helper_modules
 from .checks import (
@@ -142,7 +142,8 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
             diags.append(Diagnostic("error", nid, empty))
             continue
         batches = tuple(_batch_of(infos.get(src), i) for _, src, i in wires[nid])
-        key = (node.version, tuple(ins), batches, overrides.get(nid), node.name)
+        key = (node.version, tuple(ins), batches, overrides.get(nid), node.name,
+               node.spec.code_target and trust.is_allowed(node.spec.code_target(node.params)))
         cached = graph._analysis_cache.get(nid)
         if cached is not None and cached[0] == key:
             info = cached[1]
@@ -156,18 +157,25 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
     return Analysis(graph, infos, order, diags, recomputed, batch_size)
 
 
+def _value_dtypes(node: Node, ins: list[tuple]) -> list:
+    """Dtypes of the inputs that carry values: ports that take indices are left out."""
+    integer = {p.name for p in node.spec.inputs if p.integer}
+    return [d for port, _, d in ins if port not in integer]
+
+
 def _empty_port(graph: Graph, nid: str, wires: list[tuple], infos: dict) -> str | None:
-    """A wire from an output port that its node leaves empty (port 3 of a Chunk into 2)."""
+    """A wire from an output port that its node's settings leave empty (part 3 of a Chunk into
+    2, the indices of a max pool without return_indices)."""
     for _, src_id, i in wires:
         src = infos.get(src_id)
         if src is None or src.error or src.inner is not None or i >= len(src.out_shapes) or \
                 src.out_shapes[i] is not None or all(s is None for s in src.out_shapes):
             continue
-        made = sum(s is not None for s in src.out_shapes)
-        ports = [p.name for p in graph.output_ports(src_id)]
-        return (f"{graph.node(nid).label} is wired to output '{ports[i]}' of "
-                f"{graph.node(src_id).label}, which makes only {made} part(s): wire one of "
-                f"{', '.join(ports[:made])}, or make more parts")
+        port = graph.output_ports(src_id)[i]
+        advice = f" ({port.doc})" if port.doc else ""
+        return (f"{graph.node(nid).label} is wired to output '{port.name}' of "
+                f"{graph.node(src_id).label}, which gives no '{port.name}' output with its "
+                f"current settings{advice}")
     return None
 
 
@@ -208,8 +216,12 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
         return info  # an upstream problem; reported there, not repeated here
     if node.inner is not None:
         return _analyze_block(graph, node, ins, info)
+    if node.spec.code_target is not None:
+        from .code_nodes import analyze_code_node
+
+        return analyze_code_node(node, info, EVAL_NAMESPACE)
     problem = (rank_error(node, info.in_shapes) or merge_error(node, info.in_shapes) or
-               dtype_error(node, info.in_dtypes) or layer_error(node, info.in_shapes))
+               dtype_error(node, _value_dtypes(node, ins)) or layer_error(node, info.in_shapes))
     if problem:
         info.error = problem
         return info

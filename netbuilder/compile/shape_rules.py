@@ -120,7 +120,8 @@ def _concat(p: dict, shapes: list):
 def _pool(dims: int) -> Rule:
     def rule(p: dict, shapes: list):
         s = shapes[0]
-        if len(s) != dims + 1 or p["ceil_mode"]:
+        if (len(s) != dims + 1 or p["ceil_mode"] or p.get("return_indices")
+                or p.get("dilation", 1) != 1):
             return None
         kernel = _tuple(p["kernel_size"], dims)
         stride = kernel if p["stride"] is None else _tuple(p["stride"], dims)
@@ -136,7 +137,7 @@ def _pool(dims: int) -> Rule:
 
 def _adaptive(p: dict, shapes: list):
     s = shapes[0]
-    if len(s) != 3:
+    if len(s) != 3 or p.get("return_indices"):
         return None
     return (s[0], *_tuple(p["output_size"], 2)), 0
 

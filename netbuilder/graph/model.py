@@ -428,6 +428,12 @@ class Graph:
         """Diagnostics (severity, node id, message); never raises for a bad graph."""
         return _compiler().check(self)
 
+    def _repr_svg_(self) -> str:
+        """The diagram, so that a notebook shows the network inline (see drawing.py)."""
+        from .drawing import render_svg, wire_shapes
+
+        return render_svg(self, shapes=wire_shapes(self))
+
     def analyze(self, batch_size: int = 1):
         """Per-node output shapes, parameters and MACs; per-wire shapes; totals."""
         return _compiler().analyze(self, batch_size=batch_size)

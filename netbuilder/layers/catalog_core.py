@@ -1,7 +1,7 @@
 """Inputs, outputs, dense layers, reshaping, activations and merges."""
 from __future__ import annotations
 
-from .define import Code, P, Port, RankRule, layer, module_call
+from .define import Code, P, Port, RankRule, activation, attrs, layer, module_call
 from .spec import call
 
 # --- Inputs and outputs -----------------------------------------------------------------------
@@ -26,6 +26,8 @@ layer("Linear", "Dense", "Fully connected layer: y = x·Wᵀ + b over the last d
       init=lambda c: call("nn.Linear", (c.shape[-1], c.params["out_features"]),
                           {"bias": c.params["bias"]}, {"bias": True}),
       aliases=("dense", "fully connected", "fc", "affine", "perceptron"), short="fc", weight=True,
+      torch_class="torch.nn.Linear",
+      from_module=lambda m: {"out_features": m.out_features, "bias": m.bias is not None},
       rank=RankRule((1, 2), "(N, features)", lambda r: "add a Flatten before it"))
 
 layer("Flatten", "Shape", "Flattens dimensions start_dim..end_dim into one.",
@@ -34,12 +36,15 @@ layer("Flatten", "Shape", "Flattens dimensions start_dim..end_dim into one.",
       init=lambda c: call("nn.Flatten", (), {"start_dim": c.params["start_dim"],
                                               "end_dim": c.params["end_dim"]},
                           {"start_dim": 1, "end_dim": -1}),
-      aliases=("vectorize", "ravel"), short="flatten")
+      aliases=("vectorize", "ravel"), short="flatten", no_macs=True,
+      torch_class="torch.nn.Flatten", from_module=attrs("start_dim", "end_dim"))
 
 layer("Unflatten", "Shape", "Splits the features dimension into the given shape.",
       (P("shape", "shape", (1, 8, 8), "Shape that dimension 1 becomes"),),
       init=lambda c: call("nn.Unflatten", (1, c.params["shape"])),
-      aliases=("unflatten", "to image"), short="unflatten")
+      aliases=("unflatten", "to image"), short="unflatten", no_macs=True,
+      torch_class="torch.nn.Unflatten",
+      from_module=lambda m: {"shape": tuple(m.unflattened_size)})
 
 layer("Reshape", "Shape", "Reshapes each sample to the given shape (-1 infers one dimension).",
       (P("shape", "shape", (-1,), "Target sample shape; one entry may be -1", min=-1),),
@@ -47,7 +52,8 @@ layer("Reshape", "Shape", "Reshapes each sample to the given shape (-1 infers on
       aliases=("view", "resize tensor"), short="reshape")
 
 layer("Identity", "Shape", "Passes its input through unchanged (a placeholder or a named tap).",
-      init=lambda c: "nn.Identity()", aliases=("pass", "noop", "skip"), short="identity")
+      init=lambda c: "nn.Identity()", aliases=("pass", "noop", "skip"), short="identity",
+      same_shape=True, no_macs=True, torch_class="torch.nn.Identity", from_module=lambda m: {})
 
 layer("Embedding", "Dense", "Looks up a learned vector for each integer token id.",
       (P("num_embeddings", "int", 1000, "Vocabulary size (ids 0..n-1)", min=1, max=10_000_000),
@@ -56,36 +62,30 @@ layer("Embedding", "Dense", "Looks up a learned vector for each integer token id
          optional=True)),
       init=lambda c: call("nn.Embedding", (c.params["num_embeddings"], c.params["embedding_dim"]),
                           {"padding_idx": c.params["padding_idx"]}, {"padding_idx": None}),
-      aliases=("lookup", "word vectors", "token embedding"), short="embed", weight=True)
+      aliases=("lookup", "word vectors", "token embedding"), short="embed", weight=True,
+      no_macs=True, torch_class="torch.nn.Embedding",
+      from_module=attrs("num_embeddings", "embedding_dim", "padding_idx"))
 
 # --- Activations -----------------------------------------------------------------------------
 
-
-def _activation(type_, doc, params=(), aliases=(), kw=(), defaults=None, short=None):
-    names = tuple(p.name for p in params)
-    layer(type_, "Activation", doc, params,
-          init=lambda c: call(f"nn.{type_}", (), {k: c.params[k] for k in names}, defaults or {}),
-          aliases=aliases, short=short or type_.lower())
-
-
-_activation("ReLU", "Rectified linear unit: max(0, x).", aliases=("rectifier",))
-_activation("LeakyReLU", "ReLU with a small slope for negative inputs.",
-            (P("negative_slope", "float", 0.01, "Slope for x < 0", min=0.0, max=1.0),),
-            defaults={"negative_slope": 0.01}, short="lrelu")
-_activation("ELU", "Exponential linear unit.",
-            (P("alpha", "float", 1.0, "Saturation value for negative inputs", min=0.0),),
-            defaults={"alpha": 1.0})
-_activation("GELU", "Gaussian error linear unit (transformers).",
-            (P("approximate", "choice", "none", "Exact or tanh approximation",
-               choices=("none", "tanh")),), defaults={"approximate": "none"})
-_activation("SiLU", "Sigmoid-weighted linear unit x·σ(x) (swish).", aliases=("swish",))
-_activation("Sigmoid", "Logistic function 1/(1+e^-x), output in (0, 1).", aliases=("logistic",))
-_activation("Tanh", "Hyperbolic tangent, output in (-1, 1).")
-_activation("Softmax", "Normalizes to probabilities along a dimension.",
-            (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={})
-_activation("LogSoftmax", "Log of softmax (pair with the NLL loss).",
-            (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={},
-            short="logsoftmax")
+activation("ReLU", "Rectified linear unit: max(0, x).", aliases=("rectifier",))
+activation("LeakyReLU", "ReLU with a small slope for negative inputs.",
+           (P("negative_slope", "float", 0.01, "Slope for x < 0", min=0.0, max=1.0),),
+           defaults={"negative_slope": 0.01}, short="lrelu")
+activation("ELU", "Exponential linear unit.",
+           (P("alpha", "float", 1.0, "Saturation value for negative inputs", min=0.0),),
+           defaults={"alpha": 1.0})
+activation("GELU", "Gaussian error linear unit (transformers).",
+           (P("approximate", "choice", "none", "Exact or tanh approximation",
+              choices=("none", "tanh")),), defaults={"approximate": "none"})
+activation("SiLU", "Sigmoid-weighted linear unit x·σ(x) (swish).", aliases=("swish",))
+activation("Sigmoid", "Logistic function 1/(1+e^-x), output in (0, 1).", aliases=("logistic",))
+activation("Tanh", "Hyperbolic tangent, output in (-1, 1).")
+activation("Softmax", "Normalizes to probabilities along a dimension.",
+           (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={})
+activation("LogSoftmax", "Log of softmax (pair with the NLL loss).",
+           (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={},
+           short="logsoftmax")
 
 layer("PReLU", "Activation", "Leaky ReLU whose negative slope is learned.",
       (P("num_parameters", "choice", "one", "One slope, or one per channel",
@@ -97,7 +97,9 @@ layer("PReLU", "Activation", "Leaky ReLU whose negative slope is learned.",
           "num_parameters": 1 if c.params["num_parameters"] == "one" or not c.shape
           else c.shape[0],
           "init": c.params["init_slope"]}, {"num_parameters": 1, "init": 0.25}),
-      aliases=("parametric relu",))
+      aliases=("parametric relu",), same_shape=True, no_macs=True, torch_class="torch.nn.PReLU",
+      from_module=lambda m: {"num_parameters": "one" if m.num_parameters == 1 else "per_channel",
+                             "init_slope": float(m.init)})
 
 # --- Merges ----------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Recurrent layers, attention, transformers, generative primitives and blocks."""
 from __future__ import annotations
 
-from .define import P, Port, RankRule, layer
+from .define import P, Port, RankRule, attrs, ff_params, layer
 from .spec import call
 
 _SEQ = RankRule((2,), "(N, time, features)", lambda r: (
@@ -42,7 +42,9 @@ def _recurrent(type_: str, doc: str, aliases: tuple, short: str, elman: bool = F
         return lines
 
     layer(type_, "Recurrent", doc, params, init=init, forward=forward, aliases=aliases,
-          short=short, rank=_SEQ, weight=True)
+          short=short, rank=_SEQ, weight=True, torch_class=f"torch.nn.{type_}",
+          # NOTE: "output" is how the node reads the module's result, not the module's own.
+          from_module=attrs("hidden_size", *keys))
 
 
 _recurrent("RNN", "Elman recurrent network: h_t = tanh(W·x_t + U·h_{t-1} + b).",
@@ -61,7 +63,10 @@ layer("MultiheadAttention", "Attention",
           "dropout": c.params["dropout"], "bias": c.params["bias"], "batch_first": True},
           {"dropout": 0.0, "bias": True}),
       forward=lambda c: [f"{c.out}, _ = self.{c.name}({c.x}, {c.x}, {c.x}, need_weights=False)"],
-      aliases=("self attention", "attention", "mha", "transformer"), short="attn", rank=_SEQ)
+      aliases=("self attention", "attention", "mha", "transformer"), short="attn", rank=_SEQ,
+      torch_class="torch.nn.MultiheadAttention",
+      from_module=lambda m: {"num_heads": m.num_heads, "dropout": m.dropout,
+                             "bias": m.in_proj_bias is not None})
 
 layer("TransformerEncoderLayer", "Attention",
       "Self-attention plus a feed-forward network, each with a residual and LayerNorm.",
@@ -75,7 +80,8 @@ layer("TransformerEncoderLayer", "Attention",
           **{k: c.params[k] for k in ("dim_feedforward", "dropout", "activation", "norm_first")},
           "batch_first": True},
           {"dim_feedforward": 2048, "dropout": 0.1, "activation": "relu", "norm_first": False}),
-      aliases=("transformer", "encoder layer", "bert"), short="encoder", rank=_SEQ)
+      aliases=("transformer", "encoder layer", "bert"), short="encoder", rank=_SEQ,
+      torch_class="torch.nn.TransformerEncoderLayer", from_module=ff_params)
 
 layer("PositionalEncoding", "Attention",
       "Adds position information to a sequence (sinusoidal or learned).",

@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from .spec import Port, fmt
 
 MAX_PARTS = 8  # output ports of Chunk and Split
-PART_PORTS = tuple(Port(f"part{i}", doc=f"Part {i}") for i in range(MAX_PARTS))
+PART_PORTS = tuple(Port(f"part{i}", doc=f"part {i} exists when the node makes more than {i} "
+                                             f"parts") for i in range(MAX_PARTS))
 MANY = (Port("in", variadic=True, doc="One or more tensors, in order"),)
 
 

@@ -149,6 +149,7 @@ class Port:
     variadic: bool = False
     optional: bool = False
     doc: str = ""
+    integer: bool = False  # takes int64 indices (a MaxUnpool's "indices"), not values
 
 
 @dataclass
@@ -184,13 +185,15 @@ class Emission:
 
     ``init``: expression assigned to ``self.<name>`` in ``__init__`` (None for stateless ops).
     ``forward``: lines of ``forward``. ``helpers``: helper classes from ``layers.modules`` it uses.
-    ``uses_functional``: whether ``F`` is referenced.
+    ``uses_functional``: whether ``F`` is referenced. ``imports``: statements the file starts
+    with (made only of checked identifiers and literals).
     """
 
     init: str | None
     forward: list[str]
     helpers: tuple[str, ...] = ()
     uses_functional: bool = False
+    imports: tuple[str, ...] = ()  # top-of-file statements (a Module node's import)
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ class LayerSpec:
     from_module: Callable[[Any], dict] | None = None  # params of a torch module instance
     functions: tuple[str, ...] = ()  # torch functions / methods the importer maps to this type
     from_call: Callable[[dict], tuple[dict, list]] | None = None  # bound args -> (params, inputs)
+    code_target: Callable[[dict], str] | None = None  # the Python code it names (trust gates it)
 
     @property
     def is_block(self) -> bool:
@@ -245,10 +249,13 @@ class LayerSpec:
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
 
-    def matches(self, text: str) -> bool:
-        """Whether a palette search for ``text`` finds this layer (name, aliases, category)."""
+    def matches(self, text: str, docs: bool = True) -> bool:
+        """Whether a palette search for ``text`` finds this layer: every word is in its name,
+        an alias or its category, or (with ``docs``) in its doc."""
         t = text.strip().lower()
         hay = [self.type.lower(), self.category.lower(), *(a.lower() for a in self.aliases)]
+        if docs:
+            hay.append(self.doc.lower())
         return all(any(word in h for h in hay) for word in t.split())
 
 

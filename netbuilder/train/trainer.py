@@ -33,8 +33,8 @@ from .events import Failed, Finished, Log, RunStarted
 from .losses import make_loss
 from .memory import memory_warning
 from .probe import Prober
-from .tasks import get_task
 from .tasks.base import Phase, StepContext, TrainingError
+from .validation import checked_task
 
 
 class TrainingFailed(TrainingError):
@@ -182,7 +182,7 @@ class Trainer:
         np.random.seed(cfg.seed)
         device = resolve_device(cfg.device, self.dist.local_rank if self.dist.enabled else None)
         distributed.init(self.dist, device)
-        task = get_task(cfg.task)(cfg, self.graph)
+        task = checked_task(self.graph, cfg)  # what check and export check, too
         if self.dist.enabled and not task.supports_distributed:
             raise TrainingError(f"The {task.name} task cannot run data-parallel: run it in one "
                                 f"process", field="task")

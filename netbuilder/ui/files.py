@@ -241,6 +241,7 @@ class FileController(QObject):
             return False
         if not self.maybe_save():
             return False
+        self._ask_trust(graph, path)
         as_template = is_example(path)
         self.window.set_document(Document(graph, None if as_template else path))
         if not as_template:
@@ -249,6 +250,16 @@ class FileController(QObject):
         self.status.emit(f"Opened {path.name}" + (" (an example: Save asks where to keep your "
                                                   "copy)" if as_template else ""))
         return True
+
+    def _ask_trust(self, graph, path: Path) -> None:
+        """A graph naming Python code imports it only if the person trusts the file (now,
+        or before: remembered by path and content)."""
+        from ..graph.trust import grant
+        from .trust_dialog import ask_trust
+
+        untrusted = grant(graph, path)
+        if untrusted and ask_trust(self.window, path.name, untrusted):
+            grant(graph, path, trust=True)
 
     def save(self) -> bool:
         if self.doc.path is None:

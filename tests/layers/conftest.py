@@ -1,5 +1,5 @@
-"""The operation tests' helper (op_harness) sits beside them; with --import-mode=importlib
-their folder is not on sys.path by itself."""
+"""The layer tests' helpers (layer_check.py, op_harness.py) sit beside them; with
+--import-mode=importlib their folder is not on sys.path by itself."""
 import sys
 from pathlib import Path
 

@@ -224,8 +224,9 @@ def test_chunk_parts_feed_other_nodes_and_unmade_ports_are_errors():
     torch.testing.assert_close(y, torch.full((2, 2, 4), 16.0))
     g.set_param(c, "chunks", 2)
     error = g.analyze().nodes[s].error
-    assert error == ("Sub 'diff' is wired to output 'part2' of Chunk 'qkv', which makes only 2 "
-                     "part(s): wire one of part0, part1, or make more parts")
+    assert error == ("Sub 'diff' is wired to output 'part2' of Chunk 'qkv', which gives no "
+                     "'part2' output with its current settings (part 2 exists when the node "
+                     "makes more than 2 parts)")
 
 
 def test_chunk_that_torch_would_cut_differently_is_refused():
