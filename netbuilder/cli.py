@@ -26,7 +26,7 @@ from .commands.common import positive_float
 from .errors import NetbuilderError
 
 # NOTE: add a subcommand by writing netbuilder/commands/<name>.py and listing it here.
-SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "train", "import")
+SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "train", "sweep", "import")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2

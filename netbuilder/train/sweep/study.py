@@ -339,3 +339,23 @@ class _threads_per_trial:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def load_records(folder: str | os.PathLike, name: str) -> tuple[SweepDefinition, list]:
+    """The definition and trials of the stored sweep ``name``; SweepError when there is none."""
+    folder = Path(folder)
+    if not (folder / STUDY_FILE).exists():
+        raise SweepError(f"there is no sweep {name!r}: {folder / STUDY_FILE} does not exist")
+    study, definition = open_study(folder, name, None)
+    return definition, records(study, definition)
+
+
+def front(trials: list[TrialRecord], definition: SweepDefinition) -> list[TrialRecord]:
+    """The complete trials on the Pareto front of the objectives (the best one, for one)."""
+    from .pareto import pareto_front
+
+    done = [t for t in trials if t.state == "complete" and len(t.values) ==
+            len(definition.objectives)]
+    names = [o.name for o in definition.objectives]
+    points = [[t.values[n] for n in names] for t in done]
+    return [done[i] for i in pareto_front(points, [o.direction for o in definition.objectives])]
