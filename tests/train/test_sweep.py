@@ -211,3 +211,18 @@ def test_cli_errors_and_show(tmp_path, capsys):
     assert "2 complete, 0 pruned, 0 failed of 2 trials" in shown
     front = shown.split("Pareto front")[1]
     assert "fc1.out_features=8" in front and "fc1.out_features=16" not in front
+
+
+def test_cost_objectives_need_no_training(tmp_path):
+    g = chain("tiny", (8,), ("Linear", {"out_features": 4}))
+    trials = nb.sweep(g, params=["fc1.out_features=2,64"], strategy="grid",
+                      objectives=["latency", "macs"], store=tmp_path, name="costs")
+    assert [t.state for t in trials] == ["complete", "complete"]
+    assert [t.values["macs"] for t in trials] == [16.0, 512.0]
+    assert all(t.values["latency"] > 0 and t.run_dir is None for t in trials)
+
+
+def test_nested_settings_of_an_optional_group():
+    g = mlp()
+    _, config = apply(g, TrainingConfig.from_graph(g), {"early_stopping.patience": 2})
+    assert config.early_stopping.patience == 2

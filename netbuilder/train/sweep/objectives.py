@@ -2,6 +2,7 @@
 (``params``, ``macs`` from the graph's analysis, ``latency`` measured in milliseconds)."""
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from .space import SweepError
 COSTS = ("params", "macs", "latency")
 LATENCY_BATCH = 1
 LATENCY_REPEATS = 20
+_THREADS = threading.Lock()  # torch's thread count is global; parallel trials measure in turn
 
 
 @dataclass(frozen=True)
@@ -80,20 +82,28 @@ def measure_latency(graph, batch: int = LATENCY_BATCH, repeats: int = LATENCY_RE
 
     model = graph.build().eval()
     _, args = model_arguments(graph, batch)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        times = []
-        with torch.no_grad():
-            model(*args)  # warm-up: first calls allocate
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                model(*args)
-                times.append(time.perf_counter() - t0)
-    finally:
-        torch.set_num_threads(threads)
+    with _THREADS:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            times = _time_calls(model, args, repeats)
+        finally:
+            torch.set_num_threads(threads)
     times.sort()
     return 1000.0 * times[len(times) // 2]
+
+
+def _time_calls(model, args, repeats: int) -> list[float]:
+    import torch
+
+    times = []
+    with torch.no_grad():
+        model(*args)  # warm-up: first calls allocate
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            model(*args)
+            times.append(time.perf_counter() - t0)
+    return times
 
 
 def metric_value(summary: dict, objective: Objective) -> float:

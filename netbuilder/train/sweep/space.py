@@ -184,6 +184,8 @@ def _node_named(graph, name: str) -> str | None:
 
 
 def _as_dict(value: Any) -> Any:
+    if value is None:  # an optional group that is off (early_stopping): set parts of a new one
+        return {}
     if hasattr(value, "__dataclass_fields__"):
         from dataclasses import asdict
 
