@@ -226,3 +226,45 @@ def test_nested_settings_of_an_optional_group():
     g = mlp()
     _, config = apply(g, TrainingConfig.from_graph(g), {"early_stopping.patience": 2})
     assert config.early_stopping.patience == 2
+
+
+class _PruneAtOnce:
+    """An Optuna trial stand-in whose pruner stops the trial at its first report."""
+
+    number = 0
+
+    def __init__(self):
+        self.reports, self.attrs = [], {}
+
+    def suggest_categorical(self, name, choices):
+        return choices[0]
+
+    def set_user_attr(self, key, value):
+        self.attrs[key] = value
+
+    def report(self, value, step):
+        self.reports.append((value, step))
+
+    def should_prune(self):
+        return True
+
+
+def test_a_pruned_trial_stops_its_training(tmp_path):
+    import json
+
+    import optuna
+
+    from netbuilder.train.sweep import SweepDefinition
+    from netbuilder.train.sweep.study import _Trial
+
+    g = mlp()
+    config = TrainingConfig.from_graph(g).replace(epochs=20)
+    definition = SweepDefinition(parse_params(["lr=0.01"]), [parse_objective("val_accuracy")],
+                                 "tpe", 4)
+    trial = _PruneAtOnce()
+    with pytest.raises(optuna.TrialPruned, match="pruned after epoch 1"):
+        _Trial(g, config, definition, tmp_path, None)(trial)
+    assert [step for _, step in trial.reports] == [1]
+    assert 0.0 <= trial.reports[0][0] <= 1.0
+    summary = json.loads((tmp_path / "trial-0000" / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["epochs_done"] < 20

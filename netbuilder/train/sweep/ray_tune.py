@@ -62,7 +62,8 @@ def _trainable(graph_json: str, config: dict, objectives: list):
 
         def emit(event) -> None:
             if isinstance(event, Metrics) and event.epoch_end and event.split == "val":
-                report({**results, **event.values, "epoch": event.epoch})
+                metrics = {f"val_{k}": v for k, v in event.values.items()}
+                report({**results, **metrics, "epoch": event.epoch})
 
         if any(not o.is_cost for o in objectives):
             out_dir = Path(tune.get_context().get_trial_dir()) / "run"

@@ -180,6 +180,19 @@ def _pruner(definition: SweepDefinition):
     return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
 
 
+def epoch_metric(event, name: str) -> float | None:
+    """The value of metric ``name`` (``val_accuracy``) in an end-of-epoch Metrics event, whose
+    values are named without their split (``"accuracy"`` in a ``"val"`` event)."""
+    from ..events import Metrics
+
+    if not isinstance(event, Metrics) or not event.epoch_end:
+        return None
+    split, _, metric = name.partition("_")
+    if split != event.split or metric not in event.values:
+        return None
+    return float(event.values[metric])
+
+
 class _Trial:
     """The objective Optuna calls (in one thread per job): edit, train in a worker, report."""
 
@@ -204,7 +217,7 @@ class _Trial:
 
     def _train(self, trial, graph, config: TrainingConfig) -> dict:
         from ...graph import to_json
-        from ..events import Failed, Finished, Metrics
+        from ..events import Failed, Finished
         from ..runner import Runner
 
         optuna = _optuna()
@@ -223,9 +236,9 @@ class _Trial:
                         return event.summary
                     if isinstance(event, Failed):
                         raise _TrialFailed(event.message)
-                    if single and isinstance(event, Metrics) and event.epoch_end \
-                            and single in event.values:
-                        trial.report(float(event.values[single]), event.epoch)
+                    value = epoch_metric(event, single) if single else None
+                    if value is not None:
+                        trial.report(value, event.epoch)
                         if trial.should_prune():
                             runner.stop()
                             runner.wait(runner.stop_timeout + 2)
