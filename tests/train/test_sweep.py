@@ -268,3 +268,31 @@ def test_a_pruned_trial_stops_its_training(tmp_path):
     assert 0.0 <= trial.reports[0][0] <= 1.0
     summary = json.loads((tmp_path / "trial-0000" / "summary.json").read_text())
     assert summary["status"] == "stopped" and summary["epochs_done"] < 20
+
+
+def test_sweep_file_toml_and_its_errors(tmp_path):
+    from netbuilder.train.sweep import load_sweep_file
+
+    f = tmp_path / "s.toml"
+    f.write_text('name = "n"\nstrategy = "grid"\nobjectives = "params:min"\n[params]\n'
+                 '"fc1.out_features" = [8, 16]\nlr = "1e-4..1e-2:log"\n')
+    data = load_sweep_file(f)
+    assert data["params"] == ["fc1.out_features=8,16", "lr=1e-4..1e-2:log"]
+    assert (data["name"], data["objectives"]) == ("n", ["params:min"])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"trails": 3}')
+    with pytest.raises(SweepError, match=r"bad.json: unknown key 'trails'; the keys are"):
+        load_sweep_file(bad)
+    bad.write_text('{"params": {"lr": 3}}')
+    with pytest.raises(SweepError, match=r"params.lr must be a list of values or a range"):
+        load_sweep_file(bad)
+
+
+def test_ray_without_ray_is_one_clear_line(tmp_path, capsys):
+    pytest.importorskip("optuna")
+    if __import__("importlib").util.find_spec("ray") is not None:
+        pytest.skip("ray is installed here")
+    graph_file = tmp_path / "mlp.json"
+    mlp(graph_file)
+    assert main(["sweep", str(graph_file), "--param", "lr=0.1,0.2", "--ray", "auto"]) == 1
+    assert "--ray needs Ray Tune, which is not installed" in capsys.readouterr().err
