@@ -222,6 +222,17 @@ def test_cost_objectives_need_no_training(tmp_path):
     assert all(t.values["latency"] > 0 and t.run_dir is None for t in trials)
 
 
+def test_a_sweep_given_more_trials_continues(tmp_path):
+    g = chain("tiny", (8,), ("Linear", {"out_features": 4}))
+    first = nb.sweep(g, params=["fc1.out_features=1..64"], trials=2, strategy="random",
+                     objectives=["params"], store=tmp_path, name="r")
+    more = nb.sweep(g, params=["fc1.out_features=1..64"], trials=5, strategy="random",
+                    objectives=["params"], store=tmp_path, name="r")
+    assert [t.number for t in more] == [0, 1, 2, 3, 4]
+    assert [t.params for t in more[:2]] == [t.params for t in first]
+    assert all(t.values["params"] == 9 * t.params["fc1.out_features"] for t in more)
+
+
 def test_nested_settings_of_an_optional_group():
     g = mlp()
     _, config = apply(g, TrainingConfig.from_graph(g), {"early_stopping.patience": 2})

@@ -102,6 +102,11 @@ def open_study(folder: Path, name: str, definition: SweepDefinition | None):
     if name in names:
         study = optuna.load_study(study_name=name, storage=storage)
         stored = SweepDefinition.from_dict(study.user_attrs["definition"])
+        if definition is not None and definition.trials != stored.trials \
+                and _same_but_trials(definition, stored):
+            # more (or fewer) trials of the same sweep: continue it with the new count
+            study.set_user_attr("definition", definition.to_dict())
+            stored = definition
         if definition is not None and definition.to_dict() != stored.to_dict():
             raise SweepError(f"sweep {name!r} already exists with other settings "
                              f"({_describe(stored)}); resume it as it is (--resume) or give "
@@ -114,6 +119,10 @@ def open_study(folder: Path, name: str, definition: SweepDefinition | None):
     study = optuna.create_study(study_name=name, storage=storage, directions=directions)
     study.set_user_attr("definition", definition.to_dict())
     return study, definition
+
+
+def _same_but_trials(a: SweepDefinition, b: SweepDefinition) -> bool:
+    return {**a.to_dict(), "trials": None} == {**b.to_dict(), "trials": None}
 
 
 def _describe(d: SweepDefinition) -> str:
