@@ -4,6 +4,8 @@
     python tests/benchmarks/sweep_bench.py [--epochs 1] [--jobs 2]
 
 Run on purpose (not in the test suite); prints both wall times and the speed-up.
+Measured on a shared 2-core machine (load average about 8): sweep --jobs 2 386.7 s, sequential
+556.5 s (1.44x); an earlier run, with other tests beside the sequential half, 381.1 s / 745.0 s.
 """
 from __future__ import annotations
 
