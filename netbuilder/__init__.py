@@ -23,9 +23,17 @@ from .layers import all_specs, get_spec, search
 
 __version__ = "0.1.0"  # the one version number: pyproject.toml reads it
 
+
+def sweep(graph, params=(), trials=None, **options):
+    """Train ``graph`` many times over varied settings; see ``netbuilder.train.sweep.sweep``."""
+    from .train.sweep import sweep as run
+
+    return run(graph, params, trials, **options)
+
+
 __all__ = [
     "Graph", "Node", "Edge", "Diagnostic", "load", "group", "ungroup", "auto_layout",
     "get_spec", "all_specs", "search", "NetbuilderError", "GraphError", "CycleError",
     "PortError", "ParamError", "UnknownTypeError", "NameTakenError", "FileFormatError",
-    "CompileError", "__version__",
+    "CompileError", "sweep", "__version__",
 ]

@@ -29,7 +29,7 @@ from .commands.common import positive_float
 from .errors import NetbuilderError
 
 # NOTE: add a subcommand by writing netbuilder/commands/<name>.py and listing it here.
-SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "draw", "train", "import",
+SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "draw", "train", "sweep", "import",
                                 "explain", "embed", "attack", "dream", "style")
 
 EXIT_ERROR = 1

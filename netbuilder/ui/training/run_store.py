@@ -23,8 +23,9 @@ _STAMP = re.compile(r"run-(\d{8})-(\d{6})(?:-(\d+))?")
 def runs_root(graph_path: Path | None, graph_name: str = "untitled") -> Path:
     """The folder that holds a graph's runs."""
     if graph_path is not None:
-        p = Path(graph_path)
-        return p.parent / f"{p.stem}.runs"
+        from ...train.sweep.study import graph_store
+
+        return graph_store(graph_path)
     base = os.environ.get(RUNS_ENV)
     if not base:
         from PySide6.QtCore import QStandardPaths
