@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...errors import NetbuilderError
+from ..wheel_guard import guard_wheel
 from .commands import SetTrainingConfigCommand
 from .controls import ControlBar
 from .dataset_preview import DatasetPreview
@@ -154,6 +155,11 @@ class SetupForm(QWidget):
                 # spin boxes ask for the width of their largest value (2147483647): let the
                 # dock decide instead
                 w.setMinimumWidth(64)
+            if isinstance(w, (QSpinBox, QDoubleSpinBox, QComboBox)):
+                guard_wheel(w)
+            line = w if isinstance(w, QLineEdit) else getattr(w, "lineEdit", lambda: None)()
+            if line is not None:
+                line.textEdited.connect(lambda _t, k=key: self._recheck(k))
         error = QLabel("", objectName=f"setup_error_{key.replace('.', '_')}")
         error.setProperty("role", "field-error")
         error.setWordWrap(True)
@@ -330,6 +336,41 @@ class SetupForm(QWidget):
         label = self.errors.get(key)
         if label is not None:
             label.hide()
+
+    def _typed_value(self, key: str):
+        """What field ``key`` holds right now, as the config would store it (None: no value)."""
+        w = self.fields[key]
+        if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+            if not w.hasAcceptableInput():
+                return None
+            return w.valueFromText(w.cleanText())
+        if isinstance(w, QComboBox):
+            return w.currentText().strip() or None
+        try:
+            return float(w.text().strip())
+        except ValueError:
+            return None
+
+    def _recheck(self, key: str) -> None:
+        """Hide a shown refusal as soon as the field's text is a valid value."""
+        label = self.errors.get(key)
+        if label is None or label.isHidden() or self.doc is None:
+            return
+        value = self._typed_value(key)
+        if value is None:
+            return
+        from ...train.config import TrainingConfig
+
+        cfg = self.config_dict()
+        if key.startswith("dataset_options."):
+            cfg["dataset_options"] = {**cfg["dataset_options"], key.split(".", 1)[1]: value or None}
+        else:
+            cfg[key] = value
+        try:
+            TrainingConfig.from_dict(cfg)
+        except NetbuilderError:
+            return
+        label.hide()
 
     def load_field(self, key: str) -> None:
         """Put the stored value back into one field (after a refused edit)."""
