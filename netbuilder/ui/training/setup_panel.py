@@ -436,20 +436,33 @@ class TrainingPanel(QWidget):
         self._epochs = 0
         self._has_val = False
         self._pending_train: dict = {}
+        self.controller = controller
         controller.log_received.connect(self._log)
-        for e in controller.logs:  # arrived before this panel was first shown
-            self._log(e)
+        self._replay_logs()  # what arrived before this panel was first shown
         controller.state_changed.connect(
             lambda state: state == "starting" and self.log.clear())
         controller.run_started.connect(self._run_started)
         controller.metrics_received.connect(self._epoch_line)
-        controller.run_ended.connect(lambda _e: self.log.appendPlainText(controller.message[0]))
+        controller.run_ended.connect(self._run_ended)
+
+    def _replay_logs(self) -> None:
+        if self.controller.shows_run():
+            for e in self.controller.logs:
+                self._log(e)
+
+    def _run_ended(self, _e) -> None:
+        if self.controller.shows_run():
+            self.log.appendPlainText(self.controller.message[0])
 
     def _log(self, e) -> None:
+        if not self.controller.shows_run():
+            return
         prefix = "⚠ " if e.level == "warning" else ""
         self.log.appendPlainText(prefix + e.message)
 
     def _run_started(self, e) -> None:
+        if not self.controller.shows_run():
+            return
         self._epochs = e.epochs
         self._has_val = bool(e.dataset.get("n_val"))
         d = e.dataset
@@ -460,7 +473,7 @@ class TrainingPanel(QWidget):
 
     def _epoch_line(self, e) -> None:
         """One line per epoch, like a console run: the epoch's training and validation means."""
-        if not e.epoch_end:
+        if not e.epoch_end or not self.controller.shows_run():
             return
         if e.split == "train":
             self._pending_train = e.values
@@ -476,7 +489,11 @@ class TrainingPanel(QWidget):
         self.log.appendPlainText(f"{phase}epoch {e.epoch}/{self._epochs}  {text}")
 
     def set_document(self, doc) -> None:
+        """Show ``doc``'s setup, and its run's messages only (another graph's stay away)."""
         self.form.set_document(doc)
+        self.log.clear()
+        self._replay_logs()
+        self.controls.follow(self.controller.shows_run())
 
 
 def _compact(box: QComboBox) -> None:
