@@ -136,10 +136,19 @@ class Dashboard(QObject):
         return panel.content() if panel.is_built() else None
 
     def show_dashboard(self) -> None:
-        """Bring the live views forward (a run starts)."""
+        """Bring the live views forward (a run starts): the Training workspace."""
         w = self.window
+        workspaces = getattr(w, "workspaces", None)
+        if workspaces is not None and workspaces.current != "training":
+            workspaces.switch("training")
+            return
         for name in ("training", "curves", "feature_maps"):
             w.show_dock(name)
+        self.size_docks()
+
+    def size_docks(self) -> None:
+        """The setup beside the canvas, the curves and feature maps below it."""
+        w = self.window
         docks = w.docks
         if not docks["curves"].isFloating() and not docks["feature_maps"].isFloating():
             horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
