@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["palette"], d["inspector"]], list(side), horizontal)
         self.resizeDocks([d["summary"]], [max(220, self.height() * 27 // 100)], vertical)
         centre = max(400, self.width() - sum(side))
-        self.resizeDocks([d["summary"], d["code"]], [centre * 52 // 100, centre * 48 // 100],
+        self.resizeDocks([d["summary"], d["code"]], [centre * 58 // 100, centre * 42 // 100],
                          horizontal)
 
     def showEvent(self, event) -> None:

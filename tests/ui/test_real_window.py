@@ -123,6 +123,7 @@ def test_every_dock_tab_shows_its_panel_during_and_after_a_run(make_window, qtbo
 def test_a_panel_floated_closed_reopened_or_restored_is_built_and_drawn(make_window, qtbot):
     w = sized_window(make_window, qtbot, Document(tiny_digits_graph()), restore_layout=False)
     panels = w.training_dashboard.panels
+    w.workspaces.switch("training")  # the live views' tabs
     # float it with its title bar's button, and dock it back the same way
     dock = click_tab(qtbot, w, "Runs")
     assert_shows_content(qtbot, dock, least=4)
