@@ -422,3 +422,34 @@ class RewireCommand(GraphCommand):
     def perform(self, g: Graph) -> None:
         g.disconnect(self.old.key)
         self.edge = g.connect(self.old.src, self.dst, self.old.src_port, self.dst_port)
+
+
+class InsertOnWireCommand(GraphCommand):
+    """Put a node on a wire: the wire goes, two wires through the node come (one history entry).
+
+    The node is new (``type`` at ``pos``) or one already there, moved by ``moves`` (id → (old,
+    new)) in the same step: a node dragged onto a wire.
+    """
+
+    def __init__(self, doc, edge: Edge, type: str | None = None, pos=None,
+                 node_id: str | None = None, moves: dict | None = None,
+                 path: Iterable[str] = ()) -> None:
+        if type is not None:
+            get_spec(type)  # an unknown type is refused before anything happens
+        super().__init__(doc, "", path)
+        self.edge, self.type, self.pos = edge, type, pos
+        self.node_id = node_id
+        self.moves = {i: (tuple(o), tuple(n)) for i, (o, n) in (moves or {}).items()}
+        g = self.graph
+        what = type if type is not None else g.node(node_id).name
+        self.setText(f"Insert {what} on {g.node(edge.src).name} → {g.node(edge.dst).name}")
+
+    def perform(self, g: Graph) -> None:
+        if self.type is not None:
+            self.node_id = g.add(self.type, None, (float(self.pos[0]), float(self.pos[1])))
+        for i, (_old, new) in self.moves.items():
+            g.move(i, new)
+        e = self.edge
+        g.disconnect(e.key)
+        g.connect(e.src, self.node_id, e.src_port, None)
+        g.connect(self.node_id, e.dst, None, e.dst_port)

@@ -21,6 +21,7 @@ from .panels import CodePanel, InspectorPanel, PaletteWidget, ProblemsPanel, Sum
 from .panels.numbers import fmt_bytes, fmt_count, fmt_si
 from .panels.summary import batch_size_of
 from .settings import KEY_GEOMETRY, KEY_STATE, app_settings
+from .workspaces import Workspaces
 
 STATE_VERSION = 1
 DEFAULT_SIZE = QSize(1440, 900)
@@ -85,8 +86,12 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomeController(self)
         self.welcome.shown_changed.connect(lambda shown: self.set_graph_actions_enabled(not shown))
         self._raise_default_tabs()
+        self.workspaces = Workspaces(self, STATE_VERSION)
+        self.workspaces.add_to_menu(self.menus["view"])
         # Dock sizes only hold once the window has its real size: set them at the first show.
         self._size_docks_on_show = not (restore_layout and self.restore_layout())
+        if self._size_docks_on_show:
+            self.workspaces.apply_default()
         self._sync_theme_actions()
 
     # --- construction -------------------------------------------------------------------------
@@ -117,7 +122,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["palette"], d["inspector"]], list(side), horizontal)
         self.resizeDocks([d["summary"]], [max(220, self.height() * 27 // 100)], vertical)
         centre = max(400, self.width() - sum(side))
-        self.resizeDocks([d["summary"], d["code"]], [centre * 52 // 100, centre * 48 // 100],
+        self.resizeDocks([d["summary"], d["code"]], [centre * 58 // 100, centre * 42 // 100],
                          horizontal)
 
     def showEvent(self, event) -> None:
@@ -466,12 +471,14 @@ class MainWindow(QMainWindow):
         state = s.value(KEY_STATE)
         if geometry is not None:
             self.restoreGeometry(geometry)
+        self.workspaces.load()
         return state is not None and self.restoreState(state, STATE_VERSION)
 
     def save_layout(self) -> None:
         s = app_settings()
         s.setValue(KEY_GEOMETRY, self.saveGeometry())
         s.setValue(KEY_STATE, self.saveState(STATE_VERSION))
+        self.workspaces.save()
         s.sync()
 
     def closeEvent(self, event) -> None:

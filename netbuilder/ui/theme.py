@@ -45,7 +45,21 @@ COLORS: dict[str, dict[str, str]] = {
     },
 }
 
+# NOTE: the menu bar, menus, toolbar, status bar and tab bars are named here although the
+# palette already colours them: a platform theme (GTK, a window manager's) may draw them from
+# its own colours otherwise, leaving a light strip round a dark window.
 _STYLESHEET = """
+QMenuBar {{ background: {window}; color: {text}; border-bottom: 1px solid {border}; }}
+QMenuBar::item {{ background: transparent; padding: 4px 8px; }}
+QMenuBar::item:selected {{ background: {hover}; }}
+QMenu {{ background: {base}; color: {text}; border: 1px solid {border}; }}
+QMenu::item:selected {{ background: {highlight}; color: {highlight_text}; }}
+QMenu::item:disabled {{ color: {disabled}; }}
+QMenu::separator {{ height: 1px; background: {border}; margin: 4px 8px; }}
+QToolBar {{ background: {window}; }}
+QStatusBar {{ background: {window}; color: {text}; }}
+QTabBar {{ background: {window}; }}
+QDockWidget {{ color: {text}; }}
 QMainWindow::separator {{ background: {border}; width: 1px; height: 1px; }}
 QDockWidget {{ titlebar-close-icon: none; }}
 QDockWidget::title {{

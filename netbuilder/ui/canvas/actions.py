@@ -12,6 +12,7 @@ from ..commands import (
     DisconnectCommand,
     DuplicateCommand,
     GroupCommand,
+    InsertOnWireCommand,
     MoveNodesCommand,
     PasteCommand,
     RemoveNodesCommand,
@@ -27,9 +28,10 @@ class EditActions:
     ``graph_scene()``, ``status_message`` and the overlays."""
 
     def add_node(self, type_name: str, scene_pos: QPointF, connect_from=None,
-                 connect_to=None) -> str | None:
+                 connect_to=None, on_wire=None) -> str | None:
         """Add a layer with its header centred on ``scene_pos`` (or, when wired from a dropped
-        wire, with the wired port on it); returns the new id."""
+        wire, with the wired port on it), on the wire ``on_wire`` (an Edge) if given; returns
+        the new id."""
         if connect_from is not None:
             pos = (scene_pos.x(), scene_pos.y() - style.PORT_FIRST_Y)
         elif connect_to is not None:
@@ -38,8 +40,12 @@ class EditActions:
             pos = (scene_pos.x() - style.NODE_WIDTH / 2, scene_pos.y() - style.HEADER_HEIGHT / 2)
         pos = (style.snap(pos[0]), style.snap(pos[1]))
         try:
-            cmd = AddNodeCommand(self.doc, type_name, pos, connect_from=connect_from,
-                                 connect_to=connect_to, path=self._path)
+            if on_wire is not None:
+                cmd = InsertOnWireCommand(self.doc, on_wire, type=type_name, pos=pos,
+                                          path=self._path)
+            else:
+                cmd = AddNodeCommand(self.doc, type_name, pos, connect_from=connect_from,
+                                     connect_to=connect_to, path=self._path)
         except NetbuilderError as exc:
             self.status_message.emit(str(exc))
             return None
@@ -47,6 +53,32 @@ class EditActions:
             return None
         self.select([cmd.node_id])
         return cmd.node_id
+
+    def wire_at(self, scene_pos: QPointF, ignore=()):
+        """The edge of the wire drawn under ``scene_pos`` (None when there is none)."""
+        from .wire_item import WireItem
+
+        for item in self._scene.items(scene_pos):
+            if isinstance(item, WireItem) and item.isVisible() and item.edge.src not in ignore \
+                    and item.edge.dst not in ignore:
+                return item.edge
+        return None
+
+    def move_onto_wire(self, moves: dict, scene_pos: QPointF) -> bool:
+        """A lone unconnected node dropped on a wire goes onto it, moved there in the same
+        step; False (nothing done) when that is not the case or the graph refuses."""
+        if len(moves) != 1:
+            return False
+        (nid,) = moves
+        g = self.graph
+        node = g.node(nid)
+        if g.in_edges(nid) or g.out_edges(nid) or not node.spec.inputs or not node.spec.outputs:
+            return False
+        edge = self.wire_at(scene_pos, ignore=(nid,))
+        if edge is None:
+            return False
+        return self.push_command(InsertOnWireCommand(self.doc, edge, node_id=nid, moves=moves,
+                                                     path=self._path))
 
     def delete_selected(self) -> None:
         ids = self.selected_ids()

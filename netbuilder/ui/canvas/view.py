@@ -313,7 +313,7 @@ class CanvasView(EditActions, QGraphicsView):
         type_name = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8").strip()
         at = self.mapToScene(event.position().toPoint())
         event.acceptProposedAction()
-        self.add_node(type_name, at)
+        self.add_node(type_name, at, on_wire=self.wire_at(at))
         self.setFocus()
 
     # --- mouse -----------------------------------------------------------------------------------
@@ -379,9 +379,9 @@ class CanvasView(EditActions, QGraphicsView):
             event.accept()
             return
         super().mouseReleaseEvent(event)
-        self._finish_move()
+        self._finish_move(self.mapToScene(pos))
 
-    def _finish_move(self) -> None:
+    def _finish_move(self, release_at: QPointF | None = None) -> None:
         before, self._press_positions = self._press_positions, None
         if not before:
             return
@@ -393,7 +393,7 @@ class CanvasView(EditActions, QGraphicsView):
             new = (style.snap(item.pos().x()), style.snap(item.pos().y()))
             if new != tuple(old):
                 moves[nid] = (old, new)
-        if moves:
+        if moves and not (release_at is not None and self.move_onto_wire(moves, release_at)):
             self.push_command(MoveNodesCommand(self.doc, moves, path=self._path))
         else:  # a click without a move: put back any sub-snap jitter
             items = [self._scene.node_items[i] for i in before if i in self._scene.node_items]

@@ -1,9 +1,11 @@
 """Editors for one layer parameter each, chosen by the parameter's kind.
 
 Every editor emits ``committed(value)`` when the person finishes an edit (Enter, focus out, an
-arrow step, a pick) and ``refused(text)`` when what they typed cannot be a value at all. Range
-checks are NOT done here: the inspector validates with the spec's own ``Param.validate`` so the
-reason shown beside the field is the same sentence the graph would raise.
+arrow step, a pick) and ``refused(text)`` when what they typed cannot be a value at all; the
+editors one types into also emit ``typed(value)`` on every keystroke, so a shown refusal can go
+away as soon as the text is valid. Spin and combo boxes ignore the wheel until they have focus.
+Range checks are NOT done here: the inspector validates with the spec's own ``Param.validate``
+so the reason shown beside the field is the same sentence the graph would raise.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
 
 from ...layers import Param
+from ..wheel_guard import guard_wheel
 
 INT_LIMIT = 2**31 - 1
 _INT_RE = re.compile(r"^\s*[-+]?\d+\s*$")
@@ -39,6 +42,7 @@ class IntField(QSpinBox, FieldMixin):
 
     committed = Signal(object)
     refused = Signal(str)
+    typed = Signal(object)
 
     def __init__(self, param: Param, parent: QWidget | None = None):
         super().__init__(parent)
@@ -54,6 +58,7 @@ class IntField(QSpinBox, FieldMixin):
         self.setButtonSymbols(QSpinBox.ButtonSymbols.UpDownArrows)
         self.setCorrectionMode(QSpinBox.CorrectionMode.CorrectToPreviousValue)
         self.valueChanged.connect(self._changed)
+        self.lineEdit().textEdited.connect(lambda _t: self.typed.emit(self.raw_value()))
 
     def set_value(self, value) -> None:
         with QSignalBlocker(self):
@@ -108,6 +113,7 @@ class FloatField(QDoubleSpinBox, FieldMixin):
 
     committed = Signal(object)
     refused = Signal(str)
+    typed = Signal(object)
 
     def __init__(self, param: Param, parent: QWidget | None = None):
         super().__init__(parent)
@@ -123,6 +129,7 @@ class FloatField(QDoubleSpinBox, FieldMixin):
         self.setKeyboardTracking(False)
         self.setCorrectionMode(QDoubleSpinBox.CorrectionMode.CorrectToPreviousValue)
         self.valueChanged.connect(lambda v: self.committed.emit(self.value_of()))
+        self.lineEdit().textEdited.connect(lambda _t: self.typed.emit(self.raw_value()))
 
     def set_value(self, value) -> None:
         with QSignalBlocker(self):
@@ -229,6 +236,7 @@ class TextField(QLineEdit, FieldMixin):
 
     committed = Signal(object)
     refused = Signal(str)
+    typed = Signal(object)
 
     def __init__(self, param: Param, parent: QWidget | None = None):
         super().__init__(parent)
@@ -239,6 +247,7 @@ class TextField(QLineEdit, FieldMixin):
         elif param.kind in ("ints", "shape"):
             self.setPlaceholderText("e.g. 3 or 3, 3")
         self.editingFinished.connect(self._finish)
+        self.textEdited.connect(lambda _t: self.typed.emit(self.value_of()))
 
     def set_value(self, value) -> None:
         self._shown = format_value(value)
@@ -293,11 +302,11 @@ def format_value(value) -> str:
 def make_field(param: Param, parent: QWidget | None = None) -> QWidget:
     """The editor for ``param``'s kind."""
     if param.kind == "int":
-        return IntField(param, parent)
+        return guard_wheel(IntField(param, parent))
     if param.kind == "float":
-        return FloatField(param, parent)
+        return guard_wheel(FloatField(param, parent))
     if param.kind == "choice":
-        return ChoiceField(param, parent)
+        return guard_wheel(ChoiceField(param, parent))
     if param.kind == "bool":
         return BoolField(param, parent)
     return TextField(param, parent)

@@ -58,6 +58,18 @@ class ParamRow(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.editor)
         layout.addWidget(self.error)
+        if hasattr(self.editor, "typed"):
+            self.editor.typed.connect(self._typed)
+
+    def _typed(self, value) -> None:
+        """Take the refusal away as soon as the text is a valid value."""
+        if self.error.isHidden() or is_unparsed(value):
+            return
+        try:
+            self.param.validate(value, "")
+        except ParamError:
+            return
+        self.clear_error()
 
     def show_error(self, text: str) -> None:
         self.error.setText(text)

@@ -135,13 +135,24 @@ class SummaryPanel(QWidget):
 
     def _fit_columns(self) -> None:
         fm = self.table.fontMetrics()
-        self.table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.Stretch)  # names take the room that is left
-        for col in range(1, len(COLUMNS)):
+        widths = []
+        for col in range(len(COLUMNS)):
             texts = [str(self.model.data(self.model.index(r, col)) or "")
                      for r in range(min(self.model.rowCount(), 400))]
             width = max([fm.horizontalAdvance(t) for t in texts + [COLUMNS[col]]] or [40])
-            self.table.setColumnWidth(col, min(width + 24, 320))
+            widths.append(min(width + 24, 320))
+        for col, width in enumerate(widths[1:], start=1):
+            self.table.setColumnWidth(col, width)
+        header = self.table.horizontalHeader()
+        if sum(widths) <= self.table.viewport().width():
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the room left
+        else:  # too narrow for all: names whole, the table scrolls sideways
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(0, widths[0])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
 
     def _clicked(self, index) -> None:
         node_id = self.model.data(index, NODE_ROLE)

@@ -64,6 +64,7 @@ class TrainingController(QObject):
         self.run_dir: Path | None = None
         self.last_run_dir: Path | None = None
         self.snapshot: tuple[str, dict] | None = None
+        self.owner = None  # the latest run's graph: its file, or its document when unsaved
         self.history = RunHistory()
         self.started_event = None
         self.last_progress = None
@@ -93,6 +94,11 @@ class TrainingController(QObject):
     def set_document(self, doc) -> None:
         """Follow another document (a run in progress keeps going; it owns its snapshot)."""
         self.document = doc
+
+    def shows_run(self) -> bool:
+        """Whether the latest run belongs to the document shown (that graph's file opened
+        again included): the views show a document's own run only."""
+        return self.owner is not None and self.owner == _owner_of(self.document)
 
     def runs_root(self) -> Path:
         if self.runs_root_override is not None:
@@ -219,6 +225,7 @@ class TrainingController(QObject):
         from ...train.runner import Runner
 
         self.snapshot = (graph_json, json.loads(json.dumps(config)))
+        self.owner = _owner_of(self.document)
         if resume_dir is not None:
             run_dir = Path(resume_dir)
             write_run_meta(run_dir, status="running", resumed=time.time())
@@ -499,3 +506,10 @@ def _finish_text(summary: dict, status: str) -> str:
     if summary.get("samples_per_s"):
         parts.append(f"{summary['samples_per_s']:,.0f} samples/s")
     return " · ".join(parts)
+
+
+def _owner_of(doc):
+    """What identifies a run's graph across reopening: its file; an unsaved one, itself."""
+    if doc is None:
+        return None
+    return str(Path(doc.path).resolve()) if doc.path is not None else doc

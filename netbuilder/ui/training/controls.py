@@ -217,7 +217,25 @@ class ControlBar(QFrame):
         if not running and self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
 
+    def follow(self, owns_run: bool) -> None:
+        """Another document came up: show its run's progress, or none when it has no run."""
+        c = self.controller
+        self._progress = self._shown_progress = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status.setText("")
+        self.numbers.setText("")
+        if owns_run:
+            if c.started_event is not None:
+                self.show_started(c.started_event)
+            if c.last_progress is not None:
+                self.show_progress(c.last_progress)
+        elif c.running:
+            self.numbers.setText("Another graph is training (one run at a time)")
+
     def show_started(self, e) -> None:
+        if not self.controller.shows_run():
+            return
         self.progress.setRange(0, max(int(e.total_steps), 1))
         self.progress.setValue(0)
         ds = e.dataset or {}
@@ -230,6 +248,8 @@ class ControlBar(QFrame):
     def show_progress(self, p) -> None:
         """Take a Progress event; the bar and numbers repaint at most 4 times a second
         (``QProgressBar.setValue`` repaints at once, which is not free)."""
+        if not self.controller.shows_run():
+            return
         self._progress = p
         if not self._progress_timer.isActive():
             self._show_progress_now()

@@ -127,6 +127,8 @@ class CurvesView(QWidget):
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 4)
         split.setStretchFactor(2, 3)
+        for plot in self.plots:  # three plots side by side fit a laptop's bottom dock
+            plot.setMinimumWidth(130)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

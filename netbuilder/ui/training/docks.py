@@ -136,10 +136,19 @@ class Dashboard(QObject):
         return panel.content() if panel.is_built() else None
 
     def show_dashboard(self) -> None:
-        """Bring the live views forward (a run starts)."""
+        """Bring the live views forward (a run starts): the Training workspace."""
         w = self.window
+        workspaces = getattr(w, "workspaces", None)
+        if workspaces is not None and workspaces.current != "training":
+            workspaces.switch("training")
+            return
         for name in ("training", "curves", "feature_maps"):
             w.show_dock(name)
+        self.size_docks()
+
+    def size_docks(self) -> None:
+        """The setup beside the canvas, the curves and feature maps below it."""
+        w = self.window
         docks = w.docks
         if not docks["curves"].isFloating() and not docks["feature_maps"].isFloating():
             horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
@@ -234,6 +243,8 @@ class Dashboard(QObject):
         screen (a closed dock costs the GUI thread nothing). A tab behind others counts as
         shown: Qt keeps it visible, and a view asked for by ``view(name)`` must be current."""
         self._latest[key] = event
+        if not self.controller.shows_run():
+            return  # another graph's run: kept for when that graph comes back
         view = self.built(key)
         if view is not None and view.isVisible():
             self._pending.pop(key, None)
@@ -245,7 +256,7 @@ class Dashboard(QObject):
         # the view keeps the newest of each kind and draws only while shown
         self._latest.setdefault("samples_by_kind", {})[e.kind] = e
         view = self.built("samples")
-        if view is not None:
+        if view is not None and self.controller.shows_run():
             view.show_event(e)
 
     def _flush_pending(self, name: str) -> None:
@@ -281,13 +292,15 @@ class Dashboard(QObject):
 
     def _metrics(self, _e) -> None:
         curves = self.built("curves")
-        if curves is not None:
+        if curves is not None and self.controller.shows_run():
             if curves.history is not self.controller.history:
                 curves.reset(self.controller.history)
             curves.schedule_redraw()
 
     def _activations(self, e) -> None:
         self._latest["activations"] = e
+        if not self.controller.shows_run():
+            return
         self.badges.show_event(e)
         view = self.built("feature_maps")
         if view is not None and view.isVisible():
@@ -297,6 +310,8 @@ class Dashboard(QObject):
             self._pending["feature_maps"] = e
 
     def _checkpoint(self, _path) -> None:
+        if not self.controller.shows_run():
+            return
         try_it = self.built("try_it")
         if try_it is not None and try_it.run_dir == self.controller.run_dir:
             try_it.refresh()
@@ -305,6 +320,8 @@ class Dashboard(QObject):
             self._load_filters()
 
     def _run_ended(self, _e) -> None:
+        if not self.controller.shows_run():
+            return
         curves = self.built("curves")
         if curves is not None:
             curves.redraw()
@@ -414,10 +431,32 @@ class Dashboard(QObject):
         training = self.built("training")
         if training is not None:
             training.set_document(doc)
+        self._show_document_run()
         self._watch_document(doc)
         runs = self.built("runs")
         if runs is not None:
             runs.refresh()
+
+    def _show_document_run(self) -> None:
+        """The live views show the shown document's run, or nothing: never another graph's."""
+        owns = self.controller.shows_run()
+        curves = self.built("curves")
+        if curves is not None:
+            curves.reset(self.controller.history if owns else None)
+        for key in ("samples", "confusion", "histograms", "feature_maps"):
+            view = self.built(key)
+            if view is not None:
+                view.clear()
+        self._pending.clear()
+        if not owns:
+            return
+        for key in ("confusion", "histograms"):
+            if key in self._latest:
+                self._deliver(key, self._latest[key])
+        for e in self._latest.get("samples_by_kind", {}).values():
+            self._samples(e)
+        if "activations" in self._latest:
+            self._activations(self._latest["activations"])
 
     def _watch_document(self, doc) -> None:
         if doc is not None:

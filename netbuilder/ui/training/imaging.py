@@ -125,9 +125,11 @@ def to_qimage(rgb: np.ndarray) -> QImage:
 
 
 def shrinkable(label):
-    """Let a one-line label give up width (its text is clipped) instead of widening the dock."""
+    """Let a label give up width instead of widening the dock: its text wraps onto a second
+    line rather than being cut off at the dock's edge."""
     label.setSizePolicy(QSizePolicy.Policy.Ignored, label.sizePolicy().verticalPolicy())
     label.setMinimumWidth(0)
+    label.setWordWrap(True)
     return label
 
 

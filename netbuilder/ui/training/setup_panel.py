@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...errors import NetbuilderError
+from ..wheel_guard import guard_wheel
 from .commands import SetTrainingConfigCommand
 from .controls import ControlBar
 from .dataset_preview import DatasetPreview
@@ -154,6 +155,11 @@ class SetupForm(QWidget):
                 # spin boxes ask for the width of their largest value (2147483647): let the
                 # dock decide instead
                 w.setMinimumWidth(64)
+            if isinstance(w, (QSpinBox, QDoubleSpinBox, QComboBox)):
+                guard_wheel(w)
+            line = w if isinstance(w, QLineEdit) else getattr(w, "lineEdit", lambda: None)()
+            if line is not None:
+                line.textEdited.connect(lambda _t, k=key: self._recheck(k))
         error = QLabel("", objectName=f"setup_error_{key.replace('.', '_')}")
         error.setProperty("role", "field-error")
         error.setWordWrap(True)
@@ -331,6 +337,41 @@ class SetupForm(QWidget):
         if label is not None:
             label.hide()
 
+    def _typed_value(self, key: str):
+        """What field ``key`` holds right now, as the config would store it (None: no value)."""
+        w = self.fields[key]
+        if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+            if not w.hasAcceptableInput():
+                return None
+            return w.valueFromText(w.cleanText())
+        if isinstance(w, QComboBox):
+            return w.currentText().strip() or None
+        try:
+            return float(w.text().strip())
+        except ValueError:
+            return None
+
+    def _recheck(self, key: str) -> None:
+        """Hide a shown refusal as soon as the field's text is a valid value."""
+        label = self.errors.get(key)
+        if label is None or label.isHidden() or self.doc is None:
+            return
+        value = self._typed_value(key)
+        if value is None:
+            return
+        from ...train.config import TrainingConfig
+
+        cfg = self.config_dict()
+        if key.startswith("dataset_options."):
+            cfg["dataset_options"] = {**cfg["dataset_options"], key.split(".", 1)[1]: value or None}
+        else:
+            cfg[key] = value
+        try:
+            TrainingConfig.from_dict(cfg)
+        except NetbuilderError:
+            return
+        label.hide()
+
     def load_field(self, key: str) -> None:
         """Put the stored value back into one field (after a refused edit)."""
         error_shown = {k: not lbl.isHidden() for k, lbl in self.errors.items()}
@@ -395,20 +436,33 @@ class TrainingPanel(QWidget):
         self._epochs = 0
         self._has_val = False
         self._pending_train: dict = {}
+        self.controller = controller
         controller.log_received.connect(self._log)
-        for e in controller.logs:  # arrived before this panel was first shown
-            self._log(e)
+        self._replay_logs()  # what arrived before this panel was first shown
         controller.state_changed.connect(
             lambda state: state == "starting" and self.log.clear())
         controller.run_started.connect(self._run_started)
         controller.metrics_received.connect(self._epoch_line)
-        controller.run_ended.connect(lambda _e: self.log.appendPlainText(controller.message[0]))
+        controller.run_ended.connect(self._run_ended)
+
+    def _replay_logs(self) -> None:
+        if self.controller.shows_run():
+            for e in self.controller.logs:
+                self._log(e)
+
+    def _run_ended(self, _e) -> None:
+        if self.controller.shows_run():
+            self.log.appendPlainText(self.controller.message[0])
 
     def _log(self, e) -> None:
+        if not self.controller.shows_run():
+            return
         prefix = "⚠ " if e.level == "warning" else ""
         self.log.appendPlainText(prefix + e.message)
 
     def _run_started(self, e) -> None:
+        if not self.controller.shows_run():
+            return
         self._epochs = e.epochs
         self._has_val = bool(e.dataset.get("n_val"))
         d = e.dataset
@@ -419,7 +473,7 @@ class TrainingPanel(QWidget):
 
     def _epoch_line(self, e) -> None:
         """One line per epoch, like a console run: the epoch's training and validation means."""
-        if not e.epoch_end:
+        if not e.epoch_end or not self.controller.shows_run():
             return
         if e.split == "train":
             self._pending_train = e.values
@@ -435,7 +489,11 @@ class TrainingPanel(QWidget):
         self.log.appendPlainText(f"{phase}epoch {e.epoch}/{self._epochs}  {text}")
 
     def set_document(self, doc) -> None:
+        """Show ``doc``'s setup, and its run's messages only (another graph's stay away)."""
         self.form.set_document(doc)
+        self.log.clear()
+        self._replay_logs()
+        self.controls.follow(self.controller.shows_run())
 
 
 def _compact(box: QComboBox) -> None:

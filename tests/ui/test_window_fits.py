@@ -1,0 +1,106 @@
+"""The window fits the common screens (1366×768 and 1920×1080) in a real X server: no dock
+title, tab or label is cut off, in the Design workspace and while a run trains, light and dark.
+
+The screenshots go to ``$NETBUILDER_SCREENSHOT_DIR`` (docs/images) when set, for people to look
+at: the welcome page, LeNet-5 and a run in progress, at both sizes and in both themes.
+"""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel, QSplitter, QTabBar
+from test_real_window import START_MS, save_window, shots  # noqa: F401 (the fixture)
+from window_helpers import example
+
+from netbuilder.graph import load
+from netbuilder.ui import theme
+
+pytestmark = pytest.mark.xwindow
+
+SIZES = [(1366, 768), (1920, 1080)]
+
+
+def clipped(w) -> list[str]:
+    """What the window shows cut off: dock titles, tabs, and one-line labels in the docks."""
+    out = []
+    if w.minimumSizeHint().width() > w.width() or w.minimumSizeHint().height() > w.height():
+        out.append(f"window needs {w.minimumSizeHint().toTuple()}")
+    for name, dock in w.docks.items():
+        if dock.isHidden() or dock.isFloating() or not dock.visibleRegion().boundingRect().width():
+            continue
+        title = dock.fontMetrics().horizontalAdvance(dock.windowTitle())
+        if title + 48 > dock.width():  # the title and its two buttons
+            out.append(f"dock title {dock.windowTitle()!r}")
+        for label in dock.widget().findChildren(QLabel):
+            if (label.isVisible() and not label.wordWrap() and label.text()
+                    and label.textFormat() != Qt.TextFormat.RichText and label.pixmap().isNull()
+                    and label.width() < label.minimumSizeHint().width() - 1):
+                out.append(f"{name}: label {label.text()[:30]!r} {label.width()} px of "
+                           f"{label.minimumSizeHint().width()}")
+        for split in dock.widget().findChildren(QSplitter):
+            if split.isVisible():
+                need = sum(split.sizes()) + split.handleWidth() * (split.count() - 1)
+                if need > (split.width() if split.orientation() == Qt.Orientation.Horizontal
+                           else split.height()) + 1:
+                    out.append(f"{name}: panes need {need} px of {split.width()}")
+    for bar in w.findChildren(QTabBar):
+        if bar.parent() is w and bar.isVisible():
+            need = sum(bar.tabRect(i).width() for i in range(bar.count()))
+            if need > bar.width():
+                tabs = [bar.tabText(i) for i in range(bar.count())]
+                out.append(f"tabs {tabs} need {need} px of {bar.width()}")
+    return out
+
+
+def sized(make_window, qtbot, size, document=None):
+    w = make_window(document, restore_layout=False)
+    w.resize(*size)
+    qtbot.waitUntil(lambda: (w.width(), w.height()) == size)
+    w.workspaces.reset()  # the default arrangement at this size
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    return w
+
+
+def both_themes(w, qtbot, shots, name: str, size) -> dict[str, list[str]]:  # noqa: F811
+    found = {}
+    for look in ("light", "dark"):
+        theme.apply_theme(look, save=False)
+        qtbot.wait(200)  # a theme change repaints on the next turns of the loop
+        found[look] = clipped(w)
+        path = shots / f"{name}-{size[0]}x{size[1]}-{look}.png"
+        image = w.screen().grabWindow(w.winId()).toImage()
+        assert (image.width(), image.height()) == size
+        assert image.save(str(path), "PNG")
+    theme.apply_theme("light", save=False)
+    return {k: v for k, v in found.items() if v}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_welcome_lenet_and_a_run_fit_the_screen(make_window, qtbot, shots, size, tmp_path):  # noqa: F811
+    w = sized(make_window, qtbot, size)
+    w.welcome.show()
+    qtbot.waitUntil(lambda: w.welcome.showing and w.welcome.page.isVisible())
+    qtbot.waitUntil(w.welcome.page.thumbnails_done, timeout=60_000)
+    assert both_themes(w, qtbot, shots, "welcome", size) == {}
+    path = tmp_path / "lenet5.json"
+    g = load(example("lenet5"))
+    g.training = {**g.training, "dataset_options": {"size": 28, "limit": 480}, "epochs": 1000,
+                  "device": "cpu"}
+    g.save(path)
+    assert w.files.open_file(str(path))
+    qtbot.waitUntil(lambda: not w.welcome.showing)
+    w.workspaces.reset()
+    qtbot.wait(100)
+    assert both_themes(w, qtbot, shots, "lenet5", size) == {}
+    c = w.training_dashboard.controller
+    QTest.mouseClick(w.toolbar.widgetForAction(w.actions["train"]), Qt.MouseButton.LeftButton)
+    try:
+        qtbot.waitUntil(lambda: c.state == "running" and c.history is not None and
+                        w.training_dashboard.view("curves").point_count("train_loss") >= 5,
+                        timeout=START_MS)
+        assert w.workspaces.current == "training"
+        assert both_themes(w, qtbot, shots, "training", size) == {}
+    finally:
+        c.shutdown()
