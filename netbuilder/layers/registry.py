@@ -42,11 +42,14 @@ def search(text: str) -> list[LayerSpec]:
     first, then prefixes, then other name matches, then matches in the doc only."""
     t = text.strip().lower()
     hits = [s for s in _SPECS.values() if s.matches(t)]
+    order = {type_: i for i, type_ in enumerate(_SPECS)}
 
     def rank(s: LayerSpec) -> tuple:
         exact = s.type.lower() == t or t in (a.lower() for a in s.aliases)
         prefix = s.type.lower().startswith(t) or any(a.lower().startswith(t) for a in s.aliases)
-        return (not exact, not prefix, not s.matches(t, docs=False), s.type)
+        # Ties keep the catalog's order, which puts the common layers first (Linear before
+        # LSTMCell for "l").
+        return (not exact, not prefix, not s.matches(t, docs=False), order[s.type])
 
     return sorted(hits, key=rank)
 
