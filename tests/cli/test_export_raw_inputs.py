@@ -9,6 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from netbuilder.ui.training.predictor import Predictor
 from safetensors.torch import load_file
 
 import netbuilder as nb
@@ -18,7 +19,6 @@ from netbuilder.train.config import TrainingConfig
 from netbuilder.train.data import Normalizer, load_dataset
 from netbuilder.train.tasks.base import DataInfo
 from netbuilder.train.trainer import train
-from netbuilder.ui.training.predictor import Predictor
 
 DIGITS = [str(i) for i in range(10)]
 
