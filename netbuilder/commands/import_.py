@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"netbuilder: error: {exc}", file=sys.stderr)
         return 1
     atomic_write(out, to_json(graph))
-    layers = sum(1 for n in graph.nodes() if n.type not in ("Input", "Output"))
+    layers = sum(1 for n in graph.nodes() if not n.is_boundary)
     params = graph.analyze().total_params
     print(f"imported {class_name}: {layers} nodes, {grouped(params)} parameters → {out}")
     return 0

@@ -35,7 +35,7 @@ def layer_rows(graph, analysis, depth: int = 0, block: str | None = None) -> lis
     rows = []
     for nid in analysis.order:
         node, info = graph.node(nid), analysis.nodes[nid]
-        if depth and node.type in ("Input", "Output"):
+        if depth and node.is_boundary:
             continue
         shapes = [list(s) if s is not None else None for s in info.out_shapes]
         rows.append({

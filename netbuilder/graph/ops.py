@@ -61,7 +61,7 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
     if block_id is not None and block_id in g and block_id not in sel:
         raise GraphError(f"A node with id {block_id!r} already exists", node=block_id)
     for i in sel:
-        if g.node(i).type in ("Input", "Output"):
+        if g.node(i).is_boundary:
             raise GraphError(f"{g.node(i).label} cannot go inside a block: a block's inputs and "
                              f"outputs come from the wires that cross its border", node=i)
     inner = Graph(name or "block")
@@ -123,7 +123,7 @@ def ungroup(g: Graph, block_id: str) -> list[str]:
     outside_out = g.out_edges(block_id)
     mapping: dict[str, str] = {}
     for n in inner.nodes():
-        if n.type in ("Input", "Output"):
+        if n.is_boundary:
             continue
         name = n.name if not any(m.name == n.name for m in g.nodes()) else _next_name(g, n.name)
         new_id = n.id if n.id not in g else None
@@ -133,11 +133,11 @@ def ungroup(g: Graph, block_id: str) -> list[str]:
     out_source: dict[str, tuple[str, str] | None] = {}
     for e in inner.edges():
         d = inner.node(e.dst)
-        if d.type == "Output":
+        if d.is_output:
             out_source[d.id] = _resolve(e, mapping, outside_in)
     g.remove(block_id)
     for e in inner.edges():
-        if inner.node(e.dst).type == "Output":
+        if inner.node(e.dst).is_output:
             continue
         src = _resolve(e, mapping, outside_in)
         if src is not None:

@@ -1,6 +1,9 @@
 """Convolution, pooling, resampling, normalization and dropout."""
 from __future__ import annotations
 
+from . import import_rules as imp
+from . import shapes
+from . import subtitles as sub
 from .define import P, RankRule, layer
 from .spec import call
 
@@ -44,7 +47,11 @@ def _conv(type_: str, dims: int, doc: str, aliases: tuple, transpose: bool = Fal
         return call(f"nn.{type_}", (c.shape[0], c.params["out_channels"]), kw, _CONV_DEFAULTS)
 
     layer(type_, "Convolution", doc, params, init=init, aliases=aliases, weight=True,
-          short="deconv" if transpose else "conv", rank=_image_rule(dims))
+          short="deconv" if transpose else "conv", rank=_image_rule(dims),
+          subtitle=sub.conv(dims), conv_dims=dims, probe="auto",
+          # torch's transposed convolution is not a convolution's closed form: it runs on meta
+          shape_rule=None if transpose else shapes.conv(dims),
+          torch_class=f"torch.nn.{type_}", from_module=imp.conv(transpose))
 
 
 _conv("Conv1d", 1, "1-D convolution over (channels, length) signals.",
@@ -58,7 +65,10 @@ _conv("ConvTranspose2d", 2, "Transposed 2-D convolution: learned upsampling (DCG
 _POOL_DEFAULTS = {"stride": None, "padding": 0, "ceil_mode": False}
 
 
-def _pool(type_: str, dims: int, doc: str, aliases: tuple, short: str):
+_F = "torch.nn.functional."  # where the importer finds the functional forms
+
+
+def _pool(type_: str, dims: int, doc: str, aliases: tuple, short: str, functions: tuple):
     params = (
         P("kernel_size", "ints", 2, "Window size", min=1, max=1024, length=dims),
         P("stride", "ints", None, "Step between windows (auto: the window size)", min=1,
@@ -72,21 +82,29 @@ def _pool(type_: str, dims: int, doc: str, aliases: tuple, short: str):
         return call(f"nn.{type_}", (c.params["kernel_size"],), kw, _POOL_DEFAULTS)
 
     layer(type_, "Pooling", doc, params, init=init, aliases=aliases, short=short,
-          rank=_image_rule(dims))
+          rank=_image_rule(dims), subtitle=sub.pool(dims), no_macs=True,
+          shape_rule=shapes.pool(dims), torch_class=f"torch.nn.{type_}", from_module=imp.pool,
+          functions=functions, from_call=imp.pool_call)
 
 
-_pool("MaxPool1d", 1, "Maximum over sliding windows of a 1-D signal.", ("max pool 1d",), "pool")
+_pool("MaxPool1d", 1, "Maximum over sliding windows of a 1-D signal.", ("max pool 1d",), "pool",
+      (f"{_F}max_pool1d", "torch.max_pool1d"))
 _pool("MaxPool2d", 2, "Maximum over sliding windows: downsamples feature maps.",
-      ("max pool", "maxpool", "subsampling", "downsample"), "pool")
+      ("max pool", "maxpool", "subsampling", "downsample"), "pool",
+      (f"{_F}max_pool2d", "torch.max_pool2d"))
 _pool("AvgPool2d", 2, "Average over sliding windows (LeNet's subsampling).",
-      ("average pool", "mean pool", "avgpool"), "avgpool")
+      ("average pool", "mean pool", "avgpool"), "avgpool", (f"{_F}avg_pool2d",))
 
 
 def _adaptive(type_: str, doc: str, aliases: tuple):
     layer(type_, "Pooling", doc,
           (P("output_size", "ints", 1, "Output height and width", min=1, max=4096, length=2),),
           init=lambda c: call(f"nn.{type_}", (c.params["output_size"],)), aliases=aliases,
-          short="gap" if "Avg" in type_ else "gmp", rank=_image_rule(2))
+          short="gap" if "Avg" in type_ else "gmp", rank=_image_rule(2),
+          subtitle=lambda p: f"→{sub.window(p['output_size'], 2)}", no_macs=True,
+          shape_rule=shapes.adaptive, torch_class=f"torch.nn.{type_}",
+          from_module=imp.adaptive, from_call=imp.adaptive_call,
+          functions=(f"{_F}adaptive_{'avg' if 'Avg' in type_ else 'max'}_pool2d",))
 
 
 _adaptive("AdaptiveAvgPool2d", "Averages each map down to a fixed size (global average pooling).",
@@ -100,17 +118,24 @@ layer("Upsample", "Resampling", "Scales feature maps up by a factor (nearest or 
       init=lambda c: call("nn.Upsample", (), {
           "scale_factor": c.params["scale_factor"], "mode": c.params["mode"]}),
       aliases=("upsampling", "resize", "unpool", "interpolate"), short="up",
-      rank=_image_rule(2))
+      rank=_image_rule(2), subtitle=lambda p: f"×{sub.num(p['scale_factor'])} {p['mode']}",
+      no_macs=True, torch_class="torch.nn.Upsample", from_module=imp.upsample,
+      functions=(f"{_F}interpolate",), from_call=imp.interpolate_call)
 
 layer("ZeroPad2d", "Resampling", "Pads feature maps with zeros (left, right, top, bottom).",
       (P("padding", "ints", 1, "Padding: one int, or (left, right, top, bottom)", min=0,
          max=4096, length=4),),
       init=lambda c: call("nn.ZeroPad2d", (c.params["padding"],)),
-      aliases=("pad", "zero padding"), short="pad", rank=_image_rule(2))
+      aliases=("pad", "zero padding"), short="pad", rank=_image_rule(2),
+      subtitle=lambda p: f"pad {sub.stride(p['padding'])}", no_macs=True,
+      torch_class="torch.nn.ZeroPad2d", from_module=lambda m: {"padding": imp.compact(m.padding)},
+      functions=(f"{_F}pad",), from_call=imp.pad_call)
 
 layer("AddCoords", "Convolution", "CoordConv: appends i and j coordinate channels in [-1, 1].",
       init=lambda c: "AddCoords()", helpers=("AddCoords",),
-      aliases=("coordconv", "coordinates", "coord conv"), short="coords", rank=_image_rule(2))
+      aliases=("coordconv", "coordinates", "coord conv"), short="coords", rank=_image_rule(2),
+      no_macs=True, probe="never", torch_class="netbuilder.layers.modules.AddCoords",
+      from_module=lambda m: {})
 
 # --- Normalization and dropout ---------------------------------------------------------------
 
@@ -124,7 +149,8 @@ def _batchnorm(type_: str, rule: RankRule, doc: str, aliases: tuple):
     layer(type_, "Normalization", doc, _NORM,
           init=lambda c: call(f"nn.{type_}", (c.shape[0],),
                               {k: c.params[k] for k in _NORM_DEFAULTS}, _NORM_DEFAULTS),
-          aliases=aliases, short="bn", rank=rule)
+          aliases=aliases, short="bn", rank=rule, same_shape=True, no_macs=True,
+          torch_class=f"torch.nn.{type_}", from_module=imp.batchnorm)
 
 
 _batchnorm("BatchNorm1d", RankRule((1, 2), "(N, features) or (N, C, L)",
@@ -142,7 +168,8 @@ layer("LayerNorm", "Normalization",
       init=lambda c: call("nn.LayerNorm", (c.shape[-1],), {
           "eps": c.params["eps"], "elementwise_affine": c.params["elementwise_affine"]},
           {"eps": 1e-5, "elementwise_affine": True}),
-      aliases=("layer normalization", "ln"), short="ln")
+      aliases=("layer normalization", "ln"), short="ln", same_shape=True, no_macs=True,
+      torch_class="torch.nn.LayerNorm", from_module=imp.layernorm)
 
 layer("GroupNorm", "Normalization", "Normalizes groups of channels per sample.",
       (P("num_groups", "int", 4, "Number of channel groups (must divide the channels)", min=1,
@@ -152,14 +179,22 @@ layer("GroupNorm", "Normalization", "Normalizes groups of channels per sample.",
       init=lambda c: call("nn.GroupNorm", (c.params["num_groups"], c.shape[0]), {
           "eps": c.params["eps"], "affine": c.params["affine"]}, {"eps": 1e-5, "affine": True}),
       aliases=("group normalization", "gn"), short="gn",
-      rank=RankRule((1, 2, 3, 4), "(N, C, ...)"))
+      rank=RankRule((1, 2, 3, 4), "(N, C, ...)"), subtitle=sub.param("num_groups", "{} groups"),
+      no_macs=True, torch_class="torch.nn.GroupNorm", from_module=imp.groupnorm)
 
 layer("Dropout", "Regularization", "Zeroes random units during training (scales the rest).",
       (P("p", "float", 0.5, "Probability of dropping a unit", min=0.0, max=1.0),),
       init=lambda c: call("nn.Dropout", (), {"p": c.params["p"]}, {"p": 0.5}),
-      aliases=("drop out", "regularization"), short="drop")
+      aliases=("drop out", "regularization"), short="drop", same_shape=True, no_macs=True,
+      passes_values=True,
+      subtitle=lambda p: f"p={sub.num(p['p'])}", torch_class="torch.nn.Dropout",
+      from_module=imp.attributes("p"), functions=(f"{_F}dropout", "torch.dropout"),
+      from_call=imp.unary("p"))
 
 layer("Dropout2d", "Regularization", "Zeroes whole random channels during training.",
       (P("p", "float", 0.5, "Probability of dropping a channel", min=0.0, max=1.0),),
       init=lambda c: call("nn.Dropout2d", (), {"p": c.params["p"]}, {"p": 0.5}),
-      aliases=("spatial dropout", "channel dropout"), short="drop", rank=_image_rule(2))
+      aliases=("spatial dropout", "channel dropout"), short="drop", rank=_image_rule(2),
+      same_shape=True, no_macs=True, subtitle=lambda p: f"p={sub.num(p['p'])}",
+      passes_values=True, torch_class="torch.nn.Dropout2d", from_module=imp.attributes("p"),
+      functions=(f"{_F}dropout2d",), from_call=imp.unary("p"))

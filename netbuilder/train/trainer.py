@@ -27,7 +27,7 @@ from .batches import Batches, prepare_data
 from .checkpoint import RunFiles, load_weights, state_tensors
 from .config import TrainingConfig
 from .data import DataError
-from .device import describe, plan, resolve_device
+from .device import convolutional, describe, plan, resolve_device
 from .epoch import EpochRunner
 from .events import Failed, Finished, Log, RunStarted
 from .losses import make_loss
@@ -186,8 +186,7 @@ class Trainer:
         module = self.graph.build()  # CompileError names the broken nodes
         analysis = self.graph.analyze()
         outputs = [analysis.shape(o) for o in self.graph.outputs()]
-        conv = any(n.type.startswith("Conv") for n in self.graph.nodes())
-        dp = plan(cfg, device, conv)
+        dp = plan(cfg, device, convolutional(self.graph))
         for note in dp.notes:
             self.log(note)
         data = prepare_data(cfg, self.graph, task, outputs, device, dp.channels_last, self.log,

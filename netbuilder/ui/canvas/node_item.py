@@ -104,7 +104,7 @@ class NodeItem(QGraphicsItem):
         summary = node_text.param_summary(node)
         reg = node_text.regularization(node)
         lines: list[tuple[str, str]] = []
-        if node.type == "Input":
+        if node.is_input:
             summary = "" if node.params["dtype"] == "float32" else node.params["dtype"]
         if summary or reg:
             lines.append(("body", " ".join(t for t in (summary, reg) if t)))
