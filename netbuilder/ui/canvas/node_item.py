@@ -108,6 +108,8 @@ class NodeItem(QGraphicsItem):
             summary = "" if node.params["dtype"] == "float32" else node.params["dtype"]
         if summary or reg:
             lines.append(("body", " ".join(t for t in (summary, reg) if t)))
+        if node.shares is not None and node.shares in self.graph:
+            lines.append(("body", node_text.sharing(self.graph.node(node.shares))))
         lines.append(("mono", node_text.shape_text(self.info)))
         params = node_text.params_text(self.info)
         if params:

@@ -15,6 +15,11 @@ def param_summary(node) -> str:
     return subtitle(node.params) if subtitle else ""
 
 
+def sharing(owner) -> str:
+    """The badge of a node that uses ``owner``'s module (weight sharing)."""
+    return f"⇄ shares {owner.name}"
+
+
 def regularization(node) -> str:
     p = node.params
     parts = [f"L{k[1]} {num(p[k])}" for k in ("l1", "l2") if p.get(k)]
