@@ -61,6 +61,7 @@ class Builder:
         self.merges: dict[fx.Node, tuple[str, str]] = {}  # fx add/mul -> (type, graph node)
         self.rnn_usage: dict[str, dict[str, fx.Node]] = {}
         self.blocks: dict[str, str] = {}  # module target -> block node (a second call: "real")
+        self.owners: dict[str, str] = {}  # layer module target -> its first node (shared after)
         self._next = 1
 
     # --- small helpers ---------------------------------------------------------------------
@@ -155,9 +156,12 @@ class Builder:
         return self.g
 
     def shared_ok(self, n: fx.Node) -> bool:
-        """A block whose spec declares a second input (the Discriminator's "real" port) may
-        score two inputs with the same weights."""
+        """A layer module called several times becomes nodes that share its module (siamese
+        branches); a block whose spec declares a second input (the Discriminator's "real"
+        port) may score two inputs with the same weights."""
         mod = self.module.get_submodule(n.target)
+        if fx_map.module_rule(mod) is not None:
+            return True
         return is_block(mod) and bool(get_spec(block_type(mod, n.target)).inputs) and sum(
             1 for m in self.fx.nodes if m.op == "call_module" and m.target == n.target) == 2
 
@@ -206,10 +210,16 @@ class Builder:
         inputs, ports = self.module_inputs(n, mod, spec)
         if inputs is None:
             return BAD
-        value = self.layer(n, type_, params, inputs, module_name(n, type_), ports)
-        if value.kind == "tensor":
+        # A further call of one module is named after its result (``right = self.enc(x2)``).
+        name = (assigned_name(n) if n.target in self.owners else None) or module_name(n, type_)
+        value = self.layer(n, type_, params, inputs, name, ports)
+        if value.kind == "tensor" and n.target in self.owners:  # a further call: shared
+            self.g.share(value.node, self.owners[n.target])
+        elif value.kind == "tensor":
+            self.owners[n.target] = value.node
             self.s.state_names[path] = [*self.id_path, value.node]
             self.s.checks.append((self.g, value.node, mod, n))
+        if value.kind == "tensor":
             if spec.torch_call.startswith("recurrent"):
                 return Value("rnn", value.node)
             if spec.torch_call == "self_attention":

@@ -190,7 +190,8 @@ layer("PairwiseDistance", "Merge",
       aliases=("distance", "euclidean distance", "siamese", "metric learning"), short="dist",
       rank=RankRule((1,), "(N, features)", lambda r: "add a Flatten before it"),
       subtitle=lambda p: f"L{sub.num(p['p'])}", no_macs=True,
-      torch_class="torch.nn.PairwiseDistance", from_module=imp.attributes("p", "eps", "keepdim"),
+      torch_class="torch.nn.PairwiseDistance",
+      from_module=lambda m: {"p": float(m.norm), "eps": float(m.eps), "keepdim": bool(m.keepdim)},
       functions=("torch.pairwise_distance", "torch.nn.functional.pairwise_distance"),
       from_call=imp.pairwise_call)
 
