@@ -68,9 +68,14 @@ class SiameseTask(Task):
         if self._generator is None or self._generator.device != y.device:
             self._generator = torch.Generator(device=y.device)
             self._generator.manual_seed(self.config.seed)
-        order = torch.sort(y, stable=True).indices
+        ys, order = torch.sort(y, stable=True)
+        pos = torch.arange(n, device=y.device)
+        start = torch.searchsorted(ys, ys)  # where each sample's class begins (sorted)
+        last = torch.ones_like(ys, dtype=torch.bool)
+        last[:-1] = ys[1:] != ys[:-1]
+        following = torch.where(last, start, pos + 1)  # the next of its class, cyclically
         nxt = torch.empty_like(order)
-        nxt[order] = order.roll(-1)  # the next sample of the same class (sorted by class)
+        nxt[order] = order[following]
         rand = torch.randperm(n, generator=self._generator, device=y.device)
         even = torch.arange(n, device=y.device) % 2 == 0
         partner = torch.where(even, nxt, rand)
