@@ -185,6 +185,10 @@ CASES = [
     C("rbm", "RBM", {"n_hidden": 7}, [(20,)]),
     C("reparameterize", "Reparameterize", {}, [(4,), (4,)], ports=["mu", "logvar"],
       stateless=True, call=lambda _, mu, logvar: mu),  # eval mode: the mean
+    C("pairwise-distance", "PairwiseDistance", {}, [(6,), (6,)], ports=["x1", "x2"],
+      stateless=True, call=lambda _, a, b: nn.PairwiseDistance(keepdim=True)(a, b)),
+    C("pairwise-l1", "PairwiseDistance", {"p": 1.0}, [(6,), (6,)], ports=["x1", "x2"],
+      stateless=True, call=lambda _, a, b: nn.PairwiseDistance(p=1.0, keepdim=True)(a, b)),
     C("add", "Add", {}, [(3, 4), (3, 4)], stateless=True, call=lambda _, a, b: a + b),
     C("add-three", "Add", {}, [(5,), (5,), (5,)], stateless=True,
       call=lambda _, a, b, c: a + b + c),
