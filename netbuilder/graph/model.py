@@ -272,12 +272,13 @@ class Graph:
             return
         if target is not None:
             check_share(self, node_id, target)
+            # NOTE: settings first, while the node is still alone: undoing the link then
+            # restores its own settings without reaching the owner through the link.
+            self._align(node_id, target)
         n.shares = target
         n.version += 1
         self._touch()
         self.sharing_changed.emit(node_id, old, target)
-        if target is not None:
-            self._align(node_id, target)
         self.changed.emit()
 
     def _align(self, node_id: str, target: str) -> None:

@@ -62,3 +62,22 @@ def test_an_edit_of_one_shared_node_edits_both_and_undoes(make_window, qtbot):
     qtbot.waitUntil(lambda: g.node(left).params["out_features"] == 32)
     assert g.node(right).params["out_features"] == 32
     assert graph_json(g) == before
+
+
+def test_undoing_a_link_gives_back_the_node_its_own_settings(make_window, qtbot):
+    from netbuilder.ui.commands import ShareCommand
+
+    w = make_window(Document(nb.load(example("siamese"))))
+    g = w.document.graph
+    left, right = g.find("left_embed2"), g.find("right_embed2")
+    w.document.push(ShareCommand(w.document, right, None))
+    w.document.push(SetParamsCommand(w.document, right, {"out_features": 8}))
+    before = graph_json(g)
+    w.document.push(ShareCommand(w.document, right, left))
+    assert g.node(right).params["out_features"] == 16  # it takes the owner's settings
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: g.node(right).shares is None)
+    assert g.node(right).params["out_features"] == 8
+    assert g.node(left).params["out_features"] == 16
+    assert graph_json(g) == before
