@@ -3,6 +3,9 @@
     netbuilder check FILE            diagnostics; exit 1 if any is an error
     netbuilder summary FILE          layers, shapes, parameters, MACs
     netbuilder export FILE -o OUT    standalone PyTorch source
+    netbuilder draw FILE -o OUT      the network as a diagram (.svg, .pdf, .png)
+    netbuilder train FILE            train headless into a run folder
+    netbuilder explain|embed|attack|dream|style RUN ...   look inside a run's trained model
     netbuilder [FILE] [--screenshot OUT.png] [--train SECONDS] [--version]   the editor
 
 Subcommands are modules in ``netbuilder.commands`` (see its docstring), imported only when
@@ -26,7 +29,8 @@ from .commands.common import positive_float
 from .errors import NetbuilderError
 
 # NOTE: add a subcommand by writing netbuilder/commands/<name>.py and listing it here.
-SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "train", "import")
+SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "draw", "train", "import",
+                                "explain", "embed", "attack", "dream", "style")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -92,6 +96,11 @@ def _launch(argv: list[str]) -> int:
         raise _Usage("there is no display to open the editor on (DISPLAY and WAYLAND_DISPLAY "
                      "are not set); render it with --screenshot OUT.png, or use a command: "
                      f"netbuilder {{{','.join(SUBCOMMANDS)}}} FILE")
+    missing_libraries = _missing_xcb_libraries()
+    if missing_libraries:
+        print(f"netbuilder: the window needs {' '.join(missing_libraries)} "
+              f"(apt install {' '.join(XCB_PACKAGES.values())})", file=sys.stderr)
+        return EXIT_ERROR
     try:
         from .ui.app import run_app
     except ModuleNotFoundError as exc:
@@ -112,6 +121,47 @@ def _no_display() -> bool:
     if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
         return False
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+# The libraries Qt's xcb platform plugin loads that a fresh Debian or Ubuntu lacks, by the
+# Debian package that brings each (README: "the window on a fresh Debian").
+XCB_PACKAGES: dict[str, str] = {
+    "libxcb-cursor.so.0": "libxcb-cursor0", "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxcb-icccm.so.4": "libxcb-icccm4", "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0", "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0", "libxcb-xinerama.so.0": "libxcb-xinerama0",
+    "libEGL.so.1": "libegl1", "libGL.so.1": "libgl1", "libfontconfig.so.1": "libfontconfig1",
+    "libdbus-1.so.3": "libdbus-1-3",
+}
+
+
+def _load_library(soname: str) -> None:
+    """Load a shared library (raises OSError when the system has none by that name)."""
+    import ctypes
+
+    ctypes.CDLL(soname)
+
+
+def _missing_xcb_libraries() -> list[str]:
+    """The packages whose libraries Qt's xcb plugin would fail to load, when it is the
+    platform Qt will pick; [] otherwise.
+
+    NOTE: Qt aborts the process with a page about plugins when the xcb plugin cannot load
+    (Qt 6.5 and later need libxcb-cursor0, which fresh systems lack): say it in one line first.
+    """
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY"):
+        return []
+    first = platform.split(";")[0].split(":")[0]  # "xcb:arg=1;wayland": xcb, then wayland
+    if first != "xcb" and (platform or os.environ.get("WAYLAND_DISPLAY")):
+        return []  # another platform (offscreen, wayland) was chosen
+    missing = []
+    for soname, package in XCB_PACKAGES.items():
+        try:
+            _load_library(soname)
+        except OSError:
+            missing.append(package)
+    return missing
 
 
 def _reject_unknown_command(word: str) -> None:
@@ -138,6 +188,10 @@ def _guarded(run: Callable[[list[str]], int], argv: list[str]) -> int:
     from .commands.common import one_line
 
     debug = os.environ.get("NETBUILDER_DEBUG") == "1"
+    for stream in (sys.stdout, sys.stderr):
+        # a name from a graph file may hold a lone surrogate: printed escaped, not a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return run(argv)
     except SystemExit as exc:  # argparse: --help, or a usage error it already printed

@@ -1,4 +1,96 @@
-"""Shared test set-up: Qt runs offscreen (no display needed), set before Qt is first imported."""
+"""Shared test set-up: Qt runs offscreen (no display needed), set before Qt is first imported.
+
+``pytest --xwindow`` runs the tests marked ``xwindow`` instead (and only them) under Qt's xcb
+platform, in an X server with a window manager started for the run (``xserver.py``). Without
+Xvfb and openbox they are skipped with the reason, except in CI (``CI`` set), where that fails.
+
+A run folder of LeNet-5 trained one epoch serves the tests that look inside a trained network.
+"""
 import os
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).parent))  # xserver.py (--import-mode=importlib)
+
+_X_KEY = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--xwindow", action="store_true",
+                     help="run only the xwindow tests, under the xcb platform in an X server "
+                          "(Xvfb + openbox) started for the run")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def pytest_configure(config):
+    if not config.getoption("xwindow", False):
+        return
+    import xserver
+
+    missing = xserver.missing_programs()
+    if missing:
+        reason = (f"the xwindow tests need a real X server: apt install "
+                  f"{' '.join(missing)} (skipped)")
+        if _in_ci():
+            pytest.exit(reason.replace(" (skipped)", " (CI must run them)"), returncode=1)
+        config.stash[_X_KEY] = reason
+        return
+    server = xserver.XServer.start()
+    config.stash[_X_KEY] = server
+    os.environ["DISPLAY"] = server.display
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    os.environ.pop("WAYLAND_DISPLAY", None)
+
+
+def pytest_unconfigure(config):
+    server = config.stash.get(_X_KEY, None)
+    if server is not None and not isinstance(server, str):
+        server.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    xwindow = config.getoption("xwindow", False)
+    if xwindow:  # this run is for the real-window tests only
+        chosen = [item for item in items if item.get_closest_marker("xwindow")]
+        config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
+        items[:] = chosen
+    state = config.stash.get(_X_KEY, None)
+    if isinstance(state, str):
+        reason = state
+    elif os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] != "xcb":
+        reason = "runs in a real X server: pytest --xwindow (make test runs it)"
+    else:
+        return
+    for item in items:
+        if item.get_closest_marker("xwindow"):
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def lenet_run(tmp_path_factory) -> Path:
+    """A run folder: the LeNet-5 example trained one epoch on the built-in digits (seed 0)."""
+    import torch
+
+    import netbuilder as nb
+    from netbuilder.train.config import TrainingConfig
+    from netbuilder.train.trainer import train
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    try:
+        g = nb.load(Path(str(resources.files("netbuilder") / "resources" / "examples"
+                             / "lenet5.json")))
+        out = tmp_path_factory.mktemp("lenet_run")
+        train(g, TrainingConfig.from_graph(g).replace(epochs=1, device="cpu"),
+              emit=lambda _e: None, out_dir=out)
+    finally:
+        torch.set_num_threads(threads)
+    return out

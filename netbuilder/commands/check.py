@@ -4,7 +4,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import diagnostic_dict, grouped, load_graph, one_line, plural, print_json
+from .common import (
+    add_trust_argument,
+    diagnostic_dict,
+    grouped,
+    load_graph,
+    one_line,
+    plural,
+    print_json,
+)
 
 NAME = "check"
 HELP = "list a graph file's problems (exit status 1 if there is an error)"
@@ -14,19 +22,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="graph file(s) (.json)")
     parser.add_argument("--json", action="store_true",
                         help="machine-readable output (an object; a list for several files)")
+    add_trust_argument(parser)
 
 
-def check_file(path: str) -> dict:
+def check_file(path: str, trust: bool = False) -> dict:
     """The report of one file: what ``--json`` prints for it."""
-    graph = load_graph(path)
+    from ..graph import Diagnostic
+    from ..graph.trust import untrusted_warnings
+    from ..train.memory import settings_memory_warning
+    from ..train.validation import training_problem
+
+    graph = load_graph(path, trust)
     diags = graph.check()
+    diags += untrusted_warnings(graph)
+    problem = training_problem(graph)  # the settings train and export would refuse
+    if problem is not None:
+        diags.append(Diagnostic("error", None, problem))
     analysis = graph.analyze()
     errors = sum(d.is_error for d in diags)
+    found = [diagnostic_dict(graph, d) for d in diags]
+    memory = settings_memory_warning(analysis.total_params, graph.training)
+    if memory is not None:
+        found.append({"severity": "warning", "node": None, "node_name": None, "message": memory})
     return {
         "file": path, "name": graph.name, "ok": errors == 0, "errors": errors,
-        "warnings": sum(d.severity == "warning" for d in diags),
+        "warnings": sum(d["severity"] == "warning" for d in found),
         "nodes": len(graph), "parameters": analysis.total_params,
-        "diagnostics": [diagnostic_dict(graph, d) for d in diags],
+        "diagnostics": found,
     }
 
 
@@ -50,10 +72,10 @@ def run(args: argparse.Namespace) -> int:
     reports, status = [], 0
     for path in args.files:
         if len(args.files) == 1:
-            report = check_file(path)  # a bad file: one line on stderr from the CLI
+            report = check_file(path, args.trust)  # a bad file: one line on stderr from the CLI
         else:
             try:
-                report = check_file(path)
+                report = check_file(path, args.trust)
             except NetbuilderError as exc:  # report it and go on with the other files
                 print(f"netbuilder: error: {one_line(str(exc))}", file=sys.stderr)
                 reports.append({"file": path, "ok": False, "errors": 1, "warnings": 0,

@@ -37,14 +37,25 @@ def positive_float(text: str) -> float:
     return value
 
 
-def load_graph(path: str | Path):
-    """The graph in ``path``; a bad file raises a ``FileFormatError`` naming file and field."""
+def load_graph(path: str | Path, trust: bool = False):
+    """The graph in ``path``; a bad file raises a ``FileFormatError`` naming file and field.
+    Code it names (Module nodes) may be imported only with ``trust`` (remembered for the
+    file as it is now) or when the file was trusted before."""
     from ..graph import load
+    from ..graph.trust import grant
 
     p = Path(path)
     if p.is_dir():
         raise CommandError(f"{path}: is a folder, not a graph file")
-    return load(p)
+    graph = load(p)
+    grant(graph, p, trust)
+    return graph
+
+
+def add_trust_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", action="store_true",
+                        help="trust the graph file: let it import the Python code its Module "
+                             "nodes name (remembered for this file as it is now)")
 
 
 def one_line(text: str) -> str:
@@ -111,3 +122,59 @@ def print_json(data: Any) -> None:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# --- the commands that look inside a trained run (explain, embed, attack, dream, style) ------
+
+def add_run_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN",
+                        help="run folder written by `netbuilder train` or the editor")
+    parser.add_argument("--weights", choices=("last", "best"), default="last",
+                        help="the last epoch's weights (default) or the best epoch's")
+
+
+def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--input", metavar="PICTURE",
+                       help="a picture file (PNG, JPEG...), resized to the model's Input")
+    which.add_argument("--sample", type=int, default=0, metavar="N",
+                       help="the N-th validation sample of the run's dataset (default 0)")
+
+
+def open_run(args: argparse.Namespace):
+    """The ``RunModel`` of ``args.run``; a folder that is no run gets a one-line error."""
+    from ..train.explain import RunModel
+
+    root = Path(args.run)
+    if not root.is_dir():
+        raise CommandError(f"{args.run}: no such run folder")
+    if not (root / "graph.json").exists():
+        raise CommandError(f"{args.run}: not a run folder (it has no graph.json); give the "
+                           f"folder `netbuilder train` wrote")
+    weights = "best.safetensors" if getattr(args, "weights", "last") == "best" \
+        else "weights.safetensors"
+    if not (root / weights).exists():
+        raise CommandError(f"{args.run}: has no {weights} yet (weights are written at the end "
+                           f"of the first epoch)")
+    return RunModel(root, weights)
+
+
+def chosen_sample(run, args: argparse.Namespace):
+    """(x (1, *Input), label or None, a description) from ``--input`` or ``--sample``."""
+    if getattr(args, "input", None):
+        return run.picture(args.input), None, args.input
+    x, y = run.validation()
+    if not 0 <= args.sample < len(x):
+        raise CommandError(f"--sample {args.sample} is out of range: the validation set has "
+                           f"{len(x)} samples (0 to {len(x) - 1})")
+    label = None if y is None else int(y[args.sample])
+    return x[args.sample:args.sample + 1], label, f"validation sample {args.sample}"
+
+
+def class_name(run, k: int | None) -> str:
+    """``3 ('3')`` style: a class index with its name when the run's dataset has names."""
+    if k is None:
+        return "?"
+    names = run.classes
+    return f"{k} ({names[k]})" if names and 0 <= k < len(names) and names[k] != str(k) \
+        else str(k)

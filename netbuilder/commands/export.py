@@ -6,7 +6,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from .common import CommandError, grouped, load_graph
+from .common import CommandError, add_trust_argument, grouped, load_graph
 
 NAME = "export"
 HELP = "write the graph as standalone PyTorch code (model.py)"
@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="name of the model class (default: from the graph's name)")
     parser.add_argument("--no-main", action="store_true",
                         help="leave out the `if __name__ == \"__main__\":` demo block")
+    add_trust_argument(parser)
     for extension in _extensions():
         extension.add_arguments(parser)
 
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import CompileError
 
-    graph = load_graph(args.file)
+    graph = load_graph(args.file, args.trust)
     status, acted = 0, False
     for extension in _extensions():
         result = extension.run(args, graph)

@@ -37,8 +37,10 @@ def run(args: argparse.Namespace, graph) -> int | None:
         report = export_project(graph, args.project, weights)
         extra = f" (weights from {weights})" if weights is not None else ""
         print(f"wrote {report.folder}: {', '.join(report.files)}{extra}")
+        from .common import one_line
+
         for warning in report.warnings:
-            print(f"netbuilder: warning: {warning}", file=sys.stderr)
+            print(f"netbuilder: warning: {one_line(warning)}", file=sys.stderr)
     if args.onnx:
         from ..compile.onnx_export import export_onnx
 

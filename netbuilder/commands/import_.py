@@ -1,4 +1,8 @@
-"""``netbuilder import module.py:ClassName -o FILE``: a PyTorch model as a netbuilder graph."""
+"""``netbuilder import module.py:ClassName -o FILE``: a PyTorch model as a netbuilder graph.
+
+The file runs in a child process with a time limit (``netbuilder.model_import``): whatever it
+does (exit, crash, hang, raise), this process reports it and exits with 1, writing no file.
+"""
 from __future__ import annotations
 
 import argparse
@@ -22,12 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="input shape without the batch dimension, e.g. 1,28,28 (once per "
                              "forward argument; a Linear input is guessed)")
     parser.add_argument("--name", help="graph name (default: the class name)")
+    parser.add_argument("--timeout", metavar="SECONDS", type=float, default=None,
+                        help="stop the import when the file takes longer than this to load and "
+                             "trace (default: 60)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compile.import_source import import_file, parse_args_json, parse_shape
     from ..errors import ModelImportError
-    from ..graph.fileformat import atomic_write, to_json
+    from ..graph.fileformat import atomic_write
+    from ..model_import import DEFAULT_TIMEOUT, import_in_child, parse_args_json, parse_shape
 
     path, _, class_name = args.source.rpartition(":")
     if not path or not class_name.isidentifier():
@@ -38,15 +45,18 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{out}: is a folder; give a file name such as {out / 'model.json'}")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise CommandError(f"{out}: the folder {out.parent} does not exist")
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    if not timeout > 0:
+        raise CommandError(f"--timeout {args.timeout:g}: give a positive number of seconds")
     try:
         shapes = [parse_shape(s) for s in args.input_shape] if args.input_shape else None
-        graph = import_file(path, class_name, parse_args_json(args.args), shapes, args.name)
+        result = import_in_child(path, class_name, parse_args_json(args.args), shapes,
+                                 args.name, timeout=timeout)
     except ModelImportError as exc:
         # The list of unsupported operations reads best one per line.
         print(f"netbuilder: error: {exc}", file=sys.stderr)
         return 1
-    atomic_write(out, to_json(graph))
-    layers = sum(1 for n in graph.nodes() if not n.is_boundary)
-    params = graph.analyze().total_params
-    print(f"imported {class_name}: {layers} nodes, {grouped(params)} parameters → {out}")
+    atomic_write(out, result.text)
+    print(f"imported {class_name}: {result.nodes} nodes, {grouped(result.params)} parameters "
+          f"→ {out}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from .common import (
+    add_trust_argument,
     diagnostic_dict,
     format_table,
     grouped,
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=1, metavar="N",
                         help="batch size for the activation memory and MAC totals (default 1)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_trust_argument(parser)
 
 
 def layer_rows(graph, analysis, depth: int = 0, block: str | None = None) -> list[dict]:
@@ -53,9 +55,9 @@ def layer_rows(graph, analysis, depth: int = 0, block: str | None = None) -> lis
     return rows
 
 
-def summarize(path: str, batch_size: int = 1) -> dict:
+def summarize(path: str, batch_size: int = 1, trust: bool = False) -> dict:
     """Everything the summary shows, as ``--json`` prints it."""
-    graph = load_graph(path)
+    graph = load_graph(path, trust)
     analysis = graph.analyze()
     diags = graph.check()
     params, trainable = analysis.total_params, analysis.total_trainable
@@ -100,7 +102,7 @@ def render(report: dict) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = summarize(args.file, args.batch_size)
+    report = summarize(args.file, args.batch_size, args.trust)
     if args.json:
         print_json(report)
     else:

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import positive_float, positive_int
+from .common import add_trust_argument, positive_float, positive_int
 
 NAME = "train"
 HELP = "train a graph on its dataset (progress bar; metrics, weights and summary in a folder)"
@@ -42,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folder (default: runs/<graph name>-<time> next to FILE)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_trust_argument(parser)
 
 
 def dataset_option(text: str) -> tuple[str, object]:
@@ -75,6 +76,7 @@ def default_out_dir(graph_path: Path, name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import NetbuilderError
     from ..graph import from_json
     from ..train.checkpoint import RunFiles
     from ..train.config import TrainingConfig
@@ -82,20 +84,24 @@ def run(args: argparse.Namespace) -> int:
     from ..train.distributed import from_env, shutdown
     from ..train.sinks import ProgressBar, TensorBoardSink
     from ..train.trainer import Trainer
+    from ..train.validation import describe_problem, validate_training
     from .common import CommandError, load_graph
 
     dist = from_env()
     if args.resume:
         files = RunFiles(args.resume)
-        graph = load_graph(args.file) if args.file else from_json(files.read_graph_text(),
-                                                                   str(files.path("graph.json")))
+        graph = load_graph(args.file, args.trust) if args.file else from_json(
+            files.read_graph_text(), str(files.path("graph.json")))
         config = TrainingConfig.from_dict(files.read_config())
         out = Path(args.resume)
     else:
         if not args.file:
             raise CommandError("give a graph FILE to train (or --resume DIR)")
-        graph = load_graph(args.file)
-        config = TrainingConfig.from_graph(graph)
+        graph = load_graph(args.file, args.trust)
+        try:
+            config = TrainingConfig.from_graph(graph)
+        except NetbuilderError as exc:
+            raise CommandError(describe_problem(exc)) from None
         out = Path(args.out) if args.out else default_out_dir(Path(args.file), graph.name)
     changes = {k: v for k, v in (("dataset", args.dataset), ("epochs", args.epochs),
                                  ("batch_size", args.batch_size), ("lr", args.lr),
@@ -118,7 +124,10 @@ def run(args: argparse.Namespace) -> int:
                                f"({', '.join(REMOTES)}), not {dataset!r}")
         options = changes.get("dataset_options", config.dataset_options)
         changes["dataset_options"] = {**options, "download": True}
-    config = config.replace(**changes)
+    try:  # check, train and export refuse the same settings, naming the same field
+        config = validate_training(graph, config.replace(**changes))
+    except NetbuilderError as exc:
+        raise CommandError(describe_problem(exc)) from None
     sinks = []
     if dist.is_main:
         if not args.quiet:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..graph import Diagnostic, Graph, Node, fmt_shape
+from ..graph import Diagnostic, Graph, Node, fmt_shape, trust
 from ..layers import EmitContext
 from ..layers import modules as helper_modules
 from .checks import (
@@ -32,6 +32,10 @@ EVAL_NAMESPACE = {
     **{k: getattr(helper_modules, k) for k in dir(helper_modules) if k[:1].isupper()},
 }
 _DTYPES = {"float32": torch.float32, "int64": torch.int64}
+# NOTE: layers run on a batch of 2, not 1. A learned Parameter is (1, ...) and broadcasts over
+# the batch; with a batch of 1 the two cannot be told apart, and an operation that mixes them
+# wrongly (a class token concatenated without Expand) would pass here and fail in training.
+BATCH = 2
 
 
 @dataclass
@@ -42,6 +46,7 @@ class NodeInfo:
     in_dtypes: list = field(default_factory=list)
     out_shapes: list = field(default_factory=list)  # one per output port
     out_dtypes: list = field(default_factory=list)
+    out_batches: list = field(default_factory=list)  # BATCH, or 1 for a learned tensor's
     params: int = 0
     trainable: int = 0
     macs: int = 0  # multiply-accumulates per sample
@@ -72,6 +77,13 @@ class Analysis:
         ports = [p.name for p in self.graph.output_ports(edge.src)]
         i = ports.index(edge.src_port) if edge.src_port in ports else 0
         return self.shape(edge.src, i)
+
+    def edge_batch(self, edge) -> str:
+        """What a wire's first dimension is: "N" (the batch), or "1" from a learned tensor."""
+        info = self.nodes.get(edge.src)
+        ports = [p.name for p in self.graph.output_ports(edge.src)]
+        i = ports.index(edge.src_port) if edge.src_port in ports else 0
+        return "1" if info and i < len(info.out_batches) and info.out_batches[i] == 1 else "N"
 
     @property
     def total_params(self) -> int:
@@ -124,12 +136,19 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
     for nid in order:
         node = graph.node(nid)
         ins = _gather_inputs(wires[nid], infos)
-        key = (node.version, tuple(ins), overrides.get(nid), node.name)
+        empty = _empty_port(graph, nid, wires[nid], infos)
+        if empty:
+            infos[nid] = NodeInfo(in_shapes=[s for _, s, _ in ins], error=empty)
+            diags.append(Diagnostic("error", nid, empty))
+            continue
+        batches = tuple(_batch_of(infos.get(src), i) for _, src, i in wires[nid])
+        key = (node.version, tuple(ins), batches, overrides.get(nid), node.name,
+               node.spec.code_target and trust.is_allowed(node.spec.code_target(node.params)))
         cached = graph._analysis_cache.get(nid)
         if cached is not None and cached[0] == key:
             info = cached[1]
         else:
-            info = _analyze_node(graph, node, ins, overrides.get(nid))
+            info = _analyze_node(graph, node, ins, overrides.get(nid), batches)
             graph._analysis_cache[nid] = (key, info)
             recomputed += 1
         infos[nid] = info
@@ -161,6 +180,33 @@ def _init_source(node: Node, info: NodeInfo) -> str | None:
     ctx = EmitContext(name="m", params=node.params, in_vars=["x"] * len(info.in_shapes),
                       in_shapes=info.in_shapes, in_dtypes=info.in_dtypes)
     return node.spec.emit(ctx).init
+def _value_dtypes(node: Node, ins: list[tuple]) -> list:
+    """Dtypes of the inputs that carry values: ports that take indices are left out."""
+    integer = {p.name for p in node.spec.inputs if p.integer}
+    return [d for port, _, d in ins if port not in integer]
+
+
+def _empty_port(graph: Graph, nid: str, wires: list[tuple], infos: dict) -> str | None:
+    """A wire from an output port that its node's settings leave empty (part 3 of a Chunk into
+    2, the indices of a max pool without return_indices)."""
+    for _, src_id, i in wires:
+        src = infos.get(src_id)
+        if src is None or src.error or src.inner is not None or i >= len(src.out_shapes) or \
+                src.out_shapes[i] is not None or all(s is None for s in src.out_shapes):
+            continue
+        port = graph.output_ports(src_id)[i]
+        advice = f" ({port.doc})" if port.doc else ""
+        return (f"{graph.node(nid).label} is wired to output '{port.name}' of "
+                f"{graph.node(src_id).label}, which gives no '{port.name}' output with its "
+                f"current settings{advice}")
+    return None
+
+
+def _batch_of(src: NodeInfo | None, i: int) -> int:
+    """The batch a wire carries in the meta run: BATCH, or 1 from a learned tensor."""
+    if src is None or i >= len(src.out_batches) or src.out_batches[i] is None:
+        return BATCH
+    return src.out_batches[i]
 
 
 def _gather_inputs(wires: list[tuple], infos: dict) -> list[tuple]:
@@ -175,11 +221,13 @@ def _gather_inputs(wires: list[tuple], infos: dict) -> list[tuple]:
     return out
 
 
-def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override) -> NodeInfo:
+def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
+                  batches: tuple = ()) -> NodeInfo:
     info = NodeInfo(in_shapes=[s for _, s, _ in ins], in_dtypes=[d for _, _, d in ins])
     if node.is_input:
         shape, dtype = override or (tuple(node.params["shape"]), node.params["dtype"])
         info.out_shapes, info.out_dtypes = [tuple(shape)], [dtype]
+        info.out_batches = [BATCH]
         return info
     n_out = len(graph.output_ports(node.id)) or 1
     info.out_shapes, info.out_dtypes = [None] * n_out, [None] * n_out
@@ -191,26 +239,47 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override) -> NodeI
         return info  # an upstream problem; reported there, not repeated here
     if node.inner is not None:
         return _analyze_block(graph, node, ins, info)
+    if node.spec.code_target is not None:
+        from .code_nodes import analyze_code_node
+
+        return analyze_code_node(node, info, EVAL_NAMESPACE)
     problem = (rank_error(node, info.in_shapes) or merge_error(node, info.in_shapes) or
-               dtype_error(node, info.in_dtypes) or layer_error(node, info.in_shapes))
+               dtype_error(node, _value_dtypes(node, ins)) or layer_error(node, info.in_shapes))
     if problem:
         info.error = problem
         return info
+    batches = batches or (BATCH,) * len(info.in_shapes)
     try:
-        outs, module, flops = _run_meta(node, info.in_shapes, info.in_dtypes)
+        outs, module, macs = _run_meta(node, info.in_shapes, info.in_dtypes, batches)
     except Exception as exc:  # torch's own message, translated into advice about the node
         info.error = translate_torch_error(node, info.in_shapes, exc)
         return info
+    # a drawn source (Noise) makes one sample here, a batch in the model
+    info.out_batches = [BATCH if node.spec.source else o.shape[0] if o.dim() else None
+                        for o in outs]
+    if BATCH in batches and any(b != BATCH for b in info.out_batches):
+        info.error = (f"{node.label} changes the batch dimension (its result has "
+                      f"{', '.join(str(tuple(o.shape)) for o in outs)} for a batch of "
+                      f"{BATCH}): the batch must stay dimension 0; check its dims, or Expand "
+                      f"a learned tensor to the batch first")
+        return info
     info.out_shapes = [tuple(o.shape[1:]) for o in outs] or [None]
     info.out_dtypes = [str(o.dtype).replace("torch.", "") for o in outs] or [None]
+    # A Chunk into 3 has 3 results on its 8 ports: the others carry nothing.
+    info.out_shapes += [None] * (n_out - len(info.out_shapes))
+    info.out_dtypes += [None] * (n_out - len(info.out_dtypes))
+    info.out_batches += [None] * (n_out - len(info.out_batches))
     if module is not None:
-        info.params = sum(p.numel() for p in module.parameters())
-        info.trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    info.macs = int(flops // 2)
+        weights = [module] if isinstance(module, nn.Parameter) else \
+            [] if isinstance(module, torch.Tensor) else list(module.parameters())  # a Buffer
+        info.params = sum(p.numel() for p in weights)
+        info.trainable = sum(p.numel() for p in weights if p.requires_grad)
+    info.macs = macs
     if node.shares is not None:  # the owner's module: its parameters count there, once
         info.params = info.trainable = 0
     if node.is_output:
         info.out_shapes, info.out_dtypes = [info.in_shapes[0]], [info.in_dtypes[0]]
+        info.out_batches = [batches[0]]
     return info
 
 
@@ -222,6 +291,7 @@ def _analyze_block(graph: Graph, node: Node, ins: list[tuple], info: NodeInfo) -
     info.params = inner.total_params
     info.trainable = inner.total_trainable
     info.macs = inner.total_macs
+    info.out_batches = [BATCH] * len(graph.output_ports(node.id))
     ports = graph.output_ports(node.id)
     outs = [p.name for p in ports[:len(ports) - len(node.spec.outputs)]]
     info.out_shapes = [inner.shape(o) for o in outs]
@@ -262,14 +332,17 @@ def _analyze_shared_ports(graph: Graph, node: Node, ins: list[tuple], info: Node
 _FORWARD_CACHE: dict[tuple, object] = {}
 
 
-def _forward_fn(lines: list[str], n_in: int):
-    """Compile forward lines into ``f(self, i0, i1, ...) -> o`` (cached by their text)."""
-    key = (tuple(lines), n_in)
+def _forward_fn(lines: list[str], n_in: int, outs: tuple[str, ...] = ("o",)):
+    """Compile forward lines into ``f(self, i0, i1, ...) -> o`` (cached by their text); with
+    several outputs it returns those of ``outs`` that the lines assigned, in order."""
+    key = (tuple(lines), n_in, outs)
     fn = _FORWARD_CACHE.get(key)
     if fn is None:
         args = ", ".join(["self", *(f"i{k}" for k in range(n_in))])
         body = "\n".join(f"    {line}" for line in lines) or "    pass"
-        src = f"def _f({args}):\n{body}\n    return o\n"
+        ret = "return o" if outs == ("o",) else \
+            f"_l = locals()\n    return tuple(_l[k] for k in {outs!r} if k in _l)"
+        src = f"def _f({args}):\n{body}\n    {ret}\n"
         scope: dict = {}
         exec(compile(src, "<netbuilder-analysis>", "exec"), dict(EVAL_NAMESPACE), scope)
         fn = scope["_f"]
@@ -284,20 +357,24 @@ class _Holder:
         self.m = module
 
 
-def _run_meta(node: Node, shapes: list, dtypes: list):
+def _run_meta(node: Node, shapes: list, dtypes: list, batches: tuple):
+    """``(outputs, module, MACs per sample)`` of one layer run on meta tensors."""
+    n_out = len(node.spec.outputs)
+    out_vars = tuple(f"o{k}" for k in range(n_out)) if n_out > 1 else ("o",)
     ctx = EmitContext(name="m", params=node.params, in_vars=[f"i{k}" for k in range(len(shapes))],
-                      in_shapes=shapes, in_dtypes=dtypes, out_vars=["o"])
+                      in_shapes=shapes, in_dtypes=dtypes, out_vars=list(out_vars))
     em = node.spec.emit(ctx)
     module = _meta_module(em.init) if em.init else None
-    fast = closed_form(node.type, node.params, shapes, dtypes)
+    fast = closed_form(node.type, node.params, shapes, dtypes) \
+        if all(b == BATCH for b in batches) else None
     if fast is not None:  # exactly what the meta run below gives, without its cost
         out_shapes, out_dtypes, macs = fast
-        outs = [torch.empty((1, *s), dtype=_DTYPES[d], device="meta")
+        outs = [torch.empty((BATCH, *s), dtype=_DTYPES[d], device="meta")
                 for s, d in zip(out_shapes, out_dtypes)]
-        return outs, module, 2 * macs
-    inputs = [torch.empty((1, *s), dtype=_DTYPES.get(d, torch.float32), device="meta")
-              for s, d in zip(shapes, dtypes)]
-    fn = _forward_fn(em.forward, len(inputs))
+        return outs, module, macs
+    inputs = [torch.empty((b, *s), dtype=_DTYPES.get(d, torch.float32), device="meta")
+              for s, d, b in zip(shapes, dtypes, batches)]
+    fn = _forward_fn(em.forward, len(inputs), out_vars)
     if node.spec.no_macs:  # FlopCounterMode would count 0 and costs as much as the run
         out, flops = fn(_Holder(module), *inputs), 0
     else:
@@ -305,13 +382,15 @@ def _run_meta(node: Node, shapes: list, dtypes: list):
             out = fn(_Holder(module), *inputs)
         flops = counter.get_total_flops()
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    return outs, module, flops
+    # the counted products grow with the batch (a learned tensor's alone: with none)
+    per = max([o.shape[0] for o in outs if o.dim()] + [1])
+    return outs, module, int(flops // 2 // per)
 
 
 _MODULE_CACHE: dict[str, nn.Module] = {}
 
 
-def _meta_module(init: str) -> nn.Module:
+def _meta_module(init: str) -> nn.Module | torch.Tensor:
     """The layer built on the meta device, cached by its ``__init__`` expression.
 
     NOTE: one module serves every node with the same expression (a chain of 500 identical
@@ -324,7 +403,8 @@ def _meta_module(init: str) -> nn.Module:
             # torch's construction warnings (dropout on a one-layer GRU) belong to build time
             warnings.simplefilter("ignore")
             module = eval(init, EVAL_NAMESPACE)  # our own emitted expression
-        module.eval()
+        if isinstance(module, nn.Module):  # not a Parameter's or a Constant's tensor
+            module.eval()
         if len(_MODULE_CACHE) >= 1024:
             _MODULE_CACHE.pop(next(iter(_MODULE_CACHE)))
         _MODULE_CACHE[init] = module

@@ -89,6 +89,8 @@ def translate_torch_error(node: Node, shapes: list, exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     text = re.sub(r"\s+", " ", text)
     got = " and ".join(fmt_shape(s) for s in shapes)
+    if not shapes:  # a node without inputs (a Parameter): its own settings are wrong
+        return f"{node.label}: {text}"
     if "Kernel size can't be greater" in text or "Output size is too small" in text:
         return (f"{node.label} cannot run on {got}: the input is smaller than the window; "
                 f"reduce kernel_size/stride, add padding, or remove a pooling layer before it")
@@ -111,8 +113,11 @@ def structural(graph: Graph) -> list[Diagnostic]:
         out.append(Diagnostic("error", None, "The graph computes nothing: add layers after "
                                              "the Input (its last layer is what the model "
                                              "returns)"))
-    reach: set[str] = set(sources)
-    for s in sources:
+    # Nodes without input ports (learned Parameters) start values too, as Inputs do.
+    roots = sources + [n.id for n in graph.nodes() if not n.spec.source and
+                       n.inner is None and not graph.input_ports(n.id)]
+    reach: set[str] = set(roots)
+    for s in roots:
         reach |= graph.descendants(s)
     for n in graph.nodes():
         if n.id not in reach and graph.in_edges(n.id):

@@ -7,7 +7,6 @@ text, so the exported file and the trained module can never disagree.
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -17,7 +16,8 @@ from ..layers import EmitContext
 from ..layers import modules as helper_modules
 from .analysis import Analysis, analyze
 from .checks import structural
-from .naming import Namespace, class_name
+from .code_nodes import untrusted_code
+from .naming import Namespace, class_name, quoted
 
 # Module-level names of a generated file: a block or graph called "Reshape" must not replace
 # the helper class of that name.
@@ -32,6 +32,7 @@ class _Unit:
     classes: list[str] = field(default_factory=list)
     helpers: set[str] = field(default_factory=set)
     functional: bool = False
+    imports: list[str] = field(default_factory=list)  # Module nodes' import statements
     class_names: Namespace = field(default_factory=lambda: Namespace(CLASS_RESERVED))
     attributes: dict = field(default_factory=dict)  # id(graph) -> {node id: attribute}
 
@@ -98,24 +99,33 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
             if not companion:
                 continue
             in_vars = companion
+        ports = [p.name for p in node.spec.outputs]
+        out_vars = [attr] if len(ports) < 2 else \
+            [names.create((nid, p), f"{attr}_{p}") for p in ports]
         # A shared module: the owner's attribute, called on this node's inputs.
         module = attr if owner is None else names.create(owner, graph.node(owner).name)
         ctx = EmitContext(name=module, params=node.params, in_vars=in_vars,
-                          in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=[attr])
+                          in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars)
+        untrusted_code(node)
         em = node.spec.emit(ctx)
+        unit.imports += [i for i in em.imports if i not in unit.imports]
         if em.init and owner is None:
             init.append(f"self.{attr} = {em.init}")
             inits_after += _init_lines(node, attr)
         body += em.forward
         unit.helpers |= set(em.helpers)
         unit.functional |= em.uses_functional
-        var[(nid, node.spec.outputs[0].name if node.spec.outputs else "out")] = attr
+        if len(ports) < 2:
+            var[(nid, ports[0] if ports else "out")] = attr
+        else:  # the ports with a result (a Chunk into 3 fills 3 of its ports)
+            var.update({(nid, p): v for p, v, s in zip(ports, out_vars, info.out_shapes)
+                        if s is not None})
     outputs = []
     for o in graph.outputs():  # a sink block returns each of its outputs
         ports = ["out"] if graph.node(o).is_output else \
             [p.name for p in graph.output_ports(o) if (o, p.name) in var]
         outputs += [var[(o, p)] for p in ports]
-    lines = [f"class {cls}(nn.Module):", f'    """{_safe_text(doc)}"""', "",
+    lines = [f"class {cls}(nn.Module):", f'    """{doc}"""', "",
              "    def __init__(self):", "        super().__init__()"]
     lines += [f"        {line}" for line in init + inits_after]
     params = args + [f"{d}=None" for d in drawn] if companion else args + drawn
@@ -132,7 +142,7 @@ def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: 
     node = graph.node(nid)
     sub = unit.class_names.create(("block", id(node.inner)), class_name(node.name))
     _emit_class(node.inner, info.inner, sub, unit,
-                f"The {node.spec.block_role or 'block'} '{node.name}'.")
+                f"The {node.spec.block_role or 'block'} {quoted(node.name, 50)}.")
     shared_in = [p.name for p in node.spec.inputs]
     edges = graph.in_edges(nid)
     in_vars = [var[(e.src, e.src_port)] for e in edges if e.dst_port not in shared_in]
@@ -158,13 +168,6 @@ def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: 
         var[(nid, port_out.name)] = v
 
 
-def _safe_text(text: str) -> str:
-    """Text safe inside a docstring: user names may hold quotes, backslashes, newlines, NUL
-    bytes, line separators or lone surrogates; none of them may end the string or the file."""
-    text = re.sub(r"[\"\\\r\n]", "'", text)
-    return "".join(c if c.isprintable() else "'" for c in text)
-
-
 def _emit_class(graph, analysis, cls, unit, doc):
     src, args, outs = _class_source(graph, analysis, cls, unit, doc)
     unit.classes.append(src)
@@ -187,14 +190,14 @@ def _init_lines(node, attr: str) -> list[str]:
     if not node.spec.weight_layer or kind == "default":
         return []
     call = _INIT_CALLS[kind]
-    value = node.params["init_value"]
+    value = float(node.params["init_value"])
     if kind == "normal" and not value:
         value = 0.02  # a zero standard deviation is never meant: DCGAN's 0.02
     if node.spec.category == "Recurrent":
         return [f"for name, weight in self.{attr}.named_parameters():",
                 "    if name.startswith(\"weight\"):",
-                "        " + call.format(w="weight", v=value)]
-    return [call.format(w=f"self.{attr}.weight", v=value)]
+                "        " + call.format(w="weight", v=repr(value))]
+    return [call.format(w=f"self.{attr}.weight", v=repr(value))]
 
 
 def _helper_sources(names: set[str]) -> list[str]:
@@ -219,7 +222,7 @@ def _main_block(graph: Graph, cls: str, args: list[str], n_outputs: int,
         p = dict(graph.node(nid).params)
         if not graph.node(nid).is_input:  # a drawn source (Noise) without a companion
             p = {"shape": analysis.shape(nid), "dtype": "float32"}
-        shape = ", ".join(str(d) for d in (2, *p["shape"]))
+        shape = ", ".join(str(int(d)) for d in (2, *p["shape"]))
         if p["dtype"] == "int64":
             lines.append(f"    {arg} = torch.randint(0, 2, ({shape}))")
         else:
@@ -239,15 +242,21 @@ def generate(graph: Graph, class_name_: str | None = None, main: bool = True,
     unit = _Unit()
     cls = unit.class_names.create("main", class_name_ or class_name(graph.name))
     _, args, outs = _emit_class(graph, analysis, cls, unit,
-                                f"Generated by netbuilder from the graph '{graph.name}'.")
+                                f"Generated by netbuilder from the graph {quoted(graph.name, 36)}.")
     helper_src = _helper_sources(unit.helpers)
     header = [f'"""{cls}: a PyTorch model drawn in netbuilder."""']
+    stdlib = [i for i in unit.imports if i == "import importlib.util"]
     if any("math." in h for h in helper_src):
-        header += ["import math", ""]
+        stdlib.insert(0, "import math")
+    if stdlib:
+        header += [*stdlib, ""]
     header.append("import torch")
     if unit.functional or any("F." in h for h in helper_src):
         header.append("import torch.nn.functional as F")
     header.append("from torch import nn")
+    rest = [i for i in unit.imports if i not in stdlib]
+    if rest:
+        header += ["", *rest]
     parts = ["\n".join(header)] + [p.rstrip("\n") for p in helper_src + unit.classes]
     src = "\n\n\n".join(parts)
     if main:

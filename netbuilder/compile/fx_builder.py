@@ -333,6 +333,10 @@ class Builder:
             last = self.bidirectional_last(n, list(b["tensors"]), b["dim"])
             if last is not None:
                 return last
+        if len(args) > len(names):  # arguments with no known name would be dropped unseen
+            self.s.problem(f"{describe(n, self.module)} with {len(args) - 1} positional "
+                           f"argument(s) the importer cannot name: pass them by keyword", n)
+            return BAD
         spec = fx_map.LAYER_KINDS[kind]
         type_ = spec.type
         try:

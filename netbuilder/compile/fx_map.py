@@ -128,20 +128,39 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], dict]] = {
     "max_pool1d": (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
                     "return_indices"), {"stride": None, "padding": 0, "dilation": 1,
                                         "ceil_mode": False, "return_indices": False}),
-    "max_pool2d": (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
-                    "return_indices"), {"stride": None, "padding": 0, "dilation": 1,
-                                        "ceil_mode": False, "return_indices": False}),
-    "avg_pool2d": (("input", "kernel_size", "stride", "padding", "ceil_mode",
-                    "count_include_pad", "divisor_override"),
-                   {"stride": None, "padding": 0, "ceil_mode": False,
-                    "count_include_pad": True, "divisor_override": None}),
-    "adaptive_avg_pool2d": (("input", "output_size"), {}),
-    "adaptive_max_pool2d": (("input", "output_size", "return_indices"),
-                            {"return_indices": False}),
+    **{f"max_pool{d}d": (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                          "return_indices"), {"stride": None, "padding": 0, "dilation": 1,
+                                              "ceil_mode": False, "return_indices": False})
+       for d in (2, 3)},
+    "avg_pool1d": (("input", "kernel_size", "stride", "padding", "ceil_mode",
+                    "count_include_pad"),
+                   {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True}),
+    **{f"avg_pool{d}d": (("input", "kernel_size", "stride", "padding", "ceil_mode",
+                          "count_include_pad", "divisor_override"),
+                         {"stride": None, "padding": 0, "ceil_mode": False,
+                          "count_include_pad": True, "divisor_override": None})
+       for d in (2, 3)},
+    **{f"adaptive_avg_pool{d}d": (("input", "output_size"), {}) for d in (1, 2, 3)},
+    **{f"adaptive_max_pool{d}d": (("input", "output_size", "return_indices"),
+                                  {"return_indices": False}) for d in (1, 2, 3)},
     "dropout": (("input", "p", "training", "inplace"), {"p": 0.5}),
+    "dropout1d": (("input", "p", "training", "inplace"), {"p": 0.5}),
+    "dropout3d": (("input", "p", "training", "inplace"), {"p": 0.5}),
+    "hardtanh": (("input", "min_val", "max_val", "inplace"), {"min_val": -1.0, "max_val": 1.0}),
+    "celu": (("input", "alpha", "inplace"), {"alpha": 1.0}),
+    "softplus": (("input", "beta", "threshold"), {"beta": 1.0, "threshold": 20.0}),
+    "glu": (("input", "dim"), {"dim": -1}),
+    "threshold": (("input", "threshold", "value", "inplace"), {}),
+    "softshrink": (("input", "lambd"), {"lambd": 0.5}),
+    "hardshrink": (("input", "lambd"), {"lambd": 0.5}),
+    "softmin": (("input", "dim", "_stacklevel", "dtype"), {"dim": None, "dtype": None}),
     "dropout2d": (("input", "p", "training", "inplace"), {"p": 0.5}),
     "add": (("input", "other", "alpha"), {"alpha": 1}),
     "mul": (("input", "other"), {}),
+    **{k: (("input", "other"), {}) for k in ("sub", "div", "truediv", "floordiv",
+                                              "floor_divide", "matmul")},
+    "pow": (("input", "exponent"), {}),
+    "bmm": (("input", "mat2"), {}),
     "cat": (("tensors", "dim"), {"dim": 0}),
     "pairwise_distance": (("x1", "x2", "p", "eps", "keepdim"),
                           {"p": 2.0, "eps": 1e-6, "keepdim": False}),
@@ -178,15 +197,19 @@ def _function_tables() -> None:
     """Fill FUNCTIONS, METHODS and LAYER_KINDS from the specs' ``functions``."""
     for spec in all_specs():
         for qualified in spec.functions:
+            if "." not in qualified:
+                continue  # a bare kind name ("sub"): its qualified forms are listed beside it
             kind = _kind(qualified)
             LAYER_KINDS.setdefault(kind, spec)
             module, _, name = qualified.rpartition(".")
+            # The calls handled here (reshapes read from the recorded shapes, noise, copies)
+            # keep their handling: an operation node naming them too does not take them over.
             if module == "Tensor":
-                METHODS[name] = kind
+                METHODS.setdefault(name, kind)
                 continue
             target = getattr(importlib.import_module(module), name, None)
             if target is not None:  # a function this torch version lacks is simply not mapped
-                FUNCTIONS[target] = kind
+                FUNCTIONS.setdefault(target, kind)
 
 
 _function_tables()

@@ -1,22 +1,67 @@
 """Importing a model class from a Python file: what ``netbuilder import`` and File → Import
-PyTorch model share.
+PyTorch model share (they run it in a child process: ``import_process``).
 
     graph = import_file("models.py", "LeNet", args={"classes": 10}, input_shapes=[(1, 28, 28)])
+
+A failure of the user's code names the user's file and line, never netbuilder's. Nothing here
+imports torch at module level.
 """
 from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import itertools
+import os
 import re
 import sys
+import traceback
 from pathlib import Path
-from typing import Any
 
-from ..errors import ModelImportError
+from ..errors import EXIT_ADVICE, ModelImportError
 from ..graph import Graph
 
 _COUNTER = itertools.count(1)
+_OWN_DIR = Path(__file__).resolve().parents[1]  # the netbuilder package
+
+
+def short_path(path: str | os.PathLike) -> str:
+    """``path`` relative to the working folder when it lies inside it, else absolute."""
+    path = os.path.abspath(path)
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def user_frame(exc: BaseException, path: str | Path) -> tuple[str, int, str] | None:
+    """``(file, line, code)`` of the deepest traceback frame in the folder of the user's file
+    (the file or a neighbour it imports; not netbuilder, not installed packages)."""
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        return short_path(exc.filename), exc.lineno, (exc.text or "").strip()
+    folder = Path(path).resolve().parent
+    found = None
+    for f in traceback.extract_tb(exc.__traceback__):
+        if f.filename.startswith("<"):
+            continue
+        fp = Path(f.filename).resolve()
+        if fp.is_relative_to(folder) and not fp.is_relative_to(_OWN_DIR) and \
+                "site-packages" not in fp.parts:
+            found = f
+    if found is None:
+        return None
+    return short_path(found.filename), found.lineno or 0, (found.line or "").strip()
+
+
+def failure_text(exc: BaseException, path: str | Path, doing: str) -> str:
+    """One sentence about the user's code failing ``doing`` something, at its file and line."""
+    frame = user_frame(exc, path)
+    at = f"{frame[0]}:{frame[1]}" if frame else str(path)
+    code = f" (`{frame[2]}`)" if frame and frame[2] else ""
+    if isinstance(exc, SystemExit):
+        return f"{at}{code} calls sys.exit({exc.code!r}) {doing}: {EXIT_ADVICE}"
+    if isinstance(exc, KeyboardInterrupt):
+        return f"{at}{code} was interrupted {doing}"
+    text = f": {exc}" if str(exc) else ""
+    return f"{at}{code} fails {doing}: {type(exc).__name__}{text}"
 
 
 def module_classes(path: str | Path) -> list[str]:
@@ -53,9 +98,9 @@ def load_class(path: str | Path, class_name: str) -> type:
     sys.modules[module_name] = module  # dataclasses and pickling look the module up by name
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 (the user's file may raise anything)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 (the user's file may raise anything)
         sys.modules.pop(module_name, None)
-        raise ModelImportError(f"{p} fails when it runs: {type(exc).__name__}: {exc}") from None
+        raise ModelImportError(failure_text(exc, p, "when it runs")) from None
     finally:
         if sys.path and sys.path[0] == folder:
             sys.path.pop(0)
@@ -67,7 +112,8 @@ def load_class(path: str | Path, class_name: str) -> type:
 
 
 def instantiate(cls: type, args: dict | None = None):
-    """``cls(**args)`` as an ``nn.Module``; failures name the class and the arguments."""
+    """``cls(**args)`` as an ``nn.Module``; failures name the class, the arguments and the
+    line of the user's constructor that failed."""
     from torch import nn
 
     if not issubclass(cls, nn.Module):
@@ -75,39 +121,15 @@ def instantiate(cls: type, args: dict | None = None):
     args = dict(args or {})
     try:
         return cls(**args)
-    except Exception as exc:  # noqa: BLE001 (the user's constructor may raise anything)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 (the constructor may raise anything)
         shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
-        raise ModelImportError(f"{cls.__name__}({shown}) fails: {type(exc).__name__}: {exc}"
-                               " (pass constructor arguments as JSON with --args)") from None
-
-
-def parse_shape(text: str) -> tuple[int, ...]:
-    """``"1,28,28"`` (or ``1x28x28``, ``(1, 28, 28)``) → ``(1, 28, 28)``."""
-    parts = [p for p in re.split(r"[,x×\s()\[\]]+", text.strip()) if p]
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
-    if not shape or any(d < 1 for d in shape):
-        raise ModelImportError(f"{text!r} is not an input shape: give positive sizes without the "
-                               f"batch dimension, e.g. 1,28,28")
-    return shape
-
-
-def parse_args_json(text: str | None) -> dict:
-    """Constructor arguments from JSON (an object)."""
-    import json
-
-    if not text:
-        return {}
-    try:
-        value: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ModelImportError(f"--args is not valid JSON ({exc.msg} at character {exc.pos}): "
-                               f"give an object such as '{{\"hidden\": 64}}'") from None
-    if not isinstance(value, dict):
-        raise ModelImportError("--args must be a JSON object such as '{\"hidden\": 64}'")
-    return value
+        source = inspect.getsourcefile(cls) or ""
+        frame = user_frame(exc, source) if source else None
+        at = f" at {frame[0]}:{frame[1]} (`{frame[2]}`)" if frame else ""
+        what = f"calls sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else \
+            f"fails: {type(exc).__name__}: {exc}"
+        raise ModelImportError(f"{cls.__name__}({shown}) {what}{at} (pass constructor "
+                               f"arguments as JSON with --args)") from None
 
 
 def import_file(path: str | Path, class_name: str, args: dict | None = None,
@@ -119,5 +141,5 @@ def import_file(path: str | Path, class_name: str, args: dict | None = None,
     return import_module(module, input_shapes=input_shapes, name=name)
 
 
-__all__ = ["module_classes", "load_class", "instantiate", "parse_shape", "parse_args_json",
-           "import_file"]
+__all__ = ["module_classes", "load_class", "instantiate", "import_file", "short_path",
+           "user_frame", "failure_text"]

@@ -33,6 +33,7 @@ from ..graph import Graph, auto_layout
 from ..layers import import_rules
 from . import fx_builder, fx_map, fx_names
 from .codegen import node_attributes
+from .import_source import short_path as _short_path
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _OWN_FILES = {os.path.abspath(f) for f in (__file__, fx_map.__file__, fx_builder.__file__,
@@ -319,12 +320,6 @@ def _guess_shape(module: nn.Module, placeholder: fx.Node, label: str) -> tuple[i
 
 
 # --- locations ---------------------------------------------------------------------------------
-
-def _short_path(path: str) -> str:
-    path = os.path.abspath(path)
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
-
 
 def _location(n: fx.Node) -> tuple[str, str]:
     """``("file.py:12", "code")`` from the node's stack trace (or its inputs' when it has none)."""

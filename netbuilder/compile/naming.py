@@ -7,7 +7,9 @@ builtins and the names the generated module itself uses (torch.fx's ``_Namespace
 from __future__ import annotations
 
 import builtins
+import json
 import keyword
+import math
 import re
 import unicodedata
 
@@ -18,7 +20,8 @@ from torch import nn
 MODULE_MEMBERS = frozenset(dir(nn.Module)) | {"training"}
 
 RESERVED = frozenset({
-    "torch", "nn", "F", "math", "self", "model", "forward", "super", "Module", "x_batch",
+    "torch", "nn", "F", "math", "self", "model", "forward", "super", nn.Module.__name__,
+    "x_batch",
     "l", "O", "I",  # legal, but linters flag them as easy to misread (E741)
 }) | frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) \
     | MODULE_MEMBERS
@@ -75,3 +78,44 @@ def class_name(text: str) -> str:
     if s in RESERVED:
         s = f"{s}Model"
     return s
+
+
+def quoted(value, width: int | None = None) -> str:
+    """File-derived ``value`` as text safe inside generated docstrings, comments and READMEs;
+    a long string is cut (ending in ``...``) so that the text fits in ``width`` characters.
+
+    NOTE: this is the one way text from a graph file reaches generated prose. ``repr`` escapes
+    newlines, NUL, unicode line separators (U+2028, U+2029, U+0085), bidi controls and lone
+    surrogates; its backslashes are doubled and ``"`` escaped, so that no run of quotes can end
+    a docstring and the docstring's value is the ``repr`` itself (no escape comes alive).
+    """
+    text = _escaped(value)
+    if width is None or not isinstance(value, str):
+        return text
+    cut = len(value)
+    while len(text) > width and cut > 0:
+        cut = min(cut - 1, cut * width // len(text))
+        text = _escaped(value[:cut] + "...")
+    return text
+
+
+def _escaped(value) -> str:
+    return repr(value).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def literal(value) -> str:
+    """Python source of a JSON-like value (tuples as tuples, True/False/None, strings in double
+    quotes as ruff writes them). The one way a value from a graph file becomes code."""
+    if isinstance(value, str):
+        return json.dumps(value)  # ASCII-only: every quote, backslash and separator escaped
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(literal(v) for v in value)
+        return f"({inner},)" if isinstance(value, tuple) and len(value) == 1 else (
+            f"({inner})" if isinstance(value, tuple) else f"[{inner}]")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    raise TypeError(f"{type(value).__name__} is not a JSON value")

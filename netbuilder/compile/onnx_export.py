@@ -18,8 +18,10 @@ import torch
 
 from ..errors import CompileError
 from ..graph import Graph
+from ..graph.fileformat import atomic_replace
 from .analysis import analyze
 from .codegen import node_attributes
+from .tensor_files import TensorFileError, load_tensor_file
 
 ONNX_OPSET = 17
 TOLERANCE = 1e-5
@@ -51,7 +53,9 @@ def load_weights(module: torch.nn.Module, weights: Any) -> None:
 
                 weights = load_file(str(path))
             else:
-                weights = torch.load(path, map_location="cpu", weights_only=True)
+                weights = load_tensor_file(path)
+        except TensorFileError as exc:  # our words: never torch's advice on weights_only
+            raise CompileError(f"{path}: cannot read the weights: {exc}") from None
         except Exception as exc:  # noqa: BLE001 (a damaged file: one clear error)
             raise CompileError(f"{path}: cannot read the weights ({exc})") from None
     if not isinstance(weights, dict):
@@ -120,8 +124,8 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
     in_names, args = model_arguments(graph, batch=2)
     out_names = _output_names(graph)
     axes = {n: {0: "batch"} for n in in_names + out_names}
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+
+    def write(tmp: Path) -> None:
         # NOTE: not under no_grad: TransformerEncoderLayer would take its inference fast path,
         # a fused kernel that has no ONNX form.
         with warnings.catch_warnings():
@@ -129,9 +133,10 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
             torch.onnx.export(module, tuple(args), str(tmp), input_names=in_names,
                               output_names=out_names, dynamic_axes=axes, opset_version=opset,
                               dynamo=False, do_constant_folding=True)
-        os.replace(tmp, path)
+
+    try:
+        atomic_replace(path, write)
     except Exception as exc:  # noqa: BLE001 (the exporter's own error, in one sentence)
-        tmp.unlink(missing_ok=True)
         text = " ".join(str(exc).strip().splitlines()[:2])
         raise CompileError(f"'{graph.name}' cannot be exported to ONNX: {text}") from None
     report = ExportReport(path, in_names, out_names, None)
@@ -173,31 +178,29 @@ def export_torchscript(graph: Graph, path: str | os.PathLike, weights: Any = Non
     path = Path(path)
     module = prepared_module(graph, weights)
     names, args = model_arguments(graph, batch=2)
-    tmp = path.with_name(f".{path.name}.tmp")
-    failure = ""
-    for method in ("script", "trace"):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # torch.jit's deprecation notices
-                if method == "script":
-                    compiled = torch.jit.script(module)
-                else:
-                    with torch.no_grad():
-                        compiled = torch.jit.trace(module, tuple(args))
-                torch.jit.save(compiled, str(tmp))
-                loaded = torch.jit.load(str(tmp))
-            worst = _compare(module, loaded, graph)
-            break
-        except Exception as exc:  # noqa: BLE001 (Python-only constructs: try the next way)
-            tmp.unlink(missing_ok=True)
-            failure = " ".join(str(exc).strip().splitlines()[:1])
-    else:
+    done: list = []  # (method, worst difference) of the way that worked
+
+    def write(tmp: Path) -> None:
+        failure = ""
+        for method in ("script", "trace"):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # torch.jit's deprecation notices
+                    if method == "script":
+                        compiled = torch.jit.script(module)
+                    else:
+                        with torch.no_grad():
+                            compiled = torch.jit.trace(module, tuple(args))
+                    torch.jit.save(compiled, str(tmp))
+                    loaded = torch.jit.load(str(tmp))
+                done.append((method, _compare(module, loaded, graph)))
+                return
+            except Exception as exc:  # noqa: BLE001 (Python-only constructs: try the next way)
+                failure = " ".join(str(exc).strip().splitlines()[:1])
         raise CompileError(f"'{graph.name}' cannot be exported to TorchScript: {failure}")
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # no stray temporary file beside the target
-        raise
+
+    atomic_replace(path, write)  # the file is replaced only once it loads and matches
+    method, worst = done[0]
     return ExportReport(path, names, _output_names(graph), worst, (1, 5), method)
 
 

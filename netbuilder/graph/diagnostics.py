@@ -25,8 +25,9 @@ def label(type_name: str, name: str) -> str:
     return f"{type_name} '{name}'"
 
 
-def fmt_shape(shape: tuple | None) -> str:
-    """``(N, 16, 5, 5)`` for a sample shape ``(16, 5, 5)``."""
+def fmt_shape(shape: tuple | None, batch: str = "N") -> str:
+    """``(N, 16, 5, 5)`` for a sample shape ``(16, 5, 5)``; ``batch`` "1" for a learned
+    tensor, which broadcasts over the batch."""
     if shape is None:
         return "(unknown)"
-    return "(" + ", ".join(["N", *(str(d) for d in shape)]) + ")"
+    return "(" + ", ".join([batch, *(str(d) for d in shape)]) + ")"

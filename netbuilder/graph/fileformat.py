@@ -1,21 +1,23 @@
 """The graph file: JSON with ``format_version`` and a chain of one-step migrations.
 
 Reading is strict: every defect raises one ``FileFormatError`` pointing at the bad field.
-Saving is atomic (temporary file, then rename). Nothing here ever unpickles.
+Saving is atomic (``atomic.atomic_write``, which every writer of a user's file uses; imported
+from here too). Nothing here ever unpickles.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import CycleError, FileFormatError, NetbuilderError
 from ..layers import get_spec
+from . import strict_json
+from .atomic import atomic_replace, atomic_write  # noqa: F401  (atomic_replace: re-exported)
+from .diagnostics import label
 from .model import Graph
 
 FORMAT_VERSION = 1
@@ -185,9 +187,7 @@ def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail) -> None:
     if not isinstance(params, dict):
         raise fail("params must be an object", f"{where}.params")
     pos = nd.get("pos", [0, 0])
-    if (not isinstance(pos, list) or len(pos) != 2 or
-            not all(isinstance(p, (int, float)) and not isinstance(p, bool) and
-                    math.isfinite(p) for p in pos)):
+    if not isinstance(pos, list) or len(pos) != 2 or not all(_finite(p) for p in pos):
         raise fail("pos must be [x, y] with two finite numbers", f"{where}.pos")
     if nd["id"] in g:
         raise fail(f"duplicate node id {nd['id']!r}", f"{where}.id")
@@ -202,6 +202,10 @@ def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail) -> None:
         if not isinstance(nd["graph"], dict):
             raise fail("a block's graph must be an object", f"{where}.graph")
         inner = _read_body(nd["graph"], path, f"{prefix}{where}.graph.")
+    for key in params:  # (these would collide with add()'s own arguments)
+        if key in _ADD_ARGUMENTS:
+            raise fail(f"{label(nd['type'], nd['name'])} has no parameter {key!r}",
+                       f"{where}.params.{key}")
     try:
         g.add(nd["type"], nd["name"], pos, id=nd["id"], inner=inner, **params)
     except NetbuilderError as exc:
@@ -218,6 +222,17 @@ def _read_shares(g: Graph, nd: dict, where: str, fail) -> None:
         g.share(nd["id"], target)
     except NetbuilderError as exc:
         raise fail(exc.message, where) from None
+_ADD_ARGUMENTS = ("type", "name", "pos", "id", "inner")
+
+
+def _finite(v: Any) -> bool:
+    """A JSON number a float can hold (a huge integer is not one: float() would overflow)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _read_edge(g: Graph, ed: Any, where: str, fail) -> None:
@@ -244,74 +259,29 @@ def _read_edge(g: Graph, ed: Any, where: str, fail) -> None:
 
 
 def from_json(text: str, path: str | None = None) -> Graph:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column "
-                              f"{exc.colno}", path=path) from None
-    return graph_from_dict(data, path)
+    """A graph from a file's text, read strictly (see ``strict_json``)."""
+    return graph_from_dict(strict_json.loads(text, path), path)
 
 
 def load(path: str | os.PathLike) -> Graph:
     """Read a graph file; every defect raises one ``FileFormatError`` naming the field."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise FileFormatError("file not found", path=str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"cannot read the file ({exc})", path=str(p)) from None
+    except OSError as exc:
+        raise FileFormatError(f"cannot read the file ({exc.strerror or exc})",
+                              path=str(p)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"cannot read the file: it is not UTF-8 text (byte "
+                              f"0x{raw[exc.start]:02X} at offset {exc.start})",
+                              path=str(p)) from None
     return from_json(text, str(p))
 
 
-def atomic_write(path: str | os.PathLike, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-
-    atomic_replace(path, write)
-
-
-def atomic_replace(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` fills a temporary file beside ``path`` that then replaces it (weights,
-    optimizer state: whatever a library writes to a path)."""
-    p = Path(path)
-    mode = _file_mode(p)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        # (after writing: mkstemp makes 0600, and some writers make the file anew)
-        os.chmod(tmp, mode)  # the old file's mode, else what the umask gives a new file
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _file_mode(p: Path) -> int:
-    """The mode a file written to ``p`` should have, as if opened with ``open(p, "w")``."""
-    try:
-        return stat.S_IMODE(os.stat(p).st_mode)
-    except OSError:
-        return 0o666 & ~_UMASK
-
-
-def _current_umask() -> int:
-    # NOTE: read once at import: os.umask can only be read by setting it, which would race with
-    # files created meanwhile by other threads.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
 def save(g: Graph, path: str | os.PathLike) -> None:
+    """Write ``g`` to ``path`` atomically (see ``atomic``)."""
     atomic_write(path, to_json(g))

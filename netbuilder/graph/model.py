@@ -94,6 +94,14 @@ class Graph:
         self._g = nx.MultiDiGraph()
         self._nodes: dict[str, Node] = {}
         self._edges: dict[tuple, Edge] = {}
+        # NOTE: indexes kept beside the networkx graph so that adding a node or a wire costs
+        # the same whatever the graph's size (a file with 5,000 wires into one Add loads in
+        # linear time): name -> id; node -> input port -> wires on it; (src, src_port, dst,
+        # dst_port) -> [parallel numbers in use, the smallest free one].
+        self._names: dict[str, str] = {}
+        self._wired: dict[str, dict[str, int]] = {}
+        self._parallel: dict[tuple, list] = {}
+        self._name_hints: dict[str, int] = {}  # base -> no free f"{base}{i}" below this i
         self._next_id = 1
         self._next_order = 1
         self._analysis_cache: dict = {}
@@ -130,9 +138,8 @@ class Graph:
 
     def find(self, name: str) -> str:
         """The id of the node called ``name``."""
-        for n in self._nodes.values():
-            if n.name == name:
-                return n.id
+        if name in self._names:
+            return self._names[name]
         raise GraphError(f"No node named {name!r} in graph '{self.name}'")
 
     def in_edges(self, node_id: str) -> list[Edge]:
@@ -205,6 +212,7 @@ class Graph:
         if inner is not None:
             inner.parent = (self, node_id)
         self._nodes[node_id] = node
+        self._names[name] = node_id
         self._g.add_node(node_id)
         self._bump_id(node_id)
         self._touch()
@@ -232,6 +240,8 @@ class Graph:
             self.disconnect(e)
         self._g.remove_node(node_id)
         del self._nodes[node_id]
+        self._release_name(n.name)
+        self._wired.pop(node_id, None)
         self._analysis_cache.pop(node_id, None)
         self._touch()
         self.node_removed.emit(node_id)
@@ -296,7 +306,9 @@ class Graph:
         if name == n.name:
             return
         self._check_name(name, node_id)
+        self._release_name(n.name)
         n.name = name
+        self._names[name] = node_id
         n.version += 1
         self._touch()
         self.node_renamed.emit(node_id, name)
@@ -315,11 +327,16 @@ class Graph:
         self._nodes = {i: self._nodes[i] for i in ids + rest}
 
     def unique_name(self, base: str) -> str:
-        taken = {n.name for n in self._nodes.values()}
-        i = 1
-        while f"{base}{i}" in taken:
+        """``base`` followed by the smallest number that makes a free name."""
+        i = self._name_hints.get(base, 1)
+        while f"{base}{i}" in self._names:
             i += 1
+        self._name_hints[base] = i
         return f"{base}{i}"
+
+    def _release_name(self, name: str) -> None:
+        del self._names[name]
+        self._name_hints.clear()  # a freed name may be below a hint (rare: removal, rename)
 
     # --- wires ----------------------------------------------------------------------------
 
@@ -335,19 +352,25 @@ class Graph:
             raise PortError(f"{s.label} has no output port {src_port!r}; ports: "
                             f"{', '.join(p.name for p in outs)}", node=src, field=src_port)
         dst_port = self._input_port(d, dst_port)
-        if src == dst or nx.has_path(self._g, dst, src):
+        # (a node with no outgoing wire reaches nothing: the usual case while a file loads)
+        if src == dst or (self._g.succ[dst] and nx.has_path(self._g, dst, src)):
             path = [src] if src == dst else nx.shortest_path(self._g, dst, src)
             names = " → ".join(self._nodes[i].name for i in path)
             raise CycleError(f"Connecting {s.label} → {d.label} would create a cycle "
                              f"({names} → {d.name}): networks must be acyclic; use a recurrent "
                              f"layer (RNN, LSTM, GRU) for feedback", node=dst)
-        parallel = 0  # only a variadic port takes the same source twice (x + x)
-        while Edge(src, src_port, dst, dst_port, 0, parallel).key in self._edges:
-            parallel += 1
+        # only a variadic port takes the same source twice (x + x); the smallest free number
+        slots = self._parallel.setdefault((src, src_port, dst, dst_port), [set(), 0])
+        used, parallel = slots
         edge = Edge(src, src_port, dst, dst_port, order if order is not None else
                     self._next_order, parallel)
         self._next_order = max(self._next_order, edge.order) + 1
         self._edges[edge.key] = edge
+        used.add(parallel)
+        while slots[1] in used:
+            slots[1] += 1
+        ports = self._wired.setdefault(dst, {})
+        ports[dst_port] = ports.get(dst_port, 0) + 1
         self._g.add_edge(src, dst, key=edge.key)
         self._touch()
         self.edge_added.emit(edge)
@@ -360,20 +383,30 @@ class Graph:
             raise GraphError(f"No wire {key!r}")
         e = self._edges.pop(key)
         self._g.remove_edge(e.src, e.dst, key=e.key)
+        base = (e.src, e.src_port, e.dst, e.dst_port)
+        slots = self._parallel[base]
+        slots[0].discard(e.parallel)
+        slots[1] = min(slots[1], e.parallel)
+        if not slots[0]:
+            del self._parallel[base]
+        ports = self._wired[e.dst]
+        ports[e.dst_port] -= 1
+        if not ports[e.dst_port]:
+            del ports[e.dst_port]
         self._touch()
         self.edge_removed.emit(e)
         self.changed.emit()
         return e
 
     def free_input_ports(self, node_id: str) -> list[str]:
-        taken = {e.dst_port for e in self.in_edges(node_id)}
+        taken = self._wired.get(node_id, {})
         return [p.name for p in self.input_ports(node_id) if p.variadic or p.name not in taken]
 
     def _input_port(self, d: Node, dst_port: str | None) -> str:
         ports = self.input_ports(d.id)
         if not ports:
             raise PortError(f"{d.label} takes no inputs", node=d.id)
-        taken = {e.dst_port for e in self.in_edges(d.id)}
+        taken = self._wired.get(d.id, {})  # port -> wires on it (never 0)
         if dst_port is None:
             free = [p.name for p in ports if p.variadic or p.name not in taken]
             if not free:
@@ -416,11 +449,11 @@ class Graph:
                                  field="name")
         if not name.strip():
             raise NameTakenError("A node name cannot be empty", node=node_id, field="name")
-        for n in self._nodes.values():
-            if n.name == name and n.id != node_id:
-                raise NameTakenError(f"The name {name!r} is taken by {n.label}: names must be "
-                                     f"unique (try {self.unique_name(name)!r})",
-                                     node=node_id, field="name")
+        owner = self._names.get(name)
+        if owner is not None and owner != node_id:
+            raise NameTakenError(f"The name {name!r} is taken by {self._nodes[owner].label}: "
+                                 f"names must be unique (try {self.unique_name(name)!r})",
+                                 node=node_id, field="name")
 
     def _new_id(self) -> str:
         while f"n{self._next_id}" in self._nodes:
@@ -428,7 +461,10 @@ class Graph:
         return f"n{self._next_id}"
 
     def _bump_id(self, node_id: str) -> None:
-        if node_id.startswith("n") and node_id[1:].isdigit():
+        # (ASCII digits only, and few: int() refuses "²" and 5,000-digit strings)
+        digits = node_id[1:]
+        if node_id.startswith("n") and digits.isascii() and digits.isdigit() and \
+                len(digits) < 19:
             self._next_id = max(self._next_id, int(node_id[1:]) + 1)
 
     def _touch(self) -> None:
@@ -452,6 +488,12 @@ class Graph:
     def check(self):
         """Diagnostics (severity, node id, message); never raises for a bad graph."""
         return _compiler().check(self)
+
+    def _repr_svg_(self) -> str:
+        """The diagram, so that a notebook shows the network inline (see drawing.py)."""
+        from .drawing import render_svg, wire_shapes
+
+        return render_svg(self, shapes=wire_shapes(self))
 
     def analyze(self, batch_size: int = 1):
         """Per-node output shapes, parameters and MACs; per-wire shapes; totals."""

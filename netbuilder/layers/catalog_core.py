@@ -4,7 +4,7 @@ from __future__ import annotations
 from . import import_rules as imp
 from . import shapes
 from . import subtitles as sub
-from .define import Code, P, Port, RankRule, layer, module_call
+from .define import Code, P, Port, RankRule, activation, layer, module_call
 from .spec import call
 
 # --- Inputs and outputs -----------------------------------------------------------------------
@@ -84,53 +84,42 @@ layer("Embedding", "Dense", "Looks up a learned vector for each integer token id
 _F = "torch.nn.functional."  # where the importer finds the functional forms
 
 
-def _activation(type_, doc, params=(), aliases=(), kw=(), defaults=None, short=None,
-                **knowledge):
-    names = tuple(p.name for p in params)
-    knowledge.setdefault("same_shape", True)
-    knowledge.setdefault("from_module", imp.attributes(*names))
-    layer(type_, "Activation", doc, params,
-          init=lambda c: call(f"nn.{type_}", (), {k: c.params[k] for k in names}, defaults or {}),
-          aliases=aliases, short=short or type_.lower(), no_macs=True,
-          torch_class=f"torch.nn.{type_}", **knowledge)
-
-
-_activation("ReLU", "Rectified linear unit: max(0, x).", aliases=("rectifier",),
-            output_range="nonnegative", from_call=imp.unary(),
-            functions=(f"{_F}relu", "torch.relu", f"{_F}relu_", "torch.relu_", "Tensor.relu"))
-_activation("LeakyReLU", "ReLU with a small slope for negative inputs.",
-            (P("negative_slope", "float", 0.01, "Slope for x < 0", min=0.0, max=1.0),),
-            defaults={"negative_slope": 0.01}, short="lrelu",
-            subtitle=lambda p: f"slope {sub.num(p['negative_slope'])}",
-            functions=(f"{_F}leaky_relu",), from_call=imp.unary("negative_slope"))
-_activation("ELU", "Exponential linear unit.",
-            (P("alpha", "float", 1.0, "Saturation value for negative inputs", min=0.0),),
-            defaults={"alpha": 1.0}, subtitle=lambda p: f"α={sub.num(p['alpha'])}",
-            functions=(f"{_F}elu",), from_call=imp.unary("alpha"))
-_activation("GELU", "Gaussian error linear unit (transformers).",
-            (P("approximate", "choice", "none", "Exact or tanh approximation",
-               choices=("none", "tanh")),), defaults={"approximate": "none"},
-            subtitle=lambda p: "tanh approx." if p.get("approximate") != "none" else "",
-            functions=(f"{_F}gelu",), from_call=imp.unary("approximate"))
-_activation("SiLU", "Sigmoid-weighted linear unit x·σ(x) (swish).", aliases=("swish",),
-            functions=(f"{_F}silu",), from_call=imp.unary())
-_activation("Sigmoid", "Logistic function 1/(1+e^-x), output in (0, 1).", aliases=("logistic",),
-            output_range="unit_interval", from_call=imp.unary(),
-            functions=("torch.sigmoid", f"{_F}sigmoid", "Tensor.sigmoid"))
-_activation("Tanh", "Hyperbolic tangent, output in (-1, 1).", output_range="signed_unit",
-            functions=("torch.tanh", f"{_F}tanh", "Tensor.tanh"), from_call=imp.unary())
-_activation("Softmax", "Normalizes to probabilities along a dimension.",
-            (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={},
-            subtitle=sub.param("dim", "dim={}"), same_shape=False, output_range="probabilities",
-            shape_check=shapes.softmax_dim, from_module=imp.softmax,
-            functions=(f"{_F}softmax", "torch.softmax", "Tensor.softmax"),
-            from_call=imp.softmax_call)
-_activation("LogSoftmax", "Log of softmax (pair with the NLL loss).",
-            (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={},
-            short="logsoftmax", subtitle=sub.param("dim", "dim={}"), same_shape=False,
-            output_range="log_probabilities", shape_check=shapes.softmax_dim,
-            from_module=imp.softmax, from_call=imp.softmax_call,
-            functions=(f"{_F}log_softmax", "torch.log_softmax", "Tensor.log_softmax"))
+activation("ReLU", "Rectified linear unit: max(0, x).", aliases=("rectifier",),
+           output_range="nonnegative", from_call=imp.unary(),
+           functions=(f"{_F}relu", "torch.relu", f"{_F}relu_", "torch.relu_", "Tensor.relu"))
+activation("LeakyReLU", "ReLU with a small slope for negative inputs.",
+           (P("negative_slope", "float", 0.01, "Slope for x < 0", min=0.0, max=1.0),),
+           defaults={"negative_slope": 0.01}, short="lrelu",
+           subtitle=lambda p: f"slope {sub.num(p['negative_slope'])}",
+           functions=(f"{_F}leaky_relu",), from_call=imp.unary("negative_slope"))
+activation("ELU", "Exponential linear unit.",
+           (P("alpha", "float", 1.0, "Saturation value for negative inputs", min=0.0),),
+           defaults={"alpha": 1.0}, subtitle=lambda p: f"α={sub.num(p['alpha'])}",
+           functions=(f"{_F}elu",), from_call=imp.unary("alpha"))
+activation("GELU", "Gaussian error linear unit (transformers).",
+           (P("approximate", "choice", "none", "Exact or tanh approximation",
+              choices=("none", "tanh")),), defaults={"approximate": "none"},
+           subtitle=lambda p: "tanh approx." if p.get("approximate") != "none" else "",
+           functions=(f"{_F}gelu",), from_call=imp.unary("approximate"))
+activation("SiLU", "Sigmoid-weighted linear unit x·σ(x) (swish).", aliases=("swish",),
+           functions=(f"{_F}silu",), from_call=imp.unary())
+activation("Sigmoid", "Logistic function 1/(1+e^-x), output in (0, 1).", aliases=("logistic",),
+           output_range="unit_interval", from_call=imp.unary(),
+           functions=("torch.sigmoid", f"{_F}sigmoid", "Tensor.sigmoid"))
+activation("Tanh", "Hyperbolic tangent, output in (-1, 1).", output_range="signed_unit",
+           functions=("torch.tanh", f"{_F}tanh", "Tensor.tanh"), from_call=imp.unary())
+activation("Softmax", "Normalizes to probabilities along a dimension.",
+           (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={},
+           subtitle=sub.param("dim", "dim={}"), same_shape=False, output_range="probabilities",
+           shape_check=shapes.softmax_dim, from_module=imp.softmax,
+           functions=(f"{_F}softmax", "torch.softmax", "Tensor.softmax"),
+           from_call=imp.softmax_call)
+activation("LogSoftmax", "Log of softmax (pair with the NLL loss).",
+           (P("dim", "int", -1, "Dimension that sums to one", min=-8, max=8),), defaults={},
+           short="logsoftmax", subtitle=sub.param("dim", "dim={}"), same_shape=False,
+           output_range="log_probabilities", shape_check=shapes.softmax_dim,
+           from_module=imp.softmax, from_call=imp.softmax_call,
+           functions=(f"{_F}log_softmax", "torch.log_softmax", "Tensor.log_softmax"))
 
 layer("PReLU", "Activation", "Leaky ReLU whose negative slope is learned.",
       (P("num_parameters", "choice", "one", "One slope, or one per channel",
@@ -142,7 +131,7 @@ layer("PReLU", "Activation", "Leaky ReLU whose negative slope is learned.",
           "num_parameters": 1 if c.params["num_parameters"] == "one" or not c.shape
           else c.shape[0],
           "init": c.params["init_slope"]}, {"num_parameters": 1, "init": 0.25}),
-      aliases=("parametric relu",), no_macs=True, torch_class="torch.nn.PReLU",
+      aliases=("parametric relu",), same_shape=True, no_macs=True, torch_class="torch.nn.PReLU",
       from_module=imp.prelu)
 
 # --- Merges ----------------------------------------------------------------------------------
@@ -172,27 +161,5 @@ layer("Concat", "Merge", "Concatenates its inputs along a dimension (channels by
       merge="concat", shape_rule=shapes.concat, no_macs=True, input_dtype="any",
       subtitle=sub.param("dim", "dim={}"), probe="never", from_call=imp.cat_call,
       functions=("torch.cat", "torch.concat", "torch.concatenate"))
-
-# --- Distances (siamese heads) -----------------------------------------------------------------
-
-layer("PairwiseDistance", "Merge",
-      "p-norm distance between two batches of vectors, one value per pair (siamese heads).",
-      (P("p", "float", 2.0, "Norm degree (2: Euclidean, 1: Manhattan)", min=0.0, max=100.0),
-       P("eps", "float", 1e-6, "Added to the difference so the gradient stays finite", min=0.0,
-         max=1.0),
-       P("keepdim", "bool", True, "Keep the distance as a vector of one value per pair")),
-      inputs=(Port("x1", doc="First vectors (N, features)"),
-              Port("x2", doc="Second vectors, the same shape")),
-      init=lambda c: call("nn.PairwiseDistance", (), {
-          "p": c.params["p"], "eps": c.params["eps"], "keepdim": c.params["keepdim"]},
-          {"p": 2.0, "eps": 1e-6, "keepdim": False}),
-      forward=lambda c: [f"{c.out} = self.{c.name}({c.in_vars[0]}, {c.in_vars[1]})"],
-      aliases=("distance", "euclidean distance", "siamese", "metric learning"), short="dist",
-      rank=RankRule((1,), "(N, features)", lambda r: "add a Flatten before it"),
-      subtitle=lambda p: f"L{sub.num(p['p'])}", no_macs=True,
-      torch_class="torch.nn.PairwiseDistance",
-      from_module=lambda m: {"p": float(m.norm), "eps": float(m.eps), "keepdim": bool(m.keepdim)},
-      functions=("torch.pairwise_distance", "torch.nn.functional.pairwise_distance"),
-      from_call=imp.pairwise_call)
 
 __all__ = ["Code", "module_call"]

@@ -33,11 +33,6 @@ def _bias(m) -> bool:
     return getattr(m, "bias", None) is not None
 
 
-def attributes(*names: str) -> Callable[[Any], dict]:
-    """Params read as the module's attributes of the same names."""
-    return lambda m: {k: getattr(m, k) for k in names}
-
-
 def linear(m) -> dict:
     return {"out_features": m.out_features, "bias": _bias(m)}
 
@@ -67,47 +62,10 @@ def conv(transpose: bool) -> Callable[[Any], dict]:
     return rule
 
 
-def pool(m) -> dict:
-    require(compact(getattr(m, "dilation", 1)) == 1, "a dilation other than 1")
-    require(not getattr(m, "return_indices", False), "return_indices=True")
-    require(getattr(m, "count_include_pad", True), "count_include_pad=False")
-    require(getattr(m, "divisor_override", None) is None, "divisor_override")
-    stride = compact(m.stride)
-    if stride == compact(m.kernel_size):
-        stride = None  # PyTorch's default: the window size
-    return {"kernel_size": compact(m.kernel_size), "stride": stride,
-            "padding": compact(m.padding), "ceil_mode": bool(m.ceil_mode)}
-
-
-def adaptive(m) -> dict:
-    size = m.output_size
-    require(size is not None and not (isinstance(size, tuple) and None in size),
-            "an output_size with None entries")
-    require(not getattr(m, "return_indices", False), "return_indices=True")
-    return {"output_size": compact(size)}
-
-
-def upsample(m) -> dict:
-    require(m.size is None, "a fixed output size (use scale_factor)")
-    require(m.mode in ("nearest", "bilinear"), f"mode={m.mode!r} (nearest or bilinear only)")
-    require(not m.align_corners, "align_corners=True")
-    scale = m.scale_factor
-    if isinstance(scale, tuple):
-        require(len(set(scale)) == 1, "different scale factors per dimension")
-        scale = scale[0]
-    return {"scale_factor": float(scale), "mode": m.mode}
-
-
 def batchnorm(m) -> dict:
     require(m.track_running_stats, "track_running_stats=False")
     require(m.momentum is not None, "momentum=None (cumulative average)")
     return {"eps": float(m.eps), "momentum": float(m.momentum), "affine": bool(m.affine)}
-
-
-def layernorm(m) -> dict:
-    require(len(m.normalized_shape) == 1, "normalizing over more than the last dimension")
-    require(not m.elementwise_affine or m.bias is not None, "elementwise_affine without a bias")
-    return {"eps": float(m.eps), "elementwise_affine": bool(m.elementwise_affine)}
 
 
 def groupnorm(m) -> dict:
@@ -162,11 +120,8 @@ def embedding(m) -> dict:
 
 
 def prelu(m) -> dict:
-    w = m.weight.detach()
-    slope = float(w.flatten()[0]) if w.numel() and bool((w == w.flatten()[0]).all()) else 0.25
-    slope = slope if 0.0 <= slope <= 1.0 else 0.25
     return {"num_parameters": "one" if m.num_parameters == 1 else "per_channel",
-            "init_slope": slope}
+            "init_slope": float(m.init)}
 
 
 def softmax(m) -> dict:
@@ -215,6 +170,8 @@ def pool_call(b: dict) -> tuple[dict, list]:
 
 
 def adaptive_call(b: dict) -> tuple[dict, list]:
+    if b.get("return_indices"):
+        raise Unsupported("return_indices=True")
     return {"output_size": compact(b["output_size"])}, [b["input"]]
 
 

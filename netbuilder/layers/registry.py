@@ -38,14 +38,15 @@ def all_specs() -> list[LayerSpec]:
 
 
 def search(text: str) -> list[LayerSpec]:
-    """Specs whose name, aliases or category match ``text``; exact names and aliases first."""
+    """Specs whose name, aliases, category or doc match ``text``: exact names and aliases
+    first, then prefixes, then other name matches, then matches in the doc only."""
     t = text.strip().lower()
     hits = [s for s in _SPECS.values() if s.matches(t)]
 
     def rank(s: LayerSpec) -> tuple:
         exact = s.type.lower() == t or t in (a.lower() for a in s.aliases)
         prefix = s.type.lower().startswith(t) or any(a.lower().startswith(t) for a in s.aliases)
-        return (not exact, not prefix, s.type)
+        return (not exact, not prefix, not s.matches(t, docs=False), s.type)
 
     return sorted(hits, key=rank)
 

@@ -85,7 +85,9 @@ def concat(p: dict, shapes: list):
 def pool(dims: int) -> Rule:
     def rule(p: dict, shapes: list):
         s = shapes[0]
-        if len(s) != dims + 1 or p["ceil_mode"]:
+        # indices are a second result, and dilation spreads the window: the meta run decides
+        if (len(s) != dims + 1 or p["ceil_mode"] or p.get("return_indices")
+                or p.get("dilation", 1) != 1):
             return None
         kernel = _tuple(p["kernel_size"], dims)
         stride = kernel if p["stride"] is None else _tuple(p["stride"], dims)
@@ -101,7 +103,7 @@ def pool(dims: int) -> Rule:
 
 def adaptive(p: dict, shapes: list):
     s = shapes[0]
-    if len(s) != 3:
+    if len(s) != 3 or p.get("return_indices"):
         return None
     return (s[0], *_tuple(p["output_size"], 2)), 0
 

@@ -60,7 +60,7 @@ class Param:
             raise ParamError(f"{label} needs a value ({self.describe_range()})", field=self.name)
         try:
             return _CHECKERS[self.kind](self, value)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # (a huge int as a float)
             detail = f" ({exc})" if str(exc) else ""
             raise ParamError(
                 f"{label} = {value!r} is not valid: expected {self.describe_range()}{detail}",
@@ -149,6 +149,7 @@ class Port:
     variadic: bool = False
     optional: bool = False
     doc: str = ""
+    integer: bool = False  # takes int64 indices (a MaxUnpool's "indices"), not values
 
 
 @dataclass
@@ -184,13 +185,15 @@ class Emission:
 
     ``init``: expression assigned to ``self.<name>`` in ``__init__`` (None for stateless ops).
     ``forward``: lines of ``forward``. ``helpers``: helper classes from ``layers.modules`` it uses.
-    ``uses_functional``: whether ``F`` is referenced.
+    ``uses_functional``: whether ``F`` is referenced. ``imports``: statements the file starts
+    with (made only of checked identifiers and literals).
     """
 
     init: str | None
     forward: list[str]
     helpers: tuple[str, ...] = ()
     uses_functional: bool = False
+    imports: tuple[str, ...] = ()  # top-of-file statements (a Module node's import)
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,7 @@ class LayerSpec:
     from_module: Callable[[Any], dict] | None = None
     functions: tuple[str, ...] = ()
     from_call: Callable[[dict], tuple[dict, list]] | None = None
+    code_target: Callable[[dict], str] | None = None  # the Python code it names (trust gates it)
 
     @property
     def is_block(self) -> bool:
@@ -272,10 +276,13 @@ class LayerSpec:
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
 
-    def matches(self, text: str) -> bool:
-        """Whether a palette search for ``text`` finds this layer (name, aliases, category)."""
+    def matches(self, text: str, docs: bool = True) -> bool:
+        """Whether a palette search for ``text`` finds this layer: every word is in its name,
+        an alias or its category, or (with ``docs``) in its doc."""
         t = text.strip().lower()
         hay = [self.type.lower(), self.category.lower(), *(a.lower() for a in self.aliases)]
+        if docs:
+            hay.append(self.doc.lower())
         return all(any(word in h for h in hay) for word in t.split())
 
 

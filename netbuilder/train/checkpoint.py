@@ -5,29 +5,91 @@ Layout of ``DIR``::
     config.json          the TrainingConfig           graph.json     the graph snapshot
     metrics.jsonl        one line per epoch (appended; a resumed run continues it)
     summary.json         final metrics, best epoch, samples/s, paths, status
-    weights.safetensors  the last good weights        best.safetensors  the best epoch's
-    checkpoint.json      trainer state (epoch, step, best, schedule, early stopping)
-    optimizer.pt         optimizer states (tensors only: loaded with weights_only=True)
+    weights.safetensors  the last checkpoint's weights best.safetensors  the best epoch's
+    checkpoint.json      the record: trainer state (epoch, step, best, schedule, early
+                         stopping), the name of the checkpoint folder and its files' SHA-256
+    checkpoint-<epoch>-<id>/   weights.safetensors, optimizer.pt (optimizer states) and
+                         rng.pt (random generators), tensors only: read with weights_only=True
 
-Every file is written atomically (temporary file, then rename), so a crash or a NaN never leaves
-a half-written checkpoint: the last good one stays.
+Every file is written atomically (temporary file, then rename), and a checkpoint is committed
+as one unit (see ``RunFiles.save_checkpoint``): a crash, a kill or a NaN never leaves a torn
+checkpoint in force; the last good one stays.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import os
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load as load_safetensors
 from safetensors.torch import load_file, save_file
+from safetensors.torch import save as save_safetensors
 
+from ..compile.tensor_files import TensorFileError, load_tensor_file
 from ..graph.fileformat import atomic_replace, atomic_write
 from .tasks.base import TrainingError
 
 WEIGHTS = "weights.safetensors"
 BEST = "best.safetensors"
+CHECKPOINT = "checkpoint.json"
+OPTIMIZER = "optimizer.pt"
+RNG = "rng.pt"
+SET_PREFIX = "checkpoint-"
+_SET_NAME = re.compile(r"checkpoint-\d{6,}-[0-9a-f]{8}")
+
+
+@dataclass
+class Checkpoint:
+    """A verified checkpoint: the record, the weights, optimizer states and RNG states."""
+
+    state: dict
+    tensors: dict
+    optimizers: list | None
+    rng: dict | None
+
+
+def read_tensor_file(source: bytes | Path, path: Path, what: str) -> Any:
+    """A ``.pt`` file of tensors; TrainingError naming ``path`` (never torch's advice)."""
+    try:
+        return load_tensor_file(source)
+    except TensorFileError as exc:
+        raise TrainingError(f"{path}: cannot read {what}: {exc}") from None
+
+
+def _torch_bytes(obj: Any) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable (where the platform can open a folder)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _clean(v: Any) -> Any:
@@ -57,12 +119,14 @@ def save_weights(tensors: dict[str, torch.Tensor], path: Path) -> None:
         "format": "pt", "producer": "netbuilder"}))
 
 
-def load_weights(module: torch.nn.Module, path: Path) -> None:
-    """Load safetensors weights; a mismatch names the first missing/unexpected key."""
-    try:
-        tensors = load_file(str(path))
-    except Exception as exc:
-        raise TrainingError(f"{path}: cannot read the weights ({exc})") from None
+def load_weights(module: torch.nn.Module, path: Path, tensors: dict | None = None) -> None:
+    """Load safetensors weights (``tensors`` when already read from ``path``); a mismatch
+    names the first missing/unexpected key."""
+    if tensors is None:
+        try:
+            tensors = load_file(str(path))
+        except Exception as exc:  # noqa: BLE001 (a damaged file: one clear error)
+            raise TrainingError(f"{path}: cannot read the weights ({exc})") from None
     own = module.state_dict()
     missing = [k for k in own if k not in tensors]
     extra = [k for k in tensors if k not in own]
@@ -118,8 +182,14 @@ class RunFiles:
         p = self.path("metrics.jsonl")
         if not p.exists():
             return []
+        text = p.read_text(encoding="utf-8", errors="replace")
+        lines = text.splitlines()
+        if lines and not text.endswith("\n"):
+            # NOTE: a last line without its newline is an append a kill cut short: its epoch
+            # came after the last checkpoint (records are appended before it), so it is dropped.
+            lines.pop()
         rows = []
-        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        for i, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
@@ -137,30 +207,98 @@ class RunFiles:
 
     # --- checkpoints ---------------------------------------------------------------------------
 
-    def save_checkpoint(self, tensors: dict, optimizers: list, state: dict) -> None:
-        """Weights, optimizer state, then the JSON state that names them (written last)."""
-        save_weights(tensors, self.path(WEIGHTS))
-        states = [o.state_dict() for o in optimizers]
-        atomic_replace(self.path("optimizer.pt"), lambda tmp: torch.save(states, tmp))
-        atomic_write(self.path("checkpoint.json"), dumps(state) + "\n")
+    def save_checkpoint(self, tensors: dict, optimizers: list, state: dict,
+                        rng: dict | None = None) -> None:
+        """Commit weights, optimizer state, RNG state and the record naming them as one set.
+
+        NOTE: the set's files go into a hidden folder that one rename makes visible; then
+        ``checkpoint.json`` (holding the files' SHA-256) replaces the previous record. That
+        write is the commit: a kill before it leaves the previous set in force, a kill after
+        it the new one, and a resume checks every hash before it believes a set.
+        """
+        blobs = {
+            WEIGHTS: save_safetensors(tensors, metadata={"format": "pt",
+                                                         "producer": "netbuilder"}),
+            OPTIMIZER: _torch_bytes([o.state_dict() for o in optimizers]),
+            RNG: _torch_bytes(rng or {}),
+        }
+        name = f"{SET_PREFIX}{int(state.get('epoch', 0)):06d}-{secrets.token_hex(4)}"
+        hidden = self.path(f".{name}.tmp")
+        hidden.mkdir()
+        for fname, data in blobs.items():
+            _write_synced(hidden / fname, data)
+        _fsync_dir(hidden)
+        os.rename(hidden, self.path(name))  # the whole set appears at once
+        _fsync_dir(self.root)
+        files = {fname: hashlib.sha256(data).hexdigest() for fname, data in blobs.items()}
+        atomic_write(self.path(CHECKPOINT), dumps({**state, "set": name, "files": files}) + "\n")
+        _fsync_dir(self.root)
+        self._publish_weights(self.path(name) / WEIGHTS)
+        self.remove_stale_sets(keep=name)
+
+    def _publish_weights(self, source: Path) -> None:
+        """``weights.safetensors`` beside the record: the set's file, linked (or copied)."""
+        def link(tmp: Path) -> None:
+            tmp.unlink()
+            try:
+                os.link(source, tmp)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(source, tmp)
+        atomic_replace(self.path(WEIGHTS), link)
+
+    def remove_stale_sets(self, keep: str | None) -> None:
+        """Delete sets no record names (superseded ones, or one a kill left unnamed)."""
+        for p in self.root.iterdir():
+            stale = p.name.startswith(SET_PREFIX) or (p.name.startswith(f".{SET_PREFIX}")
+                                                      and p.name.endswith(".tmp"))
+            if stale and p.name != keep and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
 
     def save_best(self, tensors: dict) -> None:
         save_weights(tensors, self.path(BEST))
 
-    def save_final(self, tensors: dict) -> None:
-        save_weights(tensors, self.path(WEIGHTS))
-
-    def load_checkpoint(self) -> tuple[dict, list | None]:
-        state = self._read_json("checkpoint.json")
-        opt_path = self.path("optimizer.pt")
-        opt_states = None
-        if opt_path.exists():
+    def load_checkpoint(self) -> Checkpoint:
+        """The committed set, every file checked against the record's SHA-256; a torn or
+        changed set raises TrainingError naming the file."""
+        state = self._read_json(CHECKPOINT)
+        files = state.get("files")
+        if "set" not in state and files is None:
+            raise TrainingError(f"{self.path(CHECKPOINT)} records no checkpoint folder and no "
+                                f"file hashes (an older netbuilder wrote it): its checkpoint "
+                                f"cannot be verified, so the run cannot be resumed; "
+                                f"{WEIGHTS} still holds its weights")
+        name = state.get("set")
+        if not isinstance(name, str) or not _SET_NAME.fullmatch(name) or \
+                not isinstance(files, dict):
+            raise TrainingError(f"{self.path(CHECKPOINT)} is damaged: it does not name a "
+                                f"checkpoint folder and its files' hashes; the run cannot be "
+                                f"resumed")
+        folder = self.path(name)
+        data = {}
+        for fname in (WEIGHTS, OPTIMIZER, RNG):
+            p = folder / fname
+            digest = files.get(fname)
+            if not isinstance(digest, str):
+                raise TrainingError(f"{self.path(CHECKPOINT)} is damaged: it records no hash "
+                                    f"for {fname}; the run cannot be resumed")
             try:
-                opt_states = torch.load(opt_path, map_location="cpu", weights_only=True)
-            except Exception as exc:
-                raise TrainingError(f"{opt_path}: cannot read the optimizer state "
-                                    f"({exc})") from None
-        return state, opt_states
+                data[fname] = p.read_bytes()
+            except FileNotFoundError:
+                raise TrainingError(f"The checkpoint is torn: {p} is missing, so the run "
+                                    f"cannot be resumed") from None
+            except OSError as exc:
+                raise TrainingError(f"{p}: cannot read it ({exc.strerror})") from None
+            if hashlib.sha256(data[fname]).hexdigest() != digest:
+                raise TrainingError(f"The checkpoint is torn: {p} does not match the SHA-256 "
+                                    f"that {CHECKPOINT} records for it (the file was changed "
+                                    f"or only partly written), so the run cannot be resumed")
+        try:
+            tensors = load_safetensors(data[WEIGHTS])
+        except Exception as exc:  # noqa: BLE001 (hashed, yet unreadable: one clear error)
+            raise TrainingError(f"{folder / WEIGHTS}: cannot read the weights ({exc})") from None
+        return Checkpoint(state, tensors, read_tensor_file(data[OPTIMIZER], folder / OPTIMIZER,
+                                                           "the optimizer state"),
+                          read_tensor_file(data[RNG], folder / RNG, "the random state"))
 
     def write_summary(self, summary: dict) -> None:
         atomic_write(self.path("summary.json"), dumps(summary) + "\n")

@@ -55,6 +55,18 @@ LOSSES = ("auto", "cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 NORMALIZATIONS = ("none", "standard", "minmax")
 AUGMENT_KEYS = ("flip", "shift", "rotate", "noise")
+# optimizer_options each optimizer accepts, and what each value must be ("pair": two numbers;
+# a tuple: the allowed values). The keys are the torch classes' own keyword names.
+OPTIMIZER_OPTIONS: dict[str, dict[str, Any]] = {
+    "sgd": {"dampening": "float"},
+    "rmsprop": {"alpha": "float", "eps": "float", "momentum": "float", "centered": "bool"},
+    "adagrad": {"lr_decay": "float", "eps": "float", "initial_accumulator_value": "float"},
+    "adadelta": {"rho": "float", "eps": "float"},
+    "adam": {"betas": "pair", "eps": "float", "amsgrad": "bool"},
+    "adamw": {"betas": "pair", "eps": "float", "amsgrad": "bool"},
+    "lbfgs": {"max_iter": "int", "history_size": "int", "line_search_fn": ("strong_wolfe", None),
+              "tolerance_grad": "float", "tolerance_change": "float"},
+}
 SCHEDULE_OPTION_KEYS = ("step_size", "gamma", "min_lr", "max_lr", "pct_start", "factor",
                         "patience", "div_factor", "final_div_factor")
 
@@ -205,6 +217,7 @@ class TrainingConfig:
         _check_bool("nesterov", self.nesterov)
         if self.nesterov and self.optimizer == "sgd" and self.momentum <= 0:
             raise ConfigError("Nesterov momentum needs a momentum above 0", field="momentum")
+        self.validate_optimizer_options()
         _check_choice("schedule", self.schedule, SCHEDULES)
         for key, value in self.schedule_options.items():
             if key not in SCHEDULE_OPTION_KEYS:
@@ -256,6 +269,33 @@ class TrainingConfig:
             raise ConfigError("events must be an object", field="events")
         self.events.validate()
         return self
+
+
+    def validate_optimizer_options(self) -> None:
+        """Each optimizer option is one the optimizer's torch class takes, with a valid value."""
+        accepted = OPTIMIZER_OPTIONS.get(self.optimizer, {})
+        for key, value in self.optimizer_options.items():
+            where = f"optimizer_options.{key}"
+            kind = accepted.get(key)
+            if kind is None:
+                raise ConfigError(f"{self.optimizer} has no option {key!r}; it accepts "
+                                  f"{', '.join(sorted(accepted))}", field=where)
+            if kind == "float":
+                _check_float(where, value, 0.0)
+            elif kind == "int":
+                _check_int(where, value, 1)
+            elif kind == "bool":
+                _check_bool(where, value)
+            elif kind == "pair":
+                if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool)
+                        and 0 <= v < 1 for v in value)):
+                    raise ConfigError(f"{where} must be two numbers in [0, 1), such as "
+                                      f"[0.9, 0.999], not {value!r}", field=where)
+            elif value not in kind:
+                raise ConfigError(f"{where} must be one of "
+                                  f"{', '.join(repr(k) for k in kind)}, not {value!r}",
+                                  field=where)
 
 
 def _nested(cls, data: dict, name: str):

@@ -92,3 +92,35 @@ def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return str(device)
+
+
+def rng_state(device: torch.device, augment=None) -> dict:
+    """Every random generator a run draws from (torch's, CUDA's, NumPy's, the augmentation's),
+    as tensors and numbers: a resume restores it and continues exactly."""
+    import numpy as np
+
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"torch": torch.get_rng_state(),
+             "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "gauss": float(gauss)}}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    if augment is not None:
+        state["augment"] = augment.rng_state()
+    return state
+
+
+def set_rng_state(state: dict, device: torch.device, augment=None) -> None:
+    """Restore what ``rng_state`` saved (parts a resumed run cannot use are skipped)."""
+    import numpy as np
+
+    if "torch" in state:
+        torch.set_rng_state(state["torch"])
+    n = state.get("numpy")
+    if n:
+        np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"],
+                             n["has_gauss"], n["gauss"]))
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+    if augment is not None and state.get("augment"):
+        augment.set_rng_state(state["augment"])

@@ -21,16 +21,17 @@ import numpy as np
 import torch
 
 from ..compile import generate, node_attributes, penalised_layers
+from ..compile.naming import quoted
 from ..errors import NetbuilderError
 from ..graph import Graph
-from ..graph.fileformat import atomic_write
+from ..graph.fileformat import atomic_replace, atomic_write
 from .batches import fit_to_input
 from .config import TrainingConfig
 from .data import DataError
 from .project.data import SNAPSHOT, plan_data
 from .project.script import build_script
 from .project.tasks import EXPORTABLE, TaskPlan
-from .tasks import get_task
+from .validation import checked_task, describe_problem
 
 WEIGHTS = "weights.safetensors"
 WEIGHTS_PT = "weights.pt"
@@ -59,21 +60,24 @@ def export_project(graph: Graph, out_dir, weights_path=None, *,
     state = _weights(graph, weights_path) if weights_path is not None else None
     out.mkdir(parents=True, exist_ok=True)
     _write(out / "model.py", format_python(source, "model.py"), report)
-    config = TrainingConfig.from_graph(graph)
-    training = None
+    config, training = None, None
     try:
+        config = TrainingConfig.from_graph(graph)
         training = training_script(graph, config, cls)
     except (NetbuilderError, DataError) as exc:
-        report.warnings.append(f"train.py was not written: {exc}")
+        report.warnings.append(f"train.py was not written: {describe_problem(exc)}")
     if training is not None:
         script, snapshot = training
         _write(out / "train.py", format_python(script, "train.py"), report)
         if snapshot is not None:
             arrays = {"x": snapshot.x} if snapshot.y is None else {"x": snapshot.x,
                                                                      "y": snapshot.y}
-            tmp = out / f".{SNAPSHOT}.tmp.npz"
-            np.savez_compressed(tmp, **arrays)
-            tmp.replace(out / SNAPSHOT)
+
+            def write(tmp: Path) -> None:
+                with open(tmp, "wb") as f:  # (a file: given a name, numpy appends ".npz")
+                    np.savez_compressed(f, **arrays)
+
+            atomic_replace(out / SNAPSHOT, write)
             report.files.append(SNAPSHOT)
     if state is not None:
         _save_weights(state, out, report)
@@ -89,7 +93,7 @@ def training_script(graph: Graph, config: TrainingConfig, cls: str):
     if config.task not in EXPORTABLE:
         raise ExportError(f"the {config.task} task has no standalone training script; the "
                           f"exportable tasks are {', '.join(EXPORTABLE)}", field="task")
-    task = get_task(config.task)(config, graph)
+    task = checked_task(graph, config)  # what check and training check, too
     analysis = graph.analyze()
     outputs = [analysis.shape(o) for o in graph.outputs()]
     plan, data = plan_data(config, lambda ds, log: fit_to_input(ds, graph, log))
@@ -202,7 +206,9 @@ def _weights(graph: Graph, path) -> dict:
     try:
         load_weights(module, p)
     except NetbuilderError as exc:
-        raise ExportError(f"{p}: {exc}", field="weights") from None
+        text = str(exc)  # named once: the loader's message may already start with the file
+        raise ExportError(text if text.startswith(f"{p}:") else f"{p}: {text}",
+                          field="weights") from None
     return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
 
 
@@ -211,9 +217,7 @@ def _save_weights(state: dict, out: Path, report: ProjectReport) -> None:
 
     for name, save in ((WEIGHTS, lambda p: save_file(state, str(p))),
                        (WEIGHTS_PT, lambda p: torch.save(state, p))):
-        tmp = out / f".{name}.tmp"
-        save(tmp)
-        tmp.replace(out / name)
+        atomic_replace(out / name, save)
         report.files.append(name)
 
 
@@ -236,18 +240,20 @@ def newest_fitting_run(folders, graph: Graph) -> Path | None:
     return None
 
 
-def readme(graph: Graph, config: TrainingConfig, cls: str, report: ProjectReport,
+def readme(graph: Graph, config: TrainingConfig | None, cls: str, report: ProjectReport,
            has_train: bool) -> str:
-    """A short README: what is inside, how to use the model and how to train it."""
+    """A short README: what is inside, how to use the model and how to train it (``config``
+    is read only with ``has_train``: it is None when the training settings are invalid)."""
     analysis = graph.analyze()
     params = analysis.total_params
-    inputs = [(graph.node(i).name, analysis.shape(i), graph.node(i).params["dtype"])
+    attrs = node_attributes(graph, analysis)  # the model's argument names, not file text
+    inputs = [(attrs[i], analysis.shape(i), graph.node(i).params["dtype"])
               for i in graph.inputs()]
     shapes = ", ".join(f"`{n}` (N, {', '.join(str(d) for d in s)}) {t}" for n, s, t in inputs)
     files = [f"- `model.py`: the model, `{cls}` ({params:,} parameters), plain PyTorch."]
     if has_train:
         files.append(f"- `train.py`: trains it as netbuilder does ({config.task} on "
-                     f"{config.dataset}, {config.optimizer}, {config.epochs} epochs).")
+                     f"{quoted(config.dataset)}, {config.optimizer}, {config.epochs} epochs).")
     if SNAPSHOT in report.files:
         files.append(f"- `{SNAPSHOT}`: the training data as netbuilder read it (x, y).")
     if WEIGHTS in report.files:
@@ -256,12 +262,12 @@ def readme(graph: Graph, config: TrainingConfig, cls: str, report: ProjectReport
     load = (f'model.load_state_dict(load_file("{WEIGHTS}"))  # or torch.load("{WEIGHTS_PT}", '
             f"weights_only=True)") if WEIGHTS in report.files else \
         "# model.load_state_dict(...)  # weights from a training run"
-    lines = [f"# {cls}", "", f"Exported by netbuilder from the graph '{graph.name}'.", "",
+    lines = [f"# {cls}", "", f"Exported by netbuilder from the graph {quoted(graph.name)}.", "",
              *files, "", "## Use the model", "", "```python", "import torch",
              "from safetensors.torch import load_file", "", f"from model import {cls}", "",
              f"model = {cls}()", load, "model.eval()", "with torch.no_grad():",
              "    out = model(x)", "```", "", f"Inputs: {shapes}, batch first."]
-    if config.normalization != "none" and has_train:
+    if has_train and config.normalization != "none":
         lines.append(f"Training normalises inputs ({config.normalization}, statistics of the "
                      f"training split: see `fit_normalizer` in train.py); do the same before "
                      f"calling the model.")
@@ -273,7 +279,8 @@ def readme(graph: Graph, config: TrainingConfig, cls: str, report: ProjectReport
                   (", and scikit-learn for the digits" if "digits" in config.dataset else "")
                   + "; safetensors is optional."]
     for w in report.warnings:
-        lines += ["", f"Note: {w}"]
+        text = quoted(w)  # the message may quote the file: escaped, shown without its quotes
+        lines += ["", "Note: " + (text[2:-2] if text.startswith("\\") else text[1:-1])]
     return "\n".join(lines) + "\n"
 
 

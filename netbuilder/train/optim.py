@@ -14,27 +14,13 @@ import torch
 
 from .config import ConfigError, TrainingConfig
 
-_EXTRA = {  # optimizer_options each optimizer accepts
-    "sgd": {"dampening"},
-    "rmsprop": {"alpha", "eps", "momentum", "centered"},
-    "adagrad": {"lr_decay", "eps", "initial_accumulator_value"},
-    "adadelta": {"rho", "eps"},
-    "adam": {"betas", "eps", "amsgrad"},
-    "adamw": {"betas", "eps", "amsgrad"},
-    "lbfgs": {"max_iter", "history_size", "line_search_fn", "tolerance_grad", "tolerance_change"},
-}
-
 
 def make_optimizer(params: Iterable, config: TrainingConfig, lr: float | None = None):
     """The optimizer ``config.optimizer`` over ``params`` (tensors or param groups)."""
     name = config.optimizer
     lr = config.lr if lr is None else lr
+    config.validate_optimizer_options()
     extra = dict(config.optimizer_options)
-    for key in extra:
-        if key not in _EXTRA[name]:
-            raise ConfigError(f"{name} has no option {key!r}; its options: "
-                              f"{', '.join(sorted(_EXTRA[name]))}",
-                              field=f"optimizer_options.{key}")
     if "betas" in extra:
         extra["betas"] = tuple(extra["betas"])
     wd = config.weight_decay

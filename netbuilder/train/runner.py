@@ -62,10 +62,13 @@ class SharedControl(Control):
 
 
 def _worker(graph_json: str, config: dict | None, out_dir: str | None, resume: str | None,
-            flag, probes, in_step, events, plugins: tuple) -> None:
-    """The child process: import plugins (extra tasks), train, report any escape as Failed."""
+            flag, probes, in_step, events, plugins: tuple, trusted: tuple = ()) -> None:
+    """The child process: import plugins (extra tasks), train, report any escape as Failed.
+    ``trusted``: the code targets the parent process was allowed to import."""
+    from ..graph import trust
     from .trainer import Trainer, TrainingFailed
 
+    trust.allow(trusted)
     try:
         for name in plugins:
             importlib.import_module(name)
@@ -110,12 +113,14 @@ class Runner:
     # --- control -----------------------------------------------------------------------------
 
     def start(self) -> None:
+        from ..graph.trust import allowed
+
         if self._process is not None:
             raise RuntimeError("this Runner was already started; make a new one")
         self._process = self._ctx.Process(
             target=_worker, name="netbuilder-training", daemon=True,
             args=(self.graph_json, self.config, self.out_dir, self.resume_dir, self._flag,
-                  self._probes, self._in_step, self._events, self.plugins))
+                  self._probes, self._in_step, self._events, self.plugins, tuple(allowed())))
         self._process.start()
 
     def pause(self) -> None:

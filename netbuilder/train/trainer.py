@@ -24,16 +24,17 @@ from ..errors import NetbuilderError
 from ..graph import Graph, from_json, to_json
 from . import distributed
 from .batches import Batches, prepare_data
-from .checkpoint import RunFiles, load_weights, state_tensors
+from .checkpoint import WEIGHTS, RunFiles, load_weights, state_tensors
 from .config import TrainingConfig
 from .data import DataError
-from .device import convolutional, describe, plan, resolve_device
+from .device import convolutional, describe, plan, resolve_device, rng_state, set_rng_state
 from .epoch import EpochRunner
 from .events import Failed, Finished, Log, RunStarted
 from .losses import make_loss
+from .memory import memory_warning
 from .probe import Prober
-from .tasks import get_task
 from .tasks.base import Phase, StepContext, TrainingError
+from .validation import checked_task
 
 
 class TrainingFailed(TrainingError):
@@ -135,6 +136,8 @@ class Trainer:
         self.control = control or Control()
         self.dataset = dataset  # a DatasetArrays to use instead of loading config.dataset
         self.state = RunState()
+        self._committed = False  # a checkpoint was written by this trainer
+        self._augment = None
         self.ctx: StepContext | None = None
         self.module: torch.nn.Module | None = None
 
@@ -169,7 +172,7 @@ class Trainer:
         step = s.step if self.ctx is not None else None
         epoch = s.epoch + 1 if self.ctx is not None else None
         self.emit(Failed(message, step, epoch, tb))
-        if self.files is not None and self.files.root.exists():
+        if self._may_write_summary():
             self.files.write_summary({**self._summary("failed"), "error": message})
         raise TrainingFailed(message, result, field=field)
 
@@ -179,7 +182,7 @@ class Trainer:
         np.random.seed(cfg.seed)
         device = resolve_device(cfg.device, self.dist.local_rank if self.dist.enabled else None)
         distributed.init(self.dist, device)
-        task = get_task(cfg.task)(cfg, self.graph)
+        task = checked_task(self.graph, cfg)  # what check and export check, too
         if self.dist.enabled and not task.supports_distributed:
             raise TrainingError(f"The {task.name} task cannot run data-parallel: run it in one "
                                 f"process", field="task")
@@ -187,6 +190,9 @@ class Trainer:
         analysis = self.graph.analyze()
         outputs = [analysis.shape(o) for o in self.graph.outputs()]
         dp = plan(cfg, device, convolutional(self.graph))
+        memory = memory_warning(analysis.total_params, cfg.optimizer, device.type)
+        if memory is not None:
+            self.log(memory, "warning")
         for note in dp.notes:
             self.log(note)
         data = prepare_data(cfg, self.graph, task, outputs, device, dp.channels_last, self.log,
@@ -213,7 +219,8 @@ class Trainer:
         phases = task.phases()
         total_epochs = sum(p.epochs for p in phases)
         steps_per_epoch = len(train_batches)
-        start_epoch, opt_states = self._prepare_resume(module, total_epochs)
+        self._augment = data.augment
+        start_epoch, opt_states, rng = self._prepare_resume(module, total_epochs)
         self._write_snapshot()
         prober = Prober(self.graph, module, cfg.probe, self.log)
         spec = {**task.metrics_spec(), "lr": False, "grad_norm": False}
@@ -232,6 +239,8 @@ class Trainer:
         self._last_good = state_tensors(module)
         epoch = start_epoch
         current: Phase | None = None
+        if rng:
+            set_rng_state(rng, device, self._augment)  # last: setting up drew random numbers
         for phase, first, last in _phase_ranges(phases):
             if epoch > last:
                 continue
@@ -281,12 +290,13 @@ class Trainer:
                          f"training without it", "warning")
         return distributed.wrap(model, self.dist, ctx.device)
 
-    def _prepare_resume(self, module, total_epochs: int) -> tuple[int, list | None]:
+    def _prepare_resume(self, module, total_epochs: int) -> tuple[int, list | None, dict | None]:
         if self.resume_dir is None:
-            return 1, None
+            return 1, None, None
         files = RunFiles(self.resume_dir)
-        state, opt_states = files.load_checkpoint()
-        load_weights(module, files.path("weights.safetensors"))
+        found = files.load_checkpoint()  # verified: a torn set is refused here
+        state, opt_states = found.state, found.optimizers
+        load_weights(module, files.path(found.state.get("set", ".")) / WEIGHTS, found.tensors)
         s = self.state
         s.epoch = int(state.get("epoch", 0))
         s.step = int(state.get("step", 0))
@@ -303,7 +313,7 @@ class Trainer:
         self.log(f"Resuming after epoch {s.epoch} (step {s.step}) from {self.resume_dir}")
         if s.epoch >= total_epochs:
             self.log(f"The run already has {s.epoch} epochs; raise epochs to train further")
-        return s.epoch + 1, opt_states
+        return s.epoch + 1, opt_states, found.rng
 
     def _write_snapshot(self) -> None:
         if self.files is None:
@@ -319,12 +329,14 @@ class Trainer:
         if self.files is None:
             return
         s = self.state
-        self.files.save_checkpoint(tensors, self.ctx.optimizers, {
+        rng = rng_state(self.ctx.device, self._augment)
+        self.files.save_checkpoint(tensors, self.ctx.optimizers, rng=rng, state={
             "epoch": s.epoch, "step": s.step, "best_epoch": s.best_epoch,
             "best_value": s.best_value, "bad_epochs": s.bad_epochs, "train_time": s.train_time,
             "train_cpu": s.train_cpu,
             "train_samples": s.train_samples, "schedule": s.schedule, "phase": s.phase_name,
             "config": self.config.to_dict()})
+        self._committed = True
 
     def fail_nan(self, what: str, step: int, epoch: int) -> None:
         """Stop with a clear message and restore the last good weights."""
@@ -337,10 +349,17 @@ class Trainer:
         s_epoch = s.epoch
         self.emit(Failed(message, step, epoch))
         summary = {**self._summary("failed"), "error": message, "epochs_done": s_epoch}
-        if self.files is not None:
+        if self._may_write_summary():
             self.files.write_summary(summary)
         result = RunResult(list(s.history), summary, self.module, s.best_epoch, self.out_dir)
         raise TrainingFailed(message, result)
+
+    def _may_write_summary(self) -> bool:
+        """A failure is recorded in summary.json, except a resume's before it has committed
+        a checkpoint of its own: the folder still holds the earlier run, whose summary stays."""
+        if self.files is None or not self.files.root.exists():
+            return False
+        return self.resume_dir is None or self._committed
 
     def _summary(self, status: str) -> dict:
         s = self.state

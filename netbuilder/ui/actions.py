@@ -36,6 +36,8 @@ SPECS: tuple[ActionSpec, ...] = (
                "save-as"),
     ActionSpec("export", "&Export to Python…",
                "Write the model as standalone PyTorch source (.py)", ("Ctrl+E",), "export"),
+    ActionSpec("export_diagram", "Export &Diagram…",
+               "Write the canvas (or the selection) as SVG, PDF or PNG, for papers and slides"),
     ActionSpec("quit", "&Quit", "Close netbuilder", ("Ctrl+Q",)),
     # Edit (undo/redo come from the undo group, see build_actions)
     ActionSpec("cut", "Cu&t", "Cut the selected nodes", ("Ctrl+X",), "cut", canvas=True),
@@ -58,8 +60,10 @@ SPECS: tuple[ActionSpec, ...] = (
                canvas=True),
     ActionSpec("frame_selection", "Frame &Selection", "Fit the selected nodes in view",
                ("Shift+F",), canvas=True),
-    ActionSpec("auto_layout", "Auto &Layout", "Arrange the graph in layers, left to right",
+    ActionSpec("auto_layout", "Auto &Layout", "Arrange the graph in layers, top to bottom",
                ("Ctrl+Shift+L",), "layout", canvas=True),
+    ActionSpec("auto_layout_right", "Auto Layout Left to &Right",
+               "Arrange the graph in layers, left to right", canvas=True),
     ActionSpec("zoom_in", "Zoom &In", "Zoom in", ("Ctrl++", "Ctrl+="), "zoom-in", canvas=True),
     ActionSpec("zoom_out", "Zoom &Out", "Zoom out", ("Ctrl+-",), "zoom-out", canvas=True),
     ActionSpec("zoom_reset", "Actual Si&ze", "Zoom to 100 %", ("Ctrl+0",), canvas=True),
@@ -96,11 +100,11 @@ TEXT_BESIDE_ICON = ("check", "train", "stop", "export")
 
 MENUS = {
     "&File": ("new", "open", "@recent", "@examples", None, "save", "save_as", None, "export",
-              None, "quit"),
+              "export_diagram", None, "quit"),
     "&Edit": ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
               "select_all", "rename", None, "group", "ungroup"),
-    "&View": ("frame_all", "frame_selection", "auto_layout", None, "zoom_in", "zoom_out",
-              "zoom_reset", None, "minimap", "@theme", None, "@panels"),
+    "&View": ("frame_all", "frame_selection", "auto_layout", "auto_layout_right", None,
+              "zoom_in", "zoom_out", "zoom_reset", None, "minimap", "@theme", None, "@panels"),
     "&Model": ("check", None, "train", "stop"),
     "&Help": ("shortcuts", None, "about"),
 }

@@ -94,7 +94,7 @@ def _screenshot(app, path, out: Path, train_seconds: float | None = None) -> int
     window.show()
     settle(app)
     window.flush()
-    window.canvas.frame_all()
+    window.canvas.frame_for_reading()  # as the graph opens for a person: readable
     if path is None:  # issue 8: no file: the welcome page, thumbnails drawn
         window.welcome.show()
         settle(app)

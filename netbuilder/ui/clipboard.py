@@ -7,6 +7,9 @@ import json
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QGuiApplication
 
+from ..errors import FileFormatError
+from ..graph.strict_json import loads
+
 GRAPH_MIME = "application/x-netbuilder-graph"
 
 
@@ -30,8 +33,8 @@ def get() -> dict | None:
     else:
         return None
     try:
-        data = json.loads(text)
-    except (ValueError, TypeError):
+        data = loads(text)  # strict, as a file: no NaN, no nesting deep enough to crash
+    except FileFormatError:
         return None
     if isinstance(data, dict) and isinstance(data.get("nodes"), list):
         return data

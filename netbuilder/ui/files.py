@@ -1,23 +1,26 @@
 """Opening, saving and recovering documents.
 
-Saves are atomic (``QSaveFile``: a temporary file renamed over the target on commit). A dirty
-document is written to a recovery file every minute; the file is removed after a clean save or
-close. A recovery file whose lock nobody holds was left by a session that crashed: the next start
-offers to restore it.
+Saves are atomic (``atomic_write``: a temporary file renamed over the target). A save that fails,
+for whatever reason, is explained in a dialog naming the file and changes nothing: the document
+stays open, unsaved, with its path and undo history. A dirty document is written to a recovery
+file every minute; the file is removed after a clean save or close. A recovery file whose
+lock nobody holds was left by a session that crashed: the next start offers to restore it.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
 import uuid
 from pathlib import Path
 
-from PySide6.QtCore import QIODevice, QLockFile, QObject, QSaveFile, QTimer, Signal
+from PySide6.QtCore import QLockFile, QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..errors import FileFormatError, NetbuilderError
-from ..graph import graph_from_dict, graph_to_dict, load, to_json
+from ..graph import graph_from_dict, graph_to_dict, load, strict_json, to_json
+from ..graph.fileformat import atomic_write
 from .document import Document
 from .settings import KEY_LAST_DIR, KEY_RECENT, MAX_RECENT, app_settings, data_dir, read_list
 
@@ -29,18 +32,27 @@ RECOVERY_MARK = "netbuilder_recovery"
 
 
 def write_text_atomic(path: Path | str, text: str) -> None:
-    """Write ``text`` with ``QSaveFile``; raises ``OSError`` with Qt's reason on failure."""
-    f = QSaveFile(str(path))
-    if not f.open(QIODevice.OpenModeFlag.WriteOnly):
-        raise OSError(f"cannot write {path}: {f.errorString()}")
-    data = text.encode("utf-8")
-    if f.write(data) != len(data):
-        reason = f.errorString()
-        f.cancelWriting()
-        f.commit()
-        raise OSError(f"cannot write {path}: {reason}")
-    if not f.commit():
-        raise OSError(f"cannot write {path}: {f.errorString()}")
+    """Write ``text`` to ``path`` with ``atomic_write``: the old file stays whole until the new
+    one is complete. A read-only file is refused, not replaced (the rename would replace it)."""
+    p = Path(path)
+    # NOTE: the mode bits, not os.access: an administrator may write anything, yet a file
+    # someone made read-only should not be overwritten by a Save.
+    if p.is_file() and not p.stat().st_mode & 0o222:
+        raise PermissionError(errno.EACCES, "the file is read-only", str(p))
+    atomic_write(p, text)
+
+
+def write_failure(path: Path | str, exc: OSError) -> str:
+    """Why writing ``path`` failed, as a sentence naming the file."""
+    p = Path(path)
+    if p.is_dir():
+        reason = "a folder of that name is in the way"
+    elif not p.parent.is_dir():
+        reason = f"the folder {p.parent} does not exist (was it moved or removed?)"
+    else:
+        reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc) or
+                                  type(exc).__name__)
+    return f"Could not write {p}: {reason}."
 
 
 def examples_dir() -> Path:
@@ -82,20 +94,27 @@ class Autosave(QObject):
     NOTE: the lock beside the recovery file is held for the session's life. On the next start a
     recovery file whose lock can be taken belonged to a process that is gone (QLockFile knows a
     dead owner), so it is offered for restoring; a live session's file is left alone.
+    A failed write is announced once (``failed``) until a write succeeds again, and never
+    touches the recovery file already there.
     """
 
     saved = Signal(str)  # the recovery file written
+    failed = Signal(str)  # why the recovery file could not be written
 
     def __init__(self, parent: QObject | None = None, interval_ms: int | None = None):
         super().__init__(parent)
         self.folder = data_dir() / "recovery"
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # reported by the first autosave that cannot write
         self.path = self.folder / f"autosave-{uuid.uuid4().hex[:12]}.json"
         self._lock = QLockFile(str(self.path) + ".lock")
         self._lock.setStaleLockTime(0)
         self._lock.tryLock(0)
         self.doc: Document | None = None
         self._written_index = None
+        self._failing = False
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms if interval_ms is not None else autosave_interval())
         self.timer.timeout.connect(self.save_now)
@@ -119,8 +138,14 @@ class Autosave(QObject):
                    "graph": graph_to_dict(doc.graph)}
         try:
             write_text_atomic(self.path, json.dumps(payload, indent=1))
-        except OSError:
-            return False  # a failed autosave must never disturb the person's work
+        except (OSError, TypeError, ValueError) as exc:
+            # A failed autosave must never disturb the person's work: one message, no dialog.
+            if not self._failing:
+                self._failing = True
+                reason = write_failure(self.path, exc) if isinstance(exc, OSError) else str(exc)
+                self.failed.emit(reason)
+            return False
+        self._failing = False
         self._written_index = index
         self.saved.emit(str(self.path))
         return True
@@ -128,8 +153,10 @@ class Autosave(QObject):
     def discard(self) -> None:
         """Remove the recovery file (after a clean save, a close, or a restore)."""
         self._written_index = None
-        if self.path.exists():
-            self.path.unlink()
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError:
+            pass  # a recovery file that cannot be removed is offered again: harmless
 
     def shutdown(self) -> None:
         self.timer.stop()
@@ -153,7 +180,9 @@ class Autosave(QObject):
 def read_recovery(path: Path) -> tuple[object, str | None, str]:
     """``(graph, original path, when)`` from a recovery file; raises FileFormatError."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = strict_json.loads(Path(path).read_text(encoding="utf-8"), str(path))
+    except FileFormatError:
+        raise
     except (OSError, ValueError) as exc:
         raise FileFormatError(f"unreadable recovery file ({exc})", path=str(path)) from None
     if not isinstance(data, dict) or data.get(RECOVERY_MARK) != 1:
@@ -180,6 +209,8 @@ class FileController(QObject):
         super().__init__(window)
         self.window = window
         self.autosave = Autosave(self, autosave_ms)
+        self.autosave.failed.connect(
+            lambda reason: self.status.emit(f"Autosave failed: {reason} Save your work."))
 
     @property
     def doc(self) -> Document:
@@ -210,6 +241,7 @@ class FileController(QObject):
             return False
         if not self.maybe_save():
             return False
+        self._ask_trust(graph, path)
         as_template = is_example(path)
         self.window.set_document(Document(graph, None if as_template else path))
         if not as_template:
@@ -218,6 +250,16 @@ class FileController(QObject):
         self.status.emit(f"Opened {path.name}" + (" (an example: Save asks where to keep your "
                                                   "copy)" if as_template else ""))
         return True
+
+    def _ask_trust(self, graph, path: Path) -> None:
+        """A graph naming Python code imports it only if the person trusts the file (now,
+        or before: remembered by path and content)."""
+        from ..graph.trust import grant
+        from .trust_dialog import ask_trust
+
+        untrusted = grant(graph, path)
+        if untrusted and ask_trust(self.window, path.name, untrusted):
+            grant(graph, path, trust=True)
 
     def save(self) -> bool:
         if self.doc.path is None:
@@ -238,18 +280,29 @@ class FileController(QObject):
         return self._write(path)
 
     def _write(self, path: Path) -> bool:
+        """Save to ``path``; on failure explain why and leave the document as it was."""
         try:
-            write_text_atomic(path, to_json(self.doc.graph))
+            text = to_json(self.doc.graph)
+        except Exception as exc:  # noqa: BLE001 (a value JSON cannot hold, whatever its kind)
+            return self._save_failed(path, f"The graph cannot be written as JSON: "
+                                           f"{type(exc).__name__}: {exc}")
+        try:
+            write_text_atomic(path, text)
         except OSError as exc:
-            self.show_error("Cannot save", f"The graph could not be saved to {path.name}.",
-                            str(exc), "save_error")
-            return False
+            return self._save_failed(path, write_failure(path, exc))
         self.doc.mark_saved(path)
         self.autosave.discard()
         self.add_recent(path)
         self._remember_dir(path)
         self.status.emit(f"Saved {path.name}")
         return True
+
+    def _save_failed(self, path: Path, reason: str) -> bool:
+        self.status.emit(f"Not saved: {reason}")
+        self.show_error("Cannot save", f"The graph could not be saved to {path.name}. It is "
+                        f"still open with its changes: save it elsewhere (Save As).", reason,
+                        "save_error")
+        return False
 
     def export_python(self, path: str | os.PathLike | None = None) -> bool:
         """Write ``graph.to_python()`` (standalone PyTorch source) to a .py file."""
@@ -270,8 +323,8 @@ class FileController(QObject):
         try:
             write_text_atomic(path, source)
         except OSError as exc:
-            self.show_error("Cannot export", f"Could not write {path.name}.", str(exc),
-                            "export_error")
+            self.show_error("Cannot export", f"Could not write {path.name}.",
+                            write_failure(path, exc), "export_error")
             return False
         self.status.emit(f"Exported {path.name}")
         return True

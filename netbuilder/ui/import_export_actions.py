@@ -1,11 +1,16 @@
 """File → Import PyTorch Model…, Export Project…, Export ONNX…: the editor's doors to the
-PyTorch ecosystem (the headless work is ``compile.import_source``, ``compile.onnx_export`` and
-``train.export_project``; this module only asks and reports)."""
+PyTorch ecosystem (the headless work is ``model_import``, ``compile.onnx_export`` and
+``train.export_project``; this module only asks and reports).
+
+Importing runs the person's Python file, so the editor says so first, then runs it in a child
+process (``model_import``) from a thread while the window stays responsive and cancellable.
+"""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -16,10 +21,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QProgressDialog,
     QWidget,
 )
 
-from ..errors import NetbuilderError
+from ..errors import ModelImportError, NetbuilderError
+from ..model_import import DEFAULT_TIMEOUT, ImportCancelled
 
 PY_FILTER = "Python files (*.py)"
 ONNX_FILTER = "ONNX models (*.onnx)"
@@ -112,28 +119,59 @@ def import_model_dialog(window, path: str | Path | None = None) -> bool:
     accepted = dialog.exec() == QDialog.DialogCode.Accepted
     values = dialog.values()
     dialog.deleteLater()
-    if not accepted:
+    if not accepted or not confirm_running(window, path):
         return False
     return import_model(window, path, *values)
 
 
+def confirm_running(window, path: Path, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """Say that importing runs the file; True when the person goes on."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Run this file?",
+                      f"Importing runs the Python file {path.name}.",
+                      QMessageBox.StandardButton.NoButton, window)
+    box.setObjectName("import_confirm")
+    box.setInformativeText(
+        f"To read the model, netbuilder runs {path} in a separate process (stopped after "
+        f"{timeout:g} s). Its code can do anything you can do: import only files you trust.")
+    run = box.addButton("Run and Import", QMessageBox.ButtonRole.AcceptRole)
+    run.setObjectName("import_run_button")
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    cancel.setObjectName("import_cancel_button")
+    box.setDefaultButton(run)
+    box.setEscapeButton(cancel)
+    box.exec()
+    chosen = box.clickedButton()
+    box.deleteLater()
+    return chosen is run
+
+
 def import_model(window, path: str | Path, class_name: str, args: str = "",
-                 shapes: str = "") -> bool:
-    """Import ``class_name`` of ``path``; errors (with every unsupported operation) in a box."""
-    from ..compile.import_source import import_file, parse_args_json, parse_shape
+                 shapes: str = "", timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """Import ``class_name`` of ``path`` (in a child process); errors (with every unsupported
+    operation, or what the file did) in a box."""
+    from ..model_import import import_in_child, parse_args_json, parse_shape
     from .document import Document
 
     path = Path(path)
-    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         shape_list = [parse_shape(s) for s in shapes.split(";") if s.strip()] or None
-        graph = import_file(path, class_name, parse_args_json(args), shape_list)
+        arguments = parse_args_json(args)
     except NetbuilderError as exc:
-        QGuiApplication.restoreOverrideCursor()
         _error(window, "Cannot import", f"{class_name} from {path.name} cannot be imported.",
                str(exc))
         return False
-    QGuiApplication.restoreOverrideCursor()
+    outcome = _in_background(
+        window, f"Importing {class_name} from {path.name}…\nThe file runs in a separate process.",
+        lambda cancel: import_in_child(path, class_name, arguments, shape_list,
+                                       timeout=timeout, cancel=cancel))
+    if isinstance(outcome, ImportCancelled):
+        _status(window, f"Import of {class_name} from {path.name} cancelled")
+        return False
+    if isinstance(outcome, NetbuilderError):
+        _error(window, "Cannot import", f"{class_name} from {path.name} cannot be imported.",
+               str(outcome))
+        return False
+    graph = outcome.graph
     files = getattr(window, "files", None)
     if files is not None and not files.maybe_save():
         return False
@@ -141,6 +179,44 @@ def import_model(window, path: str | Path, class_name: str, args: str = "",
     _status(window, f"Imported {class_name} from {path.name}: "
                     f"{sum(1 for n in graph.nodes() if not n.is_boundary)} nodes")
     return True
+
+
+def _in_background(window, text: str, job):
+    """``job(cancel_event)`` on a thread while a cancellable progress dialog keeps the window
+    responsive; its result, or the ``NetbuilderError`` it raised."""
+    cancel = threading.Event()
+    outcome: list = []
+
+    def work() -> None:
+        try:
+            outcome.append(job(cancel))
+        except NetbuilderError as exc:
+            outcome.append(exc)
+        except Exception as exc:  # noqa: BLE001 (a temporary folder that cannot be made, ...)
+            outcome.append(ModelImportError(f"The import could not run: {exc}"))
+
+    thread = threading.Thread(target=work, name="model-import", daemon=True)
+    progress = QProgressDialog(text, "Cancel", 0, 0, window)
+    progress.setObjectName("import_progress")
+    progress.setWindowTitle("Import PyTorch model")
+    progress.setWindowModality(Qt.WindowModality.WindowModal)
+    progress.setMinimumDuration(0)
+    progress.canceled.connect(cancel.set)
+    loop = QEventLoop()
+    # NOTE: polled rather than signalled from the thread: the job is plain Python, and a poll
+    # cannot miss an end that came before the loop started.
+    poll = QTimer(interval=30)
+    poll.timeout.connect(lambda: thread.is_alive() or loop.quit())
+    thread.start()
+    poll.start()
+    progress.show()
+    loop.exec()
+    poll.stop()
+    progress.canceled.disconnect(cancel.set)
+    progress.close()
+    progress.deleteLater()
+    thread.join()
+    return outcome[0]
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -250,5 +326,6 @@ def _error(window, title: str, text: str, detail: str) -> None:
 
 
 __all__ = ["install_import_export_actions", "import_model_dialog", "import_model",
+           "confirm_running",
            "export_project_dialog", "export_onnx_dialog", "latest_weights", "ImportDialog"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolButton, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabBar, QToolButton, QWidget
 
 from . import actions as window_actions
 from . import icons, theme
@@ -169,6 +169,8 @@ class MainWindow(QMainWindow):
         a["save"].triggered.connect(f.save)
         a["save_as"].triggered.connect(lambda: f.save_as())
         a["export"].triggered.connect(lambda: f.export_python())
+        a["export_diagram"].triggered.connect(self._export_diagram)
+        a["auto_layout_right"].triggered.connect(lambda: self.canvas.auto_layout("right"))
         a["quit"].triggered.connect(self.close)
         c = self.canvas
         for name, slot in (("cut", c.cut), ("copy", c.copy), ("paste", c.paste),
@@ -179,7 +181,7 @@ class MainWindow(QMainWindow):
                            ("auto_layout", c.auto_layout), ("zoom_in", c.zoom_in),
                            ("zoom_out", c.zoom_out), ("zoom_reset", c.zoom_reset)):
             a[name].triggered.connect(lambda _=False, s=slot: s())
-        a["minimap"].setChecked(not c.minimap.isHidden())
+        a["minimap"].setChecked(c.minimap.wanted)
         a["minimap"].toggled.connect(c.set_minimap_visible)
         self.menus["view"].aboutToShow.connect(self._sync_view_menu)  # M on the canvas toggles
         a["theme_light"].triggered.connect(lambda: self.set_theme("light"))
@@ -200,6 +202,11 @@ class MainWindow(QMainWindow):
         self.inspector.edit_refused.connect(self.show_message)
         self.files.status.connect(self.show_message)
         self.files.recent_changed.connect(self.fill_recent_menu)
+
+    def _export_diagram(self) -> None:
+        from .diagram import export_diagram_dialog  # QtSvg loads when first used
+
+        export_diagram_dialog(self)
 
     def _install_plugins(self) -> None:
         """Let the training dashboard (``netbuilder.ui.training``) add its docks and controller.
@@ -377,7 +384,7 @@ class MainWindow(QMainWindow):
     def _sync_view_menu(self) -> None:
         action = self.actions["minimap"]
         action.blockSignals(True)
-        action.setChecked(not self.canvas.minimap.isHidden())
+        action.setChecked(self.canvas.minimap.wanted)
         action.blockSignals(False)
 
     def _sync_theme_actions(self) -> None:
@@ -477,6 +484,14 @@ class MainWindow(QMainWindow):
         self.files.autosave.shutdown()
         self.canvas.close()
         event.accept()
+
+    def event(self, event) -> bool:
+        # NOTE: the dock areas' tab bars are made by Qt as docks are tabbed; on a 1366-pixel
+        # screen five tabs elided to "C…", "Sa…": whole names, with scroll arrows, instead.
+        if event.type() == QEvent.Type.ChildPolished and isinstance(event.child(), QTabBar):
+            event.child().setElideMode(Qt.TextElideMode.ElideNone)
+            event.child().setUsesScrollButtons(True)
+        return super().event(event)
 
     def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "actions"):

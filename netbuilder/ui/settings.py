@@ -21,6 +21,8 @@ KEY_STATE = "window/state"
 KEY_RECENT = "files/recent"
 KEY_THEME = "view/theme"
 KEY_LAST_DIR = "files/last_dir"
+KEY_PALETTE_COLLAPSED = "palette/collapsed"
+KEY_PALETTE_RECENT = "palette/recent"
 
 MAX_RECENT = 10
 

@@ -2,8 +2,9 @@
 
 The welcome page's example gallery shows each example as the canvas would (category colours,
 names, wires), so a thumbnail is the graph's own scene rendered offscreen into a QImage. A long
-chain laid out left to right would shrink to a thin strip in a card, so it is wrapped into a
-few rows first (on the thumbnail's private copy; the file is never touched).
+chain would shrink to a thin strip in a card, so a tall (top-to-bottom) layout is laid out
+left to right and a long row wrapped into a few rows first (on the thumbnail's private copy;
+the file is never touched).
 
 NOTE: the cache key is the file's bytes plus everything the picture depends on (theme, size,
 pixel ratio, this module's RENDER_VERSION and the app version): a changed file, theme or
@@ -13,17 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, QStandardPaths, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath
 
 from .. import __version__
-from ..graph import graph_from_dict, load
+from ..graph import from_json, layered_positions, load
+from ..graph.fileformat import atomic_replace
 from .settings import SETTINGS_DIR_ENV
 
-RENDER_VERSION = 5
+RENDER_VERSION = 6
 MAX_SCALE = 0.36  # below the canvas' LOD_LOW: every thumbnail draws boxes with names
 MAX_ROWS = 4
 WRAP_BELOW = 0.18  # drawn smaller than this (the canvas drops names), a layout may be wrapped
@@ -66,11 +67,9 @@ def thumbnail(path: str | os.PathLike, size: QSize, theme_name: str, ratio: floa
         if not image.isNull():
             image.setDevicePixelRatio(ratio)
             return image
-    import json
-
     try:
-        graph = graph_from_dict(json.loads(data.decode("utf-8")), str(path))
-    except (ValueError, UnicodeDecodeError):
+        graph = from_json(data.decode("utf-8"), str(path))
+    except UnicodeDecodeError:
         graph = load(path)  # the loader's own, precise message
     image = render_thumbnail(graph, size, ratio)
     if cached is not None:
@@ -79,14 +78,14 @@ def thumbnail(path: str | os.PathLike, size: QSize, theme_name: str, ratio: floa
 
 
 def _save_atomic(image: QImage, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=target.parent)
-    os.close(fd)
+    def write(tmp: Path) -> None:
+        if not image.save(str(tmp), "PNG"):
+            raise OSError(f"cannot write {tmp}")
+
     try:
-        if image.save(tmp, "PNG"):
-            os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        atomic_replace(target, write)
+    except OSError:
+        pass  # a cache: the thumbnail is drawn again next time
 
 
 def render_thumbnail(graph, size: QSize, ratio: float = 1.0) -> QImage:
@@ -158,6 +157,12 @@ def _wrap_rows(graph, scene, inner: QRectF) -> None:
     def scale(width: float, height: float) -> float:
         return min(inner.width() / width, inner.height() / height, MAX_SCALE)
 
+    if rect.height() > rect.width() and scale(rect.width(), rect.height()) < WRAP_BELOW:
+        # a deep network drawn top to bottom: a card is wide, so its rows go left to right
+        sizes = {nid: (item.width(), item.height()) for nid, item in items.items()}
+        for nid, pos in layered_positions(graph, sizes, direction="right").items():
+            graph.move(nid, pos)
+        rect = scene.nodes_rect()
     best_cuts: list[int] = []
     best = scale(rect.width(), rect.height())
     if best >= WRAP_BELOW:

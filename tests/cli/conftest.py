@@ -67,3 +67,4 @@ def missing_flatten_graph() -> nb.Graph:
     g.connect(x, c)
     g.connect(c, fc)
     return g
+

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import netbuilder as nb
 
@@ -103,3 +104,52 @@ def test_several_files_go_on_after_a_bad_one(cli, lenet_file, write_json):
 def test_usage_error_exits_2(cli):
     code, _, err = cli("check")
     assert code == 2 and "the following arguments are required: FILE" in err
+
+
+def big_mlp(save):
+    g = nb.Graph("big")
+    x = g.add("Input", "x", shape=(100_000,))
+    fc = g.add("Linear", "fc", out_features=100_000)
+    g.connect(x, fc)
+    g.connect(fc, g.add("Output", "y"))
+    return save(g), 100_000 * 100_000 + 100_000
+
+
+def test_a_model_too_big_for_memory_gets_a_warning_with_the_estimate(cli, save, monkeypatch):
+    import netbuilder.train.memory as memory
+
+    path, params = big_mlp(save)
+    monkeypatch.setattr(memory, "available_memory", lambda: 8 * 1024 ** 3)
+    monkeypatch.setattr(memory, "cuda_free_memory", lambda: None)
+    code, out, err = cli("check", path)
+    assert code == 0, err
+    assert out.splitlines() == [
+        "warning: the model's 10,000,100,000 parameters need about 149.0 GiB for weights, "
+        "gradients and adam state, but this machine has 8.0 GiB of memory available: training "
+        "will run out of memory (use a smaller model)",
+        f"{path}: OK with 1 warning (3 nodes, 10,000,100,000 parameters)"]
+    report = json.loads(cli("check", path, "--json")[1])
+    assert report["warnings"] == 1 and report["parameters"] == params
+    assert report["diagnostics"][-1]["message"].startswith("the model's 10,000,100,000")
+    monkeypatch.setattr(memory, "available_memory", lambda: 200 * 1024 ** 3)
+    assert cli("check", path)[1] == f"{path}: OK (3 nodes, 10,000,100,000 parameters)\n"
+
+
+def test_names_that_cannot_be_encoded_are_printed_escaped(examples_dir, tmp_path):
+    """A lone surrogate in a node name (valid JSON: "\\ud800") is refused in one line that
+    prints escaped, never a crash of the printing."""
+    import subprocess
+    import sys
+
+    data = json.loads((examples_dir / "mlp_spirals.json").read_text())
+    data["nodes"][1]["name"] = "bad\ud800name"
+    data["edges"] = [e for e in data["edges"] if e["dst"] != data["nodes"][1]["id"]]
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(data))
+    done = subprocess.run([sys.executable, "-m", "netbuilder", "check", str(path)],
+                          capture_output=True, timeout=120, check=False,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    err = done.stderr.decode("utf-8")
+    assert done.returncode == 1 and "Traceback" not in err, err
+    assert err.strip() == (f'netbuilder: error: {path}: the text "bad\\ud800name" holds a lone '
+                           f"surrogate (U+D800), which is not a character (at nodes[1].name)")

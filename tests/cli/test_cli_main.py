@@ -7,6 +7,7 @@ import subprocess
 import sys
 import types
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +96,46 @@ def test_launcher_without_a_display_says_so_instead_of_crashing(cli, fake_app, m
     assert err.startswith("netbuilder: error: there is no display to open the editor on")
     assert cli(lenet_file, "--screenshot", tmp_path / "s.png")[0] == 0  # no display needed
     monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(cli_module, "_load_library", lambda soname: None)
     assert cli(lenet_file)[0] == 0 and len(fake_app) == 2
+
+
+def test_launcher_without_the_xcb_libraries_names_the_packages(cli, fake_app, monkeypatch,
+                                                               lenet_file, tmp_path):
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(sys, "platform", "linux")
+    tried = []
+
+    def load(soname):
+        tried.append(soname)
+        if soname == "libxcb-cursor.so.0":
+            raise OSError(f"{soname}: cannot open shared object file")
+
+    monkeypatch.setattr(cli_module, "_load_library", load)
+    code, out, err = cli(lenet_file)
+    assert (code, out, fake_app) == (1, "", [])
+    assert err == ("netbuilder: the window needs libxcb-cursor0 (apt install libxcb-cursor0 "
+                   "libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 "
+                   "libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libegl1 libgl1 "
+                   "libfontconfig1 libdbus-1-3)\n")
+    assert "libxkbcommon-x11.so.0" in tried  # every library is tried, not only the first
+    assert cli(lenet_file, "--screenshot", tmp_path / "s.png")[0] == 1  # xcb renders it too
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb;offscreen")
+    assert cli(lenet_file)[0] == 1
+    for platform in ("offscreen", "wayland"):  # no xcb: nothing to check
+        monkeypatch.setenv("QT_QPA_PLATFORM", platform)
+        assert cli(lenet_file)[0] == 0
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")  # Qt picks Wayland there
+    assert cli(lenet_file)[0] == 0
+    assert len(fake_app) == 3
+
+
+def test_the_library_loader_refuses_a_library_the_system_lacks():
+    with pytest.raises(OSError):
+        cli_module._load_library("libnetbuilder-absent.so.7")
 
 
 def test_launcher_without_the_editor_says_so(cli, monkeypatch):
@@ -170,3 +210,12 @@ def test_keyword_named_subcommands_live_in_underscore_modules(monkeypatch):
     module = types.ModuleType("netbuilder.commands.import_")
     monkeypatch.setitem(sys.modules, "netbuilder.commands.import_", module)
     assert cli_module.command_module("import") is module
+
+
+def test_the_readme_and_ci_install_every_library_the_launcher_checks():
+    root = Path(__file__).parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8")
+    for package in cli_module.XCB_PACKAGES.values():
+        assert f" {package}" in readme and f" {package}" in ci, package
+    assert "xvfb openbox" in readme and "xvfb openbox" in ci

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 
 import onnxruntime as ort
@@ -105,6 +107,38 @@ def test_import_errors_are_one_clear_message(cli, models, tmp_path, argv, messag
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("tail,extra,message", [
+    ("import sys\nsys.exit(0)\n", [], ":{line} (`sys.exit(0)`) calls sys.exit(0) when it runs"),
+    ("while True:\n    pass\n", ["--timeout", "2"], " did not finish importing within 2 s"),
+])
+def test_import_of_a_file_that_exits_or_hangs_fails_and_writes_nothing(cli, tmp_path, tail,
+                                                                        extra, message):
+    path = tmp_path / "script.py"
+    path.write_text(MODELS + tail)
+    out = tmp_path / "x.json"
+    code, stdout, err = cli("import", f"{path}:Mlp", *extra, "-o", out)
+    assert code == 1 and stdout == ""
+    line = MODELS.count("\n") + 2
+    assert err.startswith(f"netbuilder: error: {path}") and message.format(line=line) in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_import_timeout_must_be_positive(cli, models, tmp_path):
+    code, _, err = cli("import", f"{models}:Mlp", "--timeout", "0", "-o", tmp_path / "x.json")
+    assert code == 1 and "--timeout 0: give a positive number of seconds" in err
+
+
+def test_import_leaves_torch_to_the_child_process(models, tmp_path):
+    out = tmp_path / "m.json"
+    code = ("import sys; from netbuilder.cli import main; "
+            f"status = main(['import', {f'{models}:Mlp'!r}, '-o', {str(out)!r}]); "
+            "print(status, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.stdout.splitlines()[-1] == "0 False", done.stderr
+    assert nb.load(out).analyze().total_params == 5 * 3 + 3
+
+
 def test_export_project_onnx_and_torchscript(cli, lenet_file, tmp_path):
     project, onnx_path, ts_path = tmp_path / "proj", tmp_path / "m.onnx", tmp_path / "m.pt"
     code, out, err = cli("export", lenet_file, "--project", project, "--onnx", onnx_path,
@@ -181,3 +215,21 @@ def test_export_to_a_folder_says_to_give_a_file_name(cli, lenet_file, tmp_path, 
                            f"as {target / ('model' + suffix)}")
     assert "Traceback" not in err and list(target.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary file left
+
+
+def test_export_weights_holding_python_objects_are_refused_in_our_words(cli, lenet_file,
+                                                                        tmp_path):
+    import argparse
+
+    torch.save({"conv1.weight": argparse.Namespace(a=1)}, tmp_path / "evil.pt")
+    code, out, err = cli("export", lenet_file, "--project", tmp_path / "p",
+                         "--weights", tmp_path / "evil.pt")
+    assert code == 1 and out == ""
+    assert err == (f"netbuilder: error: {tmp_path / 'evil.pt'}: cannot read the weights: it holds "
+                   f"Python objects besides tensors, which netbuilder does not load (loading "
+                   f"them could run code): save a state dict of tensors instead\n")
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "evil.pt").read_bytes()[:100])
+    code, _, err = cli("export", lenet_file, "--project", tmp_path / "p",
+                       "--weights", tmp_path / "cut.pt")
+    assert err == (f"netbuilder: error: {tmp_path / 'cut.pt'}: cannot read the weights: it is "
+                   f"damaged or truncated (not a complete PyTorch file)\n")

@@ -344,7 +344,8 @@ def test_unknown_type_suggests_a_close_match():
     g = nb.Graph()
     with pytest.raises(nb.UnknownTypeError) as err:
         g.add("Conv2D")
-    assert str(err.value) == "Unknown layer type 'Conv2D'. Did you mean 'Conv2d', 'Conv1d'?"
+    assert str(err.value) == ("Unknown layer type 'Conv2D'. Did you mean 'Conv2d', 'Conv3d', "
+                              "'Conv1d'?")
     assert len(g) == 0
 
 

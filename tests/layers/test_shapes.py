@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 import pytest
 import torch
+from op_harness import OP_CATEGORIES
 from torch import nn
 
 import netbuilder as nb
+from netbuilder.layers.spec import _same
 
 BATCH = 3
 
@@ -69,6 +71,10 @@ CASES = [
     C("linear-seq-nobias", "Linear", {"out_features": 4, "bias": False}, [(6, 8)],
       lambda: nn.Linear(8, 4, bias=False)),
     C("flatten", "Flatten", {}, [(3, 4, 5)], lambda: nn.Flatten()),
+    C("module-by-import-path", "Module",
+      {"target": "torch.nn:Conv1d",
+       "arguments": '{"in_channels": 3, "out_channels": 4, "kernel_size": 3}'},
+      [(3, 10)], lambda: nn.Conv1d(3, 4, 3)),
     C("flatten-start2", "Flatten", {"start_dim": 2}, [(3, 4, 5)], lambda: nn.Flatten(2)),
     C("unflatten", "Unflatten", {"shape": (1, 4, 4)}, [(16,)], lambda: nn.Unflatten(1, (1, 4, 4))),
     C("reshape-infer", "Reshape", {"shape": (3, -1)}, [(12,)], stateless=True,
@@ -185,9 +191,11 @@ CASES = [
     C("rbm", "RBM", {"n_hidden": 7}, [(20,)]),
     C("reparameterize", "Reparameterize", {}, [(4,), (4,)], ports=["mu", "logvar"],
       stateless=True, call=lambda _, mu, logvar: mu),  # eval mode: the mean
-    C("pairwise-distance", "PairwiseDistance", {}, [(6,), (6,)], ports=["x1", "x2"],
+    C("pairwise-distance", "PairwiseDistance", {"keepdim": True}, [(6,), (6,)],
+      ports=["x1", "x2"],
       stateless=True, call=lambda _, a, b: nn.PairwiseDistance(keepdim=True)(a, b)),
-    C("pairwise-l1", "PairwiseDistance", {"p": 1.0}, [(6,), (6,)], ports=["x1", "x2"],
+    C("pairwise-l1", "PairwiseDistance", {"p": 1.0, "keepdim": True}, [(6,), (6,)],
+      ports=["x1", "x2"],
       stateless=True, call=lambda _, a, b: nn.PairwiseDistance(p=1.0, keepdim=True)(a, b)),
     C("add", "Add", {}, [(3, 4), (3, 4)], stateless=True, call=lambda _, a, b: a + b),
     C("add-three", "Add", {}, [(5,), (5,), (5,)], stateless=True,
@@ -252,6 +260,8 @@ def test_shape_params_and_values_match_torch(case):
         if case.ref is not None:
             ref = case.ref()
             assert sum(p.numel() for p in ref.parameters()) == info.params
+            if g.node(nid).spec.code_target is None:  # a Module node names its own class
+                _check_import_mapping(g.node(nid), ref)
             ref.load_state_dict(layer.state_dict(), strict=True)
             ref.eval()
             expected = case.call(ref, *xs)
@@ -262,11 +272,32 @@ def test_shape_params_and_values_match_torch(case):
     torch.testing.assert_close(y, expected, rtol=1e-6, atol=1e-6)
 
 
+def _check_import_mapping(node, ref: nn.Module) -> None:
+    """The spec names the torch class and reads the node's parameters back from it."""
+    spec = node.spec
+    assert spec.torch_class == f"torch.nn.{type(ref).__name__}"
+    for key, value in spec.from_module(ref).items():
+        if key == "output" and spec.torch_call:
+            continue  # how the node reads the module's result: the importer reads the module
+        mine = node.params[key]
+        if key == "stride":  # "auto" is a stride equal to the window
+            value, mine = (node.params["kernel_size"] if v is None else v for v in (value, mine))
+        assert value == mine or _same(mine, value), (spec.type, key, value, mine)
+
+
 def test_every_layer_type_has_a_shape_case():
-    covered = {c.type for c in CASES} | {"Input"}
+    import importlib
+
+    # The newer families are checked with drawn shapes in test_catalog_<family>.py.
+    families = ("activations", "pooling", "norm", "resample", "pairs")
+    drawn = {t for f in families for t in importlib.import_module(f"test_catalog_{f}").CASES}
+    covered = {c.type for c in CASES} | {"Input"} | drawn | {"MaxUnpool1d", "MaxUnpool2d",
+                                                               "MaxUnpool3d"}
     blocks = {s.type for s in nb.all_specs() if s.is_block}
     sources = {s.type for s in nb.all_specs() if s.source and s.type != "Input"}
-    missing = {s.type for s in nb.all_specs()} - covered - blocks - sources
+    # tensor operations have their own tests (test_ops_*.py), which check their coverage
+    ops = {s.type for s in nb.all_specs() if s.category in OP_CATEGORIES}
+    missing = {s.type for s in nb.all_specs()} - covered - blocks - sources - ops
     assert not missing, f"no shape test for {sorted(missing)}"
 
 

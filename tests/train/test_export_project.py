@@ -305,3 +305,22 @@ def test_generative_training_scripts_run(name, metric, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(rf"epoch 1/1 .*{metric} -?[\d.]+", done.stdout), done.stdout
     assert (tmp_path / "trained" / "weights.safetensors").exists()
+
+
+def test_the_scripts_weights_loader_never_passes_on_torchs_advice(tmp_path):
+    """``train.py --weights evil.pt``: one sentence, not torch's hint to load unsafely."""
+    import argparse
+
+    from netbuilder.train.project.script import _WEIGHTS
+
+    scope = {"torch": torch, "os": os}
+    exec(_WEIGHTS, scope)  # the exported script's own load_weights
+    torch.save({"w": argparse.Namespace(a=1)}, tmp_path / "evil.pt")
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "evil.pt").read_bytes()[:64])
+    for name in ("evil.pt", "cut.pt"):
+        path = str(tmp_path / name)
+        with pytest.raises(SystemExit) as err:
+            scope["load_weights"](path)
+        assert str(err.value) == (f"{path}: cannot read the weights: it is damaged, or it holds "
+                                  f"Python objects besides tensors (not loaded: they could run "
+                                  f"code)")

@@ -115,3 +115,30 @@ def test_optimizer_options_are_checked():
     with pytest.raises(ConfigError, match="weight decay"):
         make_optimizer([torch.nn.Parameter(torch.zeros(1))],
                        TrainingConfig(optimizer="lbfgs", weight_decay=0.1))
+
+
+def test_optimizer_option_names_are_the_torch_classes_keywords():
+    import inspect
+
+    from netbuilder.train.config import OPTIMIZER_OPTIONS, OPTIMIZERS
+
+    classes = {"sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop,
+               "adagrad": torch.optim.Adagrad, "adadelta": torch.optim.Adadelta,
+               "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "lbfgs": torch.optim.LBFGS}
+    assert set(OPTIMIZER_OPTIONS) == set(OPTIMIZERS) == set(classes)
+    for name, options in OPTIMIZER_OPTIONS.items():
+        assert set(options) <= set(inspect.signature(classes[name]).parameters), name
+
+
+@pytest.mark.parametrize("options,field,words", [
+    ({"foo": 1}, "optimizer_options.foo", "adam has no option 'foo'; it accepts amsgrad, betas"),
+    ({"x=1) or print(1) or (y": 1}, "optimizer_options.x=1) or print(1) or (y", "no option"),
+    ({"betas": [0.9]}, "optimizer_options.betas", "two numbers in [0, 1)"),
+    ({"eps": "1e-8"}, "optimizer_options.eps", "must be a number"),
+    ({"amsgrad": 1}, "optimizer_options.amsgrad", "true or false"),
+])
+def test_bad_optimizer_options_are_refused_when_read(options, field, words):
+    with pytest.raises(ConfigError) as info:
+        TrainingConfig.from_dict({"optimizer": "adam", "optimizer_options": options})
+    assert info.value.field == field
+    assert words in info.value.message

@@ -182,9 +182,15 @@ def test_run_folder_holds_snapshot_weights_and_summary(tmp_path):
     g = spirals_mlp()
     cfg = TrainingConfig(dataset="spirals", epochs=3, lr=3e-3, events=QUIET)
     result = train(g, cfg, out_dir=tmp_path)
-    names = {p.name for p in tmp_path.iterdir()}
+    names = {p.name for p in tmp_path.iterdir() if p.is_file()}
     assert {"config.json", "graph.json", "metrics.jsonl", "summary.json", "weights.safetensors",
-            "best.safetensors", "checkpoint.json", "optimizer.pt"} <= names
+            "best.safetensors", "checkpoint.json"} <= names
+    record = json.loads((tmp_path / "checkpoint.json").read_text())
+    sets = [p.name for p in tmp_path.iterdir() if p.is_dir()]
+    assert sets == [record["set"]]  # one checkpoint folder: the earlier epochs' are gone
+    assert sorted(p.name for p in (tmp_path / record["set"]).iterdir()) == [
+        "optimizer.pt", "rng.pt", "weights.safetensors"]
+    assert sorted(record["files"]) == ["optimizer.pt", "rng.pt", "weights.safetensors"]
     # every file gets the mode a plain open() would give it (not a temporary file's 0600)
     modes = {stat.S_IMODE((tmp_path / n).stat().st_mode) for n in names}
     assert modes == {stat.S_IMODE((tmp_path / "metrics.jsonl").stat().st_mode)}

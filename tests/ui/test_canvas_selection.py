@@ -234,12 +234,13 @@ def test_auto_layout_is_one_undoable_step(qtbot, make_canvas):
     view = make_canvas(doc)
     before = graph_json(graph)
     QTest.keyClick(view, Qt.Key.Key_L, CTRL | SHIFT)
-    # A chain of 7 layers fits one band (longer ones wrap: tests/graph/test_layout.py),
-    # left to right in the order of the chain.
+    # The chain runs straight down, in its order, each node clear of the one above it.
     pos = [n.pos for n in graph.nodes()]
-    assert len({y for _, y in pos}) == 1
+    assert len({x for x, _ in pos}) == 1
     assert pos == sorted(pos)
-    assert len({x for x, _ in pos}) == len(pos)
+    items = view.graph_scene().node_items
+    for a, b in zip(graph.nodes(), graph.nodes()[1:]):
+        assert b.pos[1] >= a.pos[1] + items[a.id].height() + 40
     assert doc.undo_stack.text(0) == "Auto-layout"
     _undo_redo_exact(view, before, graph_json(graph))
 

@@ -282,3 +282,22 @@ def test_the_node_name_wins_over_the_type_in_the_header(qapp):
     finally:
         scene.detach()
         scene.deleteLater()
+
+
+def test_learned_tensors_show_a_batch_of_one(qtbot, make_canvas):
+    g = nb.Graph("tokens")
+    x = g.add("Input", "x", shape=(4, 8))
+    cls = g.add("Parameter", "cls", shape=(1, 8))
+    e = g.add("Expand", "cls_b", sizes="batch, -1, -1")
+    cat = g.add("Concat", "tokens", dim=1)
+    g.connect(cls, e)
+    g.connect(x, e, dst_port="like")
+    g.connect(e, cat)
+    g.connect(x, cat)
+    view = make_canvas(Document(g))
+    scene = view.graph_scene()
+    qtbot.waitUntil(lambda: ("mono", "(1, 1, 8)") in scene.node_items[cls]._lines)
+    assert ("mono", "(N, 1, 8)") in scene.node_items[e]._lines  # expanded to the batch
+    labels = {(w.edge.src, w.edge.dst): w.label for w in scene.wire_items.values()}
+    assert labels[(cls, e)] == "(1, 1, 8)" and labels[(e, cat)] == "(N, 1, 8)"
+    assert style.CATEGORY_COLOURS["Parameters"] != style.DEFAULT_CATEGORY_COLOUR

@@ -1,15 +1,19 @@
 """Files in the window: save/reopen, Save As, bad files, unsaved-changes prompts, autosave."""
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 from window_helpers import answer_dialog, copy_example, example
 
 import netbuilder as nb
 from netbuilder.graph import graph_to_dict
+from netbuilder.ui import files
 from netbuilder.ui.commands import AddNodeCommand, SetParamsCommand
 from netbuilder.ui.document import Document
 from netbuilder.ui.files import Autosave, read_recovery
@@ -216,3 +220,134 @@ def test_recent_files_menu_lists_saved_files(make_window, tmp_path):
     assert texts == ["&1  mlp_spirals.json", "&2  lenet5.json"]
     w.recent_menu.actions()[1].trigger()
     assert w.document.path == a
+
+
+# --- saves that fail ------------------------------------------------------------------------------
+
+def _no_space(*_args, **_kw):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def _read_only(path, monkeypatch):
+    path.chmod(0o444)
+    return "the file is read-only"
+
+
+def _folder_in_the_way(path, monkeypatch):
+    path.unlink()
+    path.mkdir()
+    return "a folder of that name is in the way"
+
+
+def _folder_gone(path, monkeypatch):
+    shutil.rmtree(path.parent)
+    return f"the folder {path.parent} does not exist"
+
+
+def _disk_full(path, monkeypatch):
+    monkeypatch.setattr(files, "atomic_write", _no_space)
+    return "No space left on device"
+
+
+def _unserialisable(path, monkeypatch):
+    def refuse(graph):
+        raise TypeError("Object of type set is not JSON serializable")
+    monkeypatch.setattr(files, "to_json", refuse)
+    return "cannot be written as JSON: TypeError: Object of type set"
+
+
+@pytest.mark.parametrize("break_it", [_read_only, _folder_in_the_way, _folder_gone, _disk_full,
+                                      _unserialisable])
+def test_a_failed_ctrl_s_says_why_and_keeps_the_document(make_window, qtbot, tmp_path,
+                                                        monkeypatch, break_it):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    path = copy_example("lenet5", folder)
+    before = path.read_bytes()
+    w = make_window()
+    assert w.files.open_file(path)
+    doc = w.document
+    edit(w, out_channels=10)
+    edit(w, name="fc1", out_features=99)
+    reason = break_it(path, monkeypatch)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
+    w.canvas.setFocus()
+    seen = answer_dialog("save_error")
+    qtbot.keyClick(w.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: seen.get("shown"), timeout=5000)
+    assert "lenet5.json" in seen["text"]
+    assert reason in seen["informative"]
+    assert w.document is doc and doc.path == path and doc.dirty and w.isWindowModified()
+    assert doc.undo_stack.count() == 2 and doc.undo_stack.index() == 2
+    assert doc.graph.node(doc.graph.find("fc1")).params["out_features"] == 99
+    assert w.isVisible() and "Not saved" in w.statusBar().currentMessage()
+    if path.is_file():
+        assert path.read_bytes() == before
+    if folder.is_dir():
+        assert sorted(p.name for p in folder.iterdir()) == ["lenet5.json"]  # no temp left
+    doc.undo_stack.undo()  # the history still works
+    assert doc.graph.node(doc.graph.find("fc1")).params["out_features"] != 99
+
+
+def test_closing_after_a_failed_save_keeps_the_window_open(make_window, tmp_path, monkeypatch):
+    path = copy_example("lenet5", tmp_path)
+    w = make_window()
+    assert w.files.open_file(path)
+    edit(w, out_channels=7)
+    monkeypatch.setattr(files, "atomic_write", _no_space)
+    answer_dialog("unsaved_prompt", Button.Save)
+    seen = answer_dialog("save_error")
+    assert not w.close()
+    assert seen.get("shown") and "No space left on device" in seen["informative"]
+    assert w.isVisible() and w.document.dirty and w.document.path == path
+    monkeypatch.undo()
+    answer_dialog("unsaved_prompt", Button.Save)
+    assert w.close()
+    saved = nb.load(path)
+    assert saved.node(saved.find("conv1")).params["out_channels"] == 7
+
+
+def test_a_failing_autosave_is_reported_once_and_keeps_the_last_recovery_file(
+        make_window, tmp_path, monkeypatch):
+    path = copy_example("lenet5", tmp_path)
+    w = make_window()
+    assert w.files.open_file(path)
+    autosave = w.files.autosave
+    failures = []
+    autosave.failed.connect(failures.append)
+    edit(w, out_channels=11)
+    assert autosave.save_now()
+    kept = autosave.path.read_bytes()
+    monkeypatch.setattr(files, "atomic_write", _no_space)
+    edit(w, out_channels=12)
+    assert not autosave.save_now()
+    edit(w, out_channels=13)
+    assert not autosave.save_now()
+    assert len(failures) == 1 and "No space left on device" in failures[0]
+    assert str(autosave.path) in failures[0]
+    assert w.statusBar().currentMessage().startswith("Autosave failed: ")
+    assert QApplication.activeModalWidget() is None
+    assert autosave.path.read_bytes() == kept
+    graph, _original, _when = read_recovery(autosave.path)
+    assert graph.node(graph.find("conv1")).params["out_channels"] == 11
+    monkeypatch.undo()
+    assert autosave.save_now()
+    graph, _original, _when = read_recovery(autosave.path)
+    assert graph.node(graph.find("conv1")).params["out_channels"] == 13
+    monkeypatch.setattr(files, "atomic_write", _no_space)
+    edit(w, out_channels=14)
+    assert not autosave.save_now()
+    assert len(failures) == 2  # a new failure after a success is reported again
+
+
+def test_a_failed_save_as_keeps_the_untitled_document_untitled(make_window, tmp_path):
+    w = make_window(Document(nb.load(example("mlp_spirals"))))
+    w.document.push(AddNodeCommand(w.document, "ReLU", (0, 0)))
+    target = tmp_path / "gone" / "copy.json"
+    seen = answer_dialog("save_error")
+    assert not w.files.save_as(target)
+    assert "copy.json" in seen["text"]
+    assert f"the folder {target.parent} does not exist" in seen["informative"]
+    assert w.document.path is None and w.document.dirty and not target.parent.exists()
+    assert w.windowTitle().startswith("mlp_spirals")

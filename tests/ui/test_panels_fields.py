@@ -97,6 +97,23 @@ def test_float_field_shows_small_numbers_short(qtbot):
     assert committed == [pytest.approx(2e-3)]
 
 
+def test_optional_float_shows_none_and_takes_a_number_or_none(qtbot):
+    field = FloatField(get_spec("Clamp").param("min"))  # no lower bound unless set
+    qtbot.addWidget(field)
+    field.set_value(None)
+    assert field.text() == "none" and field.value_of() is None
+    committed = []
+    field.committed.connect(committed.append)
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field, "-0.5")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert committed == [-0.5] and field.value_of() == -0.5
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field, "none")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert committed == [-0.5, None] and field.text() == "none"
+
+
 def test_highlighter_colours_keywords_strings_and_comments(qapp):
     doc = QTextDocument()
     doc.setPlainText('class Net(nn.Module):\n    """Doc\n    more"""\n    x = 3  # note\n')

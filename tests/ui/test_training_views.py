@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from training_helpers import tiny_digits_graph
+from window_helpers import click_tab
 
 from netbuilder.train import events as ev
 
@@ -326,3 +327,26 @@ def test_views_follow_a_theme_switch(qtbot, trained):
         assert view.point_count("train_loss") == count
     finally:
         theme.apply_theme("light", save=False)
+
+
+def test_a_dock_tab_clicked_with_the_mouse_builds_its_panel_with_the_newest_event(
+        make_window, qtbot, trained):
+    from netbuilder.ui.document import Document
+
+    _, events = trained
+    w = make_window(Document(tiny_digits_graph()), restore_layout=False)
+    dash = w.training_dashboard
+    cm = of(events, ev.ConfusionMatrix)[-1]
+    dash.controller.confusion_received.emit(cm)  # it arrives while the tab is behind
+    confusion, histograms = dash.panels["confusion"], dash.panels["histograms"]
+    assert not confusion.is_built() and not confusion.on_screen()
+    click_tab(qtbot, w, "Confusion")
+    # NOTE: a dock raised by its tab gets no show event: only its visibility signal says it
+    qtbot.waitUntil(lambda: confusion.is_built() and confusion.on_screen())
+    assert np.array_equal(confusion.content().canvas.matrix, cm.matrix)
+    assert not histograms.is_built()  # still behind: not built
+    hist = of(events, ev.Histograms)[-1]
+    dash.controller.histograms_received.emit(hist)
+    click_tab(qtbot, w, "Histograms")
+    qtbot.waitUntil(lambda: histograms.is_built() and not confusion.on_screen())
+    assert histograms.content().latest is hist  # handed over once it came on screen

@@ -313,12 +313,12 @@ def test_minimap_menu_entry_follows_the_canvas(make_window, qtbot):
     w = make_window()
     minimap = w.canvas.minimap
     w.actions["minimap"].setChecked(False)
-    assert minimap.isHidden()
+    assert minimap.isHidden() and not minimap.wanted
     w.actions["minimap"].setChecked(True)
-    assert not minimap.isHidden()
+    assert minimap.wanted
     w.canvas.setFocus()
     qtbot.keyClick(w.canvas, Qt.Key.Key_M)  # the canvas's own key
-    assert minimap.isHidden()
+    assert minimap.isHidden() and not minimap.wanted
     w.menus["view"].aboutToShow.emit()
     assert not w.actions["minimap"].isChecked()
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QTabBar, QToolButton
 
 import netbuilder
 
@@ -46,3 +47,30 @@ def answer_dialog(name: str, button=QMessageBox.StandardButton.Ok, button_name: 
 
     QTimer.singleShot(0, poll)
     return seen
+
+
+def dock_tabs(window) -> dict[str, tuple[QTabBar, int]]:
+    """Title → (tab bar, index) of every tab of the window's dock areas."""
+    tabs = {}
+    for bar in window.findChildren(QTabBar):
+        if bar.parent() is window and bar.isVisible():
+            tabs.update({bar.tabText(i): (bar, i) for i in range(bar.count())})
+    return tabs
+
+
+def click_tab(qtbot, window, title: str):
+    """Click the dock tab ``title`` with the mouse; its dock once it is the current tab."""
+    bar, index = dock_tabs(window)[title]
+    arrows = [b for b in bar.findChildren(QToolButton) if b.isVisible()]  # ◀ ▶ when crowded
+    for _ in range(2 * bar.count()):
+        rect = bar.tabRect(index)
+        if not arrows or bar.rect().contains(rect.center()) and all(
+                not a.geometry().contains(rect.center()) for a in arrows):
+            break
+        arrow = max(arrows, key=lambda a: a.x()) if rect.center().x() > arrows[0].x() \
+            else min(arrows, key=lambda a: a.x())
+        QTest.mouseClick(arrow, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    dock = next(d for d in window.docks.values() if d.windowTitle() == title)
+    qtbot.waitUntil(lambda: bar.currentIndex() == index and dock.widget().isVisible())
+    return dock

@@ -10,11 +10,18 @@ from .builtin import resize_images
 from .core import DataError, DatasetArrays
 from .downloads import REMOTES, dataset_folder, default_cache_dir
 from .formats import parse_idx, read_idx
-from .loader import dataset_key, is_named_dataset, list_builtin_datasets, load_dataset
+from .loader import (
+    accepted_options,
+    dataset_key,
+    is_named_dataset,
+    list_builtin_datasets,
+    load_dataset,
+)
 from .summary import check_input_shape, preview, split_dataset
 from .transforms import Augment, Normalizer
 
 __all__ = [
+    "accepted_options",
     "REMOTES",
     "Augment",
     "DataError",

@@ -81,7 +81,21 @@ def load_digits_rows() -> DatasetArrays:
 
 
 def _rng(seed: Any) -> np.random.Generator:
-    return np.random.default_rng(None if seed is None else int(seed))
+    return np.random.default_rng(_check_seed(seed))
+
+
+def _check_seed(seed: Any) -> int | None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        raise DataError(f"Option seed must be a whole number ≥ 0, not {seed!r}.", field="seed")
+    return None if seed is None else int(seed)
+
+
+def _check_number(value: Any, name: str, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise DataError(f"Option {name} for '{source}' must be a number, not {value!r}.",
+                        field=name)
+    return float(value)
 
 
 def _check_count(n_samples: Any, source: str) -> int:
@@ -108,6 +122,7 @@ def make_spirals(n_samples: int = 1000, noise: float = 0.05, classes: int = 2, s
             or not 2 <= classes <= 10:
         raise DataError(f"Option classes for 'spirals' must be 2 to 10, not {classes!r}.",
                         field="classes")
+    turns = _check_number(turns, "turns", "spirals")
     rng = _rng(seed)
     y = np.arange(n, dtype=np.int64) % classes
     t = rng.uniform(0.0, 1.0, n)
@@ -123,7 +138,7 @@ def make_moons(n_samples: int = 1000, noise: float = 0.1, seed: int = 0) -> Data
     from sklearn.datasets import make_moons as sk_moons
 
     x, y = sk_moons(n_samples=_check_count(n_samples, "moons"),
-                    noise=_check_noise(noise, "moons"), random_state=seed)
+                    noise=_check_noise(noise, "moons"), random_state=_check_seed(seed))
     return DatasetArrays("moons", x.astype(np.float32), y.astype(np.int64), "vector",
                          class_names(2), "classify")
 
@@ -133,7 +148,9 @@ def make_circles(n_samples: int = 1000, noise: float = 0.05, seed: int = 0,
     from sklearn.datasets import make_circles as sk_circles
 
     x, y = sk_circles(n_samples=_check_count(n_samples, "circles"),
-                      noise=_check_noise(noise, "circles"), factor=factor, random_state=seed)
+                      noise=_check_noise(noise, "circles"),
+                      factor=_check_number(factor, "factor", "circles"),
+                      random_state=_check_seed(seed))
     return DatasetArrays("circles", x.astype(np.float32), y.astype(np.int64), "vector",
                          class_names(2), "classify")
 
@@ -162,7 +179,7 @@ def make_sine(n_samples: int = 1000, length: int = 20, noise: float = 0.05, seed
                          meta={"length": int(length)})
 
 
-_LOADERS = {
+LOADERS = {
     "digits": (load_digits_images, {"size", "binarize", "flatten"}),
     "digits_rows": (load_digits_rows, set()),
     "spirals": (make_spirals, {"n_samples", "noise", "classes", "seed", "turns"}),
@@ -173,6 +190,6 @@ _LOADERS = {
 
 
 def load_builtin(name: str, **options: Any) -> DatasetArrays:
-    loader, allowed = _LOADERS[name]
+    loader, allowed = LOADERS[name]
     check_options(name, options, allowed)
     return loader(**options)

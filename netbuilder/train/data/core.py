@@ -144,9 +144,29 @@ def encode_labels(values: np.ndarray, source: str, task: str | None = None
         uniques, indices = np.unique(values, return_inverse=True)
         return indices.astype(np.int64), [str(u) for u in uniques.tolist()], "classify"
     y = values.astype(np.float32)
+    check_finite(y, source, "targets")
     if y.ndim == 1:
         y = y[:, None]
     return y.reshape(len(y), -1), None, "regress"
+
+
+def check_finite(values: np.ndarray, source: str, what: str) -> None:
+    """Refuse NaN or infinite numbers in a dataset's ``what`` ("inputs", "targets"), with their
+    count and the first sample holding one: training on them gives a NaN loss whose cause
+    would look like a learning rate."""
+    if values.dtype.kind != "f" or values.size == 0:
+        return
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    nan = int(np.isnan(values).sum())
+    inf = int(bad.sum()) - nan
+    parts = [f"{n:,} {word}{'' if n == 1 else 's'}"
+             for n, word in ((nan, "NaN value"), (inf, "infinite value")) if n]
+    first = int(np.argmax(bad.reshape(len(values), -1).any(axis=1)))
+    raise DataError(f"{source} holds {' and '.join(parts)} in its {what} (the first in sample "
+                    f"{first}): netbuilder cannot train on them; fill them in or remove those "
+                    "samples.", path=source, field="x" if what == "inputs" else "y")
 
 
 def images_from_uint8(images: np.ndarray) -> np.ndarray:
@@ -189,4 +209,5 @@ def coerce_x(x: np.ndarray, source: str, kind: str | None = None) -> tuple[np.nd
                             "images (N, C, H, W).", path=source, field="x")
         if x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
             x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # channels-last → NCHW
+    check_finite(x, source, "inputs")
     return x, kind

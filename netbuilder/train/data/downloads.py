@@ -51,6 +51,7 @@ CIFAR_FOLDER = "cifar-10-batches-bin"
 CIFAR_BATCHES = {"train": tuple(f"data_batch_{i}.bin" for i in range(1, 6)),
                  "test": ("test_batch.bin",)}
 CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then 1024 red, 1024 green, 1024 blue bytes
+CIFAR_BATCH_BYTES = 10_000 * CIFAR_RECORD
 
 REMOTES: dict[str, Remote] = {
     "mnist": Remote(
@@ -298,6 +299,11 @@ def _archive_members(archive: Path, batches: tuple[str, ...]) -> Iterator[tuple[
             for member in tar:
                 base = Path(member.name).name
                 if member.isfile() and base in batches and base not in wanted:
+                    if member.size > CIFAR_BATCH_BYTES:  # inflate nothing the format rules out
+                        raise DataError(f"{archive}: {member.name} declares {member.size:,} "
+                                        f"bytes, but a CIFAR-10 batch has at most "
+                                        f"{CIFAR_BATCH_BYTES:,}: the archive is damaged.",
+                                        path=str(archive))
                     handle = tar.extractfile(member)
                     wanted[base] = handle.read() if handle is not None else b""
                     while batches and batches[0] in wanted:

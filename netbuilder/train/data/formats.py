@@ -1,19 +1,21 @@
 """Readers for datasets on disk: CSV, NumPy .npy/.npz, IDX (MNIST format) and image folders.
 
-NOTE: nothing here unpickles: NumPy files are opened with ``allow_pickle=False``.
+NOTE: nothing here unpickles: NumPy files are decoded by ``unpack`` (object arrays refused),
+and compressed files are inflated only as far as their headers promise.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .core import DataError, DatasetArrays, coerce_x, encode_labels
+from .core import DataError, DatasetArrays, check_finite, coerce_x, encode_labels
+from .unpack import GZIP_MAGIC, NpzArchive, gunzip, read_npy_file
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                   ".pgm"}
@@ -28,17 +30,27 @@ def is_idx_path(path: Path) -> bool:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, un-gzipped when it starts with the gzip magic number."""
+    """The IDX file's bytes, un-gzipped (up to the size its IDX header declares) when it
+    starts with the gzip magic number."""
     try:
         data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
     except FileNotFoundError:
         raise DataError(f"File not found: {path}.", path=str(path)) from None
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except OSError as exc:
         raise DataError(f"Could not read {path}: {exc}. The file may be truncated; "
                         "download it again.", path=str(path)) from None
-    return data
+    return gunzip(data, str(path), idx_size) if data[:2] == GZIP_MAGIC else data
+
+
+def idx_size(head: bytes) -> int | None:
+    """The whole size an IDX header declares (header + data), or None if it is not one."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES:
+        return None
+    ndim = head[3]
+    if len(head) < 4 + 4 * ndim:
+        return None
+    shape = np.frombuffer(head, ">u4", count=ndim, offset=4).astype(np.int64)
+    return 4 + 4 * ndim + int(np.prod(shape)) * np.dtype(_IDX_DTYPES[head[2]]).itemsize
 
 
 def parse_idx(data: bytes, source: str) -> np.ndarray:
@@ -77,23 +89,10 @@ def load_idx(path: Path, labels_path: Any = None, kind: str | None = None,
 
 
 # ----------------------------------------------------------------------------------- NumPy
-def _np_load(path: Path) -> Any:
-    try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DataError(f"File not found: {path}.", path=str(path)) from None
-    except ValueError as exc:
-        raise DataError(f"{path} holds Python objects, which netbuilder does not load (they "
-                        f"could run code): save plain numeric arrays instead ({exc}).",
-                        path=str(path)) from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"Could not read {path} as a NumPy file: {exc}.", path=str(path)) from None
-
-
 def _load_labels_file(labels_path: Any) -> np.ndarray:
     p = Path(labels_path)
     if p.suffix.lower() == ".npy":
-        return np.asarray(_np_load(p))
+        return read_npy_file(p)
     if p.suffix.lower() == ".csv" or p.suffix.lower() == ".txt":
         rows = _read_csv_rows(p, None)
         return np.array([r[0] for r in rows[1:]] if _has_header(rows) else [r[0] for r in rows])
@@ -105,7 +104,7 @@ def _load_labels_file(labels_path: Any) -> np.ndarray:
 
 def load_npy(path: Path, labels_path: Any = None, kind: str | None = None,
              task: str | None = None) -> DatasetArrays:
-    x, kind = coerce_x(_np_load(path), str(path), kind)
+    x, kind = coerce_x(read_npy_file(path), str(path), kind)
     y, classes, hint = None, None, "classify"
     if labels_path is not None:
         y, classes, hint = encode_labels(_load_labels_file(labels_path), str(labels_path), task)
@@ -114,27 +113,20 @@ def load_npy(path: Path, labels_path: Any = None, kind: str | None = None,
 
 def load_npz(path: Path, x_key: str | None = None, y_key: str | None = None,
              kind: str | None = None, task: str | None = None) -> DatasetArrays:
-    archive = _np_load(path)
-    if not hasattr(archive, "files"):
-        raise DataError(f"{path} is not an .npz archive.", path=str(path))
-    with archive:
-        keys = list(archive.files)
-        xk = x_key or next((k for k in ("x", "X", "inputs", "data") if k in keys), None)
-        if xk not in keys:
-            held = ", ".join(keys) or "none"
-            raise DataError(f"{path} has no array {xk or 'x'!r} (it holds {held}): "
-                            "name the inputs 'x' or set the x_key option.", path=str(path),
-                            field="x_key")
-        yk = y_key or next((k for k in ("y", "Y", "labels", "targets") if k in keys), None)
-        if y_key is not None and y_key not in keys:
-            raise DataError(f"{path} has no array {y_key!r} (it holds {', '.join(keys)}): "
-                            "fix the y_key option.", path=str(path), field="y_key")
-        try:
-            raw_x = archive[xk]
-            raw_y = archive[yk] if yk is not None else None
-        except ValueError as exc:
-            raise DataError(f"{path} holds Python objects, which netbuilder does not load: "
-                            f"save plain numeric arrays instead ({exc}).", path=str(path)) from None
+    archive = NpzArchive(path)
+    keys = archive.files
+    xk = x_key or next((k for k in ("x", "X", "inputs", "data") if k in keys), None)
+    if xk not in keys:
+        held = ", ".join(keys) or "none"
+        raise DataError(f"{path} has no array {xk or 'x'!r} (it holds {held}): "
+                        "name the inputs 'x' or set the x_key option.", path=str(path),
+                        field="x_key")
+    yk = y_key or next((k for k in ("y", "Y", "labels", "targets") if k in keys), None)
+    if y_key is not None and y_key not in keys:
+        raise DataError(f"{path} has no array {y_key!r} (it holds {', '.join(keys)}): "
+                        "fix the y_key option.", path=str(path), field="y_key")
+    raw_x = archive.read(xk)
+    raw_y = archive.read(yk) if yk is not None else None
     x, kind = coerce_x(raw_x, f"{path} [{xk}]", kind)
     y, classes, hint = None, None, "classify"
     if raw_y is not None:
@@ -212,6 +204,7 @@ def load_csv(path: Path, label_column: Any = -1, header: bool | None = None,
                             f"{table[bad, col]!r}, not a number: only the label column may hold "
                             "text (set label_column) and empty cells must be filled in.",
                             path=str(path), field=names[col]) from None
+    check_finite(x, str(path), "inputs")
     y, classes, hint = None, None, "classify"
     if label_index is not None:
         labels = table[:, label_index]
@@ -270,9 +263,17 @@ def load_image_folder(path: Path, size: Any = None, grayscale: bool | None = Non
     images = []
     for _, file in files:
         try:
-            with Image.open(file) as im:
-                im.load()
-                images.append(im.copy())
+            with warnings.catch_warnings():
+                # NOTE: Pillow only warns up to twice its pixel limit; a picture whose header
+                # promises more pixels than that is a decompression bomb here too.
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(file) as im:
+                    im.load()
+                    images.append(im.copy())
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+            raise DataError(f"The image {file} declares more than {Image.MAX_IMAGE_PIXELS:,} "
+                            "pixels: netbuilder does not decompress it (a decompression bomb?). "
+                            "Remove or replace it.", path=str(file)) from None
         except (OSError, UnidentifiedImageError) as exc:
             raise DataError(f"Could not read the image {file}: {exc}. Remove or replace it.",
                             path=str(file)) from None

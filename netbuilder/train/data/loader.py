@@ -42,6 +42,27 @@ def is_named_dataset(name: str) -> bool:
     return key in builtin.BUILTIN or key in downloads.REMOTES
 
 
+def accepted_options(spec: str) -> set[str] | None:
+    """The options ``load_dataset(spec, ...)`` takes (None: no dataset of that name or path,
+    which loading reports). Looks at the name and the path only; reads no file."""
+    key = dataset_key(spec)
+    if key in builtin.BUILTIN:
+        return set(builtin.LOADERS[key][1]) | COMMON
+    if key in downloads.REMOTES:
+        return set(downloads.OPTIONS) | COMMON
+    path = Path(spec).expanduser()
+    try:
+        if path.is_dir():
+            return _FILE_OPTIONS["images"] | COMMON
+    except (OSError, ValueError):  # a NUL byte or an unencodable name: no such path
+        return None
+    suffix = path.suffix.lower()
+    kind = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".npy": "npy", ".npz": "npz"}.get(suffix)
+    if kind is None and formats.is_idx_path(path):
+        kind = "idx"
+    return None if kind is None else _FILE_OPTIONS[kind] | COMMON
+
+
 def load_dataset(spec: str | os.PathLike, **options: Any) -> DatasetArrays:
     """Load a dataset by built-in name (see ``list_builtin_datasets``) or from a path.
 

@@ -188,6 +188,14 @@ class Augment:
         args = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
         return f"Augment({args})"
 
+    def rng_state(self) -> dict[str, Any]:
+        """The generators' states by device (a checkpoint keeps them)."""
+        return {key: gen.get_state() for key, gen in self._generators.items()}
+
+    def set_rng_state(self, states: dict[str, Any]) -> None:
+        for key, value in states.items():
+            self._generator(key).set_state(value)
+
     def _generator(self, device: Any) -> Any:
         import torch
 

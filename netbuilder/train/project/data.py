@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data import DatasetArrays, dataset_key, load_dataset
+from ...compile.naming import literal, quoted
+from ..data import DataError, DatasetArrays, dataset_key, load_dataset
 from ..data.builtin import BUILTIN
 from ..data.downloads import CIFAR_ARCHIVE, CIFAR_BATCHES, CIFAR_FOLDER, REMOTES
 
@@ -34,7 +35,7 @@ class DataPlan:
     tokens: bool = False  # integer inputs (never normalised)
     labels: str | None = None  # "classes", "values" or None
     in_unit: bool = False  # every input value in [0, 1]
-    description: str = ""
+    description: str = ""  # safe in a docstring: file-derived parts went through quoted()
     snapshot: DatasetArrays | None = None  # the arrays to save as data.npz (source "file")
 
 
@@ -93,8 +94,10 @@ def _describe(source: str, dataset: str, options: dict) -> str:
     elif source in REMOTES:
         text = REMOTES[source].title
     else:
-        text = f"{dataset} (saved as {SNAPSHOT})"
-    shown = ", ".join(f"{k}={v}" for k, v in options.items())
+        text = f"{quoted(dataset, 60)} (saved as {SNAPSHOT})"
+    # keys were checked against the loader's options; values are shown as literals
+    shown = ", ".join(f"{k if str(k).isidentifier() else quoted(k)}={quoted(v)}"
+                      for k, v in options.items())
     return f"{text} ({shown})" if shown else text
 
 
@@ -113,7 +116,7 @@ def data_functions(parts, plan: DataPlan) -> None:
         parts.block(_RESIZE)
     limit = "LIMIT if limit is None else min(limit, LIMIT)"
     if plan.limit:
-        parts.constants.append(f"LIMIT = {plan.limit}")
+        parts.constants.append(f"LIMIT = {int(plan.limit)!r}")
     lines = "\n".join([*body, *tail])
     ret = "x[:limit], y[:limit]" if plan.labels else "x[:limit], None"
     parts.functions.append(
@@ -144,7 +147,7 @@ def _digits(parts, plan: DataPlan):
     if o.get("size") is not None:
         size = o["size"] if isinstance(o["size"], (list, tuple)) else (o["size"], o["size"])
         lines.append(f"    x = resize(x, {tuple(int(s) for s in size)!r})")
-        what.append(f"resized to {size[0]}×{size[1]}")
+        what.append(f"resized to {int(size[0])}×{int(size[1])}")
     if o.get("binarize"):
         lines.append("    x = (x >= 0.5).astype(np.float32)")
         what.append("binarized")
@@ -158,22 +161,22 @@ def _spirals(parts, plan: DataPlan):
     o = {"n_samples": 1000, "noise": 0.05, "classes": 2, "seed": 0, "turns": 1.5,
          **plan.options}
     return [
-        f"    n, classes = {o['n_samples']}, {o['classes']}",
-        f"    rng = np.random.default_rng({o['seed']})",
+        f"    n, classes = {literal(o['n_samples'])}, {literal(o['classes'])}",
+        f"    rng = np.random.default_rng({literal(o['seed'])})",
         "    y = np.arange(n, dtype=np.int64) % classes",
         "    t = rng.uniform(0.0, 1.0, n)",
         "    r = 0.05 + 0.95 * t",
-        f"    angle = 2 * np.pi * ({o['turns']!r} * t + y / classes)",
+        f"    angle = 2 * np.pi * ({literal(o['turns'])} * t + y / classes)",
         "    x = np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1)",
-        f"    x = (x + rng.normal(0.0, {o['noise']!r}, x.shape)).astype(np.float32)",
+        f"    x = (x + rng.normal(0.0, {literal(o['noise'])}, x.shape)).astype(np.float32)",
     ], "Interleaved 2-D spiral arms, one per class, generated as netbuilder does."
 
 
 def _moons(parts, plan: DataPlan):
     o = {"n_samples": 1000, "noise": 0.1, "seed": 0, **plan.options}
     return [
-        f"    n_out = {o['n_samples']} // 2",
-        f"    n_in = {o['n_samples']} - n_out",
+        f"    n_out = {literal(o['n_samples'])} // 2",
+        f"    n_in = {literal(o['n_samples'])} - n_out",
         "    a, b = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)",
         "    xs = np.append(np.cos(a), 1 - np.cos(b))",
         "    ys = np.append(np.sin(a), 1 - np.sin(b) - 0.5)",
@@ -184,12 +187,12 @@ def _moons(parts, plan: DataPlan):
 def _circles(parts, plan: DataPlan):
     o = {"n_samples": 1000, "noise": 0.05, "seed": 0, "factor": 0.5, **plan.options}
     return [
-        f"    n_out = {o['n_samples']} // 2",
-        f"    n_in = {o['n_samples']} - n_out",
+        f"    n_out = {literal(o['n_samples'])} // 2",
+        f"    n_in = {literal(o['n_samples'])} - n_out",
         "    a = np.linspace(0, 2 * np.pi, n_out, endpoint=False)",
         "    b = np.linspace(0, 2 * np.pi, n_in, endpoint=False)",
-        f"    xs = np.append(np.cos(a), np.cos(b) * {o['factor']!r})",
-        f"    ys = np.append(np.sin(a), np.sin(b) * {o['factor']!r})",
+        f"    xs = np.append(np.cos(a), np.cos(b) * {literal(o['factor'])})",
+        f"    ys = np.append(np.sin(a), np.sin(b) * {literal(o['factor'])})",
         *_shuffled(o),
     ], "A circle inside a ring (scikit-learn's make_circles, in numpy)."
 
@@ -198,24 +201,24 @@ def _shuffled(o: dict) -> list[str]:
     return [
         "    x = np.stack([xs, ys], axis=1)",
         "    y = np.append(np.zeros(n_out, np.int64), np.ones(n_in, np.int64))",
-        f"    rng = np.random.RandomState({o['seed']})",
+        f"    rng = np.random.RandomState({literal(o['seed'])})",
         "    order = np.arange(len(x))",
         "    rng.shuffle(order)",
         "    x, y = x[order], y[order]",
-        f"    x = (x + rng.normal(scale={o['noise']!r}, size=x.shape)).astype(np.float32)",
+        f"    x = (x + rng.normal(scale={literal(o['noise'])}, size=x.shape)).astype(np.float32)",
     ]
 
 
 def _sine(parts, plan: DataPlan):
     o = {"n_samples": 1000, "length": 20, "noise": 0.05, "seed": 0, **plan.options}
     return [
-        f"    n, length = {o['n_samples']}, {o['length']}",
-        f"    rng = np.random.default_rng({o['seed']})",
+        f"    n, length = {literal(o['n_samples'])}, {literal(o['length'])}",
+        f"    rng = np.random.default_rng({literal(o['seed'])})",
         "    step = 2 * np.pi / 16 * rng.uniform(0.7, 1.3, (n, 1))",
         "    phase = rng.uniform(0, 2 * np.pi, (n, 1))",
         "    amplitude = rng.uniform(0.5, 1.0, (n, 1))",
         "    wave = amplitude * np.sin(step * np.arange(length + 1)[None, :] + phase)",
-        f"    x = wave[:, :length] + rng.normal(0.0, {o['noise']!r}, (n, length))",
+        f"    x = wave[:, :length] + rng.normal(0.0, {literal(o['noise'])}, (n, length))",
         "    x = x[:, :, None].astype(np.float32)",
         "    y = wave[:, length:].astype(np.float32)",
     ], "Noisy sine windows; the target is the clean next value (as netbuilder makes them)."
@@ -252,6 +255,9 @@ def read_idx(path):
 def _remote(parts, plan: DataPlan):
     remote = REMOTES[plan.source]
     split = plan.options.get("split", "train")
+    if split not in remote.splits:
+        raise DataError(f"Option split for '{plan.source}' must be 'train' or 'test', not "
+                        f"{split!r}.", field="split")
     files = remote.files(split)
     parts.stdlib |= {"import hashlib", "import urllib.request"}
     parts.constants += [f"NAME = {plan.source!r}".replace("'", '"'),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from string import Template
 from textwrap import dedent
 
+from ...compile.naming import literal
 from .supervised import batch_lines, data_lines, finish_lines, lr_line, stepped
 from .tasks import TaskPlan
 
@@ -116,14 +117,16 @@ def generative_parts(parts, task: TaskPlan, config) -> None:
         _gan_parts(parts, task, config)
         return
     parts.stdlib.add("import contextlib")
-    rows = "".join(f'    "{name}",\n' for name in task.rbms)
+    rows = "".join(f"    {literal(name)},\n" for name in task.rbms)
     parts.constants.append(f"RBMS = [\n{rows}]  # trained one after another (greedy)")
     k = task.options.get("cd_k")
-    parts.constants.append(f"CD_K = {k!r}  # Gibbs steps per update (None: each RBM's own k)")
+    parts.constants.append(
+        f"CD_K = {literal(k)}  # Gibbs steps per update (None: each RBM's own k)")
     if task.name == "dbn":
         lr = task.options.get("pretrain_lr")
         parts.constants.append(f"PRETRAIN_EPOCHS = {int(task.options.get('pretrain_epochs', 5))}")
-        parts.constants.append(f"PRETRAIN_LR = {lr!r}  # None: the fine-tuning learning rate")
+        parts.constants.append(
+            f"PRETRAIN_LR = {literal(lr)}  # None: the fine-tuning learning rate")
     parts.block(_VISIBLE)
     if task.options.get("persistent"):
         parts.constants.append("CHAINS = {}  # persistent CD: each RBM's Gibbs chain")
@@ -148,7 +151,7 @@ def _gan_parts(parts, task: TaskPlan, config) -> None:
                         f"D_STEPS = {int(o.get('d_steps', 1))}",
                         f"REAL_LABEL = {1.0 - float(o.get('label_smoothing', 0.0))!r}",
                         'NAMES = ["loss", "loss_d", "loss_g", "d_x", "d_g_z"]']
-    dims = ", ".join(str(d) for d in task.latent)
+    dims = ", ".join(str(int(d)) for d in task.latent)
     draw = (f"torch.rand(n, {dims}, device=device) * 2 - 1" if task.uniform else
             f"torch.randn(n, {dims}, device=device)")
     what = "uniform in [-1, 1]" if task.uniform else "normal"

@@ -11,11 +11,11 @@ ruff is installed, and the tests check the raw text too.
 """
 from __future__ import annotations
 
-import json
 import textwrap
 from dataclasses import dataclass, field
 from string import Template
 
+from ...compile.naming import literal
 from .data import DataPlan, data_functions
 from .tasks import TaskPlan, task_parts
 
@@ -31,19 +31,6 @@ class ScriptParts:
 
     def block(self, text: str, **values) -> None:
         self.functions.append(Template(textwrap.dedent(text).strip("\n")).substitute(values))
-
-
-def literal(value) -> str:
-    """Python source of a JSON-like value (tuples as tuples, True/False/None)."""
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(literal(v) for v in value)
-        return f"({inner},)" if isinstance(value, tuple) and len(value) == 1 else (
-            f"({inner})" if isinstance(value, tuple) else f"[{inner}]")
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
-    return repr(value)
 
 
 _ARGS = '''
@@ -84,7 +71,16 @@ def load_weights(path):
         from safetensors.torch import load_file
 
         return load_file(path)
-    return torch.load(path, map_location="cpu", weights_only=True)
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
+        # damaged, or Python objects that could run code: never loaded unsafely
+        raise SystemExit(
+            f"{path}: cannot read the weights: it is damaged, or it holds Python "
+            "objects besides tensors (not loaded: they could run code)"
+        ) from None
 
 
 def save_weights(model, folder):

@@ -2,6 +2,7 @@
 for them and for a DBN's fine-tuning: one module trained under DistributedDataParallel."""
 from __future__ import annotations
 
+from ...compile.naming import literal
 from .tasks import TaskPlan, loss_expression
 
 _VAE_LOSS = '''
@@ -194,19 +195,19 @@ def epoch_end_lines(task: TaskPlan, config, evaluate: str) -> list[str]:
             monitor, higher = "loss", False
         monitor = "loss" if monitor == "train_loss" else monitor
         cmp = f"> best + {es.min_delta!r}" if higher else f"< best - {es.min_delta!r}"
-        lines += [f"    value = metrics[\"{monitor}\"]",
+        lines += [f"    value = metrics[{literal(monitor)}]",
                   f"    if best is None or value {cmp}:",
                   "        best, bad = value, 0",
                   "    else:",
                   "        bad += 1",
-                  f"    decision[0] = float(bad >= {es.patience}"
+                  f"    decision[0] = float(bad >= {int(es.patience)}"
                   + (f" or value {'>=' if higher else '<='} {es.target!r})"
                      if es.target is not None else ")")]
     if plateau:
         o = config.schedule_options
         watch = "val_loss" if config.val_split > 0 else "loss"
-        lines += [f"    if low is None or metrics[\"{watch}\"] < low - 1e-12:",
-                  f"        low, waited = metrics[\"{watch}\"], 0",
+        lines += [f"    if low is None or metrics[{literal(watch)}] < low - 1e-12:",
+                  f"        low, waited = metrics[{literal(watch)}], 0",
                   "    else:",
                   "        waited += 1",
                   f"    if waited > {int(o.get('patience', 3))}:",

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from string import Template
 from textwrap import dedent
 
+from ...compile.naming import literal
+
 SUPERVISED = ("classify", "regress", "autoencode", "vae")
 EXPORTABLE = (*SUPERVISED, "gan", "rbm", "dbn")
 
@@ -81,8 +83,12 @@ def optimizer_source(config, betas=None) -> str:
     if name == "lbfgs":
         extra = {"max_iter": 5, "history_size": 20, "line_search_fn": "strong_wolfe", **extra}
     kw.update({k: tuple(v) if k == "betas" else v for k, v in extra.items()})
-    from .script import call, literal
+    from ..config import OPTIMIZER_OPTIONS
+    from .script import call
 
+    for k in kw:  # keyword names from the file: only those the optimizer takes (validated)
+        if k not in {*OPTIMIZER_OPTIONS[name], "momentum", "nesterov", "weight_decay"}:
+            raise ValueError(f"{name} takes no option {k!r}")
     args = ["params", "lr=lr", *(f"{k}={literal(v)}" for k, v in kw.items())]
     head = f"optimizer = torch.optim.{cls}("
     return (f"def make_optimizer(params, lr):\n"
@@ -178,7 +184,7 @@ def task_parts(parts, task: TaskPlan, config) -> None:
     if amp:
         parts.block(_AUTOCAST)
     if task.penalties:
-        rows = "".join(f"    ({a!r}, {float(l1)!r}, {float(l2)!r}),\n".replace("'", '"')
+        rows = "".join(f"    ({literal(a)}, {float(l1)!r}, {float(l2)!r}),\n"
                        for a, l1, l2 in task.penalties)
         parts.constants.append(f"PENALTIES = [\n{rows}]")
         parts.block(_PENALTY)

@@ -258,6 +258,10 @@ class Task:
         """Metric name → higher is better (the trainer adds ``lr`` and ``grad_norm``)."""
         return {"loss": False}
 
+    def metric_names(self) -> set[str]:
+        """The metrics early stopping may watch: ``train_`` or ``val_`` + a reported metric."""
+        return {f"{split}_{m}" for split in ("train", "val") for m in self.metrics_spec()}
+
     # --- training ---------------------------------------------------------------------------
 
     def forward(self, ctx: StepContext, batch: dict) -> Any:

@@ -75,6 +75,10 @@ class ClassifyTask(Task):
             spec["top5"] = True
         return spec
 
+    def metric_names(self) -> set[str]:
+        # top-5 accuracy is reported with more than 5 classes, known only once data is read
+        return super().metric_names() | {"train_top5", "val_top5"}
+
     def step_metrics(self, ctx, output, batch) -> dict:
         return {"accuracy": accuracy(output.detach(), batch["y"])}
 

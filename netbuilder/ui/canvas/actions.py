@@ -2,11 +2,10 @@
 a mixin of ``CanvasView``: each one reads the selection and pushes one undoable command."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF
 
 from ...errors import NetbuilderError
 from ...graph import extract, layered_positions
-from ...graph.layout import LAYER_GAP, ROW_GAP
 from .. import clipboard
 from ..commands import (
     AddNodeCommand,
@@ -19,6 +18,8 @@ from ..commands import (
     UngroupCommand,
 )
 from . import style
+
+PASTE_HEIGHT = 100.0  # a usual node's height, for finding room before the nodes are drawn
 
 
 class EditActions:
@@ -87,15 +88,28 @@ class EditActions:
             self.select(cmd.new_ids)
 
     def _paste_offset(self, data: dict) -> tuple[float, float]:
-        """Paste under the mouse when it is over the canvas, else step beside the originals."""
+        """Paste under the mouse when it is over the canvas, else beside the originals; in
+        either case moved right until the pasted nodes cover none already there."""
         cursor = self.viewport().mapFromGlobal(self.cursor().pos())
-        xs = [n.get("pos", [0, 0])[0] for n in data.get("nodes", []) if isinstance(n, dict)]
-        ys = [n.get("pos", [0, 0])[1] for n in data.get("nodes", []) if isinstance(n, dict)]
-        if self.viewport().rect().contains(cursor) and xs and self.underMouse():
+        pos = [n.get("pos", [0, 0]) for n in data.get("nodes", []) if isinstance(n, dict)]
+        if not pos:
+            return (0.0, 0.0)
+        left, top = min(p[0] for p in pos), min(p[1] for p in pos)
+        if self.viewport().rect().contains(cursor) and self.underMouse():
             at = self.mapToScene(cursor)
-            return (style.snap(at.x() - min(xs)), style.snap(at.y() - min(ys)))
-        self._paste_count += 1
-        return (40.0 * self._paste_count, 40.0 * self._paste_count)
+            dx, dy = style.snap(at.x() - left), style.snap(at.y() - top)
+        else:
+            self._paste_count += 1
+            dx, dy = 40.0 * self._paste_count, 40.0 * self._paste_count
+        # NOTE: pasted nodes are not drawn yet: each is taken as a node of usual size.
+        boxes = [QRectF(p[0], p[1], style.NODE_WIDTH, PASTE_HEIGHT) for p in pos]
+        taken = [QRectF(i.pos(), QSizeF(i.width(), i.height())).adjusted(-20, -20, 20, 20)
+                 for i in self._scene.node_items.values()]
+        for _ in range(500):
+            if not any(b.translated(dx, dy).intersects(t) for b in boxes for t in taken):
+                break
+            dx += 2 * style.GRID
+        return (dx, dy)
 
     def duplicate(self) -> None:
         ids = self.selected_ids()
@@ -139,19 +153,17 @@ class EditActions:
             return
         self.rename_editor.start(self._scene.node_items[ids[0]], self._path)
 
-    def auto_layout(self) -> None:
-        """Layered left-to-right layout as one undoable step, spaced for the drawn node sizes."""
+    def auto_layout(self, direction: str = "down") -> None:
+        """Layered layout, top to bottom (or "right": left to right), as one undoable step,
+        spaced for the drawn node sizes."""
         g = self.graph
         if not len(g):
             return
-        raw = layered_positions(g)
-        # Same row pitch everywhere so a chain stays straight (ports sit at a fixed height
-        # below each node's top), tall enough for the tallest node.
-        pitch = max(item.height() for item in self._scene.node_items.values()) + 40.0
-        gap_x = style.NODE_WIDTH + 110.0
+        sizes = {nid: (item.width(), item.height())
+                 for nid, item in self._scene.node_items.items()}
         moves = {}
-        for nid, (x, y) in raw.items():
-            new = (style.snap(x / LAYER_GAP * gap_x), style.snap(y / ROW_GAP * pitch))
+        for nid, (x, y) in layered_positions(g, sizes, direction).items():
+            new = (style.snap(x), style.snap(y))
             old = g.node(nid).pos
             if new != old:
                 moves[nid] = (old, new)
@@ -237,14 +249,12 @@ class EditActions:
             self._scene.clearSelection()
 
     def toggle_minimap(self) -> None:
-        self.set_minimap_visible(self.minimap.isHidden())
+        self.set_minimap_visible(not self.minimap.wanted)
 
     def set_minimap_visible(self, visible: bool) -> None:
-        if visible != self.minimap.isHidden():  # isHidden: its own state, not its parent's
+        """Show or hide the minimap (it still steps aside while it would cover a node)."""
+        if visible == self.minimap.wanted:
             return
-        self.minimap.setVisible(visible)
-        if visible:
-            self.minimap.place()
+        self.minimap.set_wanted(visible)
         self.minimap_toggled.emit(visible)
         self.status_message.emit("Minimap shown" if visible else "Minimap hidden")
-

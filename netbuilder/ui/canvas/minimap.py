@@ -1,12 +1,17 @@
 """The minimap: a small overview of the whole graph in the canvas's corner, with the visible
-area framed. Click or drag in it to move the view there. Toggle with M."""
+area framed. Click or drag in it to move the view there. Toggle with M.
+
+NOTE: it never covers a node: it takes the first corner of the canvas (bottom right, bottom
+left, top right, top left) that no node shows under, and steps out of sight while none is
+free. ``wanted`` is the person's choice (M, the View menu); visibility follows the corners."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from . import style
+from .node_item import NodeItem
 
 WIDTH, HEIGHT, MARGIN = 180, 112, 12
 
@@ -21,20 +26,48 @@ class Minimap(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(30)  # coalesce the many scene changes of one gesture
-        self._timer.timeout.connect(self.update)
+        self._timer.timeout.connect(self._refresh)
         self._mapping: tuple[QRectF, float, QPointF] | None = None
+        self.wanted = True
 
-    def place(self) -> None:
-        """Bottom-right corner, at most a fifth of the canvas wide."""
+    def corners(self) -> list[QRect]:
+        """Where it may go, in the view's coordinates, best first: at most a fifth of the
+        canvas wide."""
         vp = self.view.viewport().geometry()
         w = int(min(WIDTH, max(120, vp.width() * 0.2)))
         h = int(w * HEIGHT / WIDTH)
-        self.setGeometry(vp.right() - w - MARGIN + 1, vp.bottom() - h - MARGIN + 1, w, h)
-        self.raise_()
+        left, right = vp.left() + MARGIN, vp.right() - w - MARGIN + 1
+        top, bottom = vp.top() + MARGIN + self.view.breadcrumb_bar.height(), \
+            vp.bottom() - h - MARGIN + 1
+        return [QRect(x, y, w, h) for x, y in ((right, bottom), (left, bottom), (right, top),
+                                               (left, top))]
+
+    def place(self) -> None:
+        """Into the first corner no node shows under; out of sight while none is free."""
+        free = [c for c in self.corners() if not self._covers_a_node(c)]
+        if free:
+            self.setGeometry(free[0])
+            self.raise_()
+        self.setVisible(self.wanted and bool(free))
+
+    def _covers_a_node(self, rect: QRect) -> bool:
+        """Whether a node shows under ``rect`` (view coordinates), with a little room."""
+        vp = self.view.viewport()
+        inside = QRect(vp.mapFrom(self.view, rect.topLeft()), rect.size()).adjusted(-6, -6, 6, 6)
+        return any(isinstance(item, NodeItem) for item in self.view.items(inside))
+
+    def set_wanted(self, wanted: bool) -> None:
+        self.wanted = wanted
+        self.place()
 
     def schedule_update(self, *_args) -> None:
-        if self.isVisible() and not self._timer.isActive():
+        if self.wanted and not self._timer.isActive():
             self._timer.start()
+
+    def _refresh(self) -> None:
+        self.place()
+        if self.isVisible():
+            self.update()
 
     def _world(self) -> tuple[QRectF, QRectF]:
         """(area to show, visible area), both in scene coordinates."""

@@ -30,7 +30,15 @@ def shape_text(info) -> str:
     """``(N, 6, 28, 28)``; several outputs joined; ``?`` while unknown."""
     if info is None or not info.out_shapes or all(s is None for s in info.out_shapes):
         return "(N, ?)"
-    return ", ".join(fmt_shape(s) for s in info.out_shapes if s is not None)
+    return ", ".join(shape_texts(info))
+
+
+def shape_texts(info) -> list[str]:
+    """Each output's shape; ``(1, ...)`` for a learned tensor's; ports without a result left
+    out (a Chunk into 3 fills 3 of its ports)."""
+    batches = list(info.out_batches) + [None] * len(info.out_shapes)
+    return [fmt_shape(s, "1" if b == 1 else "N")
+            for s, b in zip(info.out_shapes, batches) if s is not None]
 
 
 def count(n: int) -> str:

@@ -48,13 +48,9 @@ class OverviewItem(QGraphicsItem):
                                    r.center().y() - size.height() / 2), static))
         lines = []
         for wire in scene.wire_items.values():
-            src, dst = wire.src_item(), wire.dst_item()
-            if src is None or dst is None:
-                continue
-            a = src.slot_for(wire.edge.key, is_input=False)
-            b = dst.slot_for(wire.edge.key, is_input=True)
-            if a is not None and b is not None:
-                lines.append(QLineF(a.scenePos(), b.scenePos()))
+            # the wire's own route: a wire running down beside the nodes stays beside them
+            pts = wire.corners()
+            lines += [QLineF(p, q) for p, q in zip(pts, pts[1:])]
         self._boxes, self._lines, self._titles = boxes, lines, titles
         self._dirty = False
 

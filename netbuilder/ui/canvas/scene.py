@@ -6,7 +6,7 @@ view turns the gesture into one ``MoveNodesCommand`` on release, after which the
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QGraphicsScene
 
 from ...graph.sharing import sharers_of
@@ -33,6 +33,12 @@ class GraphScene(QGraphicsScene):
         self.overview.setVisible(False)
         self.addItem(self.overview)
         self.selectionChanged.connect(self._selection_changed)
+        # Moves come in bursts (auto-layout moves every node): the labels are placed once after.
+        self._label_timer = QTimer(self)
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(0)
+        self._label_timer.timeout.connect(self._place_dirty_labels)
+        self._dirty_labels: set = set()
         self._hooks = [
             (graph.node_added, self._node_added), (graph.node_removed, self._node_removed),
             (graph.edge_added, self._edge_added), (graph.edge_removed, self._edge_removed),
@@ -60,6 +66,7 @@ class GraphScene(QGraphicsScene):
         for wire in self.wire_items.values():
             self._show_wire_shape(wire, infos)
             wire.update_path()
+        self.place_labels()
 
     def detach(self) -> None:
         """Stop following the graph (the view is done with this scene)."""
@@ -100,7 +107,7 @@ class GraphScene(QGraphicsScene):
         if self._bulk:
             return
         if self.analysis is not None and edge.src in self.analysis.nodes:
-            wire.set_shape(self.analysis.edge_shape(edge), None)
+            wire.set_shape(self.analysis.edge_shape(edge), None, self.analysis.edge_batch(edge))
         wire.update_path()
         self.overview.mark_dirty()
 
@@ -135,6 +142,39 @@ class GraphScene(QGraphicsScene):
         if (item.pos().x(), item.pos().y()) != tuple(pos):
             item.setPos(pos[0], pos[1])
             self.node_geometry_changed([item])
+
+    def label_moved(self, wire) -> None:
+        """A wire changed: its label finds a free spot once the burst of changes is over."""
+        if not self._bulk:
+            self._dirty_labels.add(wire.key)
+            self._label_timer.start()
+
+    def _place_dirty_labels(self) -> None:
+        keys, self._dirty_labels = self._dirty_labels, set()
+        self.place_labels([self.wire_items[k] for k in keys if k in self.wire_items])
+
+    def place_labels(self, wires=None) -> None:
+        """Labels of ``wires`` (default: all) where they cover no node and no other label
+        (in the order of the wires: a later label gives way to an earlier one)."""
+        # NOTE: a grid of our own, not scene.items(): moving a label changes its item's
+        # geometry, and the scene would rebuild its index for every query after it.
+        if wires is None:
+            self._dirty_labels.clear()
+            self._label_timer.stop()
+        todo = list(self.wire_items.values()) if wires is None else wires
+        moving = {w.key for w in todo}
+        taken = _Grid()
+        for item in self.node_items.values():
+            taken.add(QRectF(item.pos().x() - 3, item.pos().y() - 3, item.width() + 6,
+                             item.height() + 6))
+        for wire in self.wire_items.values():
+            if wire.label and wire.key not in moving:
+                taken.add(wire.label_rect())
+        for wire in todo:
+            wire.place_label(taken.hits)
+            if wire.label:
+                taken.add(wire.label_rect())
+            wire.update()
 
     def node_geometry_changed(self, items) -> None:
         """Nodes moved (by the graph, or under the mouse): their wires follow."""
@@ -184,7 +224,8 @@ class GraphScene(QGraphicsScene):
     def _show_wire_shape(self, wire, infos) -> None:
         e = wire.edge
         shape = self.analysis.edge_shape(e) if e.src in infos else None
-        wire.set_shape(shape, self._wire_error(e, infos.get(e.dst), shape))
+        wire.set_shape(shape, self._wire_error(e, infos.get(e.dst), shape),
+                       self.analysis.edge_batch(e) if e.src in infos else "N")
 
     def _wire_error(self, edge, dst_info, shape) -> str | None:
         """A wire is in error when it delivers a shape its node refuses (not when the node
@@ -243,3 +284,26 @@ def _problems(diagnostics) -> dict[str, list[tuple[str, str]]]:
         if d.node is not None and d.severity in ("error", "warning"):
             out.setdefault(d.node, []).append((d.severity, d.message))
     return out
+
+
+class _Grid:
+    """Rectangles bucketed by area, for "does this rectangle touch any of them?"."""
+
+    CELL = 200.0
+
+    def __init__(self) -> None:
+        self._cells: dict[tuple[int, int], list[QRectF]] = {}
+
+    def _keys(self, r: QRectF):
+        c = self.CELL
+        for i in range(int(r.left() // c), int(r.right() // c) + 1):
+            for j in range(int(r.top() // c), int(r.bottom() // c) + 1):
+                yield (i, j)
+
+    def add(self, r: QRectF) -> None:
+        for k in self._keys(r):
+            self._cells.setdefault(k, []).append(r)
+
+    def hits(self, r: QRectF) -> bool:
+        return any(o.intersects(r) for k in self._keys(r) for o in self._cells.get(k, ()))
+

@@ -11,97 +11,10 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPainter, QPen, QPolygonF
 from shiboken6 import VoidPtr, isValid
 
+# The palettes are data shared with the Qt-free diagram renderer (graph/drawing.py).
+from ...graph.palettes import CATEGORY_COLOURS, DARK, DEFAULT_CATEGORY_COLOUR, LIGHT  # noqa: F401
+
 # --- palettes -------------------------------------------------------------------------------
-
-# Category colours are shared by both palettes: saturated enough to read on dark and on light,
-# dark enough for white header text.
-CATEGORY_COLOURS = {
-    "Input/Output": "#56657a",
-    "Convolution": "#2f6fd0",
-    "Pooling": "#168a87",
-    "Resampling": "#1d88b0",
-    "Normalization": "#7459d1",
-    "Regularization": "#a8741a",
-    "Dense": "#d0632a",
-    "Shape": "#6f7d91",
-    "Activation": "#2f9458",
-    "Merge": "#c0407a",
-    "Recurrent": "#9248c4",
-    "Attention": "#cc4156",
-    "Generative": "#b7860f",
-    "Blocks": "#3b5b86",
-}
-DEFAULT_CATEGORY_COLOUR = "#6b7280"
-
-DARK = {
-    "name": "dark",
-    "background": "#1b1d21",
-    "grid": "#2c2f35",
-    "grid_major": "#3a3e46",
-    "node_body": "#272a30",
-    "node_border": "#3b3f47",
-    "node_shadow": "#0c0d10",
-    "title_text": "#ffffff",
-    "title_muted": "#ffffffb8",
-    "text": "#e3e5e8",
-    "muted": "#979ca6",
-    "shape_text": "#8fc1ff",
-    "selection": "#4d9bff",
-    "wire": "#6d737d",
-    "wire_selected": "#4d9bff",
-    "wire_label_bg": "#23262b",
-    "wire_label_border": "#3b3f47",
-    "wire_label_text": "#b9bec7",
-    "port": "#1b1d21",
-    "port_border": "#a9afb9",
-    "port_connected": "#c9ced6",
-    "port_valid": "#3ecf8e",
-    "port_hover": "#ffffff",
-    "error": "#ff5d5d",
-    "warning": "#f2b33d",
-    "rubber_band": "#4d9bff",
-    "overlay_bg": "#23262bee",
-    "overlay_border": "#3b3f47",
-    "overlay_text": "#c9ced6",
-    "badge_bg": "#15171b",
-    "badge_text": "#d7dbe0",
-    "categories": CATEGORY_COLOURS,
-}
-
-LIGHT = {
-    "name": "light",
-    "background": "#f4f5f7",
-    "grid": "#dfe2e7",
-    "grid_major": "#cdd1d8",
-    "node_body": "#ffffff",
-    "node_border": "#c9ced6",
-    "node_shadow": "#9aa3b0",
-    "title_text": "#ffffff",
-    "title_muted": "#ffffffc8",
-    "text": "#1f2328",
-    "muted": "#6a717c",
-    "shape_text": "#1d5fbf",
-    "selection": "#2f7bf5",
-    "wire": "#8b929c",
-    "wire_selected": "#2f7bf5",
-    "wire_label_bg": "#ffffff",
-    "wire_label_border": "#d3d7dd",
-    "wire_label_text": "#3c434d",
-    "port": "#ffffff",
-    "port_border": "#7c8490",
-    "port_connected": "#59616c",
-    "port_valid": "#1f9d63",
-    "port_hover": "#1f2328",
-    "error": "#e5383b",
-    "warning": "#d9900f",
-    "rubber_band": "#2f7bf5",
-    "overlay_bg": "#ffffffee",
-    "overlay_border": "#c9ced6",
-    "overlay_text": "#3c434d",
-    "badge_bg": "#eef0f3",
-    "badge_text": "#1f2328",
-    "categories": CATEGORY_COLOURS,
-}
 
 _palette: dict = dict(DARK)
 _listeners: weakref.WeakSet = weakref.WeakSet()

@@ -3,8 +3,8 @@ and turns gestures into undoable commands. It holds no graph state of its own.""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QTransform
-from PySide6.QtWidgets import QGraphicsView, QWidget
+from PySide6.QtGui import QFontInfo, QPainter, QTransform
+from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
 from ...errors import NetbuilderError
 from ..commands import MoveNodesCommand
@@ -95,7 +95,7 @@ class CanvasView(EditActions, QGraphicsView):
         self._show_level()
         self._needs_frame = True
         if self.isVisible():
-            self.frame_all()
+            self.frame_for_reading()
 
     @property
     def graph(self):
@@ -115,7 +115,7 @@ class CanvasView(EditActions, QGraphicsView):
             raise NetbuilderError(f"{node.label} is not a block", node=block_id)
         self._path.append(block_id)
         self._show_level()
-        self.frame_all()
+        self.frame_for_reading()
         self.block_opened.emit(list(self._path))
 
     def close_block(self) -> None:
@@ -242,7 +242,10 @@ class CanvasView(EditActions, QGraphicsView):
     def frame_nodes(self, ids) -> None:
         self._frame(self._scene.nodes_rect(list(ids)))
 
-    def _frame(self, rect: QRectF) -> None:
+    def _frame(self, rect: QRectF, readable: bool = False) -> None:
+        """Fit ``rect`` in the view; with ``readable``, never below the zoom at which node
+        names are as large as the palette's text: a large graph then shows its beginning (top
+        left) and the rest is a pan away, instead of shrinking to illegible specks."""
         if rect.isNull():
             self.setTransform(QTransform())
             self.centerOn(0, 0)
@@ -253,10 +256,27 @@ class CanvasView(EditActions, QGraphicsView):
         vp = self.viewport().rect()
         scale = min(vp.width() / rect.width(), vp.height() / rect.height())
         scale = min(1.25, max(style.MIN_SCALE, scale))  # small graphs are not blown up
+        if readable:
+            scale = max(scale, self.readable_scale())
         self.setTransform(QTransform.fromScale(scale, scale))
-        self.centerOn(rect.center())
+        shown_w, shown_h = vp.width() / scale, vp.height() / scale
+        cx = rect.center().x() if rect.width() <= shown_w else rect.left() + shown_w / 2
+        cy = rect.center().y() if rect.height() <= shown_h else rect.top() + shown_h / 2
+        self.centerOn(QPointF(cx, cy))
         self._sync_lod()
         self.minimap.schedule_update()
+
+    def readable_scale(self) -> float:
+        """The zoom at which a node's name is drawn as large as the palette's (the
+        application's) text."""
+        app_px = QFontInfo(QApplication.font()).pixelSize()
+        return min(1.25, max(0.5, app_px / style.font("title").pixelSize()))
+
+    def frame_for_reading(self) -> None:
+        """Frame the graph as it opens: all of it if it fits at a readable zoom, else its
+        beginning at that zoom."""
+        self._needs_frame = False
+        self._frame(self._scene.nodes_rect(), readable=True)
 
     # --- palette -------------------------------------------------------------------------------
 
@@ -450,8 +470,8 @@ class CanvasView(EditActions, QGraphicsView):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._needs_frame:  # the first time it has a real size, show the whole graph
-            self.frame_all()
+        if self._needs_frame:  # the first time it has a real size, frame the graph
+            self.frame_for_reading()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

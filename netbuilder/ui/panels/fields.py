@@ -100,7 +100,11 @@ class IntField(QSpinBox, FieldMixin):
 
 
 class FloatField(QDoubleSpinBox, FieldMixin):
-    """A float spin box that shows short numbers (1e-05, 0.25) instead of fixed decimals."""
+    """A float spin box that shows short numbers (1e-05, 0.25) instead of fixed decimals.
+
+    An optional parameter (None allowed: a Clamp without a lower bound) shows "none" at one
+    below the minimum.
+    """
 
     committed = Signal(object)
     refused = Signal(str)
@@ -111,23 +115,30 @@ class FloatField(QDoubleSpinBox, FieldMixin):
         self.setDecimals(12)
         lo = float(param.min) if param.min is not None else -1e12
         hi = float(param.max) if param.max is not None else 1e12
+        if param.optional:
+            lo -= 1
+            self.setSpecialValueText("none")
         self.setRange(lo, hi)
         self.setSingleStep(_step_for(param))
         self.setKeyboardTracking(False)
         self.setCorrectionMode(QDoubleSpinBox.CorrectionMode.CorrectToPreviousValue)
-        self.valueChanged.connect(lambda v: self.committed.emit(float(v)))
+        self.valueChanged.connect(lambda v: self.committed.emit(self.value_of()))
 
     def set_value(self, value) -> None:
         with QSignalBlocker(self):
-            self.setValue(float(value))
+            self.setValue(self.minimum() if value is None else float(value))
 
     def value_of(self):
+        if self.param.optional and self.value() == self.minimum():
+            return None
         return float(self.value())
 
     def textFromValue(self, value: float) -> str:
         return f"{value:.6g}"
 
     def valueFromText(self, text: str) -> float:
+        if self.param.optional and text.strip() == "none":
+            return self.minimum()
         try:
             return float(text)
         except ValueError:
@@ -135,6 +146,9 @@ class FloatField(QDoubleSpinBox, FieldMixin):
 
     def validate(self, text: str, pos: int):
         body = text.strip()
+        if self.param.optional and body and body == "none"[: len(body)]:
+            return (QValidator.State.Intermediate if body != "none" else
+                    QValidator.State.Acceptable), text, pos
         if body in ("", "-", "+", ".") or re.match(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?$", body):
             return QValidator.State.Intermediate, text, pos
         if not _FLOAT_RE.match(body):
@@ -145,6 +159,8 @@ class FloatField(QDoubleSpinBox, FieldMixin):
 
     def raw_value(self):
         body = self.lineEdit().text().strip()
+        if self.param.optional and body == "none":
+            return None
         return float(body) if _FLOAT_RE.match(body) else body
 
     def keyPressEvent(self, event):

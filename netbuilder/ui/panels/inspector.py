@@ -24,6 +24,7 @@ from ...errors import NetbuilderError, ParamError
 from ...graph import fmt_shape
 from ...layers import Param
 from .. import theme
+from ..canvas.node_text import shape_texts
 from ..commands import RenameCommand, SetParamsCommand
 from .fields import is_unparsed, make_field
 from .numbers import fmt_count, fmt_si
@@ -246,7 +247,7 @@ class InspectorPanel(QWidget):
             self.node_error.hide()
             return
         ins = [fmt_shape(s) for s in info.in_shapes]
-        outs = [fmt_shape(s) for s in info.out_shapes]
+        outs = shape_texts(info)
         self.fact_labels["inputs"].setText("\n".join(ins) if ins else "none (a source)")
         self.fact_labels["outputs"].setText("\n".join(outs) if outs else "—")
         trainable = (f" ({info.trainable:,} trainable)" if info.trainable != info.params

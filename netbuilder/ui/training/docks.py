@@ -1,9 +1,9 @@
 """The training dashboard in the main window: its docks, and the wiring between the
 controller, the canvas and the views.
 
-Dock contents are built on first show (``LazyPanel``): installing the dashboard imports neither
-pyqtgraph nor torch, so the editor opens as fast without it. A view built late catches up from
-the controller's state (history, newest events).
+Dock contents are built when their dock first comes on screen (``LazyPanel``): installing the
+dashboard imports neither pyqtgraph nor torch, so the editor opens as fast without it. A view
+built late catches up from the controller's state (history, newest events).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QVBoxLayout, QWidget
 
 from ...errors import NetbuilderError
 from .badges import ActivityBadges, badge_nodes
@@ -22,7 +22,14 @@ BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 
 
 class LazyPanel(QWidget):
-    """Builds its content with ``factory`` the first time it is shown (or asked for)."""
+    """Builds its content with ``factory`` the first time its dock comes on screen (or when
+    asked for), and says ``shown`` each time it comes on screen again.
+
+    NOTE: a dock tabbed behind another stays "visible" to Qt (``isVisible()`` is true; only
+    its tab is not current), so raising its tab sends no show event: a show event alone left
+    the panels of a real window blank. The dock's ``visibilityChanged`` is the one signal that
+    every route sends (tab raise, show, restoreState, float and unfloat), so it decides.
+    """
 
     built = Signal(object)
     shown = Signal()
@@ -33,8 +40,13 @@ class LazyPanel(QWidget):
         self.setAutoFillBackground(True)  # the views paint only their own pixels
         self._factory = factory
         self._content: QWidget | None = None
+        self._dock_visible = False  # what the dock's visibilityChanged said last
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+
+    def watch(self, dock: QDockWidget) -> None:
+        """Follow ``dock``'s visibility (the dock that holds this panel)."""
+        dock.visibilityChanged.connect(self._dock_visibility_changed)
 
     def content(self) -> QWidget:
         if self._content is None:
@@ -48,15 +60,20 @@ class LazyPanel(QWidget):
     def is_built(self) -> bool:
         return self._content is not None
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        # NOTE: when the window first appears Qt shows every dock of a tab group, then hides
-        # the tabs behind; building then would pull torch and scikit-learn into the start-up.
-        # So build on the next event-loop turn, and only if the panel is still on screen.
-        QTimer.singleShot(0, self._build_if_visible)
+    def on_screen(self) -> bool:
+        """Whether people can see this panel now (not hidden, not behind another tab)."""
+        return self._dock_visible and self.isVisible()
+
+    def _dock_visibility_changed(self, visible: bool) -> None:
+        self._dock_visible = visible
+        if visible:
+            # NOTE: when the window first appears Qt shows every dock of a tab group, then
+            # hides the tabs behind; building then would pull torch and scikit-learn into the
+            # start-up. So build on the next event-loop turn, if the panel is still on screen.
+            QTimer.singleShot(0, self._build_if_visible)
 
     def _build_if_visible(self) -> None:
-        if self.isVisible() and not self.visibleRegion().isEmpty():
+        if self.on_screen():
             self.content()
             self.shown.emit()
 
@@ -80,6 +97,7 @@ class Dashboard(QObject):
         self._add("histograms", "Histograms", self._make_histograms, BOTTOM, "feature_maps")
         self._add("try_it", "Try it", self._make_try_it, BOTTOM, "curves")
         self._add("runs", "Runs", self._make_runs, BOTTOM, "curves")
+        self._add("explain", "Explain", self._make_explain, BOTTOM, "curves")
         for name in ("summary", "code"):
             if name in window.docks:
                 window.docks[name].raise_()
@@ -107,7 +125,7 @@ class Dashboard(QObject):
         panel = LazyPanel(factory, name)
         panel.shown.connect(lambda n=name: self._flush_pending(n))
         self.panels[name] = panel
-        self.window.add_dock(name, title, panel, area, tabify_with=tabify_with)
+        panel.watch(self.window.add_dock(name, title, panel, area, tabify_with=tabify_with))
 
     def view(self, name: str) -> QWidget:
         """The content of dock ``name`` (built now if needed)."""
@@ -185,6 +203,15 @@ class Dashboard(QObject):
             view.set_run(run)
         return view
 
+    def _make_explain(self):
+        from .explain_view import ExplainView
+
+        view = ExplainView()
+        run = self.controller.run_dir or self.controller.last_run_dir
+        if run is not None:
+            view.set_run(run)
+        return view
+
     def _make_runs(self):
         from .runs import RunsPanel
 
@@ -203,8 +230,9 @@ class Dashboard(QObject):
     # --- events -----------------------------------------------------------------------------
 
     def _deliver(self, key: str, event) -> None:
-        """Hand ``event`` to its view now if it is on screen, else when it is next shown
-        (views hidden behind a tab cost the GUI thread nothing)."""
+        """Hand ``event`` to its view now if it is shown, else when its dock next comes on
+        screen (a closed dock costs the GUI thread nothing). A tab behind others counts as
+        shown: Qt keeps it visible, and a view asked for by ``view(name)`` must be current."""
         self._latest[key] = event
         view = self.built(key)
         if view is not None and view.isVisible():
@@ -221,8 +249,11 @@ class Dashboard(QObject):
             view.show_event(e)
 
     def _flush_pending(self, name: str) -> None:
-        event = self._pending.pop(name, None)
+        """Panel ``name`` came on screen: give it what arrived while it was out of sight."""
         view = self.built(name)
+        if name == "curves" and view is not None:
+            view.redraw()  # its timer draws only while it is on screen
+        event = self._pending.pop(name, None)
         if event is None or view is None:
             return
         if name == "feature_maps":
@@ -278,6 +309,9 @@ class Dashboard(QObject):
         if curves is not None:
             curves.redraw()
         self._checkpoint(None)
+        explain = self.built("explain")
+        if explain is not None and self.controller.run_dir is not None:
+            explain.set_run(self.controller.run_dir)
 
     def _state_changed(self, state: str) -> None:
         if state == "starting":

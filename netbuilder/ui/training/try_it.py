@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from ...errors import NetbuilderError
+from ...train.predictor import GENERATIVE_TASKS, Predictor, image_from_output
 from ..theme import colors
 from .imaging import PixelView, image_rgb, shrinkable
-from .predictor import GENERATIVE_TASKS, Predictor, image_from_output
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 DATA_SUFFIXES = (".npy", ".csv", ".tsv", ".txt")

@@ -1,4 +1,5 @@
-"""Running a run's trained model in the editor process (the Try-it view). No Qt here.
+"""A run's trained model, ready for single inputs: the editor's Try-it view and the
+commands that look inside a network (explain, embed, attack, dream, style) share it.
 
 A ``Predictor`` rebuilds the model from the run's graph snapshot, loads its latest weights
 (reloading when the worker writes a newer checkpoint) and prepares inputs the way training did:
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import NetbuilderError
-from ...graph import from_json
+from ..errors import NetbuilderError
+from ..graph import from_json
 
 GENERATOR_ROLES = ("generator", "decoder")  # blocks that map a latent code to data
 GENERATIVE_TASKS = ("vae", "gan")  # tasks whose Try-it is latent sliders
@@ -51,17 +52,18 @@ class Predictor:
         self._normalizer = None
         self._data_meta: dict | None = None
         self._generator = None
+        self._ds = None
+        self._splits = None
 
     # --- data facts -------------------------------------------------------------------------
 
     def data_meta(self) -> dict:
         """Classes, image shape and the fitted normaliser of the run's dataset (cached)."""
         if self._data_meta is None:
-            from ...train.data import Normalizer, load_dataset, split_dataset
+            from .data import Normalizer
 
             try:
-                ds = load_dataset(self.config.get("dataset", "digits"),
-                                  **dict(self.config.get("dataset_options") or {}))
+                ds = self._dataset()
             except NetbuilderError:
                 ds = None
             meta = {"classes": None, "kind": None, "x_max": 1.0, "extent": 0.75}
@@ -70,15 +72,40 @@ class Predictor:
                             extent=_typical_extent(ds.x))
                 mode = self.config.get("normalization", "none")
                 if mode != "none" and ds.kind != "sequence":
-                    from ...train.batches import fit_to_input
-
-                    ds, _ = fit_to_input(ds, self.graph, lambda _m: None)
-                    train, _ = split_dataset(ds, float(self.config.get("val_split", 0.2)),
-                                             int(self.config.get("seed", 0)))
+                    train, _ = self._split()
                     norm = Normalizer.fit(train.x, mode)
                     self._normalizer = None if norm.is_identity else norm
             self._data_meta = meta
         return self._data_meta
+
+    def _dataset(self):
+        """The run's dataset as its config names it (cached; a load failure raises)."""
+        if self._ds is None:
+            from .data import load_dataset
+
+            self._ds = load_dataset(self.config.get("dataset", "digits"),
+                                    **dict(self.config.get("dataset_options") or {}))
+        return self._ds
+
+    def _split(self):
+        """(train, validation) of the dataset fitted to the Input, cut as training cut it."""
+        if self._splits is None:
+            from .batches import fit_to_input
+            from .data import split_dataset
+
+            ds, _ = fit_to_input(self._dataset(), self.graph, lambda _m: None)
+            self._splits = split_dataset(ds, float(self.config.get("val_split", 0.2)),
+                                         int(self.config.get("seed", 0)))
+        return self._splits
+
+    def validation_set(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The run's validation samples as training held them out: (x shaped like the Input,
+        before normalisation; targets or None)."""
+        _, val = self._split()
+        if not len(val):
+            raise PredictError(f"The run's dataset '{val.name}' has no validation samples "
+                               f"(val_split is 0)")
+        return val.x.reshape(len(val.x), *self.input_shape).astype(np.float32), val.y
 
     @property
     def classes(self) -> list[str] | None:
@@ -97,7 +124,7 @@ class Predictor:
                                "the first epoch")
         mtime = self.weights_path.stat().st_mtime_ns
         if self._module is None or mtime != self._mtime:
-            from ...train.checkpoint import load_weights
+            from .checkpoint import load_weights
 
             module = self._module or self.graph.build()
             load_weights(module, self.weights_path)
@@ -119,6 +146,25 @@ class Predictor:
         if isinstance(out, (tuple, list)):
             out = out[0]
         return out.float().cpu().numpy()
+
+    @property
+    def normalizer(self):
+        """The normalisation training applied to inputs (None when it applied none)."""
+        self.data_meta()
+        return self._normalizer
+
+    def node_module(self, name: str):
+        """The sub-module of the node called ``name`` (a clear error when it has none)."""
+        from .probe import node_modules
+
+        nodes = node_modules(self.graph, self.module())
+        if name not in nodes:
+            known = ", ".join(sorted(nodes)) or "none"
+            what = "is not a node of" if name not in {n.name for n in self.graph.nodes()} \
+                else "has no layer module in"
+            raise PredictError(f"Node {name!r} {what} the run's graph '{self.graph.name}'; "
+                               f"nodes with a layer: {known}")
+        return nodes[name][2]
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (N, K): softmax of logits (outputs that already sum to 1 and are
@@ -186,8 +232,8 @@ class Predictor:
                          and n.inner is not None), None)
             if node is None:
                 return None
-            from ...compile.codegen import used_nodes
-            from ...compile.naming import Namespace
+            from ..compile.codegen import used_nodes
+            from ..compile.naming import Namespace
 
             names = Namespace()
             attr = next(names.create(nid, self.graph.node(nid).name)
@@ -279,3 +325,4 @@ def image_from_output(out: np.ndarray, input_shape: tuple | None = None) -> np.n
         return None
     lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 1.0)
     return np.round((x - lo) / max(hi - lo, 1e-8) * 255).clip(0, 255).astype(np.uint8)
+

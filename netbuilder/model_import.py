@@ -1,0 +1,247 @@
+"""Importing a model file in a child process: the user's code runs there, never in netbuilder.
+
+What ``netbuilder import`` and the editor's File → Import PyTorch model share. The child
+(``python -m netbuilder.model_import RESULT``) reads the request as JSON on
+its stdin, loads the file, builds and traces the model, and writes the graph file text and a
+short report as JSON to RESULT. Only that text crosses back: nothing of the user's code is
+unpickled here. A file that exits, crashes, hangs or raises gives one ``ModelImportError`` that
+names it (and the line, when Python knows it).
+
+    result = import_in_child("models.py", "LeNet", input_shapes=[(1, 28, 28)], timeout=60)
+    graph = result.graph
+
+NOTE: this module lives outside ``compile`` because importing anything there imports torch, and
+the command line's process has no use for it: it must not import torch (nor ``compile``) at
+module level. The child imports torch once, for the tracing (``compile.import_source``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import EXIT_ADVICE, ModelImportError, NetbuilderError
+
+DEFAULT_TIMEOUT = 60.0  # seconds a file may take to load, build and trace
+_POLL_S = 0.05
+CHILD_FLAG = "--netbuilder-import-child"  # the bundle's program runs child_main with it
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``"1,28,28"`` (or ``1x28x28``, ``(1, 28, 28)``) → ``(1, 28, 28)``."""
+    parts = [p for p in re.split(r"[,x×\s()\[\]]+", text.strip()) if p]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if not shape or any(d < 1 for d in shape):
+        raise ModelImportError(f"{text!r} is not an input shape: give positive sizes without the "
+                               f"batch dimension, e.g. 1,28,28")
+    return shape
+
+
+def parse_args_json(text: str | None) -> dict:
+    """Constructor arguments from JSON (an object)."""
+    if not text:
+        return {}
+    try:
+        value: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelImportError(f"--args is not valid JSON ({exc.msg} at character {exc.pos}): "
+                               f"give an object such as '{{\"hidden\": 64}}'") from None
+    if not isinstance(value, dict):
+        raise ModelImportError("--args must be a JSON object such as '{\"hidden\": 64}'")
+    return value
+
+
+class ImportCancelled(ModelImportError):
+    """The person stopped the import (``cancel`` was set)."""
+
+
+@dataclass
+class ImportResult:
+    """What the child sends back: the graph file text and a short report."""
+
+    text: str  # the graph file, as ``to_json`` writes it
+    graph: Any  # that file read back (strictly, as any graph file is; without torch)
+    class_name: str
+    nodes: int  # nodes besides inputs and outputs
+    params: int
+
+
+def import_in_child(path: str | os.PathLike, class_name: str, args: dict | None = None,
+                    input_shapes=None, name: str | None = None, *,
+                    timeout: float = DEFAULT_TIMEOUT,
+                    cancel: threading.Event | None = None) -> ImportResult:
+    """Import ``class_name`` of the file ``path`` in a child process, within ``timeout``
+    seconds (``cancel`` stops it early). Raises ``ModelImportError``."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelImportError(f"{p}: file not found")
+    request = {"path": str(p), "class_name": class_name, "args": dict(args or {}),
+               "input_shapes": [list(s) for s in input_shapes] if input_shapes else None,
+               "name": name}
+    folder = Path(tempfile.mkdtemp(prefix="netbuilder-import-"))
+    try:
+        code = _run_child(folder, json.dumps(request), timeout, cancel, p)
+        return _read_result(folder, code, p)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_child(folder: Path, request: str, timeout: float, cancel, path: Path) -> int:
+    """Run the child until it ends; its exit status (negative: the signal that ended it)."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])  # where ``netbuilder`` is importable from
+    env["PYTHONPATH"] = os.pathsep.join(x for x in (root, env.get("PYTHONPATH")) if x)
+    (folder / "request.json").write_text(request, encoding="utf-8")
+    with open(folder / "request.json", "rb") as stdin, open(folder / "out.txt", "wb") as out:
+        # NOTE: a session of its own, so that a kill also ends what the user's code started.
+        proc = subprocess.Popen(child_command(str(folder / "result")), stdin=stdin, stdout=out,
+                                stderr=subprocess.STDOUT, env=env,
+                                start_new_session=os.name == "posix")
+        try:
+            return _wait(proc, timeout, cancel, path)
+        finally:
+            _kill(proc)  # what the user's code started and left running; all on Ctrl+C
+
+
+def _wait(proc: subprocess.Popen, timeout: float, cancel, path: Path) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return proc.wait(_POLL_S)
+        except subprocess.TimeoutExpired:
+            pass
+        if cancel is not None and cancel.is_set():
+            raise ImportCancelled(f"The import of {path} was cancelled")
+        if time.monotonic() > deadline:
+            raise ModelImportError(
+                f"{path} did not finish importing within {timeout:g} s and was stopped: does "
+                f"it loop or wait for input when it runs? (a model that takes longer needs a "
+                f"longer time limit: --timeout SECONDS)")
+
+
+def child_command(result_path: str) -> list[str]:
+    """The child's command line: this module run by the same Python, or, in the desktop
+    bundle (a frozen program without ``-m``), the program itself with ``CHILD_FLAG``."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, CHILD_FLAG, result_path]
+    return [sys.executable, "-m", "netbuilder.model_import", result_path]
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except OSError:
+        pass  # it has just ended by itself
+    proc.wait()
+
+
+def _read_result(folder: Path, code: int, path: Path) -> ImportResult:
+    try:
+        data = json.loads((folder / "result").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        raise ModelImportError(_ended_text(code, path, _tail(folder / "out.txt")))
+    if not data.get("ok"):
+        err = ModelImportError(str(data.get("error") or f"{path} could not be imported"))
+        err.problems = [str(x) for x in data.get("problems") or []]
+        raise err
+    from .graph.fileformat import from_json
+
+    try:
+        text = str(data["text"])
+        return ImportResult(text, from_json(text), str(data["class_name"]), int(data["nodes"]),
+                            int(data["params"]))
+    except (KeyError, TypeError, ValueError, NetbuilderError) as exc:
+        raise ModelImportError(f"The import of {path} sent back an unreadable result "
+                               f"({exc})") from None
+
+
+def _ended_text(code: int, path: Path, tail: str) -> str:
+    """Why a child that sent nothing back ended, naming the file."""
+    said = f"; its last output: {tail}" if tail else ""
+    if code < 0:
+        try:
+            how = signal.Signals(-code).name
+        except ValueError:
+            how = f"signal {-code}"
+        return (f"{path} crashed the process importing it ({how}) while it ran{said}. "
+                f"netbuilder itself is unaffected")
+    return (f"{path} ended the process importing it (exit status {code}) while it ran, "
+            f"e.g. with os._exit(){said}: {EXIT_ADVICE}")
+
+
+def _tail(path: Path, limit: int = 300) -> str:
+    """The last non-empty line of the child's output (a crash usually says why there)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - 4096))
+            lines = [x.strip() for x in f.read().decode("utf-8", "replace").splitlines()]
+    except OSError:
+        return ""
+    lines = [x for x in lines if x]
+    return lines[-1][-limit:] if lines else ""
+
+
+# --- the child ---------------------------------------------------------------------------------
+
+def _child(result_path: str) -> None:
+    """Load, build and import what the request on stdin names; write the outcome as JSON."""
+    request = json.load(sys.stdin)
+    path = request["path"]
+    # The user's file sees a command line of its own name only, and no input to wait for.
+    sys.argv = [path]
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 (for the process's life)
+    try:
+        outcome = {"ok": True, **_import(request)}
+    except ModelImportError as exc:
+        outcome = {"ok": False, "error": str(exc),
+                   "problems": [str(p) for p in getattr(exc, "problems", None) or []]}
+    except BaseException as exc:  # noqa: BLE001 (SystemExit and the like from the user's code)
+        from .compile.import_source import failure_text
+
+        outcome = {"ok": False, "error": failure_text(exc, path, "while it is imported")}
+    from .graph.fileformat import atomic_write
+
+    atomic_write(result_path, json.dumps(outcome))
+
+
+def _import(request: dict) -> dict:
+    from .compile.import_source import import_file
+    from .graph.fileformat import to_json
+
+    shapes = request.get("input_shapes")
+    graph = import_file(request["path"], request["class_name"], request.get("args") or {},
+                        [tuple(s) for s in shapes] if shapes else None, request.get("name"))
+    nodes = sum(1 for n in graph.nodes() if not n.is_boundary)
+    return {"text": to_json(graph), "class_name": request["class_name"], "nodes": nodes,
+            "params": int(graph.analyze().total_params)}
+
+
+def child_main(result_path: str) -> None:
+    """The child process's whole life: import, write the outcome, end."""
+    _child(result_path)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # NOTE: threads or atexit handlers of the user's code must not keep the child alive.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    child_main(sys.argv[1])

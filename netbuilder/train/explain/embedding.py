@@ -1,0 +1,54 @@
+"""What does a layer think is alike? A node's activations on many inputs, projected to 2-D."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..predictor import PredictError
+from . import PROJECTIONS
+from .model import capture
+
+
+@torch.no_grad()
+def node_features(model: torch.nn.Module, layer: torch.nn.Module, x: torch.Tensor,
+                  batch: int = 256) -> np.ndarray:
+    """``layer``'s output for every input, flattened: (N, features)."""
+    rows = []
+    with capture([layer]) as seen:
+        for i in range(0, len(x), batch):
+            model(x[i:i + batch])
+            out = seen[0]
+            if not torch.is_tensor(out):
+                raise PredictError("This node's output is not a tensor: pick a layer node")
+            rows.append(out.detach().float().reshape(len(out), -1).cpu().numpy())
+    return np.concatenate(rows) if rows else np.zeros((0, 0), np.float32)
+
+
+def project(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """(N, D) → (N, 2) by PCA or t-SNE (t-SNE on the first 50 principal components, as is
+    usual: the same neighbours, a fraction of the time)."""
+    if method not in PROJECTIONS:
+        raise PredictError(f"Unknown projection {method!r}; choose one of "
+                           f"{', '.join(PROJECTIONS)}")
+    n, d = features.shape
+    if n < 3:
+        raise PredictError(f"A 2-D projection needs at least 3 samples, not {n}")
+    from sklearn.decomposition import PCA
+
+    x = np.asarray(features, dtype=np.float32)
+    if d < 2:
+        return np.column_stack([x[:, 0] if d else np.zeros(n), np.zeros(n)]).astype(np.float32)
+    if method == "pca":
+        return PCA(n_components=2, random_state=seed).fit_transform(x).astype(np.float32)
+    from sklearn.manifold import TSNE
+
+    if d > 50:
+        x = PCA(n_components=min(50, n), random_state=seed).fit_transform(x)
+    from threadpoolctl import threadpool_limits
+
+    tsne = TSNE(n_components=2, perplexity=float(min(30, (n - 1) / 3)), init="pca",
+                random_state=seed)
+    # NOTE: for a few thousand points OpenMP's threads cost more than they bring, and on a
+    # busy machine their spin-waiting made 360 points take 75 s instead of 6 s.
+    with threadpool_limits(1 if n <= 5000 else None):
+        return tsne.fit_transform(x).astype(np.float32)
