@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 import netbuilder as nb
 from netbuilder.compile import fx_map
@@ -123,3 +124,42 @@ def test_structural_roles_are_spec_fields():
     assert g.node(z).is_drawn_source and not g.node(z).is_input
     assert g.node(out).is_output and g.node(out).is_boundary
     assert [s.type for s in nb.all_specs() if s.merge] == ["Add", "Multiply", "Concat"]
+
+
+class Functional(nn.Module):
+    """Functional forms of layers that live in the newer catalog modules."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+
+    def forward(self, x):
+        y = F.hardtanh(self.conv(x), min_val=-0.5, max_val=0.5)
+        y = F.softplus(y, beta=2.0)
+        y = F.max_pool2d(y, 2)
+        y = F.dropout1d(y.flatten(2), p=0.2, training=self.training)
+        return F.glu(y, dim=1)
+
+
+def test_functional_forms_of_the_new_layers_import_as_those_layers():
+    model = Functional().eval()
+    g = import_module(model, input_shapes=[(1, 10, 10)])
+    by_type = {n.type: n.params for n in g.nodes()}
+    assert by_type["Hardtanh"]["min_val"] == -0.5 and by_type["Hardtanh"]["max_val"] == 0.5
+    assert by_type["Softplus"]["beta"] == 2.0
+    assert by_type["MaxPool2d"]["kernel_size"] == 2
+    assert by_type["Dropout1d"]["p"] == 0.2
+    assert by_type["GLU"]["dim"] == 1
+    x = torch.randn(2, 1, 10, 10)
+    built = g.build().eval()
+    built.load_state_dict(model.state_dict())  # node names follow the module's attributes
+    torch.testing.assert_close(built(x), model(x))
+
+
+def test_a_call_with_arguments_the_importer_cannot_name_is_refused():
+    class Summed(nn.Module):
+        def forward(self, x):
+            return x.sum(1)
+
+    with pytest.raises(ModelImportError, match="cannot name: pass them by keyword"):
+        import_module(Summed(), input_shapes=[(3, 4)])
