@@ -58,3 +58,8 @@ class CompileError(NetbuilderError):
 
 class ModelImportError(NetbuilderError):
     """A PyTorch model cannot be imported (every unsupported operation and where it is)."""
+
+
+# Said wherever a model file exits while it is imported (in the child process or in-process).
+EXIT_ADVICE = ("a model file is run as an import, so code that parses the command line or "
+               "exits belongs under `if __name__ == \"__main__\":`")

@@ -30,13 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelImportError, NetbuilderError
+from .errors import EXIT_ADVICE, ModelImportError, NetbuilderError
 
 DEFAULT_TIMEOUT = 60.0  # seconds a file may take to load, build and trace
 _POLL_S = 0.05
 CHILD_FLAG = "--netbuilder-import-child"  # the bundle's program runs child_main with it
-EXIT_ADVICE = ("a model file is run as an import, so code that parses the command line or "
-               "exits belongs under `if __name__ == \"__main__\":`")
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -231,7 +229,7 @@ def _import(request: dict) -> dict:
     shapes = request.get("input_shapes")
     graph = import_file(request["path"], request["class_name"], request.get("args") or {},
                         [tuple(s) for s in shapes] if shapes else None, request.get("name"))
-    nodes = sum(1 for n in graph.nodes() if n.type not in ("Input", "Output"))
+    nodes = sum(1 for n in graph.nodes() if not n.is_boundary)
     return {"text": to_json(graph), "class_name": request["class_name"], "nodes": nodes,
             "params": int(graph.analyze().total_params)}
 

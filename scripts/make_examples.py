@@ -181,6 +181,25 @@ def autoencoder() -> nb.Graph:
     return g
 
 
+def siamese() -> nb.Graph:
+    g = nb.Graph("siamese")
+    ends = []
+    for side in ("left", "right"):
+        x = g.add("Input", side, shape=(1, 8, 8))
+        ends.append(chain(g, x, L("Flatten", f"{side}_flat"),
+                          L("Linear", f"{side}_embed1", out_features=32),
+                          L("ReLU", f"{side}_relu"),
+                          L("Linear", f"{side}_embed2", out_features=16)))
+    # The right branch runs the left branch's modules: one encoder, applied twice.
+    for layer in ("embed1", "embed2"):
+        g.share(g.find(f"right_{layer}"), g.find(f"left_{layer}"))
+    dist = g.add("PairwiseDistance", "distance")
+    g.connect(ends[0], dist, dst_port="x1")
+    g.connect(ends[1], dist, dst_port="x2")
+    g.connect(dist, g.add("Output", "pair_distance"))
+    return g
+
+
 def _digits_rows(task: str = "classify") -> dict:
     return {"dataset": "digits_rows", "options": {}, "task": task}
 
@@ -243,6 +262,14 @@ EXAMPLES: dict[str, dict] = {
         "dataset_hint": {"dataset": "digits", "options": {"flatten": True},
                          "task": "autoencode"},
     },
+    "siamese": {
+        "build": siamese,
+        "description": "A siamese network: one encoder (the right branch shares the left "
+                       "one's layers) embeds two digits, and their distance says whether they "
+                       "are the same digit; a contrastive loss pulls pairs of one digit "
+                       "together and pushes the others apart.",
+        "dataset_hint": {"dataset": "digits", "options": {}, "task": "siamese"},
+    },
 }
 
 # Training setups (netbuilder.train.TrainingConfig fields; the rest keep their defaults), so
@@ -262,6 +289,8 @@ TRAINING: dict[str, dict] = {
     "transformer_tiny": _DIGITS_ROWS_TRAINING,
     "autoencoder": {"dataset": "digits", "dataset_options": {"flatten": True},
                     "task": "autoencode", "epochs": 30, "lr": 0.003},
+    "siamese": {"dataset": "digits", "task": "siamese", "epochs": 10, "lr": 0.003,
+                "batch_size": 64},
 }
 for _stem, _training in TRAINING.items():
     EXAMPLES[_stem].setdefault("training", dict(_training))

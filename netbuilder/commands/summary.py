@@ -37,7 +37,7 @@ def layer_rows(graph, analysis, depth: int = 0, block: str | None = None) -> lis
     rows = []
     for nid in analysis.order:
         node, info = graph.node(nid), analysis.nodes[nid]
-        if depth and node.type in ("Input", "Output"):
+        if depth and node.is_boundary:
             continue
         shapes = [list(s) if s is not None else None for s in info.out_shapes]
         rows.append({
@@ -47,6 +47,8 @@ def layer_rows(graph, analysis, depth: int = 0, block: str | None = None) -> lis
                                       for s in info.out_shapes) or "-",
             "params": info.params, "trainable": info.trainable, "macs": info.macs,
             "error": info.error,
+            # a shared module: its parameters are counted on the node that owns it
+            "shares": graph.node(node.shares).name if node.shares in graph else None,
         })
         if info.inner is not None and node.inner is not None:
             rows += layer_rows(node.inner, info.inner, depth + 1, nid)
@@ -78,7 +80,8 @@ def render(report: dict) -> list[str]:
     rows = []
     for r in report["layers"]:
         shape = "(error)" if r["error"] else r["output_shape"]
-        rows.append([_INDENT * r["depth"] + r["name"], r["type"], shape, grouped(r["params"]),
+        params = f"shares {r['shares']}" if r.get("shares") else grouped(r["params"])
+        rows.append([_INDENT * r["depth"] + r["name"], r["type"], shape, params,
                      human_count(r["macs"]) if r["macs"] else "-"])
     table = format_table(["Layer", "Type", "Output shape", "Param #", "MACs"], rows,
                          [False, False, False, True, True])

@@ -25,7 +25,7 @@ from .checks import (
     rank_error,
     translate_torch_error,
 )
-from .shape_rules import NO_MACS, closed_form, wiring
+from .shape_rules import closed_form, wiring
 
 EVAL_NAMESPACE = {
     "torch": torch, "nn": nn, "F": torch.nn.functional, "math": math,
@@ -113,8 +113,8 @@ class Analysis:
     def _values_per_sample(self, outer: bool) -> int:
         total = 0
         for nid, info in self.nodes.items():
-            kind = self.graph.node(nid).type if nid in self.graph else None
-            if kind == "Output" or (kind == "Input" and not outer):
+            node = self.graph.node(nid) if nid in self.graph else None
+            if node is not None and (node.is_output or (node.is_input and not outer)):
                 continue  # aliases: of the value an Output receives, or of the block's input
             if info.inner is not None:
                 total += info.inner._values_per_sample(outer=False)
@@ -154,9 +154,32 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
         infos[nid] = info
         if info.error:
             diags.append(Diagnostic("error", nid, info.error))
+    diags += _sharing_errors(graph, infos)
     return Analysis(graph, infos, order, diags, recomputed, batch_size)
 
 
+def _sharing_errors(graph: Graph, infos: dict) -> list[Diagnostic]:
+    """A node sharing a module must build the same module as its owner (the same input size):
+    one module has one shape. A module without parameters (ReLU) is never a problem."""
+    out = []
+    for node in graph.nodes():
+        owner = graph.node(node.shares) if node.shares in graph else None
+        mine, theirs = infos.get(node.id), infos.get(node.shares)
+        if owner is None or mine is None or theirs is None or mine.error or theirs.error:
+            continue
+        if _init_source(node, mine) != _init_source(owner, theirs):
+            shapes = ", ".join(fmt_shape(s) for s in mine.in_shapes)
+            out.append(Diagnostic("error", node.id, (
+                f"{node.label} shares the module of {owner.label} but receives {shapes} where "
+                f"{owner.label} receives {', '.join(fmt_shape(s) for s in theirs.in_shapes)}: "
+                f"a shared module needs inputs of the same size")))
+    return out
+
+
+def _init_source(node: Node, info: NodeInfo) -> str | None:
+    ctx = EmitContext(name="m", params=node.params, in_vars=["x"] * len(info.in_shapes),
+                      in_shapes=info.in_shapes, in_dtypes=info.in_dtypes)
+    return node.spec.emit(ctx).init
 def _value_dtypes(node: Node, ins: list[tuple]) -> list:
     """Dtypes of the inputs that carry values: ports that take indices are left out."""
     integer = {p.name for p in node.spec.inputs if p.integer}
@@ -201,7 +224,7 @@ def _gather_inputs(wires: list[tuple], infos: dict) -> list[tuple]:
 def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
                   batches: tuple = ()) -> NodeInfo:
     info = NodeInfo(in_shapes=[s for _, s, _ in ins], in_dtypes=[d for _, _, d in ins])
-    if node.type == "Input":
+    if node.is_input:
         shape, dtype = override or (tuple(node.params["shape"]), node.params["dtype"])
         info.out_shapes, info.out_dtypes = [tuple(shape)], [dtype]
         info.out_batches = [BATCH]
@@ -252,7 +275,9 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
         info.params = sum(p.numel() for p in weights)
         info.trainable = sum(p.numel() for p in weights if p.requires_grad)
     info.macs = macs
-    if node.type == "Output":
+    if node.shares is not None:  # the owner's module: its parameters count there, once
+        info.params = info.trainable = 0
+    if node.is_output:
         info.out_shapes, info.out_dtypes = [info.in_shapes[0]], [info.in_dtypes[0]]
         info.out_batches = [batches[0]]
     return info
@@ -350,7 +375,7 @@ def _run_meta(node: Node, shapes: list, dtypes: list, batches: tuple):
     inputs = [torch.empty((b, *s), dtype=_DTYPES.get(d, torch.float32), device="meta")
               for s, d, b in zip(shapes, dtypes, batches)]
     fn = _forward_fn(em.forward, len(inputs), out_vars)
-    if node.type in NO_MACS:  # FlopCounterMode would count 0 and costs as much as the run
+    if node.spec.no_macs:  # FlopCounterMode would count 0 and costs as much as the run
         out, flops = fn(_Holder(module), *inputs), 0
     else:
         with FlopCounterMode(display=False) as counter:

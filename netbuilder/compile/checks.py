@@ -1,12 +1,9 @@
 """Diagnostics written as advice: what is wrong with a node and what to do about it."""
 from __future__ import annotations
 
-import math
 import re
 
 from ..graph import Diagnostic, Graph, Node, fmt_shape
-
-_MERGES = ("Add", "Multiply", "Concat")
 
 
 def missing_input_error(graph: Graph, node: Node, wired_ports: list[str]) -> str | None:
@@ -19,7 +16,7 @@ def missing_input_error(graph: Graph, node: Node, wired_ports: list[str]) -> str
         elif len(graph.input_ports(node.id)) > 1:
             where = f" on port '{port.name}'"
         return f"{node.label} has no input{where}: connect a wire into it"
-    if node.type in _MERGES and len(wired_ports) < 2:
+    if node.spec.merge and len(wired_ports) < 2:
         return f"{node.label} merges two or more inputs but has {len(wired_ports)}: wire another"
     return None
 
@@ -36,11 +33,11 @@ def rank_error(node: Node, shapes: list) -> str | None:
 
 
 def merge_error(node: Node, shapes: list) -> str | None:
-    if node.type not in _MERGES or len(shapes) < 2:
+    if not node.spec.merge or len(shapes) < 2:
         return None
     first = shapes[0]
     for other in shapes[1:]:
-        if node.type == "Concat":
+        if node.spec.merge == "concat":
             dim = node.params["dim"]
             rank = len(first) + 1
             d = dim if dim >= 0 else rank + dim
@@ -60,22 +57,17 @@ def merge_error(node: Node, shapes: list) -> str | None:
     return None
 
 
-# Layers that pass integer tensors through; every other layer computes on float values.
-_INTEGER_OK = frozenset({"Embedding", "Output", "Identity", "Flatten", "Unflatten", "Reshape",
-                         "Concat", "Add", "Multiply"})
-
-
 def dtype_error(node: Node, dtypes: list) -> str | None:
     """Token ids (int64) where values are needed, or values where token ids are needed.
 
     NOTE: meta tensors skip dtype checks (a Linear runs on int64 there), so this is ours.
     """
-    if node.type == "Embedding":
+    if node.spec.input_dtype == "int64":
         if dtypes and dtypes[0] not in (None, "int64"):
             return (f"{node.label} looks up integer token ids but receives {dtypes[0]} values: "
                     f"set the Input's dtype to int64")
         return None
-    if node.type in _INTEGER_OK or node.inner is not None:
+    if node.spec.input_dtype == "any" or node.inner is not None:
         return None
     if "int64" in dtypes:
         return (f"{node.label} computes on float values but receives int64 (token ids): put "
@@ -84,34 +76,13 @@ def dtype_error(node: Node, dtypes: list) -> str | None:
 
 
 def layer_error(node: Node, shapes: list) -> str | None:
-    """Settings that do not fit the incoming shape, said before torch says it less clearly."""
-    p, shape = node.params, shapes[0] if shapes else None
-    if shape is None:
+    """Settings that do not fit the incoming shape, said before torch says it less clearly
+    (each layer's spec words its own ``shape_check``)."""
+    check = node.spec.shape_check
+    if check is None or not shapes or shapes[0] is None:
         return None
-    total = math.prod(shape)
-    if node.type in ("Softmax", "LogSoftmax"):
-        rank = len(shape) + 1
-        if not -rank <= p["dim"] < rank:
-            return (f"{node.label} normalizes along dim {p['dim']}, but {fmt_shape(shape)} has "
-                    f"dims 0 to {rank - 1}: use -1 (the last) or 1 to {rank - 1}")
-    if node.type == "PositionalEncoding" and shape and shape[0] > p["max_len"]:
-        return (f"{node.label} covers sequences of up to max_len = {p['max_len']} steps but "
-                f"receives {shape[0]}: raise max_len")
-    if node.type == "Reparameterize" and len(shapes) == 2 and shapes[1] is not None \
-            and tuple(shapes[0]) != tuple(shapes[1]):
-        return (f"{node.label} receives mu {fmt_shape(shapes[0])} and logvar "
-                f"{fmt_shape(shapes[1])}: they must have the same shape (give both Linear "
-                f"layers the same out_features)")
-    if node.type == "Reshape":
-        known = math.prod(d for d in p["shape"] if d != -1)
-        fits = total % known == 0 if -1 in p["shape"] else known == total
-        if not fits:
-            return (f"{node.label} cannot reshape {fmt_shape(shape)} ({total} values per "
-                    f"sample) into {fmt_shape(p['shape'])}: the sizes must multiply to {total}")
-    if node.type == "Unflatten" and math.prod(p["shape"]) != shape[0]:
-        return (f"{node.label} cannot unflatten {shape[0]} features into "
-                f"{fmt_shape(p['shape'])}: the sizes must multiply to {shape[0]}")
-    return None
+    advice = check(node.params, shapes)
+    return f"{node.label} {advice}" if advice else None
 
 
 def translate_torch_error(node: Node, shapes: list, exc: Exception) -> str:
@@ -152,7 +123,7 @@ def structural(graph: Graph) -> list[Diagnostic]:
         if n.id not in reach and graph.in_edges(n.id):
             out.append(Diagnostic("warning", n.id, f"{n.label} is not reachable from any Input: "
                                                    f"it is left out of the model"))
-    explicit = [n.id for n in graph.nodes() if n.type == "Output"]
+    explicit = [n.id for n in graph.nodes() if n.is_output]
     if explicit:
         used: set[str] = set(explicit)
         for o in explicit:

@@ -49,6 +49,9 @@ def used_nodes(graph: Graph) -> list[str]:
 def _errors_for(graph: Graph, analysis: Analysis, keep: list[str]) -> list[str]:
     msgs = [d.message for d in structural(graph) if d.is_error]
     msgs += [analysis.nodes[n].error for n in keep if analysis.nodes[n].error]
+    kept = set(keep)  # findings across nodes (a shared module fed two sizes)
+    msgs += [d.message for d in analysis.diagnostics
+             if d.is_error and d.node in kept and d.message not in msgs]
     return msgs
 
 
@@ -67,20 +70,22 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
     init: list[str] = []
     inits_after: list[str] = []
     body: list[str] = []
-    if any(graph.node(n).spec.source and graph.node(n).type != "Input" for n in keep):
+    if any(graph.node(n).spec.source and not graph.node(n).is_input for n in keep):
         companion = [names.create(n, graph.node(n).name) for n in graph.inputs()][:1]
     unit.attributes.setdefault(id(graph), {})
     for nid in keep:
         node = graph.node(nid)
         info = analysis.nodes[nid]
         attr = names.create(nid, node.name)
-        unit.attributes[id(graph)][nid] = attr
+        owner = node.shares if node.shares in keep else None
+        if owner is None:  # a node that shares a module owns no attribute of its own
+            unit.attributes[id(graph)][nid] = attr
         in_vars = [var[(e.src, e.src_port)] for e in graph.in_edges(nid)]
-        if node.type == "Input":
+        if node.is_input:
             args.append(attr)
             var[(nid, "out")] = attr
             continue
-        if node.type == "Output":
+        if node.is_output:
             var[(nid, "out")] = in_vars[0]
             continue
         if node.inner is not None:
@@ -97,12 +102,14 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
         ports = [p.name for p in node.spec.outputs]
         out_vars = [attr] if len(ports) < 2 else \
             [names.create((nid, p), f"{attr}_{p}") for p in ports]
-        ctx = EmitContext(name=attr, params=node.params, in_vars=in_vars,
+        # A shared module: the owner's attribute, called on this node's inputs.
+        module = attr if owner is None else names.create(owner, graph.node(owner).name)
+        ctx = EmitContext(name=module, params=node.params, in_vars=in_vars,
                           in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars)
         untrusted_code(node)
         em = node.spec.emit(ctx)
         unit.imports += [i for i in em.imports if i not in unit.imports]
-        if em.init:
+        if em.init and owner is None:
             init.append(f"self.{attr} = {em.init}")
             inits_after += _init_lines(node, attr)
         body += em.forward
@@ -115,7 +122,7 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
                         if s is not None})
     outputs = []
     for o in graph.outputs():  # a sink block returns each of its outputs
-        ports = ["out"] if graph.node(o).type == "Output" else \
+        ports = ["out"] if graph.node(o).is_output else \
             [p.name for p in graph.output_ports(o) if (o, p.name) in var]
         outputs += [var[(o, p)] for p in ports]
     lines = [f"class {cls}(nn.Module):", f'    """{doc}"""', "",
@@ -213,7 +220,7 @@ def _main_block(graph: Graph, cls: str, args: list[str], n_outputs: int,
     for arg in args:
         nid = by_attr[arg]
         p = dict(graph.node(nid).params)
-        if graph.node(nid).type != "Input":  # a drawn source (Noise) without a companion
+        if not graph.node(nid).is_input:  # a drawn source (Noise) without a companion
             p = {"shape": analysis.shape(nid), "dtype": "float32"}
         shape = ", ".join(str(int(d)) for d in (2, *p["shape"]))
         if p["dtype"] == "int64":

@@ -61,6 +61,7 @@ class Builder:
         self.merges: dict[fx.Node, tuple[str, str]] = {}  # fx add/mul -> (type, graph node)
         self.rnn_usage: dict[str, dict[str, fx.Node]] = {}
         self.blocks: dict[str, str] = {}  # module target -> block node (a second call: "real")
+        self.owners: dict[str, str] = {}  # layer module target -> its first node (shared after)
         self._next = 1
 
     # --- small helpers ---------------------------------------------------------------------
@@ -155,9 +156,13 @@ class Builder:
         return self.g
 
     def shared_ok(self, n: fx.Node) -> bool:
-        """A Discriminator may score two inputs with the same weights (its "real" port)."""
+        """A layer module called several times becomes nodes that share its module (siamese
+        branches); a block whose spec declares a second input (the Discriminator's "real"
+        port) may score two inputs with the same weights."""
         mod = self.module.get_submodule(n.target)
-        return is_block(mod) and block_type(mod, n.target) == "Discriminator" and sum(
+        if fx_map.module_rule(mod) is not None:
+            return True
+        return is_block(mod) and bool(get_spec(block_type(mod, n.target)).inputs) and sum(
             1 for m in self.fx.nodes if m.op == "call_module" and m.target == n.target) == 2
 
     def op_placeholder(self, n: fx.Node) -> Value:
@@ -189,36 +194,44 @@ class Builder:
     def op_call_module(self, n: fx.Node) -> Value:
         mod = self.module.get_submodule(n.target)
         path = f"{self.prefix}{n.target}"
-        rule = fx_map.MODULE_RULES.get(type(mod)) or fx_map.helper_rule(mod)
-        if rule is None:
+        found = fx_map.module_rule(mod)
+        if found is None:
             if is_block(mod):
                 return self.block(n, mod, path)
             self.s.problem(f"{type(mod).__name__} module '{path}' has no netbuilder layer", n)
             return BAD
+        spec, rule = found
+        type_ = spec.type
         try:
-            type_, params = rule(mod)
+            params = rule(mod)
         except fx_map.Unsupported as exc:
             self.s.problem(f"{type(mod).__name__} '{path}' with {exc}", n)
             return BAD
-        inputs, ports = self.module_inputs(n, mod, type_)
+        inputs, ports = self.module_inputs(n, mod, spec)
         if inputs is None:
             return BAD
-        value = self.layer(n, type_, params, inputs, module_name(n, type_), ports)
-        if value.kind == "tensor":
+        # A further call of one module is named after its result (``right = self.enc(x2)``).
+        name = (assigned_name(n) if n.target in self.owners else None) or module_name(n, type_)
+        value = self.layer(n, type_, params, inputs, name, ports)
+        if value.kind == "tensor" and n.target in self.owners:  # a further call: shared
+            self.g.share(value.node, self.owners[n.target])
+        elif value.kind == "tensor":
+            self.owners[n.target] = value.node
             self.s.state_names[path] = [*self.id_path, value.node]
             self.s.checks.append((self.g, value.node, mod, n))
-            if type_ in fx_map.RECURRENT:
+        if value.kind == "tensor":
+            if spec.torch_call.startswith("recurrent"):
                 return Value("rnn", value.node)
-            if type_ == "MultiheadAttention":
+            if spec.torch_call == "self_attention":
                 return Value("mha", value.node)
         return value
 
-    def module_inputs(self, n: fx.Node, mod: nn.Module, type_: str):
+    def module_inputs(self, n: fx.Node, mod: nn.Module, spec):
         """The tensor arguments of a layer call, refusing extra arguments that change it."""
         args, kwargs = list(n.args), dict(n.kwargs)
-        if type_ == "Reparameterize":
-            return args[:2], ["mu", "logvar"]
-        if type_ == "MultiheadAttention":
+        if len(spec.inputs) > 1:  # one tensor per port, in the spec's order (mu, logvar)
+            return args[:len(spec.inputs)], [p.name for p in spec.inputs]
+        if spec.torch_call == "self_attention":
             q, k, v = (args + [kwargs.pop(a, None) for a in ("query", "key", "value")])[:3]
             extra = {**dict(zip(("key_padding_mask", "need_weights", "attn_mask"), args[3:])),
                      **kwargs}
@@ -266,7 +279,7 @@ class Builder:
         self.blocks[n.target] = bid
         for (src, port), dst_port in zip(srcs, inner.inputs()):
             self.g.connect(src, bid, port, dst_port)
-        outs = [o for o in inner.outputs() if inner.node(o).type == "Output"]
+        outs = [o for o in inner.outputs() if inner.node(o).is_output]
         if isinstance(self.rec.values.get(n), torch.Tensor):
             return Value("tensor", bid, outs[0])
         return Value("tuple", bid, ports=outs)
@@ -320,12 +333,18 @@ class Builder:
             last = self.bidirectional_last(n, list(b["tensors"]), b["dim"])
             if last is not None:
                 return last
+        if len(args) > len(names):  # arguments with no known name would be dropped unseen
+            self.s.problem(f"{describe(n, self.module)} with {len(args) - 1} positional "
+                           f"argument(s) the importer cannot name: pass them by keyword", n)
+            return BAD
+        spec = fx_map.LAYER_KINDS[kind]
+        type_ = spec.type
         try:
-            type_, params, inputs = fx_map.FUNCTION_LAYERS[kind](b)
+            params, inputs = spec.from_call(b)
         except fx_map.Unsupported as exc:
             self.s.problem(f"{describe(n, self.module)} with {exc}", n)
             return BAD
-        if type_ in ("Add", "Multiply"):
+        if get_spec(type_).merge == "elementwise":
             return self.merge(n, type_, inputs)
         return self.layer(n, type_, params, inputs)
 
@@ -414,7 +433,7 @@ class Builder:
         if v.kind == "rnn" and index in (0, 1):
             return Value("rnn_seq" if index == 0 else "rnn_hidden", v.node)
         if v.kind == "rnn_hidden":
-            if self.g.node(v.node).type == "LSTM":
+            if self.g.node(v.node).spec.torch_call == "recurrent_with_cell":
                 return Value("rnn_hn", v.node) if index == 0 else self.rnn_state(n, "c_n")
             return self.final_state(n, v, index)
         if v.kind == "rnn_hn":

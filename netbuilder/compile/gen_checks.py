@@ -54,7 +54,7 @@ def _input_phrase(graph: Graph) -> str:
 
 def _gan(graph: Graph, analysis: Analysis, severity: str) -> list[Diagnostic]:
     gens, discs = blocks(graph, "generator"), blocks(graph, "discriminator")
-    noises = [n for n in graph.nodes() if n.type == "Noise"]
+    noises = [n for n in graph.nodes() if n.is_drawn_source]
     out: list[Diagnostic] = []
     for z in noises:
         if not graph.out_edges(z.id):
@@ -71,7 +71,7 @@ def _gan(graph: Graph, analysis: Analysis, severity: str) -> list[Diagnostic]:
         if not feeders:
             out.append(Diagnostic(severity, g.id, f"{g.label} needs noise: add a Noise node "
                                                   f"(Generative) and wire it into the Generator"))
-        elif severity == "error" and not any(f.type == "Noise" for f in feeders):
+        elif severity == "error" and not any(f.is_drawn_source for f in feeders):
             out.append(Diagnostic("warning", g.id, f"{g.label} is fed by "
                                   f"{', '.join(f.label for f in feeders)}, not by a Noise node: "
                                   f"a GAN's generator draws from noise"))
@@ -107,7 +107,7 @@ def _discriminator(graph: Graph, analysis: Analysis, d: Node, gens: list[Node], 
                               f"The GAN needs a Discriminator block fed by the Generator's output "
                               f"and by the real data ({data}): wire {data} into the 'real' port "
                               f"of {d.label}{why}"))
-    elif real[0].type != "Input":
+    elif not real[0].is_input:
         out.append(Diagnostic("warning", d.id, f"The 'real' port of {d.label} is fed by "
                                                f"{real[0].label}: it should receive the real data "
                                                f"({data})"))
@@ -125,7 +125,7 @@ def _discriminator(graph: Graph, analysis: Analysis, d: Node, gens: list[Node], 
 
 def _vae(graph: Graph, analysis: Analysis) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    for z in [n for n in graph.nodes() if n.type == "Reparameterize"]:
+    for z in [n for n in graph.nodes() if n.spec.samples_latent]:
         wired = {e.dst_port: e for e in graph.in_edges(z.id)}
         if len(wired) < 2:
             missing = " and ".join(p for p in ("mu", "logvar") if p not in wired)
@@ -151,7 +151,7 @@ def _vae(graph: Graph, analysis: Analysis) -> list[Diagnostic]:
 
 def _reconstruction(graph: Graph, analysis: Analysis, task: str | None) -> list[Diagnostic]:
     encs, decs = blocks(graph, "encoder"), blocks(graph, "decoder")
-    vae = any(n.type == "Reparameterize" for n in graph.nodes())
+    vae = any(n.spec.samples_latent for n in graph.nodes())
     out: list[Diagnostic] = []
     if task not in RECONSTRUCTION_TASKS and not vae:
         return out  # Encoder/Decoder blocks also make U-Nets and seq2seq: not our business
@@ -170,7 +170,7 @@ def _reconstruction(graph: Graph, analysis: Analysis, task: str | None) -> list[
     if data is None or not outputs:
         return out
     want = analysis.shape(data.id)
-    got = analysis.shape(outputs[0]) if graph.node(outputs[0]).type != "Output" else \
+    got = analysis.shape(outputs[0]) if not graph.node(outputs[0]).is_output else \
         _output_shape(graph, analysis, outputs[0])
     if want is None or got is None or tuple(got) == tuple(want):
         return out

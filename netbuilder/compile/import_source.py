@@ -18,9 +18,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from ..errors import ModelImportError
+from ..errors import EXIT_ADVICE, ModelImportError
 from ..graph import Graph
-from ..model_import import EXIT_ADVICE, parse_args_json, parse_shape  # noqa: F401
 
 _COUNTER = itertools.count(1)
 _OWN_DIR = Path(__file__).resolve().parents[1]  # the netbuilder package
@@ -142,5 +141,5 @@ def import_file(path: str | Path, class_name: str, args: dict | None = None,
     return import_module(module, input_shapes=input_shapes, name=name)
 
 
-__all__ = ["module_classes", "load_class", "instantiate", "parse_shape", "parse_args_json",
-           "import_file", "short_path", "user_frame", "failure_text"]
+__all__ = ["module_classes", "load_class", "instantiate", "import_file", "short_path",
+           "user_frame", "failure_text"]

@@ -30,13 +30,14 @@ from torch import fx, nn
 
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
+from ..layers import import_rules
 from . import fx_builder, fx_map, fx_names
 from .codegen import node_attributes
 from .import_source import short_path as _short_path
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _OWN_FILES = {os.path.abspath(f) for f in (__file__, fx_map.__file__, fx_builder.__file__,
-                                              fx_names.__file__)}
+                                              fx_names.__file__, import_rules.__file__)}
 META_KEY = "imported"  # graph.meta[META_KEY]: where the graph came from, for map_state_dict
 
 

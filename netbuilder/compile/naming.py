@@ -20,7 +20,8 @@ from torch import nn
 MODULE_MEMBERS = frozenset(dir(nn.Module)) | {"training"}
 
 RESERVED = frozenset({
-    "torch", "nn", "F", "math", "self", "model", "forward", "super", "Module", "x_batch",
+    "torch", "nn", "F", "math", "self", "model", "forward", "super", nn.Module.__name__,
+    "x_batch",
     "l", "O", "I",  # legal, but linters flag them as easy to misread (E741)
 }) | frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) \
     | MODULE_MEMBERS

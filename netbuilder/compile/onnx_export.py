@@ -84,7 +84,7 @@ def model_arguments(graph: Graph, batch: int, seed: int = 0) -> tuple[list[str],
     for name in _forward_parameters(graph):
         nid = by_attr[name]
         shape = analysis.shape(nid)
-        if graph.node(nid).type == "Input" and graph.node(nid).params["dtype"] == "int64":
+        if graph.node(nid).is_input and graph.node(nid).params["dtype"] == "int64":
             values.append(torch.randint(0, 2, (batch, *shape), generator=gen))
         else:
             values.append(torch.randn(batch, *shape, generator=gen))
@@ -107,7 +107,7 @@ def _output_names(graph: Graph) -> list[str]:
     names = []
     for o in graph.outputs():
         node = graph.node(o)
-        ports = [p.name for p in graph.output_ports(o)] if node.type != "Output" else ["out"]
+        ports = [p.name for p in graph.output_ports(o)] if not node.is_output else ["out"]
         names += [node.name if len(ports) == 1 else f"{node.name}_{p}" for p in ports]
     return names
 

@@ -1,4 +1,4 @@
-"""Closed-form shapes and MAC counts for the most common layers, and the wiring plan.
+"""Closed-form shapes and MAC counts (the rules live in the layers' specs), and the wiring plan.
 
 Shape analysis runs each layer on ``meta`` tensors, but a meta run costs 0.1 to 1 ms (torch's
 Python reference kernels) and ``FlopCounterMode`` as much again, while a 1,000-node graph must
@@ -10,144 +10,30 @@ tensors as before, so torch still decides and words every error.
 from __future__ import annotations
 
 import heapq
-import math
-from collections.abc import Callable
 
 from ..graph import Graph
+from ..layers import get_spec
 
 _FLOAT = "float32"
-
-# Layers whose forward calls none of the operations FlopCounterMode counts (matrix products,
-# convolutions, attention): their MACs are 0 without running the counter.
-NO_MACS = frozenset({
-    "Input", "Output", "Flatten", "Unflatten", "Reshape", "Identity", "Embedding",
-    "MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
-    "Upsample", "ZeroPad2d", "AddCoords", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
-    "GroupNorm", "Dropout", "Dropout2d", "ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "SiLU",
-    "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Add", "Multiply", "Concat",
-    "PositionalEncoding", "Reparameterize",
-})
-
-# Element-wise on float input (or normalizing over a dimension that the rank rule guarantees).
-_SAME_SHAPE = frozenset({
-    "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Dropout", "Dropout2d",
-    "Identity", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
-})
-
-Rule = Callable[[dict, list], "tuple[tuple, int] | None"]
 
 
 def closed_form(type_: str, params: dict, shapes: list, dtypes: list
                 ) -> tuple[list, list, int] | None:
-    """``([out shape], [out dtype], macs)`` without running the layer, or None to run it."""
+    """``([out shape], [out dtype], macs)`` without running the layer, or None to run it.
+
+    The layer's spec knows: ``same_shape`` layers keep their input's shape, a ``shape_rule``
+    gives the shape and MACs in closed form (see ``layers.shapes``).
+    """
     if not shapes or any(s is None for s in shapes) or any(d != _FLOAT for d in dtypes):
         return None
-    if type_ in _SAME_SHAPE:
+    spec = get_spec(type_)
+    if spec.same_shape:
         return [tuple(shapes[0])], [_FLOAT], 0
-    rule = _RULES.get(type_)
-    result = rule(params, shapes) if rule else None
+    result = spec.shape_rule(params, shapes) if spec.shape_rule else None
     if result is None:
         return None
     shape, macs = result
     return [shape], [_FLOAT], macs
-
-
-def _tuple(value, n: int) -> tuple:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
-
-
-def _linear(p: dict, shapes: list):
-    s = shapes[0]
-    if len(s) not in (1, 2):
-        return None
-    return (*s[:-1], p["out_features"]), math.prod(s[:-1]) * s[-1] * p["out_features"]
-
-
-def _conv(dims: int) -> Rule:
-    def rule(p: dict, shapes: list):
-        s = shapes[0]
-        groups = p["groups"]
-        if (len(s) != dims + 1 or p.get("padding_mode", "zeros") != "zeros"
-                or s[0] % groups or p["out_channels"] % groups):
-            return None
-        kernel, stride = _tuple(p["kernel_size"], dims), _tuple(p["stride"], dims)
-        pad, dil = _tuple(p["padding"], dims), _tuple(p["dilation"], dims)
-        out = []
-        for size, k, st, pd, d in zip(s[1:], kernel, stride, pad, dil):
-            span = d * (k - 1) + 1
-            if size + 2 * pd < span:
-                return None  # torch explains: the input is smaller than the kernel
-            out.append((size + 2 * pd - span) // st + 1)
-        macs = p["out_channels"] * math.prod(out) * (s[0] // groups) * math.prod(kernel)
-        return (p["out_channels"], *out), macs
-    return rule
-
-
-def _flatten(p: dict, shapes: list):
-    full = (1, *shapes[0])
-    n = len(full)
-    start, end = p["start_dim"], p["end_dim"]
-    start, end = (start + n if start < 0 else start), (end + n if end < 0 else end)
-    if not (0 <= start <= end < n):
-        return None
-    out = (*full[:start], math.prod(full[start:end + 1]), *full[end + 1:])
-    return out[1:], 0
-
-
-def _elementwise(p: dict, shapes: list):
-    first = shapes[0]
-    if any(tuple(s) != tuple(first) for s in shapes[1:]):
-        return None
-    return tuple(first), 0
-
-
-def _concat(p: dict, shapes: list):
-    first = shapes[0]
-    rank = len(first) + 1
-    d = p["dim"] + rank if p["dim"] < 0 else p["dim"]
-    if d < 1 or d >= rank:
-        return None
-    axis = d - 1
-    for s in shapes[1:]:
-        if len(s) != len(first) or any(a != b for i, (a, b) in enumerate(zip(first, s))
-                                        if i != axis):
-            return None
-    out = list(first)
-    out[axis] = sum(s[axis] for s in shapes)
-    return tuple(out), 0
-
-
-def _pool(dims: int) -> Rule:
-    def rule(p: dict, shapes: list):
-        s = shapes[0]
-        if (len(s) != dims + 1 or p["ceil_mode"] or p.get("return_indices")
-                or p.get("dilation", 1) != 1):
-            return None
-        kernel = _tuple(p["kernel_size"], dims)
-        stride = kernel if p["stride"] is None else _tuple(p["stride"], dims)
-        pad = _tuple(p["padding"], dims)
-        out = []
-        for size, k, st, pd in zip(s[1:], kernel, stride, pad):
-            if 2 * pd > k or size + 2 * pd < k:
-                return None  # torch explains: too much padding, or a window larger than the map
-            out.append((size + 2 * pd - k) // st + 1)
-        return (s[0], *out), 0
-    return rule
-
-
-def _adaptive(p: dict, shapes: list):
-    s = shapes[0]
-    if len(s) != 3 or p.get("return_indices"):
-        return None
-    return (s[0], *_tuple(p["output_size"], 2)), 0
-
-
-_RULES: dict[str, Rule] = {
-    "Linear": _linear, "Conv1d": _conv(1), "Conv2d": _conv(2), "Flatten": _flatten,
-    "Add": _elementwise, "Multiply": _elementwise, "Concat": _concat,
-    "MaxPool1d": _pool(1), "MaxPool2d": _pool(2), "AvgPool2d": _pool(2),
-    "AdaptiveAvgPool2d": _adaptive, "AdaptiveMaxPool2d": _adaptive,
-}
 
 
 def wiring(graph: Graph) -> tuple[list[str], dict[str, list[tuple[str, str, int]]]]:

@@ -24,7 +24,7 @@ THEMES = {"light": LIGHT, "dark": DARK}
 def subtitle(node: Node) -> str:
     """A node's key parameters in a few characters, from its layer spec (``""`` if none)."""
     if node.inner is not None:
-        n = sum(1 for m in node.inner.nodes() if m.type not in ("Input", "Output"))
+        n = sum(1 for m in node.inner.nodes() if not m.is_boundary)
         return f"{n} layer" + ("s" if n != 1 else "")
     rule = getattr(node.spec, "subtitle", None)
     if rule is None:

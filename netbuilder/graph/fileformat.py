@@ -32,6 +32,8 @@ def graph_to_dict(g: Graph) -> dict:
     for n in g.nodes():
         d: dict[str, Any] = {"id": n.id, "type": n.type, "name": n.name,
                              "params": _jsonable(n.params), "pos": [n.pos[0], n.pos[1]]}
+        if n.shares is not None:
+            d["shares"] = n.shares
         if n.inner is not None:
             d["graph"] = _body(n.inner)
         nodes.append(d)
@@ -99,7 +101,7 @@ def _scalar(value: Any) -> str:
 
 
 _TOP_KEYS = ("format_version", "name", "nodes", "edges", "training", "meta")
-_NODE_KEYS = ("id", "type", "name", "params", "pos", "graph")
+_NODE_KEYS = ("id", "type", "name", "params", "pos", "shares", "graph")
 _EDGE_KEYS = ("src", "src_port", "dst", "dst_port")
 
 
@@ -151,6 +153,9 @@ def _read_body(data: dict, path: str | None, prefix: str,
         raise fail("nodes must be a list", "nodes")
     for i, nd in enumerate(nodes):
         _read_node(g, nd, f"nodes[{i}]", path, prefix, fail)
+    for i, nd in enumerate(nodes):  # once every node exists: a link may name a later node
+        if "shares" in nd:
+            _read_shares(g, nd, f"nodes[{i}].shares", fail)
     edges = data.get("edges", [])
     if not isinstance(edges, list):
         raise fail("edges must be a list", "edges")
@@ -209,6 +214,14 @@ def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail) -> None:
         raise fail(exc.message, f"{where}.{sub}") from None
 
 
+def _read_shares(g: Graph, nd: dict, where: str, fail) -> None:
+    target = nd["shares"]
+    if not isinstance(target, str) or not target:
+        raise fail("shares must be the id of another node (text)", where)
+    try:
+        g.share(nd["id"], target)
+    except NetbuilderError as exc:
+        raise fail(exc.message, where) from None
 _ADD_ARGUMENTS = ("type", "name", "pos", "id", "inner")
 
 

@@ -15,6 +15,7 @@ import networkx as nx
 from ..errors import CycleError, GraphError, NameTakenError, ParamError, PortError
 from ..layers import LayerSpec, Port, get_spec
 from .diagnostics import label
+from .sharing import check_share, sharers_of, sharing_group
 from .signals import Signal
 
 
@@ -29,6 +30,7 @@ class Node:
     pos: tuple[float, float] = (0.0, 0.0)
     inner: Graph | None = None
     version: int = 0  # bumped on every change that affects shapes (analysis cache key)
+    shares: str | None = None  # id of the node whose module this one uses (weight sharing)
 
     @property
     def spec(self) -> LayerSpec:
@@ -37,6 +39,26 @@ class Node:
     @property
     def label(self) -> str:
         return label(self.type, self.name)
+
+    @property
+    def is_input(self) -> bool:
+        """Where the graph's data enters (an Input; inside a block, one of its ports)."""
+        return self.spec.boundary == "input"
+
+    @property
+    def is_output(self) -> bool:
+        """A value the graph returns (an Output; inside a block, one of its ports)."""
+        return self.spec.boundary == "output"
+
+    @property
+    def is_drawn_source(self) -> bool:
+        """A source other than an Input (Noise): drawn inside forward unless passed in."""
+        return self.spec.source and not self.spec.boundary
+
+    @property
+    def is_boundary(self) -> bool:
+        """An Input or an Output: structure, not a layer."""
+        return bool(self.spec.boundary)
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,7 @@ class Graph:
         self.param_changed = Signal()  # (node_id, param_name, value)
         self.node_renamed = Signal()  # (node_id, name)
         self.node_moved = Signal()  # (node_id, pos)
+        self.sharing_changed = Signal()  # (node_id, old shared id, new shared id)
         self.changed = Signal()  # () after any mutation that can change shapes
 
     # --- queries --------------------------------------------------------------------------
@@ -135,14 +158,14 @@ class Graph:
         if n.inner is not None:
             # A block's own ports come from its inner Inputs; its spec may add shared-weight
             # ports after them (a Discriminator's optional "real").
-            return [Port(i.id, doc=i.name) for i in n.inner.nodes() if i.type == "Input"] + \
+            return [Port(i.id, doc=i.name) for i in n.inner.nodes() if i.is_input] + \
                 list(n.spec.inputs)
         return list(n.spec.inputs)
 
     def output_ports(self, node_id: str) -> list[Port]:
         n = self.node(node_id)
         if n.inner is not None:
-            return [Port(o.id, doc=o.name) for o in n.inner.nodes() if o.type == "Output"] + \
+            return [Port(o.id, doc=o.name) for o in n.inner.nodes() if o.is_output] + \
                 list(n.spec.outputs)
         return list(n.spec.outputs)
 
@@ -153,15 +176,15 @@ class Graph:
         return (len(node_id), node_id)
 
     def inputs(self) -> list[str]:
-        return [n.id for n in self._nodes.values() if n.type == "Input"]
+        return [n.id for n in self._nodes.values() if n.is_input]
 
     def outputs(self) -> list[str]:
         """Output nodes, or the sinks when there are none (what ``build`` returns)."""
-        outs = [n.id for n in self._nodes.values() if n.type == "Output"]
+        outs = [n.id for n in self._nodes.values() if n.is_output]
         if outs:
             return outs
         return [n.id for n in self._nodes.values()
-                if self._g.out_degree(n.id) == 0 and n.type != "Input"]
+                if self._g.out_degree(n.id) == 0 and not n.is_input]
 
     def ancestors(self, node_id: str) -> set[str]:
         return nx.ancestors(self._g, node_id)
@@ -204,13 +227,15 @@ class Graph:
         on that port go too (announced by the outer graph), so no wire is left dangling.
         """
         n = self.node(node_id)
-        if self.parent is not None and n.type in ("Input", "Output"):
+        if self.parent is not None and n.is_boundary:
             outer, block = self.parent
             if block in outer:
                 for e in outer.in_edges(block) + outer.out_edges(block):
                     if node_id in ((e.dst_port if e.dst == block else None),
                                    (e.src_port if e.src == block else None)):
                         outer.disconnect(e)
+        for sharer in sharers_of(self, node_id):  # they keep its settings, own modules again
+            self.share(sharer, None)
         for e in self.in_edges(node_id) + self.out_edges(node_id):
             self.disconnect(e)
         self._g.remove_node(node_id)
@@ -226,19 +251,55 @@ class Graph:
         self.set_params(node_id, {key: value})
 
     def set_params(self, node_id: str, values: dict) -> None:
-        """Change parameters; all are validated before any is applied."""
+        """Change parameters; all are validated before any is applied. Nodes sharing one
+        module change together (one module has one configuration)."""
         n = self.node(node_id)
         new = self._validated(n.spec, n.name, n.params, values, node_id)
-        changed = {k: v for k, v in new.items() if n.params.get(k) != v or
-                   type(n.params.get(k)) is not type(v)}
-        if not changed:
+        edits = []
+        for member in sharing_group(self, node_id):
+            m = self.node(member)
+            changed = {k: v for k, v in new.items() if m.params.get(k) != v or
+                       type(m.params.get(k)) is not type(v)}
+            if changed:
+                edits.append((m, changed))
+        if not edits:
             return
-        n.params = new
+        for m, _ in edits:
+            m.params = dict(new)
+            m.version += 1
+        self._touch()
+        for m, changed in edits:
+            for k, v in changed.items():
+                self.param_changed.emit(m.id, k, v)
+        self.changed.emit()
+
+    def share(self, node_id: str, target: str | None) -> None:
+        """Make ``node_id`` use the module of ``target`` (weight sharing; it takes the target's
+        parameters), or a module of its own again (None)."""
+        n = self.node(node_id)
+        old = n.shares
+        if target == old:
+            return
+        if target is not None:
+            check_share(self, node_id, target)
+            # NOTE: settings first, while the node is still alone: undoing the link then
+            # restores its own settings without reaching the owner through the link.
+            self._align(node_id, target)
+        n.shares = target
         n.version += 1
         self._touch()
-        for k, v in changed.items():
-            self.param_changed.emit(node_id, k, v)
+        self.sharing_changed.emit(node_id, old, target)
         self.changed.emit()
+
+    def _align(self, node_id: str, target: str) -> None:
+        n, t = self.node(node_id), self.node(target)
+        changed = {k: v for k, v in t.params.items() if n.params.get(k) != v}
+        if changed:
+            n.params = dict(t.params)
+            n.version += 1
+            self._touch()
+            for k, v in changed.items():
+                self.param_changed.emit(node_id, k, v)
 
     def rename(self, node_id: str, name: str) -> None:
         n = self.node(node_id)

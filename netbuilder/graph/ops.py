@@ -16,10 +16,14 @@ def extract(g: Graph, ids: Iterable[str]) -> dict:
     """The selected nodes and the wires among them, as graph-file JSON (for the clipboard)."""
     ids = set(ids)
     full = graph_to_dict(g)
+    nodes = [n for n in full["nodes"] if n["id"] in ids]
+    for n in nodes:
+        if n.get("shares") not in ids:  # a link to a node left behind is not copied
+            n.pop("shares", None)
     return {
         "format_version": full["format_version"],
         "name": g.name,
-        "nodes": [n for n in full["nodes"] if n["id"] in ids],
+        "nodes": nodes,
         "edges": [e for e in full["edges"] if e["src"] in ids and e["dst"] in ids],
     }
 
@@ -36,7 +40,15 @@ def paste(g: Graph, data: dict, offset: tuple[float, float] = (40.0, 40.0)) -> l
                               inner=inner, **n.params)
     for e in part.edges():
         g.connect(mapping[e.src], mapping[e.dst], e.src_port, e.dst_port)
+    _relink(g, part.nodes(), mapping)
     return [mapping[n.id] for n in part.nodes()]
+
+
+def _relink(g: Graph, nodes, mapping: dict[str, str]) -> None:
+    """Shared modules among moved or copied nodes stay shared (both ends must come along)."""
+    for n in nodes:
+        if n.shares in mapping and n.id in mapping:
+            g.share(mapping[n.id], mapping[n.shares])
 
 
 def _next_name(g: Graph, name: str) -> str:
@@ -61,7 +73,7 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
     if block_id is not None and block_id in g and block_id not in sel:
         raise GraphError(f"A node with id {block_id!r} already exists", node=block_id)
     for i in sel:
-        if g.node(i).type in ("Input", "Output"):
+        if g.node(i).is_boundary:
             raise GraphError(f"{g.node(i).label} cannot go inside a block: a block's inputs and "
                              f"outputs come from the wires that cross its border", node=i)
     inner = Graph(name or "block")
@@ -74,6 +86,7 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
         n = g.node(i)
         inner.add(n.type, n.name, n.pos, id=n.id,
                   inner=n.inner.copy() if n.inner is not None else None, **n.params)
+    _relink(inner, [g.node(i) for i in ids], {i: i for i in ids})
     # One inner Input per distinct outside source, one inner Output per distinct inside source.
     in_ports: dict[tuple, str] = {}
     for e in crossing_in:
@@ -123,7 +136,7 @@ def ungroup(g: Graph, block_id: str) -> list[str]:
     outside_out = g.out_edges(block_id)
     mapping: dict[str, str] = {}
     for n in inner.nodes():
-        if n.type in ("Input", "Output"):
+        if n.is_boundary:
             continue
         name = n.name if not any(m.name == n.name for m in g.nodes()) else _next_name(g, n.name)
         new_id = n.id if n.id not in g else None
@@ -133,11 +146,12 @@ def ungroup(g: Graph, block_id: str) -> list[str]:
     out_source: dict[str, tuple[str, str] | None] = {}
     for e in inner.edges():
         d = inner.node(e.dst)
-        if d.type == "Output":
+        if d.is_output:
             out_source[d.id] = _resolve(e, mapping, outside_in)
     g.remove(block_id)
+    _relink(g, inner.nodes(), mapping)
     for e in inner.edges():
-        if inner.node(e.dst).type == "Output":
+        if inner.node(e.dst).is_output:
             continue
         src = _resolve(e, mapping, outside_in)
         if src is not None:

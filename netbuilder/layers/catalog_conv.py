@@ -1,8 +1,13 @@
 """Convolutions (1-3 dims, transposed), CoordConv, batch and group normalization, dropout."""
 from __future__ import annotations
 
+from . import import_rules as imp
+from . import shapes
+from . import subtitles as sub
 from .define import P, RankRule, attrs, image_rule, layer
 from .spec import call
+
+_F = "torch.nn.functional."  # where the importer finds the functional forms
 
 _CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True,
                   "padding_mode": "zeros", "output_padding": 0}
@@ -31,18 +36,11 @@ def _conv(type_: str, dims: int, doc: str, aliases: tuple, transpose: bool = Fal
         return call(f"nn.{type_}", (c.shape[0], c.params["out_channels"]), kw, _CONV_DEFAULTS)
 
     layer(type_, "Convolution", doc, params, init=init, aliases=aliases, weight=True,
-          short="deconv" if transpose else "conv", rank=image_rule(dims), conv_dims=dims,
-          subtitle=_conv_subtitle, torch_class=f"torch.nn.{type_}",
-          from_module=lambda m: {"bias": m.bias is not None, **attrs(
-              "out_channels", "kernel_size", *names[:-1] if transpose else names[:-2])(m),
-              **({} if transpose else {"padding_mode": m.padding_mode})})
-
-
-def _conv_subtitle(p: dict) -> str:
-    k = p["kernel_size"]
-    k = "×".join(map(str, k)) if isinstance(k, tuple) else f"{k}"
-    stride = f" /{p['stride']}" if p["stride"] != 1 else ""
-    return f"{p['out_channels']} × {k}{stride}"
+          short="deconv" if transpose else "conv", rank=image_rule(dims),
+          subtitle=sub.conv(dims), conv_dims=dims, probe="auto",
+          # torch's transposed convolution is not a convolution's closed form: it runs on meta
+          shape_rule=None if transpose else shapes.conv(dims),
+          torch_class=f"torch.nn.{type_}", from_module=imp.conv(transpose))
 
 
 _conv("Conv1d", 1, "1-D convolution over (channels, length) signals.",
@@ -61,7 +59,9 @@ _conv("ConvTranspose2d", 2, "Transposed 2-D convolution: learned upsampling (DCG
 
 layer("AddCoords", "Convolution", "CoordConv: appends i and j coordinate channels in [-1, 1].",
       init=lambda c: "AddCoords()", helpers=("AddCoords",),
-      aliases=("coordconv", "coordinates", "coord conv"), short="coords", rank=image_rule(2))
+      aliases=("coordconv", "coordinates", "coord conv"), short="coords", rank=image_rule(2),
+      no_macs=True, probe="never", torch_class="netbuilder.layers.modules.AddCoords",
+      from_module=lambda m: {})
 
 # --- Normalization and dropout ---------------------------------------------------------------
 
@@ -76,7 +76,7 @@ def _batchnorm(type_: str, rule: RankRule, doc: str, aliases: tuple):
           init=lambda c: call(f"nn.{type_}", (c.shape[0],),
                               {k: c.params[k] for k in _NORM_DEFAULTS}, _NORM_DEFAULTS),
           aliases=aliases, short="bn", rank=rule, same_shape=True, no_macs=True,
-          torch_class=f"torch.nn.{type_}", from_module=attrs(*_NORM_DEFAULTS))
+          torch_class=f"torch.nn.{type_}", from_module=imp.batchnorm)
 
 
 _batchnorm("BatchNorm1d", RankRule((1, 2), "(N, features) or (N, C, L)",
@@ -94,18 +94,23 @@ layer("GroupNorm", "Normalization", "Normalizes groups of channels per sample.",
        P("affine", "bool", True, "Learn a scale and shift")),
       init=lambda c: call("nn.GroupNorm", (c.params["num_groups"], c.shape[0]), {
           "eps": c.params["eps"], "affine": c.params["affine"]}, {"eps": 1e-5, "affine": True}),
-      aliases=("group normalization", "gn"), short="gn", same_shape=True, no_macs=True,
-      torch_class="torch.nn.GroupNorm", from_module=attrs("num_groups", "eps", "affine"),
-      rank=RankRule((1, 2, 3, 4), "(N, C, ...)"))
+      aliases=("group normalization", "gn"), short="gn",
+      rank=RankRule((1, 2, 3, 4), "(N, C, ...)"), subtitle=sub.param("num_groups", "{} groups"),
+      no_macs=True, torch_class="torch.nn.GroupNorm", from_module=imp.groupnorm)
 
 layer("Dropout", "Regularization", "Zeroes random units during training (scales the rest).",
       (P("p", "float", 0.5, "Probability of dropping a unit", min=0.0, max=1.0),),
       init=lambda c: call("nn.Dropout", (), {"p": c.params["p"]}, {"p": 0.5}),
       aliases=("drop out", "regularization"), short="drop", same_shape=True, no_macs=True,
-      torch_class="torch.nn.Dropout", from_module=attrs("p"))
+      passes_values=True,
+      subtitle=lambda p: f"p={sub.num(p['p'])}", torch_class="torch.nn.Dropout",
+      from_module=attrs("p"), functions=(f"{_F}dropout", "torch.dropout"),
+      from_call=imp.unary("p"))
 
 layer("Dropout2d", "Regularization", "Zeroes whole random channels during training.",
       (P("p", "float", 0.5, "Probability of dropping a channel", min=0.0, max=1.0),),
       init=lambda c: call("nn.Dropout2d", (), {"p": c.params["p"]}, {"p": 0.5}),
       aliases=("spatial dropout", "channel dropout"), short="drop", rank=image_rule(2),
-      same_shape=True, no_macs=True, torch_class="torch.nn.Dropout2d", from_module=attrs("p"))
+      same_shape=True, no_macs=True, subtitle=lambda p: f"p={sub.num(p['p'])}",
+      passes_values=True, torch_class="torch.nn.Dropout2d", from_module=attrs("p"),
+      functions=(f"{_F}dropout2d",), from_call=imp.unary("p"))

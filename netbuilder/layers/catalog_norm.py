@@ -2,6 +2,7 @@
 dimensions, response normalization, and the channel-wise and self-normalizing dropouts."""
 from __future__ import annotations
 
+from . import import_rules as imp
 from .define import Code, P, RankRule, activation, attrs, image_rule, layer, refusal
 from .spec import call
 
@@ -107,6 +108,8 @@ for _type, _doc, _aliases, _rank in (
     ("FeatureAlphaDropout", "Alpha dropout of whole channels (with SELU).",
      ("channel alpha dropout",), RankRule((2, 3, 4), "(N, C, ...)")),
 ):
+    _kw = {"passes_values": True, "functions": (f"torch.nn.functional.{_type.lower()}",),
+           "from_call": imp.unary("p")} if _type in ("Dropout1d", "Dropout3d") else {}
     activation(_type, _doc, (P("p", "float", 0.5, "Probability of dropping", min=0.0,
                                max=1.0),), _aliases, {"p": 0.5}, "drop",
-               category="Regularization", rank=_rank)
+               category="Regularization", rank=_rank, **_kw)

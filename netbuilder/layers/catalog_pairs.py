@@ -2,6 +2,8 @@
 embeddings, single recurrent steps (cells), the transformer decoder and the whole Transformer."""
 from __future__ import annotations
 
+from . import import_rules as imp
+from . import subtitles as sub
 from .define import P, Port, RankRule, attrs, ff_params, layer, refusal
 from .spec import call
 
@@ -43,8 +45,11 @@ layer("PairwiseDistance", "Merge", "p-norm distance between two inputs, row by r
           {"p": 2.0, "eps": 1e-6, "keepdim": False}),
       forward=lambda c: [f"{c.out} = self.{c.name}({c.in_vars[0]}, {c.in_vars[1]})"],
       inputs=_PAIR, aliases=("distance", "euclidean distance", "siamese", "contrastive"),
-      short="dist", torch_class="torch.nn.PairwiseDistance",
-      from_module=lambda m: {"p": float(m.norm), "eps": m.eps, "keepdim": m.keepdim})
+      short="dist", torch_class="torch.nn.PairwiseDistance", no_macs=True,
+      subtitle=lambda p: f"L{sub.num(p['p'])}",
+      from_module=lambda m: {"p": float(m.norm), "eps": float(m.eps), "keepdim": bool(m.keepdim)},
+      functions=("torch.pairwise_distance", "torch.nn.functional.pairwise_distance"),
+      from_call=imp.pairwise_call)
 
 layer("EmbeddingBag", "Dense",
       "Sums, averages or maxes the embeddings of each bag of token ids (fast text models).",
@@ -60,6 +65,8 @@ layer("EmbeddingBag", "Dense",
       inputs=(Port("in", integer=True, doc="Bags of token ids (N, bag size), int64"),),
       aliases=("bag of words", "embedding bag", "fasttext"), short="bag", weight=True,
       rank=RankRule((1,), "(N, bag size) of token ids"), torch_class="torch.nn.EmbeddingBag",
+      input_dtype="int64", probe="never", subtitle=lambda p: (
+          f"{p['num_embeddings']}→{p['embedding_dim']} {p['mode']}"),
       from_module=attrs("num_embeddings", "embedding_dim", "mode", "padding_idx"))
 
 # --- Recurrent cells: one time step -----------------------------------------------------------

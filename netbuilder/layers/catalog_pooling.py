@@ -5,12 +5,16 @@ takes on its own "indices" input to put each maximum back where it came from.
 """
 from __future__ import annotations
 
+from . import import_rules as imp
+from . import shapes
+from . import subtitles as sub
 from .define import P, Port, attrs, image_rule, layer
 from .spec import call
 
 _INDICES_OUT = (Port("out"), Port("indices", doc="set return_indices to get where each maximum "
                                                  "was (for a MaxUnpool)"))
 _DIM_ALIAS = {1: "1d", 2: "", 3: "3d"}
+_F = "torch.nn.functional."  # where the importer finds the functional forms
 
 
 def _window(dims: int, stride_doc: str = "Step between windows (auto: the window size)"):
@@ -67,8 +71,12 @@ def _pool(kind: str, dims: int, doc: str, aliases: tuple, short: str) -> None:
                               {k: c.params[k] for k in names}, defaults),
           forward=_with_indices, outputs=_INDICES_OUT if kind == "Max" else (Port("out"),),
           aliases=aliases, short=short, rank=image_rule(dims), no_macs=True,
-          subtitle=_subtitle, torch_class=f"torch.nn.{type_}",
-          from_module=_auto_stride(*names[1:]))
+          subtitle=sub.pool(dims), torch_class=f"torch.nn.{type_}",
+          from_module=_auto_stride(*names[1:]), shape_rule=shapes.pool(dims),
+          # torch has max_pool1d-3d and avg_pool1d at its top level too, not avg_pool2d/3d
+          functions=(f"{_F}{kind.lower()}_pool{dims}d",) + (
+              (f"torch.{kind.lower()}_pool{dims}d",) if kind == "Max" or dims == 1 else ()),
+          from_call=imp.pool_call)
 
 
 for _d in (1, 2, 3):
@@ -102,7 +110,8 @@ def _adaptive(kind: str, dims: int) -> None:
           forward=_with_indices, outputs=_INDICES_OUT if kind == "Max" else (Port("out"),),
           aliases=aliases, short="gap" if kind == "Avg" else "gmp", rank=image_rule(dims),
           no_macs=True, subtitle=_subtitle, torch_class=f"torch.nn.{type_}",
-          from_module=attrs(*names))
+          from_module=attrs(*names), shape_rule=shapes.adaptive if dims == 2 else None,
+          functions=(f"{_F}adaptive_{kind.lower()}_pool{dims}d",), from_call=imp.adaptive_call)
 
 
 for _d in (1, 2, 3):

@@ -2,6 +2,7 @@
 sliding-window extraction (Unfold) and its inverse (Fold)."""
 from __future__ import annotations
 
+from . import import_rules as imp
 from .define import P, RankRule, attrs, image_rule, layer
 from .spec import call
 
@@ -39,7 +40,8 @@ layer("Upsample", "Resampling",
       init=_upsample_init, aliases=("upsampling", "resize", "unpool", "interpolate", "zoom"),
       short="up", rank=_ANY_MAP, no_macs=True, torch_class="torch.nn.Upsample",
       subtitle=lambda p: f"{p['mode']} ×{p['scale_factor']:g}" if p["size"] is None
-      else f"{p['mode']} → {p['size']}", from_module=_upsample_params)
+      else f"{p['mode']} → {p['size']}", from_module=_upsample_params,
+      functions=("torch.nn.functional.interpolate",), from_call=imp.interpolate_call)
 
 for _type, _doc in (("UpsamplingNearest2d", "Nearest-neighbour upsampling of (C, H, W) maps."),
                     ("UpsamplingBilinear2d", "Bilinear upsampling of (C, H, W) maps with "
@@ -79,7 +81,10 @@ def _pad(kind: str, dims: int) -> None:
           init=lambda c: call(f"nn.{type_}", tuple(c.params[k] for k in names)),
           aliases=aliases, short="pad", rank=image_rule(dims), no_macs=True,
           torch_class=f"torch.nn.{type_}", from_module=attrs(*names),
-          subtitle=lambda p: f"{p['padding']}")
+          subtitle=lambda p: f"{p['padding']}",
+          # F.pad with zeros on the four sides of an image is a ZeroPad2d
+          **({"functions": ("torch.nn.functional.pad",), "from_call": imp.pad_call}
+             if (kind, dims) == ("Zero", 2) else {}))
 
 
 for _kind in _PAD_DOCS:

@@ -1,7 +1,10 @@
 """Recurrent layers, attention, transformers, generative primitives and blocks."""
 from __future__ import annotations
 
-from .define import P, Port, RankRule, attrs, ff_params, layer
+from . import import_rules as imp
+from . import shapes
+from . import subtitles as sub
+from .define import P, Port, RankRule, layer
 from .spec import call
 
 _SEQ = RankRule((2,), "(N, time, features)", lambda r: (
@@ -9,7 +12,8 @@ _SEQ = RankRule((2,), "(N, time, features)", lambda r: (
     "(time, features)"))
 
 
-def _recurrent(type_: str, doc: str, aliases: tuple, short: str, elman: bool = False):
+def _recurrent(type_: str, doc: str, aliases: tuple, short: str, elman: bool = False,
+               cell: bool = False):
     params = (
         P("hidden_size", "int", 64, "Units in the hidden state", min=1, max=65536),
         P("num_layers", "int", 1, "Stacked recurrent layers", min=1, max=64),
@@ -42,15 +46,15 @@ def _recurrent(type_: str, doc: str, aliases: tuple, short: str, elman: bool = F
         return lines
 
     layer(type_, "Recurrent", doc, params, init=init, forward=forward, aliases=aliases,
-          short=short, rank=_SEQ, weight=True, torch_class=f"torch.nn.{type_}",
-          # NOTE: "output" is how the node reads the module's result, not the module's own.
-          from_module=attrs("hidden_size", *keys))
+          short=short, rank=_SEQ, weight=True, subtitle=sub.recurrent(type_),
+          torch_class=f"torch.nn.{type_}", from_module=imp.recurrent,
+          torch_call="recurrent_with_cell" if cell else "recurrent")
 
 
 _recurrent("RNN", "Elman recurrent network: h_t = tanh(W·x_t + U·h_{t-1} + b).",
            ("elman", "simple rnn", "recurrent"), "rnn", elman=True)
 _recurrent("LSTM", "Long short-term memory: gated recurrence that keeps long-range memory.",
-           ("long short-term memory", "recurrent", "sequence"), "lstm")
+           ("long short-term memory", "recurrent", "sequence"), "lstm", cell=True)
 _recurrent("GRU", "Gated recurrent unit: a lighter LSTM with update and reset gates.",
            ("gated recurrent unit", "recurrent", "sequence"), "gru")
 
@@ -64,9 +68,9 @@ layer("MultiheadAttention", "Attention",
           {"dropout": 0.0, "bias": True}),
       forward=lambda c: [f"{c.out}, _ = self.{c.name}({c.x}, {c.x}, {c.x}, need_weights=False)"],
       aliases=("self attention", "attention", "mha", "transformer"), short="attn", rank=_SEQ,
-      torch_class="torch.nn.MultiheadAttention",
-      from_module=lambda m: {"num_heads": m.num_heads, "dropout": m.dropout,
-                             "bias": m.in_proj_bias is not None})
+      subtitle=sub.param("num_heads", "{} heads"), torch_class="torch.nn.MultiheadAttention",
+      torch_call="self_attention",
+      from_module=imp.attention)
 
 layer("TransformerEncoderLayer", "Attention",
       "Self-attention plus a feed-forward network, each with a residual and LayerNorm.",
@@ -81,7 +85,8 @@ layer("TransformerEncoderLayer", "Attention",
           "batch_first": True},
           {"dim_feedforward": 2048, "dropout": 0.1, "activation": "relu", "norm_first": False}),
       aliases=("transformer", "encoder layer", "bert"), short="encoder", rank=_SEQ,
-      torch_class="torch.nn.TransformerEncoderLayer", from_module=ff_params)
+      subtitle=lambda p: f"{p['nhead']} heads ff{p['dim_feedforward']}",
+      torch_class="torch.nn.TransformerEncoderLayer", from_module=imp.encoder_layer)
 
 layer("PositionalEncoding", "Attention",
       "Adds position information to a sequence (sinusoidal or learned).",
@@ -91,7 +96,10 @@ layer("PositionalEncoding", "Attention",
       init=lambda c: call("PositionalEncoding", (c.shape[-1],), {
           "max_len": c.params["max_len"], "kind": c.params["kind"]}),
       helpers=("PositionalEncoding",), aliases=("position embedding", "positional embedding"),
-      short="posenc", rank=_SEQ)
+      short="posenc", rank=_SEQ, subtitle=sub.param("kind"), no_macs=True,
+      shape_check=shapes.sequence_length,
+      torch_class="netbuilder.layers.modules.PositionalEncoding",
+      from_module=lambda m: {"kind": m.kind, "max_len": m.table.shape[0]})
 
 # --- Generative primitives -------------------------------------------------------------------
 
@@ -102,7 +110,10 @@ layer("RBM", "Generative",
       init=lambda c: call("RBM", (c.shape[-1], c.params["n_hidden"]), {"k": c.params["cd_k"]},
                           {"k": 1}),
       helpers=("RBM",), aliases=("restricted boltzmann machine", "boltzmann", "dbn"),
-      short="rbm", rank=RankRule((1,), "(N, visible units)", lambda r: "add a Flatten before it"))
+      short="rbm", rank=RankRule((1,), "(N, visible units)", lambda r: "add a Flatten before it"),
+      subtitle=lambda p: f"→{p['n_hidden']} CD-{p['cd_k']}", pretrained_layerwise=True,
+      torch_class="netbuilder.layers.modules.RBM",
+      from_module=lambda m: {"n_hidden": m.weight.shape[0], "cd_k": m.k})
 
 layer("Reparameterize", "Generative",
       "VAE sampling z = μ + σ·ε from mean and log-variance; records the KL term for the loss.",
@@ -110,7 +121,9 @@ layer("Reparameterize", "Generative",
       init=lambda c: "Reparameterize()",
       forward=lambda c: [f"{c.out} = self.{c.name}({c.in_vars[0]}, {c.in_vars[1]})"],
       helpers=("Reparameterize",), aliases=("vae", "sampling", "latent", "reparameterization"),
-      short="z", rank=RankRule((1,), "(N, latent)"))
+      short="z", rank=RankRule((1,), "(N, latent)"), no_macs=True, samples_latent=True,
+      shape_check=shapes.same_pair, torch_class="netbuilder.layers.modules.Reparameterize",
+      from_module=lambda m: {})
 
 # --- Blocks (an inner graph compiled to its own class; ports come from its Input/Output nodes) --
 

@@ -70,8 +70,8 @@ def layer(
     """Register a layer whose ``__init__`` expression comes from ``init`` (None: stateless).
 
     ``knowledge`` sets the spec's per-layer fields (``subtitle``, ``same_shape``, ``no_macs``,
-    ``shape_rule``, ``merge``, ``conv_dims``, ``torch_class``, ``from_module``, ``functions``,
-    ``from_call``).
+    ``shape_rule``, ``merge``, ``conv_dims``, ``torch_class``, ``from_module``... : see
+    ``LayerSpec``).
     """
 
     def emit(ctx: EmitContext) -> Emission:

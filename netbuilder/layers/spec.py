@@ -224,16 +224,43 @@ class LayerSpec:
     source: bool = False  # produces data without inputs (Input, Noise)
     # --- Per-layer knowledge. NOTE: everything particular to a layer type lives here, read by
     # the floors above through these fields; no module outside layers/ names a layer type.
-    subtitle: Callable[[dict], str] | None = None  # canvas node subtitle from the params
-    same_shape: bool = False  # output shape == input shape (element-wise on float input)
-    no_macs: bool = False  # forward calls nothing FlopCounterMode counts: 0 MACs, no counting
-    shape_rule: Callable[[dict, list], tuple | None] | None = None  # closed form (shape, macs)
+    # Canvas: the node's subtitle from its params ("6@5×5 s1"); None draws none.
+    subtitle: Callable[[dict], str] | None = None
+    # Shape analysis: output shape == input shape (element-wise on float input) ...
+    same_shape: bool = False
+    # ... forward calls nothing FlopCounterMode counts (0 MACs without counting) ...
+    no_macs: bool = False
+    # ... or a closed form (params, input shapes) -> (output shape, MACs), None when unsure.
+    shape_rule: Callable[[dict, list], tuple | None] | None = None
+    # Settings that do not fit the incoming shapes: (params, input shapes) -> advice that
+    # follows the node's label ("normalizes along dim 3, but ..."), None when they fit.
+    shape_check: Callable[[dict, list], str | None] | None = None
     merge: str | None = None  # "elementwise" or "concat": how its several inputs combine
-    conv_dims: int = 0  # spatial dims of a convolution (probes, feature maps, channels_last)
-    torch_class: str | None = None  # "torch.nn.Conv2d": what the importer recognises
-    from_module: Callable[[Any], dict] | None = None  # params of a torch module instance
-    functions: tuple[str, ...] = ()  # torch functions / methods the importer maps to this type
-    from_call: Callable[[dict], tuple[dict, list]] | None = None  # bound args -> (params, inputs)
+    conv_dims: int = 0  # spatial dims of a convolution (probes, filter views, channels_last)
+    boundary: str = ""  # "input" / "output": where a graph's data enters / leaves (structural)
+    # What it computes on: "float" values, "int64" token ids only (a lookup), or "any" (passes
+    # integer tensors through: reshapes, merges, Output).
+    input_dtype: str = "float"
+    # Feature maps: "auto" probed by default (convolutions, dense layers), "on_demand" when
+    # selected, "never" when it has no activations of its own worth showing (reshapes, merges).
+    probe: str = "on_demand"
+    # What its output holds, for tasks choosing losses and views: "probabilities" (sum to 1),
+    # "log_probabilities", "unit_interval" (0..1 each), "signed_unit" (-1..1), "nonnegative".
+    output_range: str = ""
+    passes_values: bool = False  # its output holds its input's values (reshaped, some zeroed)
+    samples_latent: bool = False  # draws z from (mu, logvar) and keeps the KL term (VAE)
+    pretrained_layerwise: bool = False  # trained greedily apart from the forward pass (RBM)
+    # Importer: the torch class it stands for ("torch.nn.Conv2d"; subclasses map too) and
+    # module instance -> params; torch functions / Tensor methods ("torch.nn.functional.relu",
+    # "Tensor.relu") and bound call arguments -> (params, input tensors).
+    torch_class: str | None = None
+    # How that torch module is called and what it returns, where it is not one tensor in and
+    # one out: "recurrent" (out, h_n), "recurrent_with_cell" (out, (h_n, c_n)),
+    # "self_attention" (called with query, key, value; returns out, weights).
+    torch_call: str = ""
+    from_module: Callable[[Any], dict] | None = None
+    functions: tuple[str, ...] = ()
+    from_call: Callable[[dict], tuple[dict, list]] | None = None
     code_target: Callable[[dict], str] | None = None  # the Python code it names (trust gates it)
 
     @property

@@ -54,14 +54,21 @@ def _rows(tensors: dict) -> int:
 
 
 def graph_input(graph) -> tuple[str, tuple, str]:
-    """(name, shape, dtype) of the graph's one Input."""
-    inputs = graph.inputs()
-    if len(inputs) != 1:
-        what = "no Input" if not inputs else f"{len(inputs)} Inputs"
-        raise TrainingError(f"The graph has {what}; training feeds one dataset into exactly one "
-                            f"Input node", field="dataset")
-    node = graph.node(inputs[0])
-    return node.name, tuple(node.params["shape"]), node.params["dtype"]
+    """(name, shape, dtype) of the graph's Input; several Inputs (the two sides of a siamese
+    pair) must take samples of one shape, as the one dataset feeds them all."""
+    inputs = [graph.node(i) for i in graph.inputs()]
+    if not inputs:
+        raise TrainingError("The graph has no Input; training feeds the dataset into an Input "
+                            "node", field="dataset")
+    first = inputs[0]
+    for other in inputs[1:]:
+        if (tuple(other.params["shape"]), other.params["dtype"]) != (
+                tuple(first.params["shape"]), first.params["dtype"]):
+            raise TrainingError(f"The graph has {len(inputs)} Inputs of different shapes "
+                                f"({first.label}, {other.label}); training feeds one dataset "
+                                f"into one Input, or into Inputs of one shape (siamese pairs)",
+                                field="dataset")
+    return first.name, tuple(first.params["shape"]), first.params["dtype"]
 
 
 def fit_to_input(ds: DatasetArrays, graph, log: Callable[[str], None]

@@ -16,7 +16,7 @@ task               "classify" | "regress" | "autoencode" | any registered task (
 task_options       options the task validates ({}); autoencode: {"denoise": "none"|"gaussian"|
                    "masking", "strength": 0.2}
 loss               "auto" (the task's choice) | cross_entropy | nll | mse | l1 | smooth_l1 |
-                   bce | bce_logits ("auto")
+                   bce | bce_logits | contrastive (siamese pairs) ("auto")
 optimizer          sgd | rmsprop | adagrad | adadelta | adam | adamw | lbfgs ("adam")
 lr                 learning rate (1e-3); weight_decay (0.0); momentum (0.9, sgd only);
                    nesterov (False, sgd); optimizer_options: extra keyword arguments ({})
@@ -51,7 +51,8 @@ from ..errors import NetbuilderError
 
 OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamw", "lbfgs")
 SCHEDULES = ("none", "step", "exponential", "cosine", "one_cycle", "plateau")
-LOSSES = ("auto", "cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_logits")
+LOSSES = ("auto", "cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_logits",
+          "contrastive")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 NORMALIZATIONS = ("none", "standard", "minmax")
 AUGMENT_KEYS = ("flip", "shift", "rotate", "noise")

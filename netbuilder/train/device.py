@@ -54,6 +54,13 @@ def bf16_supported(device: torch.device) -> bool:
     return device.type == "cuda" and torch.cuda.is_bf16_supported()
 
 
+def convolutional(graph) -> bool:
+    """Whether the network convolves images (a spec with 2-D ``conv_dims``), inside blocks too:
+    the case where the channels_last memory format pays."""
+    return any(n.spec.conv_dims == 2 or (n.inner is not None and convolutional(n.inner))
+               for n in graph.nodes())
+
+
 def plan(config: TrainingConfig, device: torch.device, is_conv_net: bool) -> DevicePlan:
     """Precision and memory format for ``device``. Autocast runs only on CUDA."""
     notes: list[str] = []

@@ -113,13 +113,15 @@ def training_script(graph: Graph, config: TrainingConfig, cls: str):
         plan_t.scale = task.scales_data
     if config.task in ("rbm", "dbn"):
         plan_t.rbms = [attrs[n.id] for n in task.cd.rbms]
-    plan_t.unused_parameters = _has_type(graph, "RBM")
+    plan_t.unused_parameters = _has_layerwise(graph)
     script = build_script(cls, plan, plan_t, config, _docstring(cls, config, plan, plan_t))
     return script, plan.snapshot
 
 
-def _has_type(graph: Graph, type_: str) -> bool:
-    return any(n.type == type_ or (n.inner is not None and _has_type(n.inner, type_))
+def _has_layerwise(graph: Graph) -> bool:
+    """Whether a layer trained apart from the forward pass (an RBM) leaves parameters that the
+    loss does not reach (DDP must be told)."""
+    return any(n.spec.pretrained_layerwise or (n.inner is not None and _has_layerwise(n.inner))
                for n in graph.nodes())
 
 

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 
 from .tasks.base import TrainingError
 
-LOSS_NAMES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_logits")
+LOSS_NAMES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_logits",
+              "contrastive")
 
 
 def _float(t):
@@ -55,9 +56,17 @@ def _bce_logits(out, y):
     return F.binary_cross_entropy_with_logits(_float(out), _float(y).reshape(out.shape))
 
 
+def contrastive_loss(distance, same, margin: float = 1.0):
+    """Hadsell et al.'s contrastive loss: pull pairs of one class together (d²), push other
+    pairs at least ``margin`` apart (max(0, margin - d)²). ``same`` is 1 for a same-class pair."""
+    d = _float(distance).reshape(-1)
+    s = _float(same).reshape(-1)
+    return (s * d.pow(2) + (1 - s) * F.relu(margin - d).pow(2)).mean() / 2
+
+
 _LOSSES: dict[str, Callable] = {
     "cross_entropy": _ce, "nll": _nll, "mse": _mse, "l1": _l1, "smooth_l1": _smooth_l1,
-    "bce": _bce, "bce_logits": _bce_logits,
+    "bce": _bce, "bce_logits": _bce_logits, "contrastive": contrastive_loss,
 }
 
 CLASS_LOSSES = ("cross_entropy", "nll")

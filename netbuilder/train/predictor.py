@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import NetbuilderError
 from ..graph import from_json
 
-GENERATOR_TYPES = ("Generator", "Decoder")
+GENERATOR_ROLES = ("generator", "decoder")  # blocks that map a latent code to data
 GENERATIVE_TASKS = ("vae", "gan")  # tasks whose Try-it is latent sliders
 
 
@@ -228,7 +228,7 @@ class Predictor:
     def generator(self):
         """(module, latent_shape) of the graph's Generator/Decoder block, or None."""
         if self._generator is None:
-            node = next((n for n in self.graph.nodes() if n.type in GENERATOR_TYPES
+            node = next((n for n in self.graph.nodes() if n.spec.block_role in GENERATOR_ROLES
                          and n.inner is not None), None)
             if node is None:
                 return None

@@ -14,13 +14,11 @@ from ..compile import node_attributes
 from .events import Activations, Histograms
 from .metrics import activation_levels, activation_tile, histogram, to_uint8_images
 
-AUTO_TYPES = ("Conv1d", "Conv2d", "ConvTranspose2d", "Linear")
-
 
 def auto_probe_names(graph) -> list[str]:
-    """The nodes probed by default: the top level's convolutions, dense layers and blocks (an
-    Encoder, a Generator: what a graph drawn from blocks computes)."""
-    return [n.name for n in graph.nodes() if n.type in AUTO_TYPES or n.inner is not None]
+    """The nodes probed by default: the top level's convolutions and dense layers (their spec's
+    ``probe`` is "auto") and blocks (an Encoder, a Generator: what a graph of blocks computes)."""
+    return [n.name for n in graph.nodes() if n.spec.probe == "auto" or n.inner is not None]
 
 
 def node_modules(graph, module: torch.nn.Module) -> dict[str, tuple[str, str, torch.nn.Module]]:
@@ -82,7 +80,8 @@ class Prober:
         was_training = self.module.training
         self.module.eval()
         try:
-            self.module(batch["x"][:1])
+            # one sample into every Input (both sides of a siamese pair see the same one)
+            self.module(*[batch["x"][:1]] * max(1, len(self.graph.inputs())))
         finally:
             for h in hooks:
                 h.remove()

@@ -27,7 +27,7 @@ from .batches import Batches, prepare_data, preprocessing_record
 from .checkpoint import WEIGHTS, RunFiles, load_weights, state_tensors
 from .config import TrainingConfig
 from .data import DataError
-from .device import describe, plan, resolve_device, rng_state, set_rng_state
+from .device import convolutional, describe, plan, resolve_device, rng_state, set_rng_state
 from .epoch import EpochRunner
 from .events import Failed, Finished, Log, RunStarted
 from .losses import make_loss
@@ -189,8 +189,7 @@ class Trainer:
         module = self.graph.build()  # CompileError names the broken nodes
         analysis = self.graph.analyze()
         outputs = [analysis.shape(o) for o in self.graph.outputs()]
-        conv = any(n.type.startswith("Conv") for n in self.graph.nodes())
-        dp = plan(cfg, device, conv)
+        dp = plan(cfg, device, convolutional(self.graph))
         memory = memory_warning(analysis.total_params, cfg.optimizer, device.type)
         if memory is not None:
             self.log(memory, "warning")

@@ -63,7 +63,7 @@ class _Journal:
         hooks = [(g.node_added, j._added), (g.node_removed, j._removed),
                  (g.edge_added, j._connected), (g.edge_removed, j._disconnected),
                  (g.param_changed, j._param), (g.node_renamed, j._renamed),
-                 (g.node_moved, j._moved)]
+                 (g.node_moved, j._moved), (g.sharing_changed, j._shared)]
         for sig, slot in hooks:
             sig.connect(slot)
         try:
@@ -110,6 +110,9 @@ class _Journal:
         self.ops.append(("move", node_id, self._pos[node_id], pos))
         self._pos[node_id] = pos
 
+    def _shared(self, node_id: str, old: str | None, new: str | None) -> None:
+        self.ops.append(("share", node_id, old, new))
+
     # --- replay -----------------------------------------------------------------------------
 
     def replay(self, g: Graph) -> None:
@@ -126,12 +129,14 @@ class _Journal:
 def _node_record(node, params: dict, name: str, pos: tuple) -> dict:
     inner = node.inner.copy() if node.inner is not None else None
     return {"id": node.id, "type": node.type, "name": name, "params": dict(params),
-            "pos": pos, "inner": inner}
+            "pos": pos, "inner": inner, "shares": node.shares}
 
 
 def _add_from_record(g: Graph, rec: dict) -> None:
     inner = rec["inner"].copy() if rec["inner"] is not None else None
     g.add(rec["type"], rec["name"], rec["pos"], id=rec["id"], inner=inner, **rec["params"])
+    if rec["shares"] is not None and rec["shares"] in g:
+        g.share(rec["id"], rec["shares"])
 
 
 def _apply(g: Graph, op: tuple, forward: bool) -> None:
@@ -158,6 +163,9 @@ def _apply(g: Graph, op: tuple, forward: bool) -> None:
     elif kind == "move":
         _, node_id, old, new = op
         g.move(node_id, new if forward else old)
+    elif kind == "share":
+        _, node_id, old, new = op
+        g.share(node_id, new if forward else old)
 
 
 class GraphCommand(QUndoCommand):
@@ -316,6 +324,17 @@ class SetParamsCommand(GraphCommand):
         if all(first[k] == last[k] and type(first[k]) is type(last[k]) for k in first):
             self.setObsolete(True)
         return True
+
+
+class ShareCommand(GraphCommand):
+    """Make a node use another node's module (weight sharing), or its own again (None)."""
+
+    def __init__(self, doc, node_id: str, target: str | None, path: Iterable[str] = ()) -> None:
+        super().__init__(doc, "Share module" if target else "Stop sharing", path)
+        self.node_id, self.target = node_id, target
+
+    def perform(self, g: Graph) -> None:
+        g.share(self.node_id, self.target)
 
 
 class RenameCommand(GraphCommand):

@@ -177,7 +177,7 @@ def import_model(window, path: str | Path, class_name: str, args: str = "",
         return False
     window.set_document(Document(graph))
     _status(window, f"Imported {class_name} from {path.name}: "
-                    f"{sum(1 for n in graph.nodes() if n.type not in ('Input', 'Output'))} nodes")
+                    f"{sum(1 for n in graph.nodes() if not n.is_boundary)} nodes")
     return True
 
 

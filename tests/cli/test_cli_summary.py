@@ -115,3 +115,16 @@ def test_table_alignment():
 def test_one_line_joins_listed_problems():
     text = "'g' cannot be compiled:\n  - Linear 'a' has no input\n  - Add 'b' merges one"
     assert one_line(text) == "'g' cannot be compiled: Linear 'a' has no input; Add 'b' merges one"
+
+
+def test_a_shared_module_is_counted_once_and_named(cli, examples_dir):
+    code, out, _ = cli("summary", examples_dir / "siamese.json")
+    assert code == 0
+    assert _row(out, "left_embed1")[:4] == ["left_embed1", "Linear", "(N, 32)", "2,080"]
+    assert _row(out, "right_embed1")[:4] == ["right_embed1", "Linear", "(N, 32)",
+                                             "shares left_embed1"]
+    assert "Total params: 2,608" in out
+    _, out, _ = cli("summary", "--json", examples_dir / "siamese.json")
+    rows = {r["name"]: r for r in json.loads(out)["layers"]}
+    assert rows["right_embed2"]["shares"] == "left_embed2" and rows["right_embed2"]["params"] == 0
+    assert rows["left_embed2"]["shares"] is None

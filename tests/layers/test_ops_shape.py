@@ -138,8 +138,14 @@ def test_index(text, fn):
 def subscripts(draw, shape):
     """A subscript that keeps the batch: ':' or '...' first, then ints, slices and None."""
     items, text = [slice(None)], [":"]
-    for size in shape[:draw(st.integers(0, len(shape)))]:
-        kind = draw(st.sampled_from(["int", "slice", "none", "all"]))
+    n = draw(st.integers(0, len(shape)))
+    # after '...' the items index the last dimensions, so they are drawn for those
+    ellipsis = n < len(shape) and draw(st.booleans())
+    for size in (shape[len(shape) - n:] if ellipsis else shape[:n]):
+        if draw(st.booleans()) and draw(st.booleans()):  # a new axis indexes no dimension
+            items.append(None)
+            text.append("None")
+        kind = draw(st.sampled_from(["int", "slice", "all"]))
         if kind == "int":
             k = draw(st.integers(-size, size - 1))
             items.append(k)
@@ -149,13 +155,10 @@ def subscripts(draw, shape):
             step = draw(st.integers(1, 3))
             items.append(slice(a, b, step))
             text.append(f"{a}:{b}:{step}")
-        elif kind == "none":
-            items.append(None)
-            text.append("None")
         else:
             items.append(slice(None))
             text.append(":")
-    if draw(st.booleans()) and len(items) < len(shape) + 1:
+    if ellipsis:
         items[0], text[0] = Ellipsis, "..."
     return tuple(items), "[" + ", ".join(text) + "]"
 

@@ -234,8 +234,9 @@ def test_light_palette_repaints(qtbot, make_canvas):
 
 def test_quick_add_screenshot(qtbot, canvas):
     canvas.open_quick_add(QPoint(420, 180), wire=(canvas.doc.graph.find("flat"), "out"))
-    QTest.keyClicks(canvas.quick_add.search, "l")
-    assert canvas.quick_add.types()[0] == "Linear"  # (N, 1176) fits Linear first
+    # "li": (N, 1176) fits Linear, listed before the layers that need a sequence or an image
+    QTest.keyClicks(canvas.quick_add.search, "li")
+    assert canvas.quick_add.types()[0] == "Linear"
     save_shot(canvas, "canvas_quick_add")
     QTest.keyClick(canvas.quick_add.search, Qt.Key.Key_Escape)
 

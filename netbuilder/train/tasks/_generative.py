@@ -1,17 +1,16 @@
 """Helpers the generative tasks share: finding role blocks and their modules, reading a block's
-last layer, drawing fixed noise, and seeding a side computation without touching the run's RNG."""
+output range, drawing fixed noise, and seeding a side computation without touching the run's RNG."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import torch
 
 from ...compile import node_attributes
 from ...graph import Graph, Node
+from ...layers import LayerSpec
 from .base import TrainingError
-
-# Layers that only reshape: skipped when asking which layer really ends a network.
-_PASSIVE = ("Flatten", "Unflatten", "Reshape", "Identity", "Dropout", "Dropout2d", "Output")
 
 
 def role_blocks(graph: Graph, role: str) -> list[Node]:
@@ -19,9 +18,9 @@ def role_blocks(graph: Graph, role: str) -> list[Node]:
     return [n for n in graph.nodes() if n.inner is not None and n.spec.block_role == role]
 
 
-def nodes_of_type(graph: Graph, type_: str) -> list[Node]:
-    """Top-level nodes of ``type_`` in topological order."""
-    return [graph.node(i) for i in graph.topo_order() if graph.node(i).type == type_]
+def nodes_where(graph: Graph, test: Callable[[LayerSpec], bool]) -> list[Node]:
+    """Top-level nodes whose spec passes ``test``, in topological order."""
+    return [graph.node(i) for i in graph.topo_order() if test(graph.node(i).spec)]
 
 
 def check_n_samples(options: dict) -> None:
@@ -45,23 +44,23 @@ class Submodules:
         return getattr(module, self._attrs[node_id])
 
 
-def last_layer(graph: Graph) -> str | None:
-    """Type of the layer that produces ``graph``'s first output ("Sigmoid", "Tanh", ...),
-    looking through reshapes and into blocks."""
+def output_range(graph: Graph) -> str:
+    """What ``graph``'s first output holds (a spec's ``output_range``: "unit_interval" after a
+    Sigmoid, "signed_unit" after a Tanh; "" when unbounded), through reshapes and blocks."""
     outs = graph.outputs()
-    return last_layer_of(graph, outs[0]) if outs else None
+    return output_range_of(graph, outs[0]) if outs else ""
 
 
-def last_layer_of(graph: Graph, node_id: str, port: str | None = None) -> str | None:
-    """Like ``last_layer``, from ``node_id`` (``port``: which output of a block)."""
+def output_range_of(graph: Graph, node_id: str, port: str | None = None) -> str:
+    """Like ``output_range``, from ``node_id`` (``port``: which output of a block)."""
     node = graph.node(node_id)
     if node.inner is not None:
         outs = [port] if port in node.inner else node.inner.outputs()
-        return last_layer_of(node.inner, outs[0]) if outs else None
-    if node.type in _PASSIVE:
+        return output_range_of(node.inner, outs[0]) if outs else ""
+    if node.spec.passes_values:
         edges = graph.in_edges(node_id)
-        return last_layer_of(graph, edges[0].src, edges[0].src_port) if edges else None
-    return node.type
+        return output_range_of(graph, edges[0].src, edges[0].src_port) if edges else ""
+    return node.spec.output_range
 
 
 @contextlib.contextmanager
@@ -76,9 +75,9 @@ def seeded(seed: int, device: torch.device):
 
 __all__ = [
     "Submodules",
-    "last_layer",
-    "last_layer_of",
-    "nodes_of_type",
+    "nodes_where",
+    "output_range",
+    "output_range_of",
     "role_blocks",
     "seeded",
 ]

@@ -10,7 +10,7 @@ def output_layer(graph) -> tuple[str, str]:
     if not outs:
         return ("", "output")
     node = graph.node(outs[0])
-    if node.type == "Output":
+    if node.is_output:
         edges = graph.in_edges(node.id)
         if edges:
             src = graph.node(edges[0].src)

@@ -191,6 +191,8 @@ class Task:
     # False for tasks whose train_step steps its optimizers without a closure (L-BFGS needs one)
     supports_lbfgs: ClassVar[bool] = True
     needs_labels: ClassVar[bool] = True
+    # Inputs the graph has; each gets samples of the one dataset (a siamese pair: 2).
+    graph_inputs: ClassVar[int] = 1
 
     def __init__(self, config: TrainingConfig, graph: Graph):
         self.config = config
@@ -217,6 +219,12 @@ class Task:
     def check(self, data: DatasetArrays, output_shapes: list) -> None:
         """Raise TrainingError when this data or the graph's outputs do not suit the task.
         ``output_shapes`` are the graph outputs' shapes without the batch dimension."""
+        inputs = len(self.graph.inputs())
+        if inputs != self.graph_inputs:
+            raise TrainingError(f"The {self.name} task feeds {self.graph_inputs} Input node"
+                                f"{'s' if self.graph_inputs != 1 else ''}, but the graph has "
+                                f"{inputs}: keep {self.graph_inputs}, or choose the siamese task "
+                                f"for pairs of samples", field="task")
         if self.needs_labels and data.y is None:
             raise TrainingError(f"The {self.name} task needs labels, but the dataset "
                                 f"'{data.name}' has none", field="dataset")

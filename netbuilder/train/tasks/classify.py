@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ...layers import get_spec
 from ..events import ConfusionMatrix, Samples
 from ..metrics import accuracy, confusion_update, per_class_accuracy, top_k_accuracy
 from . import register_task
@@ -24,16 +25,18 @@ class ClassifyTask(Task):
         self.classes: list = []
         self._matrix: torch.Tensor | None = None
         self._last_type, self._last_name = output_layer(graph)
+        self._last_range = get_spec(self._last_type).output_range if self._last_type else ""
 
     def resolve_loss(self) -> str:
         if self.config.loss != "auto":
             return self.config.loss
         # A graph ending in (Log)Softmax already normalised its scores: NLL is the right loss.
-        return "nll" if self._last_type in ("LogSoftmax", "Softmax") else "cross_entropy"
+        normalised = self._last_range in ("probabilities", "log_probabilities")
+        return "nll" if normalised else "cross_entropy"
 
     @property
     def outputs_probabilities(self) -> bool:
-        return self._last_type == "Softmax"
+        return self._last_range == "probabilities"
 
     def check(self, data, output_shapes: list) -> None:
         super().check(data, output_shapes)
@@ -107,7 +110,7 @@ class ClassifyTask(Task):
     def samples(self, ctx, batch):
         output = self.forward(ctx, batch).float()[:, : self.num_classes]
         probs = output if self.outputs_probabilities else (
-            output.exp() if self._last_type == "LogSoftmax" else torch.softmax(output, -1))
+            output.exp() if self._last_range == "log_probabilities" else torch.softmax(output, -1))
         conf, pred = probs.max(dim=-1)
         names = self.classes
         x = batch["x"]

@@ -28,7 +28,7 @@ from ...compile import analyze, gen_checks
 from ...layers.catalog_gen import noise_shape
 from ..events import Samples
 from . import register_task
-from ._generative import Submodules, check_n_samples, last_layer_of, role_blocks, seeded
+from ._generative import Submodules, check_n_samples, output_range_of, role_blocks, seeded
 from ._shapes import shape_text
 from .base import Task, TrainingError
 
@@ -86,15 +86,15 @@ class GanTask(Task):
 
     # --- the networks -----------------------------------------------------------------------------
 
-    def _block_last(self, node_id: str) -> str | None:
+    def _block_range(self, node_id: str) -> str:
         inner = self.graph.node(node_id).inner
         outs = inner.outputs()
-        return last_layer_of(inner, outs[0]) if outs else None
+        return output_range_of(inner, outs[0]) if outs else ""
 
     @property
     def d_outputs_probabilities(self) -> bool:
         """Whether the Discriminator ends in a Sigmoid (else it gives logits)."""
-        return self._block_last(self.discriminator_id) == "Sigmoid"
+        return self._block_range(self.discriminator_id) == "unit_interval"
 
     def resolve_loss(self) -> str:
         if self.config.loss != "auto":
@@ -113,7 +113,7 @@ class GanTask(Task):
         Generator, else from the Generator's input shape (normal noise)."""
         for e in self.graph.in_edges(self.generator_id):
             src = self.graph.node(e.src)
-            if src.type == "Noise":
+            if src.is_drawn_source:
                 return noise_shape(src.params), src.params["distribution"]
         info = analyze(self.graph).nodes[self.generator_id]
         return tuple(info.in_shapes[0]), "normal"
@@ -150,7 +150,7 @@ class GanTask(Task):
             raise TrainingError("The bce loss needs probabilities: end the Discriminator with a "
                                 "Sigmoid, or choose bce_logits", field="loss")
         scale = self.options["scale"]
-        tanh = self._block_last(self.generator_id) == "Tanh"
+        tanh = self._block_range(self.generator_id) == "signed_unit"
         in_unit = float(np.min(data.x)) >= 0 and float(np.max(data.x)) <= 1
         self._scale = scale == "tanh" or (scale == "auto" and tanh and in_unit and
                                           self.config.normalization == "none")

@@ -25,7 +25,7 @@ import torch
 
 from ..events import Samples
 from . import register_task
-from ._generative import Submodules, nodes_of_type, seeded
+from ._generative import Submodules, nodes_where, seeded
 from .base import Phase, Task, TrainingError
 from .classify import ClassifyTask
 
@@ -42,7 +42,7 @@ class ContrastiveDivergence:
     def __init__(self, graph, options: dict):
         self.graph = graph
         self.options = options
-        self.rbms = nodes_of_type(graph, "RBM")
+        self.rbms = nodes_where(graph, lambda spec: spec.pretrained_layerwise)
         self._submodule = Submodules(graph)
         self.index = 0
         self._chain: torch.Tensor | None = None

@@ -17,13 +17,14 @@ import torch
 import torch.nn.functional as F
 
 from ...compile import analyze
+from ...layers import all_specs
 from ..events import Samples
 from . import register_task
 from ._generative import (
     Submodules,
     check_n_samples,
-    last_layer,
-    nodes_of_type,
+    nodes_where,
+    output_range,
     role_blocks,
     seeded,
 )
@@ -64,7 +65,7 @@ class VaeTask(Task):
     def resolve_loss(self) -> str:
         if self.config.loss != "auto":
             return self.config.loss
-        return "bce" if last_layer(self.graph) == "Sigmoid" else "mse"
+        return "bce" if output_range(self.graph) == "unit_interval" else "mse"
 
     # --- checks -------------------------------------------------------------------------------
 
@@ -88,7 +89,7 @@ class VaeTask(Task):
             raise TrainingError(f"A VAE's reconstruction loss is bce, bce_logits or mse, not "
                                 f"{loss}", field="loss")
         if loss == "bce":
-            if last_layer(self.graph) != "Sigmoid":
+            if output_range(self.graph) != "unit_interval":
                 raise TrainingError("The bce loss needs outputs in (0, 1): end the Decoder with "
                                     "a Sigmoid, or choose bce_logits or mse", field="loss")
             lo, hi = float(np.min(data.x)), float(np.max(data.x))
@@ -109,7 +110,7 @@ class VaeTask(Task):
     def reparameterize_modules(self, module: torch.nn.Module) -> list:
         if self._reparams is None:
             self._reparams = [m for m in module.modules()
-                              if type(m).__name__ == "Reparameterize" and hasattr(m, "kl")]
+                              if type(m).__name__ in _LATENT_CLASSES and hasattr(m, "kl")]
         return self._reparams
 
     def terms(self, ctx, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -162,7 +163,7 @@ class VaeTask(Task):
         """The Decoder block fed by a Reparameterize node, and the latent shape; None when
         the graph has no such Decoder (then only reconstructions are shown)."""
         decoders = {d.id for d in role_blocks(self.graph, "decoder")}
-        for z in nodes_of_type(self.graph, "Reparameterize"):
+        for z in nodes_where(self.graph, lambda spec: spec.samples_latent):
             for e in self.graph.out_edges(z.id):
                 if e.dst in decoders:
                     shape = analyze(self.graph).shape(z.id)
@@ -197,9 +198,14 @@ class VaeTask(Task):
                        images=ctx.data.to_images(x), reconstructions=ctx.data.to_images(out))
 
 
+# Class names of the modules that sample z and keep the KL term (generated code defines them).
+_LATENT_CLASSES = frozenset(s.torch_class.rsplit(".", 1)[-1] for s in all_specs()
+                            if s.samples_latent and s.torch_class)
+
+
 def _has_reparameterize(graph) -> bool:
     for n in graph.nodes():
-        if n.type == "Reparameterize" or (n.inner is not None and _has_reparameterize(n.inner)):
+        if n.spec.samples_latent or (n.inner is not None and _has_reparameterize(n.inner)):
             return True
     return False
 

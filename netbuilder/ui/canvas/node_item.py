@@ -104,10 +104,12 @@ class NodeItem(QGraphicsItem):
         summary = node_text.param_summary(node)
         reg = node_text.regularization(node)
         lines: list[tuple[str, str]] = []
-        if node.type == "Input":
+        if node.is_input:
             summary = "" if node.params["dtype"] == "float32" else node.params["dtype"]
         if summary or reg:
             lines.append(("body", " ".join(t for t in (summary, reg) if t)))
+        if node.shares is not None and node.shares in self.graph:
+            lines.append(("body", node_text.sharing(self.graph.node(node.shares))))
         lines.append(("mono", node_text.shape_text(self.info)))
         params = node_text.params_text(self.info)
         if params:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QGraphicsScene
 
+from ...graph.sharing import sharers_of
 from .node_item import NodeItem
 from .overview import OverviewItem
 from .wire_item import WireItem
@@ -42,7 +43,7 @@ class GraphScene(QGraphicsScene):
             (graph.node_added, self._node_added), (graph.node_removed, self._node_removed),
             (graph.edge_added, self._edge_added), (graph.edge_removed, self._edge_removed),
             (graph.param_changed, self._param_changed), (graph.node_renamed, self._renamed),
-            (graph.node_moved, self._node_moved),
+            (graph.node_moved, self._node_moved), (graph.sharing_changed, self._sharing_changed),
         ]
         for signal, slot in self._hooks:
             signal.connect(slot)
@@ -127,6 +128,12 @@ class GraphScene(QGraphicsScene):
         self.overview.mark_dirty()
 
     def _renamed(self, node_id: str, _name: str) -> None:
+        self.node_items[node_id].refresh()
+        for sharer in sharers_of(self.graph, node_id):  # their badge names this node
+            self.node_items[sharer].refresh()
+        self.overview.mark_dirty()
+
+    def _sharing_changed(self, node_id: str, _old, _new) -> None:
         self.node_items[node_id].refresh()
         self.overview.mark_dirty()
 

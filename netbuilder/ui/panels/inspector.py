@@ -28,6 +28,7 @@ from ..canvas.node_text import shape_texts
 from ..commands import RenameCommand, SetParamsCommand
 from .fields import is_unparsed, make_field
 from .numbers import fmt_count, fmt_si
+from .sharing import SharingField
 
 WEIGHT_FIELDS = ("init", "init_value", "l1", "l2")
 EMPTY_HINT = ("Select a layer on the canvas to see its shapes and edit its parameters. Drag "
@@ -157,7 +158,10 @@ class InspectorPanel(QWidget):
         self.body_layout = QVBoxLayout(body)
         self.body_layout.setContentsMargins(10, 10, 10, 10)
         self.body_layout.setSpacing(8)
+        self.shares = SharingField()
+        self.shares_title = _section("Module")
         self.node_widgets = [self.title, self.subtitle, _section("Name"), name_box,
+                             self.shares_title, self.shares,
                              _section("Tensor"), self.facts, self.node_error,
                              self.params_title(), self.block_hint, self.form_host]
         for w in self.node_widgets:
@@ -240,6 +244,11 @@ class InspectorPanel(QWidget):
             if not row.editor.hasFocus():
                 row.editor.set_value(node.params.get(name))
         self._show_facts(node)
+        sharing = SharingField.applies(node)
+        if sharing:
+            self.shares.show_node(self.doc, self.path, node)
+        self.shares.setVisible(sharing)
+        self.shares_title.setVisible(sharing)
 
     def _show_facts(self, node) -> None:
         analysis = None if self.doc.analysis_pending() else self.doc.analysis_at(self.path)

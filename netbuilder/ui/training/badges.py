@@ -11,12 +11,12 @@ import time
 
 import numpy as np
 
+from ...layers import get_spec
+
 BADGE_PERIOD_S = 1.0
-RECTIFIERS = ("ReLU",)
 # Node categories whose outputs are worth a badge (each is a module the probe can hook).
 BADGE_CATEGORIES = ("Convolution", "Dense", "Activation", "Pooling", "Normalization",
                     "Recurrent", "Attention", "Blocks", "Resampling")
-NOT_PROBED = ("AddCoords", "Embedding")
 
 
 def activity_stats(tiles: np.ndarray, levels: tuple[float, float], node_type: str | None = None
@@ -27,7 +27,8 @@ def activity_stats(tiles: np.ndarray, levels: tuple[float, float], node_type: st
     values = lo + t.astype(np.float32) * ((hi - lo) / 255.0)
     mean = float(values.mean()) if values.size else 0.0
     dead = None
-    if lo >= 0.0 and (node_type in RECTIFIERS or node_type is None):
+    rectified = node_type is None or get_spec(node_type).output_range == "nonnegative"
+    if lo >= 0.0 and rectified:
         if t.ndim == 3 and t.shape[0] == 1 and t.shape[1] == 1:  # vector: one unit per value
             units = t.reshape(-1)
             dead = float(np.mean(units == 0)) if units.size else 0.0
@@ -42,7 +43,7 @@ def badge_nodes(graph) -> list[tuple[str, str]]:
     out = []
     for n in graph.nodes():
         spec = n.spec
-        if spec.category in BADGE_CATEGORIES and n.type not in NOT_PROBED:
+        if spec.category in BADGE_CATEGORIES and spec.probe != "never":
             out.append((n.id, n.name))
     return out
 

@@ -369,8 +369,7 @@ class Dashboard(QObject):
         name = node.name if node is not None else None
         self.controller.follow_node(name)
         if view is not None:
-            probed = node is None or node.type not in ("Input", "Output", "Flatten", "Reshape",
-                                                       "Add", "Concat", "Multiply")
+            probed = node is None or node.spec.probe != "never"
             view.set_node(name, node.type if node is not None else None, probed)
             if view.mode == "filters":
                 self._load_filters()

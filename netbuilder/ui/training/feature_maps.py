@@ -21,9 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...layers import get_spec
 from .imaging import PixelView, colorize, image_rgb, shrinkable, strip_tiles, tile_mosaic_rgb
 
-CONV_TYPES = ("Conv1d", "Conv2d", "ConvTranspose2d")
+
+def _has_filters(type_: str | None) -> bool:
+    """Whether a node type has filters to show: a convolution (its spec's ``conv_dims``)."""
+    return bool(type_) and get_spec(type_).conv_dims > 0
 
 
 def filter_tiles(weight: np.ndarray, max_inputs: int = 8, max_outputs: int = 64
@@ -170,7 +174,7 @@ class FeatureMapView(QWidget):
                 f"{type_ or 'This node'} '{name}' has no layer of its own to probe: "
                 f"select a convolution, dense, activation or pooling layer.")
         self.detail.setToolTip(self.detail.text())
-        if self.mode == "filters" and type_ not in CONV_TYPES:
+        if self.mode == "filters" and not _has_filters(type_):
             self.act_button.setChecked(True)
         self._update_buttons()
         if self._last_event is not None:
@@ -185,9 +189,10 @@ class FeatureMapView(QWidget):
         self.mode_changed.emit(mode)
 
     def _update_buttons(self) -> None:
-        self.filter_button.setEnabled(self.node_type in CONV_TYPES)
+        filters = _has_filters(self.node_type)
+        self.filter_button.setEnabled(filters)
         self.filter_button.setToolTip("Show the layer's learned filters (conv layers)"
-                                      if self.node_type in CONV_TYPES else
+                                      if filters else
                                       "Filters exist for convolution layers only")
 
     def clear(self) -> None:
