@@ -156,8 +156,3 @@ def _num(v) -> str:
         return f"{v:.4g}"
     return str(v)
 
-
-if __name__ == "__main__":  # pragma: no cover  (python -m netbuilder.commands.sweep)
-    from ..cli import main
-
-    sys.exit(main([NAME, *sys.argv[1:]]))
