@@ -9,7 +9,6 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from netbuilder.ui.training.predictor import Predictor
 from safetensors.torch import load_file
 
 import netbuilder as nb
@@ -17,6 +16,7 @@ from netbuilder.compile.preprocess import with_preprocessing
 from netbuilder.train.batches import fit_to_input, preprocessing_record
 from netbuilder.train.config import TrainingConfig
 from netbuilder.train.data import Normalizer, load_dataset
+from netbuilder.train.predictor import Predictor
 from netbuilder.train.tasks.base import DataInfo
 from netbuilder.train.trainer import train
 
