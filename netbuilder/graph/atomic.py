@@ -75,7 +75,7 @@ def atomic_replace(path: str | os.PathLike, write: Callable[[Path], None]) -> No
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_folder(target.parent)
+    fsync_folder(target.parent)
 
 
 def temp_prefix(name: str) -> str:
@@ -131,7 +131,7 @@ def _settle(tmp: str, mode: int) -> None:
         os.close(fd)
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Put the rename itself on the disk (POSIX; some file systems cannot, which is fine)."""
     if os.name != "posix":
         return

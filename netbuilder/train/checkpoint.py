@@ -37,6 +37,7 @@ from safetensors.torch import save as save_safetensors
 
 from ..compile.preprocess import PREPROCESSING
 from ..compile.tensor_files import TensorFileError, load_tensor_file
+from ..graph.atomic import fsync_folder
 from ..graph.fileformat import atomic_replace, atomic_write
 from .tasks.base import TrainingError
 
@@ -78,20 +79,6 @@ def _write_synced(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename inside ``path`` durable (where the platform can open a folder)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _clean(v: Any) -> Any:
@@ -229,12 +216,12 @@ class RunFiles:
         hidden.mkdir()
         for fname, data in blobs.items():
             _write_synced(hidden / fname, data)
-        _fsync_dir(hidden)
+        fsync_folder(hidden)
         os.rename(hidden, self.path(name))  # the whole set appears at once
-        _fsync_dir(self.root)
+        fsync_folder(self.root)
         files = {fname: hashlib.sha256(data).hexdigest() for fname, data in blobs.items()}
         atomic_write(self.path(CHECKPOINT), dumps({**state, "set": name, "files": files}) + "\n")
-        _fsync_dir(self.root)
+        fsync_folder(self.root)
         self._publish_weights(self.path(name) / WEIGHTS)
         self.remove_stale_sets(keep=name)
 
