@@ -105,3 +105,15 @@ def test_data_that_does_not_fit_the_input_is_a_problem_on_the_input(make_window,
     doc.push(SetParamsCommand(doc, doc.graph.find("image"), {"shape": (1, 8, 8)}))
     qtbot.waitUntil(lambda: w.problems.item_for(doc.graph.find("image")) is None,
                     timeout=10_000)
+
+
+def test_the_task_decides_how_many_inputs_the_graph_feeds(make_window, tmp_path):
+    """The siamese example's two Inputs suit its task; the same graph under classify does not."""
+    from netbuilder.ui.files import examples_dir
+
+    w, doc, dash = open_tiny(make_window, tmp_path, load(examples_dir() / "siamese.json"))
+    assert dash.controller.check()[0] == []
+    config = dash.controller.config().replace(task="classify")
+    (problem,) = dash.controller.check(config)[0]
+    assert problem.message == ("The classify task feeds 1 Input node, but the graph has 2: "
+                               "keep 1, or choose the siamese task for pairs of samples")

@@ -216,15 +216,23 @@ class Task:
                                 f"{known}", field=f"task_options.{unknown[0]}")
         return {**cls.option_defaults, **options}
 
+    @classmethod
+    def inputs_problem(cls, graph) -> str | None:
+        """Why the graph's Input nodes do not suit this task; None when they do."""
+        inputs = len(graph.inputs())
+        if inputs == cls.graph_inputs:
+            return None
+        advice = ", or choose the siamese task for pairs of samples" if inputs == 2 else ""
+        return (f"The {cls.name} task feeds {cls.graph_inputs} Input node"
+                f"{'s' if cls.graph_inputs != 1 else ''}, but the graph has {inputs}: keep "
+                f"{cls.graph_inputs}{advice}")
+
     def check(self, data: DatasetArrays, output_shapes: list) -> None:
         """Raise TrainingError when this data or the graph's outputs do not suit the task.
         ``output_shapes`` are the graph outputs' shapes without the batch dimension."""
-        inputs = len(self.graph.inputs())
-        if inputs != self.graph_inputs:
-            raise TrainingError(f"The {self.name} task feeds {self.graph_inputs} Input node"
-                                f"{'s' if self.graph_inputs != 1 else ''}, but the graph has "
-                                f"{inputs}: keep {self.graph_inputs}, or choose the siamese task "
-                                f"for pairs of samples", field="task")
+        problem = self.inputs_problem(self.graph)
+        if problem is not None:
+            raise TrainingError(problem, field="task")
         if self.needs_labels and data.y is None:
             raise TrainingError(f"The {self.name} task needs labels, but the dataset "
                                 f"'{data.name}' has none", field="dataset")

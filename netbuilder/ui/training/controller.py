@@ -133,6 +133,7 @@ class TrainingController(QObject):
     def check(self, config=None) -> tuple[list[Diagnostic], list[str]]:
         """(problems that block a run, notes) for the current document and setup."""
         from ...train.batches import fit_to_input
+        from ...train.tasks import get_task
         from ...train.tasks.base import TrainingError
 
         doc = self.document
@@ -144,10 +145,12 @@ class TrainingController(QObject):
             return errors, notes
         config = config or self.config()
         inputs = doc.graph.inputs()
-        if len(inputs) != 1:
-            what = "no Input node" if not inputs else f"{len(inputs)} Input nodes"
-            return [Diagnostic("error", None, f"Training feeds one dataset into one Input, "
-                                              f"but the graph has {what}")], notes
+        try:
+            problem = get_task(config.task).inputs_problem(doc.graph)
+        except NetbuilderError as exc:
+            problem = str(exc)
+        if problem is not None:
+            return [Diagnostic("error", None, problem)], notes
         try:
             ds = self.load_dataset(config)
             fit_to_input(ds, doc.graph, notes.append)
