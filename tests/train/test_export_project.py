@@ -70,7 +70,7 @@ def exported(tmp_path_factory):
 @pytest.mark.parametrize("name", [p.stem for p in EXAMPLES])
 def test_exported_model_gives_the_outputs_of_build(exported, name):
     graph, folder, report = exported[name]
-    if graph.training.get("task") in EXPORTABLE:
+    if TrainingConfig.from_graph(graph).task in EXPORTABLE:
         assert {"model.py", "train.py", "README.md"} <= set(report.files), report.warnings
     else:  # a task without a standalone script: the model alone, and a warning saying so
         assert set(report.files) == {"model.py", "README.md"}

@@ -335,6 +335,7 @@ def test_a_dock_tab_clicked_with_the_mouse_builds_its_panel_with_the_newest_even
 
     _, events = trained
     w = make_window(Document(tiny_digits_graph()), restore_layout=False)
+    w.workspaces.switch("training")  # the live views' tabs (design hides them)
     dash = w.training_dashboard
     cm = of(events, ev.ConfusionMatrix)[-1]
     dash.controller.confusion_received.emit(cm)  # it arrives while the tab is behind
