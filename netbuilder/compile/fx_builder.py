@@ -18,7 +18,7 @@ from torch import fx, nn
 from ..errors import NetbuilderError
 from ..graph import Graph
 from ..layers import get_spec
-from . import fx_map
+from . import fx_calls, fx_map
 from .fx_names import (
     assigned_name,
     block_type,
@@ -219,11 +219,14 @@ class Builder:
             self.owners[n.target] = value.node
             self.s.state_names[path] = [*self.id_path, value.node]
             self.s.checks.append((self.g, value.node, mod, n))
-        if value.kind == "tensor":
-            if spec.torch_call.startswith("recurrent"):
-                return Value("rnn", value.node)
-            if spec.torch_call == "self_attention":
-                return Value("mha", value.node)
+        return self.module_value(spec, value) if value.kind == "tensor" else value
+
+    def module_value(self, spec, value: Value) -> Value:
+        """What a torch layer's call returns: a recurrent layer's or attention's tuple."""
+        if spec.torch_call.startswith("recurrent"):
+            return Value("rnn", value.node)
+        if spec.torch_call == "self_attention":
+            return Value("mha", value.node)
         return value
 
     def module_inputs(self, n: fx.Node, mod: nn.Module, spec):
@@ -251,11 +254,12 @@ class Builder:
         return args[:1], None
 
     def block(self, n: fx.Node, mod: nn.Module, path: str) -> Value:
-        if n.kwargs or any(not isinstance(a, fx.Node) for a in n.args):
-            self.s.problem(f"{type(mod).__name__} '{path}' is called with keyword or constant "
-                           f"arguments: blocks take tensors only", n)
+        call = fx_calls.bind(mod, n.args, n.kwargs, self.rec.module_args.get(n.target, ()),
+                             self.rec.module_kwargs.get(n.target, {}))
+        if isinstance(call, str):
+            self.s.problem(f"{type(mod).__name__} '{path}' {call}", n)
             return BAD
-        srcs = [self.tensor(a, n) for a in n.args]
+        srcs = [self.tensor(a, n) for a in call.tensors]
         if any(s is None for s in srcs):
             return BAD
         if n.target in self.blocks:  # the Discriminator's second call: its "real" port
@@ -267,10 +271,15 @@ class Builder:
             return Value("tensor", bid, "real_score")
         name = self.name_for(module_name(n, "Block"))
         bid = self.new_id()
-        inner = self.s.import_block(mod, self.rec.module_args.get(n.target, ()), name,
-                                    f"{path}.", [*self.id_path, bid], n)
+        # One layer plus what it adds (a BatchNorm2d subclass with an activation) is built
+        # here, not as a block: its tensors keep the module's name (``bn1.weight``).
+        parent = (self, srcs) if isinstance(self.rec.values.get(n), torch.Tensor) else None
+        inner = self.s.import_block(mod, (call.concrete, call.values), name, f"{path}.",
+                                    [*self.id_path, bid], n, parent)
         if inner is None:
             return BAD
+        if isinstance(inner, Value):
+            return inner
         try:
             self.g.add(block_type(mod, path), name, id=bid, inner=inner)
         except NetbuilderError as exc:
@@ -322,6 +331,7 @@ class Builder:
 
     def function(self, n: fx.Node, kind: str, args, kwargs) -> Value:
         names, defaults = fx_map.SIGNATURES.get(kind, (("input",), {}))
+        args = fx_map.pack_varargs(kind, args)
         b = fx_map.bind(names, defaults, args, kwargs)
         if kind in ("flatten", "reshape"):
             return self.reshape(n)
@@ -329,6 +339,9 @@ class Builder:
             return self.values.get(b["input"], BAD)
         if kind in fx_map.NOISE_FUNCTIONS:
             return self.noise(n, kind)
+        if kind == "cat" and isinstance(b["tensors"], (list, tuple)) and \
+                len(b["tensors"]) == 1:  # torch.cat([x]) is x (a DenseNet's first layer)
+            return self.values.get(b["tensors"][0], BAD)
         if kind == "cat":
             last = self.bidirectional_last(n, list(b["tensors"]), b["dim"])
             if last is not None:

@@ -26,18 +26,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import fx, nn
 
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
 from ..layers import import_rules
-from . import fx_builder, fx_map, fx_names
+from . import fx_builder, fx_calls, fx_inline, fx_map, fx_names
 from .codegen import node_attributes
 from .import_source import short_path as _short_path
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _OWN_FILES = {os.path.abspath(f) for f in (__file__, fx_map.__file__, fx_builder.__file__,
-                                              fx_names.__file__, import_rules.__file__)}
+                                              fx_names.__file__, import_rules.__file__,
+                                              fx_calls.__file__, fx_inline.__file__)}
 META_KEY = "imported"  # graph.meta[META_KEY]: where the graph came from, for map_state_dict
 
 
@@ -59,7 +61,8 @@ class Problem:
 class _Session:
     """What one import collects across the module and its blocks."""
 
-    import_block: Callable = None  # (module, args, name, prefix, id path, fx node) -> Graph
+    # (module, (concrete, values), name, prefix, id path, fx node, parent) -> Graph | Value
+    import_block: Callable = None
     problems: list[Problem] = field(default_factory=list)
     state_names: dict[str, list[str]] = field(default_factory=dict)  # module path -> id path
     checks: list[tuple] = field(default_factory=list)  # (graph, node id, module, fx node)
@@ -94,13 +97,30 @@ class _Tracer(fx.Tracer):
 
     def trace(self, root, concrete_args=None):
         originals = {name: getattr(torch, name) for name in fx_map.NOISE_FUNCTIONS}
+        base = fx_map.torch_base(type(root)) if isinstance(root, nn.Module) else None
+        base_forward = base.forward if base is not None else None
         try:
             for name, fn in originals.items():
                 setattr(torch, name, _recorded(fn))
+            if base is not None:
+                base.forward = self._base_call(root, base, base_forward)
             return super().trace(root, concrete_args)
         finally:
             for name, fn in originals.items():
                 setattr(torch, name, fn)
+            if base is not None:
+                base.forward = base_forward
+
+    def _base_call(self, root, base, original):
+        """``super().forward(x)`` of a torch layer's subclass as one call (the layer), not
+        the torch code inside it (whose checks on the input's rank cannot be traced)."""
+        target = fx_map.BaseForward(base, root)
+
+        def forward(module, *args, **kwargs):
+            if module is root:
+                return self.create_proxy("call_function", target, args, kwargs)
+            return original(module, *args, **kwargs)
+        return forward
 
 
 def _recorded(fn):
@@ -130,6 +150,7 @@ class _Recorder(fx.Interpreter):
         super().__init__(module, graph=traced)
         self.values: dict[fx.Node, Any] = {}
         self.module_args: dict[str, tuple] = {}
+        self.module_kwargs: dict[str, dict] = {}
 
     def run_node(self, n: fx.Node) -> Any:
         out = super().run_node(n)
@@ -138,6 +159,7 @@ class _Recorder(fx.Interpreter):
 
     def call_module(self, target, args, kwargs):
         self.module_args.setdefault(target, args)
+        self.module_kwargs.setdefault(target, kwargs)
         return super().call_module(target, args, kwargs)
 
 
@@ -191,15 +213,18 @@ def _raise_problems(session: _Session, label: str) -> None:
     raise err
 
 
-def _trace(module: nn.Module, label: str) -> tuple[fx.Graph, dict]:
-    """The fx graph, and the arguments with defaults, which are traced with their default
-    (``forward(self, x, z=None)``: z is noise drawn inside)."""
-    try:
-        params = list(inspect.signature(module.forward).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    concrete = {p.name: p.default for p in params if p.default is not p.empty and
-                p.kind is p.POSITIONAL_OR_KEYWORD}
+def _trace(module: nn.Module, label: str, concrete: dict | None = None
+           ) -> tuple[fx.Graph, dict]:
+    """The fx graph, and the arguments traced as constants: ``concrete`` (a block's call
+    binds them), else those with defaults, traced with their default (``forward(self, x,
+    z=None)``: z is noise drawn inside)."""
+    if concrete is None:
+        try:
+            params = list(inspect.signature(module.forward).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        concrete = {p.name: p.default for p in params if p.default is not p.empty and
+                    p.kind is p.POSITIONAL_OR_KEYWORD}
     try:
         traced = _Tracer().trace(module, concrete or None)
     except Exception as exc:  # noqa: BLE001 (any tracing failure becomes one import error)
@@ -220,18 +245,23 @@ def _graph_name(module: nn.Module) -> str:
     return m.group(1) if m else type(module).__name__
 
 
-def _import_block(session: _Session, module, args, name, prefix, id_path, fxn) -> Graph | None:
+def _import_block(session: _Session, module, call, name, prefix, id_path, fxn, parent=None):
+    """A block's graph; or, for a module that is one layer plus what it adds (its own
+    tensors used by one layer call: ``fx_builder.owner``), the values of its outputs, built
+    into ``parent``'s graph."""
+    concrete, args = call
     try:
-        traced, concrete = _trace(module, type(module).__name__)
+        traced, concrete = _trace(module, type(module).__name__, concrete)
     except ModelImportError as exc:
         session.problem(f"{type(module).__name__} '{prefix.rstrip('.')}': {exc}", fxn)
         return None
-    return _import_graph(session, module, traced, tuple(args) + tuple(concrete.values()), name,
-                         prefix, id_path, concrete)
+    owner = fx_inline.owner(traced, module) if parent is not None else None
+    return _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
+                         parent, owner)
 
 
-def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
-                  ) -> Graph | None:
+def _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
+                  parent=None, owner=None):
     recorder = _Recorder(module, traced)
     try:
         with torch.no_grad():
@@ -242,6 +272,9 @@ def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
                         f"({type(exc).__name__}: {text}); check the input shapes")
         return None
     noise = [k for k, v in concrete.items() if v is None]  # names for the Noise nodes
+    if owner is not None:
+        return fx_inline.InlineBuilder(session, module, traced, recorder, parent, prefix,
+                                        owner, name).run_inline()
     builder = fx_builder.Builder(session, module, traced, recorder, Graph(name), prefix,
                                  id_path, noise)
     graph = builder.run()
@@ -296,6 +329,10 @@ def _consumers(module: nn.Module, placeholder: fx.Node) -> list[nn.Module]:
 
 def _token_vocabulary(module: nn.Module, placeholder: fx.Node) -> int | None:
     """Vocabulary size when the input feeds an Embedding (its values must be token ids)."""
+    for u in placeholder.users:  # F.embedding(tokens, self.weight)
+        weight = u.args[1] if u.target is F.embedding and len(u.args) > 1 else None
+        if isinstance(weight, fx.Node) and weight.op == "get_attr":
+            return module.get_parameter(weight.target).shape[0]
     for m in _consumers(module, placeholder):
         if isinstance(m, nn.Embedding):
             return m.num_embeddings

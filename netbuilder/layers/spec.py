@@ -261,6 +261,13 @@ class LayerSpec:
     from_module: Callable[[Any], dict] | None = None
     functions: tuple[str, ...] = ()
     from_call: Callable[[dict], tuple[dict, list]] | None = None
+    # The functional form that takes the layer's own tensors as arguments
+    # ("torch.nn.functional.linear" with self.weight, self.bias): a module whose forward calls
+    # it on its own parameters is this layer. ``from_weights``: bound call arguments, the
+    # tensors among them real -> params. Several specs may name one function; the input's rank
+    # (``rank``) picks among them (F.batch_norm: BatchNorm1d, 2d or 3d).
+    weight_functions: tuple[str, ...] = ()
+    from_weights: Callable[[dict], dict] | None = None
     code_target: Callable[[dict], str] | None = None  # the Python code it names (trust gates it)
 
     @property
