@@ -50,6 +50,23 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
+# --input-shape's dtype names -> the graph's Input dtypes
+INPUT_DTYPES = {"float": "float32", "float32": "float32", "long": "int64", "int64": "int64"}
+
+
+def parse_input(text: str) -> tuple[tuple[int, ...], str | None]:
+    """``"35:long"`` → ``((35,), "int64")``; ``"1,28,28"`` → ``((1, 28, 28), None)`` (the
+    dtype then follows the model: token ids where the input feeds an Embedding)."""
+    shape_text, sep, dtype = text.strip().rpartition(":")
+    if not sep:
+        return parse_shape(text), None
+    key = dtype.strip().lower()
+    if key not in INPUT_DTYPES:
+        raise ModelImportError(f"{text!r}: unknown dtype {dtype.strip()!r}; give one of "
+                               f"{', '.join(INPUT_DTYPES)}, e.g. 35:long for 35 token ids")
+    return parse_shape(shape_text), INPUT_DTYPES[key]
+
+
 def parse_args_json(text: str | None) -> dict:
     """Constructor arguments from JSON (an object)."""
     if not text:
@@ -82,15 +99,17 @@ class ImportResult:
 def import_in_child(path: str | os.PathLike, class_name: str, args: dict | None = None,
                     input_shapes=None, name: str | None = None, *,
                     timeout: float = DEFAULT_TIMEOUT,
-                    cancel: threading.Event | None = None) -> ImportResult:
+                    cancel: threading.Event | None = None,
+                    input_dtypes=None) -> ImportResult:
     """Import ``class_name`` of the file ``path`` in a child process, within ``timeout``
-    seconds (``cancel`` stops it early). Raises ``ModelImportError``."""
+    seconds (``cancel`` stops it early); ``input_dtypes``: one per input shape, "float32",
+    "int64" or None (follow the model). Raises ``ModelImportError``."""
     p = Path(path)
     if not p.is_file():
         raise ModelImportError(f"{p}: file not found")
     request = {"path": str(p), "class_name": class_name, "args": dict(args or {}),
                "input_shapes": [list(s) for s in input_shapes] if input_shapes else None,
-               "name": name}
+               "name": name, "input_dtypes": list(input_dtypes) if input_dtypes else None}
     folder = Path(tempfile.mkdtemp(prefix="netbuilder-import-"))
     try:
         code = _run_child(folder, json.dumps(request), timeout, cancel, p)
@@ -228,7 +247,8 @@ def _import(request: dict) -> dict:
 
     shapes = request.get("input_shapes")
     graph = import_file(request["path"], request["class_name"], request.get("args") or {},
-                        [tuple(s) for s in shapes] if shapes else None, request.get("name"))
+                        [tuple(s) for s in shapes] if shapes else None, request.get("name"),
+                        request.get("input_dtypes"))
     nodes = sum(1 for n in graph.nodes() if not n.is_boundary)
     return {"text": to_json(graph), "class_name": request["class_name"], "nodes": nodes,
             "params": int(graph.analyze().total_params)}

@@ -22,9 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where to write the graph file")
     parser.add_argument("--args", metavar="JSON",
                         help="constructor arguments as a JSON object, e.g. '{\"hidden\": 64}'")
-    parser.add_argument("--input-shape", metavar="SHAPE", action="append", default=None,
-                        help="input shape without the batch dimension, e.g. 1,28,28 (once per "
-                             "forward argument; a Linear input is guessed)")
+    parser.add_argument("--input-shape", metavar="SHAPE[:DTYPE]", action="append", default=None,
+                        help="input shape without the batch dimension, e.g. 1,28,28, once per "
+                             "forward argument in order; a dtype after a colon: 35:long for "
+                             "35 token ids, 3,32,32:float (default: long where the input "
+                             "feeds an Embedding, else float; a Linear input is guessed)")
     parser.add_argument("--name", help="graph name (default: the class name)")
     parser.add_argument("--timeout", metavar="SECONDS", type=float, default=None,
                         help="stop the import when the file takes longer than this to load and "
@@ -34,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ModelImportError
     from ..graph.fileformat import atomic_write
-    from ..model_import import DEFAULT_TIMEOUT, import_in_child, parse_args_json, parse_shape
+    from ..model_import import DEFAULT_TIMEOUT, import_in_child, parse_args_json, parse_input
 
     path, _, class_name = args.source.rpartition(":")
     if not path or not class_name.isidentifier():
@@ -49,9 +51,11 @@ def run(args: argparse.Namespace) -> int:
     if not timeout > 0:
         raise CommandError(f"--timeout {args.timeout:g}: give a positive number of seconds")
     try:
-        shapes = [parse_shape(s) for s in args.input_shape] if args.input_shape else None
+        inputs = [parse_input(s) for s in args.input_shape or ()]
+        shapes = [shape for shape, _ in inputs] or None
+        dtypes = [dtype for _, dtype in inputs] if any(d for _, d in inputs) else None
         result = import_in_child(path, class_name, parse_args_json(args.args), shapes,
-                                 args.name, timeout=timeout)
+                                 args.name, timeout=timeout, input_dtypes=dtypes)
     except ModelImportError as exc:
         # The list of unsupported operations reads best one per line.
         print(f"netbuilder: error: {exc}", file=sys.stderr)

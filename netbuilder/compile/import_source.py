@@ -133,12 +133,13 @@ def instantiate(cls: type, args: dict | None = None):
 
 
 def import_file(path: str | Path, class_name: str, args: dict | None = None,
-                input_shapes=None, name: str | None = None) -> Graph:
+                input_shapes=None, name: str | None = None, input_dtypes=None) -> Graph:
     """Load ``class_name`` from ``path``, instantiate it with ``args`` and import it."""
     from .importer import import_module
 
     module = instantiate(load_class(path, class_name), args)
-    return import_module(module, input_shapes=input_shapes, name=name)
+    return import_module(module, input_shapes=input_shapes, name=name,
+                         input_dtypes=input_dtypes)
 
 
 __all__ = ["module_classes", "load_class", "instantiate", "import_file", "short_path",

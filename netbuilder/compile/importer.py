@@ -165,11 +165,14 @@ class _Recorder(fx.Interpreter):
 
 def import_module(module: nn.Module, example_inputs: Any = None, *,
                   input_shapes: Sequence[Sequence[int]] | None = None, name: str | None = None,
-                  verify: bool = True) -> Graph:
+                  verify: bool = True, input_dtypes: Sequence[str | None] | None = None
+                  ) -> Graph:
     """A graph equivalent to ``module``.
 
     Give ``example_inputs`` (a tensor or a tuple, batch first) or ``input_shapes`` (one shape
-    per ``forward`` argument, without the batch dimension; a lone Linear input is guessed).
+    per ``forward`` argument, without the batch dimension; a lone Linear input is guessed),
+    with ``input_dtypes`` ("float32" or "int64" per input; None: int64 token ids for an input
+    that feeds an Embedding, else float32).
     ``verify`` builds the graph, loads the module's weights and compares outputs. Raises
     ``ModelImportError`` listing every unsupported operation with its file and line.
     """
@@ -183,7 +186,8 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
     module.eval()  # the recording run must not update batch-norm statistics
     try:
         traced, concrete = _trace(module, label)
-        args = _example_inputs(module, traced, concrete, example_inputs, input_shapes, label)
+        args = _example_inputs(module, traced, concrete, example_inputs, input_shapes, label,
+                               input_dtypes)
         graph = _import_graph(session, module, traced, args, name or _graph_name(module), "",
                               [], concrete)
         _raise_problems(session, label)
@@ -284,7 +288,8 @@ def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
 
 # --- example inputs ----------------------------------------------------------------------------
 
-def _example_inputs(module, traced, concrete, example_inputs, input_shapes, label) -> tuple:
+def _example_inputs(module, traced, concrete, example_inputs, input_shapes, label,
+                    dtypes=None) -> tuple:
     """One tensor per traced argument (None for those traced as None), with a batch of 2:
     a reshape that keeps the batch then differs from one that hard-codes a batch of 1."""
     # Placeholders follow forward's parameters; those traced as None come last (a default).
@@ -312,12 +317,18 @@ def _example_inputs(module, traced, concrete, example_inputs, input_shapes, labe
                                f"but {len(shapes)} input shape(s) were given")
     if any(d < 1 for s in shapes for d in s):
         raise ModelImportError(f"Input shapes must hold positive sizes, not {shapes}")
+    dtypes = list(dtypes or ())
+    if dtypes and (len(dtypes) != len(shapes) or
+                   any(d not in (None, "float32", "int64") for d in dtypes)):
+        raise ModelImportError(f"Input dtypes must be one per input shape, each 'float32', "
+                               f"'int64' or None, not {dtypes!r}")
     out = []
     gen = torch.Generator().manual_seed(0)
-    for p, shape in zip(placeholders, shapes):
-        vocab = _token_vocabulary(module, p)
-        if vocab:
-            out.append(torch.randint(0, vocab, (2, *shape), generator=gen))
+    for i, (p, shape) in enumerate(zip(placeholders, shapes)):
+        dtype = dtypes[i] if dtypes else None
+        vocab = _token_vocabulary(module, p) if dtype != "float32" else None
+        if vocab or dtype == "int64":  # token ids below the vocabulary (2 when none is seen)
+            out.append(torch.randint(0, vocab or 2, (2, *shape), generator=gen))
         else:
             out.append(torch.randn(2, *shape, generator=gen))
     return tuple(out) + tail

@@ -358,3 +358,60 @@ def test_several_inputs_and_outputs_import(tmp_path):
     dtypes = [graph.node(i).params["dtype"] for i in graph.inputs()]
     assert dtypes == ["int64", "float32"]
     assert len([n for n in graph.nodes() if n.is_output]) == 2
+
+
+# --- the command line: one shape per input, with a dtype ---------------------------------------
+
+LM_SOURCE = '''
+import torch
+from torch import nn
+
+
+class LM(nn.Module):
+    def __init__(self, vocab=50):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 8)
+        self.rnn = nn.LSTM(8, 16, batch_first=True)
+        self.ctx = nn.Linear(16, 16)
+        self.decoder = nn.Linear(16, vocab)
+
+    def forward(self, tokens, context):
+        out, _ = self.rnn(self.embed(tokens))
+        hidden = out[:, -1] + self.ctx(context)
+        return self.decoder(hidden), hidden
+'''
+
+
+def test_import_command_takes_a_shape_and_dtype_per_input(tmp_path, capsys):
+    from netbuilder.cli import main
+
+    source = tmp_path / "lm.py"
+    source.write_text(LM_SOURCE)
+    out = tmp_path / "lm.json"
+    code = main(["import", f"{source}:LM", "--input-shape", "35:long", "--input-shape",
+                 "16:float", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    graph = nb.load(out)
+    inputs = [graph.node(i).params for i in graph.inputs()]
+    assert [(p["shape"], p["dtype"]) for p in inputs] == [((35,), "int64"), ((16,), "float32")]
+    spec = importlib.util.spec_from_file_location("lm_source", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    original = _scramble(module.LM())
+    built = graph.build().eval()
+    built.load_state_dict(original.state_dict(), strict=True)
+    args = (torch.randint(0, 50, (4, 35)), torch.randn(4, 16))
+    for a, b in zip(_outputs(built, args), _outputs(original, args), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+    code = main(["import", f"{source}:LM", "--input-shape", "35:complex", "--input-shape",
+                 "16", "-o", str(tmp_path / "bad.json")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "'35:complex': unknown dtype 'complex'; give one of float, float32, long, int64" in err
+    assert not (tmp_path / "bad.json").exists()
+    code = main(["import", f"{source}:LM", "--input-shape", "35:long", "-o",
+                 str(tmp_path / "bad.json")])
+    assert code == 1
+    assert "LM.forward takes 2 input(s) (tokens, context) but 1 input shape(s) were given" in \
+        capsys.readouterr().err
