@@ -114,7 +114,8 @@ class InlineBuilder(Builder):
                            f"{', '.join(sorted(theirs))}: name them as torch.nn does", n)
             return BAD
         self.s.state_names[path] = [*self.id_path, value.node]
-        if sum(1 for _ in self.module.parameters()) == len(self.module._parameters):
+        own_params = [p for p in self.module._parameters.values() if p is not None]
+        if sum(1 for _ in self.module.parameters()) == len(own_params):  # no child's
             self.s.checks.append((self.g, value.node, self.module, n))
         return self.module_value(spec, value)
 

@@ -225,6 +225,28 @@ class BatchNormAct2d(nn.BatchNorm2d):
         return self.act(self.drop(x))
 
 
+class TimmBatchNormAct2d(nn.BatchNorm2d):
+    """timm's own: F.batch_norm on its tensors, then dropout and the activation."""
+
+    def __init__(self, c, act_layer=nn.ReLU, inplace=True):
+        super().__init__(c)
+        self.drop = nn.Identity()
+        self.act = act_layer(inplace=inplace)
+
+    def forward(self, x):
+        torch._assert(x.ndim == 4, f"expected 4D input (got {x.ndim}D input)")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+        bn_training = True if self.training else \
+            (self.running_mean is None) and (self.running_var is None)
+        x = F.batch_norm(
+            x, self.running_mean if not self.training or self.track_running_stats else None,
+            self.running_var if not self.training or self.track_running_stats else None,
+            self.weight, self.bias, bn_training, factor, self.eps)
+        return self.act(self.drop(x))
+
+
 class LayerNorm2d(nn.LayerNorm):
     """A channels-first LayerNorm (ConvNeXt)."""
 
@@ -253,7 +275,7 @@ class SubclassNet(nn.Module):
         self.bn1 = BatchNormAct2d(8)
         self.norm = LayerNorm2d(8, eps=1e-6)
         self.conv2 = nn.Conv2d(8, 4, 3, padding="same")
-        self.bn2 = BatchNormAct2d(4, nn.SiLU)
+        self.bn2 = TimmBatchNormAct2d(4, nn.SiLU)
 
     def forward(self, x):
         x = self.norm(self.bn1(self.conv1(x)))
@@ -264,9 +286,10 @@ def test_subclasses_of_torch_layers_become_the_layer_and_what_they_add(tmp_path)
     graph = check_exact(SubclassNet(), (torch.randn(3, 3, 9, 9),), tmp_path,
                         input_shapes=[(3, 9, 9)])
     names = _names(graph)
-    assert {k: names[k] for k in ("conv1", "bn1", "bn1_act", "norm", "conv2", "bn2", "bn2_act")
-            } == {"conv1": "Conv2d", "bn1": "BatchNorm2d", "bn1_act": "ReLU", "norm": "LayerNorm",
-                  "conv2": "Conv2d", "bn2": "BatchNorm2d", "bn2_act": "SiLU"}
+    assert {k: names[k] for k in ("conv1", "bn1", "bn1_act", "norm", "conv2", "bn2", "bn2_drop",
+                                  "bn2_act")} == {
+        "conv1": "Conv2d", "bn1": "BatchNorm2d", "bn1_act": "ReLU", "norm": "LayerNorm",
+        "conv2": "Conv2d", "bn2": "BatchNorm2d", "bn2_drop": "Identity", "bn2_act": "SiLU"}
     assert graph.node(graph.find("conv1")).params["kernel_size"] == 4
     assert sum(1 for t in names.values() if t == "Permute") == 2
     assert not any(n.inner is not None for n in graph.nodes()), "no blocks: keys stay flat"
@@ -415,3 +438,14 @@ def test_import_command_takes_a_shape_and_dtype_per_input(tmp_path, capsys):
     assert code == 1
     assert "LM.forward takes 2 input(s) (tokens, context) but 1 input shape(s) were given" in \
         capsys.readouterr().err
+
+
+def test_specs_with_functional_forms_read_them():
+    from netbuilder.compile import fx_map
+    from netbuilder.layers import all_specs
+
+    for spec in all_specs():
+        assert bool(spec.weight_functions) == (spec.from_weights is not None), spec.type
+    by_rank = {r: fx_map.weight_spec("batch_norm", r).type for r in (1, 2, 3, 4)}
+    assert by_rank == {1: "BatchNorm1d", 2: "BatchNorm1d", 3: "BatchNorm2d", 4: "BatchNorm3d"}
+    assert fx_map.weight_spec("batch_norm", 5) is None
