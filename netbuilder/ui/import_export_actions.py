@@ -84,7 +84,8 @@ class ImportDialog(QDialog):
         self.args_edit = QLineEdit(objectName="import_args")
         self.args_edit.setPlaceholderText('constructor arguments as JSON, e.g. {"hidden": 64}')
         self.shape_edit = QLineEdit(objectName="import_shape")
-        self.shape_edit.setPlaceholderText("e.g. 1,28,28 (without the batch; inputs split by ;)")
+        self.shape_edit.setPlaceholderText("e.g. 1,28,28 without the batch; inputs split by ; "
+                                           "(35:long for token ids)")
         form.addRow("Class", self.class_box)
         form.addRow("Arguments", self.args_edit)
         form.addRow("Input shape", self.shape_edit)
@@ -149,12 +150,14 @@ def import_model(window, path: str | Path, class_name: str, args: str = "",
                  shapes: str = "", timeout: float = DEFAULT_TIMEOUT) -> bool:
     """Import ``class_name`` of ``path`` (in a child process); errors (with every unsupported
     operation, or what the file did) in a box."""
-    from ..model_import import import_in_child, parse_args_json, parse_shape
+    from ..model_import import import_in_child, parse_args_json, parse_input
     from .document import Document
 
     path = Path(path)
     try:
-        shape_list = [parse_shape(s) for s in shapes.split(";") if s.strip()] or None
+        inputs = [parse_input(s) for s in shapes.split(";") if s.strip()]
+        shape_list = [shape for shape, _ in inputs] or None
+        dtypes = [dtype for _, dtype in inputs] if any(d for _, d in inputs) else None
         arguments = parse_args_json(args)
     except NetbuilderError as exc:
         _error(window, "Cannot import", f"{class_name} from {path.name} cannot be imported.",
@@ -163,7 +166,7 @@ def import_model(window, path: str | Path, class_name: str, args: str = "",
     outcome = _in_background(
         window, f"Importing {class_name} from {path.name}…\nThe file runs in a separate process.",
         lambda cancel: import_in_child(path, class_name, arguments, shape_list,
-                                       timeout=timeout, cancel=cancel))
+                                       timeout=timeout, cancel=cancel, input_dtypes=dtypes))
     if isinstance(outcome, ImportCancelled):
         _status(window, f"Import of {class_name} from {path.name} cancelled")
         return False
