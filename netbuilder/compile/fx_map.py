@@ -199,7 +199,16 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], dict]] = {
                      "align_corners": None}),
     "pad": (("input", "pad", "mode", "value"), {"mode": "constant", "value": None}),
     "reshape": ((), {}),  # read from the recorded shapes, not the arguments
+    # operations as people call them, positionally: x.mean(1), x.transpose(1, 2)
+    **{k: (("input", "dim", "keepdim"), {}) for k in ("mean", "sum", "amax", "amin",
+                                                       "logsumexp")},
+    "transpose": (("input", "dim0", "dim1"), {}),
     "permute": (("input", "dims"), {}),
+    "repeat": (("input", "repeats"), {}),
+    "stack": (("tensors", "dim"), {"dim": 0}),
+    "clamp": (("input", "min", "max"), {}),
+    "clip": (("input", "min", "max"), {}),
+    "einsum": (("equation", "operands"), {}),
     # functional forms of layers, on a module's own tensors (``WEIGHT_FUNCTIONS``)
     "linear": (("input", "weight", "bias"), {"bias": None}),
     **{f"conv{d}d": (("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
@@ -219,15 +228,18 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], dict]] = {
     "passthrough": (("input",), {}),
 }
 
-# Tensor methods that take their sizes one by one (x.permute(0, 2, 1)) or as one tuple.
-_VARARGS = {"permute"}
+# Calls that take their last argument one by one (x.permute(0, 2, 1), torch.einsum(eq, a, b))
+# or as one tuple: kind -> where that argument starts.
+_VARARGS = {"permute": 1, "repeat": 1, "einsum": 1}
 
 
 def pack_varargs(kind: str, args: tuple) -> tuple:
-    """``(x, 0, 2, 1)`` → ``(x, (0, 2, 1))`` for the methods of ``_VARARGS``."""
-    if kind in _VARARGS and len(args) > 1 and not isinstance(args[1], (tuple, list)):
-        return (args[0], tuple(args[1:]))
-    return args
+    """``(x, 0, 2, 1)`` → ``(x, (0, 2, 1))`` for the calls of ``_VARARGS``."""
+    i = _VARARGS.get(kind)
+    if i is None or len(args) <= i or (len(args) == i + 1 and
+                                        isinstance(args[i], (tuple, list))):
+        return args
+    return (*args[:i], tuple(args[i:]))
 
 
 # Calls that are not a layer of their own: reshapes are read from the recorded shapes, noise

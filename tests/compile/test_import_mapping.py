@@ -210,6 +210,34 @@ def test_functional_call_on_differently_named_tensors_says_so():
         import_module(HoldsRenamed(), input_shapes=[(4,)])
 
 
+class Mixer(nn.Module):
+    """Operations called positionally, as people write them."""
+
+    def __init__(self):
+        super().__init__()
+        self.tok = nn.Linear(6, 6)
+        self.ch = nn.Linear(8, 8)
+        self.head = nn.Linear(14, 3)
+
+    def forward(self, x):  # (N, 6 tokens, 8 channels)
+        y = self.tok(x.transpose(1, 2)).transpose(1, 2)
+        z = torch.stack([y, x], 1).sum(1)
+        att = torch.einsum("bik,bjk->bij", z, x).clamp(-5, 5)
+        w = att.permute(0, 2, 1).amax(2, False)
+        return self.head(torch.cat([self.ch(z).mean(1), w], 1))
+
+
+def test_operations_called_with_positional_arguments_import(tmp_path):
+    graph = check_exact(Mixer(), (torch.randn(3, 6, 8),), tmp_path, input_shapes=[(6, 8)])
+    params = {n.type: n.params for n in graph.nodes()}
+    assert (params["Transpose"]["dim0"], params["Transpose"]["dim1"]) == (1, 2)
+    assert params["Permute"]["dims"] == (0, 2, 1)
+    assert params["Einsum"]["equation"] == "bik,bjk->bij"
+    assert (params["Clamp"]["min"], params["Clamp"]["max"]) == (-5, 5)
+    assert (params["Amax"]["dim"], params["Amax"]["keepdim"]) == (2, False)
+    assert params["Stack"]["dim"] == 1 and params["Sum"]["dim"] == 1
+
+
 # --- 2. subclasses of torch layers -------------------------------------------------------------
 
 class BatchNormAct2d(nn.BatchNorm2d):
