@@ -251,7 +251,7 @@ def _graph_name(module: nn.Module) -> str:
 
 def _import_block(session: _Session, module, call, name, prefix, id_path, fxn, parent=None):
     """A block's graph; or, for a module that is one layer plus what it adds (its own
-    tensors used by one layer call: ``fx_builder.owner``), the values of its outputs, built
+    tensors used by one layer call: ``fx_inline.owner``), the value it returns, built
     into ``parent``'s graph."""
     concrete, args = call
     try:

@@ -477,3 +477,37 @@ def test_specs_with_functional_forms_read_them():
     by_rank = {r: fx_map.weight_spec("batch_norm", r).type for r in (1, 2, 3, 4)}
     assert by_rank == {1: "BatchNorm1d", 2: "BatchNorm1d", 3: "BatchNorm2d", 4: "BatchNorm3d"}
     assert fx_map.weight_spec("batch_norm", 5) is None
+
+
+class NoCounterBatchNorm(FBatchNorm):
+    """Without num_batches_tracked: a BatchNorm2d layer would hold a tensor it lacks."""
+
+    def __init__(self, c):
+        super().__init__(c)
+        del self.num_batches_tracked
+
+
+class Stars(nn.Module):
+    def forward(self, *xs):
+        return torch.cat(xs, 1)
+
+
+class Holds(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x, x) if isinstance(self.inner, Stars) else self.inner(x)
+
+
+@pytest.mark.parametrize("inner,expected", [
+    (NoCounterBatchNorm(4), "NoCounterBatchNorm 'inner' holds the tensors bias, running_mean, "
+                            "running_var, weight but a BatchNorm2d layer holds bias, "
+                            "num_batches_tracked, running_mean, running_var, weight"),
+    (Stars(), "Stars 'inner' is called with *args or **kwargs (xs)"),
+], ids=["tensors", "star-args"])
+def test_modules_that_cannot_map_say_why(inner, expected):
+    with pytest.raises(ModelImportError) as info:
+        import_module(Holds(inner), input_shapes=[(4, 3, 3)])
+    assert expected in str(info.value)
