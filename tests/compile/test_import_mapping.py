@@ -323,6 +323,16 @@ def test_subclasses_of_torch_layers_become_the_layer_and_what_they_add(tmp_path)
     assert not any(n.inner is not None for n in graph.nodes()), "no blocks: keys stay flat"
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_mapped_subclasses_export_to_onnx_with_the_originals_weights(tmp_path):
+    from netbuilder.compile.onnx_export import export_onnx
+
+    model = _scramble(SubclassNet())
+    graph = import_module(model, input_shapes=[(3, 9, 9)])
+    report = export_onnx(graph, tmp_path / "net.onnx", model.state_dict())
+    assert report.max_difference is not None and report.max_difference <= 1e-5
+
+
 # --- 3. blocks called with keywords and lists; several inputs and outputs ----------------------
 
 class DenseLayer(nn.Module):
