@@ -72,7 +72,7 @@ class Builder:
         return nid
 
     def name_for(self, wanted: str) -> str:
-        base = sanitize(wanted)
+        base = wanted if wanted.isascii() and wanted.isdigit() else sanitize(wanted)
         taken = {n.name for n in self.g.nodes()}
         name, i = base, 1
         while name in taken:

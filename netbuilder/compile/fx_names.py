@@ -10,7 +10,6 @@ import re
 
 from torch import fx, nn
 
-from ..layers import get_spec
 from . import fx_map
 
 _ROLES = ("encoder", "decoder", "generator", "discriminator")
@@ -44,9 +43,8 @@ def block_type(m: nn.Module, path: str) -> str:
 
 
 def module_name(n: fx.Node, type_: str) -> str:
-    """The attribute name; children of a Sequential (``0``, ``1``) get ``conv0``, ``relu1``."""
-    if str(n.target).isdigit():
-        return f"{get_spec(type_).short}{n.target}"
+    """The attribute name; children of a Sequential keep their index (``0``, ``1``): the
+    block is then written as an ``nn.Sequential`` and state-dict keys stay the original's."""
     return str(n.target).replace(".", "_")
 
 

@@ -216,9 +216,38 @@ def template_for(g: Graph, name: str) -> Graph:
 
 def add_use(g: Graph, definition: str, name: str | None = None, type: str = "Block",
             pos=None, **values: Any) -> str:
-    """Add a block node to ``g`` that uses ``definition`` with these argument values."""
+    """Add a block node to ``g`` that uses ``definition`` with these argument values (and
+    block parameters: ``repeat``)."""
     d = root_of(g).definitions.get(definition)
     if d is None:
         raise GraphError(f"No block definition called {definition!r}", field="definition")
+    from ..layers import get_spec
+
+    params = {k: values.pop(k) for k in list(values)
+              if k in {p.name for p in get_spec(type).params}}  # (repeat)
     inner = materialize(template_for(g, definition), d, values)
-    return g.add(type, name, pos, inner=inner, definition=definition)
+    return g.add(type, name, pos, inner=inner, definition=definition, **params)
+
+
+def sequential_chain(g: Graph) -> list[str] | None:
+    """The node ids of a block that is an ``nn.Sequential``: one Input, layers named
+    ``0``, ``1``, ... wired one after the other, one Output; else None. Generated code writes
+    such a block as ``nn.Sequential(...)``, so its state-dict keys are ``features.0.weight``."""
+    ins = [n.id for n in g.nodes() if n.is_input]
+    outs = [n.id for n in g.nodes() if n.is_output]
+    rest = [n for n in g.nodes() if not n.is_boundary]
+    if len(ins) != 1 or len(outs) != 1 or not rest or \
+            sorted(n.name for n in rest) != sorted(str(i) for i in range(len(rest))):
+        return None
+    order = [g.find(str(i)) for i in range(len(rest))]
+    for prev, nid, nxt in zip([ins[0], *order], order, [*order[1:], outs[0]]):
+        node = g.node(nid)
+        ins_, outs_ = g.in_edges(nid), g.out_edges(nid)
+        if node.shares is not None or node.spec.source or len(ins_) != 1 or \
+                len(outs_) != 1 or ins_[0].src != prev or outs_[0].dst != nxt or \
+                outs_[0].src_port != g.output_ports(nid)[0].name or \
+                len(g.input_ports(nid)) != 1:
+            return None
+    if len(g.out_edges(ins[0])) != 1:
+        return None
+    return order

@@ -115,7 +115,11 @@ def _reference(n, tables: _Tables) -> dict | None:
 
 
 def _without_positions(v: Any) -> Any:
+    """What must match between two uses: not where nodes sit, nor the shape a block's Input
+    takes (it comes from outside)."""
     if isinstance(v, dict):
+        if "type" in v and "params" in v and _is_input(v["type"]):
+            v = {k: x for k, x in v.items() if k != "params"}
         return {k: _without_positions(x) for k, x in v.items() if k != "pos"}
     if isinstance(v, list):
         return [_without_positions(x) for x in v]
@@ -167,6 +171,13 @@ def _scalar(value: Any) -> str:
     # NOTE: allow_nan=False: NaN and Infinity are not JSON; writing them would make a file
     # that strict readers (and this one) refuse. Parameters never hold them (validation).
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _is_input(type_: str) -> bool:
+    try:
+        return get_spec(type_).boundary == "input"
+    except NetbuilderError:
+        return False
 
 
 _TOP_KEYS = ("format_version", "name", "definitions", "nodes", "edges", "training", "meta")
