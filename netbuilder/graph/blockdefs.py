@@ -101,7 +101,11 @@ def check_binds(definition: BlockDefinition, template: Graph) -> None:
     for arg, a in definition.arguments.items():
         check_identifier(arg, "An argument name")
         for bind in a.binds:
-            _locate(template, bind)
+            try:
+                _locate(template, bind)
+            except GraphError as exc:
+                raise GraphError(f"argument {arg!r} of {definition.name!r}: {exc.message}",
+                                 field=arg) from None
 
 
 def apply_arguments(inner: Graph, definition: BlockDefinition, values: dict) -> None:
