@@ -21,9 +21,9 @@ def net() -> nb.Graph:
     g.define_block("BasicBlock", block_graph(),
                    planes=(8, ["conv1.out_channels", "conv2.out_channels"]),
                    stride=(1, ["conv1.stride"]))
-    x = g.add("Input", "x", shape=(3, 16, 16))
-    a = g.add_block("BasicBlock", "layer1", planes=16)
-    b = g.add_block("BasicBlock", "layer2", planes=32, stride=2)
+    x = g.add("Input", "x", (0, 0), shape=(3, 16, 16))
+    a = g.add_block("BasicBlock", "layer1", pos=(0, 200), planes=16)
+    b = g.add_block("BasicBlock", "layer2", pos=(0, 400), planes=32, stride=2)
     g.connect(x, a)
     g.connect(a, b)
     return g
