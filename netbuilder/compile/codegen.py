@@ -445,7 +445,9 @@ def penalised_layers(graph: Graph, analysis: Analysis | None = None
         node = graph.node(nid)
         inner = analysis.nodes[nid].inner
         if node.inner is not None and inner is not None:
-            out += [(f"{attr}.{path}", l1, l2)
+            n = int(node.params.get("repeat", 1))  # ×N: an nn.Sequential of N instances
+            heads = [attr] if n == 1 else [f"{attr}.{i}" for i in range(n)]
+            out += [(f"{head}.{path}", l1, l2) for head in heads
                     for path, l1, l2 in penalised_layers(node.inner, inner)]
         elif node.spec.weight_layer and (node.params.get("l1") or node.params.get("l2")):
             out.append((attr, float(node.params.get("l1") or 0),

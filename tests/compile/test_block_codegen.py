@@ -132,3 +132,15 @@ def test_onnx_export_of_definitions_and_repeats(tmp_path):
     got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
     with torch.no_grad():
         torch.testing.assert_close(torch.from_numpy(got), module(x), atol=1e-5, rtol=1e-4)
+
+
+def test_penalties_reach_every_repetition():
+    from netbuilder.compile import penalised_layers
+
+    g = repeated(2)
+    inner = g.node(g.find("stage")).inner
+    inner.set_param(inner.find("conv1"), "l2", 0.01)
+    paths = [p for p, _, _ in penalised_layers(g)]
+    assert paths == ["stage.0.conv1", "stage.1.conv1"]
+    m = g.build()
+    assert all(m.get_submodule(p).weight.shape == (4, 4, 3, 3) for p in paths)
