@@ -252,7 +252,7 @@ def _group_of(unit: _Unit, node, analysis: Analysis) -> list[tuple]:
         if node.definition not in unit.uses:
             unit.uses[node.definition] = []
         found = unit.uses[node.definition]
-        if (node, analysis) not in [(n, a) for n, a in found]:
+        if not any(n is node and a is analysis for n, a in found):
             found.append((node, analysis))
         return found
     inner = unit.analyses.get(id(node))
