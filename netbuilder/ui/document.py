@@ -92,10 +92,21 @@ class Document(QObject):
             others = shared_edit.plan(self, cmd)
             if others is False:
                 return False
-            cmd.redo()
+            own = others if isinstance(others, shared_edit.OwnDefinition) else None
+            if own is not None:
+                own.apply(self)
+                others = None
+            try:
+                cmd.redo()
+            except NetbuilderError:
+                if own is not None:
+                    own.revert(self)
+                raise
         except NetbuilderError as exc:
             self.error_reported.emit(str(exc))
             return False
+        if own is not None:
+            cmd = shared_edit.OwnDefinitionCommand(self, cmd, own)
         if others:
             try:
                 cmd = shared_edit.AllUsesCommand.after_first(self, cmd, others)

@@ -15,9 +15,9 @@ from ..graph.blockdefs import fork_definition, uses_of
 from .commands import MoveNodesCommand
 
 
-def plan(doc, cmd) -> list[tuple] | None | bool:
-    """The other paths the edit ``cmd`` must reach (a list), None for this graph only, or
-    False when the person cancelled."""
+def plan(doc, cmd):
+    """The other paths the edit ``cmd`` must reach (a list), an ``OwnDefinition`` to make
+    first, None for this graph only, or False when the person cancelled."""
     path = tuple(getattr(cmd, "path", ()))
     if not path or isinstance(cmd, MoveNodesCommand) or doc.ask_shared_edit is None:
         return None
@@ -40,9 +40,56 @@ def plan(doc, cmd) -> list[tuple] | None | bool:
             return False
         doc.shared_edit_choices[key] = choice
     if choice == "one":
-        fork_definition(doc.graph_at(path[:k]), path[k])
-        return None
+        return OwnDefinition(path[:k + 1])
     return [(*p, *path[k + 1:]) for p, n in uses if n is not node]
+
+
+class OwnDefinition:
+    """"Only this one": the block at ``path`` gets a definition of its own before the edit
+    (undone with it)."""
+
+    def __init__(self, path: tuple) -> None:
+        self.path = path
+        self.old = self.new = None
+
+    def apply(self, doc) -> None:
+        g = doc.graph_at(self.path[:-1])
+        node = g.node(self.path[-1])
+        if self.new is None:
+            self.old = node.definition
+            self.new = fork_definition(g, node.id)
+        else:  # a redo: the same name again
+            root = doc.graph
+            root.definitions[self.new] = root.definitions[self.old].copy()
+            root.definitions[self.new].name = self.new
+            node.definition = self.new
+            g.changed.emit()
+
+    def revert(self, doc) -> None:
+        node = doc.graph_at(self.path[:-1]).node(self.path[-1])
+        node.definition = self.old
+        doc.graph.definitions.pop(self.new, None)
+        doc.graph_at(self.path[:-1]).changed.emit()
+
+
+class OwnDefinitionCommand(QUndoCommand):
+    """An edit made after giving its block a definition of its own."""
+
+    def __init__(self, doc, cmd, own: OwnDefinition) -> None:
+        super().__init__(cmd.text())
+        self.doc, self.cmd, self.own = doc, cmd, own
+        self.skip_next_redo = False
+
+    def redo(self) -> None:
+        if self.skip_next_redo:
+            self.skip_next_redo = False
+            return
+        self.own.apply(self.doc)
+        self.cmd.redo()
+
+    def undo(self) -> None:
+        self.cmd.undo()
+        self.own.revert(self.doc)
 
 
 class AllUsesCommand(QUndoCommand):

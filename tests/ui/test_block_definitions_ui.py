@@ -118,3 +118,11 @@ def test_only_this_one_gives_the_block_its_own_definition(make_window, qtbot):
     assert g.node(g.find("layer1")).definition == "BasicBlock"
     w.canvas.close_block()
     qtbot.waitUntil(lambda: "BasicBlock2 · 3 layers" in _lines(w, layer2))
+    # undo takes back the edit and the definition of its own; redo makes both again
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, CTRL)
+    assert g.node(layer2).definition == "BasicBlock" and set(g.definitions) == {"BasicBlock"}
+    assert _inner(g, "layer2", "conv2").params["kernel_size"] == 3
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    assert g.node(layer2).definition == "BasicBlock2"
+    assert _inner(g, "layer2", "conv2").params["kernel_size"] == 5
