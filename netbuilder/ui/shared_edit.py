@@ -147,4 +147,5 @@ def ask(parent: QWidget | None, definition: str, n: int) -> str | None:
     box.setDefaultButton(every)
     box.exec()
     clicked = box.clickedButton()
+    box.deleteLater()
     return "all" if clicked is every else "one" if clicked is one else None
