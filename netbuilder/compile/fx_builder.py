@@ -72,7 +72,7 @@ class Builder:
         return nid
 
     def name_for(self, wanted: str) -> str:
-        base = sanitize(wanted)
+        base = wanted if wanted.isascii() and wanted.isdigit() else sanitize(wanted)
         taken = {n.name for n in self.g.nodes()}
         name, i = base, 1
         while name in taken:
@@ -211,7 +211,8 @@ class Builder:
         if inputs is None:
             return BAD
         # A further call of one module is named after its result (``right = self.enc(x2)``).
-        name = (assigned_name(n) if n.target in self.owners else None) or module_name(n, type_)
+        name = (assigned_name(n) if n.target in self.owners else None) or \
+            module_name(n, type_, bool(self.prefix))
         value = self.layer(n, type_, params, inputs, name, ports)
         if value.kind == "tensor" and n.target in self.owners:  # a further call: shared
             self.g.share(value.node, self.owners[n.target])
@@ -269,7 +270,7 @@ class Builder:
                 return BAD
             self.g.connect(srcs[0][0], bid, srcs[0][1], "real")
             return Value("tensor", bid, "real_score")
-        name = self.name_for(module_name(n, "Block"))
+        name = self.name_for(module_name(n, "Block", bool(self.prefix)))
         bid = self.new_id()
         # One layer plus what it adds (a BatchNorm2d subclass with an activation) is built
         # here, not as a block: its tensors keep the module's name (``bn1.weight``).

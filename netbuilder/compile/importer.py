@@ -31,6 +31,7 @@ from torch import fx, nn
 
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
+from ..graph.block_merge import merge_identical_blocks
 from ..layers import import_rules
 from . import fx_builder, fx_calls, fx_inline, fx_map, fx_names
 from .codegen import node_attributes
@@ -193,6 +194,7 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
         _raise_problems(session, label)
         _check_parameters(session, graph)
         _raise_problems(session, label)
+        merge_identical_blocks(graph, _block_classes(graph, module))
         graph.meta[META_KEY] = {"source": f"{type(module).__module__}.{type(module).__qualname__}",
                                 "state_dict": session.state_names}
         if verify:
@@ -201,6 +203,18 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
         for m, training in states.items():
             m.train(training)
     return graph
+
+
+def _block_classes(graph: Graph, module: nn.Module, path: tuple = ()) -> dict[tuple, str]:
+    """``{block node id path: the class it was imported from}`` (block nodes are named after
+    their attribute), which names the block definitions."""
+    out = {}
+    for node in graph.nodes():
+        sub = module._modules.get(node.name) if node.inner is not None else None
+        if sub is not None:
+            out[(*path, node.id)] = type(sub).__name__
+            out.update(_block_classes(node.inner, sub, (*path, node.id)))
+    return out
 
 
 def _raise_problems(session: _Session, label: str) -> None:

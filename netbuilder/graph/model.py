@@ -14,6 +14,7 @@ import networkx as nx
 
 from ..errors import CycleError, GraphError, NameTakenError, ParamError, PortError
 from ..layers import LayerSpec, Port, get_spec
+from .blockdefs import BlockDefinition, check_identifier
 from .diagnostics import label
 from .sharing import check_share, sharers_of, sharing_group
 from .signals import Signal
@@ -31,6 +32,7 @@ class Node:
     inner: Graph | None = None
     version: int = 0  # bumped on every change that affects shapes (analysis cache key)
     shares: str | None = None  # id of the node whose module this one uses (weight sharing)
+    definition: str | None = None  # the block definition this block node uses (blockdefs.py)
 
     @property
     def spec(self) -> LayerSpec:
@@ -89,6 +91,8 @@ class Graph:
         self.name = name
         self.training: dict = {}  # the TrainingConfig as JSON (the train package owns its schema)
         self.meta: dict = {}
+        # block definitions by name; only the top graph holds them (see blockdefs.py)
+        self.definitions: dict[str, BlockDefinition] = {}
         self.parent: tuple[Graph, str] | None = None  # set for a block's inner graph
         self.version = 0
         self._g = nx.MultiDiGraph()
@@ -195,9 +199,18 @@ class Graph:
     # --- node mutations -------------------------------------------------------------------
 
     def add(self, type: str, name: str | None = None, pos: Iterable[float] | None = None,
-            *, id: str | None = None, inner: Graph | None = None, **params: Any) -> str:
-        """Add a layer and return its id. Parameters not given take their defaults."""
+            *, id: str | None = None, inner: Graph | None = None,
+            definition: str | None = None, **params: Any) -> str:
+        """Add a layer and return its id. Parameters not given take their defaults.
+
+        A block node that uses a block definition names it (``definition``) and gets its
+        inner graph from ``blockdefs.materialize``."""
         spec = get_spec(type)
+        if definition is not None:
+            check_identifier(definition)
+            if inner is None:
+                raise GraphError(f"A block node using the definition {definition!r} needs its "
+                                 f"inner graph", node=id, field="definition")
         node_id = id or self._new_id()
         if node_id in self._nodes:
             raise GraphError(f"A node with id {node_id!r} already exists", node=node_id)
@@ -208,7 +221,7 @@ class Graph:
         values = self._validated(spec, name, spec.defaults(), params)
         if spec.is_block and inner is None:
             inner = _default_block_graph(name)
-        node = Node(node_id, type, name, values, _pos(pos), inner)
+        node = Node(node_id, type, name, values, _pos(pos), inner, definition=definition)
         if inner is not None:
             inner.parent = (self, node_id)
         self._nodes[node_id] = node
@@ -481,7 +494,9 @@ class Graph:
         """An independent deep copy (without signal subscribers)."""
         from .fileformat import graph_from_dict, graph_to_dict
 
-        return graph_from_dict(copy.deepcopy(graph_to_dict(self)))
+        new = graph_from_dict(copy.deepcopy(graph_to_dict(self, inline=True)))
+        new.definitions = {k: d.copy() for k, d in self.definitions.items()}
+        return new
 
     # --- the public facade (shape analysis, codegen and files live in their own modules) ---
 
@@ -506,6 +521,20 @@ class Graph:
     def to_python(self, class_name: str | None = None, main: bool = True) -> str:
         """Standalone PyTorch source of the model."""
         return _compiler().to_python(self, class_name=class_name, main=main)
+
+    def define_block(self, name: str, inner: Graph, **arguments) -> None:
+        """A block definition used by ``add_block``; each argument is ``(default, binds)``
+        (``planes=(64, ["conv1.out_channels", "conv2.out_channels"])``)."""
+        from .blockdefs import define
+
+        define(self, name, inner, arguments)
+
+    def add_block(self, definition: str, name: str | None = None, type: str = "Block",
+                  pos=None, **values: Any) -> str:
+        """A block node using ``definition`` with these argument values; returns its id."""
+        from .blockdefs import add_use
+
+        return add_use(self, definition, name, type, pos, **values)
 
     def save(self, path) -> None:
         from .fileformat import save

@@ -129,12 +129,13 @@ class _Journal:
 def _node_record(node, params: dict, name: str, pos: tuple) -> dict:
     inner = node.inner.copy() if node.inner is not None else None
     return {"id": node.id, "type": node.type, "name": name, "params": dict(params),
-            "pos": pos, "inner": inner, "shares": node.shares}
+            "pos": pos, "inner": inner, "shares": node.shares, "definition": node.definition}
 
 
 def _add_from_record(g: Graph, rec: dict) -> None:
     inner = rec["inner"].copy() if rec["inner"] is not None else None
-    g.add(rec["type"], rec["name"], rec["pos"], id=rec["id"], inner=inner, **rec["params"])
+    g.add(rec["type"], rec["name"], rec["pos"], id=rec["id"], inner=inner,
+          definition=rec["definition"] if inner is not None else None, **rec["params"])
     if rec["shares"] is not None and rec["shares"] in g:
         g.share(rec["id"], rec["shares"])
 

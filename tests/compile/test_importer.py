@@ -248,7 +248,8 @@ def test_nested_modules_become_blocks_with_roles():
     net = next(n for n in enc.nodes() if n.inner is not None)  # the Sequential, a block in turn
     assert [n.type for n in net.inner.nodes() if n.type not in ("Input", "Output")] == [
         "Flatten", "Linear", "ReLU", "Linear"]
-    assert [n.name for n in net.inner.nodes() if n.type == "Linear"] == ["fc1", "fc3"]
+    # a Sequential's children keep their index: its state-dict keys are the original's
+    assert [n.name for n in net.inner.nodes() if n.type == "Linear"] == ["1", "3"]
     dec = blocks["decoder"].inner
     assert [n.params["shape"] for n in dec.nodes() if n.type == "Reshape"] == [(1, 8, 8)]
 

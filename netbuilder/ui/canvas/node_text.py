@@ -10,7 +10,11 @@ def param_summary(node) -> str:
     """The key parameters of a layer in a few characters (its spec's ``subtitle``)."""
     if node.inner is not None:
         n = sum(1 for m in node.inner.nodes() if not m.is_boundary)
-        return f"{n} layer" + ("s" if n != 1 else "")
+        text = f"{n} layer" + ("s" if n != 1 else "")
+        if node.definition:
+            text = f"{node.definition} · {text}"
+        repeat = node.params.get("repeat", 1)
+        return f"{text} ×{repeat}" if repeat > 1 else text
     subtitle = node.spec.subtitle
     return subtitle(node.params) if subtitle else ""
 

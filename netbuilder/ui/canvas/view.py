@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
 from ...errors import NetbuilderError
 from ..commands import MoveNodesCommand
+from ..shared_edit import ask as ask_shared_edit
 from . import style
 from .actions import EditActions
 from .breadcrumb import BreadcrumbBar
@@ -92,6 +93,8 @@ class CanvasView(EditActions, QGraphicsView):
         doc.analysis_updated.connect(self._analysis_updated)
         doc.undo_stack.indexChanged.connect(self._stack_moved)
         doc.error_reported.connect(self.status_message)
+        if doc.ask_shared_edit is None:
+            doc.ask_shared_edit = lambda name, n: ask_shared_edit(self, name, n)
         self._show_level()
         self._needs_frame = True
         if self.isVisible():
