@@ -13,12 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import CycleError, FileFormatError, NetbuilderError
+from ..errors import CycleError, FileFormatError, NetbuilderError, WeightsError
 from ..layers import get_spec
 from . import strict_json
 from .atomic import atomic_replace, atomic_write  # noqa: F401  (atomic_replace: re-exported)
 from .diagnostics import label
 from .model import Graph
+from .weights import GraphWeights, check_weights_name, save_weights_beside
 
 FORMAT_VERSION = 1
 
@@ -34,12 +35,16 @@ def graph_to_dict(g: Graph) -> dict:
                              "params": _jsonable(n.params), "pos": [n.pos[0], n.pos[1]]}
         if n.shares is not None:
             d["shares"] = n.shares
+        if not n.trainable:
+            d["trainable"] = False
         if n.inner is not None:
             d["graph"] = _body(n.inner)
         nodes.append(d)
     edges = [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
              for e in g.edges()]
     out = {"format_version": FORMAT_VERSION, "name": g.name, "nodes": nodes, "edges": edges}
+    if g.weights is not None and g.weights.name is not None and g.parent is None:
+        out["weights"] = g.weights.name
     if g.training:
         out["training"] = _jsonable(g.training)
     if g.meta:
@@ -100,8 +105,8 @@ def _scalar(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
-_TOP_KEYS = ("format_version", "name", "nodes", "edges", "training", "meta")
-_NODE_KEYS = ("id", "type", "name", "params", "pos", "shares", "graph")
+_TOP_KEYS = ("format_version", "name", "nodes", "edges", "weights", "training", "meta")
+_NODE_KEYS = ("id", "type", "name", "params", "pos", "shares", "trainable", "graph")
 _EDGE_KEYS = ("src", "src_port", "dst", "dst_port")
 
 
@@ -135,11 +140,21 @@ def graph_from_dict(data: Any, path: str | None = None) -> Graph:
             raise FileFormatError(f"the migration from format_version {version} returned no "
                                   f"object", path=path, field="format_version")
         version += 1
-    return _read_body(data, path, "", _TOP_KEYS)
+    g = _read_body(data, path, "", _TOP_KEYS)
+    if "weights" in data:
+        try:
+            name = check_weights_name(data["weights"])
+        except WeightsError as exc:
+            raise FileFormatError(exc.message, path=path, field="weights") from None
+        g.weights = GraphWeights(name, Path(path).parent if path else None)
+    return g
+
+
+_BLOCK_KEYS = tuple(k for k in _TOP_KEYS if k not in ("format_version", "weights"))
 
 
 def _read_body(data: dict, path: str | None, prefix: str,
-               allowed: tuple[str, ...] = _TOP_KEYS[1:]) -> Graph:
+               allowed: tuple[str, ...] = _BLOCK_KEYS) -> Graph:
     def fail(msg: str, where: str) -> FileFormatError:
         return FileFormatError(msg, path=path, field=prefix + where)
 
@@ -206,12 +221,16 @@ def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail) -> None:
         if key in _ADD_ARGUMENTS:
             raise fail(f"{label(nd['type'], nd['name'])} has no parameter {key!r}",
                        f"{where}.params.{key}")
+    trainable = nd.get("trainable", True)
+    if not isinstance(trainable, bool):
+        raise fail("trainable must be true or false", f"{where}.trainable")
     try:
         g.add(nd["type"], nd["name"], pos, id=nd["id"], inner=inner, **params)
     except NetbuilderError as exc:
         sub = exc.field if exc.field in ("type", "name") else (
             f"params.{exc.field}" if exc.field else "params")
         raise fail(exc.message, f"{where}.{sub}") from None
+    g.node(nd["id"]).trainable = trainable
 
 
 def _read_shares(g: Graph, nd: dict, where: str, fail) -> None:
@@ -283,5 +302,8 @@ def load(path: str | os.PathLike) -> Graph:
 
 
 def save(g: Graph, path: str | os.PathLike) -> None:
-    """Write ``g`` to ``path`` atomically (see ``atomic``)."""
+    """Write ``g`` to ``path`` atomically (see ``atomic``); its weights, when it has any,
+    go beside it first (``<stem>.safetensors``), so the file never names a missing one."""
+    if g.weights is not None:
+        g.weights = save_weights_beside(g.weights, path)
     atomic_write(path, to_json(g))
