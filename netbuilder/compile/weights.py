@@ -140,7 +140,7 @@ def graph_weights(graph) -> dict[str, torch.Tensor] | None:
     """The graph's own weights as tensors (None when it has none)."""
     if graph.weights is None:
         return None
-    return read_weights(graph.weights.source(), graph.weights.label())
+    return read_weights(graph.weights.read_bytes(), graph.weights.label())
 
 
 def load_graph_weights(graph, module: torch.nn.Module) -> bool:
