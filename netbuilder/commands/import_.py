@@ -26,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="input shape without the batch dimension, e.g. 1,28,28 (once per "
                              "forward argument; a Linear input is guessed)")
     parser.add_argument("--name", help="graph name (default: the class name)")
+    parser.add_argument("--weights", metavar="FILE|module",
+                        help="keep weights with the graph (written beside it): a .safetensors "
+                             "file or a weights-only .pt/.pth by the original model's keys, or "
+                             "'module' for the instance's own weights after its constructor")
     parser.add_argument("--timeout", metavar="SECONDS", type=float, default=None,
                         help="stop the import when the file takes longer than this to load and "
                              "trace (default: 60)")
@@ -51,12 +55,22 @@ def run(args: argparse.Namespace) -> int:
     try:
         shapes = [parse_shape(s) for s in args.input_shape] if args.input_shape else None
         result = import_in_child(path, class_name, parse_args_json(args.args), shapes,
-                                 args.name, timeout=timeout)
+                                 args.name, timeout=timeout, weights=args.weights)
     except ModelImportError as exc:
         # The list of unsupported operations reads best one per line.
         print(f"netbuilder: error: {exc}", file=sys.stderr)
         return 1
-    atomic_write(out, result.text)
+    kept = ""
+    if result.weights is not None:
+        from ..graph.fileformat import save
+        from ..graph.weights import GraphWeights
+
+        graph = result.graph
+        graph.weights = GraphWeights(data=result.weights, origin=args.weights)
+        save(graph, out)  # the weights beside it first, then the graph naming them
+        kept = f" (weights: {graph.weights.name})"
+    else:
+        atomic_write(out, result.text)
     print(f"imported {class_name}: {result.nodes} nodes, {grouped(result.params)} parameters "
-          f"→ {out}")
+          f"→ {out}{kept}")
     return 0

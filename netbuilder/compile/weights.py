@@ -152,5 +152,52 @@ def load_graph_weights(graph, module: torch.nn.Module) -> bool:
     return True
 
 
+
+
+@dataclass
+class WeightsStatus:
+    """What ``check`` and ``summary`` say of a graph's weights."""
+
+    file: str  # the file (or where held weights came from)
+    tensors: int = 0
+    values: int = 0
+    problem: str | None = None  # missing, unreadable, or not fitting the graph
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "tensors": self.tensors, "values": self.values,
+                "ok": self.problem is None, "problem": self.problem}
+
+    def describe(self) -> str:
+        if self.problem is not None:
+            return f"Weights: {self.problem}"
+        return (f"Weights: {self.file} ({self.tensors} tensors, {self.values:,} values; they "
+                f"fit the graph)")
+
+
+def weights_status(graph) -> WeightsStatus | None:
+    """The graph's weights read and checked against its model (None: it has none). A graph
+    that cannot be built (untrusted code, errors) has its file read, not matched."""
+    from ..errors import NetbuilderError
+
+    if graph.weights is None:
+        return None
+    status = WeightsStatus(graph.weights.label())
+    try:
+        tensors = graph_weights(graph)
+    except NetbuilderError as exc:
+        status.problem = str(exc)
+        return status
+    status.tensors = len(tensors)
+    status.values = sum(t.numel() for t in tensors.values())
+    try:
+        own = graph.build().state_dict()
+    except NetbuilderError:
+        return status
+    fit = fit_weights(own, tensors)
+    if not fit.ok:
+        status.problem = fit.message(status.file)
+    return status
+
+
 __all__ = ["read_weights", "fit_weights", "apply_weights", "WeightsFit", "to_safetensors",
-           "graph_weights", "load_graph_weights"]
+           "graph_weights", "load_graph_weights", "weights_status", "WeightsStatus"]
