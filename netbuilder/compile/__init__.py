@@ -11,7 +11,8 @@ from .codegen import frozen_layers, generate, node_attributes, penalised_layers,
 from .gen_checks import gen_checks
 
 __all__ = ["analyze", "check", "build", "to_python", "Analysis", "NodeInfo", "exec_source",
-           "used_nodes", "generate", "node_attributes", "penalised_layers", "frozen_layers", "gen_checks"]
+           "used_nodes", "generate", "node_attributes", "penalised_layers", "frozen_layers",
+           "gen_checks"]
 
 
 def analyze(graph: Graph, batch_size: int = 1) -> Analysis:

@@ -30,8 +30,8 @@ from .config import TrainingConfig
 from .data import DataError
 from .device import convolutional, describe, plan, resolve_device, rng_state, set_rng_state
 from .epoch import EpochRunner
-from .freeze import freeze
 from .events import Failed, Finished, Log, RunStarted
+from .freeze import freeze
 from .losses import make_loss
 from .memory import memory_warning
 from .probe import Prober
