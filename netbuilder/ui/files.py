@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from ..errors import FileFormatError, NetbuilderError
 from ..graph import graph_from_dict, graph_to_dict, load, strict_json, to_json
 from ..graph.fileformat import atomic_write
+from ..graph.weights import save_weights_beside
 from .document import Document
 from .settings import KEY_LAST_DIR, KEY_RECENT, MAX_RECENT, app_settings, data_dir, read_list
 
@@ -280,7 +281,17 @@ class FileController(QObject):
         return self._write(path)
 
     def _write(self, path: Path) -> bool:
-        """Save to ``path``; on failure explain why and leave the document as it was."""
+        """Save to ``path``; on failure explain why and leave the document as it was. The
+        graph's weights go beside it first (the file never names a missing one)."""
+        graph = self.doc.graph
+        if graph.weights is not None:
+            try:
+                graph.weights = save_weights_beside(graph.weights, path)
+            except OSError as exc:
+                return self._save_failed(path, write_failure(path.with_suffix(".safetensors"),
+                                                             exc))
+            except NetbuilderError as exc:
+                return self._save_failed(path, str(exc))
         try:
             text = to_json(self.doc.graph)
         except Exception as exc:  # noqa: BLE001 (a value JSON cannot hold, whatever its kind)

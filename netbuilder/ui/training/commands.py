@@ -72,3 +72,23 @@ class SetGraphMetaCommand(QUndoCommand):
     def undo(self) -> None:
         self._set(self.had, self.old)
 
+
+
+class SetWeightsCommand(QUndoCommand):
+    """Give the graph weights (a ``GraphWeights``) or take them away (None)."""
+
+    def __init__(self, doc, weights, text: str) -> None:
+        super().__init__(text)
+        self.doc = doc
+        self.old = doc.graph.weights
+        self.new = weights
+        self.skip_next_redo = False
+
+    def redo(self) -> None:
+        if self.skip_next_redo:
+            self.skip_next_redo = False
+            return
+        self.doc.graph.set_weights(self.new)
+
+    def undo(self) -> None:
+        self.doc.graph.set_weights(self.old)
