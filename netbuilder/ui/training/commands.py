@@ -45,35 +45,6 @@ class SetTrainingConfigCommand(QUndoCommand):
         self.doc.graph.training = copy.deepcopy(self.old)
 
 
-class SetGraphMetaCommand(QUndoCommand):
-    """Set (or with None remove) one key of ``graph.meta``, e.g. the loaded ``weights``."""
-
-    def __init__(self, doc, key: str, value, text: str) -> None:
-        super().__init__(text)
-        self.doc = doc
-        self.key = key
-        self.had = key in doc.graph.meta
-        self.old = copy.deepcopy(doc.graph.meta.get(key))
-        self.new = copy.deepcopy(value)
-        self.skip_next_redo = False
-
-    def _set(self, present: bool, value) -> None:
-        if present and value is not None:
-            self.doc.graph.meta[self.key] = copy.deepcopy(value)
-        else:
-            self.doc.graph.meta.pop(self.key, None)
-
-    def redo(self) -> None:
-        if self.skip_next_redo:
-            self.skip_next_redo = False
-            return
-        self._set(True, self.new)
-
-    def undo(self) -> None:
-        self._set(self.had, self.old)
-
-
-
 class SetWeightsCommand(QUndoCommand):
     """Give the graph weights (a ``GraphWeights``) or take them away (None)."""
 
