@@ -119,8 +119,10 @@ def weights_line(weights: dict | None) -> str:
         return "Weights: none (training starts from a fresh initialisation)"
     if not weights["ok"]:
         return f"Weights: {weights['file']}: see the error below"
+    fresh = weights.get("fresh") or []
+    new = f"; new layers, freshly initialised: {', '.join(fresh)}" if fresh else ""
     return (f"Weights: {weights['file']} ({weights['tensors']} tensors, "
-            f"{grouped(weights['values'])} values; they fit the graph)")
+            f"{grouped(weights['values'])} values; they fit the graph{new})")
 
 
 def run(args: argparse.Namespace) -> int:

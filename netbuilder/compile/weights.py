@@ -75,18 +75,35 @@ def _first_line(exc: BaseException) -> str:
 
 @dataclass
 class WeightsFit:
-    """How a set of tensors fits a model's state dict."""
+    """How a set of tensors fits a model's state dict.
 
-    missing: list[str] = field(default_factory=list)  # the model's, absent from the file
+    NOTE (new layers): a layer the file leaves out entirely (a new head on a pretrained body)
+    keeps its fresh initialisation: its keys are ``fresh``, not an error, as with torch's
+    ``load_state_dict(strict=False)`` in a transfer-learning script. A layer the file has only
+    in part, a tensor the model lacks, a shape that differs, or a file with nothing of the
+    model, do not fit.
+    """
+
+    missing: list[str] = field(default_factory=list)  # absent, though the file has the layer
     unexpected: list[str] = field(default_factory=list)  # the file's, unknown to the model
     mismatched: list[tuple[str, tuple, tuple]] = field(default_factory=list)  # key, file, model
+    fresh: list[str] = field(default_factory=list)  # keys of layers the file leaves out
+    matched: int = 0  # the model's tensors the file holds
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.unexpected or self.mismatched)
+        return not (self.missing or self.unexpected or self.mismatched) and self.matched > 0
+
+    @property
+    def fresh_layers(self) -> list[str]:
+        """The layers (module paths) that keep their initialisation."""
+        return list(dict.fromkeys(_layer(k) for k in self.fresh))
 
     def message(self, label: str, limit: int = 5) -> str:
         """One paragraph naming the file and the tensors that do not fit."""
+        if not self.matched and not (self.unexpected or self.mismatched):
+            return (f"{label} does not fit the graph: it holds none of the graph's tensors "
+                    f"(such as {_listed(self.fresh, 2)})")
         parts = []
         if self.missing:
             parts.append(f"missing {_listed(self.missing, limit)}")
@@ -99,6 +116,18 @@ class WeightsFit:
             parts.append(f"shapes differ: {shown}" + (f" (and {more} more)" if more > 0 else ""))
         return f"{label} does not fit the graph: " + "; ".join(parts)
 
+    def fresh_note(self) -> str | None:
+        """What keeps its initialisation, as a sentence (None: nothing)."""
+        layers = self.fresh_layers
+        if not layers:
+            return None
+        shown = ", ".join(f"'{x}'" for x in layers[:5]) + (" …" if len(layers) > 5 else "")
+        return f"not in the weights, so freshly initialised: {shown}"
+
+
+def _layer(key: str) -> str:
+    return key.rsplit(".", 1)[0] if "." in key else key
+
 
 def _listed(keys: list[str], limit: int) -> str:
     shown = ", ".join(f"'{k}'" for k in keys[:limit])
@@ -109,10 +138,12 @@ def _listed(keys: list[str], limit: int) -> str:
 def fit_weights(own: dict, tensors: dict) -> WeightsFit:
     """Compare ``tensors`` with a model's state dict ``own`` (or ``{key: shape}``)."""
     fit = WeightsFit()
+    covered = {_layer(k) for k in tensors}
     for k, v in own.items():
         if k not in tensors:
-            fit.missing.append(k)
+            (fit.missing if _layer(k) in covered else fit.fresh).append(k)
             continue
+        fit.matched += 1
         want = tuple(v.shape) if hasattr(v, "shape") else tuple(v)
         if tuple(tensors[k].shape) != want:
             fit.mismatched.append((k, tuple(tensors[k].shape), want))
@@ -120,12 +151,14 @@ def fit_weights(own: dict, tensors: dict) -> WeightsFit:
     return fit
 
 
-def apply_weights(module: torch.nn.Module, tensors: dict, label: str) -> None:
-    """Load ``tensors`` into ``module`` exactly (every key, every shape), else WeightsError."""
+def apply_weights(module: torch.nn.Module, tensors: dict, label: str) -> WeightsFit:
+    """Load ``tensors`` into ``module`` (layers they leave out keep their initialisation),
+    else WeightsError naming the file and the tensors."""
     fit = fit_weights(module.state_dict(), tensors)
     if not fit.ok:
         raise WeightsError(fit.message(label))
-    module.load_state_dict(tensors)
+    module.load_state_dict(tensors, strict=False)
+    return fit
 
 
 def to_safetensors(tensors: dict) -> bytes:
@@ -143,13 +176,12 @@ def graph_weights(graph) -> dict[str, torch.Tensor] | None:
     return read_weights(graph.weights.read_bytes(), graph.weights.label())
 
 
-def load_graph_weights(graph, module: torch.nn.Module) -> bool:
-    """Put the graph's weights into ``module`` (its build); False when it has none."""
+def load_graph_weights(graph, module: torch.nn.Module) -> WeightsFit | None:
+    """Put the graph's weights into ``module`` (its build); None when it has none."""
     tensors = graph_weights(graph)
     if tensors is None:
-        return False
-    apply_weights(module, tensors, graph.weights.label())
-    return True
+        return None
+    return apply_weights(module, tensors, graph.weights.label())
 
 
 
@@ -162,16 +194,12 @@ class WeightsStatus:
     tensors: int = 0
     values: int = 0
     problem: str | None = None  # missing, unreadable, or not fitting the graph
+    fresh: list[str] = field(default_factory=list)  # layers it leaves out (new ones)
 
     def as_dict(self) -> dict:
         return {"file": self.file, "tensors": self.tensors, "values": self.values,
-                "ok": self.problem is None, "problem": self.problem}
+                "ok": self.problem is None, "problem": self.problem, "fresh": self.fresh}
 
-    def describe(self) -> str:
-        if self.problem is not None:
-            return f"Weights: {self.problem}"
-        return (f"Weights: {self.file} ({self.tensors} tensors, {self.values:,} values; they "
-                f"fit the graph)")
 
 
 def weights_status(graph) -> WeightsStatus | None:
@@ -194,6 +222,7 @@ def weights_status(graph) -> WeightsStatus | None:
     except NetbuilderError:
         return status
     fit = fit_weights(own, tensors)
+    status.fresh = fit.fresh_layers
     if not fit.ok:
         status.problem = fit.message(status.file)
     return status

@@ -286,10 +286,13 @@ class Trainer:
             return
         if self.weights is not None:
             label = "the given weights" if isinstance(self.weights, bytes) else str(self.weights)
-            apply_weights(module, read_weights(self.weights, label), label)
-            self.log(f"Starting from {label}")
-        elif load_graph_weights(self.graph, module):
-            self.log(f"Starting from the graph's weights ({self.graph.weights.label()})")
+            fit = apply_weights(module, read_weights(self.weights, label), label)
+        else:
+            fit = load_graph_weights(self.graph, module)
+            label = f"the graph's weights ({self.graph.weights.label()})" if fit else ""
+        if fit is not None:
+            note = fit.fresh_note()
+            self.log(f"Starting from {label}" + (f"; {note}" if note else ""))
 
     def _regularizers(self, module, analysis=None) -> list:
         """``(l1, l2, [weight tensors])`` of every layer with a penalty, inside blocks too."""

@@ -78,9 +78,10 @@ def load_weights_into(window, path: Path, run_name: str | None = None,
     if not doc.push(SetWeightsCommand(doc, weights, f"Load weights of {label}")):
         return False
     n = sum(t.numel() for t in tensors.values())
+    note = fit.fresh_note()
     window.show_message(f"Loaded the weights of {label} into the graph ({len(tensors)} tensors, "
                         f"{n:,} values): the next run starts from them; saving the graph "
-                        f"writes them beside it", 10000)
+                        f"writes them beside it" + (f" ({note})" if note else ""), 10000)
     return True
 
 

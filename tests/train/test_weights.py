@@ -132,3 +132,28 @@ def test_a_graph_read_from_text_cannot_find_its_weights():
     g = from_json(text)
     with pytest.raises(WeightsError, match="not read from a file"):
         graph_weights(g)
+
+
+def test_a_new_layer_left_out_of_the_weights_keeps_its_initialisation(tmp_path):
+    g = _net()
+    body = {k: v for k, v in _state(seed=2).items() if k.startswith("body.")}
+    g.set_weights(GraphWeights(data=to_safetensors(body)))
+    g.set_trainable(g.find("body"), False)
+    cfg = TrainingConfig.from_graph(g).replace(dataset="digits", epochs=1, device="cpu")
+    events: list = []
+    torch.manual_seed(0)
+    result = train(g, cfg, emit=events.append)
+    after = result.model.state_dict()
+    assert torch.equal(after["body.weight"], body["body.weight"])
+    logs = [getattr(e, "message", "") for e in events]
+    assert any("not in the weights, so freshly initialised: 'head'" in m for m in logs), logs
+    # a file with nothing of the graph is refused
+    g.set_weights(GraphWeights(data=to_safetensors({"other.weight": torch.zeros(2)}),
+                               origin="other.safetensors"))
+    with pytest.raises(WeightsError, match=r"other\.safetensors does not fit the graph: "
+                                           r"unexpected 'other\.weight'"):
+        from netbuilder.compile.weights import load_graph_weights
+
+        load_graph_weights(g, g.build())
+    fit = fit_weights(g.build().state_dict(), {})
+    assert not fit.ok and "holds none of the graph's tensors" in fit.message("w")
