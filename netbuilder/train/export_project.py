@@ -278,9 +278,9 @@ def readme(graph: Graph, config: TrainingConfig | None, cls: str, report: Projec
     if WEIGHTS in report.files:
         files.append(f"- `{WEIGHTS}` and `{WEIGHTS_PT}`: the trained weights (the same "
                      f"tensors; the .pt file for machines without safetensors).")
-    load = (f'model.load_state_dict(load_file("{WEIGHTS}"))  # or torch.load("{WEIGHTS_PT}", '
-            f"weights_only=True)") if WEIGHTS in report.files else \
-        "# model.load_state_dict(...)  # weights from a training run"
+    load = (f'model.load_state_dict(load_file("{WEIGHTS}"))\n'
+            f'# or: torch.load("{WEIGHTS_PT}", weights_only=True)') if WEIGHTS in report.files \
+        else "# model.load_state_dict(...)  # weights from a training run"
     lines = [f"# {cls}", "", f"Exported by netbuilder from the graph {quoted(graph.name)}.", "",
              *files, "", "## Use the model", "", "```python", "import torch",
              "from safetensors.torch import load_file", "", f"from model import {cls}", "",
