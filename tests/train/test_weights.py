@@ -6,6 +6,7 @@ import os
 import pytest
 import torch
 from safetensors.torch import save_file
+from train_helpers import chain
 
 import netbuilder as nb
 from netbuilder.compile.weights import fit_weights, graph_weights, read_weights, to_safetensors
@@ -19,13 +20,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _net() -> nb.Graph:
-    g = nb.Graph("w")
-    x = g.add("Input", "x", shape=(64,))
-    a = g.add("Linear", "body", out_features=8)
-    b = g.add("Linear", "head", out_features=10)
-    g.connect(x, a)
-    g.connect(a, b)
-    return g
+    return chain("w", (64,), ("Linear", {"name": "body", "out_features": 8}),
+                 ("Linear", {"name": "head", "out_features": 10}))
 
 
 def _state(seed: int = 3) -> dict:
