@@ -5,7 +5,7 @@ import os
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from train_helpers import chain
 
 import netbuilder as nb
@@ -153,3 +153,25 @@ def test_a_new_layer_left_out_of_the_weights_keeps_its_initialisation(tmp_path):
         load_graph_weights(g, g.build())
     fit = fit_weights(g.build().state_dict(), {})
     assert not fit.ok and "holds none of the graph's tensors" in fit.message("w")
+
+
+def test_the_worker_process_starts_from_the_weights_it_is_given(tmp_path):
+    """What the editor does: the graph's JSON (naming its weights file) and the weights
+    themselves go to a spawned worker; the run starts from them, its frozen body unchanged."""
+    from netbuilder.train import Runner
+    from netbuilder.train import events as ev
+
+    g = _net()
+    g.set_trainable(g.find("body"), False)
+    state = _state(seed=9)
+    g.set_weights(GraphWeights(data=to_safetensors(state)))
+    g.save(tmp_path / "g.json")
+    cfg = TrainingConfig.from_graph(g).replace(dataset="digits", epochs=1, device="cpu")
+    runner = Runner(to_json(g), cfg, tmp_path / "run",
+                    weights=nb.load(tmp_path / "g.json").weights.source())
+    runner.start()
+    seen = runner.wait(timeout=120)
+    assert isinstance(seen[-1], ev.Finished), seen[-1]
+    trained = load_file(str(tmp_path / "run" / "weights.safetensors"))
+    assert torch.equal(trained["body.weight"], state["body.weight"])
+    assert not torch.equal(trained["head.weight"], state["head.weight"])
