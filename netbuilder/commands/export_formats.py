@@ -132,9 +132,9 @@ def _weights(args: argparse.Namespace, graph) -> Path | None:
 def _weights_file(weights: Path | None, graph, own: bool):
     """The weights file (or, ``own``, the graph's own weights as a state dict)."""
     if own:
-        from ..compile.weights import graph_weights
+        from ..compile.weights import graph_state
 
-        return graph_weights(graph)
+        return graph_state(graph)
     if weights is not None and weights.is_dir():
         return weights / "weights.safetensors"
     return weights

@@ -176,6 +176,16 @@ def graph_weights(graph) -> dict[str, torch.Tensor] | None:
     return read_weights(graph.weights.read_bytes(), graph.weights.label())
 
 
+def graph_state(graph) -> dict[str, torch.Tensor] | None:
+    """The whole state dict of the graph's model with its weights in (layers they leave out
+    freshly initialised), for export; None when the graph has no weights."""
+    if graph.weights is None:
+        return None
+    module = graph.build()
+    load_graph_weights(graph, module)
+    return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+
+
 def load_graph_weights(graph, module: torch.nn.Module) -> WeightsFit | None:
     """Put the graph's weights into ``module`` (its build); None when it has none."""
     tensors = graph_weights(graph)
@@ -229,4 +239,5 @@ def weights_status(graph) -> WeightsStatus | None:
 
 
 __all__ = ["read_weights", "fit_weights", "apply_weights", "WeightsFit", "to_safetensors",
-           "graph_weights", "load_graph_weights", "weights_status", "WeightsStatus"]
+           "graph_weights", "graph_state", "load_graph_weights", "weights_status",
+           "WeightsStatus"]

@@ -219,16 +219,12 @@ def _weights(graph: Graph, path) -> dict:
 
 def _graph_state(graph: Graph) -> dict | None:
     """The graph's own weights checked against it (None when it has none)."""
-    if graph.weights is None:
-        return None
-    from ..compile.weights import load_graph_weights
+    from ..compile.weights import graph_state
 
-    module = graph.build()
     try:
-        load_graph_weights(graph, module)
+        return graph_state(graph)
     except NetbuilderError as exc:
         raise ExportError(str(exc), field="weights") from None
-    return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
 
 
 def _save_weights(state: dict, out: Path, report: ProjectReport) -> None:

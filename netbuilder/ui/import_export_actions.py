@@ -272,9 +272,9 @@ def export_onnx_dialog(window, path: str | Path | None = None) -> bool:
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         if doc.graph.weights is not None:
-            from ..compile.weights import graph_weights
+            from ..compile.weights import graph_state
 
-            state = graph_weights(doc.graph)
+            state = graph_state(doc.graph)
         else:
             state = weights / "weights.safetensors" if weights is not None else None
         report = export_onnx(doc.graph, path, state)

@@ -159,3 +159,35 @@ def test_export_project_carries_the_weights_and_freezes_in_train_py(cli, tmp_pat
     trained = load_file(str(proj / "trained" / "weights.safetensors"))
     assert torch.equal(trained["body.weight"], state["body.weight"])  # frozen
     assert not torch.equal(trained["head.weight"], state["head.weight"])  # trained
+
+
+def test_onnx_export_of_the_transfer_example_carries_its_pretrained_body(cli, tmp_path,
+                                                                        examples_dir):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    from netbuilder.compile.weights import load_graph_weights
+
+    code, out, err = cli("export", examples_dir / "finetune_digits.json", "--onnx",
+                         tmp_path / "m.onnx")
+    assert code == 0, err
+    # The head is new (freshly initialised at export): take it from the file, then the
+    # pretrained body must give the file's outputs.
+    stored = [numpy_helper.to_array(t)
+              for t in onnx.load(str(tmp_path / "m.onnx")).graph.initializer]
+    (head_w,) = [a for a in stored if a.shape == (10, 32)]
+    (head_b,) = [a for a in stored if a.shape == (10,)]
+    g = nb.load(examples_dir / "finetune_digits.json")
+    model = g.build().eval()
+    assert load_graph_weights(g, model).fresh_layers == ["head"]
+    with torch.no_grad():
+        model.head.weight.copy_(torch.from_numpy(head_w.copy()))
+        model.head.bias.copy_(torch.from_numpy(head_b.copy()))
+        x = torch.rand(4, 1, 8, 8)
+        want = model(x).numpy()
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(got, want, atol=1e-5)
