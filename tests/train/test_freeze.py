@@ -124,3 +124,20 @@ def test_everything_frozen_is_refused_with_advice():
         g.set_trainable(ids[name], False)
     with pytest.raises(Exception, match="Nothing to train: every parameter is frozen"):
         train(g, _config())
+
+
+def test_grouping_copying_and_pasting_keep_nodes_frozen():
+    from netbuilder.graph import extract, group, paste
+
+    g, ids = _digits_net()
+    g.set_trainable(ids["body"], False)
+    block = group(g, [ids["body"], ids["bn"]], "Block", "stem")
+    inner = g.node(block).inner
+    assert not inner.node(ids["body"]).trainable and inner.node(ids["bn"]).trainable
+    assert frozen_layers(g) == ["stem.body"]
+    h = nb.Graph("other")
+    (new,) = [i for i in paste(h, extract(g, [ids["head"]]))]
+    assert h.node(new).trainable
+    g.set_trainable(ids["head"], False)
+    (new,) = [i for i in paste(h, extract(g, [ids["head"]]))]
+    assert not h.node(new).trainable
