@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from ..errors import FileFormatError, NetbuilderError
 from ..graph import graph_from_dict, graph_to_dict, load, strict_json, to_json
 from ..graph.fileformat import atomic_write
-from ..graph.weights import save_weights_beside
+from ..graph.weights import GraphWeights, save_weights_beside
 from .document import Document
 from .settings import KEY_LAST_DIR, KEY_RECENT, MAX_RECENT, app_settings, data_dir, read_list
 
@@ -190,7 +190,11 @@ def read_recovery(path: Path) -> tuple[object, str | None, str]:
         raise FileFormatError("not a netbuilder recovery file", path=str(path))
     graph = graph_from_dict(data.get("graph"), str(path))
     original = data.get("path")
-    return graph, original if isinstance(original, str) else None, str(data.get("saved", ""))
+    original = original if isinstance(original, str) else None
+    if graph.weights is not None:  # named beside the graph's own file, not the recovery's
+        graph.weights = GraphWeights(graph.weights.name, Path(original).parent) \
+            if original else None
+    return graph, original, str(data.get("saved", ""))
 
 
 def autosave_interval() -> int:
