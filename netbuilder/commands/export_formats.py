@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "torch.export.load)")
     group.add_argument("--weights", metavar="RUN|FILE",
                        help="trained weights: a run folder or a .safetensors/.pt file (default: "
-                            "the newest run of FILE that fits the graph)")
+                            "the graph's own weights, else the newest run of FILE that fits "
+                            "the graph)")
     group.add_argument("--no-weights", action="store_true",
                        help="leave the weights out (untrained, freshly initialised)")
     group.add_argument("--no-preprocessing", action="store_true",
