@@ -28,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "35 token ids, 3,32,32:float (default: long where the input "
                              "feeds an Embedding, else float; a Linear input is guessed)")
     parser.add_argument("--name", help="graph name (default: the class name)")
+    parser.add_argument("--weights", metavar="FILE|module",
+                        help="keep weights with the graph (written beside it): a .safetensors "
+                             "file or a weights-only .pt/.pth by the original model's keys, or "
+                             "'module' for the instance's own weights after its constructor")
     parser.add_argument("--timeout", metavar="SECONDS", type=float, default=None,
                         help="stop the import when the file takes longer than this to load and "
                              "trace (default: 60)")
@@ -55,12 +59,23 @@ def run(args: argparse.Namespace) -> int:
         shapes = [shape for shape, _ in inputs] or None
         dtypes = [dtype for _, dtype in inputs] if any(d for _, d in inputs) else None
         result = import_in_child(path, class_name, parse_args_json(args.args), shapes,
-                                 args.name, timeout=timeout, input_dtypes=dtypes)
+                                 args.name, timeout=timeout, input_dtypes=dtypes,
+                                 weights=args.weights)
     except ModelImportError as exc:
         # The list of unsupported operations reads best one per line.
         print(f"netbuilder: error: {exc}", file=sys.stderr)
         return 1
-    atomic_write(out, result.text)
+    kept = ""
+    if result.weights is not None:
+        from ..graph.fileformat import save
+        from ..graph.weights import GraphWeights
+
+        graph = result.graph
+        graph.weights = GraphWeights(data=result.weights, origin=args.weights)
+        save(graph, out)  # the weights beside it first, then the graph naming them
+        kept = f" (weights: {graph.weights.name})"
+    else:
+        atomic_write(out, result.text)
     print(f"imported {class_name}: {result.nodes} nodes, {grouped(result.params)} parameters "
-          f"→ {out}")
+          f"→ {out}{kept}")
     return 0

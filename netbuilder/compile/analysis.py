@@ -147,13 +147,17 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
             diags.append(Diagnostic("error", nid, empty))
             continue
         batches = tuple(_batch_of(infos.get(src), i) for _, src, i in wires[nid])
+        frozen = graph.is_frozen(nid)
         key = (node.version, tuple(ins), batches, overrides.get(nid), node.name,
-               node.spec.code_target and trust.is_allowed(node.spec.code_target(node.params)))
+               node.spec.code_target and trust.is_allowed(node.spec.code_target(node.params)),
+               frozen)
         cached = graph._analysis_cache.get(nid)
         if cached is not None and cached[0] == key:
             info = cached[1]
         else:
             info = _analyze_node(graph, node, ins, overrides.get(nid), batches)
+            if frozen:
+                info.trainable = 0  # (a block's inner nodes are frozen with it: already 0)
             graph._analysis_cache[nid] = (key, info)
             recomputed += 1
         infos[nid] = info

@@ -453,3 +453,20 @@ def penalised_layers(graph: Graph, analysis: Analysis | None = None
             out.append((attr, float(node.params.get("l1") or 0),
                         float(node.params.get("l2") or 0)))
     return out
+
+
+def frozen_layers(graph: Graph, analysis: Analysis | None = None) -> list[str]:
+    """Module paths (``"features"``, ``"head.norm"``) of the frozen nodes with parameters: a
+    frozen block once, for everything inside it. Training and the exported training script
+    freeze the parameters under these paths (see ``train.freeze``)."""
+    analysis = analysis or analyze(graph)
+    out: list[str] = []
+    for nid, attr in node_attributes(graph, analysis).items():
+        node, info = graph.node(nid), analysis.nodes[nid]
+        if not info.params:
+            continue
+        if not node.trainable:
+            out.append(attr)
+        elif node.inner is not None and info.inner is not None:
+            out += [f"{attr}.{path}" for path in frozen_layers(node.inner, info.inner)]
+    return out

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import CycleError, FileFormatError, NetbuilderError
+from ..errors import CycleError, FileFormatError, NetbuilderError, WeightsError
 from ..layers import get_spec
 from . import strict_json
 from .atomic import atomic_replace, atomic_write  # noqa: F401  (atomic_replace: re-exported)
@@ -29,6 +29,7 @@ from .blockdefs import (
 )
 from .diagnostics import label
 from .model import Graph
+from .weights import GraphWeights, check_weights_name, save_weights_beside
 
 FORMAT_VERSION = 2
 
@@ -72,6 +73,8 @@ def _graph_dict(g: Graph, tables: _Tables | None) -> dict:
                              "params": _jsonable(n.params), "pos": [n.pos[0], n.pos[1]]}
         if n.shares is not None:
             d["shares"] = n.shares
+        if not n.trainable:
+            d["trainable"] = False
         if n.inner is not None:
             ref = _reference(n, tables) if tables is not None and n.definition else None
             if ref is not None:
@@ -84,6 +87,8 @@ def _graph_dict(g: Graph, tables: _Tables | None) -> dict:
     edges = [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
              for e in g.edges()]
     out = {"name": g.name, "nodes": nodes, "edges": edges}
+    if g.weights is not None and g.weights.name is not None and g.parent is None:
+        out["weights"] = g.weights.name
     if g.training:
         out["training"] = _jsonable(g.training)
     if g.meta:
@@ -180,9 +185,11 @@ def _is_input(type_: str) -> bool:
         return False
 
 
-_TOP_KEYS = ("format_version", "name", "definitions", "nodes", "edges", "training", "meta")
+_TOP_KEYS = ("format_version", "name", "definitions", "nodes", "edges", "weights", "training",
+             "meta")
 _BODY_KEYS = ("name", "nodes", "edges", "training", "meta")
-_NODE_KEYS = ("id", "type", "name", "params", "pos", "shares", "graph", "definition", "args")
+_NODE_KEYS = ("id", "type", "name", "params", "pos", "shares", "trainable", "graph",
+              "definition", "args")
 _DEFINITION_KEYS = ("arguments", "graph")
 _ARGUMENT_KEYS = ("default", "binds")
 _EDGE_KEYS = ("src", "src_port", "dst", "dst_port")
@@ -218,7 +225,15 @@ def graph_from_dict(data: Any, path: str | None = None) -> Graph:
             raise FileFormatError(f"the migration from format_version {version} returned no "
                                   f"object", path=path, field="format_version")
         version += 1
-    return _read_body(data, path, "", _TOP_KEYS)
+    g = _read_body(data, path, "", _TOP_KEYS)
+    if "weights" in data:
+        try:
+            name = check_weights_name(data["weights"])
+        except WeightsError as exc:
+            raise FileFormatError(exc.message, path=path, field="weights") from None
+        g.weights = GraphWeights(name, Path(path).parent if path else None)
+    return g
+
 
 
 def _read_body(data: dict, path: str | None, prefix: str,
@@ -376,6 +391,9 @@ def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail, defs: dic
         if key in _ADD_ARGUMENTS:
             raise fail(f"{label(nd['type'], nd['name'])} has no parameter {key!r}",
                        f"{where}.params.{key}")
+    trainable = nd.get("trainable", True)
+    if not isinstance(trainable, bool):
+        raise fail("trainable must be true or false", f"{where}.trainable")
     try:
         g.add(nd["type"], nd["name"], pos, id=nd["id"], inner=inner, definition=definition,
               **params)
@@ -383,6 +401,7 @@ def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail, defs: dic
         sub = exc.field if exc.field in ("type", "name") else (
             f"params.{exc.field}" if exc.field else "params")
         raise fail(exc.message, f"{where}.{sub}") from None
+    g.node(nd["id"]).trainable = trainable
 
 
 def _read_shares(g: Graph, nd: dict, where: str, fail) -> None:
@@ -454,5 +473,8 @@ def load(path: str | os.PathLike) -> Graph:
 
 
 def save(g: Graph, path: str | os.PathLike) -> None:
-    """Write ``g`` to ``path`` atomically (see ``atomic``)."""
+    """Write ``g`` to ``path`` atomically (see ``atomic``); its weights, when it has any,
+    go beside it first (``<stem>.safetensors``), so the file never names a missing one."""
+    if g.weights is not None:
+        g.weights = save_weights_beside(g.weights, path)
     atomic_write(path, to_json(g))

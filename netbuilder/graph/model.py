@@ -18,6 +18,7 @@ from .blockdefs import BlockDefinition, check_identifier
 from .diagnostics import label
 from .sharing import check_share, sharers_of, sharing_group
 from .signals import Signal
+from .weights import GraphWeights
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Node:
     version: int = 0  # bumped on every change that affects shapes (analysis cache key)
     shares: str | None = None  # id of the node whose module this one uses (weight sharing)
     definition: str | None = None  # the block definition this block node uses (blockdefs.py)
+    trainable: bool = True  # False: frozen (its parameters, a block's all inside, stay fixed)
 
     @property
     def spec(self) -> LayerSpec:
@@ -93,6 +95,7 @@ class Graph:
         self.meta: dict = {}
         # block definitions by name; only the top graph holds them (see blockdefs.py)
         self.definitions: dict[str, BlockDefinition] = {}
+        self.weights: GraphWeights | None = None  # the weights file beside the graph file
         self.parent: tuple[Graph, str] | None = None  # set for a block's inner graph
         self.version = 0
         self._g = nx.MultiDiGraph()
@@ -117,6 +120,8 @@ class Graph:
         self.node_renamed = Signal()  # (node_id, name)
         self.node_moved = Signal()  # (node_id, pos)
         self.sharing_changed = Signal()  # (node_id, old shared id, new shared id)
+        self.trainable_changed = Signal()  # (node_id, trainable)
+        self.weights_changed = Signal()  # () the graph's weights were set or removed
         self.changed = Signal()  # () after any mutation that can change shapes
 
     # --- queries --------------------------------------------------------------------------
@@ -303,6 +308,40 @@ class Graph:
         self._touch()
         self.sharing_changed.emit(node_id, old, target)
         self.changed.emit()
+
+    def set_trainable(self, node_id: str, trainable: bool) -> None:
+        """Freeze (False) or unfreeze a node; a block's switch covers everything inside it.
+        Nodes sharing one module switch together (one module, one set of parameters)."""
+        if not isinstance(trainable, bool):
+            raise ParamError(f"trainable is true or false, not {trainable!r}", node=node_id,
+                             field="trainable")
+        self.node(node_id)
+        members = [m for m in sharing_group(self, node_id)
+                   if self.node(m).trainable != trainable]
+        if not members:
+            return
+        for m in members:
+            self.node(m).trainable = trainable
+            self.node(m).version += 1
+        self._touch()
+        for m in members:
+            self.trainable_changed.emit(m, trainable)
+        self.changed.emit()
+
+    def is_frozen(self, node_id: str) -> bool:
+        """Whether the node's parameters stay fixed in training: its own switch, or that of
+        a block it lies in."""
+        if not self.node(node_id).trainable:
+            return True
+        if self.parent is not None:
+            outer, block = self.parent
+            return block in outer and outer.is_frozen(block)
+        return False
+
+    def set_weights(self, weights: GraphWeights | None) -> None:
+        """Give the graph its weights (``GraphWeights``), or take them away (None)."""
+        self.weights = weights
+        self.weights_changed.emit()
 
     def _align(self, node_id: str, target: str) -> None:
         n, t = self.node(node_id), self.node(target)
@@ -496,6 +535,7 @@ class Graph:
 
         new = graph_from_dict(copy.deepcopy(graph_to_dict(self, inline=True)))
         new.definitions = {k: d.copy() for k, d in self.definitions.items()}
+        new.weights = self.weights  # (the link is never mutated, only replaced: shared safely)
         return new
 
     # --- the public facade (shape analysis, codegen and files live in their own modules) ---

@@ -47,8 +47,11 @@ def paste(g: Graph, data: dict, offset: tuple[float, float] = (40.0, 40.0)) -> l
 
 
 def _relink(g: Graph, nodes, mapping: dict[str, str]) -> None:
-    """Shared modules among moved or copied nodes stay shared (both ends must come along)."""
+    """Shared modules among moved or copied nodes stay shared (both ends must come along);
+    frozen nodes stay frozen."""
     for n in nodes:
+        if not n.trainable and n.id in mapping:
+            g.node(mapping[n.id]).trainable = False
         if n.shares in mapping and n.id in mapping:
             g.share(mapping[n.id], mapping[n.shares])
 

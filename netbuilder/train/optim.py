@@ -24,7 +24,11 @@ def make_optimizer(params: Iterable, config: TrainingConfig, lr: float | None = 
     if "betas" in extra:
         extra["betas"] = tuple(extra["betas"])
     wd = config.weight_decay
-    params = list(params)
+    # Frozen parameters (requires_grad False) never reach an optimizer: no step, no decay.
+    params = [p for p in params if not isinstance(p, torch.Tensor) or p.requires_grad]
+    if not params:
+        raise ConfigError("nothing to train here: every parameter is frozen (switch "
+                          "'trainable' on for a node in the inspector)", field="optimizer")
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd,
                                nesterov=config.nesterov, **extra)

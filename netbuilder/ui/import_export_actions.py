@@ -234,7 +234,8 @@ def export_project_dialog(window, folder: str | Path | None = None) -> bool:
                                                   _folder(window))
         if not folder:
             return False
-    weights = latest_weights(window)
+    # the graph's own weights (loaded, imported) before its newest run
+    weights = None if graph.weights is not None else latest_weights(window)
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         report = export_project(graph, folder, weights)
@@ -270,11 +271,16 @@ def export_onnx_dialog(window, path: str | Path | None = None) -> bool:
                                               ONNX_FILTER)
         if not path:
             return False
-    weights = latest_weights(window)
+    weights = None if doc.graph.weights is not None else latest_weights(window)
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
-        report = export_onnx(doc.graph, path, weights / "weights.safetensors"
-                             if weights is not None else None)
+        if doc.graph.weights is not None:
+            from ..compile.weights import graph_state
+
+            state = graph_state(doc.graph)
+        else:
+            state = weights / "weights.safetensors" if weights is not None else None
+        report = export_onnx(doc.graph, path, state)
     except (NetbuilderError, OSError) as exc:
         QGuiApplication.restoreOverrideCursor()
         _error(window, "Cannot export", "The ONNX file could not be written.", str(exc))

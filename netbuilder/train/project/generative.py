@@ -197,10 +197,11 @@ def _gan_parts(parts, task: TaskPlan, config) -> None:
 # --- main --------------------------------------------------------------------------------------
 
 def gan_main(task: TaskPlan, cls: str, data, config) -> str:
+    from .script import model_lines
+
     lines = ["args = parse_args()", "rank, world, device = setup(args.device)",
              "torch.manual_seed(SEED)", *data_lines(task, data, config, False),
-             f"model = {cls}().to(device)", "if args.weights:",
-             "    model.load_state_dict(load_weights(args.weights))",
+             *model_lines(cls, task),
              f"opt_g = make_optimizer(model.{task.generator}.parameters(), args.lr or LR_G)",
              f"opt_d = make_optimizer(model.{task.discriminator}.parameters(), args.lr or LR_D)",
              "shuffle = torch.Generator(device=device).manual_seed(SEED)",
@@ -235,10 +236,11 @@ def pretrain_lines(task: TaskPlan, config) -> list[str]:
 
 
 def rbm_main(task: TaskPlan, cls: str, data, config) -> str:
+    from .script import model_lines
+
     lines = ["args = parse_args()", "rank, world, device = setup(args.device)",
              "torch.manual_seed(SEED)", *data_lines(task, data, config, False, False),
-             f"model = {cls}().to(device)", "if args.weights:",
-             "    model.load_state_dict(load_weights(args.weights))",
+             *model_lines(cls, task),
              "for name in RBMS:",
              "    pretrain(model, name, train_set[0], args.epochs, args.lr, args, rank, world)"]
     lines += finish_lines()

@@ -41,9 +41,25 @@ def parse_args():
     $lr
     parser.add_argument("--limit", type=int, help="use only the first N samples")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--weights", help="initial weights (.safetensors or .pt)")
+    $weights
     parser.add_argument("--out", default="trained", help="where the weights are saved")
     return parser.parse_args()
+'''
+
+_FREEZE = '''
+def freeze(model):
+    """Keep the layers in FROZEN as they are: no gradients, and inference mode (BatchNorm
+    keeps its running statistics, Dropout is off), as Keras does with trainable = False."""
+    for name, p in model.named_parameters():
+        if any(name == f or name.startswith(f + ".") for f in FROZEN):
+            p.requires_grad_(False)
+    for f in FROZEN:
+        try:
+            module = model.get_submodule(f)
+        except AttributeError:  # a learned tensor, not a layer
+            continue
+        module.train = lambda mode=True, m=module: torch.nn.Module.train(m, False)
+        module.eval()
 '''
 
 _SETUP = '''
@@ -161,10 +177,17 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
         _augmenter(parts, aug, config.seed)
     parts.block(_SETUP)
     parts.block(_WEIGHTS)
+    if task.frozen:
+        parts.constants.append(f"FROZEN = {literal(tuple(task.frozen))}")
+        parts.block(_FREEZE)
     task_parts(parts, task, config)
     lr = ('parser.add_argument("--lr", type=float, help="both networks (default LR_G, LR_D)")'
           if task.name == "gan" else 'parser.add_argument("--lr", type=float, default=LR)')
-    parts.block(_ARGS, lr=lr)
+    weights = ('parser.add_argument("--weights", help="initial weights (.safetensors or .pt)")'
+               if task.start_weights is None else
+               f'parser.add_argument(\n        "--weights", default={literal(task.start_weights)}, '
+               f'help="initial weights"\n    )')  # (as ruff format wraps it)
+    parts.block(_ARGS, lr=lr, weights=weights)
     parts.functions.append(task.main(cls, data, config))
     imports = ["\n".join(sorted(parts.stdlib)), "\n".join(_sorted_third(parts.third)),
                f"from model import {cls}"]
@@ -172,6 +195,13 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
     text += "\n\n\n" + "\n\n\n".join(parts.functions)
     text += '\n\n\nif __name__ == "__main__":\n    main()\n'
     return text
+
+
+def model_lines(cls: str, task: TaskPlan) -> list[str]:
+    """Make the model, load the initial weights (``--weights``), freeze the frozen layers."""
+    lines = [f"model = {cls}().to(device)", "if args.weights:",
+             "    model.load_state_dict(load_weights(args.weights))"]
+    return lines + (["freeze(model)"] if task.frozen else [])
 
 
 def call(indent: int, head: str, args: list[str], tail: str = ")") -> str:
@@ -242,4 +272,4 @@ def _augmenter(parts: ScriptParts, aug: dict, seed: int) -> None:
     parts.block(_AUGMENT, what=", ".join(what), body=body)
 
 
-__all__ = ["build_script", "ScriptParts", "literal", "call"]
+__all__ = ["build_script", "ScriptParts", "literal", "call", "model_lines"]

@@ -252,12 +252,12 @@ def lr_line(config, optimizers: str, epochs: str = "args.epochs") -> list[str]:
 
 def supervised_main(task: TaskPlan, cls: str, data, config) -> str:
     from .generative import pretrain_lines
+    from .script import model_lines
 
     labelled = task.labelled
     lines = ["args = parse_args()", "rank, world, device = setup(args.device)",
              "torch.manual_seed(SEED)", *data_lines(task, data, config, labelled),
-             f"model = {cls}().to(device)", "if args.weights:",
-             "    model.load_state_dict(load_weights(args.weights))"]
+             *model_lines(cls, task)]
     if task.name == "dbn":
         lines += pretrain_lines(task, config)
     ddp = "DistributedDataParallel(model)"

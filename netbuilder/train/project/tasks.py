@@ -35,6 +35,8 @@ class TaskPlan:
     monitor: str = "val_loss"
     higher: bool = False
     unused_parameters: bool = False  # the forward leaves some out (an RBM's visible bias)
+    frozen: list = field(default_factory=list)  # module paths of frozen nodes (FROZEN)
+    start_weights: str | None = None  # the weights file --weights defaults to (the graph's)
 
     @property
     def labelled(self) -> bool:
@@ -65,7 +67,7 @@ def loss_expression(name: str, out: str, target: str, probabilities: bool = Fals
 
 # --- shared pieces -----------------------------------------------------------------------------
 
-def optimizer_source(config, betas=None) -> str:
+def optimizer_source(config, betas=None, frozen: bool = False) -> str:
     """``make_optimizer(params, lr)`` for the config's optimizer and its settings."""
     name = config.optimizer
     cls = {"sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta",
@@ -91,7 +93,9 @@ def optimizer_source(config, betas=None) -> str:
             raise ValueError(f"{name} takes no option {k!r}")
     args = ["params", "lr=lr", *(f"{k}={literal(v)}" for k, v in kw.items())]
     head = f"optimizer = torch.optim.{cls}("
-    return (f"def make_optimizer(params, lr):\n"
+    keep = "    params = [p for p in params if p.requires_grad]  # not the frozen ones\n" \
+        if frozen else ""
+    return (f"def make_optimizer(params, lr):\n{keep}"
             f"{call(4, head, args)}\n"
             f"    for group in optimizer.param_groups:\n"
             f"        group[\"initial_lr\"] = lr\n"
@@ -190,9 +194,9 @@ def task_parts(parts, task: TaskPlan, config) -> None:
         parts.block(_PENALTY)
     if task.name == "gan":
         betas = task.options.get("betas", (0.5, 0.999))
-        parts.functions.append(optimizer_source(config, betas))
+        parts.functions.append(optimizer_source(config, betas, bool(task.frozen)))
     else:
-        parts.functions.append(optimizer_source(config))
+        parts.functions.append(optimizer_source(config, frozen=bool(task.frozen)))
     sched = schedule_source(config)
     if sched:
         parts.stdlib.add("import math")

@@ -234,7 +234,8 @@ class _Trial:
         trial.set_user_attr("run_dir", str(run_dir))
         single = self.definition.objectives[0].name if len(self.definition.objectives) == 1 \
             else None
-        runner = Runner(to_json(graph), config, out_dir=run_dir)
+        runner = Runner(to_json(graph), config, out_dir=run_dir,
+                        weights=graph.weights.source() if graph.weights is not None else None)
         runner.start()
         try:
             while True:

@@ -258,6 +258,9 @@ class Task:
         from ..optim import make_optimizer
 
         params = [p for p in ctx.module.parameters() if p.requires_grad]
+        if not params and any(True for _ in ctx.module.parameters()):
+            raise TrainingError("Nothing to train: every parameter is frozen (switch "
+                                "'trainable' on for a node in the inspector)")
         if not params:
             raise TrainingError("The model has no trainable parameters: add a layer with "
                                 "weights (Linear, Conv2d, ...)")

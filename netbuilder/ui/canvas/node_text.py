@@ -52,13 +52,14 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
-def params_text(info) -> str:
+def params_text(info, frozen: bool = False) -> str:
     if info is None or not info.params:
         return ""
-    return f"{count(info.params)} param" + ("s" if info.params != 1 else "")
+    text = f"{count(info.params)} param" + ("s" if info.params != 1 else "")
+    return f"{text} · frozen" if frozen else text
 
 
-def tooltip(node, info, problems: list[tuple[str, str]]) -> str:
+def tooltip(node, info, problems: list[tuple[str, str]], frozen: bool = False) -> str:
     """Problems first (what the red outline is about), then the layer's doc and numbers."""
     lines = []
     for severity, message in problems:
@@ -66,6 +67,8 @@ def tooltip(node, info, problems: list[tuple[str, str]]) -> str:
     if lines:
         lines.append("")
     lines.append(f"{node.label}")
+    if frozen:
+        lines.append("Frozen: its parameters stay as they are in training (inference mode)")
     doc = node.spec.doc
     if doc:
         lines.append(doc)

@@ -15,6 +15,7 @@ from .breadcrumb import BreadcrumbBar
 from .keys import action_for
 from .minimap import Minimap
 from .node_item import NodeItem
+from .node_menu import open_node_menu
 from .port_item import PortItem
 from .quick_add import QuickAdd
 from .rename import RenameEditor
@@ -48,6 +49,7 @@ class CanvasView(EditActions, QGraphicsView):
         self._scene: GraphScene | None = None
         self._activity: dict[str, dict] = {}
         self._interaction = None  # the gesture in progress (WireDrag, RubberBand, pan)
+        self.context_menu = None  # the node menu last opened (a right-click)
         self._press_positions: dict[str, tuple] | None = None
         self._space_down = False
         self._pan_from: QPoint | None = None
@@ -427,6 +429,14 @@ class CanvasView(EditActions, QGraphicsView):
         if delta:
             self.zoom_by(1.0015 ** delta, anchor=event.position())
         event.accept()
+
+    def contextMenuEvent(self, event) -> None:
+        item = self._item_at(event.pos())
+        if isinstance(item, NodeItem):
+            self.context_menu = open_node_menu(self, item, event.globalPos())
+            event.accept()
+            return
+        super().contextMenuEvent(event)
 
     def _item_at(self, viewport_pos: QPoint):
         """The top node, port or wire under a viewport point (labels and badges excluded)."""

@@ -9,6 +9,7 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -25,9 +26,9 @@ from ...graph import fmt_shape
 from ...layers import Param
 from .. import theme
 from ..canvas.node_text import shape_texts
-from ..commands import RenameCommand, SetParamsCommand
+from ..commands import RenameCommand, SetParamsCommand, SetTrainableCommand
 from .fields import is_unparsed, make_field
-from .numbers import fmt_count, fmt_si
+from .numbers import fmt_count, fmt_si, trainable_text
 from .sharing import SharingField
 
 WEIGHT_FIELDS = ("init", "init_value", "l1", "l2")
@@ -116,6 +117,12 @@ class InspectorPanel(QWidget):
         nl.addWidget(self.name_edit)
         nl.addWidget(self.name_error)
 
+        self.trainable = QCheckBox("Trainable", objectName="inspector_trainable")
+        self.trainable.setToolTip("Off: the node is frozen — training leaves its parameters "
+                                  "as they are (a block: everything inside it) and runs it in "
+                                  "inference mode (BatchNorm keeps its statistics)")
+        self.trainable.clicked.connect(self._set_trainable)
+
         self.facts = QWidget(objectName="inspector_facts")
         grid = QGridLayout(self.facts)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -161,7 +168,7 @@ class InspectorPanel(QWidget):
         self.shares = SharingField()
         self.shares_title = _section("Module")
         self.node_widgets = [self.title, self.subtitle, _section("Name"), name_box,
-                             self.shares_title, self.shares,
+                             self.trainable, self.shares_title, self.shares,
                              _section("Tensor"), self.facts, self.node_error,
                              self.params_title(), self.block_hint, self.form_host]
         for w in self.node_widgets:
@@ -244,11 +251,25 @@ class InspectorPanel(QWidget):
             if not row.editor.hasFocus():
                 row.editor.set_value(node.params.get(name))
         self._show_facts(node)
+        self._show_trainable(g, node)
         sharing = SharingField.applies(node)
         if sharing:
             self.shares.show_node(self.doc, self.path, node)
         self.shares.setVisible(sharing)
         self.shares_title.setVisible(sharing)
+
+    def _show_trainable(self, g, node) -> None:
+        inherited = node.trainable and g.is_frozen(node.id)  # frozen with its block
+        self.trainable.setChecked(node.trainable and not inherited)
+        self.trainable.setEnabled(not inherited)
+        self.trainable.setText("Trainable (frozen with its block)" if inherited else
+                               "Trainable")
+
+    def _set_trainable(self, checked: bool) -> None:
+        if self.doc is None or self.node_id is None:
+            return
+        self.doc.push(SetTrainableCommand(self.doc, [self.node_id], checked, self.path))
+        self.refresh()
 
     def _show_facts(self, node) -> None:
         analysis = None if self.doc.analysis_pending() else self.doc.analysis_at(self.path)
@@ -262,7 +283,8 @@ class InspectorPanel(QWidget):
         outs = shape_texts(info)
         self.fact_labels["inputs"].setText("\n".join(ins) if ins else "none (a source)")
         self.fact_labels["outputs"].setText("\n".join(outs) if outs else "—")
-        trainable = (f" ({info.trainable:,} trainable)" if info.trainable != info.params
+        trainable = (" (frozen)" if not info.trainable and info.params else
+                     f" ({info.trainable:,} trainable)" if info.trainable != info.params
                      else "")
         self.fact_labels["params"].setText(fmt_count(info.params) + trainable)
         self.fact_labels["macs"].setText(fmt_si(info.macs) + " per sample")
@@ -298,6 +320,7 @@ class InspectorPanel(QWidget):
         rows = [("Layers", f"{len(g)}"), ("Wires", f"{len(g.edges())}")]
         if analysis is not None:
             rows += [("Parameters", fmt_count(analysis.total_params)),
+                     ("Trainable", trainable_text(analysis)),
                      ("MACs", f"{fmt_si(analysis.total_macs)} per sample")]
             for label, ids in (("Input", g.inputs()), ("Output", g.outputs())):
                 shapes = [fmt_shape(analysis.shape(i)) for i in ids if analysis.shape(i)]

@@ -191,8 +191,13 @@ class TrainingController(QObject):
             self._say(f"Cannot train: the graph has {n} problem{'s' if n > 1 else ''} — "
                       f"{problems[0].message}" + (" (see Problems)" if n > 1 else ""), "error")
             return False
-        graph_json = to_json(self.document.graph)
-        return self._launch(graph_json, config.to_dict(), None, notes)
+        graph = self.document.graph
+        try:  # the run starts from the graph's weights (held, or the file beside the graph)
+            weights = graph.weights.source() if graph.weights is not None else None
+        except NetbuilderError as exc:
+            self._say(f"Cannot train: {exc}", "error")
+            return False
+        return self._launch(to_json(graph), config.to_dict(), None, notes, weights)
 
     def resume_run(self, run_dir: Path, epochs: int | None = None) -> bool:
         """Continue the run in ``run_dir`` from its last checkpoint (its own graph snapshot),
@@ -224,7 +229,7 @@ class TrainingController(QObject):
                                                           f"epoch {done}")])
 
     def _launch(self, graph_json: str, config: dict, resume_dir: Path | None,
-                notes: list[str]) -> bool:
+                notes: list[str], weights=None) -> bool:
         from ...train.runner import Runner
 
         self.snapshot = (graph_json, json.loads(json.dumps(config)))
@@ -247,7 +252,7 @@ class TrainingController(QObject):
         self.worker_state = None
         self.stop_requested_at = self.stop_latency_s = None
         self.runner = Runner(graph_json, config, run_dir, resume=resume_dir,
-                             plugins=self.plugins, stop_timeout=STOP_TIMEOUT_S)
+                             plugins=self.plugins, stop_timeout=STOP_TIMEOUT_S, weights=weights)
         self.runner.start()
         self._send_probe()
         self._set_state(STARTING)

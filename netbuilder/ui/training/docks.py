@@ -392,28 +392,11 @@ class Dashboard(QObject):
     # --- runs ---------------------------------------------------------------------------------
 
     def load_run_weights(self, run) -> bool:
-        """Keep ``run``'s weights with the graph (checked against the graph as drawn now)."""
-        from ...train.checkpoint import load_weights
-        from .commands import SetGraphMetaCommand
+        """Make ``run``'s weights the graph's (checked against the graph as drawn now)."""
+        from ..weights_actions import load_weights_into
 
-        doc = self.window.document
-        weights = Path(run.path) / "weights.safetensors"
-        try:
-            load_weights(doc.graph.build(), weights)
-        except NetbuilderError as exc:
-            self.window.show_message(f"Cannot load the weights of {run.name}: {exc}", 10000)
-            return False
-        where = str(weights)
-        if doc.path is not None:
-            try:
-                where = str(weights.relative_to(doc.path.parent))
-            except ValueError:
-                pass
-        value = {"path": where, "run": run.name, "epochs": run.epochs_done}
-        ok = doc.push(SetGraphMetaCommand(doc, "weights", value,
-                                          f"Load weights of {run.name}"))
+        ok = load_weights_into(self.window, Path(run.path), run.name, quiet=True)
         if ok:
-            self.window.show_message(f"Loaded the weights of {run.name} into the graph")
             self._try_run(run)
         return ok
 
