@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,9 @@ class ImportResult:
     class_name: str
     nodes: int  # nodes besides inputs and outputs
     params: int
+    # What became a placeholder and why, grouped, and the fallbacks tracing needed: one line
+    # each ("  - ReLU6 ×35 in features.* → Module node (...) at models.py:12: `code`").
+    report: list[str] = field(default_factory=list)
 
 
 def import_in_child(path: str | os.PathLike, class_name: str, args: dict | None = None,
@@ -167,7 +170,7 @@ def _read_result(folder: Path, code: int, path: Path) -> ImportResult:
     try:
         text = str(data["text"])
         return ImportResult(text, from_json(text), str(data["class_name"]), int(data["nodes"]),
-                            int(data["params"]))
+                            int(data["params"]), [str(x) for x in data.get("report") or []])
     except (KeyError, TypeError, ValueError, NetbuilderError) as exc:
         raise ModelImportError(f"The import of {path} sent back an unreadable result "
                                f"({exc})") from None
@@ -223,6 +226,7 @@ def _child(result_path: str) -> None:
 
 
 def _import(request: dict) -> dict:
+    from .compile.import_report import meta_lines
     from .compile.import_source import import_file
     from .graph.fileformat import to_json
 
@@ -230,8 +234,10 @@ def _import(request: dict) -> dict:
     graph = import_file(request["path"], request["class_name"], request.get("args") or {},
                         [tuple(s) for s in shapes] if shapes else None, request.get("name"))
     nodes = sum(1 for n in graph.nodes() if not n.is_boundary)
+    meta = graph.meta.get("imported", {})
     return {"text": to_json(graph), "class_name": request["class_name"], "nodes": nodes,
-            "params": int(graph.analyze().total_params)}
+            "params": int(graph.analyze().total_params),
+            "report": meta_lines(meta)}
 
 
 def child_main(result_path: str) -> None:

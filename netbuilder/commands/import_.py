@@ -59,4 +59,7 @@ def run(args: argparse.Namespace) -> int:
     atomic_write(out, result.text)
     print(f"imported {class_name}: {result.nodes} nodes, {grouped(result.params)} parameters "
           f"→ {out}")
+    if result.report:
+        print("kept as placeholders (the graph runs them as they are):")
+        print("\n".join(result.report))
     return 0

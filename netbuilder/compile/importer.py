@@ -30,14 +30,14 @@ from torch import fx, nn
 
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
-from ..layers import import_rules
-from . import fx_builder, fx_map, fx_names
+from . import fx_builder, fx_map, fx_names, import_report
 from .codegen import node_attributes
+from .fx_placeholders import Untraceable
 from .import_source import short_path as _short_path
 
-_TORCH_DIR = os.path.dirname(torch.__file__)
-_OWN_FILES = {os.path.abspath(f) for f in (__file__, fx_map.__file__, fx_builder.__file__,
-                                              fx_names.__file__, import_rules.__file__)}
+# NOTE: with the separator: torchvision, torchaudio... are the user's code, not torch's.
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_OWN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 META_KEY = "imported"  # graph.meta[META_KEY]: where the graph came from, for map_state_dict
 
 
@@ -60,7 +60,10 @@ class _Session:
     """What one import collects across the module and its blocks."""
 
     import_block: Callable = None  # (module, args, name, prefix, id path, fx node) -> Graph
+    import_exported: Callable = None  # the same, through torch.export, and why
     problems: list[Problem] = field(default_factory=list)
+    placeholders: list[import_report.Placeholder] = field(default_factory=list)
+    fallbacks: list[import_report.Fallback] = field(default_factory=list)
     state_names: dict[str, list[str]] = field(default_factory=dict)  # module path -> id path
     checks: list[tuple] = field(default_factory=list)  # (graph, node id, module, fx node)
 
@@ -69,6 +72,14 @@ class _Session:
         p = Problem(what, where, code)
         if not any(str(q) == str(p) for q in self.problems):
             self.problems.append(p)
+
+    def placeholder(self, kind: str, what: str, path: str, why: str, node: fx.Node) -> None:
+        where, code = _location(node)
+        self.placeholders.append(import_report.Placeholder(kind, what, path, why, where, code))
+
+    def fallback(self, path: str, done: str, why: str, node: fx.Node | None = None) -> None:
+        where, code = _location(node) if node is not None else ("", "")
+        self.fallbacks.append(import_report.Fallback(path, done, why, where, code))
 
 
 class _Tracer(fx.Tracer):
@@ -117,8 +128,11 @@ def _recorded(fn):
 
 
 def _is_user_frame(filename: str) -> bool:
+    """Whether a frame is the model's code (wherever it is installed), not torch's nor ours."""
+    if filename.startswith("<"):
+        return False
     path = os.path.abspath(filename)
-    return not path.startswith(_TORCH_DIR) and path not in _OWN_FILES
+    return not path.startswith(_TORCH_DIR) and not path.startswith(_OWN_DIR)
 
 
 class _Recorder(fx.Interpreter):
@@ -157,18 +171,29 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
     label = type(module).__name__
     session = _Session()
     session.import_block = lambda *a: _import_block(session, *a)
+    session.import_exported = lambda *a: _import_exported(session, *a)
     states = {m: m.training for m in module.modules()}
     module.eval()  # the recording run must not update batch-norm statistics
     try:
-        traced, concrete = _trace(module, label)
+        try:
+            traced, concrete = _trace(module, label)
+            exported = None
+        except Untraceable as exc:  # the whole forward: torch.export is all that is left
+            traced, concrete, exported = _signature_graph(module), {}, str(exc)
         args = _example_inputs(module, traced, concrete, example_inputs, input_shapes, label)
-        graph = _import_graph(session, module, traced, args, name or _graph_name(module), "",
-                              [], concrete)
+        gname = name or _graph_name(module)
+        if exported is None:
+            graph = _import_graph(session, module, traced, args, gname, "", [], concrete)
+        else:
+            graph = _import_exported(session, module, args, gname, "", [], None, exported,
+                                     label)
         _raise_problems(session, label)
         _check_parameters(session, graph)
         _raise_problems(session, label)
         graph.meta[META_KEY] = {"source": f"{type(module).__module__}.{type(module).__qualname__}",
-                                "state_dict": session.state_names}
+                                "state_dict": session.state_names,
+                                **import_report.as_meta(session.placeholders,
+                                                        session.fallbacks)}
         if verify:
             _verify(module, graph, tuple(a for a in args if a is not None), label)
     finally:
@@ -183,6 +208,9 @@ def _raise_problems(session: _Session, label: str) -> None:
     n = len(session.problems)
     them = "them" if n > 1 else "it"
     lines = "\n".join(f"  - {p}" for p in session.problems)
+    done = import_report.lines(session.placeholders, session.fallbacks)
+    if done:
+        lines += "\n(besides, as placeholders:)\n" + "\n".join(done)
     err = ModelImportError(
         f"Cannot import {label}: {n} operation{'s' if n > 1 else ''} cannot become netbuilder "
         f"layers:\n{lines}\nRewrite {them} with supported layers (see the palette), or import "
@@ -202,15 +230,13 @@ def _trace(module: nn.Module, label: str) -> tuple[fx.Graph, dict]:
                 p.kind is p.POSITIONAL_OR_KEYWORD}
     try:
         traced = _Tracer().trace(module, concrete or None)
-    except Exception as exc:  # noqa: BLE001 (any tracing failure becomes one import error)
+    except Exception as exc:  # noqa: BLE001 (any tracing failure: the fallbacks say why)
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_user_frame(f.filename)]
         where = f" at {_short_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         code = f" (`{frames[-1].line}`)" if frames and frames[-1].line else ""
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelImportError(
-            f"torch.fx cannot trace {label}.forward{where}{code}: {text}. Python control flow "
-            f"that depends on tensor values (if/while on a tensor) cannot become a graph; make "
-            f"it depend on constructor arguments instead") from None
+        raise Untraceable(f"torch.fx cannot trace {label}.forward{where}{code}: {text}") \
+            from None
     return traced, concrete
 
 
@@ -221,13 +247,43 @@ def _graph_name(module: nn.Module) -> str:
 
 
 def _import_block(session: _Session, module, args, name, prefix, id_path, fxn) -> Graph | None:
-    try:
-        traced, concrete = _trace(module, type(module).__name__)
-    except ModelImportError as exc:
-        session.problem(f"{type(module).__name__} '{prefix.rstrip('.')}': {exc}", fxn)
-        return None
+    """A block's graph; Untraceable when torch.fx cannot trace it (the caller falls back)."""
+    traced, concrete = _trace(module, type(module).__name__)
     return _import_graph(session, module, traced, tuple(args) + tuple(concrete.values()), name,
                          prefix, id_path, concrete)
+
+
+def _signature_graph(module: nn.Module) -> fx.Graph:
+    """A graph of ``forward``'s required arguments only (the inputs of an untraceable model)."""
+    g = fx.Graph()
+    try:
+        params = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        params = []
+    for p in params:
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            g.placeholder(p.name)
+    return g
+
+
+def _import_exported(session, module, args, name, prefix, id_path, fxn, why, label=None
+                     ) -> Graph | None:
+    """A module torch.fx cannot trace, through ``torch.export`` (ATen operators, its
+    submodules kept); None, with the reasons, when that fails too."""
+    what = label or f"{type(module).__name__} '{prefix.rstrip('.')}'"
+    args = tuple(a for a in args if a is not None)
+    try:
+        exported = torch.export.export(
+            module, args, dynamic_shapes=tuple({0: torch.export.Dim.AUTO} for _ in args),
+            strict=False)
+        traced = torch.export.unflatten(exported).graph
+    except Exception as exc:  # noqa: BLE001 (the fallback's own failure joins the reasons)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        session.problem(f"{what}: {why}; torch.export cannot either ({text})", fxn)
+        return None
+    session.fallback(prefix.rstrip(".") or label or "", "imported through torch.export "
+                     "(torch.fx cannot trace it)", why, fxn)
+    return _import_graph(session, module, traced, args, name, prefix, id_path, {})
 
 
 def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
