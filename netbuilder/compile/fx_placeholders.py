@@ -237,7 +237,8 @@ def constructor_args(m: nn.Module) -> dict:
             continue
         v = getattr(m, p.name, inspect.Parameter.empty)
         if v is not inspect.Parameter.empty and _json_literal(v):
-            out[p.name] = json.loads(json.dumps(v))
+            if p.default is inspect.Parameter.empty or json.dumps(v) != json.dumps(p.default):
+                out[p.name] = json.loads(json.dumps(v))  # (a default stays implicit)
         elif p.default is inspect.Parameter.empty:
             raise Unrepresentable(f"its argument {p.name!r} is not kept as a JSON-literal "
                                   f"attribute")
@@ -357,6 +358,11 @@ def module_item(b, v, n: fx.Node, index) -> Any:
 
     if not isinstance(index, int):
         b.s.problem(f"indexing the result of '{v.info['path']}' with {index!r}", n)
+        return BAD
+    out = b.rec.values.get(v.info["fx"])
+    if not isinstance(out[index], torch.Tensor):
+        b.s.problem(f"'{v.info['path']}' returns a {type(out[index]).__name__} at [{index}]: "
+                    f"a Module node passes on tensors only (as item 0, 1, ...)", n)
         return BAD
     made = v.info["made"]
     if index not in made:

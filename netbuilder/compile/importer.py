@@ -297,6 +297,10 @@ def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
         session.problem(f"{type(module).__name__} fails on the example inputs "
                         f"({type(exc).__name__}: {text}); check the input shapes")
         return None
+    if concrete:
+        fixed = ", ".join(f"{k}={v!r}" for k, v in concrete.items())
+        session.fallback(prefix.rstrip("."), f"traced with {fixed} (its default)",
+                         "torch.fx needs concrete values for arguments that are not tensors")
     noise = [k for k, v in concrete.items() if v is None]  # names for the Noise nodes
     builder = fx_builder.Builder(session, module, traced, recorder, Graph(name), prefix,
                                  id_path, noise)
