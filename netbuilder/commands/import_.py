@@ -60,6 +60,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"imported {class_name}: {result.nodes} nodes, {grouped(result.params)} parameters "
           f"→ {out}")
     if result.report:
-        print("kept as placeholders (the graph runs them as they are):")
+        print("import report (placeholders and fallbacks):")
         print("\n".join(result.report))
     return 0
