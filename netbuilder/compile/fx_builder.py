@@ -338,6 +338,8 @@ class Builder:
         except fx_map.Unsupported as exc:
             return self.unsupported(n, f"{type_} cannot take {exc}")
         if get_spec(type_).merge == "elementwise":
+            if len(set(inputs)) < len(inputs):  # x * x: one wire per tensor on a merge
+                return self.unsupported(n, f"{type_} takes each tensor once")
             return self.merge(n, type_, inputs)
         return self.layer(n, type_, params, inputs)
 

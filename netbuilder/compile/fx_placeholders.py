@@ -345,7 +345,7 @@ def keep_untraceable(b, n: fx.Node, mod: nn.Module, path: str, reason: str):
     """An untraceable block kept whole as a Module node; None (with why, for the next
     fallback) when it cannot be."""
     try:
-        value = _module_value(b, n, mod, path, f"torch.fx cannot trace it: {reason}")
+        value = _module_value(b, n, mod, path, "torch.fx cannot trace it")  # (why: below)
     except Unrepresentable as exc:
         return None, str(exc)
     b.s.fallback(path, "kept as a Module node (torch.fx cannot trace it)", reason, n)

@@ -99,7 +99,7 @@ def test_repeated_placeholders_are_grouped_with_one_file_and_line():
     text = _report(graph)
     cumsum_at = f"test_import_robust.py:{_line_of(Stage, 'y.cumsum(1)')}"
     shuffle_at = f"test_import_robust.py:{_line_of(Stage, 'self.shuffle(self.conv(x))')}"
-    assert "  - Shuffle ×3 in features.* → Module node (torch.fx cannot trace it: " in text
+    assert "  - Shuffle ×3 in features.* → Module node (torch.fx cannot trace it) at " in text
     assert shuffle_at in text
     assert "  - Tensor.cumsum() ×3 in features.* → Function node (no node type stands for " \
            "it)" in text and cumsum_at in text and "`return torch.special.expit(" in text
@@ -117,6 +117,26 @@ def _all_nodes(graph):
         yield n
         if n.inner is not None:
             yield from _all_nodes(n.inner)
+
+
+class Squares(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return y * y + x
+
+
+def test_a_tensor_merged_with_itself_is_a_function_node():
+    model = Squares()
+    graph = import_module(model, input_shapes=[(4,)])
+    _same_outputs(model, graph, 4)
+    fn = next(n for n in graph.nodes() if n.type == "Function")
+    assert (fn.params["function"], fn.params["arguments"]) == ("Tensor.__mul__", "in0, in0")
+    assert "fc * fc" in graph.to_python().replace("(fc)", "fc")
+    assert "Multiply takes each tensor once" in _report(graph)
 
 
 # --- torch modules with settings no node type has -----------------------------------------
