@@ -146,11 +146,10 @@ class Builder:
             if n not in live:
                 continue
             if n.op == "call_module" and calls[n.target] > 1 and not self.shared_ok(n):
-                self.s.problem(f"module '{self.prefix}{n.target}' is called {calls[n.target]} "
-                               f"times (shared weights): each netbuilder layer owns its weights",
-                               n)
-                self.values[n] = BAD
-                calls[n.target] = 0
+                # Module nodes sharing one module: each call, the same weights
+                self.values[n] = placeholders.module_node(
+                    self, n, self.module.get_submodule(n.target), f"{self.prefix}{n.target}",
+                    f"called {calls[n.target]} times, sharing its weights")
                 continue
             self.values[n] = getattr(self, f"op_{n.op}")(n)
         self.finish_recurrent()
@@ -330,7 +329,8 @@ class Builder:
             if last is not None:
                 return last
         if len(args) > len(names):  # arguments with no known name would be dropped unseen
-            return self.unsupported(n, f"{len(args) - 1} positional arguments no node names")
+            return self.unsupported(n, f"positional arguments no node type names "
+                                       f"({len(args) - 1})")
         spec = fx_map.LAYER_KINDS[kind]
         type_ = spec.type
         try:
@@ -340,6 +340,9 @@ class Builder:
         if get_spec(type_).merge == "elementwise":
             if len(set(inputs)) < len(inputs):  # x * x: one wire per tensor on a merge
                 return self.unsupported(n, f"{type_} takes each tensor once")
+            shapes = {tuple(getattr(self.rec.values.get(a), "shape", ())) for a in inputs}
+            if len(shapes) > 1:  # x * s with s of shape (N, C, 1, 1): broadcasting
+                return self.unsupported(n, f"{type_} takes tensors of one shape")
             return self.merge(n, type_, inputs)
         return self.layer(n, type_, params, inputs)
 

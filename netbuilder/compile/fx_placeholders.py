@@ -381,9 +381,9 @@ def _module(b, info: dict, item, named: fx.Node | None = None):
     value = b.layer(n, "Module", params, info["inputs"], name)
     if value.kind != "tensor":
         return value
-    first = info.get("owner")
+    first = info.get("owner") or b.owners.get(n.target)
     if first is None:
-        info["owner"] = value.node
+        info["owner"] = b.owners[n.target] = value.node
         b.s.state_names[info["path"]] = [*b.id_path, value.node]
         b.s.checks.append((b.g, value.node, mod, n))
         what = type(mod).__name__

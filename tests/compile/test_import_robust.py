@@ -139,6 +139,46 @@ def test_a_tensor_merged_with_itself_is_a_function_node():
     assert "Multiply takes each tensor once" in _report(graph)
 
 
+class DropPath(nn.Module):
+    """Stochastic depth as libraries write it: one instance called on both branches."""
+
+    def __init__(self, drop_prob=0.1):
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x):
+        if self.drop_prob == 0.0 or not self.training:
+            return x
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(1 - self.drop_prob)
+        return x * mask / (1 - self.drop_prob)
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, c=8):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Conv2d(c, c // 4, 1), nn.Conv2d(c // 4, c, 1)
+        self.drop_path = DropPath(0.2)
+
+    def forward(self, x):
+        s = torch.nn.functional.hardsigmoid(self.fc2(torch.relu(self.fc1(x.mean((2, 3),
+                                                                                keepdim=True)))))
+        x = x + self.drop_path(x * s)
+        return x + self.drop_path(torch.tanh(x))
+
+
+def test_a_block_called_twice_and_broadcasting_products_become_placeholders():
+    model = SqueezeExcite()
+    graph = import_module(model, input_shapes=[(8, 5, 5)])
+    _same_outputs(model, graph, 8, 5, 5)
+    paths = [n for n in graph.nodes() if n.type == "Module"]
+    assert len(paths) == 2 and paths[1].shares == paths[0].id
+    assert json.loads(paths[0].params["arguments"]) == {"drop_prob": 0.2}
+    text = _report(graph)
+    assert "  - DropPath in drop_path → Module node (called 2 times, sharing its weights)" in text
+    assert "the * operator in the top level → Function node (Multiply takes tensors of one " \
+           "shape)" in text
+
+
 # --- torch modules with settings no node type has -----------------------------------------
 
 class NoBias(nn.Module):
