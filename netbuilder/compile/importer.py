@@ -5,8 +5,10 @@ The module is traced with every submodule as a leaf. torch.nn layers become thei
 submodules (and ``nn.Sequential``) are traced in turn and become blocks (``fx_builder``). A
 real forward pass on example inputs records every value, which settles what a ``view`` means and
 lets the result be checked: parameter counts per layer, then the outputs of the built graph
-against the original's. Anything without a node type is collected and reported all at once with
-the file and line it comes from; nothing is dropped silently.
+against the original's. What has no node type becomes a placeholder (``fx_placeholders``: a
+Function or Module node) and code torch.fx cannot trace falls back (concrete arguments, a Module
+node, ``torch.export``); the report (``graph.meta["imported"]``, ``import_report``) says which,
+with the user's file and line. Only what no placeholder can hold is refused, all at once.
 
     g = import_module(Net(), input_shapes=[(1, 28, 28)])
     m = g.build()
@@ -163,7 +165,7 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
     Give ``example_inputs`` (a tensor or a tuple, batch first) or ``input_shapes`` (one shape
     per ``forward`` argument, without the batch dimension; a lone Linear input is guessed).
     ``verify`` builds the graph, loads the module's weights and compares outputs. Raises
-    ``ModelImportError`` listing every unsupported operation with its file and line.
+    ``ModelImportError`` listing, with file and line, what not even a placeholder can hold.
     """
     if not isinstance(module, nn.Module):
         raise ModelImportError(f"Only torch.nn.Module instances can be imported, not "
