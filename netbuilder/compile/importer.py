@@ -131,8 +131,6 @@ def _recorded(fn):
 
 def _is_user_frame(filename: str) -> bool:
     """Whether a frame is the model's code (wherever it is installed), not torch's nor ours."""
-    if filename.startswith("<"):
-        return False
     path = os.path.abspath(filename)
     return not path.startswith(_TORCH_DIR) and not path.startswith(_OWN_DIR)
 
@@ -281,7 +279,9 @@ def _import_exported(session, module, args, name, prefix, id_path, fxn, why, lab
         traced = torch.export.unflatten(exported).graph
     except Exception as exc:  # noqa: BLE001 (the fallback's own failure joins the reasons)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        session.problem(f"{what}: {why}; torch.export cannot either ({text})", fxn)
+        session.problem(f"{what}: {why}; torch.export cannot either ({text}). Python control "
+                        f"flow on tensor values (if/while on a tensor) cannot become a graph: "
+                        f"make it depend on constructor arguments", fxn)
         return None
     session.fallback(prefix.rstrip(".") or label or "", "imported through torch.export "
                      "(torch.fx cannot trace it)", why, fxn)

@@ -156,10 +156,15 @@ def test_functional_forms_of_the_new_layers_import_as_those_layers():
     torch.testing.assert_close(built(x), model(x))
 
 
-def test_a_call_with_arguments_the_importer_cannot_name_is_refused():
+def test_a_call_with_arguments_the_importer_cannot_name_is_a_function_node():
     class Summed(nn.Module):
         def forward(self, x):
             return x.sum(1)
 
-    with pytest.raises(ModelImportError, match="cannot name: pass them by keyword"):
-        import_module(Summed(), input_shapes=[(3, 4)])
+    g = import_module(Summed(), input_shapes=[(3, 4)])
+    fn = next(n for n in g.nodes() if n.type == "Function")
+    assert (fn.params["function"], fn.params["arguments"]) == ("Tensor.sum", "in0, 1")
+    assert g.meta["imported"]["placeholders"][0]["why"] == \
+        "positional arguments no node type names (1)"
+    x = torch.randn(2, 3, 4)
+    torch.testing.assert_close(g.build()(x), x.sum(1))
