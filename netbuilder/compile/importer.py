@@ -96,8 +96,10 @@ class _Tracer(fx.Tracer):
         # NOTE: torch's own record_stack_traces symbolizes C++ frames too, which costs seconds
         # on first use; the innermost Python frame outside torch is all an error needs.
         frame = sys._getframe(1)
-        while frame is not None and not _is_user_frame(frame.f_code.co_filename):
-            frame = frame.f_back
+        while frame is not None and not (
+                _is_user_frame(frame.f_code.co_filename) and
+                linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()):
+            frame = frame.f_back  # (a frame without source, "<frozen runpy>", says nothing)
         if frame is not None:
             code = frame.f_code
             line = linecache.getline(code.co_filename, frame.f_lineno).strip()
