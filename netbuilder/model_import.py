@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,9 @@ class ImportResult:
     nodes: int  # nodes besides inputs and outputs
     params: int
     weights: bytes | None = None  # safetensors of the graph's state dict, when asked for
+    # What became a placeholder and why, grouped, and the fallbacks tracing needed: one line
+    # each ("  - ReLU6 ×35 in features.* → Module node (...) at models.py:12: `code`").
+    report: list[str] = field(default_factory=list)
 
 
 def import_in_child(path: str | os.PathLike, class_name: str, args: dict | None = None,
@@ -201,7 +204,8 @@ def _read_result(folder: Path, code: int, path: Path) -> ImportResult:
         text = str(data["text"])
         weights = (folder / WEIGHTS_FILE).read_bytes() if data.get("weights") else None
         return ImportResult(text, from_json(text), str(data["class_name"]), int(data["nodes"]),
-                            int(data["params"]), weights)
+                            int(data["params"]), weights,
+                            [str(x) for x in data.get("report") or []])
     except (KeyError, TypeError, ValueError, OSError, NetbuilderError) as exc:
         raise ModelImportError(f"The import of {path} sent back an unreadable result "
                                f"({exc})") from None
@@ -257,6 +261,7 @@ def _child(result_path: str) -> None:
 
 
 def _import(request: dict, result_path: str) -> dict:
+    from .compile.import_report import meta_lines
     from .compile.import_source import instantiate, load_class
     from .compile.importer import import_module
     from .graph.fileformat import to_json
@@ -274,7 +279,8 @@ def _import(request: dict, result_path: str) -> dict:
         data = _imported_weights(module, graph, weights, request["class_name"])
         atomic_write(Path(result_path).with_name(WEIGHTS_FILE), data)
     return {"text": to_json(graph), "class_name": request["class_name"], "nodes": nodes,
-            "params": int(graph.analyze().total_params), "weights": weights is not None}
+            "params": int(graph.analyze().total_params), "weights": weights is not None,
+            "report": meta_lines(graph.meta.get("imported", {}))}
 
 
 def _imported_weights(module, graph, source: str, class_name: str) -> bytes:

@@ -78,4 +78,7 @@ def run(args: argparse.Namespace) -> int:
         atomic_write(out, result.text)
     print(f"imported {class_name}: {result.nodes} nodes, {grouped(result.params)} parameters "
           f"→ {out}{kept}")
+    if result.report:
+        print("import report (placeholders and fallbacks):")
+        print("\n".join(result.report))
     return 0

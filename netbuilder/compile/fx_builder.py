@@ -19,6 +19,7 @@ from ..errors import NetbuilderError
 from ..graph import Graph
 from ..layers import get_spec
 from . import fx_calls, fx_map
+from . import fx_placeholders as placeholders
 from .fx_names import (
     assigned_name,
     block_type,
@@ -145,11 +146,10 @@ class Builder:
             if n not in live:
                 continue
             if n.op == "call_module" and calls[n.target] > 1 and not self.shared_ok(n):
-                self.s.problem(f"module '{self.prefix}{n.target}' is called {calls[n.target]} "
-                               f"times (shared weights): each netbuilder layer owns its weights",
-                               n)
-                self.values[n] = BAD
-                calls[n.target] = 0
+                # Module nodes sharing one module: each call, the same weights
+                self.values[n] = placeholders.module_node(
+                    self, n, self.module.get_submodule(n.target), f"{self.prefix}{n.target}",
+                    f"called {calls[n.target]} times, sharing its weights")
                 continue
             self.values[n] = getattr(self, f"op_{n.op}")(n)
         self.finish_recurrent()
@@ -198,18 +198,14 @@ class Builder:
         if found is None:
             if is_block(mod):
                 return self.block(n, mod, path)
-            self.s.problem(f"{type(mod).__name__} module '{path}' has no netbuilder layer", n)
-            return BAD
+            return placeholders.module_node(self, n, mod, path, "no node type stands for it")
         spec, rule = found
         type_ = spec.type
         try:
             params = rule(mod)
+            inputs, ports = self.module_inputs(n, mod, spec)
         except fx_map.Unsupported as exc:
-            self.s.problem(f"{type(mod).__name__} '{path}' with {exc}", n)
-            return BAD
-        inputs, ports = self.module_inputs(n, mod, spec)
-        if inputs is None:
-            return BAD
+            return placeholders.module_node(self, n, mod, path, f"{type_} cannot take {exc}")
         # A further call of one module is named after its result (``right = self.enc(x2)``).
         name = (assigned_name(n) if n.target in self.owners else None) or \
             module_name(n, type_, bool(self.prefix))
@@ -240,18 +236,15 @@ class Builder:
             extra = {**dict(zip(("key_padding_mask", "need_weights", "attn_mask"), args[3:])),
                      **kwargs}
             if not (q is k is v):
-                self.s.problem(f"MultiheadAttention '{n.target}' with different query, key and "
-                               f"value: only self-attention has a netbuilder layer", n)
-                return None, None
+                raise fx_map.Unsupported("different query, key and value (only "
+                                         "self-attention)")
             extra.pop("need_weights", None)
             extra.pop("average_attn_weights", None)
             args, kwargs = [q], extra
         extra = [a for a in args[1:] if a is not None] + \
             [k for k, v in kwargs.items() if v not in (None, False)]
         if extra or not args:
-            self.s.problem(f"{type(mod).__name__} '{n.target}' called with extra arguments "
-                           f"(masks, initial states): netbuilder layers take one tensor", n)
-            return None, None
+            raise fx_map.Unsupported("extra call arguments (masks, initial states)")
         return args[:1], None
 
     def block(self, n: fx.Node, mod: nn.Module, path: str) -> Value:
@@ -275,8 +268,16 @@ class Builder:
         # One layer plus what it adds (a BatchNorm2d subclass with an activation) is built
         # here, not as a block: its tensors keep the module's name (``bn1.weight``).
         parent = (self, srcs) if isinstance(self.rec.values.get(n), torch.Tensor) else None
-        inner = self.s.import_block(mod, (call.concrete, call.values), name, f"{path}.",
-                                    [*self.id_path, bid], n, parent)
+        try:
+            inner = self.s.import_block(mod, (call.concrete, call.values), name, f"{path}.",
+                                        [*self.id_path, bid], n, parent)
+        except placeholders.Untraceable as exc:  # a Module node, else torch.export
+            kept, why = placeholders.keep_untraceable(self, n, mod, path, str(exc))
+            if kept is not None:
+                return kept
+            inner = self.s.import_exported(mod, call.values, name, f"{path}.",
+                                           [*self.id_path, bid], n,
+                                           f"{exc}; as a Module node: {why}")
         if inner is None:
             return BAD
         if isinstance(inner, Value):
@@ -298,27 +299,22 @@ class Builder:
         if n.target is operator.getitem:
             return self.getitem(n)
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
-            # An operation with no node type is listed even after another one: the user
-            # learns every rewrite at once, not one per attempt.
-            known = n.target in fx_map.FUNCTIONS or n.target is builtins.getattr
-            return BAD if known else self.unsupported(n)
+            return BAD  # reported where it went wrong
         if n.target is builtins.getattr:
             if n.args[1] in ("shape", "dtype", "device", "ndim"):
                 return HELPER
-            self.s.problem(f"the tensor attribute .{n.args[1]}", n)
-            return BAD
+            return self.unsupported(n)
         if n.target in (operator.mul, operator.sub) and self.values.get(n.args[0], BAD).kind \
                 == "noise":
             return self.uniform(n)
-        kind = fx_map.FUNCTIONS.get(n.target)
+        kind = fx_map.FUNCTIONS.get(n.target) or placeholders.aten_kind(n.target)
         if kind is None:
             return self.unsupported(n)
         return self.function(n, kind, n.args, n.kwargs)
 
     def op_call_method(self, n: fx.Node) -> Value:
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
-            known = n.target in fx_map.SHAPE_HELPERS or n.target in fx_map.METHODS
-            return BAD if known else self.unsupported(n)
+            return BAD  # reported where it went wrong
         if n.target in fx_map.SHAPE_HELPERS:
             return HELPER
         kind = fx_map.METHODS.get(n.target)
@@ -326,9 +322,9 @@ class Builder:
             return self.unsupported(n)
         return self.function(n, kind, n.args, n.kwargs)
 
-    def unsupported(self, n: fx.Node) -> Value:
-        self.s.problem(describe(n, self.module), n)
-        return BAD
+    def unsupported(self, n: fx.Node, why: str = "no node type stands for it") -> Value:
+        """An operation with no node type: a Function node calling it by name."""
+        return placeholders.function_node(self, n, why)
 
     def function(self, n: fx.Node, kind: str, args, kwargs) -> Value:
         names, defaults = fx_map.SIGNATURES.get(kind, (("input",), {}))
@@ -348,17 +344,20 @@ class Builder:
             if last is not None:
                 return last
         if len(args) > len(names):  # arguments with no known name would be dropped unseen
-            self.s.problem(f"{describe(n, self.module)} with {len(args) - 1} positional "
-                           f"argument(s) the importer cannot name: pass them by keyword", n)
-            return BAD
+            return self.unsupported(n, f"positional arguments no node type names "
+                                       f"({len(args) - 1})")
         spec = fx_map.LAYER_KINDS[kind]
         type_ = spec.type
         try:
             params, inputs = spec.from_call(b)
         except fx_map.Unsupported as exc:
-            self.s.problem(f"{describe(n, self.module)} with {exc}", n)
-            return BAD
+            return self.unsupported(n, f"{type_} cannot take {exc}")
         if get_spec(type_).merge == "elementwise":
+            if len(set(inputs)) < len(inputs):  # x * x: one wire per tensor on a merge
+                return self.unsupported(n, f"{type_} takes each tensor once")
+            shapes = {tuple(getattr(self.rec.values.get(a), "shape", ())) for a in inputs}
+            if len(shapes) > 1:  # x * s with s of shape (N, C, 1, 1): broadcasting
+                return self.unsupported(n, f"{type_} takes tensors of one shape")
             return self.merge(n, type_, inputs)
         return self.layer(n, type_, params, inputs)
 
@@ -444,6 +443,10 @@ class Builder:
         v = self.values.get(base, BAD)
         if v.kind in ("bad", "helper"):
             return v
+        if v.kind in ("fn_tuple", "mod_tuple"):  # a placeholder's tuple: take the element
+            take = placeholders.function_item if v.kind == "fn_tuple" else \
+                placeholders.module_item
+            return take(self, v, n, index)
         if v.kind == "rnn" and index in (0, 1):
             return Value("rnn_seq" if index == 0 else "rnn_hidden", v.node)
         if v.kind == "rnn_hidden":
@@ -470,6 +473,8 @@ class Builder:
             return BAD
         if v.kind == "tuple" and isinstance(index, int) and -len(v.ports) <= index < len(v.ports):
             return Value("tensor", v.node, v.ports[index])
+        if v.kind == "tensor":
+            return self.unsupported(n, f"indexing [{index_text(index)}] has no node type here")
         self.s.problem(f"indexing [{index_text(index)}] (slicing tensors has no layer)", n)
         return BAD
 

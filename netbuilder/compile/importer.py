@@ -5,8 +5,10 @@ The module is traced with every submodule as a leaf. torch.nn layers become thei
 submodules (and ``nn.Sequential``) are traced in turn and become blocks (``fx_builder``). A
 real forward pass on example inputs records every value, which settles what a ``view`` means and
 lets the result be checked: parameter counts per layer, then the outputs of the built graph
-against the original's. Anything without a node type is collected and reported all at once with
-the file and line it comes from; nothing is dropped silently.
+against the original's. What has no node type becomes a placeholder (``fx_placeholders``: a
+Function or Module node) and code torch.fx cannot trace falls back (concrete arguments, a Module
+node, ``torch.export``); the report (``graph.meta["imported"]``, ``import_report``) says which,
+with the user's file and line. Only what no placeholder can hold is refused, all at once.
 
     g = import_module(Net(), input_shapes=[(1, 28, 28)])
     m = g.build()
@@ -32,15 +34,14 @@ from torch import fx, nn
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
 from ..graph.block_merge import merge_identical_blocks
-from ..layers import import_rules
-from . import fx_builder, fx_calls, fx_inline, fx_map, fx_names
+from . import fx_builder, fx_inline, fx_map, fx_names, import_report
 from .codegen import node_attributes
+from .fx_placeholders import Untraceable
 from .import_source import short_path as _short_path
 
-_TORCH_DIR = os.path.dirname(torch.__file__)
-_OWN_FILES = {os.path.abspath(f) for f in (__file__, fx_map.__file__, fx_builder.__file__,
-                                              fx_names.__file__, import_rules.__file__,
-                                              fx_calls.__file__, fx_inline.__file__)}
+# NOTE: with the separator: torchvision, torchaudio... are the user's code, not torch's.
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_OWN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 META_KEY = "imported"  # graph.meta[META_KEY]: where the graph came from, for map_state_dict
 
 
@@ -64,7 +65,10 @@ class _Session:
 
     # (module, (concrete, values), name, prefix, id path, fx node, parent) -> Graph | Value
     import_block: Callable = None
+    import_exported: Callable = None  # the same, through torch.export, and why
     problems: list[Problem] = field(default_factory=list)
+    placeholders: list[import_report.Placeholder] = field(default_factory=list)
+    fallbacks: list[import_report.Fallback] = field(default_factory=list)
     state_names: dict[str, list[str]] = field(default_factory=dict)  # module path -> id path
     checks: list[tuple] = field(default_factory=list)  # (graph, node id, module, fx node)
 
@@ -73,6 +77,14 @@ class _Session:
         p = Problem(what, where, code)
         if not any(str(q) == str(p) for q in self.problems):
             self.problems.append(p)
+
+    def placeholder(self, kind: str, what: str, path: str, why: str, node: fx.Node) -> None:
+        where, code = _location(node)
+        self.placeholders.append(import_report.Placeholder(kind, what, path, why, where, code))
+
+    def fallback(self, path: str, done: str, why: str, node: fx.Node | None = None) -> None:
+        where, code = _location(node) if node is not None else ("", "")
+        self.fallbacks.append(import_report.Fallback(path, done, why, where, code))
 
 
 class _Tracer(fx.Tracer):
@@ -87,8 +99,10 @@ class _Tracer(fx.Tracer):
         # NOTE: torch's own record_stack_traces symbolizes C++ frames too, which costs seconds
         # on first use; the innermost Python frame outside torch is all an error needs.
         frame = sys._getframe(1)
-        while frame is not None and not _is_user_frame(frame.f_code.co_filename):
-            frame = frame.f_back
+        while frame is not None and not (
+                _is_user_frame(frame.f_code.co_filename) and
+                linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()):
+            frame = frame.f_back  # (a frame without source, "<frozen runpy>", says nothing)
         if frame is not None:
             code = frame.f_code
             line = linecache.getline(code.co_filename, frame.f_lineno).strip()
@@ -138,8 +152,9 @@ def _recorded(fn):
 
 
 def _is_user_frame(filename: str) -> bool:
+    """Whether a frame is the model's code (wherever it is installed), not torch's nor ours."""
     path = os.path.abspath(filename)
-    return not path.startswith(_TORCH_DIR) and path not in _OWN_FILES
+    return not path.startswith(_TORCH_DIR) and not path.startswith(_OWN_DIR)
 
 
 class _Recorder(fx.Interpreter):
@@ -175,7 +190,7 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
     with ``input_dtypes`` ("float32" or "int64" per input; None: int64 token ids for an input
     that feeds an Embedding, else float32).
     ``verify`` builds the graph, loads the module's weights and compares outputs. Raises
-    ``ModelImportError`` listing every unsupported operation with its file and line.
+    ``ModelImportError`` listing, with file and line, what not even a placeholder can hold.
     """
     if not isinstance(module, nn.Module):
         raise ModelImportError(f"Only torch.nn.Module instances can be imported, not "
@@ -183,20 +198,31 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
     label = type(module).__name__
     session = _Session()
     session.import_block = lambda *a: _import_block(session, *a)
+    session.import_exported = lambda *a: _import_exported(session, *a)
     states = {m: m.training for m in module.modules()}
     module.eval()  # the recording run must not update batch-norm statistics
     try:
-        traced, concrete = _trace(module, label)
+        try:
+            traced, concrete = _trace(module, label)
+            exported = None
+        except Untraceable as exc:  # the whole forward: torch.export is all that is left
+            traced, concrete, exported = _signature_graph(module), {}, str(exc)
         args = _example_inputs(module, traced, concrete, example_inputs, input_shapes, label,
                                input_dtypes)
-        graph = _import_graph(session, module, traced, args, name or _graph_name(module), "",
-                              [], concrete)
+        gname = name or _graph_name(module)
+        if exported is None:
+            graph = _import_graph(session, module, traced, args, gname, "", [], concrete)
+        else:
+            graph = _import_exported(session, module, args, gname, "", [], None, exported,
+                                     label)
         _raise_problems(session, label)
         _check_parameters(session, graph)
         _raise_problems(session, label)
         merge_identical_blocks(graph, _block_classes(graph, module))
         graph.meta[META_KEY] = {"source": f"{type(module).__module__}.{type(module).__qualname__}",
-                                "state_dict": session.state_names}
+                                "state_dict": session.state_names,
+                                **import_report.as_meta(session.placeholders,
+                                                        session.fallbacks)}
         if verify:
             _verify(module, graph, tuple(a for a in args if a is not None), label)
     finally:
@@ -223,6 +249,9 @@ def _raise_problems(session: _Session, label: str) -> None:
     n = len(session.problems)
     them = "them" if n > 1 else "it"
     lines = "\n".join(f"  - {p}" for p in session.problems)
+    done = import_report.lines(session.placeholders, session.fallbacks)
+    if done:
+        lines += "\n(besides, as placeholders:)\n" + "\n".join(done)
     err = ModelImportError(
         f"Cannot import {label}: {n} operation{'s' if n > 1 else ''} cannot become netbuilder "
         f"layers:\n{lines}\nRewrite {them} with supported layers (see the palette), or import "
@@ -245,15 +274,13 @@ def _trace(module: nn.Module, label: str, concrete: dict | None = None
                     p.kind is p.POSITIONAL_OR_KEYWORD}
     try:
         traced = _Tracer().trace(module, concrete or None)
-    except Exception as exc:  # noqa: BLE001 (any tracing failure becomes one import error)
+    except Exception as exc:  # noqa: BLE001 (any tracing failure: the fallbacks say why)
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_user_frame(f.filename)]
         where = f" at {_short_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         code = f" (`{frames[-1].line}`)" if frames and frames[-1].line else ""
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelImportError(
-            f"torch.fx cannot trace {label}.forward{where}{code}: {text}. Python control flow "
-            f"that depends on tensor values (if/while on a tensor) cannot become a graph; make "
-            f"it depend on constructor arguments instead") from None
+        raise Untraceable(f"torch.fx cannot trace {label}.forward{where}{code}: {text}") \
+            from None
     return traced, concrete
 
 
@@ -266,16 +293,50 @@ def _graph_name(module: nn.Module) -> str:
 def _import_block(session: _Session, module, call, name, prefix, id_path, fxn, parent=None):
     """A block's graph; or, for a module that is one layer plus what it adds (its own
     tensors used by one layer call: ``fx_inline.owner``), the value it returns, built
-    into ``parent``'s graph."""
+    into ``parent``'s graph. Untraceable when torch.fx cannot trace it (the caller falls
+    back)."""
     concrete, args = call
-    try:
-        traced, concrete = _trace(module, type(module).__name__, concrete)
-    except ModelImportError as exc:
-        session.problem(f"{type(module).__name__} '{prefix.rstrip('.')}': {exc}", fxn)
-        return None
+    traced, concrete = _trace(module, type(module).__name__, concrete)
     owner = fx_inline.owner(traced, module) if parent is not None else None
     return _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
                          parent, owner)
+
+
+def _signature_graph(module: nn.Module) -> fx.Graph:
+    """A graph of ``forward``'s required arguments only (the inputs of an untraceable model)."""
+    g = fx.Graph()
+    try:
+        params = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        params = []
+    for p in params:
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            g.placeholder(p.name)
+    return g
+
+
+def _import_exported(session, module, args, name, prefix, id_path, fxn, why, label=None
+                     ) -> Graph | None:
+    """A module torch.fx cannot trace, through ``torch.export`` (ATen operators, its
+    submodules kept); None, with the reasons, when that fails too."""
+    what = label or f"{type(module).__name__} '{prefix.rstrip('.')}'"
+    args = tuple(a for a in args if a is not None)
+    try:
+        exported = torch.export.export(
+            module, args, dynamic_shapes=tuple({0: torch.export.Dim.AUTO}
+                                 if isinstance(a, torch.Tensor) else None for a in args),
+            strict=False)
+        traced = torch.export.unflatten(exported).graph
+    except Exception as exc:  # noqa: BLE001 (the fallback's own failure joins the reasons)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        session.problem(f"{what}: {why}; torch.export cannot either ({text}). Python control "
+                        f"flow on tensor values (if/while on a tensor) cannot become a graph: "
+                        f"make it depend on constructor arguments", fxn)
+        return None
+    session.fallback(prefix.rstrip(".") or label or "", "imported through torch.export "
+                     "(torch.fx cannot trace it)", why, fxn)
+    return _import_graph(session, module, traced, args, name, prefix, id_path, {})
+
 
 
 def _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
@@ -289,6 +350,10 @@ def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
         session.problem(f"{type(module).__name__} fails on the example inputs "
                         f"({type(exc).__name__}: {text}); check the input shapes")
         return None
+    if concrete:
+        fixed = ", ".join(f"{k}={v!r}" for k, v in concrete.items())
+        session.fallback(prefix.rstrip("."), f"traced with {fixed} (its default)",
+                         "torch.fx needs concrete values for arguments that are not tensors")
     noise = [k for k, v in concrete.items() if v is None]  # names for the Noise nodes
     if owner is not None:
         return fx_inline.InlineBuilder(session, module, traced, recorder, parent, prefix,
