@@ -117,3 +117,43 @@ def test_the_task_decides_how_many_inputs_the_graph_feeds(make_window, tmp_path)
     (problem,) = dash.controller.check(config)[0]
     assert problem.message == ("The classify task feeds 1 Input node, but the graph has 2: "
                                "keep 1, or choose the siamese task for pairs of samples")
+
+
+def test_the_optimizer_form_shows_only_the_settings_that_optimizer_has(make_window, tmp_path):
+    from netbuilder.train.config import OPTIMIZER_OPTIONS
+
+    w, doc, dash = open_tiny(make_window, tmp_path)
+    form = dash.view("training").form
+
+    def shown(key):
+        form_layout, row = form.rows[key]
+        return form_layout.isRowVisible(row)
+
+    def choose(name):
+        box = form.fields["optimizer"]
+        box.setFocus()
+        while box.currentText() != name:  # real key presses through the list
+            QTest.keyClick(box, Qt.Key.Key_Down if box.currentIndex() < box.findText(name)
+                           else Qt.Key.Key_Up)
+        assert doc.graph.training["optimizer"] == name
+
+    assert form.fields["optimizer"].currentText() == "adam"  # the default
+    assert not shown("momentum") and shown("weight_decay")
+    assert shown("optimizer_options.betas") and shown("optimizer_options.amsgrad")
+    assert not shown("optimizer_options.dampening")
+    type_into(form.fields["optimizer_options.betas"], "0.5, 0.9")
+    assert doc.graph.training["optimizer_options"] == {"betas": [0.5, 0.9]}
+    type_into(form.fields["optimizer_options.eps"], "x")
+    assert "'x' is not a number" in form.errors["optimizer_options.eps"].text()
+    choose("sgd")  # adam's options go with it; SGD has momentum and dampening
+    assert doc.graph.training["optimizer_options"] == {}
+    assert shown("momentum") and shown("optimizer_options.dampening")
+    assert not shown("optimizer_options.betas")
+    choose("lbfgs")
+    visible = {k for k in form.rows if k.startswith("optimizer_options.") and shown(k)}
+    assert visible == {f"optimizer_options.{k}" for k in OPTIMIZER_OPTIONS["lbfgs"]}
+    assert not shown("momentum") and not shown("weight_decay") and shown("lr")
+    doc.undo_stack.undo()  # back to the optimizer passed on the way: the form follows
+    before = doc.graph.training["optimizer"]
+    assert before != "lbfgs" and form.fields["optimizer"].currentText() == before
+    assert shown("weight_decay") and not shown("optimizer_options.max_iter")

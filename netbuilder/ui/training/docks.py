@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 from shiboken6 import isValid
 
 from ...errors import NetbuilderError
+from ...train import events as ev
 from .badges import ActivityBadges, badge_nodes
-from .controller import TrainingController
+from .controller import TrainingController, route
 from .lazy_panel import LazyPanel
 from .task_views import apply_task, shown_task_name, task_class
 from .timed_run import train_for
@@ -52,11 +53,11 @@ class Dashboard(QObject):
         window.canvas.selection_changed.connect(self._selection_changed)
         c = self.controller
         c.run_started.connect(self._run_started)
-        c.metrics_received.connect(self._metrics)
-        c.activations_received.connect(self._activations)
-        c.histograms_received.connect(lambda e: self._deliver("histograms", e))
-        c.samples_received.connect(self._samples)
-        c.confusion_received.connect(lambda e: self._deliver("confusion", e))
+        shown = {ev.Metrics: self._metrics, ev.Activations: self._activations,
+                 ev.Histograms: lambda e: self._deliver("histograms", e),
+                 ev.ConfusionMatrix: lambda e: self._deliver("confusion", e),
+                 ev.Samples: self._samples}
+        c.event_received.connect(lambda e: route(shown, e))
         c.checkpoint_saved.connect(self._checkpoint)
         c.run_ended.connect(self._run_ended)
         c.state_changed.connect(self._state_changed)
@@ -109,7 +110,7 @@ class Dashboard(QObject):
         return train_for(self, seconds, wait)
 
     def _make_training(self):
-        from .setup_panel import TrainingPanel
+        from .training_panel import TrainingPanel
 
         panel = TrainingPanel(self.controller)
         panel.set_document(self.window.document)

@@ -4,6 +4,9 @@ from __future__ import annotations
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from ...train import events as ev
+from .controller import route
+
 
 def train_for(dashboard, seconds: float, wait: bool = False) -> bool:
     """Start a run and let it train ``seconds`` (counted from the worker's first progress
@@ -26,7 +29,7 @@ def train_for(dashboard, seconds: float, wait: bool = False) -> bool:
             c.stop()
 
     def begin(_e) -> None:
-        c.progress_updated.disconnect(begin)
+        c.event_received.disconnect(listen)
         state["began"] = True
         dashboard.window.canvas.frame_all()  # the docks took room from the canvas
         QTimer.singleShot(int(seconds * 1000), time_up)
@@ -34,11 +37,16 @@ def train_for(dashboard, seconds: float, wait: bool = False) -> bool:
     def ended(_e) -> None:
         c.run_ended.disconnect(ended)
         if not state.get("began"):
-            c.progress_updated.disconnect(begin)
+            c.event_received.disconnect(listen)
         state["done"] = True
         loop.quit()
 
-    c.progress_updated.connect(begin)
+    first_progress = {ev.Progress: begin}
+
+    def listen(e) -> None:
+        route(first_progress, e)
+
+    c.event_received.connect(listen)
     c.run_ended.connect(ended)
     if wait:
         while not state["done"]:
