@@ -68,7 +68,7 @@ def test_dataset_preview_shows_samples_shape_and_classes(make_window, tmp_path, 
     QTest.keyClick(box.lineEdit(), Qt.Key.Key_Return)
     assert doc.graph.training["dataset"] == "spirals"
     qtbot.waitUntil(lambda: form.preview.canvas.mode == "points", timeout=10_000)
-    assert "image" not in form.preview.facts.text() and "2 classes" in form.preview.facts.text()
+    assert "image (N" not in form.preview.facts.text() and "2 classes" in form.preview.facts.text()
     type_into(box.lineEdit(), "no_such_set")
     qtbot.waitUntil(lambda: "There is no built-in dataset" in form.preview.facts.text(),
                     timeout=10_000)
@@ -157,3 +157,35 @@ def test_the_optimizer_form_shows_only_the_settings_that_optimizer_has(make_wind
     before = doc.graph.training["optimizer"]
     assert before != "lbfgs" and form.fields["optimizer"].currentText() == before
     assert shown("weight_decay") and not shown("optimizer_options.max_iter")
+
+
+def test_the_dataset_preview_shows_what_each_builtin_dataset_feeds(make_window, tmp_path,
+                                                                   qtbot):
+    g = tiny_digits_graph()
+    g.set_param(g.inputs()[0], "shape", (1, 16, 16))  # the digits (8×8) are resized to it
+    w, doc, dash = open_tiny(make_window, tmp_path, g)
+    form = dash.view("training").form
+    preview = form.preview
+    qtbot.waitUntil(lambda: preview.info is not None, timeout=10_000)
+    assert preview.canvas.mode == "images" and len(preview.canvas.images) == 16
+    assert {(im.width(), im.height()) for im in preview.canvas.images} == {(16, 16)}
+    assert "image (N, 1, 16, 16)" in preview.facts.text()
+    assert "from 8×8 to 16×16" in preview.facts.text()
+    # every dataset that comes with netbuilder shows a picture of what it feeds
+    want = {"digits_rows": "images", "spirals": "points", "moons": "points",
+            "circles": "points", "sine": "sequences"}
+    for name, mode in want.items():
+        form._commit("dataset", name)
+        qtbot.waitUntil(lambda n=name: preview.info is not None and preview.info["name"] == n,
+                        timeout=20_000)
+        assert preview.canvas.mode == mode, name
+        preview.canvas.grab()  # paints without error
+    assert "sequence (N, 20, 1)" in preview.facts.text()
+    form._commit("dataset", "digits_rows")
+    qtbot.waitUntil(lambda: preview.info["name"] == "digits_rows", timeout=20_000)
+    # a sequence of 8 steps of 8 features: one 8×8 picture (steps down, features across)
+    assert (preview.canvas.images[0].height(), preview.canvas.images[0].width()) == (8, 8)
+    image = preview.canvas.grab().toImage()  # the pictures are drawn, not blank
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 3)
+               for y in range(0, image.height(), 3)}
+    assert len(colours) > 8

@@ -465,6 +465,7 @@ class SetupForm(QWidget):
     def refresh_preview(self) -> None:
         if self.doc is None:
             return
+        from ...train.batches import fit_to_input
         from ...train.config import TrainingConfig
         from ...train.data import preview
 
@@ -474,8 +475,13 @@ class SetupForm(QWidget):
         except NetbuilderError as exc:
             self.preview.show_preview(None, str(exc))
             return
-        n = 400 if ds.kind == "vector" else 16
-        self.preview.show_preview(preview(ds, n=n))
+        notes: list[str] = []
+        try:  # what the run will feed: resized or flattened to fit the Input, as it will be
+            ds, _ = fit_to_input(ds, self.doc.graph, notes.append)
+        except NetbuilderError as exc:
+            notes.append(str(exc))
+        n = 400 if ds.kind == "vector" and ds.input_shape == (2,) else 16
+        self.preview.show_preview(preview(ds, n=n), note=" ".join(notes))
 
 
 def _compact(box: QComboBox) -> None:
