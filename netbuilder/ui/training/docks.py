@@ -71,6 +71,7 @@ class Dashboard(QObject):
     def _add(self, name: str, title: str, factory, area, tabify_with: str) -> None:
         panel = LazyPanel(factory, name)
         panel.shown.connect(lambda n=name: self._flush_pending(n))
+        panel.built.connect(lambda _view: apply_task(self))  # the task's words from the start
         self.panels[name] = panel
         panel.watch(self.window.add_dock(name, title, panel, area, tabify_with=tabify_with))
 
@@ -225,7 +226,6 @@ class Dashboard(QObject):
 
     def _flush_pending(self, name: str) -> None:
         """Panel ``name`` came on screen: give it what arrived while it was out of sight."""
-        apply_task(self)
         view = self.built(name)
         if name == "curves" and view is not None:
             view.redraw()  # its timer draws only while it is on screen
