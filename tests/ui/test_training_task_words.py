@@ -27,16 +27,17 @@ def test_a_gan_names_its_losses_and_says_why_it_has_no_confusion_matrix(make_win
     curves.reset(gan_like_history())
     box = curves.metric_box
     labels = [box.itemText(i) for i in range(box.count())]
-    assert labels[:2] == ["Discriminator and generator losses", "D(x) and D(G(z))"]
-    assert {"Discriminator loss", "Generator loss", "D(x)", "D(G(z))"} <= set(labels)
-    assert box.currentText() == "Discriminator and generator losses"
+    assert labels[:2] == ["D and G losses", "D(x) and D(G(z))"]
+    assert {"D loss", "G loss", "D(x)", "D(G(z))"} <= set(labels)
+    assert box.currentText() == "D and G losses"
     # both losses drawn, one hue each, named in the plot's legend and explained in its tooltip
     assert curves.point_count("train_metric") == 20 == curves.point_count("train_metric_1")
     assert curves.items["train_metric"].getOriginalDataset()[1][0] == 1.2 - 0.01
     legend = curves.metric_plot.getPlotItem().legend
     assert legend.isVisible() and [label.text for _, label in legend.items] == [
-        "Discriminator loss", "Generator loss"]
-    assert "BCE of D on real images" in curves.metric_plot.toolTip()
+        "D loss", "G loss"]
+    assert "the discriminator's loss, BCE of D on real images" in curves.metric_plot.toolTip()
+    assert "the generator's loss" in curves.metric_plot.toolTip()
     assert curves.loss_plot.getPlotItem().titleLabel.text.count("D + G loss") == 1
     box.setCurrentIndex(1)  # D(x) and D(G(z)), with what each means
     assert curves.point_count("train_metric") == 20 == curves.point_count("train_metric_1")
@@ -44,7 +45,7 @@ def test_a_gan_names_its_losses_and_says_why_it_has_no_confusion_matrix(make_win
     assert "probability D gives generated images" in curves.metric_plot.toolTip()
     text = curves.readout_at(5.0)
     assert "train D(x) <b>0.7</b>" in text and "train D(G(z)) <b>0.3</b>" in text
-    box.setCurrentIndex(labels.index("Generator loss"))  # one metric alone: no legend
+    box.setCurrentIndex(labels.index("G loss"))  # one metric alone: no legend
     assert not legend.isVisible() and not curves.items["train_metric_1"].isVisible()
     # the Confusion tab says in one line why it is empty
     click_tab(qtbot, w, "Confusion")
