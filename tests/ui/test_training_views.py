@@ -339,7 +339,7 @@ def test_a_dock_tab_clicked_with_the_mouse_builds_its_panel_with_the_newest_even
     w.workspaces.switch("training")  # the live views' tabs (design hides them)
     dash = w.training_dashboard
     cm = of(events, ev.ConfusionMatrix)[-1]
-    dash.controller.confusion_received.emit(cm)  # it arrives while the tab is behind
+    dash.controller.event_received.emit(cm)  # it arrives while the tab is behind
     confusion, histograms = dash.panels["confusion"], dash.panels["histograms"]
     assert not confusion.is_built() and not confusion.on_screen()
     click_tab(qtbot, w, "Confusion")
@@ -348,7 +348,7 @@ def test_a_dock_tab_clicked_with_the_mouse_builds_its_panel_with_the_newest_even
     assert np.array_equal(confusion.content().canvas.matrix, cm.matrix)
     assert not histograms.is_built()  # still behind: not built
     hist = of(events, ev.Histograms)[-1]
-    dash.controller.histograms_received.emit(hist)
+    dash.controller.event_received.emit(hist)
     click_tab(qtbot, w, "Histograms")
     qtbot.waitUntil(lambda: histograms.is_built() and not confusion.on_screen())
     assert histograms.content().latest is hist  # handed over once it came on screen

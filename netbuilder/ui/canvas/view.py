@@ -55,6 +55,9 @@ class CanvasView(EditActions, QGraphicsView):
         self._pan_from: QPoint | None = None
         self._paste_count = 0
         self._needs_frame = True
+        # framed as it opened, and not moved since: a resize (the docks settling around the
+        # canvas) frames it again, so it opens framed for the size the canvas ends up with
+        self._as_opened = False
         self.setRenderHints(QPainter.RenderHint.Antialiasing |
                             QPainter.RenderHint.TextAntialiasing |
                             QPainter.RenderHint.SmoothPixmapTransform)
@@ -163,6 +166,7 @@ class CanvasView(EditActions, QGraphicsView):
         self.minimap.schedule_update()
 
     def _stack_moved(self, _index: int) -> None:
+        self._as_opened = False  # an edit: the view stays where the person works
         # An undo may have removed (or replaced) a block that is open: fall back to the deepest
         # level that still exists and is the same graph.
         g = self.doc.graph
@@ -220,6 +224,7 @@ class CanvasView(EditActions, QGraphicsView):
         centre) where it is, within the zoom limits."""
         target = min(style.MAX_SCALE, max(style.MIN_SCALE, self.zoom() * factor))
         f = target / self.zoom()
+        self._as_opened = False
         at = QPointF(anchor) if anchor is not None else QRectF(self.viewport().rect()).center()
         fixed = self.mapToScene(at.toPoint())
         self.scale(f, f)
@@ -234,7 +239,7 @@ class CanvasView(EditActions, QGraphicsView):
         self.zoom_by(scale / self.zoom())
 
     def frame_all(self) -> None:
-        self._needs_frame = False
+        self._needs_frame = self._as_opened = False
         self._frame(self._scene.nodes_rect())
 
     def frame_selection(self) -> None:
@@ -282,6 +287,7 @@ class CanvasView(EditActions, QGraphicsView):
         beginning at that zoom."""
         self._needs_frame = False
         self._frame(self._scene.nodes_rect(), readable=True)
+        self._as_opened = True
 
     # --- palette -------------------------------------------------------------------------------
 
@@ -354,6 +360,7 @@ class CanvasView(EditActions, QGraphicsView):
         if self._pan_from is not None:
             delta = pos - self._pan_from
             self._pan_from = pos
+            self._as_opened = False
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
             self.minimap.schedule_update()
@@ -488,6 +495,8 @@ class CanvasView(EditActions, QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        if self._as_opened and self.isVisible():
+            self.frame_for_reading()
         self.minimap.place()
         self.breadcrumb_bar.place()
 
