@@ -16,6 +16,9 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QVBoxLayout, QWidget
 from ...errors import NetbuilderError
 from .badges import ActivityBadges, badge_nodes
 from .controller import TrainingController
+from .experiments_menu import DOCK as DOCK_EXPERIMENTS
+from .experiments_menu import install_experiment_actions
+from .experiments_menu import make_panel as make_experiments
 
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
@@ -98,6 +101,8 @@ class Dashboard(QObject):
         self._add("try_it", "Try it", self._make_try_it, BOTTOM, "curves")
         self._add("runs", "Runs", self._make_runs, BOTTOM, "curves")
         self._add("explain", "Explain", self._make_explain, BOTTOM, "curves")
+        self._add(DOCK_EXPERIMENTS, "Experiments", lambda: make_experiments(self), BOTTOM,
+                  "curves")
         for name in ("summary", "code"):
             if name in window.docks:
                 window.docks[name].raise_()
@@ -520,4 +525,5 @@ def install(window) -> Dashboard:
     dashboard = Dashboard(window)
     window.training_dashboard = dashboard
     window.start_training_for = dashboard.start_training_for
+    dashboard.experiment_actions = install_experiment_actions(dashboard)
     return dashboard

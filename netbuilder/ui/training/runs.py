@@ -160,49 +160,11 @@ class RunsPanel(QWidget):
     def _selection_changed(self) -> None:
         runs = self.selected()
         self._update_buttons()
-        overlays = []
-        for r in runs:
-            h = RunHistory.from_jsonl(r.path / "metrics.jsonl")
-            overlays.append((r.label[11:] if r.label != r.name else r.name, h))
-        self.curves.reset(RunHistory())
-        self.curves.set_overlays(overlays)
-        self.curves.redraw()
+        overlay_runs(self.curves, runs)
         self.changes.setHtml(self.diff_html(runs))
 
     def diff_html(self, runs: list[RunInfo]) -> str:
-        """What changed from the oldest selected run to each newer one, as HTML."""
-        if len(runs) < 2:
-            if len(runs) == 1:
-                r = runs[0]
-                cfg = r.config
-                return (f"<b>{r.label}</b> · {cfg.get('dataset', '')} · {cfg.get('optimizer', '')}"
-                        f" lr {cfg.get('lr', '')} · batch {cfg.get('batch_size', '')} · "
-                        f"{r.epochs_done}/{r.epochs} epochs · {r.best_text()}"
-                        + (f"<br><span style='color:{colors()['error']}'>{r.note}</span>"
-                           if r.note else ""))
-            return ""
-        c = colors()
-        ordered = sorted(runs, key=lambda r: r.started)
-        base = ordered[0]
-        base_graph, base_cfg = base.graph_dict(), read_json(base.path / "config.json")
-        parts = []
-        for other in ordered[1:]:
-            d = diff_runs(base_graph, other.graph_dict(), base_cfg,
-                          read_json(other.path / "config.json"))
-            color = OVERLAY[runs.index(other) % len(OVERLAY)]
-            parts.append(f"<p><b style='color:{color}'>{other.label}</b> vs "
-                         f"<b>{base.label}</b>: {d.counts()}</p>")
-            if d.is_empty:
-                parts.append("<p style='margin-left:12px'>same graph and settings</p>")
-                continue
-            rows = []
-            for line in d.lines():
-                mark = line[0]
-                tint = {"+": c["ok"], "-": c["error"]}.get(mark, c["text"])
-                rows.append(f"<div style='margin-left:12px;color:{tint}'>"
-                            f"{_escape(line)}</div>")
-            parts.append("".join(rows))
-        return "".join(parts)
+        return runs_diff_html(runs)
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -224,6 +186,53 @@ class RunsPanel(QWidget):
         runs = self.selected()
         if len(runs) == 1:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(runs[0].path)))
+
+
+def overlay_runs(curves: CurvesView, runs: list[RunInfo]) -> None:
+    """Draw ``runs``' curves over each other in ``curves`` (their own live curve cleared)."""
+    overlays = []
+    for r in runs:
+        h = RunHistory.from_jsonl(r.path / "metrics.jsonl")
+        overlays.append((r.label[11:] if r.label != r.name else r.name, h))
+    curves.reset(RunHistory())
+    curves.set_overlays(overlays)
+    curves.redraw()
+
+
+def runs_diff_html(runs: list[RunInfo]) -> str:
+    """What changed from the oldest selected run to each newer one, as HTML."""
+    if len(runs) < 2:
+        if len(runs) == 1:
+            r = runs[0]
+            cfg = r.config
+            return (f"<b>{r.label}</b> · {cfg.get('dataset', '')} · {cfg.get('optimizer', '')}"
+                    f" lr {cfg.get('lr', '')} · batch {cfg.get('batch_size', '')} · "
+                    f"{r.epochs_done}/{r.epochs} epochs · {r.best_text()}"
+                    + (f"<br><span style='color:{colors()['error']}'>{r.note}</span>"
+                       if r.note else ""))
+        return ""
+    c = colors()
+    ordered = sorted(runs, key=lambda r: r.started)
+    base = ordered[0]
+    base_graph, base_cfg = base.graph_dict(), read_json(base.path / "config.json")
+    parts = []
+    for other in ordered[1:]:
+        d = diff_runs(base_graph, other.graph_dict(), base_cfg,
+                      read_json(other.path / "config.json"))
+        color = OVERLAY[runs.index(other) % len(OVERLAY)]
+        parts.append(f"<p><b style='color:{color}'>{other.label}</b> vs "
+                     f"<b>{base.label}</b>: {d.counts()}</p>")
+        if d.is_empty:
+            parts.append("<p style='margin-left:12px'>same graph and settings</p>")
+            continue
+        rows = []
+        for line in d.lines():
+            mark = line[0]
+            tint = {"+": c["ok"], "-": c["error"]}.get(mark, c["text"])
+            rows.append(f"<div style='margin-left:12px;color:{tint}'>"
+                        f"{_escape(line)}</div>")
+        parts.append("".join(rows))
+    return "".join(parts)
 
 
 def _escape(text: str) -> str:
