@@ -104,6 +104,7 @@ class ExperimentsView(QWidget):
                                          pen=pg.mkPen(series_color("val"), width=2))
         for item in (self.points, self.front_line, self.marker):
             self.plot.addItem(item)
+        self.points.setZValue(10)  # above the front's symbols: hover and clicks reach it
         self.status = QLabel(objectName="experiments_status")
         axes = QHBoxLayout()
         axes.addWidget(QLabel("x:"))
