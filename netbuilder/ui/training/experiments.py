@@ -97,8 +97,9 @@ class ExperimentsView(QWidget):
                                          brush=pg.mkBrush(series_color("train")))
         self.points.sigClicked.connect(self._point_clicked)
         self.points.sigHovered.connect(self._point_hovered)
+        # the front's discs are wider than the trials' points drawn over them: a green halo
         self.front_line = pg.PlotDataItem(pen=pg.mkPen(series_color("best"), width=2),
-                                          symbol="o", symbolSize=11,
+                                          symbol="o", symbolSize=15, symbolPen=pg.mkPen(None),
                                           symbolBrush=pg.mkBrush(series_color("best")))
         self.marker = pg.ScatterPlotItem(size=16, brush=pg.mkBrush(None),
                                          pen=pg.mkPen(series_color("val"), width=2))
@@ -134,7 +135,9 @@ class ExperimentsView(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(self.tabs)
-        split.setSizes([520, 420])
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        self.table.setMinimumWidth(240)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status)

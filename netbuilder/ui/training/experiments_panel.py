@@ -12,7 +12,15 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...errors import NetbuilderError
 from .experiments import ExperimentsView
@@ -65,7 +73,13 @@ class ExperimentsPanel(QWidget):
             lambda: self.train_further(self.view.selected_trial()))
         self.message = QLabel(objectName="experiments_message", wordWrap=True)
         self.message.setProperty("role", "muted")
+        self.sweeps = QComboBox(objectName="experiments_sweeps")
+        self.sweeps.setToolTip("The sweeps of this graph (from the editor or netbuilder sweep)")
+        self.sweeps.setMinimumContentsLength(12)
+        self.sweeps.activated.connect(lambda _i: self._sweep_chosen())
         actions = QHBoxLayout()
+        actions.addWidget(QLabel("Sweep"))
+        actions.addWidget(self.sweeps)
         actions.addWidget(self.open_button)
         actions.addWidget(self.further_button)
         actions.addWidget(self.message, 1)
@@ -77,15 +91,18 @@ class ExperimentsPanel(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.editor)
         split.addWidget(right)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 3)
-        split.setSizes([300, 900])
+        split.setStretchFactor(0, 0)  # the editor keeps its width; the trials take the rest
+        split.setStretchFactor(1, 1)
+        self.editor.setMinimumWidth(220)
+        self.editor.setMaximumWidth(360)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
         self.poll = QTimer(self, interval=POLL_MS)
         self.poll.timeout.connect(self.refresh)
         self._update_buttons()
+        window.document_changed.connect(lambda _d: self.list_sweeps())
+        self.list_sweeps()
 
     # --- defining -------------------------------------------------------------------------------
 
@@ -145,6 +162,7 @@ class ExperimentsPanel(QWidget):
         """The study exists (a new one was made in the sweep's thread): read it from now on."""
         if self.running:
             self.poll.start()
+        self.list_sweeps()
         self.refresh()
 
     def stop(self) -> None:
@@ -173,11 +191,50 @@ class ExperimentsPanel(QWidget):
 
     # --- showing ----------------------------------------------------------------------------
 
+    def stored_sweeps(self) -> list[str]:
+        """The names of the sweeps in the shown graph's run store, newest first."""
+        from ...train.sweep.study import STUDY_FILE
+
+        root = self.controller.runs_root() / "sweeps"
+        if not root.is_dir():
+            return []
+        found = [p for p in root.iterdir() if (p / STUDY_FILE).exists()]
+        return [p.name for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+    def list_sweeps(self) -> None:
+        """Fill the sweep chooser; show the newest stored sweep when none is shown yet."""
+        names = self.stored_sweeps()
+        self.sweeps.blockSignals(True)
+        self.sweeps.clear()
+        self.sweeps.addItems(names)
+        if self.name in names:
+            self.sweeps.setCurrentText(self.name)
+        self.sweeps.blockSignals(False)
+        if names and not self.running and (self.folder is None or self.name not in names):
+            self._sweep_chosen()
+
+    def _sweep_chosen(self) -> None:
+        from ...train.sweep import SweepError, sweep_dir
+
+        name = self.sweeps.currentText()
+        if not name or self.running and name == self.name:
+            return
+        try:
+            self.show_sweep(sweep_dir(self.controller.runs_root(), name), name)
+        except (SweepError, NetbuilderError) as exc:
+            self.say(str(exc))
+
     def show_sweep(self, folder, name: str) -> None:
         """Show stored sweep ``name`` (read now)."""
         self.folder, self.name = Path(folder), name
         self._rated_for = None
         self.view.show_sweep(folder, name)
+        if not self.running:  # its definition in the editor: Run sweep continues it
+            d = self.view.definition
+            self.editor.apply_settings({
+                "params": [p.text() for p in d.params], "strategy": d.strategy,
+                "trials": d.trials, "objectives": [o.text() for o in d.objectives],
+                "name": name, "jobs": self.editor.jobs.value()})
         self.rate()
 
     def refresh(self) -> None:

@@ -78,7 +78,7 @@ class ParallelCoordinates(QWidget):
         for i, (_placed, ticks) in enumerate(columns):
             for y, text in ticks:
                 label = pg.TextItem(text, color=colors()["muted"], anchor=(0, 0.5))
-                label.setPos(i, y)
+                label.setPos(i + 0.04, y)  # beside its axis, not on the lines' ends
                 item.addItem(label)
                 self.labels.append(label)
         first = definition.objectives[0] if definition.objectives else None
@@ -95,7 +95,7 @@ class ParallelCoordinates(QWidget):
             width = 3.5 if t.number in selected else 1.4
             line = item.plot(list(range(len(ys))), ys, pen=pg.mkPen(color, width=width))
             self.lines[t.number] = line
-        item.setXRange(-0.2, len(self.keys) - 0.6, padding=0)
+        item.setXRange(-0.35, len(self.keys) - 0.5, padding=0)
         item.setYRange(-0.05, 1.05, padding=0)
 
 
