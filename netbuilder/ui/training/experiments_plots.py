@@ -6,14 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QSplitter,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -179,30 +177,20 @@ class TrialCurves(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from .curves import CurvesView
+        from .runs import RunComparison
 
         self.setObjectName("experiments_curves")
-        self.curves = CurvesView()
-        self.curves.lr_plot.hide()
-        self.curves.legend.hide()
-        self.changes = QTextBrowser(objectName="experiments_changes")
-        self.changes.setPlaceholderText("Select trials in the table (Ctrl+click for several) to "
-                                        "overlay their curves and see what differs.")
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.curves)
-        split.addWidget(self.changes)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
+        self.comparison = RunComparison("experiments", "Select trials in the table (Ctrl+click "
+                                                       "for several) to overlay their curves "
+                                                       "and see what differs.")
+        self.curves, self.changes = self.comparison.curves, self.comparison.changes
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split)
+        layout.addWidget(self.comparison)
         self.shown: list = []
 
     def show_runs(self, run_dirs: list) -> None:
         from .run_store import read_run
-        from .runs import overlay_runs, runs_diff_html
 
-        runs = [r for r in (read_run(Path(p)) for p in run_dirs if p) if r is not None]
-        self.shown = runs
-        overlay_runs(self.curves, runs)
-        self.changes.setHtml(runs_diff_html(runs))
+        self.shown = [r for r in (read_run(Path(p)) for p in run_dirs if p) if r is not None]
+        self.comparison.show_runs(self.shown)

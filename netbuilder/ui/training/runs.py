@@ -33,6 +33,29 @@ STATUS_TEXT = {"finished": "finished", "stopped": "stopped", "failed": "failed",
                "running": "running…", "interrupted": "interrupted"}
 
 
+class RunComparison(QSplitter):
+    """Runs' curves over each other, and below them what changed from one to the next."""
+
+    def __init__(self, prefix: str, placeholder: str, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.curves = CurvesView()
+        self.curves.setObjectName(f"{prefix}_curves")
+        self.curves.setMinimumWidth(220)
+        self.curves.lr_plot.hide()  # comparing runs is about loss and metrics
+        self.curves.legend.hide()  # the live view's legend; runs get their own
+        self.changes = QTextBrowser(objectName=f"{prefix}_changes")
+        self.changes.setOpenLinks(False)
+        self.changes.setPlaceholderText(placeholder)
+        self.addWidget(self.curves)
+        self.addWidget(self.changes)
+        self.setStretchFactor(0, 3)
+        self.setStretchFactor(1, 2)
+
+    def show_runs(self, runs: list[RunInfo]) -> None:
+        overlay_runs(self.curves, runs)
+        self.changes.setHtml(runs_diff_html(runs))
+
+
 class RunsPanel(QWidget):
     """Lists the runs under the controller's runs folder; newest first."""
 
@@ -87,20 +110,10 @@ class RunsPanel(QWidget):
         left_w = QWidget()
         left_w.setLayout(left)
 
-        self.curves = CurvesView()
-        self.curves.setObjectName("runs_curves")
-        self.curves.setMinimumWidth(220)
-        self.curves.lr_plot.hide()  # comparing runs is about loss and metrics
-        self.curves.legend.hide()  # the live view's legend; runs get their own
-        self.changes = QTextBrowser(objectName="runs_changes")
-        self.changes.setOpenLinks(False)
-        self.changes.setPlaceholderText("Select two or more runs (Ctrl+click) to overlay their "
-                                        "curves and see what changed between them.")
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.curves)
-        right.addWidget(self.changes)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
+        right = RunComparison("runs", "Select two or more runs (Ctrl+click) to overlay their "
+                                      "curves and see what changed between them.")
+        self.comparison = right
+        self.curves, self.changes = right.curves, right.changes
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left_w)
         split.addWidget(right)
@@ -160,8 +173,7 @@ class RunsPanel(QWidget):
     def _selection_changed(self) -> None:
         runs = self.selected()
         self._update_buttons()
-        overlay_runs(self.curves, runs)
-        self.changes.setHtml(self.diff_html(runs))
+        self.comparison.show_runs(runs)
 
     def diff_html(self, runs: list[RunInfo]) -> str:
         return runs_diff_html(runs)
