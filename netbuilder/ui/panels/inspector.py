@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -32,6 +33,7 @@ from .numbers import fmt_count, fmt_si, trainable_text
 from .sharing import SharingField
 
 WEIGHT_FIELDS = ("init", "init_value", "l1", "l2")
+SWEEPABLE = ("int", "float", "choice", "bool")  # kinds a sweep can vary
 EMPTY_HINT = ("Select a layer on the canvas to see its shapes and edit its parameters. Drag "
               "layers in from the Layers panel, or press Tab on the canvas to add one.")
 
@@ -86,6 +88,7 @@ class InspectorPanel(QWidget):
     """Shows and edits the one selected node of the graph at the canvas's current level."""
 
     edit_refused = Signal(str)
+    sweep_requested = Signal(str, str)  # node name, parameter: vary it in a sweep
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -358,12 +361,37 @@ class InspectorPanel(QWidget):
             row.editor.committed.connect(lambda v, p=param.name: self._commit(p, v))
             row.editor.refused.connect(lambda text, p=param.name: self._refuse(p, text))
             caption = QLabel(param.name)
+            caption.setObjectName(f"caption_{param.name}")
             caption.setToolTip(param.doc)
             caption.setBuddy(row.editor)
+            if param.kind in SWEEPABLE:
+                caption.setToolTip(f"{param.doc}\nRight-click: sweep this value")
+                caption.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+                caption.customContextMenuRequested.connect(
+                    lambda pos, c=caption, p=param.name: self._caption_menu(c, p, pos))
             self.form.addRow(caption, row)
             self.rows[param.name] = row
         self._type = node.type
         self._built_for = node.id
+
+    def _caption_menu(self, caption: QLabel, param: str, pos) -> None:
+        menu = self.sweep_menu(param)
+        if menu is not None:
+            menu.exec(caption.mapToGlobal(pos))
+
+    def sweep_menu(self, param: str) -> QMenu | None:
+        """The caption's context menu: Sweep this value (top-level nodes: a sweep names
+        them ``node.param``)."""
+        g = self.graph()
+        if g is None or self.node_id is None or self.path:
+            return None
+        name = g.node(self.node_id).name
+        menu = QMenu(self)
+        menu.setObjectName("inspector_sweep_menu")
+        action = menu.addAction("Sweep this value…")
+        action.setObjectName("action_sweep_value")
+        action.triggered.connect(lambda: self.sweep_requested.emit(name, param))
+        return menu
 
     # --- edits --------------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ from ...errors import NetbuilderError
 from ...train import events as ev
 from .badges import ActivityBadges, badge_nodes
 from .controller import TrainingController, route
+from .experiments_menu import DOCK as DOCK_EXPERIMENTS
+from .experiments_menu import install_experiment_actions
+from .experiments_menu import make_panel as make_experiments
 from .lazy_panel import LazyPanel
 from .task_views import apply_task, shown_task_name, task_class
 from .timed_run import train_for
@@ -45,6 +48,8 @@ class Dashboard(QObject):
         self._add("try_it", "Try it", self._make_try_it, BOTTOM, "curves")
         self._add("runs", "Runs", self._make_runs, BOTTOM, "curves")
         self._add("explain", "Explain", self._make_explain, BOTTOM, "curves")
+        self._add(DOCK_EXPERIMENTS, "Experiments", lambda: make_experiments(self), BOTTOM,
+                  "curves")
         for name in ("summary", "code"):
             if name in window.docks:
                 window.docks[name].raise_()
@@ -429,4 +434,5 @@ def install(window) -> Dashboard:
     dashboard = Dashboard(window)
     window.training_dashboard = dashboard
     window.start_training_for = dashboard.start_training_for
+    dashboard.experiment_actions = install_experiment_actions(dashboard)
     return dashboard
