@@ -24,6 +24,7 @@ _LAZY = {
     "explain": ".attribution",
     **dict.fromkeys(("deep_dream", "maximize_activation"), ".dream"),
     **dict.fromkeys(("node_features", "project"), ".embedding"),
+    **dict.fromkeys(("Verdict", "select", "verdicts"), ".gallery"),
     **dict.fromkeys(("grid_png", "overlay_image", "overlay_png", "scatter_png"), ".images"),
     **dict.fromkeys(("RunModel", "capture"), ".model"),
     **dict.fromkeys(("gram_matrix", "style_transfer"), ".style"),
