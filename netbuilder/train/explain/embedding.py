@@ -53,3 +53,16 @@ def project(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndar
         tsne = TSNE(n_components=2, perplexity=float(min(30, (n - 1) / 3)), init="pca",
                     max_iter=500, random_state=seed)
         return tsne.fit_transform(x).astype(np.float32)
+
+
+def embed_run(run_dir, node: str, method: str = "pca", limit: int = 1000,
+              weights: str = "weights.safetensors"
+              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(points (N, 2), labels or None, the raw inputs) of the first ``limit`` validation
+    samples at ``node`` of the run's current weights: one frame of the live embedding view."""
+    from .model import RunModel
+
+    run = RunModel(run_dir, weights)
+    x, y = run.validation(limit=limit)
+    points = project(node_features(run.net, run.node(node), x), method)
+    return points, None if y is None else y.numpy(), x.numpy()
