@@ -61,3 +61,32 @@ def on_screen(qtbot, view) -> None:
     for part in (view.picture, view.message):
         qtbot.waitUntil(lambda p=part: same_pixels(screen_image(p), p.grab().toImage(), 1)
                         == 1.0, timeout=60_000)
+
+
+def test_the_embedding_dock_on_a_trained_lenet(make_window, qtbot, lenet_run, shots):  # noqa: F811
+    import numpy as np
+    from PySide6.QtCore import QPoint
+
+    path = example("lenet5")
+    w = sized_window(make_window, qtbot, Document(load(path), path), restore_layout=False)
+    dash = w.training_dashboard
+    dash.controller.last_run_dir = lenet_run
+    w.show_dock("embedding")
+    dock = click_tab(qtbot, w, "Embedding")
+    w.resizeDocks([dock], [420], Qt.Orientation.Vertical)
+    qtbot.waitUntil(lambda: dash.panels["embedding"].is_built(), timeout=60_000)
+    view = dash.built("embedding")
+    view.node.setCurrentIndex(view.node.findText("fc1"))
+    with qtbot.waitSignal(view.computed, timeout=120_000) as done:
+        view.method.setCurrentIndex(view.method.findData("tsne"))
+    assert done.args[0].shape == (len(view.scatter.labels), 2)
+    xy = view.scatter.screen_points()
+    i = int(np.argmax(xy[:, 1]))  # the lowest point
+    QTest.mouseMove(view.scatter, QPoint(round(xy[i, 0]), round(xy[i, 1])))
+    qtbot.waitUntil(lambda: view.caption.text().startswith(f"Sample {i}, label "),
+                    timeout=10_000)
+    assert_shows_content(qtbot, dock)
+    for part in (view.scatter, view.sample, view.caption):
+        qtbot.waitUntil(lambda p=part: same_pixels(screen_image(p), p.grab().toImage(), 1)
+                        == 1.0, timeout=60_000)
+    save_window(w, shots / "embedding-tsne.png")

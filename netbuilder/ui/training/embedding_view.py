@@ -44,6 +44,7 @@ class Scatter(QWidget):
         self.setMinimumSize(120, 120)
         self.points: np.ndarray | None = None
         self.labels: np.ndarray | None = None
+        self.names: list[str] | None = None  # class names for the legend
         self.current = -1
 
     def set_points(self, points: np.ndarray | None, labels: np.ndarray | None) -> None:
@@ -56,7 +57,8 @@ class Scatter(QWidget):
         lo, hi = p.min(0), p.max(0)
         span = np.where(hi > lo, hi - lo, 1.0)
         m = 10.0
-        w, h = max(self.width() - 2 * m, 1), max(self.height() - 2 * m, 1)
+        w = max(self.width() - 2 * m - self._legend_width(), 1)
+        h = max(self.height() - 2 * m, 1)
         x = m + (p[:, 0] - lo[0]) / span[0] * w
         y = m + (1 - (p[:, 1] - lo[1]) / span[1]) * h  # up is up
         return np.column_stack([x, y])
@@ -84,11 +86,40 @@ class Scatter(QWidget):
         for (x, y), c in zip(xy, labels, strict=True):
             p.setBrush(class_colour(int(c)))
             p.drawEllipse(QPointF(x, y), 3.0, 3.0)
+        self._legend(p, labels)
         if self.current >= 0:
             x, y = xy[self.current]
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setPen(QPen(self.palette().color(self.foregroundRole()), 1.5))
             p.drawEllipse(QRectF(x - 6, y - 6, 12, 12))
+
+
+    def _classes(self) -> list[int]:
+        labels = self.labels
+        classes = [] if labels is None else sorted({int(c) for c in labels})
+        return classes if len(classes) <= 20 else []
+
+    def _name(self, c: int) -> str:
+        return self.names[c] if self.names and c < len(self.names) else str(c)
+
+    def _legend_width(self) -> int:
+        classes = self._classes()
+        if not classes:
+            return 0
+        return max(self.fontMetrics().horizontalAdvance(self._name(c)) for c in classes) + 22
+
+    def _legend(self, p: QPainter, labels: np.ndarray) -> None:
+        # one coloured name per class down the right edge: which colour is which class
+        line = p.fontMetrics().height()
+        for row, c in enumerate(self._classes()):
+            name = self._name(c)
+            width = p.fontMetrics().horizontalAdvance(name)
+            y = 4 + row * line
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(class_colour(c))
+            p.drawEllipse(QPointF(self.width() - width - 14, y + line / 2), 3.5, 3.5)
+            p.setPen(self.palette().color(self.foregroundRole()))
+            p.drawText(QPointF(self.width() - width - 4, y + p.fontMetrics().ascent()), name)
 
 
 class EmbeddingView(QWidget):
@@ -154,7 +185,7 @@ class EmbeddingView(QWidget):
         try:
             run = RunModel(run_dir)
             nodes = run.layer_nodes()
-            self._classes = run.classes
+            self._classes = self.scatter.names = run.classes
         except NetbuilderError as exc:
             self.message.setText(str(exc))
             return
