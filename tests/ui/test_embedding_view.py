@@ -58,3 +58,19 @@ def test_a_folder_that_is_no_run_says_so(qtbot, tmp_path):
     qtbot.addWidget(v)
     v.set_run(tmp_path)
     assert "holds no graph snapshot" in v.message.text() and v.node.count() == 0
+
+
+def test_the_dashboard_projects_again_at_each_checkpoint(qtbot, make_window, lenet_run):
+    from netbuilder.ui.training.controller import _owner_of
+
+    w = make_window(restore_layout=False)
+    dash = w.training_dashboard
+    c = dash.controller
+    c.owner, c.run_dir = _owner_of(w.document), lenet_run  # as a running run of this document
+    w.show_dock("embedding")
+    qtbot.waitUntil(lambda: dash.panels["embedding"].is_built(), timeout=20000)
+    view = dash.built("embedding")
+    assert view.run_dir == lenet_run
+    qtbot.waitUntil(lambda: view.scatter.points is not None, timeout=60000)
+    with qtbot.waitSignal(view.computed, timeout=60000):
+        c.checkpoint_saved.emit(lenet_run / "weights.safetensors")  # an epoch ended
