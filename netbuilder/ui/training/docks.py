@@ -50,6 +50,7 @@ class Dashboard(QObject):
         self._add("explain", "Explain", self._make_explain, BOTTOM, "curves")
         self._add(DOCK_EXPERIMENTS, "Experiments", lambda: make_experiments(self), BOTTOM,
                   "curves")
+        self._add("embedding", "Embedding", self._make_embedding, BOTTOM, "curves")
         for name in ("summary", "code"):
             if name in window.docks:
                 window.docks[name].raise_()
@@ -180,6 +181,13 @@ class Dashboard(QObject):
             view.set_run(run)
         return view
 
+    def _make_embedding(self):
+        from .embedding_view import EmbeddingView
+
+        view = EmbeddingView()
+        view.set_run(self.controller.run_dir or self.controller.last_run_dir)
+        return view
+
     def _make_runs(self):
         from .runs import RunsPanel
 
@@ -289,6 +297,9 @@ class Dashboard(QObject):
         fm = self.built("feature_maps")
         if fm is not None and fm.mode == "filters":
             self._load_filters()
+        embedding = self.built("embedding")
+        if embedding is not None and self.controller.run_dir is not None:
+            embedding.new_weights(self.controller.run_dir)
 
     def _run_ended(self, _e) -> None:
         if not self.controller.shows_run():
