@@ -131,7 +131,11 @@ class Builder:
         nid = self.add(type_, name or assigned_name(fxn) or fxn.name, params, fxn)
         if nid is None or not self.connect_all(nid, fxn, inputs, ports):
             return BAD
-        return Value("tensor", nid, get_spec(type_).outputs[0].name)
+        outputs = get_spec(type_).outputs
+        value = self.rec.values.get(fxn)
+        if len(outputs) > 1 and isinstance(value, (tuple, list)):  # chunk, split: one per part
+            return Value("tuple", nid, ports=[o.name for o in outputs[:len(value)]])
+        return Value("tensor", nid, outputs[0].name)
 
     # --- the walk --------------------------------------------------------------------------
 
@@ -268,7 +272,8 @@ class Builder:
         name = self.name_for(module_name(n, "Block"))
         bid = self.new_id()
         inner = self.s.import_block(mod, self.rec.module_args.get(n.target, ()), name,
-                                    f"{path}.", [*self.id_path, bid], n)
+                                    f"{path}.", [*self.id_path, bid], n,
+                                    self.rec.blocks.get(n.target))
         if inner is None:
             return BAD
         try:
@@ -301,6 +306,9 @@ class Builder:
                 == "noise":
             return self.uniform(n)
         kind = fx_map.FUNCTIONS.get(n.target)
+        if getattr(n.target, "__module__", None) == "_operator" and n.all_input_nodes \
+                and all(self.values.get(a) is HELPER for a in n.all_input_nodes):
+            return HELPER  # arithmetic on sizes (``channels // groups``) for a later view
         if kind is None:
             return self.unsupported(n)
         return self.function(n, kind, n.args, n.kwargs)
@@ -321,8 +329,7 @@ class Builder:
         return BAD
 
     def function(self, n: fx.Node, kind: str, args, kwargs) -> Value:
-        names, defaults = fx_map.SIGNATURES.get(kind, (("input",), {}))
-        b = fx_map.bind(names, defaults, args, kwargs)
+        b, named = fx_map.bind_call(kind, args, kwargs)
         if kind in ("flatten", "reshape"):
             return self.reshape(n)
         if kind == "passthrough":
@@ -333,20 +340,36 @@ class Builder:
             last = self.bidirectional_last(n, list(b["tensors"]), b["dim"])
             if last is not None:
                 return last
-        if len(args) > len(names):  # arguments with no known name would be dropped unseen
+        if not named:  # arguments with no known name would be dropped unseen
             self.s.problem(f"{describe(n, self.module)} with {len(args) - 1} positional "
                            f"argument(s) the importer cannot name: pass them by keyword", n)
             return BAD
-        spec = fx_map.LAYER_KINDS[kind]
-        type_ = spec.type
-        try:
-            params, inputs = spec.from_call(b)
-        except fx_map.Unsupported as exc:
-            self.s.problem(f"{describe(n, self.module)} with {exc}", n)
+        found = self.call_spec(n, kind, b)
+        if found is None:
             return BAD
-        if get_spec(type_).merge == "elementwise":
-            return self.merge(n, type_, inputs)
-        return self.layer(n, type_, params, inputs)
+        spec, params, inputs = found
+        if spec.merge == "elementwise":
+            return self.merge(n, spec.type, inputs)
+        return self.layer(n, spec.type, params, inputs)
+
+    def call_spec(self, n: fx.Node, kind: str, b: dict):
+        """``(spec, params, inputs)`` of the first spec naming ``kind`` that takes the call:
+        ``0.5 * x`` and ``x * scale`` with a broadcast scale are Mul, not the Multiply merge."""
+        first = None
+        for spec in fx_map.KIND_SPECS.get(kind) or [fx_map.LAYER_KINDS[kind]]:
+            try:
+                params, inputs = spec.from_call(b)
+            except fx_map.Unsupported as exc:
+                first = first or exc
+                continue
+            except (TypeError, ValueError):  # a constant where this spec reads a tensor
+                continue
+            if spec.merge == "elementwise" and len({tuple(getattr(self.rec.values.get(a), "shape",
+                                                                  ())) for a in inputs}) > 1:
+                continue  # a merge takes equal shapes; a broadcast is the operation's
+            return spec, params, inputs
+        self.s.problem(f"{describe(n, self.module)} with {first or 'these arguments'}", n)
+        return None
 
     def merge(self, n: fx.Node, type_: str, inputs: list) -> Value:
         """``a + b + c`` is one Add with three inputs, as netbuilder writes it."""

@@ -59,7 +59,7 @@ class Problem:
 class _Session:
     """What one import collects across the module and its blocks."""
 
-    import_block: Callable = None  # (module, args, name, prefix, id path, fx node) -> Graph
+    import_block: Callable = None  # (module, args, name, prefix, ids, fx node, recorded) -> Graph
     problems: list[Problem] = field(default_factory=list)
     state_names: dict[str, list[str]] = field(default_factory=dict)  # module path -> id path
     checks: list[tuple] = field(default_factory=list)  # (graph, node id, module, fx node)
@@ -122,7 +122,11 @@ def _is_user_frame(filename: str) -> bool:
 
 
 class _Recorder(fx.Interpreter):
-    """Runs the traced module once, keeping each node's value and each submodule's arguments."""
+    """Runs the traced module once, keeping each node's value and each submodule's arguments.
+
+    A block (a submodule that becomes an inner graph) runs through its own traced graph and
+    recorder, kept in ``blocks``: every layer of the model then runs once, not once per level
+    of nesting (a ResNet's bottlenecks would otherwise run three times)."""
 
     def __init__(self, module: nn.Module, traced: fx.Graph) -> None:
         # NOTE: the module itself, not a GraphModule, whose own attributes (code, graph)
@@ -130,6 +134,7 @@ class _Recorder(fx.Interpreter):
         super().__init__(module, graph=traced)
         self.values: dict[fx.Node, Any] = {}
         self.module_args: dict[str, tuple] = {}
+        self.blocks: dict[str, tuple] = {}  # target -> (traced, concrete, recorder)
 
     def run_node(self, n: fx.Node) -> Any:
         out = super().run_node(n)
@@ -138,6 +143,18 @@ class _Recorder(fx.Interpreter):
 
     def call_module(self, target, args, kwargs):
         self.module_args.setdefault(target, args)
+        mod = self.fetch_attr(target)
+        if target not in self.blocks and not kwargs and fx_map.module_rule(mod) is None and \
+                fx_names.is_block(mod):
+            try:
+                traced, concrete = _trace(mod, type(mod).__name__)
+            except ModelImportError:
+                traced = None  # reported when the block itself is imported
+            if traced is not None:
+                inner = _Recorder(mod, traced)
+                out = inner.run(*args, *concrete.values())
+                self.blocks[target] = (traced, concrete, inner)
+                return out
         return super().call_module(target, args, kwargs)
 
 
@@ -220,7 +237,12 @@ def _graph_name(module: nn.Module) -> str:
     return m.group(1) if m else type(module).__name__
 
 
-def _import_block(session: _Session, module, args, name, prefix, id_path, fxn) -> Graph | None:
+def _import_block(session: _Session, module, args, name, prefix, id_path, fxn,
+                  recorded=None) -> Graph | None:
+    if recorded is not None:  # traced and run already, within its parent's run
+        traced, concrete, recorder = recorded
+        return _import_graph(session, module, traced, (), name, prefix, id_path, concrete,
+                             recorder)
     try:
         traced, concrete = _trace(module, type(module).__name__)
     except ModelImportError as exc:
@@ -230,17 +252,18 @@ def _import_block(session: _Session, module, args, name, prefix, id_path, fxn) -
                          prefix, id_path, concrete)
 
 
-def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
-                  ) -> Graph | None:
-    recorder = _Recorder(module, traced)
-    try:
-        with torch.no_grad():
-            recorder.run(*args)
-    except Exception as exc:  # noqa: BLE001 (the user's forward may raise anything)
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        session.problem(f"{type(module).__name__} fails on the example inputs "
-                        f"({type(exc).__name__}: {text}); check the input shapes")
-        return None
+def _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
+                  recorder=None) -> Graph | None:
+    if recorder is None:
+        recorder = _Recorder(module, traced)
+        try:
+            with torch.no_grad():
+                recorder.run(*args)
+        except Exception as exc:  # noqa: BLE001 (the user's forward may raise anything)
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            session.problem(f"{type(module).__name__} fails on the example inputs "
+                            f"({type(exc).__name__}: {text}); check the input shapes")
+            return None
     noise = [k for k, v in concrete.items() if v is None]  # names for the Noise nodes
     builder = fx_builder.Builder(session, module, traced, recorder, Graph(name), prefix,
                                  id_path, noise)
