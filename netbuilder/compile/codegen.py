@@ -268,9 +268,17 @@ def generate(graph: Graph, class_name_: str | None = None, main: bool = True,
 def node_attributes(graph: Graph, analysis: Analysis | None = None) -> dict[str, str]:
     """``{node id: attribute}`` of the generated class (``model.<attribute>`` is that node's
     module; a block's is its class instance). Only nodes that reach an output are listed."""
+    return dict(all_node_attributes(graph, analysis)[id(graph)])
+
+
+def all_node_attributes(graph: Graph, analysis: Analysis | None = None
+                        ) -> dict[int, dict[str, str]]:
+    """``node_attributes`` of the graph and of every block inside it, keyed by ``id`` of the
+    (inner) graph, from one generation (walking blocks with ``node_attributes`` would generate
+    each inner class once per level above it)."""
     unit = _Unit()
     _class_source(graph, analysis or analyze(graph), "Model", unit, "")
-    return dict(unit.attributes[id(graph)])
+    return unit.attributes
 
 
 def penalised_layers(graph: Graph, analysis: Analysis | None = None

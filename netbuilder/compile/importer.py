@@ -32,7 +32,7 @@ from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
 from ..layers import import_rules
 from . import fx_builder, fx_map, fx_names
-from .codegen import node_attributes
+from .codegen import all_node_attributes
 from .import_source import short_path as _short_path
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
@@ -63,6 +63,7 @@ class _Session:
     problems: list[Problem] = field(default_factory=list)
     state_names: dict[str, list[str]] = field(default_factory=dict)  # module path -> id path
     checks: list[tuple] = field(default_factory=list)  # (graph, node id, module, fx node)
+    output: Any = None  # what the model returned in the recording run: the verification's want
 
     def problem(self, what: str, node: fx.Node | None = None) -> None:
         where, code = _location(node) if node is not None else ("", "")
@@ -187,7 +188,8 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
         graph.meta[META_KEY] = {"source": f"{type(module).__module__}.{type(module).__qualname__}",
                                 "state_dict": session.state_names}
         if verify:
-            _verify(module, graph, tuple(a for a in args if a is not None), label)
+            _verify(module, graph, tuple(a for a in args if a is not None), label,
+                    session.output)
     finally:
         for m, training in states.items():
             m.train(training)
@@ -257,8 +259,12 @@ def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
     if recorder is None:
         recorder = _Recorder(module, traced)
         try:
-            with torch.no_grad():
-                recorder.run(*args)
+            # Seeded as the verification's run of the built graph is: the same noise.
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                out = recorder.run(*args)
+            if not id_path:
+                session.output = out
         except Exception as exc:  # noqa: BLE001 (the user's forward may raise anything)
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             session.problem(f"{type(module).__name__} fails on the example inputs "
@@ -376,15 +382,15 @@ def _check_parameters(session: _Session, graph: Graph) -> None:
                             f"{type(mod).__name__} '{n.target}' has {want}", n)
 
 
-def _verify(module: nn.Module, graph: Graph, args: tuple, label: str) -> None:
-    """The built graph, with the module's weights, must give the module's outputs."""
+def _verify(module: nn.Module, graph: Graph, args: tuple, label: str, output: Any) -> None:
+    """The built graph, with the module's weights, must give the module's ``output`` (from the
+    recording run, seeded the same: the model does not run a second time)."""
     built = graph.build()
     built.load_state_dict(map_state_dict(module.state_dict(), graph))
     built.eval()
-    with torch.no_grad(), torch.random.fork_rng():
+    want = _as_list(output)
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)  # the same noise for both (a generator's latent input)
-        want = _as_list(module(*args))
-        torch.manual_seed(0)
         got = _as_list(built(*args))
     worst = 0.0 if len(want) == len(got) else math.inf
     for a, b in zip(want, got):
@@ -428,15 +434,17 @@ def map_state_dict(original: dict, graph: Graph) -> dict:
     return out
 
 
-def _attribute_names(graph: Graph, analysis, ids: tuple = (), prefix: str = "") -> dict:
+def _attribute_names(graph: Graph, analysis, ids: tuple = (), prefix: str = "",
+                     attributes: dict | None = None) -> dict:
     """``{node id path: "block.conv1"}`` with the attribute names codegen gives the nodes."""
+    attributes = all_node_attributes(graph, analysis) if attributes is None else attributes
     out = {}
-    for nid, attr in node_attributes(graph, analysis).items():
+    for nid, attr in attributes.get(id(graph), {}).items():
         out[(*ids, nid)] = f"{prefix}{attr}"
         inner = graph.node(nid).inner
         if inner is not None:
             out.update(_attribute_names(inner, analysis.nodes[nid].inner, (*ids, nid),
-                                        f"{prefix}{attr}."))
+                                        f"{prefix}{attr}.", attributes))
     return out
 
 
