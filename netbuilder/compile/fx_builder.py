@@ -179,6 +179,20 @@ class Builder:
         return Value("tensor", nid, "out") if nid else BAD
 
     def op_get_attr(self, n: fx.Node) -> Value:
+        """A learned tensor used as a value (a class token, a position embedding) becomes a
+        Parameter node under the same name, so its state-dict key stays the original's."""
+        value, path = self.rec.values.get(n), f"{self.prefix}{n.target}"
+        functional = any(u.op == "call_function" and
+                         getattr(u.target, "__module__", "") == "torch.nn.functional"
+                         for u in n.users)  # a weight handed to F.layer_norm & co: a layer's
+        if isinstance(value, nn.Parameter) and value.dim() >= 2 and value.shape[0] == 1 \
+                and not functional:
+            nid = self.add("Parameter", n.target.rsplit(".", 1)[-1],
+                           {"shape": tuple(value.shape[1:]), "init": "zeros"}, n)
+            if nid is None:
+                return BAD
+            self.s.state_names[path] = [*self.id_path, nid]
+            return Value("tensor", nid, "out")
         self.s.problem(f"forward uses the parameter or buffer '{self.prefix}{n.target}' directly"
                        f" (only layers' own weights can be imported)", n)
         return BAD
@@ -298,7 +312,9 @@ class Builder:
             known = n.target in fx_map.FUNCTIONS or n.target is builtins.getattr
             return BAD if known else self.unsupported(n)
         if n.target is builtins.getattr:
-            if n.args[1] in ("shape", "dtype", "device", "ndim"):
+            if n.args[1] == "shape":  # ``x.shape[0]`` is the batch size of x
+                return Value("helper", info={"of": n.args[0]})
+            if n.args[1] in ("dtype", "device", "ndim"):
                 return HELPER
             self.s.problem(f"the tensor attribute .{n.args[1]}", n)
             return BAD
@@ -307,7 +323,7 @@ class Builder:
             return self.uniform(n)
         kind = fx_map.FUNCTIONS.get(n.target)
         if getattr(n.target, "__module__", None) == "_operator" and n.all_input_nodes \
-                and all(self.values.get(a) is HELPER for a in n.all_input_nodes):
+                and all(self.values.get(a, BAD).kind == "helper" for a in n.all_input_nodes):
             return HELPER  # arithmetic on sizes (``channels // groups``) for a later view
         if kind is None:
             return self.unsupported(n)
@@ -318,6 +334,9 @@ class Builder:
             known = n.target in fx_map.SHAPE_HELPERS or n.target in fx_map.METHODS
             return BAD if known else self.unsupported(n)
         if n.target in fx_map.SHAPE_HELPERS:
+            if n.target == "size" and n.args[1:] in ((0,), ()) and not n.kwargs:
+                return Value("helper", info={"of": n.args[0]} if len(n.args) == 1 else
+                             {"batch_of": n.args[0]})
             return HELPER
         kind = fx_map.METHODS.get(n.target)
         if kind is None:
@@ -344,10 +363,17 @@ class Builder:
             self.s.problem(f"{describe(n, self.module)} with {len(args) - 1} positional "
                            f"argument(s) the importer cannot name: pass them by keyword", n)
             return BAD
+        like = None
+        if kind == "expand" and b["size"] and isinstance(b["size"][0], fx.Node):
+            # ``token.expand(x.shape[0], -1, -1)``: the batch of x, wired to 'like'
+            like = self.values.get(b["size"][0], BAD).info.get("batch_of")
+            b = {**b, "size": ("batch", *b["size"][1:])}
         found = self.call_spec(n, kind, b)
         if found is None:
             return BAD
         spec, params, inputs = found
+        if like is not None:
+            return self.layer(n, spec.type, params, [*inputs, like])
         if spec.merge == "elementwise":
             return self.merge(n, spec.type, inputs)
         return self.layer(n, spec.type, params, inputs)
@@ -365,8 +391,9 @@ class Builder:
             except (TypeError, ValueError):  # a constant where this spec reads a tensor
                 continue
             if spec.merge == "elementwise" and len({tuple(getattr(self.rec.values.get(a), "shape",
-                                                                  ())) for a in inputs}) > 1:
-                continue  # a merge takes equal shapes; a broadcast is the operation's
+                                                                  ())[1:]) for a in inputs}) > 1:
+                continue  # a merge takes equal shapes (a Parameter's batch is 1); a broadcast
+                # is the operation's
             return spec, params, inputs
         self.s.problem(f"{describe(n, self.module)} with {first or 'these arguments'}", n)
         return None
@@ -416,7 +443,7 @@ class Builder:
                       if isinstance(v, torch.Tensor) and v.dim()), None)
         first = n.args[0] if n.args else None
         first = first[0] if isinstance(first, (tuple, list)) and first else first
-        from_data = isinstance(first, fx.Node) and self.values.get(first) is HELPER
+        from_data = isinstance(first, fx.Node) and self.values.get(first, BAD).kind == "helper"
         if not from_data or len(size) not in (2, 4) or size[0] != batch or \
                 (len(size) == 4 and size[2:] != (1, 1)):
             self.s.problem(f"{describe(n, self.module)} other than noise of shape (batch, "
@@ -451,8 +478,10 @@ class Builder:
     def getitem(self, n: fx.Node) -> Value:
         base, index = n.args
         v = self.values.get(base, BAD)
+        if v.kind == "helper" and "of" in v.info and index == 0:
+            return Value("helper", info={"batch_of": v.info["of"]})
         if v.kind in ("bad", "helper"):
-            return v
+            return HELPER if v.kind == "helper" else v
         if v.kind == "rnn" and index in (0, 1):
             return Value("rnn_seq" if index == 0 else "rnn_hidden", v.node)
         if v.kind == "rnn_hidden":
@@ -479,6 +508,8 @@ class Builder:
             return BAD
         if v.kind == "tuple" and isinstance(index, int) and -len(v.ports) <= index < len(v.ports):
             return Value("tensor", v.node, v.ports[index])
+        if v.kind == "tensor" and "getitem" in fx_map.LAYER_KINDS:  # x[:, 0]: an Index node
+            return self.function(n, "getitem", n.args, n.kwargs)
         self.s.problem(f"indexing [{index_text(index)}] (slicing tensors has no layer)", n)
         return BAD
 

@@ -371,15 +371,23 @@ def _check_parameters(session: _Session, graph: Graph) -> None:
             infos[(id(g), nid)] = info
             if info.inner is not None:
                 walk(g.node(nid).inner, info.inner)
-    walk(graph, graph.analyze())
+    analysis = graph.analyze()
+    walk(graph, analysis)
+    unanalysed = False
     for g, nid, mod, n in session.checks:
         info = infos.get((id(g), nid))
         want = sum(p.numel() for p in mod.parameters())
-        if info is None or info.error:
-            session.problem(f"{g.node(nid).label}: {info.error if info else 'not analysed'}", n)
+        if info is None:  # inside a block whose analysis stopped: its error says why, below
+            unanalysed = True
+        elif info.error:
+            session.problem(f"{g.node(nid).label}: {info.error}", n)
         elif info.params != want:
             session.problem(f"{g.node(nid).label} has {info.params} parameters but "
                             f"{type(mod).__name__} '{n.target}' has {want}", n)
+    if unanalysed:
+        for info in infos.values():
+            if info.error and info.inner is None:
+                session.problem(f"the imported graph does not analyse: {info.error}")
 
 
 def _verify(module: nn.Module, graph: Graph, args: tuple, label: str, output: Any) -> None:
@@ -425,6 +433,9 @@ def map_state_dict(original: dict, graph: Graph) -> dict:
             prefixes[path] = names[tuple(ids)]
     out = {}
     for key, value in original.items():
+        if key in prefixes:  # a Parameter node: the tensor itself (a class token)
+            out[prefixes[key]] = value
+            continue
         head = key
         while "." in head:
             head = head.rsplit(".", 1)[0]

@@ -55,6 +55,7 @@ CASES: dict[str, Case] = {
     "efficientnet": Case(efficientnet.TinyEfficientNet, _images(3, 32)),
     "densenet": Case(densenet.DenseNet, _images(3, 32)),
     "vit": Case(vit.VisionTransformer, _images(3, 32)),
+    "vit_tokens": Case(vit.TokenViT, _images(3, 32)),
     "convnext": Case(convnext.ConvNeXt, _images(3, 32)),
     "word_lm_gru": Case(lambda: word_lm.RNNModel("GRU"), _tokens_and_hidden("GRU")),
     "word_lm_lstm": Case(lambda: word_lm.RNNModel("LSTM"), _tokens_and_hidden("LSTM")),

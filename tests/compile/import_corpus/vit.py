@@ -81,3 +81,28 @@ class VisionTransformer(nn.Module):
         x = self.encoder(x)
         x = x[:, 0]
         return self.heads(x)
+
+
+class TokenViT(nn.Module):
+    """The token handling as timm writes it: ``cls_token`` expanded to the batch, ``pos_embed``
+    added, norm modules, the head on ``x[:, 0]``."""
+
+    def __init__(self, img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=4,
+                 num_classes=10):
+        super().__init__()
+        self.patch_embed = nn.Conv2d(3, embed_dim, kernel_size=patch_size, stride=patch_size)
+        num_patches = (img_size // patch_size) ** 2
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.pos_embed = nn.Parameter(torch.randn(1, num_patches + 1, embed_dim) * 0.02)
+        self.blocks = nn.Sequential(*[EncoderBlock(num_heads, embed_dim, embed_dim * 2)
+                                      for _ in range(depth)])
+        self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        self.head = nn.Linear(embed_dim, num_classes)
+
+    def forward(self, x):
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)  # (N, patches, D)
+        x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
+        x = x + self.pos_embed
+        x = self.blocks(x)
+        x = self.norm(x)
+        return self.head(x[:, 0])
