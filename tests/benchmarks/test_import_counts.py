@@ -7,7 +7,8 @@ The sources are not part of the project; point at unpacked copies (each skipped 
     NETBUILDER_TORCHVISION_SRC  folder holding the ``torchvision`` package (e.g. an unpacked
                                 wheel; its compiled ops need not match torch: the models are
                                 pure Python)
-    NETBUILDER_TIMM_SRC         folder holding the ``timm`` package (its repository)
+    NETBUILDER_TIMM_SRC         folder holding the ``timm`` package (its repository; it
+                                imports torchvision: give that folder too)
     NETBUILDER_EXAMPLES_SRC     a checkout of github.com/pytorch/examples; its files import
                                 torchvision (the folder above is put on the path) and some
                                 gymnasium (give a stand-in folder in NETBUILDER_SHIMS)
@@ -76,7 +77,7 @@ EXAMPLES = [
 _CHILD = r"""
 import json, signal, sys, warnings
 warnings.filterwarnings("ignore")
-sys.path.insert(0, sys.argv[2])
+sys.path[:0] = json.loads(sys.argv[2])  # the library, and torchvision (timm imports it)
 import torch
 from netbuilder.compile.importer import import_module
 from netbuilder.errors import ModelImportError
@@ -145,30 +146,40 @@ def _report(title: str, rows: list[dict]) -> dict:
 def _library(library: str, folder: Path, models: dict) -> list[dict]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
-    done = subprocess.run(
-        [sys.executable, "-c", _WALK + _CHILD, library, str(folder),
-         json.dumps({k: list(v) for k, v in models.items()})],
-        capture_output=True, text=True, env=env, timeout=PER_MODEL_S * len(models) + 120)
-    rows = [json.loads(line[4:]) for line in done.stdout.splitlines() if line.startswith("ROW ")]
+    paths = [str(folder), *filter(None, [os.environ.get("NETBUILDER_TORCHVISION_SRC")])]
+    rows = []
+    with subprocess.Popen([sys.executable, "-c", _WALK + _CHILD, library, json.dumps(paths),
+                           json.dumps({k: list(v) for k, v in models.items()})],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env) as child:
+        for line in child.stdout:  # each row as it comes: a long run shows its progress
+            if line.startswith("ROW "):
+                rows.append(json.loads(line[4:]))
+                r = rows[-1]
+                print(f"\n  {library} {r['name']}: {r['outcome']} {r['why'][:160]}", end="",
+                      flush=True)
+        tail = (child.stderr.read().strip().splitlines() or [""])[-1]
     seen = {r["name"] for r in rows}
-    tail = (done.stderr.strip().splitlines() or [""])[-1]
     rows += [{"name": n, "outcome": "refused", "why": f"the child ended: {tail}"}
              for n in models if n not in seen]
     return rows
 
 
+@pytest.mark.timeout(PER_MODEL_S * len(TORCHVISION) + 300)
 def test_torchvision_models():
     folder = _source("NETBUILDER_TORCHVISION_SRC", "torchvision/models/resnet.py")
     counts = _report("torchvision", _library("torchvision", folder, TORCHVISION))
     assert sum(counts.values()) == len(TORCHVISION)
 
 
+@pytest.mark.timeout(PER_MODEL_S * len(TIMM) + 300)
 def test_timm_models():
     folder = _source("NETBUILDER_TIMM_SRC", "timm/models/resnet.py")
     counts = _report("timm", _library("timm", folder, TIMM))
     assert sum(counts.values()) == len(TIMM)
 
 
+@pytest.mark.timeout(PER_MODEL_S * len(EXAMPLES) + 300)
 def test_pytorch_examples(monkeypatch):
     from netbuilder.errors import ModelImportError
     from netbuilder.model_import import import_in_child, parse_shape
