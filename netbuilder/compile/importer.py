@@ -150,10 +150,14 @@ class _Recorder(fx.Interpreter):
             try:
                 traced, concrete = _trace(mod, type(mod).__name__)
             except ModelImportError:
-                traced = None  # reported when the block itself is imported
-            if traced is not None:
+                traced, concrete = None, {}  # reported when the block itself is imported
+            slots = sum(1 for n in traced.nodes if n.op == "placeholder") if traced else -1
+            if slots == len(args) + len(concrete):  # else a default given: run it as it is
                 inner = _Recorder(mod, traced)
-                out = inner.run(*args, *concrete.values())
+                try:
+                    out = inner.run(*args, *concrete.values())
+                except Exception:  # noqa: BLE001 (reported when the block itself is imported)
+                    return super().call_module(target, args, kwargs)
                 self.blocks[target] = (traced, concrete, inner)
                 return out
         return super().call_module(target, args, kwargs)
