@@ -156,10 +156,23 @@ def test_functional_forms_of_the_new_layers_import_as_those_layers():
     torch.testing.assert_close(built(x), model(x))
 
 
-def test_a_call_with_arguments_the_importer_cannot_name_is_refused():
+def test_positional_arguments_of_an_operation_are_named_by_torchs_signature():
     class Summed(nn.Module):
         def forward(self, x):
-            return x.sum(1)
+            return x.sum(1).permute(0, 2, 1).chunk(2, 1)[1]
+
+    g = import_module(Summed(), input_shapes=[(3, 4, 6)])
+    types = {n.type: n.params for n in g.nodes()}
+    assert types["Sum"]["dim"] == 1 and types["Permute"]["dims"] == (0, 2, 1)
+    assert types["Chunk"]["chunks"] == 2 and types["Chunk"]["dim"] == 1
+    x = torch.randn(2, 3, 4, 6)
+    torch.testing.assert_close(g.build()(x), Summed()(x))
+
+
+def test_a_call_with_more_positional_arguments_than_torch_names_is_refused():
+    class Summed(nn.Module):
+        def forward(self, x):
+            return x.norm(2, 1, False, torch.float32)  # dtype: a 5th positional
 
     with pytest.raises(ModelImportError, match="cannot name: pass them by keyword"):
         import_module(Summed(), input_shapes=[(3, 4)])
