@@ -434,6 +434,16 @@ def node_attributes(graph: Graph, analysis: Analysis | None = None) -> dict[str,
     return dict(unit.attributes[id(graph)])
 
 
+def all_node_attributes(graph: Graph, analysis: Analysis | None = None
+                        ) -> dict[int, dict[str, str]]:
+    """``node_attributes`` of the graph and of every block inside it, keyed by ``id`` of the
+    (inner) graph, from one generation (walking blocks with ``node_attributes`` would generate
+    each inner class once per level above it)."""
+    unit = _new_unit(graph, analysis or analyze(graph))
+    _class_parts(graph, analysis or analyze(graph), unit)
+    return unit.attributes
+
+
 def penalised_layers(graph: Graph, analysis: Analysis | None = None
                      ) -> list[tuple[str, float, float]]:
     """``(module path, l1, l2)`` of every weight layer with an L1/L2 penalty, inside blocks too

@@ -132,7 +132,11 @@ class Builder:
         nid = self.add(type_, name or assigned_name(fxn) or fxn.name, params, fxn)
         if nid is None or not self.connect_all(nid, fxn, inputs, ports):
             return BAD
-        return Value("tensor", nid, get_spec(type_).outputs[0].name)
+        outputs = get_spec(type_).outputs
+        value = self.rec.values.get(fxn)
+        if len(outputs) > 1 and isinstance(value, (tuple, list)):  # chunk, split: one per part
+            return Value("tuple", nid, ports=[o.name for o in outputs[:len(value)]])
+        return Value("tensor", nid, outputs[0].name)
 
     # --- the walk --------------------------------------------------------------------------
 
@@ -175,6 +179,20 @@ class Builder:
         return Value("tensor", nid, "out") if nid else BAD
 
     def op_get_attr(self, n: fx.Node) -> Value:
+        """A learned tensor used as a value (a class token, a position embedding) becomes a
+        Parameter node under the same name, so its state-dict key stays the original's."""
+        value, path = self.rec.values.get(n), f"{self.prefix}{n.target}"
+        functional = any(u.op == "call_function" and
+                         getattr(u.target, "__module__", "") == "torch.nn.functional"
+                         for u in n.users)  # a weight handed to F.layer_norm & co: a layer's
+        if isinstance(value, nn.Parameter) and value.dim() >= 2 and value.shape[0] == 1 \
+                and not functional:
+            nid = self.add("Parameter", n.target.rsplit(".", 1)[-1],
+                           {"shape": tuple(value.shape[1:]), "init": "zeros"}, n)
+            if nid is None:
+                return BAD
+            self.s.state_names[path] = [*self.id_path, nid]
+            return Value("tensor", nid, "out")
         self.s.problem(f"forward uses the parameter or buffer '{self.prefix}{n.target}' directly"
                        f" (only layers' own weights can be imported)", n)
         return BAD
@@ -301,13 +319,18 @@ class Builder:
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD  # reported where it went wrong
         if n.target is builtins.getattr:
-            if n.args[1] in ("shape", "dtype", "device", "ndim"):
+            if n.args[1] == "shape":  # ``x.shape[0]`` is the batch size of x
+                return Value("helper", info={"of": n.args[0]})
+            if n.args[1] in ("dtype", "device", "ndim"):
                 return HELPER
             return self.unsupported(n)
         if n.target in (operator.mul, operator.sub) and self.values.get(n.args[0], BAD).kind \
                 == "noise":
             return self.uniform(n)
         kind = fx_map.FUNCTIONS.get(n.target) or placeholders.aten_kind(n.target)
+        if getattr(n.target, "__module__", None) == "_operator" and n.all_input_nodes \
+                and all(self.values.get(a, BAD).kind == "helper" for a in n.all_input_nodes):
+            return HELPER  # arithmetic on sizes (``channels // groups``) for a later view
         if kind is None:
             return self.unsupported(n)
         return self.function(n, kind, n.args, n.kwargs)
@@ -316,6 +339,9 @@ class Builder:
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD  # reported where it went wrong
         if n.target in fx_map.SHAPE_HELPERS:
+            if n.target == "size" and n.args[1:] in ((0,), ()) and not n.kwargs:
+                return Value("helper", info={"of": n.args[0]} if len(n.args) == 1 else
+                             {"batch_of": n.args[0]})
             return HELPER
         kind = fx_map.METHODS.get(n.target)
         if kind is None:
@@ -327,9 +353,7 @@ class Builder:
         return placeholders.function_node(self, n, why)
 
     def function(self, n: fx.Node, kind: str, args, kwargs) -> Value:
-        names, defaults = fx_map.SIGNATURES.get(kind, (("input",), {}))
-        args = fx_map.pack_varargs(kind, args)
-        b = fx_map.bind(names, defaults, args, kwargs)
+        b, named = fx_map.bind_call(kind, args, kwargs)
         if kind in ("flatten", "reshape"):
             return self.reshape(n)
         if kind == "passthrough":
@@ -343,23 +367,45 @@ class Builder:
             last = self.bidirectional_last(n, list(b["tensors"]), b["dim"])
             if last is not None:
                 return last
-        if len(args) > len(names):  # arguments with no known name would be dropped unseen
+        if not named:  # arguments with no known name would be dropped unseen
             return self.unsupported(n, f"positional arguments no node type names "
                                        f"({len(args) - 1})")
-        spec = fx_map.LAYER_KINDS[kind]
-        type_ = spec.type
-        try:
-            params, inputs = spec.from_call(b)
-        except fx_map.Unsupported as exc:
-            return self.unsupported(n, f"{type_} cannot take {exc}")
-        if get_spec(type_).merge == "elementwise":
+        like = None
+        if kind == "expand" and b["size"] and isinstance(b["size"][0], fx.Node):
+            # ``token.expand(x.shape[0], -1, -1)``: the batch of x, wired to 'like'
+            like = self.values.get(b["size"][0], BAD).info.get("batch_of")
+            b = {**b, "size": ("batch", *b["size"][1:])}
+        found = self.call_spec(kind, b)
+        if isinstance(found, str):
+            return self.unsupported(n, found)
+        spec, params, inputs = found
+        if like is not None:
+            return self.layer(n, spec.type, params, [*inputs, like])
+        if spec.merge == "elementwise":
             if len(set(inputs)) < len(inputs):  # x * x: one wire per tensor on a merge
-                return self.unsupported(n, f"{type_} takes each tensor once")
-            shapes = {tuple(getattr(self.rec.values.get(a), "shape", ())) for a in inputs}
-            if len(shapes) > 1:  # x * s with s of shape (N, C, 1, 1): broadcasting
-                return self.unsupported(n, f"{type_} takes tensors of one shape")
-            return self.merge(n, type_, inputs)
-        return self.layer(n, type_, params, inputs)
+                return self.unsupported(n, f"{spec.type} takes each tensor once")
+            return self.merge(n, spec.type, inputs)
+        return self.layer(n, spec.type, params, inputs)
+
+    def call_spec(self, kind: str, b: dict):
+        """``(spec, params, inputs)`` of the first spec naming ``kind`` that takes the call
+        (``0.5 * x`` and ``x * scale`` with a broadcast scale are Mul, not the Multiply
+        merge); else why none does."""
+        first = None
+        for spec in fx_map.KIND_SPECS.get(kind) or [fx_map.LAYER_KINDS[kind]]:
+            try:
+                params, inputs = spec.from_call(b)
+            except fx_map.Unsupported as exc:
+                first = first or f"{spec.type} cannot take {exc}"
+                continue
+            except (TypeError, ValueError):  # a constant where this spec reads a tensor
+                continue
+            if spec.merge == "elementwise" and len({tuple(getattr(self.rec.values.get(a), "shape",
+                                                                  ())[1:]) for a in inputs}) > 1:
+                continue  # a merge takes equal shapes (a Parameter's batch is 1); a broadcast
+                # is the operation's
+            return spec, params, inputs
+        return first or "no node type takes these arguments"
 
     def merge(self, n: fx.Node, type_: str, inputs: list) -> Value:
         """``a + b + c`` is one Add with three inputs, as netbuilder writes it."""
@@ -406,7 +452,7 @@ class Builder:
                       if isinstance(v, torch.Tensor) and v.dim()), None)
         first = n.args[0] if n.args else None
         first = first[0] if isinstance(first, (tuple, list)) and first else first
-        from_data = isinstance(first, fx.Node) and self.values.get(first) is HELPER
+        from_data = isinstance(first, fx.Node) and self.values.get(first, BAD).kind == "helper"
         if not from_data or len(size) not in (2, 4) or size[0] != batch or \
                 (len(size) == 4 and size[2:] != (1, 1)):
             self.s.problem(f"{describe(n, self.module)} other than noise of shape (batch, "
@@ -441,8 +487,10 @@ class Builder:
     def getitem(self, n: fx.Node) -> Value:
         base, index = n.args
         v = self.values.get(base, BAD)
+        if v.kind == "helper" and "of" in v.info and index == 0:
+            return Value("helper", info={"batch_of": v.info["of"]})
         if v.kind in ("bad", "helper"):
-            return v
+            return HELPER if v.kind == "helper" else v
         if v.kind in ("fn_tuple", "mod_tuple"):  # a placeholder's tuple: take the element
             take = placeholders.function_item if v.kind == "fn_tuple" else \
                 placeholders.module_item
@@ -473,6 +521,8 @@ class Builder:
             return BAD
         if v.kind == "tuple" and isinstance(index, int) and -len(v.ports) <= index < len(v.ports):
             return Value("tensor", v.node, v.ports[index])
+        if v.kind == "tensor" and "getitem" in fx_map.LAYER_KINDS:  # x[:, 0]: an Index node
+            return self.function(n, "getitem", n.args, n.kwargs)
         if v.kind == "tensor":
             return self.unsupported(n, f"indexing [{index_text(index)}] has no node type here")
         self.s.problem(f"indexing [{index_text(index)}] (slicing tensors has no layer)", n)

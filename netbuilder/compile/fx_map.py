@@ -199,16 +199,9 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], dict]] = {
                      "align_corners": None}),
     "pad": (("input", "pad", "mode", "value"), {"mode": "constant", "value": None}),
     "reshape": ((), {}),  # read from the recorded shapes, not the arguments
-    # operations as people call them, positionally: x.mean(1), x.transpose(1, 2)
-    **{k: (("input", "dim", "keepdim"), {}) for k in ("mean", "sum", "amax", "amin",
-                                                       "logsumexp")},
-    "transpose": (("input", "dim0", "dim1"), {}),
+    # called with their sizes one by one (``VARARGS``) or by keyword
     "permute": (("input", "dims"), {}),
     "repeat": (("input", "repeats"), {}),
-    "stack": (("tensors", "dim"), {"dim": 0}),
-    "clamp": (("input", "min", "max"), {}),
-    "clip": (("input", "min", "max"), {}),
-    "einsum": (("equation", "operands"), {}),
     # functional forms of layers, on a module's own tensors (``WEIGHT_FUNCTIONS``)
     "linear": (("input", "weight", "bias"), {"bias": None}),
     **{f"conv{d}d": (("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
@@ -226,21 +219,41 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], dict]] = {
                   {"padding_idx": None, "max_norm": None, "norm_type": 2.0,
                    "scale_grad_by_freq": False, "sparse": False}),
     "passthrough": (("input",), {}),
+    # Operation nodes: torch's own positional order (``x.chunk(2, 1)``, ``x.mean([2, 3])``).
+    **{k: (("input", "inplace"), {}) for k in ("relu6", "hardswish", "hardsigmoid", "mish",
+                                                "selu")},
+    **{k: (("input", "dim", "keepdim"), {"keepdim": False})
+       for k in ("mean", "sum", "amax", "amin", "max", "min", "logsumexp", "argmax")},
+    **{k: (("input", "dim", "correction", "keepdim"), {"keepdim": False}) for k in ("std", "var")},
+    "norm": (("input", "p", "dim", "keepdim"), {"p": "fro", "dim": None, "keepdim": False}),
+    "vector_norm": (("input", "ord", "dim", "keepdim"), {"ord": 2, "dim": None,
+                                                          "keepdim": False}),
+    **{k: (("input", "min", "max"), {"min": None, "max": None}) for k in ("clamp", "clip")},
+    "transpose": (("input", "dim0", "dim1"), {}),
+    "squeeze": (("input", "dim"), {"dim": None}),
+    "unsqueeze": (("input", "dim"), {}),
+    "chunk": (("input", "chunks", "dim"), {"dim": 0}),
+    "split": (("input", "split_size_or_sections", "dim"), {"dim": 0}),
+    "stack": (("tensors", "dim"), {"dim": 0}),
+    "getitem": (("input", "index"), {}),
+    "einsum": (("equation", "operands"), {}),
 }
+# Calls whose sizes may come one per argument (``x.permute(0, 2, 1)``, ``x.expand(n, -1, -1)``)
+# or as one sequence: the name the sequence is bound to.
+VARARGS: dict[str, str] = {"permute": "dims", "view": "shape", "expand": "size",
+                           "repeat": "repeats"}
 
-# Calls that take their last argument one by one (x.permute(0, 2, 1), torch.einsum(eq, a, b))
-# or as one tuple: kind -> where that argument starts.
-_VARARGS = {"permute": 1, "repeat": 1, "einsum": 1}
 
-
-def pack_varargs(kind: str, args: tuple) -> tuple:
-    """``(x, 0, 2, 1)`` → ``(x, (0, 2, 1))`` for the calls of ``_VARARGS``."""
-    i = _VARARGS.get(kind)
-    if i is None or len(args) <= i or (len(args) == i + 1 and
-                                        isinstance(args[i], (tuple, list))):
-        return args
-    return (*args[:i], tuple(args[i:]))
-
+def bind_call(kind: str, args: tuple, kwargs: dict) -> tuple[dict, bool]:
+    """The call's arguments by name, and whether every positional one got a name."""
+    names, defaults = SIGNATURES.get(kind, (("input",), {}))
+    rest = VARARGS.get(kind)
+    if rest is not None and rest not in kwargs and len(args) >= 2:
+        sizes = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
+        return {**defaults, "input": args[0], rest: tuple(sizes), **kwargs}, True
+    if kind == "einsum" and len(args) > 2:  # torch.einsum(eq, a, b)
+        args = (args[0], tuple(args[1:]))
+    return bind(names, defaults, args, kwargs), len(args) <= len(names)
 
 # Calls that are not a layer of their own: reshapes are read from the recorded shapes, noise
 # becomes a Noise node, copies pass their input through.
@@ -254,6 +267,9 @@ METHODS: dict[str, str] = {
 }
 # kind -> spec: the layers a traced call becomes, from each spec's ``functions``.
 LAYER_KINDS: dict[str, LayerSpec] = {}
+# kind -> every spec that names it, in catalog order: a call the first cannot take (``0.5 * x``
+# for the Multiply merge) may be the next one's (Mul with a constant).
+KIND_SPECS: dict[str, list[LayerSpec]] = {}
 # Names torch gives one operation several ways; the kind is what SIGNATURES knows it by.
 _SAME_KIND = {"iadd": "add", "imul": "mul", "concat": "cat", "concatenate": "cat"}
 
@@ -271,6 +287,8 @@ def _function_tables() -> None:
                 continue  # a bare kind name ("sub"): its qualified forms are listed beside it
             kind = _kind(qualified)
             LAYER_KINDS.setdefault(kind, spec)
+            if spec not in KIND_SPECS.setdefault(kind, []):
+                KIND_SPECS[kind].append(spec)
             module, _, name = qualified.rpartition(".")
             # The calls handled here (reshapes read from the recorded shapes, noise, copies)
             # keep their handling: an operation node naming them too does not take them over.

@@ -35,7 +35,7 @@ from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
 from ..graph.block_merge import merge_identical_blocks
 from . import fx_builder, fx_inline, fx_map, fx_names, import_report
-from .codegen import node_attributes
+from .codegen import all_node_attributes
 from .fx_placeholders import Untraceable
 from .import_source import short_path as _short_path
 
@@ -71,6 +71,7 @@ class _Session:
     fallbacks: list[import_report.Fallback] = field(default_factory=list)
     state_names: dict[str, list[str]] = field(default_factory=dict)  # module path -> id path
     checks: list[tuple] = field(default_factory=list)  # (graph, node id, module, fx node)
+    output: Any = None  # what the model returned in the recording run: the verification's want
 
     def problem(self, what: str, node: fx.Node | None = None) -> None:
         where, code = _location(node) if node is not None else ("", "")
@@ -158,7 +159,11 @@ def _is_user_frame(filename: str) -> bool:
 
 
 class _Recorder(fx.Interpreter):
-    """Runs the traced module once, keeping each node's value and each submodule's arguments."""
+    """Runs the traced module once, keeping each node's value and each submodule's arguments.
+
+    A block (a submodule that becomes an inner graph) runs through its own traced graph and
+    recorder, kept in ``blocks``: every layer of the model then runs once, not once per level
+    of nesting (a ResNet's bottlenecks would otherwise run three times)."""
 
     def __init__(self, module: nn.Module, traced: fx.Graph) -> None:
         # NOTE: the module itself, not a GraphModule, whose own attributes (code, graph)
@@ -224,7 +229,8 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
                                 **import_report.as_meta(session.placeholders,
                                                         session.fallbacks)}
         if verify:
-            _verify(module, graph, tuple(a for a in args if a is not None), label)
+            _verify(module, graph, tuple(a for a in args if a is not None), label,
+                    session.output)
     finally:
         for m, training in states.items():
             m.train(training)
@@ -343,8 +349,12 @@ def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
                   parent=None, owner=None):
     recorder = _Recorder(module, traced)
     try:
-        with torch.no_grad():
-            recorder.run(*args)
+        # Seeded as the verification's run of the built graph is: the same noise.
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            out = recorder.run(*args)
+        if not id_path and parent is None:
+            session.output = out
     except Exception as exc:  # noqa: BLE001 (the user's forward may raise anything)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         session.problem(f"{type(module).__name__} fails on the example inputs "
@@ -469,26 +479,34 @@ def _check_parameters(session: _Session, graph: Graph) -> None:
             infos[(id(g), nid)] = info
             if info.inner is not None:
                 walk(g.node(nid).inner, info.inner)
-    walk(graph, graph.analyze())
+    analysis = graph.analyze()
+    walk(graph, analysis)
+    unanalysed = False
     for g, nid, mod, n in session.checks:
         info = infos.get((id(g), nid))
         want = sum(p.numel() for p in mod.parameters())
-        if info is None or info.error:
-            session.problem(f"{g.node(nid).label}: {info.error if info else 'not analysed'}", n)
+        if info is None:  # inside a block whose analysis stopped: its error says why, below
+            unanalysed = True
+        elif info.error:
+            session.problem(f"{g.node(nid).label}: {info.error}", n)
         elif info.params != want:
             session.problem(f"{g.node(nid).label} has {info.params} parameters but "
                             f"{type(mod).__name__} '{n.target}' has {want}", n)
+    if unanalysed:
+        for info in infos.values():
+            if info.error and info.inner is None:
+                session.problem(f"the imported graph does not analyse: {info.error}")
 
 
-def _verify(module: nn.Module, graph: Graph, args: tuple, label: str) -> None:
-    """The built graph, with the module's weights, must give the module's outputs."""
+def _verify(module: nn.Module, graph: Graph, args: tuple, label: str, output: Any) -> None:
+    """The built graph, with the module's weights, must give the module's ``output`` (from the
+    recording run, seeded the same: the model does not run a second time)."""
     built = graph.build()
     built.load_state_dict(map_state_dict(module.state_dict(), graph))
     built.eval()
-    with torch.no_grad(), torch.random.fork_rng():
+    want = _as_list(output)
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)  # the same noise for both (a generator's latent input)
-        want = _as_list(module(*args))
-        torch.manual_seed(0)
         got = _as_list(built(*args))
     worst = 0.0 if len(want) == len(got) else math.inf
     for a, b in zip(want, got):
@@ -523,6 +541,9 @@ def map_state_dict(original: dict, graph: Graph) -> dict:
             prefixes[path] = names[tuple(ids)]
     out = {}
     for key, value in original.items():
+        if key in prefixes:  # a Parameter node: the tensor itself (a class token)
+            out[prefixes[key]] = value
+            continue
         head = key
         while "." in head:
             head = head.rsplit(".", 1)[0]
@@ -532,15 +553,17 @@ def map_state_dict(original: dict, graph: Graph) -> dict:
     return out
 
 
-def _attribute_names(graph: Graph, analysis, ids: tuple = (), prefix: str = "") -> dict:
+def _attribute_names(graph: Graph, analysis, ids: tuple = (), prefix: str = "",
+                     attributes: dict | None = None) -> dict:
     """``{node id path: "block.conv1"}`` with the attribute names codegen gives the nodes."""
+    attributes = all_node_attributes(graph, analysis) if attributes is None else attributes
     out = {}
-    for nid, attr in node_attributes(graph, analysis).items():
+    for nid, attr in attributes.get(id(graph), {}).items():
         out[(*ids, nid)] = f"{prefix}{attr}"
         inner = graph.node(nid).inner
         if inner is not None:
             out.update(_attribute_names(inner, analysis.nodes[nid].inner, (*ids, nid),
-                                        f"{prefix}{attr}."))
+                                        f"{prefix}{attr}.", attributes))
     return out
 
 

@@ -190,15 +190,19 @@ def cat_call(b: dict) -> tuple[dict, list]:
 
 
 def interpolate_call(b: dict) -> tuple[dict, list]:
-    if b["size"] is not None or b["scale_factor"] is None:
-        raise Unsupported("a fixed size (use scale_factor)")
-    if b["mode"] not in ("nearest", "bilinear") or b["align_corners"]:
-        raise Unsupported(f"mode={b['mode']!r} or align_corners=True")
-    scale = b["scale_factor"]
+    size, scale = b["size"], b["scale_factor"]
+    if (size is None) == (scale is None):
+        raise Unsupported("neither or both of size and scale_factor")
+    params = {"mode": b["mode"], "align_corners": bool(b["align_corners"])}
+    if size is not None:
+        sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+        if not all(isinstance(s, int) for s in sizes):
+            raise Unsupported("a size computed from another tensor")
+        return {**params, "size": sizes}, [b["input"]]
     scale = scale[0] if isinstance(scale, (tuple, list)) and len(set(scale)) == 1 else scale
     if isinstance(scale, (tuple, list)):
         raise Unsupported("different scale factors per dimension")
-    return {"scale_factor": float(scale), "mode": b["mode"]}, [b["input"]]
+    return {**params, "scale_factor": float(scale)}, [b["input"]]
 
 
 def pad_call(b: dict) -> tuple[dict, list]:

@@ -160,15 +160,28 @@ def test_functional_forms_of_the_new_layers_import_as_those_layers():
     torch.testing.assert_close(built(x), model(x))
 
 
-def test_a_call_with_arguments_the_importer_cannot_name_is_a_function_node():
-    class Variance(nn.Module):
+def test_positional_arguments_of_an_operation_are_named_by_torchs_signature():
+    class Summed(nn.Module):
         def forward(self, x):
-            return x.var(1)  # (input, dim, unbiased, keepdim) or (input, dim, correction=...)
+            return x.sum(1).permute(0, 2, 1).chunk(2, 1)[1]
 
-    g = import_module(Variance(), input_shapes=[(3, 4)])
+    g = import_module(Summed(), input_shapes=[(3, 4, 6)])
+    types = {n.type: n.params for n in g.nodes()}
+    assert types["Sum"]["dim"] == 1 and types["Permute"]["dims"] == (0, 2, 1)
+    assert types["Chunk"]["chunks"] == 2 and types["Chunk"]["dim"] == 1
+    x = torch.randn(2, 3, 4, 6)
+    torch.testing.assert_close(g.build()(x), Summed()(x))
+
+
+def test_a_call_with_more_positional_arguments_than_torch_names_is_a_function_node():
+    class Normed(nn.Module):
+        def forward(self, x):
+            return x.norm(2, 1, False, torch.float32)  # dtype: a 5th positional
+
+    g = import_module(Normed(), input_shapes=[(3, 4)])
     fn = next(n for n in g.nodes() if n.type == "Function")
-    assert (fn.params["function"], fn.params["arguments"]) == ("Tensor.var", "in0, 1")
+    assert fn.params["function"] == "Tensor.norm"
     assert g.meta["imported"]["placeholders"][0]["why"] == \
-        "positional arguments no node type names (1)"
+        "positional arguments no node type names (4)"
     x = torch.randn(2, 3, 4)
-    torch.testing.assert_close(g.build()(x), x.var(1))
+    torch.testing.assert_close(g.build()(x), Normed()(x))
