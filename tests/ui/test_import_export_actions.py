@@ -181,15 +181,15 @@ SPECTRAL = textwrap.dedent('''
             super().__init__()
             self.fc = nn.Linear(width, width)
             with torch.no_grad():  # known values, to compare with the weights kept
-                self.fc.weight.copy_(torch.arange(width * width.0).reshape(width, width) / 10)
+                self.fc.weight.copy_(torch.arange(float(width * width)).reshape(width, width) / 10)
                 self.fc.bias.fill_(0.5)
 
         def forward(self, x):
             return torch.fft.fft(self.fc(x)).real
-''').replace("width * width.0", "float(width * width)")
+''')
 
 
-def _type_into_import_dialog(qtbot, class_name: str, shape: str, weights_down: int) -> dict:
+def _type_into_import_dialog(class_name: str, shape: str, weights_down: int) -> dict:
     """Fill the import dialog with key presses (``weights_down`` presses of Down in the
     weights box) and click OK."""
     seen: dict = {}
@@ -224,7 +224,7 @@ def test_import_keeps_the_modules_weights_and_reports_placeholders_in_problems(
     path = tmp_path / "spectral.py"
     path.write_text(SPECTRAL)
     w = make_window()
-    seen = _type_into_import_dialog(qtbot, "Spectral", "8", weights_down=1)
+    seen = _type_into_import_dialog("Spectral", "8", weights_down=1)
     answer_dialog("import_confirm", button_name="import_run_button", tries=2000)
     assert io.import_model_dialog(w, path)
     assert seen["shown"] and not seen["file_enabled"]
