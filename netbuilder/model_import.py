@@ -101,6 +101,15 @@ class ImportResult:
     # each ("  - ReLU6 ×35 in features.* → Module node (...) at models.py:12: `code`").
     report: list[str] = field(default_factory=list)
 
+    def keep_weights(self, origin: str | os.PathLike) -> Any:
+        """The graph, keeping the imported weights (``graph.weights``, from ``origin``) when
+        there are any: what the command line saves and the editor opens."""
+        if self.weights is not None:
+            from .graph.weights import GraphWeights
+
+            self.graph.weights = GraphWeights(data=self.weights, origin=str(origin))
+        return self.graph
+
 
 def import_in_child(path: str | os.PathLike, class_name: str, args: dict | None = None,
                     input_shapes=None, name: str | None = None, *,

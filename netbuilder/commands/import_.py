@@ -68,10 +68,8 @@ def run(args: argparse.Namespace) -> int:
     kept = ""
     if result.weights is not None:
         from ..graph.fileformat import save
-        from ..graph.weights import GraphWeights
 
-        graph = result.graph
-        graph.weights = GraphWeights(data=result.weights, origin=args.weights)
+        graph = result.keep_weights(args.weights)
         save(graph, out)  # the weights beside it first, then the graph naming them
         kept = f" (weights: {graph.weights.name})"
     else:
