@@ -175,9 +175,43 @@ class Builder:
         return Value("tensor", nid, "out") if nid else BAD
 
     def op_get_attr(self, n: fx.Node) -> Value:
-        self.s.problem(f"forward uses the parameter or buffer '{self.prefix}{n.target}' directly"
-                       f" (only layers' own weights can be imported)", n)
-        return BAD
+        """``self.cls_token``: a Parameter node (a buffer: a persistent Constant node) named
+        after the attribute, so its state-dict key is the original's."""
+        path = f"{self.prefix}{n.target}"
+        value = self.rec.values.get(n)
+        if not isinstance(value, torch.Tensor):
+            value = self.module.get_submodule(".".join(n.target.split(".")[:-1])) \
+                if "." in n.target else self.module
+            value = getattr(value, n.target.rsplit(".", 1)[-1], None)
+        buffer = not isinstance(value, nn.Parameter)
+        if not isinstance(value, torch.Tensor) or value.dim() < 1 or value.shape[0] != 1:
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else None
+            self.s.problem(f"forward uses the tensor '{path}' of shape {shape} directly: a "
+                           f"Parameter node holds a tensor of shape (1, ...) (reshape it so)", n)
+            return BAD
+        if "." in n.target:  # a submodule's tensor read here: its key would change
+            self.s.problem(f"forward uses '{path}', a tensor of a submodule, directly: only "
+                           f"the block's own tensors keep their state-dict key", n)
+            return BAD
+        if buffer:
+            params = {"shape": tuple(value.shape[1:]), "persistent": path in self._persistent()}
+            type_ = "Constant"
+        else:
+            params = {"shape": tuple(value.shape[1:])}
+            type_ = "Parameter"
+        nid = self.add(type_, n.target, params, n)
+        if nid is None:
+            return BAD
+        if self.g.node(nid).name != n.target:
+            self.s.problem(f"the {type_.lower()} '{path}' cannot keep its name (another node is "
+                           f"called '{n.target}')", n)
+            return BAD
+        self.s.state_names[path] = [*self.id_path, nid]
+        return Value("tensor", nid, get_spec(type_).outputs[0].name)
+
+    def _persistent(self) -> set[str]:
+        """Paths of the buffers that go into the state dict."""
+        return {f"{self.prefix}{k}" for k in self.module.state_dict(keep_vars=True)}
 
     def op_output(self, n: fx.Node) -> Value:
         results = n.args[0]
