@@ -33,6 +33,37 @@ from .fx_names import (
 from .naming import sanitize
 
 
+def _uses_state(n: fx.Node, mod: nn.Module) -> bool:
+    """Whether ``out, (h, c) = self.lstm(x)`` uses a state other than the last layer's final
+    h (which is the output's last step, so the recurrent layer covers it)."""
+    layers = getattr(mod, "num_layers", 1)
+    last = {-2, -1, 2 * layers - 2, 2 * layers - 1} if getattr(mod, "bidirectional", False) \
+        else {-1, layers - 1}
+
+    def items(node: fx.Node) -> list | None:  # the used getitems of a tuple, None: other use
+        used = [u for u in node.users if u.users or u.op == "output"]
+        if any(u.op != "call_function" or u.target is not operator.getitem for u in used):
+            return None
+        return used
+
+    hidden = items(n)
+    if hidden is None:
+        return True
+    for part in (u for u in hidden if u.args[1] != 0):
+        if part.args[1] != 1:
+            return True
+        h_n = items(part)
+        if h_n is None:
+            return True
+        if isinstance(mod, nn.LSTM):
+            if any(u.args[1] != 0 for u in h_n):  # c_n
+                return True
+            h_n = [w for u in h_n for w in (items(u) or [None])]
+        if any(u is None or u.args[1] not in last for u in h_n):
+            return True
+    return False
+
+
 @dataclass
 class Value:
     """What an fx node produced, in graph terms."""
@@ -234,6 +265,9 @@ class Builder:
                 return self.block(n, mod, path)
             return placeholders.module_node(self, n, mod, path, "no node type stands for it")
         spec, rule = found
+        if spec.torch_call.startswith("recurrent") and _uses_state(n, mod):
+            return placeholders.module_node(self, n, mod, path, "its final states are used "
+                                            "(the layer returns its output only)")
         type_ = spec.type
         try:
             params = rule(mod)

@@ -91,7 +91,12 @@ def test_layer_scale_in_blocks_keeps_its_state_dict_key(tmp_path):
 
 
 def test_an_lstm_whose_final_states_are_used_imports_exactly(tmp_path):
-    check_exact(LSTMUsingState(), (torch.randn(2, 7, 6),), tmp_path, input_shapes=[(7, 6)])
+    graph = check_exact(LSTMUsingState(), (torch.randn(2, 7, 6),), tmp_path,
+                        input_shapes=[(7, 6)])
+    taken = sorted((n.params["item"], tuple(n.params.get("subitem") or ()))
+                   for n in graph.nodes() if n.type == "Module")
+    assert taken == [(0, ()), (1, (0, 0)), (1, (1, -1))]  # out, h[0], c[-1]
+    assert "self.lstm(x)[1][1][-1]" in graph.to_python()
 
 
 class ReadsSubmoduleTensor(nn.Module):
