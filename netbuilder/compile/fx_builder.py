@@ -64,6 +64,20 @@ def _uses_state(n: fx.Node, mod: nn.Module) -> bool:
     return False
 
 
+def _batch_source(size: Any) -> fx.Node | None:
+    """The tensor whose batch size ``size`` is (``x.shape[0]``, ``x.size(0)``), or None."""
+    if not isinstance(size, fx.Node):
+        return None
+    if size.op == "call_method" and size.target == "size" and size.args[1:] == (0,):
+        return size.args[0]
+    if size.op == "call_function" and size.target is operator.getitem and size.args[1] == 0:
+        shape = size.args[0]
+        if isinstance(shape, fx.Node) and shape.op == "call_function" and \
+                shape.target is builtins.getattr and shape.args[1] == "shape":
+            return shape.args[0]
+    return None
+
+
 @dataclass
 class Value:
     """What an fx node produced, in graph terms."""
@@ -400,6 +414,10 @@ class Builder:
         b = fx_map.bind(names, defaults, args, kwargs)
         if kind in ("flatten", "reshape"):
             return self.reshape(n)
+        if kind == "expand" and not kwargs:
+            expanded = self.expand(n, n.args)
+            if expanded is not None:
+                return expanded
         if kind == "passthrough":
             return self.values.get(b["input"], BAD)
         if kind in fx_map.NOISE_FUNCTIONS:
@@ -423,11 +441,32 @@ class Builder:
         if get_spec(type_).merge == "elementwise":
             if len(set(inputs)) < len(inputs):  # x * x: one wire per tensor on a merge
                 return self.unsupported(n, f"{type_} takes each tensor once")
-            shapes = {tuple(getattr(self.rec.values.get(a), "shape", ())) for a in inputs}
-            if len(shapes) > 1:  # x * s with s of shape (N, C, 1, 1): broadcasting
+            if not self.same_shape(inputs):  # x * s with s of shape (N, C, 1, 1)
                 return self.unsupported(n, f"{type_} takes tensors of one shape")
             return self.merge(n, type_, inputs)
         return self.layer(n, type_, params, inputs)
+
+    def same_shape(self, inputs: list) -> bool:
+        """Whether an elementwise merge's tensors have one shape; a parameter's leading 1
+        broadcasts over the batch, as the Parameter node's does (``x + self.pos_embed``)."""
+        shapes = [tuple(getattr(self.rec.values.get(a), "shape", ())) for a in inputs]
+        if len(set(shapes)) == 1:
+            return True
+        learned = [isinstance(a, fx.Node) and a.op == "get_attr" for a in inputs]
+        return all(shapes) and len({s[1:] for s in shapes}) == 1 and \
+            all(s[0] == 1 for s, p in zip(shapes, learned) if p) and \
+            len({s[0] for s, p in zip(shapes, learned) if not p}) <= 1
+
+    def expand(self, n: fx.Node, args: tuple) -> Value | None:
+        """``self.cls_token.expand(x.shape[0], -1, -1)``: Expand to the batch of ``x``."""
+        sizes = list(args[1] if len(args) == 2 and isinstance(args[1], (tuple, list))
+                     else args[1:])
+        like = _batch_source(sizes[0]) if sizes else None
+        if like is None or not all(isinstance(s, int) for s in sizes[1:]):
+            return None
+        sizes_text = ", ".join(["batch", *(str(s) for s in sizes[1:])])
+        return self.layer(n, "Expand", {"sizes": sizes_text}, [args[0], like],
+                          ports=["in", "like"])
 
     def merge(self, n: fx.Node, type_: str, inputs: list) -> Value:
         """``a + b + c`` is one Add with three inputs, as netbuilder writes it."""

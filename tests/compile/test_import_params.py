@@ -82,6 +82,9 @@ def test_a_vit_with_class_token_and_position_embedding_imports_exactly(tmp_path)
     assert nodes["cls_token"].type == "Parameter" and nodes["pos_embed"].type == "Parameter"
     assert tuple(nodes["cls_token"].params["shape"]) == (1, 16)
     assert tuple(nodes["pos_embed"].params["shape"]) == (5, 16)
+    # the token expanded to the batch of the patches, the embedding added by broadcasting
+    assert nodes["expand"].type == "Expand" and nodes["expand"].params["sizes"] == "batch, -1, -1"
+    assert nodes["add"].type == "Add"
 
 
 def test_layer_scale_in_blocks_keeps_its_state_dict_key(tmp_path):
