@@ -18,7 +18,7 @@ from torch import fx, nn
 from ..errors import NetbuilderError
 from ..graph import Graph
 from ..layers import get_spec
-from . import fx_calls, fx_map
+from . import fx_calls, fx_map, fx_tensors
 from . import fx_placeholders as placeholders
 from .fx_names import (
     assigned_name,
@@ -31,51 +31,6 @@ from .fx_names import (
     module_name,
 )
 from .naming import sanitize
-
-
-def _uses_state(n: fx.Node, mod: nn.Module) -> bool:
-    """Whether ``out, (h, c) = self.lstm(x)`` uses a state other than the last layer's final
-    h (which is the output's last step, so the recurrent layer covers it)."""
-    layers = getattr(mod, "num_layers", 1)
-    last = {-2, -1, 2 * layers - 2, 2 * layers - 1} if getattr(mod, "bidirectional", False) \
-        else {-1, layers - 1}
-
-    def items(node: fx.Node) -> list | None:  # the used getitems of a tuple, None: other use
-        used = [u for u in node.users if u.users or u.op == "output"]
-        if any(u.op != "call_function" or u.target is not operator.getitem for u in used):
-            return None
-        return used
-
-    hidden = items(n)
-    if hidden is None:
-        return True
-    for part in (u for u in hidden if u.args[1] != 0):
-        if part.args[1] != 1:
-            return True
-        h_n = items(part)
-        if h_n is None:
-            return True
-        if isinstance(mod, nn.LSTM):
-            if any(u.args[1] != 0 for u in h_n):  # c_n
-                return True
-            h_n = [w for u in h_n for w in (items(u) or [None])]
-        if any(u is None or u.args[1] not in last for u in h_n):
-            return True
-    return False
-
-
-def _batch_source(size: Any) -> fx.Node | None:
-    """The tensor whose batch size ``size`` is (``x.shape[0]``, ``x.size(0)``), or None."""
-    if not isinstance(size, fx.Node):
-        return None
-    if size.op == "call_method" and size.target == "size" and size.args[1:] == (0,):
-        return size.args[0]
-    if size.op == "call_function" and size.target is operator.getitem and size.args[1] == 0:
-        shape = size.args[0]
-        if isinstance(shape, fx.Node) and shape.op == "call_function" and \
-                shape.target is builtins.getattr and shape.args[1] == "shape":
-            return shape.args[0]
-    return None
 
 
 @dataclass
@@ -220,43 +175,7 @@ class Builder:
         return Value("tensor", nid, "out") if nid else BAD
 
     def op_get_attr(self, n: fx.Node) -> Value:
-        """``self.cls_token``: a Parameter node (a buffer: a persistent Constant node) named
-        after the attribute, so its state-dict key is the original's."""
-        path = f"{self.prefix}{n.target}"
-        value = self.rec.values.get(n)
-        if not isinstance(value, torch.Tensor):
-            value = self.module.get_submodule(".".join(n.target.split(".")[:-1])) \
-                if "." in n.target else self.module
-            value = getattr(value, n.target.rsplit(".", 1)[-1], None)
-        buffer = not isinstance(value, nn.Parameter)
-        if not isinstance(value, torch.Tensor) or value.dim() < 1 or value.shape[0] != 1:
-            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else None
-            self.s.problem(f"forward uses the tensor '{path}' of shape {shape} directly: a "
-                           f"Parameter node holds a tensor of shape (1, ...) (reshape it so)", n)
-            return BAD
-        if "." in n.target:  # a submodule's tensor read here: its key would change
-            self.s.problem(f"forward uses '{path}', a tensor of a submodule, directly: only "
-                           f"the block's own tensors keep their state-dict key", n)
-            return BAD
-        if buffer:
-            params = {"shape": tuple(value.shape[1:]), "persistent": path in self._persistent()}
-            type_ = "Constant"
-        else:
-            params = {"shape": tuple(value.shape[1:])}
-            type_ = "Parameter"
-        nid = self.add(type_, n.target, params, n)
-        if nid is None:
-            return BAD
-        if self.g.node(nid).name != n.target:
-            self.s.problem(f"the {type_.lower()} '{path}' cannot keep its name (another node is "
-                           f"called '{n.target}')", n)
-            return BAD
-        self.s.state_names[path] = [*self.id_path, nid]
-        return Value("tensor", nid, get_spec(type_).outputs[0].name)
-
-    def _persistent(self) -> set[str]:
-        """Paths of the buffers that go into the state dict."""
-        return {f"{self.prefix}{k}" for k in self.module.state_dict(keep_vars=True)}
+        return fx_tensors.parameter_node(self, n)
 
     def op_output(self, n: fx.Node) -> Value:
         results = n.args[0]
@@ -279,7 +198,7 @@ class Builder:
                 return self.block(n, mod, path)
             return placeholders.module_node(self, n, mod, path, "no node type stands for it")
         spec, rule = found
-        if spec.torch_call.startswith("recurrent") and _uses_state(n, mod):
+        if spec.torch_call.startswith("recurrent") and fx_tensors.uses_state(n, mod):
             return placeholders.module_node(self, n, mod, path, "its final states are used "
                                             "(the layer returns its output only)")
         type_ = spec.type
@@ -461,7 +380,7 @@ class Builder:
         """``self.cls_token.expand(x.shape[0], -1, -1)``: Expand to the batch of ``x``."""
         sizes = list(args[1] if len(args) == 2 and isinstance(args[1], (tuple, list))
                      else args[1:])
-        like = _batch_source(sizes[0]) if sizes else None
+        like = fx_tensors.batch_source(sizes[0]) if sizes else None
         if like is None or not all(isinstance(s, int) for s in sizes[1:]):
             return None
         sizes_text = ", ".join(["batch", *(str(s) for s in sizes[1:])])
