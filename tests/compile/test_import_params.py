@@ -115,3 +115,19 @@ class ReadsSubmoduleTensor(nn.Module):
 def test_a_parameter_without_a_leading_one_says_which_and_why():
     with pytest.raises(ModelImportError, match=r"'scale' of shape \(4,\)"):
         import_module(ReadsSubmoduleTensor(), input_shapes=[(4,)])
+
+
+def test_nodes_sharing_a_module_keep_their_own_item():
+    graph = import_module(LSTMUsingState(), input_shapes=[(7, 6)])
+    mods = [n for n in graph.nodes() if n.type == "Module"]
+    owner = next(n for n in mods if n.shares is None)
+    other = next(n for n in mods if n.shares is not None)
+    before = (other.params["item"], other.params["subitem"])
+    graph.set_param(owner.id, "arguments", owner.params["arguments"].replace("10", "12"))
+    assert '"hidden_size": 12' in graph.node(other.id).params["arguments"]
+    assert (graph.node(other.id).params["item"], graph.node(other.id).params["subitem"]) == \
+        before
+    graph.set_param(other.id, "subitem", (1, 0))
+    assert graph.node(other.id).params["subitem"] == (1, 0)
+    assert graph.node(owner.id).params["item"] == 0
+    assert graph.node(owner.id).params.get("subitem") is None
