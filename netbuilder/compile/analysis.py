@@ -251,7 +251,10 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
     if node.spec.code_target is not None:
         from .code_nodes import analyze_code_node
 
-        return analyze_code_node(node, info, EVAL_NAMESPACE)
+        info = analyze_code_node(node, info, EVAL_NAMESPACE)
+        if node.shares is not None:  # the owner's module: its parameters count there, once
+            info.params = info.trainable = 0
+        return info
     problem = (rank_error(node, info.in_shapes) or merge_error(node, info.in_shapes) or
                dtype_error(node, _value_dtypes(node, ins)) or layer_error(node, info.in_shapes))
     if problem:

@@ -55,7 +55,7 @@ def analyze_code_node(node, info, namespace: dict):
             info.error = f"{node.label}: {target!r} is not an nn.Module class"
             return info
         out, module = _run(em.init, scope, info.in_shapes, node.params.get("item"),
-                           info.in_dtypes)
+                           info.in_dtypes, node.params.get("subitem"))
     except Exception as exc:  # noqa: BLE001 (the user's code: its error, said about the node)
         info.error = f"{node.label} ({target}) fails: {type(exc).__name__}: {exc}"
         return info
@@ -68,7 +68,7 @@ def analyze_code_node(node, info, namespace: dict):
     return info
 
 
-def _run(init: str, scope: dict, shapes: list, item=None, dtypes=()):
+def _run(init: str, scope: dict, shapes: list, item=None, dtypes=(), subitem=None):
     """The module's output (element ``item`` of a tuple) on meta tensors, or on a real batch
     of one where it cannot run on meta (data-dependent code, ``.item()``, numpy)."""
     kinds = [torch.int64 if d == "int64" else torch.float32 for d in dtypes] or \
@@ -86,6 +86,9 @@ def _run(init: str, scope: dict, shapes: list, item=None, dtypes=()):
                 out = module(*[torch.zeros((1, *s), dtype=k) for s, k in zip(shapes, kinds)])
     if isinstance(out, (tuple, list)):
         out = out[item or 0]
+        for i in (subitem if isinstance(subitem, (tuple, list)) else (subitem,)) \
+                if subitem is not None else ():
+            out = out[i]
     return out, module
 
 

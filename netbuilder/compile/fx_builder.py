@@ -18,7 +18,7 @@ from torch import fx, nn
 from ..errors import NetbuilderError
 from ..graph import Graph
 from ..layers import get_spec
-from . import fx_calls, fx_map
+from . import fx_calls, fx_map, fx_tensors
 from . import fx_placeholders as placeholders
 from .fx_names import (
     assigned_name,
@@ -179,23 +179,7 @@ class Builder:
         return Value("tensor", nid, "out") if nid else BAD
 
     def op_get_attr(self, n: fx.Node) -> Value:
-        """A learned tensor used as a value (a class token, a position embedding) becomes a
-        Parameter node under the same name, so its state-dict key stays the original's."""
-        value, path = self.rec.values.get(n), f"{self.prefix}{n.target}"
-        functional = any(u.op == "call_function" and
-                         getattr(u.target, "__module__", "") == "torch.nn.functional"
-                         for u in n.users)  # a weight handed to F.layer_norm & co: a layer's
-        if isinstance(value, nn.Parameter) and value.dim() >= 2 and value.shape[0] == 1 \
-                and not functional:
-            nid = self.add("Parameter", n.target.rsplit(".", 1)[-1],
-                           {"shape": tuple(value.shape[1:]), "init": "zeros"}, n)
-            if nid is None:
-                return BAD
-            self.s.state_names[path] = [*self.id_path, nid]
-            return Value("tensor", nid, "out")
-        self.s.problem(f"forward uses the parameter or buffer '{self.prefix}{n.target}' directly"
-                       f" (only layers' own weights can be imported)", n)
-        return BAD
+        return fx_tensors.parameter_node(self, n)
 
     def op_output(self, n: fx.Node) -> Value:
         results = n.args[0]
@@ -218,6 +202,9 @@ class Builder:
                 return self.block(n, mod, path)
             return placeholders.module_node(self, n, mod, path, "no node type stands for it")
         spec, rule = found
+        if spec.torch_call.startswith("recurrent") and fx_tensors.uses_state(n, mod):
+            return placeholders.module_node(self, n, mod, path, "its final states are used "
+                                            "(the layer returns its output only)")
         type_ = spec.type
         try:
             params = rule(mod)
@@ -356,6 +343,10 @@ class Builder:
         b, named = fx_map.bind_call(kind, args, kwargs)
         if kind in ("flatten", "reshape"):
             return self.reshape(n)
+        if kind == "expand" and not kwargs:
+            expanded = self.expand(n, n.args)
+            if expanded is not None:
+                return expanded
         if kind == "passthrough":
             return self.values.get(b["input"], BAD)
         if kind in fx_map.NOISE_FUNCTIONS:
@@ -370,17 +361,10 @@ class Builder:
         if not named:  # arguments with no known name would be dropped unseen
             return self.unsupported(n, f"positional arguments no node type names "
                                        f"({len(args) - 1})")
-        like = None
-        if kind == "expand" and b["size"] and isinstance(b["size"][0], fx.Node):
-            # ``token.expand(x.shape[0], -1, -1)``: the batch of x, wired to 'like'
-            like = self.values.get(b["size"][0], BAD).info.get("batch_of")
-            b = {**b, "size": ("batch", *b["size"][1:])}
         found = self.call_spec(kind, b)
         if isinstance(found, str):
             return self.unsupported(n, found)
         spec, params, inputs = found
-        if like is not None:
-            return self.layer(n, spec.type, params, [*inputs, like])
         if spec.merge == "elementwise":
             if len(set(inputs)) < len(inputs):  # x * x: one wire per tensor on a merge
                 return self.unsupported(n, f"{spec.type} takes each tensor once")
@@ -406,6 +390,17 @@ class Builder:
                 # is the operation's
             return spec, params, inputs
         return first or "no node type takes these arguments"
+
+    def expand(self, n: fx.Node, args: tuple) -> Value | None:
+        """``self.cls_token.expand(x.shape[0], -1, -1)``: Expand to the batch of ``x``."""
+        sizes = list(args[1] if len(args) == 2 and isinstance(args[1], (tuple, list))
+                     else args[1:])
+        like = fx_tensors.batch_source(sizes[0]) if sizes else None
+        if like is None or not all(isinstance(s, int) for s in sizes[1:]):
+            return None
+        sizes_text = ", ".join(["batch", *(str(s) for s in sizes[1:])])
+        return self.layer(n, "Expand", {"sizes": sizes_text}, [args[0], like],
+                          ports=["in", "like"])
 
     def merge(self, n: fx.Node, type_: str, inputs: list) -> Value:
         """``a + b + c`` is one Add with three inputs, as netbuilder writes it."""

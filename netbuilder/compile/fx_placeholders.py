@@ -353,28 +353,49 @@ def keep_untraceable(b, n: fx.Node, mod: nn.Module, path: str, reason: str):
 
 
 def module_item(b, v, n: fx.Node, index) -> Any:
-    """``out, hidden = self.rnn(x)``: each used element is a Module node sharing the first."""
-    from .fx_builder import BAD
+    """``out, hidden = self.rnn(x)``: each used element is a Module node sharing the first;
+    an element that is itself a tuple (``out, (h, c) = self.lstm(x)``) waits for indexing."""
+    from .fx_builder import BAD, Value
 
     if not isinstance(index, int):
         b.s.problem(f"indexing the result of '{v.info['path']}' with {index!r}", n)
         return BAD
-    out = b.rec.values.get(v.info["fx"])
-    if not isinstance(out[index], torch.Tensor):
-        b.s.problem(f"'{v.info['path']}' returns a {type(out[index]).__name__} at [{index}]: "
-                    f"a Module node passes on tensors only (as item 0, 1, ...)", n)
+    key = (*v.info.get("outer", ()), index)  # [1][0]: an LSTM's h_n
+    got = b.rec.values.get(v.info["fx"])
+    for i in key:
+        got = got[i]
+    if isinstance(got, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in got) or \
+            _rnn_state(v.info["mod"], key, got):
+        # a tuple in the tuple, or a state (layers, batch, hidden): index it further
+        return Value("mod_tuple", info={**v.info, "outer": key})
+    if not isinstance(got, torch.Tensor):
+        b.s.problem(f"'{v.info['path']}' returns a {type(got).__name__} at "
+                    f"{''.join(f'[{i}]' for i in key)}: a Module node passes on tensors only",
+                    n)
         return BAD
     made = v.info["made"]
-    if index not in made:
-        made[index] = _module(b, v.info, index, n)
-    return made[index]
+    if key not in made:
+        made[key] = _module(b, v.info, key, n)
+    return made[key]
+
+
+def _rnn_state(mod: nn.Module, key: tuple, got) -> bool:
+    """Whether ``got`` is a recurrent layer's whole state (layers, batch, hidden), which has
+    no batch first: only one layer's state, ``h_n[k]``, can be a node's output."""
+    return isinstance(mod, nn.RNNBase) and key[0] == 1 and isinstance(got, torch.Tensor) and \
+        got.dim() == 3
 
 
 def _module(b, info: dict, item, named: fx.Node | None = None):
     n, mod = info["fx"], info["mod"]
     out = b.rec.values.get(n)
-    shown = out[item] if item is not None else out
+    path = item if isinstance(item, tuple) else (() if item is None else (item,))
+    item, subitem = (path[0] if path else None), (path[1:] or None)
+    shown = out
+    for i in path:
+        shown = shown[i]
     params = {"target": info["target"], "arguments": info["arguments"], "item": item,
+              **({"subitem": subitem} if subitem is not None else {}),
               "out_shape": tuple(shown.shape[1:]) or None,
               "n_params": sum(p.numel() for p in mod.parameters())}
     name = (assigned_name(named) if named is not None else None) or module_name(n, "Module")

@@ -541,7 +541,7 @@ def map_state_dict(original: dict, graph: Graph) -> dict:
             prefixes[path] = names[tuple(ids)]
     out = {}
     for key, value in original.items():
-        if key in prefixes:  # a Parameter node: the tensor itself (a class token)
+        if key in prefixes:  # a Parameter or Constant node's own tensor (``cls_token``)
             out[prefixes[key]] = value
             continue
         head = key

@@ -282,8 +282,9 @@ class Graph:
                 edits.append((m, changed))
         if not edits:
             return
+        own = {p.name for p in n.spec.params if p.per_call}
         for m, _ in edits:
-            m.params = dict(new)
+            m.params = {**new, **{k: m.params.get(k) for k in own if m is not n}}
             m.version += 1
         self._touch()
         for m, changed in edits:
@@ -345,9 +346,10 @@ class Graph:
 
     def _align(self, node_id: str, target: str) -> None:
         n, t = self.node(node_id), self.node(target)
-        changed = {k: v for k, v in t.params.items() if n.params.get(k) != v}
+        own = {p.name for p in n.spec.params if p.per_call}
+        changed = {k: v for k, v in t.params.items() if n.params.get(k) != v and k not in own}
         if changed:
-            n.params = dict(t.params)
+            n.params = {**t.params, **{k: n.params.get(k) for k in own}}
             n.version += 1
             self._touch()
             for k, v in changed.items():

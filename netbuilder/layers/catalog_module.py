@@ -77,6 +77,10 @@ def _emit(ctx: EmitContext) -> Emission:
         imports, qualname = (f"import {where}",), f"{where}.{cls}"
     item = ctx.params.get("item")
     took = f"[{int(item)}]" if item is not None else ""
+    sub = ctx.params.get("subitem")
+    if item is not None and sub is not None:  # out, (h, c) = lstm(x); h[0]: [1][0][0]
+        took += "".join(f"[{int(i)}]" for i in (sub if isinstance(sub, (tuple, list))
+                                                 else (sub,)))
     forward = [f"{ctx.out} = self.{ctx.name}({', '.join(ctx.in_vars)}){took}"]
     return Emission(init=call(qualname, (), kwargs), forward=forward, imports=imports)
 
@@ -93,7 +97,10 @@ register(LayerSpec(
                                           "while the graph is not trusted)", optional=True),
         Param("n_params", "int", 0, "Parameter count last seen", min=0),
         Param("item", "int", None, "Take this element of a tuple result (an LSTM's output, "
-                                   "say)", optional=True, min=-8, max=8),
+                                   "say)", optional=True, min=-8, max=8, per_call=True),
+        Param("subitem", "ints", None, "Then these elements of it, in turn (an LSTM's "
+                                       "(h_n, c_n), then a layer's state)", optional=True,
+              min=-64, max=64, per_call=True),
     ),
     # Its forward's tensor arguments, in order (most modules take one).
     inputs=(Port("in", variadic=True, doc="The module's tensor arguments, in order"),),

@@ -30,6 +30,9 @@ class Param:
     choices: tuple = ()
     length: int | None = None  # for "ints": the tuple length an int expands to
     optional: bool = False  # None is allowed (shown as "auto" in the UI)
+    # Nodes sharing one module each keep their own value (which element of a tuple result
+    # the call takes); every other setting is the module's and changes for all of them.
+    per_call: bool = False
 
     def __post_init__(self):
         if self.kind not in PARAM_KINDS:
