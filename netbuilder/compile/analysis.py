@@ -406,7 +406,7 @@ class _Holder:
 
 def _run_meta(node: Node, shapes: list, dtypes: list, batches: tuple):
     """``(outputs, module, MACs per sample)`` of one layer run on meta tensors."""
-    n_out = len(node.spec.outputs)
+    n_out = len(node.spec.outputs_for(node.params))
     out_vars = tuple(f"o{k}" for k in range(n_out)) if n_out > 1 else ("o",)
     ctx = EmitContext(name="m", params=node.params, in_vars=[f"i{k}" for k in range(len(shapes))],
                       in_shapes=shapes, in_dtypes=dtypes, out_vars=list(out_vars))

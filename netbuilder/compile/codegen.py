@@ -137,7 +137,7 @@ def _class_parts(graph: Graph, analysis: Analysis, unit: _Unit) -> _Parts:
             if not companion:
                 continue
             in_vars = companion
-        ports = [p.name for p in node.spec.outputs]
+        ports = [p.name for p in node.spec.outputs_for(node.params)]
         out_vars = [attr] if len(ports) < 2 else \
             [names.create((nid, p), f"{attr}_{p}") for p in ports]
         # A shared module: the owner's attribute, called on this node's inputs.
@@ -315,7 +315,7 @@ def _sequential_expr(unit: _Unit, inner: Graph, analysis: Analysis) -> str | Non
             continue
         if _init_lines(node, "m"):
             return None
-        extra = [f"y_{p.name}" for p in node.spec.outputs[1:]]  # (unused: MaxPool's indices)
+        extra = [f"y_{p.name}" for p in node.spec.outputs_for(node.params)[1:]]
         em = _emit(node, EmitContext(name="m", params=node.params, in_vars=["x"],
                                      in_shapes=info.in_shapes, in_dtypes=info.in_dtypes,
                                      out_vars=["y", *extra]), unit)

@@ -176,7 +176,7 @@ class Graph:
         if n.inner is not None:
             return [Port(o.id, doc=o.name) for o in n.inner.nodes() if o.is_output] + \
                 list(n.spec.outputs)
-        return list(n.spec.outputs)
+        return list(n.spec.outputs_for(n.params))
 
     def topo_order(self) -> list[str]:
         return list(nx.lexicographical_topological_sort(self._g, key=self._sort_key))
@@ -283,6 +283,8 @@ class Graph:
         if not edits:
             return
         own = {p.name for p in n.spec.params if p.per_call}
+        for m, _ in edits:
+            self._check_wired_ports(m, new, values)
         for m, _ in edits:
             m.params = {**new, **{k: m.params.get(k) for k in own if m is not n}}
             m.version += 1
@@ -496,6 +498,20 @@ class Graph:
                 exc.node = node_id  # an existing node's edit: the error carries its id
                 raise
         return out
+
+    def _check_wired_ports(self, n: Node, params: dict, values: dict) -> None:
+        """Refuse params that would take away an output port a wire leaves from: the user
+        removes the wire first, so no edit drops a connection unseen."""
+        if n.inner is not None:
+            return
+        kept = {p.name for p in n.spec.outputs_for(params)}
+        for e in self.out_edges(n.id):
+            if e.src_port not in kept:
+                changed = ", ".join(f"{k} = {params[k]!r}" for k in values)
+                raise ParamError(
+                    f"{n.label}: {changed} removes output '{e.src_port}', which is wired to "
+                    f"{self.node(e.dst).label}; disconnect that wire first",
+                    node=n.id, field=next(iter(values)))
 
     def _check_name(self, name: str, node_id: str | None) -> None:
         if not isinstance(name, str):

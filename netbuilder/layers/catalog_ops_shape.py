@@ -213,7 +213,8 @@ layer("Chunk", _CAT, "Cuts a tensor into equal parts along a dimension (outputs 
       "q, k, v = x.chunk(3, dim=-1).",
       (P("chunks", "int", 2, f"Number of parts (2 to {MAX_PARTS})", min=2, max=MAX_PARTS),
        P("dim", "int", -1, "Dimension to cut (not 0, the batch)", min=-8, max=8)),
-      outputs=PART_PORTS, forward=_chunk, aliases=("split equal", "qkv", "cut"),
+      outputs=PART_PORTS, output_count=lambda p: p["chunks"], forward=_chunk,
+      aliases=("split equal", "qkv", "cut"),
       short="chunk", no_macs=True, subtitle=lambda p: f"{p['chunks']} along {p['dim']}",
       functions=("chunk", "torch.chunk", "Tensor.chunk"),
       from_call=from_input("chunks", "dim"))
@@ -229,17 +230,30 @@ def _split(c) -> list[str]:
         n = len(split)
     else:
         n = -(-size // split)
+        if n != c.params["parts"]:
+            raise ValueError(f"split_size {split} cuts dim {c.params['dim']} of size {size} into "
+                             f"{n} parts, not {c.params['parts']}: set parts to {n}")
     outs = _parts(c, n, f"split_size {fmt(split)} of size {size}")
     return [f"{', '.join(outs)}{',' if n == 1 else ''} = "
             f"{c.x}.split({fmt(split)}, dim={c.params['dim']})"]
+
+
+def _split_count(p: dict) -> int:
+    """Split's outputs: one per listed size, else ``parts`` (the size of the dim is not known
+    before analysis, and ports do not wait for it)."""
+    split = p["split_size"]
+    return len(split) if isinstance(split, tuple) else p["parts"]
 
 
 layer("Split", _CAT, "Splits along a dimension into parts of a size, or of listed sizes "
       "(outputs part0, part1, ...).",
       (P("split_size", "ints", 1, "Size of each part, or a tuple of sizes that add up to the "
          "dimension", min=1, max=1_000_000),
-       P("dim", "int", -1, "Dimension to split (not 0, the batch)", min=-8, max=8)),
-      outputs=PART_PORTS, forward=_split, aliases=("split sizes", "separate", "unbind"),
+       P("dim", "int", -1, "Dimension to split (not 0, the batch)", min=-8, max=8),
+       P("parts", "int", 2, f"Outputs when split_size is one size (1 to {MAX_PARTS}; a tuple of "
+         "sizes gives one per size)", min=1, max=MAX_PARTS)),
+      outputs=PART_PORTS, output_count=_split_count, forward=_split,
+      aliases=("split sizes", "separate", "unbind"),
       short="split", no_macs=True, subtitle=lambda p: f"{fmt(p['split_size'])} along {p['dim']}",
       functions=("split", "torch.split", "Tensor.split"),
       from_call=from_input("dim", split_size="split_size_or_sections"))

@@ -28,6 +28,11 @@ def _with_indices(c) -> list[str]:
     return [f"{c.out} = self.{c.name}({c.x})"]
 
 
+def _indices_count(p: dict) -> int:
+    """A max pool shows its "indices" output only with return_indices."""
+    return 2 if p.get("return_indices") else 1
+
+
 def _auto_stride(*names: str):
     """``from_module`` of a windowed pool: a stride equal to the window is "auto"."""
     read = attrs("kernel_size", "stride", *names)
@@ -70,6 +75,7 @@ def _pool(kind: str, dims: int, doc: str, aliases: tuple, short: str) -> None:
           init=lambda c: call(f"nn.{type_}", (c.params["kernel_size"],),
                               {k: c.params[k] for k in names}, defaults),
           forward=_with_indices, outputs=_INDICES_OUT if kind == "Max" else (Port("out"),),
+          output_count=_indices_count,
           aliases=aliases, short=short, rank=image_rule(dims), no_macs=True,
           subtitle=sub.pool(dims), torch_class=f"torch.nn.{type_}",
           from_module=_auto_stride(*names[1:]), shape_rule=shapes.pool(dims),
@@ -108,6 +114,7 @@ def _adaptive(kind: str, dims: int) -> None:
                               {"return_indices": c.params.get("return_indices", False)},
                               {"return_indices": False}),
           forward=_with_indices, outputs=_INDICES_OUT if kind == "Max" else (Port("out"),),
+          output_count=_indices_count,
           aliases=aliases, short="gap" if kind == "Avg" else "gmp", rank=image_rule(dims),
           no_macs=True, subtitle=_subtitle, torch_class=f"torch.nn.{type_}",
           from_module=attrs(*names), shape_rule=shapes.adaptive if dims == 2 else None,
@@ -157,7 +164,7 @@ def _fractional(dims: int) -> None:
 
     layer(type_, "Pooling", f"Max pooling over {dims}-D regions of random, fractional sizes "
                             "(regularizes while it downsamples).", params, init=init,
-          forward=_with_indices, outputs=_INDICES_OUT,
+          forward=_with_indices, outputs=_INDICES_OUT, output_count=_indices_count,
           aliases=("fractional max pool", "stochastic pooling"), short="fpool",
           rank=image_rule(dims), no_macs=True, subtitle=_subtitle,
           torch_class=f"torch.nn.{type_}",

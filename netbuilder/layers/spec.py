@@ -220,6 +220,9 @@ class LayerSpec:
     params: tuple[Param, ...] = ()
     inputs: tuple[Port, ...] = (Port("in"),)
     outputs: tuple[Port, ...] = (Port("out"),)
+    # How many of ``outputs`` (a prefix) a node shows with these params (Chunk: ``chunks``;
+    # a max pool's "indices" only with return_indices); None shows them all.
+    output_count: Callable[[dict], int] | None = None
     aliases: tuple[str, ...] = ()
     short: str = ""  # prefix of default node names
     emit: Callable[[EmitContext], Emission] | None = None
@@ -284,6 +287,12 @@ class LayerSpec:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+    def outputs_for(self, params: dict) -> tuple[Port, ...]:
+        """The output ports a node with ``params`` has."""
+        if self.output_count is None:
+            return self.outputs
+        return self.outputs[:self.output_count({**self.defaults(), **params})]
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}

@@ -147,17 +147,12 @@ def test_max_unpool_puts_the_maxima_back(dims, data):
         assert torch.equal(exported["Exported"]().eval()(x), y)
 
 
-def test_indices_without_return_indices_is_a_clear_error():
+def test_turning_off_return_indices_while_indices_are_wired_is_refused():
     g, unpool = _unpool_graph(2, (2, 6, 6), 2, None)
     pool = g.find("pool")
-    g.set_param(pool, "return_indices", False)
-    a = g.analyze()
-    assert a.nodes[pool].error is None
-    assert a.nodes[unpool].error == (
-        "MaxUnpool2d 'unpool' is wired to output 'indices' of MaxPool2d 'pool', which gives no "
-        "'indices' output with its current settings (set return_indices to get where each "
-        "maximum was (for a MaxUnpool))")
-    with pytest.raises(nb.CompileError, match="gives no 'indices' output"):
-        g.build()
-    g.set_param(pool, "return_indices", True)
-    assert g.analyze().nodes[pool].error is None
+    with pytest.raises(nb.errors.ParamError, match="return_indices = False removes output "
+                                                   "'indices', which is wired to MaxUnpool2d "
+                                                   "'unpool'; disconnect that wire first"):
+        g.set_param(pool, "return_indices", False)
+    assert g.node(pool).params["return_indices"] is True
+    assert g.analyze().nodes[unpool].error is None

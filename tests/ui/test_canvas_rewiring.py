@@ -93,6 +93,9 @@ def selected_pixels(view, at: QPoint) -> int:
 
 
 def test_a_clicked_wire_is_selected_and_drawn_in_the_selection_colour(qtbot, canvas):
+    g = canvas.doc.graph
+    pool = g.find("pool1")  # lowered: a long wire, not one its shape label covers end to end
+    g.move(pool, (g.node(pool).pos[0], g.node(pool).pos[1] + 150))
     at = wire_point(canvas, "relu1", "pool1", 0.25)
     away = QPoint(5, 5)
     QTest.mouseMove(canvas.viewport(), away)
@@ -101,6 +104,5 @@ def test_a_clicked_wire_is_selected_and_drawn_in_the_selection_colour(qtbot, can
                      at)
     QTest.mouseMove(canvas.viewport(), away)
     edges = canvas.graph_scene().selected_edges()
-    g = canvas.doc.graph
     assert [(e.src, e.dst) for e in edges] == [(g.find("relu1"), g.find("pool1"))]
     qtbot.waitUntil(lambda: selected_pixels(canvas, at) >= 3)
