@@ -125,7 +125,7 @@ def test_an_unsupported_model_is_explained_and_the_document_stays(make_window, t
     seen = answer_dialog("import_export_error", tries=3000)
     assert not io.import_model(w, tmp_path / "tiny.py", "Odd", "", "4")
     assert seen.get("shown")
-    assert "forward uses the parameter or buffer 's' directly" in seen["informative"]
+    assert "forward uses the tensor 's' of shape (4,) direct" in seen["informative"]
     assert "tiny.py:" in seen["informative"]
     assert w.document is before
 

@@ -85,7 +85,7 @@ class SweepEditor(QWidget):
         self.setObjectName("sweep_editor")
         self.config_source = None  # callable → the document's TrainingConfig (Add setting)
         self.table = QTableWidget(0, 2, objectName="sweep_params")
-        self.table.setHorizontalHeaderLabels(["Parameter", "Values (a,b,c or low..high[:log])"])
+        self.table.setHorizontalHeaderLabels(["Name", "Values (a,b,c or low..high[:log])"])
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
