@@ -89,7 +89,7 @@ def test_schedule_shapes():
 
 def test_warmup_is_linear_and_composes():
     s, opt = _schedule("none")
-    s.warmup = 4
+    s.rate.warmup = 4
     assert [s.factor(i) for i in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
 
 
@@ -101,7 +101,7 @@ def test_plateau_reduces_after_patience_and_saves_state():
     state = s.state_dict()
     s2, _ = _schedule("plateau", patience=1, factor=0.5)
     s2.load_state_dict(state)
-    assert s2.factor(0) == 0.5 and s2.best == state["best"]
+    assert s2.factor(0) == 0.5 and s2.rate.best == state["best"]
 
 
 def test_optimizer_options_are_checked():
