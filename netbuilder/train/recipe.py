@@ -132,7 +132,9 @@ def loss_function(name, probabilities=False):
     if name == "nll" and probabilities:
         return _nll_of_probs
     if name not in LOSSES:
-        raise ValueError(f"there is no loss {name!r}; the losses are: {', '.join(LOSSES)}")
+        raise ValueError(
+            f"there is no loss {name!r}; the losses are: {', '.join(LOSSES)}"
+        )
     return LOSSES[name]
 
 
@@ -153,7 +155,9 @@ def penalised_weights(model, layers):
     rows = []
     for path, l1, l2 in layers:
         params = model.get_submodule(path).named_parameters()
-        rows.append((l1, l2, [p for n, p in params if n.split(".")[-1].startswith("weight")]))
+        rows.append(
+            (l1, l2, [p for n, p in params if n.split(".")[-1].startswith("weight")])
+        )
     return rows
 
 
@@ -174,7 +178,9 @@ def vae_reconstruction(out, x, loss):
     target = x.float()
     with torch.autocast(out.device.type, enabled=False):
         if loss == "bce":
-            recon = F.binary_cross_entropy(out.clamp(1e-7, 1 - 1e-7), target, reduction="sum")
+            recon = F.binary_cross_entropy(
+                out.clamp(1e-7, 1 - 1e-7), target, reduction="sum"
+            )
         elif loss == "bce_logits":
             recon = F.binary_cross_entropy_with_logits(out, target, reduction="sum")
         else:
@@ -184,8 +190,11 @@ def vae_reconstruction(out, x, loss):
 
 def latent_kl(model, class_names):
     """The sum of the KL terms kept by the model's latent-sampling layers."""
-    return sum(m.kl.float() for m in model.modules()
-               if type(m).__name__ in class_names and hasattr(m, "kl"))
+    return sum(
+        m.kl.float()
+        for m in model.modules()
+        if type(m).__name__ in class_names and hasattr(m, "kl")
+    )
 
 
 def gan_bce(score, label, logits):
@@ -211,29 +220,86 @@ def noise(n, shape, uniform, device):
     return torch.randn(n, *shape, device=device)
 
 
+class _StopForward(Exception):
+    """Raised by the hook in ``rbm_visible``: the layers after the RBM need not run."""
+
+
+@torch.no_grad()
+def rbm_visible(model, x, rbm):
+    """What reaches ``rbm``: the model's layers before it run on ``x``, the ones after do not."""
+    seen = {}
+
+    def hook(module, args):
+        seen["v"] = args[0]
+        raise _StopForward
+
+    handle = rbm.register_forward_pre_hook(hook)
+    try:
+        model(x)
+    except _StopForward:
+        pass
+    finally:
+        handle.remove()
+    return seen["v"].float().reshape(x.shape[0], -1)
+
+
+def cd_loss(rbm, v0, k, start=None):
+    """Contrastive divergence as a loss: F(v0) - F(vk), whose gradient is the CD-k update
+    (persistent CD when ``start`` is the chain's last state). Returns the loss, F(v0) and
+    the chain's new state."""
+    v = v0 if start is None else start
+    with torch.no_grad():
+        pv = v
+        for _ in range(k):
+            pv, v = rbm.gibbs_step(v)
+    data = rbm.free_energy(v0).mean()
+    return data - rbm.free_energy(pv).mean(), data, v
+
+
+@torch.no_grad()
+def rbm_recon_error(rbm, v0):
+    """Mean squared error of one up-down pass: how well the RBM reproduces its input."""
+    return (rbm.visible_probs(rbm.hidden_probs(v0)) - v0).pow(2).mean()
+
+
 # --- optimizers and schedules ----------------------------------------------------------------
 
-OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-              "adadelta": "Adadelta", "adam": "Adam", "adamw": "AdamW", "lbfgs": "LBFGS"}
+OPTIMIZERS = {
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "lbfgs": "LBFGS",
+}
 LBFGS_DEFAULTS = {"max_iter": 5, "history_size": 20, "line_search_fn": "strong_wolfe"}
 
 
-def make_optimizer(name, params, lr, momentum=0.9, nesterov=False, weight_decay=0.0,
-                   options=None):
+def make_optimizer(
+    name, params, lr, momentum=0.9, nesterov=False, weight_decay=0.0, options=None
+):
     """The torch optimizer ``name`` over ``params``; ``options`` are its other keywords."""
     extra = dict(options or {})
     if "betas" in extra:
         extra["betas"] = tuple(extra["betas"])
     params = list(params)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
-                               nesterov=nesterov, **extra)
+        return torch.optim.SGD(
+            params,
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            **extra,
+        )
     if name == "lbfgs":
         return torch.optim.LBFGS(params, lr=lr, **{**LBFGS_DEFAULTS, **extra})
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}")
-    return getattr(torch.optim, OPTIMIZERS[name])(params, lr=lr, weight_decay=weight_decay,
-                                                  **extra)
+    return getattr(torch.optim, OPTIMIZERS[name])(
+        params, lr=lr, weight_decay=weight_decay, **extra
+    )
 
 
 class LearningRate:
@@ -242,13 +308,16 @@ class LearningRate:
     ``torch.optim.lr_scheduler.LambdaLR`` stepped once per optimizer step; ``end_epoch``
     takes the epoch's validation loss (plateau)."""
 
-    def __init__(self, kind="none", options=None, warmup=0, steps_per_epoch=1, epochs=1,
-                 top=1.0):
+    def __init__(
+        self, kind="none", options=None, warmup=0, steps_per_epoch=1, epochs=1, top=1.0
+    ):
         self.kind, self.opts, self.warmup = kind, dict(options or {}), warmup
         self.steps_per_epoch = max(1, steps_per_epoch)
         self.epochs = max(1, epochs)
         self.total = self.steps_per_epoch * self.epochs
-        self.top = top  # the largest base learning rate (cosine's floor, one-cycle's peak)
+        self.top = (
+            top  # the largest base learning rate (cosine's floor, one-cycle's peak)
+        )
         self.plateau, self.best, self.bad_epochs = 1.0, None, 0
 
     def _opt(self, key, default):
@@ -265,7 +334,9 @@ class LearningRate:
             f = self._opt("gamma", 0.95) ** epoch
         elif kind == "cosine":
             lo = self._opt("min_lr", 0.0) / self.top
-            f = lo + (1 - lo) * 0.5 * (1 + math.cos(math.pi * min(step, self.total) / self.total))
+            f = lo + (1 - lo) * 0.5 * (
+                1 + math.cos(math.pi * min(step, self.total) / self.total)
+            )
         elif kind == "one_cycle":
             f = self._one_cycle(step)
         elif kind == "plateau":
@@ -282,8 +353,11 @@ class LearningRate:
         end = start / self._opt("final_div_factor", 1e4)
         up = max(1, int(self._opt("pct_start", 0.3) * self.total))
         t = min(step, self.total)
-        a, b, frac = (start, peak, t / up) if t <= up else (
-            peak, end, (t - up) / max(1, self.total - up))
+        a, b, frac = (
+            (start, peak, t / up)
+            if t <= up
+            else (peak, end, (t - up) / max(1, self.total - up))
+        )
         return b + (a - b) * 0.5 * (1 + math.cos(math.pi * frac))
 
     def end_epoch(self, metric):
@@ -300,7 +374,11 @@ class LearningRate:
             self.bad_epochs = 0
 
     def state_dict(self):
-        return {"plateau_factor": self.plateau, "best": self.best, "bad_epochs": self.bad_epochs}
+        return {
+            "plateau_factor": self.plateau,
+            "best": self.best,
+            "bad_epochs": self.bad_epochs,
+        }
 
     def load_state_dict(self, state):
         self.plateau = float(state.get("plateau_factor", 1.0))

@@ -17,6 +17,7 @@ from string import Template
 
 from ...compile.naming import literal
 from .data import DataPlan, data_functions
+from .loop import loop_parts, main_source
 from .tasks import TaskPlan, task_parts
 
 
@@ -36,6 +37,7 @@ class ScriptParts:
 _ARGS = '''
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     $lr
@@ -83,17 +85,17 @@ def load_weights(path):
         ) from None
 
 
-def save_weights(model, folder):
-    """weights.safetensors when safetensors is installed, else weights.pt."""
+def save_weights(model, folder, name="weights"):
+    """NAME.safetensors when safetensors is installed, else NAME.pt."""
     os.makedirs(folder, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     try:
         from safetensors.torch import save_file
     except ImportError:
-        path = os.path.join(folder, "weights.pt")
+        path = os.path.join(folder, f"{name}.pt")
         torch.save(state, path)
         return path
-    path = os.path.join(folder, "weights.safetensors")
+    path = os.path.join(folder, f"{name}.safetensors")
     save_file(state, path)
     return path
 '''
@@ -144,8 +146,12 @@ $body    return x
 def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: str) -> str:
     """The text of ``train.py``."""
     parts = ScriptParts()
-    parts.stdlib |= {"import argparse", "import os", "import time"}
-    parts.third |= {"import torch.distributed as dist"}
+    parts.stdlib |= {"import argparse", "import json", "import os", "import time"}
+    parts.third |= {"import torch.distributed as dist",
+                    "from torch.optim.lr_scheduler import LambdaLR",
+                    "from torch.utils.data import DataLoader, TensorDataset"}
+    if task.name not in ("gan", "rbm"):
+        parts.third.add("from torch.nn.parallel import DistributedDataParallel")
     lr = max(task.options.get("lr_g", 2e-4), task.options.get("lr_d", 2e-4)) \
         if task.name == "gan" else config.lr
     parts.constants += [f"SEED = {config.seed}", f"VAL_SPLIT = {config.val_split!r}",
@@ -162,12 +168,13 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
     parts.block(_SETUP)
     parts.block(_WEIGHTS)
     task_parts(parts, task, config)
+    loop_parts(parts, task, data, config)
     lr = ('parser.add_argument("--lr", type=float, help="both networks (default LR_G, LR_D)")'
           if task.name == "gan" else 'parser.add_argument("--lr", type=float, default=LR)')
     parts.block(_ARGS, lr=lr)
-    parts.functions.append(task.main(cls, data, config))
+    parts.functions.append(main_source(task, cls, data, config))
     imports = ["\n".join(sorted(parts.stdlib)), "\n".join(_sorted_third(parts.third)),
-               f"from model import {cls}"]
+               f"import recipe\nfrom model import {cls}"]
     text = "\n\n".join([f'"""{lines_doc}"""', *imports, "\n".join(parts.constants)])
     text += "\n\n\n" + "\n\n\n".join(parts.functions)
     text += '\n\n\nif __name__ == "__main__":\n    main()\n'
