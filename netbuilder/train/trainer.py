@@ -178,6 +178,10 @@ class Trainer:
 
     def _run(self) -> RunResult:
         cfg = self.config
+        # Analysed before seeding: a graph's first analysis may draw random numbers (first
+        # imports, shape probes), and the weights must not depend on whether it ran already
+        # (an exported model.py, seeded alike, starts from the same weights).
+        analysis = self.graph.analyze()
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
         device = resolve_device(cfg.device, self.dist.local_rank if self.dist.enabled else None)
@@ -187,7 +191,6 @@ class Trainer:
             raise TrainingError(f"The {task.name} task cannot run data-parallel: run it in one "
                                 f"process", field="task")
         module = self.graph.build()  # CompileError names the broken nodes
-        analysis = self.graph.analyze()
         outputs = [analysis.shape(o) for o in self.graph.outputs()]
         dp = plan(cfg, device, convolutional(self.graph))
         memory = memory_warning(analysis.total_params, cfg.optimizer, device.type)

@@ -15,7 +15,8 @@ from netbuilder.train.export_project import export_project
 from netbuilder.train.trainer import Trainer
 from train_helpers import EXAMPLES
 
-# Tiny runs: a few dozen samples, two or three epochs (a DBN: one per RBM, then fine-tuning).
+# Tiny runs: a few dozen samples, two or three epochs (a DBN: one per RBM, then fine-tuning);
+# the app's events stay on (short Gibbs chains for the RBMs' dreams).
 CASES = {
     "classify": ("mlp_spirals", {"dataset_options": {"classes": 2, "n_samples": 160},
                                  "epochs": 3, "normalization": "standard",
@@ -29,9 +30,10 @@ CASES = {
     "vae": ("vae_conv", {"dataset_options": {"size": 28, "limit": 64}, "epochs": 2}),
     "gan": ("dcgan_digits", {"dataset_options": {"size": 28, "limit": 64}, "epochs": 2}),
     "rbm": ("rbm_digits", {"dataset_options": {"binarize": True, "flatten": True, "limit": 96},
-                           "epochs": 2}),
+                           "epochs": 2, "task_options": {"gibbs_steps": 5}}),
     "dbn": ("dbn_digits", {"dataset_options": {"flatten": True, "limit": 96}, "epochs": 2,
-                           "task_options": {"pretrain_epochs": 1, "pretrain_lr": 0.01}}),
+                           "task_options": {"pretrain_epochs": 1, "pretrain_lr": 0.01,
+                                            "gibbs_steps": 5}}),
 }
 
 
