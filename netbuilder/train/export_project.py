@@ -25,8 +25,8 @@ from ..compile.naming import quoted
 from ..errors import NetbuilderError
 from ..graph import Graph
 from ..graph.fileformat import atomic_replace, atomic_write
-from .batches import fit_to_input
 from . import recipe
+from .batches import fit_to_input
 from .config import TrainingConfig
 from .data import DataError
 from .project.data import SNAPSHOT, plan_data

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 # --- data order ------------------------------------------------------------------------------
@@ -384,3 +386,72 @@ class LearningRate:
         self.plateau = float(state.get("plateau_factor", 1.0))
         self.best = state.get("best")
         self.bad_epochs = int(state.get("bad_epochs", 0))
+
+
+# --- processes and files (what an exported train.py needs; netbuilder has its own run store) ---
+
+
+def autocast(device):
+    """bf16 mixed precision on GPUs that have it (netbuilder's "auto" precision)."""
+    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+def average_gradients(module, world):
+    """Average gradients over the processes (this task trains parts of the model in turn, so
+    it syncs them itself instead of through DistributedDataParallel)."""
+    if world > 1:
+        for p in module.parameters():
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= world
+
+
+def setup(device_name):
+    """Rank, number of processes and device; joins the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device_name == "auto":
+        device_name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device_name)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", local_rank)
+    if world > 1:
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+
+
+def load_weights(path):
+    """A state dict from .safetensors (needs the safetensors package) or a .pt file."""
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return load_file(path)
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
+        # damaged, or Python objects that could run code: never loaded unsafely
+        raise SystemExit(
+            f"{path}: cannot read the weights: it is damaged, or it holds Python "
+            "objects besides tensors (not loaded: they could run code)"
+        ) from None
+
+
+def save_weights(model, folder, name="weights"):
+    """NAME.safetensors when safetensors is installed, else NAME.pt."""
+    os.makedirs(folder, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    try:
+        from safetensors.torch import save_file
+    except ImportError:
+        path = os.path.join(folder, f"{name}.pt")
+        torch.save(state, path)
+        return path
+    path = os.path.join(folder, f"{name}.safetensors")
+    save_file(state, path)
+    return path

@@ -8,12 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from train_helpers import EXAMPLES
 
 import netbuilder as nb
 from netbuilder.train.config import TrainingConfig
 from netbuilder.train.export_project import export_project
 from netbuilder.train.trainer import Trainer
-from train_helpers import EXAMPLES
 
 # Tiny runs: a few dozen samples, two or three epochs (a DBN: one per RBM, then fine-tuning);
 # the app's events stay on (short Gibbs chains for the RBMs' dreams).

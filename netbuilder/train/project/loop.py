@@ -7,7 +7,8 @@ Phases follow the task's: a DBN pre-trains its RBMs one after another, then fine
 """
 from __future__ import annotations
 
-from .tasks import TaskPlan, block
+from ...compile.naming import literal
+from .tasks import TaskPlan
 
 
 def datasets_source(task: TaskPlan, data, config) -> str:
@@ -80,18 +81,18 @@ def loop_parts(parts, task: TaskPlan, data, config) -> None:
     parts.block(_TRAIN_EPOCH, aug_arg=", augmenter, stats" if aug else "",
                 augment="".join(f"        {ln}\n" for ln in lines))
     names = task.train_names()
-    parts.constants.append(f"NAMES = {names!r}  # what a training step returns")
+    parts.constants.append(f"NAMES = {literal(names)}  # what a training step returns")
     if config.val_split > 0:
-        parts.constants.append(f"VAL_NAMES = {task.val_names()!r}")
+        parts.constants.append(f"VAL_NAMES = {literal(task.val_names())}")
 
 
 def main_source(task: TaskPlan, cls: str, data, config) -> str:
     aug = any(v for v in config.augmentation.values())
     norm = config.normalization != "none" and not data.tokens
     per_batch = aug and norm
-    lines = ["args = parse_args()", "rank, world, device = setup(args.device)",
+    lines = ["args = parse_args()", "rank, world, device = recipe.setup(args.device)",
              "torch.manual_seed(args.seed)", f"model = {cls}().to(device)", "if args.weights:",
-             "    model.load_state_dict(load_weights(args.weights))",
+             "    model.load_state_dict(recipe.load_weights(args.weights))",
              "train_set, val_set, stats = datasets(args.limit)" if per_batch else
              "train_set, val_set = datasets(args.limit)"]
     if per_batch:
@@ -112,7 +113,7 @@ def main_source(task: TaskPlan, cls: str, data, config) -> str:
         lines += _pretrain(task, extra)
     if task.name != "rbm":
         lines += _fit(task, config, extra)
-    lines += ["if rank == 0:", "    print(f\"saved {save_weights(model, args.out)}\")",
+    lines += ["if rank == 0:", "    print(f\"saved {recipe.save_weights(model, args.out)}\")",
               "    with open(os.path.join(args.out, \"history.json\"), \"w\") as f:",
               "        json.dump(history, f, indent=1)",
               "if world > 1:", "    dist.barrier()"]
@@ -125,22 +126,23 @@ def main_source(task: TaskPlan, cls: str, data, config) -> str:
 def _pretrain(task: TaskPlan, extra: str) -> list[str]:
     """Greedy contrastive-divergence training of the RBMs, one after another."""
     if task.name == "dbn":
-        epochs, lr = "PRETRAIN_EPOCHS", "PRETRAIN_LR or args.lr"
-        label = "f\"{name} {epoch}/{epochs}\""
+        epochs, lr, what = "PRETRAIN_EPOCHS", "PRETRAIN_LR or args.lr", "name"
     else:
-        epochs, lr = "args.epochs", "args.lr"
-        label = "f\"{name} {epoch}/{epochs}\" if len(RBMS) > 1 else f\"epoch {epoch}/{epochs}\""
-    step = "lambda x, *_: cd_step(model, rbm, optimizer, x, world)"
+        epochs, lr, what = "args.epochs", "args.lr", "name if len(RBMS) > 1 else \"epoch\""
+    step = "partial(cd_step, model, rbm, optimizer, world)"
     return ["for name in RBMS:",
             "    rbm, epochs = getattr(model, name), " + epochs,
+            f"    what = {what}",
             f"    optimizer = make_optimizer(rbm.parameters(), {lr})",
             "    rate, schedulers = make_schedulers([optimizer], len(loader), epochs)",
             "    for epoch in range(1, epochs + 1):",
             "        started = time.perf_counter()",
             "        sampler.set_epoch(epoch0 + epoch)",
             "        model.train()",
-            f"        loss = train_epoch({step}, loader, schedulers, device, world{extra})[0]",
-            f"        report({label}, {{\"loss\": loss}}, history, rank, started)",
+            f"        step = {step}",
+            f"        loss = train_epoch(step, loader, schedulers, device, world{extra})[0]",
+            "        label = f\"{what} {epoch}/{epochs}\"",
+            "        report(label, {\"loss\": loss}, history, rank, started)",
             "        rate.end_epoch(loss)",
             "    epoch0 += epochs"]
 
@@ -151,22 +153,22 @@ def _fit(task: TaskPlan, config, extra: str) -> list[str]:
                  f"opt_d = make_optimizer(model.{task.discriminator}.parameters(), "
                  "args.lr or LR_D)",
                  "rate, schedulers = make_schedulers([opt_g, opt_d], len(loader), args.epochs)"]
-        net, step = "model", "lambda x: train_step(model, opt_g, opt_d, x, world)"
+        net, step = "model", "partial(train_step, model, opt_g, opt_d, world)"
     else:
         ddp = "DistributedDataParallel(model)"
         if task.unused_parameters:  # an RBM's visible bias takes no part in the forward pass
             ddp = "DistributedDataParallel(model, find_unused_parameters=True)"
-        lines = [f"net = {ddp} if world > 1 else model",
+        lines = ["net = model", "if world > 1:", f"    net = {ddp}",
                  "optimizer = make_optimizer(model.parameters(), args.lr)",
                  "rate, schedulers = make_schedulers([optimizer], len(loader), args.epochs)"]
-        net, step = "net", "lambda *batch: train_step(net, optimizer, *batch)"
+        net, step = "net", "partial(train_step, net, optimizer)"
     val = config.val_split > 0
     es = config.early_stopping
     plateau = '"val_loss"' if val else '"loss"'
     lines += ["best, bad = None, 0", "for epoch in range(1, args.epochs + 1):",
               "    started = time.perf_counter()", "    sampler.set_epoch(epoch0 + epoch)",
-              f"    {net}.train()",
-              f"    scores = train_epoch({step}, loader, schedulers, device, world{extra})",
+              f"    {net}.train()", f"    step = {step}",
+              f"    scores = train_epoch(step, loader, schedulers, device, world{extra})",
               "    metrics = dict(zip(NAMES, scores))"]
     if val:
         lines.append("    metrics.update(evaluate(model, val_loader, device))")
@@ -180,7 +182,7 @@ def _fit(task: TaskPlan, config, extra: str) -> list[str]:
         lines += ["    if best is None or (value > best if HIGHER else value < best):"]
     lines += ["        best, bad = value, 0",
               "        if rank == 0:",
-              "            save_weights(model, args.out, \"best\")",
+              "            recipe.save_weights(model, args.out, \"best\")",
               "    else:",
               "        bad += 1"]
     if es is not None:

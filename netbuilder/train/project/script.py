@@ -48,58 +48,6 @@ def parse_args():
     return parser.parse_args()
 '''
 
-_SETUP = '''
-def setup(device_name):
-    """Rank, number of processes and device; joins the process group under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device_name == "auto":
-        device_name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device_name)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank)
-    if world > 1:
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return rank, world, device
-'''
-
-_WEIGHTS = '''
-def load_weights(path):
-    """A state dict from .safetensors (needs the safetensors package) or a .pt file."""
-    if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
-
-        return load_file(path)
-    import pickle
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
-        # damaged, or Python objects that could run code: never loaded unsafely
-        raise SystemExit(
-            f"{path}: cannot read the weights: it is damaged, or it holds Python "
-            "objects besides tensors (not loaded: they could run code)"
-        ) from None
-
-
-def save_weights(model, folder, name="weights"):
-    """NAME.safetensors when safetensors is installed, else NAME.pt."""
-    os.makedirs(folder, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    try:
-        from safetensors.torch import save_file
-    except ImportError:
-        path = os.path.join(folder, f"{name}.pt")
-        torch.save(state, path)
-        return path
-    path = os.path.join(folder, f"{name}.safetensors")
-    save_file(state, path)
-    return path
-'''
-
 _SPLIT_STRATIFIED = '''
 def split(x, y):
     """Deterministic train/validation split, stratified by class, as netbuilder splits."""
@@ -146,7 +94,8 @@ $body    return x
 def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: str) -> str:
     """The text of ``train.py``."""
     parts = ScriptParts()
-    parts.stdlib |= {"import argparse", "import json", "import os", "import time"}
+    parts.stdlib |= {"import argparse", "import json", "import os", "import time",
+                     "from functools import partial"}
     parts.third |= {"import torch.distributed as dist",
                     "from torch.optim.lr_scheduler import LambdaLR",
                     "from torch.utils.data import DataLoader, TensorDataset"}
@@ -165,15 +114,13 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
     aug = {k: v for k, v in config.augmentation.items() if v}
     if aug:
         _augmenter(parts, aug, config.seed)
-    parts.block(_SETUP)
-    parts.block(_WEIGHTS)
     task_parts(parts, task, config)
     loop_parts(parts, task, data, config)
     lr = ('parser.add_argument("--lr", type=float, help="both networks (default LR_G, LR_D)")'
           if task.name == "gan" else 'parser.add_argument("--lr", type=float, default=LR)')
     parts.block(_ARGS, lr=lr)
     parts.functions.append(main_source(task, cls, data, config))
-    imports = ["\n".join(sorted(parts.stdlib)), "\n".join(_sorted_third(parts.third)),
+    imports = ["\n".join(_sorted_third(parts.stdlib)), "\n".join(_sorted_third(parts.third)),
                f"import recipe\nfrom model import {cls}"]
     text = "\n\n".join([f'"""{lines_doc}"""', *imports, "\n".join(parts.constants)])
     text += "\n\n\n" + "\n\n\n".join(parts.functions)

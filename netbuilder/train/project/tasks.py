@@ -69,8 +69,6 @@ def task_parts(parts, task: TaskPlan, config) -> None:
     """Add the task's settings, ``train_step``/``cd_step`` and ``evaluate`` to ``parts``."""
     amp = config.precision in ("auto", "bf16") and config.optimizer != "lbfgs"
     task.options = {**task.options, "_amp": amp}
-    if amp:
-        parts.block(_AUTOCAST)
     _settings(parts, task, config)
     if task.penalties:
         rows = "".join(f"    ({literal(a)}, {float(l1)!r}, {float(l2)!r}),\n"
@@ -78,8 +76,6 @@ def task_parts(parts, task: TaskPlan, config) -> None:
         parts.constants.append(f"PENALTIES = [\n{rows}]")
         parts.block(_PENALTY)
     parts.block(_OPTIMIZER)
-    if task.name in ("gan", "rbm", "dbn"):
-        parts.block(_AVERAGE)
     if task.name == "gan":
         _gan_step(parts, task, config)
     elif task.name != "rbm":
@@ -102,7 +98,8 @@ def _settings(parts, task: TaskPlan, config) -> None:
     schedule = {"kind": config.schedule, "options": dict(config.schedule_options),
                 "warmup": config.warmup_steps}
     c = parts.constants
-    c += [f"OPTIMIZER = {literal(optimizer)}", f"SCHEDULE = {literal(schedule)}",
+    rows = "".join(f"    {literal(k)}: {literal(v)},\n" for k, v in optimizer.items())
+    c += [f"OPTIMIZER = {{\n{rows}}}", f"SCHEDULE = {literal(schedule)}",
           f"GRAD_CLIP = {float(config.grad_clip)!r}"]
     if task.name not in ("gan", "rbm"):
         c.append(f"LOSS = recipe.loss_function({literal(task.loss)}, "
@@ -141,13 +138,6 @@ def _settings(parts, task: TaskPlan, config) -> None:
               f"MIN_DELTA = {float(es.min_delta)!r}", f"TARGET = {literal(es.target)}"]
 
 
-_AUTOCAST = '''
-def autocast(device):
-    """bf16 mixed precision on GPUs that have it (netbuilder's "auto" precision)."""
-    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
-'''
-
 _PENALTY = '''
 def penalty(net):
     """The layers' L1/L2 weight penalties, added to the loss."""
@@ -164,19 +154,10 @@ def make_schedulers(optimizers, steps_per_epoch, epochs):
     """Warm-up, the schedule and reduce-on-plateau as one LambdaLR per optimizer, stepped
     after every optimizer step."""
     top = max(g["lr"] for optimizer in optimizers for g in optimizer.param_groups)
-    rate = recipe.LearningRate(**SCHEDULE, steps_per_epoch=steps_per_epoch, epochs=epochs, top=top)
+    rate = recipe.LearningRate(
+        **SCHEDULE, steps_per_epoch=steps_per_epoch, epochs=epochs, top=top
+    )
     return rate, [LambdaLR(optimizer, rate.factor) for optimizer in optimizers]
-'''
-
-_AVERAGE = '''
-def average_gradients(module, world):
-    """Average gradients over the processes (this task trains parts of the model in turn, so
-    it syncs them itself instead of through DistributedDataParallel)."""
-    if world > 1:
-        for p in module.parameters():
-            if p.grad is not None:
-                dist.all_reduce(p.grad)
-                p.grad /= world
 '''
 
 _EVALUATE = '''
@@ -212,7 +193,7 @@ def _supervised_step(task: TaskPlan, config) -> str:
         body = [f"loss = LOSS(net({fed}), {target})"]
         result = "loss.detach()"
     if task.options.get("_amp"):
-        body = ["with autocast(x.device):", *[f"    {ln}" for ln in body]]
+        body = ["with recipe.autocast(x.device):", *[f"    {ln}" for ln in body]]
     clip = ["if GRAD_CLIP:", "    torch.nn.utils.clip_grad_norm_(net.parameters(), GRAD_CLIP)"]
     backward = f"(loss{reg}).backward()" if reg else "loss.backward()"
     head = f"def train_step(net, optimizer, {args}):\n"
@@ -266,7 +247,7 @@ def bce(score, label):
     return recipe.gan_bce(score, label, LOGITS)
 
 
-def train_step(model, opt_g, opt_d, real, world):
+def train_step(model, opt_g, opt_d, world, real):
     """D_STEPS discriminator updates, then one generator update (non-saturating loss)."""
     gen, disc = model.$gen, model.$disc
     for _ in range(D_STEPS):
@@ -274,7 +255,7 @@ def train_step(model, opt_g, opt_d, real, world):
         opt_d.zero_grad(set_to_none=True)
 $d_forward        loss_d = bce(p_real, REAL_LABEL) + bce(p_fake, 0.0)
         $d_backward
-        average_gradients(disc, world)
+        recipe.average_gradients(disc, world)
         if GRAD_CLIP:
             torch.nn.utils.clip_grad_norm_(disc.parameters(), GRAD_CLIP)
         opt_d.step()
@@ -283,7 +264,7 @@ $d_forward        loss_d = bce(p_real, REAL_LABEL) + bce(p_fake, 0.0)
 $g_forward    loss_g = bce(p_gen, 1.0)
     $g_backward
     disc.requires_grad_(True)
-    average_gradients(gen, world)
+    recipe.average_gradients(gen, world)
     if GRAD_CLIP:
         torch.nn.utils.clip_grad_norm_(gen.parameters(), GRAD_CLIP)
     opt_g.step()
@@ -296,8 +277,8 @@ def _gan_step(parts, task: TaskPlan, config) -> None:
     d_fwd = ["fake = gen(z)", "p_real, p_fake = disc(real), disc(fake.detach())"]
     g_fwd = ["p_gen = disc(fake)"]
     if task.options.get("_amp"):
-        d_fwd = ["with autocast(real.device):", *[f"    {ln}" for ln in d_fwd]]
-        g_fwd = ["with autocast(real.device):", *[f"    {ln}" for ln in g_fwd]]
+        d_fwd = ["with recipe.autocast(real.device):", *[f"    {ln}" for ln in d_fwd]]
+        g_fwd = ["with recipe.autocast(real.device):", *[f"    {ln}" for ln in g_fwd]]
     reg = " + penalty(model)" if task.penalties else ""
     parts.block(_GAN_STEP, gen=task.generator, disc=task.discriminator,
                 d_forward=_indent(d_fwd, "        "), g_forward=_indent(g_fwd, "    "),
@@ -306,13 +287,13 @@ def _gan_step(parts, task: TaskPlan, config) -> None:
 
 
 _CD_STEP = '''
-def cd_step(model, rbm, optimizer, x, world):
+def cd_step(model, rbm, optimizer, world, x, *labels):
     """One contrastive-divergence update of `rbm`; returns its reconstruction error."""
     v0 = recipe.rbm_visible(model, x, rbm)
     optimizer.zero_grad(set_to_none=True)
 $start    loss, _, chain = recipe.cd_loss(rbm, v0, CD_K or rbm.k, $chain)
 $keep    $backward
-    average_gradients(rbm, world)
+    recipe.average_gradients(rbm, world)
     if GRAD_CLIP:
         torch.nn.utils.clip_grad_norm_(rbm.parameters(), GRAD_CLIP)
     optimizer.step()
