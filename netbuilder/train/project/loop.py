@@ -8,7 +8,7 @@ Phases follow the task's: a DBN pre-trains its RBMs one after another, then fine
 from __future__ import annotations
 
 from ...compile.naming import literal
-from .tasks import TaskPlan
+from .tasks import TaskPlan, validates
 
 
 def datasets_source(task: TaskPlan, data, config) -> str:
@@ -82,7 +82,7 @@ def loop_parts(parts, task: TaskPlan, data, config) -> None:
                 augment="".join(f"        {ln}\n" for ln in lines))
     names = task.train_names()
     parts.constants.append(f"NAMES = {literal(names)}  # what a training step returns")
-    if config.val_split > 0:
+    if validates(task, config):
         parts.constants.append(f"VAL_NAMES = {literal(task.val_names())}")
 
 
@@ -90,11 +90,12 @@ def main_source(task: TaskPlan, cls: str, data, config) -> str:
     aug = any(v for v in config.augmentation.values())
     norm = config.normalization != "none" and not data.tokens
     per_batch = aug and norm
+    val_name = "val_set" if validates(task, config) else "_"
     lines = ["args = parse_args()", "rank, world, device = recipe.setup(args.device)",
              "torch.manual_seed(args.seed)", f"model = {cls}().to(device)", "if args.weights:",
              "    model.load_state_dict(recipe.load_weights(args.weights))",
-             "train_set, val_set, stats = datasets(args.limit)" if per_batch else
-             "train_set, val_set = datasets(args.limit)"]
+             f"train_set, {val_name}, stats = datasets(args.limit)" if per_batch else
+             f"train_set, {val_name} = datasets(args.limit)"]
     if per_batch:
         lines.append("stats = [torch.from_numpy(a).to(device) for a in stats]")
     lines += ["sampler = recipe.EpochSampler(len(train_set), args.seed, rank, world)",
@@ -102,7 +103,7 @@ def main_source(task: TaskPlan, cls: str, data, config) -> str:
               "loader = DataLoader(",
               "    train_set, args.batch_size, sampler=sampler, generator=torch.Generator()",
               ")"]
-    if config.val_split > 0:
+    if validates(task, config):
         lines.append("val_loader = DataLoader(val_set, batch_size=max(args.batch_size, 256))")
     extra = ""
     if aug:

@@ -57,8 +57,12 @@ class TaskPlan:
 
     def val_names(self) -> list[str]:
         return {"classify": ["loss", "accuracy"], "dbn": ["loss", "accuracy"],
-                "regress": ["loss", "mae"], "rbm": ["recon_error", "free_energy"]
-                }.get(self.name, self.train_names())
+                "regress": ["loss", "mae"]}.get(self.name, self.train_names())
+
+
+def validates(task: TaskPlan, config) -> bool:
+    """Whether the script validates after each epoch (an RBM's script reports training only)."""
+    return config.val_split > 0 and task.name != "rbm"
 
 
 def block(text: str, **values) -> str:
@@ -82,7 +86,7 @@ def task_parts(parts, task: TaskPlan, config) -> None:
         parts.functions.append(_supervised_step(task, config))
     if task.name in ("rbm", "dbn"):
         _cd_step(parts, task, config)
-    if config.val_split > 0:
+    if validates(task, config):
         parts.functions.append(_scores(task))
         parts.block(_EVALUATE)
 
@@ -236,10 +240,7 @@ def _scores(task: TaskPlan) -> str:
                  "probs = [recipe.gan_prob(p, LOGITS) for p in (p_real, p_fake)]",
                  "return torch.stack([loss_d + loss_g, loss_d, loss_g, *probs])"]
         return "def scores(model, x):\n" + doc + _indent(lines, "    ").rstrip("\n")
-    lines = ["rbm = getattr(model, RBMS[-1])", "v0 = recipe.rbm_visible(model, x, rbm)",
-             "error = recipe.rbm_recon_error(rbm, v0)",
-             "return torch.stack([error, rbm.free_energy(v0).mean()])"]
-    return "def scores(model, x):\n" + doc + _indent(lines, "    ").rstrip("\n")
+    raise ValueError(f"no validation scores for the {task.name} task")
 
 
 _GAN_STEP = '''
@@ -291,7 +292,7 @@ def cd_step(model, rbm, optimizer, world, x, *labels):
     """One contrastive-divergence update of `rbm`; returns its reconstruction error."""
     v0 = recipe.rbm_visible(model, x, rbm)
     optimizer.zero_grad(set_to_none=True)
-$start    loss, _, chain = recipe.cd_loss(rbm, v0, CD_K or rbm.k, $chain)
+$start    loss, _, $chain = recipe.cd_loss(rbm, v0, CD_K or rbm.k$start_arg)
 $keep    $backward
     recipe.average_gradients(rbm, world)
     if GRAD_CLIP:
@@ -307,11 +308,12 @@ def _cd_step(parts, task: TaskPlan, config) -> None:
         start = ("    chain = CHAINS.get(rbm)\n"
                  "    if chain is None or chain.shape[1] != v0.shape[1]:\n"
                  "        chain = torch.bernoulli(torch.full_like(v0, 0.5))\n")
-        keep, chain = "    CHAINS[rbm] = chain\n", "chain"
+        keep, chain, start_arg = "    CHAINS[rbm] = chain\n", "chain", ", chain"
     else:
-        start, keep, chain = "", "", "None"
+        start, keep, chain, start_arg = "", "", "_", ""
     backward = "(loss + penalty(model)).backward()" if task.penalties else "loss.backward()"
-    parts.block(_CD_STEP, start=start, keep=keep, chain=chain, backward=backward)
+    parts.block(_CD_STEP, start=start, keep=keep, chain=chain, start_arg=start_arg,
+                backward=backward)
 
 
-__all__ = ["TaskPlan", "task_parts", "EXPORTABLE", "SUPERVISED", "block"]
+__all__ = ["TaskPlan", "task_parts", "EXPORTABLE", "SUPERVISED", "block", "validates"]
