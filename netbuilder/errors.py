@@ -56,6 +56,11 @@ class CompileError(NetbuilderError):
     """The graph cannot be turned into a module (errors listed in the message)."""
 
 
+class WeightsError(NetbuilderError):
+    """A graph's weights file is missing, unsafe, damaged or does not fit the graph (the
+    message names the file and the tensor)."""
+
+
 class ModelImportError(NetbuilderError):
     """A PyTorch model cannot be imported (every unsupported operation and where it is)."""
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from .errors import EXIT_ADVICE, ModelImportError, NetbuilderError
 DEFAULT_TIMEOUT = 60.0  # seconds a file may take to load, build and trace
 _POLL_S = 0.05
 CHILD_FLAG = "--netbuilder-import-child"  # the bundle's program runs child_main with it
+MODULE_WEIGHTS = "module"  # --weights module: the instance's own weights
+WEIGHTS_FILE = "weights.safetensors"  # what the child writes beside its result
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -48,6 +50,23 @@ def parse_shape(text: str) -> tuple[int, ...]:
         raise ModelImportError(f"{text!r} is not an input shape: give positive sizes without the "
                                f"batch dimension, e.g. 1,28,28")
     return shape
+
+
+# --input-shape's dtype names -> the graph's Input dtypes
+INPUT_DTYPES = {"float": "float32", "float32": "float32", "long": "int64", "int64": "int64"}
+
+
+def parse_input(text: str) -> tuple[tuple[int, ...], str | None]:
+    """``"35:long"`` → ``((35,), "int64")``; ``"1,28,28"`` → ``((1, 28, 28), None)`` (the
+    dtype then follows the model: token ids where the input feeds an Embedding)."""
+    shape_text, sep, dtype = text.strip().rpartition(":")
+    if not sep:
+        return parse_shape(text), None
+    key = dtype.strip().lower()
+    if key not in INPUT_DTYPES:
+        raise ModelImportError(f"{text!r}: unknown dtype {dtype.strip()!r}; give one of "
+                               f"{', '.join(INPUT_DTYPES)}, e.g. 35:long for 35 token ids")
+    return parse_shape(shape_text), INPUT_DTYPES[key]
 
 
 def parse_args_json(text: str | None) -> dict:
@@ -77,20 +96,46 @@ class ImportResult:
     class_name: str
     nodes: int  # nodes besides inputs and outputs
     params: int
+    weights: bytes | None = None  # safetensors of the graph's state dict, when asked for
+    # What became a placeholder and why, grouped, and the fallbacks tracing needed: one line
+    # each ("  - ReLU6 ×35 in features.* → Module node (...) at models.py:12: `code`").
+    report: list[str] = field(default_factory=list)
+
+    def keep_weights(self, origin: str | os.PathLike) -> Any:
+        """The graph, keeping the imported weights (``graph.weights``, from ``origin``) when
+        there are any: what the command line saves and the editor opens."""
+        if self.weights is not None:
+            from .graph.weights import GraphWeights
+
+            self.graph.weights = GraphWeights(data=self.weights, origin=str(origin))
+        return self.graph
 
 
 def import_in_child(path: str | os.PathLike, class_name: str, args: dict | None = None,
                     input_shapes=None, name: str | None = None, *,
                     timeout: float = DEFAULT_TIMEOUT,
-                    cancel: threading.Event | None = None) -> ImportResult:
+                    cancel: threading.Event | None = None,
+                    input_dtypes=None,
+                    weights: str | os.PathLike | None = None) -> ImportResult:
     """Import ``class_name`` of the file ``path`` in a child process, within ``timeout``
-    seconds (``cancel`` stops it early). Raises ``ModelImportError``."""
+    seconds (``cancel`` stops it early); ``input_dtypes``: one per input shape, "float32",
+    "int64" or None (follow the model). Raises ``ModelImportError``.
+
+    ``weights``: ``MODULE_WEIGHTS`` keeps the instance's own weights (its initialisation, or
+    what its constructor loaded); a file (safetensors, or a weights-only ``.pt``/``.pth``)
+    gives weights by the original model's keys. Either comes back as ``result.weights``,
+    renamed for the graph and checked against it (the child writes safetensors: no pickle)."""
     p = Path(path)
     if not p.is_file():
         raise ModelImportError(f"{p}: file not found")
+    if weights is not None and str(weights) != MODULE_WEIGHTS:
+        if not Path(weights).is_file():
+            raise ModelImportError(f"{weights}: weights file not found")
+        weights = str(Path(weights).resolve())
     request = {"path": str(p), "class_name": class_name, "args": dict(args or {}),
                "input_shapes": [list(s) for s in input_shapes] if input_shapes else None,
-               "name": name}
+               "name": name, "input_dtypes": list(input_dtypes) if input_dtypes else None,
+               "weights": None if weights is None else str(weights)}
     folder = Path(tempfile.mkdtemp(prefix="netbuilder-import-"))
     try:
         code = _run_child(folder, json.dumps(request), timeout, cancel, p)
@@ -166,9 +211,11 @@ def _read_result(folder: Path, code: int, path: Path) -> ImportResult:
 
     try:
         text = str(data["text"])
+        weights = (folder / WEIGHTS_FILE).read_bytes() if data.get("weights") else None
         return ImportResult(text, from_json(text), str(data["class_name"]), int(data["nodes"]),
-                            int(data["params"]))
-    except (KeyError, TypeError, ValueError, NetbuilderError) as exc:
+                            int(data["params"]), weights,
+                            [str(x) for x in data.get("report") or []])
+    except (KeyError, TypeError, ValueError, OSError, NetbuilderError) as exc:
         raise ModelImportError(f"The import of {path} sent back an unreadable result "
                                f"({exc})") from None
 
@@ -209,7 +256,7 @@ def _child(result_path: str) -> None:
     sys.argv = [path]
     sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 (for the process's life)
     try:
-        outcome = {"ok": True, **_import(request)}
+        outcome = {"ok": True, **_import(request, result_path)}
     except ModelImportError as exc:
         outcome = {"ok": False, "error": str(exc),
                    "problems": [str(p) for p in getattr(exc, "problems", None) or []]}
@@ -222,16 +269,52 @@ def _child(result_path: str) -> None:
     atomic_write(result_path, json.dumps(outcome))
 
 
-def _import(request: dict) -> dict:
-    from .compile.import_source import import_file
+def _import(request: dict, result_path: str) -> dict:
+    from .compile.import_report import meta_lines
+    from .compile.import_source import instantiate, load_class
+    from .compile.importer import import_module
     from .graph.fileformat import to_json
 
     shapes = request.get("input_shapes")
-    graph = import_file(request["path"], request["class_name"], request.get("args") or {},
-                        [tuple(s) for s in shapes] if shapes else None, request.get("name"))
+    module = instantiate(load_class(request["path"], request["class_name"]),
+                         request.get("args") or {})
+    graph = import_module(module, input_shapes=[tuple(s) for s in shapes] if shapes else None,
+                          name=request.get("name"), input_dtypes=request.get("input_dtypes"))
     nodes = sum(1 for n in graph.nodes() if not n.is_boundary)
+    weights = request.get("weights")
+    if weights is not None:
+        from .graph.atomic import atomic_write
+
+        data = _imported_weights(module, graph, weights, request["class_name"])
+        atomic_write(Path(result_path).with_name(WEIGHTS_FILE), data)
     return {"text": to_json(graph), "class_name": request["class_name"], "nodes": nodes,
-            "params": int(graph.analyze().total_params)}
+            "params": int(graph.analyze().total_params), "weights": weights is not None,
+            "report": meta_lines(graph.meta.get("imported", {}))}
+
+
+def _imported_weights(module, graph, source: str, class_name: str) -> bytes:
+    """The weights the graph keeps, as safetensors: the module's own, or a file's (checked
+    by the original's keys first, so that a message names keys the person knows)."""
+    from .compile.importer import map_state_dict
+    from .compile.weights import apply_weights, fit_weights, read_weights, to_safetensors
+    from .errors import WeightsError
+
+    if source == MODULE_WEIGHTS:
+        original = module.state_dict()
+    else:
+        try:
+            original = read_weights(source, source)
+            fit = fit_weights(module.state_dict(), original)
+            if not fit.ok:
+                raise WeightsError(fit.message(f"{source} (for {class_name})"))
+        except WeightsError as exc:
+            raise ModelImportError(str(exc)) from None
+    tensors = map_state_dict(original, graph)
+    try:
+        apply_weights(graph.build(), tensors, f"the weights of {class_name}")
+    except WeightsError as exc:
+        raise ModelImportError(str(exc)) from None
+    return to_safetensors(tensors)
 
 
 def child_main(result_path: str) -> None:

@@ -200,6 +200,32 @@ def siamese() -> nb.Graph:
     return g
 
 
+BACKBONE_WEIGHTS = "finetune_digits.safetensors"  # made by scripts/make_pretrained.py
+
+
+def finetune_digits(weights: bool = True) -> nb.Graph:
+    """A small convolutional body (pretrained on the digits, frozen) and a new head."""
+    g = nb.Graph("finetune_digits")
+    x = g.add("Input", "image", shape=(1, 8, 8))
+    last = chain(g, x,
+                 L("Conv2d", "conv1", out_channels=16, kernel_size=3, padding=1),
+                 L("BatchNorm2d", "bn1"), L("ReLU", "relu1"),
+                 L("MaxPool2d", "pool1", kernel_size=2),
+                 L("Conv2d", "conv2", out_channels=32, kernel_size=3, padding=1),
+                 L("BatchNorm2d", "bn2"), L("ReLU", "relu2"),
+                 L("AdaptiveAvgPool2d", "gap", output_size=1), L("Flatten", "flatten"))
+    body = [i for i in g.topo_order() if i != x]
+    assert g.node(body[-1]).id == last
+    backbone = nb.group(g, body, "Block", "backbone")
+    chain(g, backbone, L("Linear", "head", out_features=10), L("Output", "logits"))
+    g.set_trainable(backbone, False)
+    if weights:
+        from netbuilder.graph.weights import GraphWeights
+
+        g.weights = GraphWeights(BACKBONE_WEIGHTS, EXAMPLES_DIR)
+    return g
+
+
 def _digits_rows(task: str = "classify") -> dict:
     return {"dataset": "digits_rows", "options": {}, "task": task}
 
@@ -270,6 +296,13 @@ EXAMPLES: dict[str, dict] = {
                        "together and pushes the others apart.",
         "dataset_hint": {"dataset": "digits", "options": {}, "task": "siamese"},
     },
+    "finetune_digits": {
+        "build": finetune_digits,
+        "description": "Transfer learning: a convolutional body pretrained on the digits is "
+                       "frozen and a new head learns your classes; point the dataset at an "
+                       "image folder and set the head's out_features to its classes.",
+        "dataset_hint": {"dataset": "digits", "options": {}, "task": "classify"},
+    },
 }
 
 # Training setups (netbuilder.train.TrainingConfig fields; the rest keep their defaults), so
@@ -291,6 +324,7 @@ TRAINING: dict[str, dict] = {
                     "task": "autoencode", "epochs": 30, "lr": 0.003},
     "siamese": {"dataset": "digits", "task": "siamese", "epochs": 10, "lr": 0.003,
                 "batch_size": 64},
+    "finetune_digits": {"dataset": "digits", "epochs": 5, "lr": 0.01},
 }
 for _stem, _training in TRAINING.items():
     EXAMPLES[_stem].setdefault("training", dict(_training))

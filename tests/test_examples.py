@@ -19,7 +19,8 @@ from netbuilder.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = Path(str(resources.files("netbuilder") / "resources" / "examples"))
 NAMES = ["mlp_spirals", "lenet5", "resnet_small", "inception_block", "lstm_classifier",
-         "gru_forecaster", "birnn_classifier", "transformer_tiny", "autoencoder"]
+         "gru_forecaster", "birnn_classifier", "transformer_tiny", "autoencoder",
+         "finetune_digits"]
 
 
 def _script():
@@ -187,3 +188,63 @@ def test_positions_are_laid_out_on_the_grid():
         positions = [n.pos for n in g.nodes()]
         assert len(set(positions)) == len(positions), name  # no two nodes on top of each other
         assert all(x % 20 == 0 and y % 20 == 0 for x, y in positions), name
+
+
+def _bars_folder(folder: Path) -> Path:
+    """A small image folder of two classes: horizontal and vertical bars (16×16 PNGs)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("horizontal", "vertical"):
+        (folder / label).mkdir(parents=True)
+        for i in range(40):
+            img = rng.integers(0, 40, (16, 16)).astype(np.uint8)
+            at = rng.integers(2, 14)
+            if label == "horizontal":
+                img[at - 1:at + 2, :] = 255
+            else:
+                img[:, at - 1:at + 2] = 255
+            Image.fromarray(img, mode="L").save(folder / label / f"{i:03d}.png")
+    return folder
+
+
+def test_finetune_example_trains_a_new_head_on_an_image_folder(tmp_path):
+    from safetensors.torch import load_file
+
+    from netbuilder.train.config import TrainingConfig
+    from netbuilder.train.trainer import train
+
+    shipped = EXAMPLES / "finetune_digits.safetensors"
+    assert shipped.stat().st_size < 300_000  # shipped small
+    pretrained = load_file(str(shipped))
+    assert {k.split(".")[0] for k in pretrained} == {"backbone"}
+    g = nb.load(EXAMPLES / "finetune_digits.json")
+    backbone, head = g.find("backbone"), g.find("head")
+    assert not g.node(backbone).trainable and g.node(head).trainable
+    g.set_param(head, "out_features", 2)  # the folder's classes: the head is new anyway
+    folder = _bars_folder(tmp_path / "bars")
+    config = TrainingConfig.from_graph(g).replace(
+        dataset=str(folder), dataset_options={"size": 8, "grayscale": True}, epochs=4,
+        device="cpu", batch_size=16, lr=0.05)
+    torch.manual_seed(0)
+    events: list = []
+    result = train(g, config, emit=events.append)
+    after = result.model.state_dict()
+    for key, value in pretrained.items():  # the frozen body: weights and BN statistics
+        assert torch.equal(after[key], value), key
+    assert after["head.weight"].shape == (2, 32)
+    assert result.history[-1]["val_accuracy"] >= 0.8, result.history
+    logs = [getattr(e, "message", "") for e in events]
+    assert any("freshly initialised: 'head'" in m for m in logs), logs
+
+
+def test_the_shipped_body_fits_the_example_as_the_script_draws_it():
+    """scripts/make_pretrained.py trains the body of make_examples' graph: same keys and
+    shapes as the shipped file (which the script rewrites)."""
+    from safetensors.torch import load_file
+
+    shipped = load_file(str(EXAMPLES / "finetune_digits.safetensors"))
+    body = _script().finetune_digits(weights=False).build().state_dict()
+    assert {k: tuple(v.shape) for k, v in body.items() if k.startswith("backbone.")} == \
+        {k: tuple(v.shape) for k, v in shipped.items()}

@@ -38,6 +38,11 @@ def check_file(path: str, trust: bool = False) -> dict:
     problem = training_problem(graph)  # the settings train and export would refuse
     if problem is not None:
         diags.append(Diagnostic("error", None, problem))
+    from ..compile.weights import weights_status
+
+    weights = weights_status(graph)
+    if weights is not None and weights.problem is not None:
+        diags.append(Diagnostic("error", None, weights.problem))
     analysis = graph.analyze()
     errors = sum(d.is_error for d in diags)
     found = [diagnostic_dict(graph, d) for d in diags]
@@ -48,6 +53,9 @@ def check_file(path: str, trust: bool = False) -> dict:
         "file": path, "name": graph.name, "ok": errors == 0, "errors": errors,
         "warnings": sum(d["severity"] == "warning" for d in found),
         "nodes": len(graph), "parameters": analysis.total_params,
+        "trainable": analysis.total_trainable,
+        "frozen": analysis.total_params - analysis.total_trainable,
+        "weights": weights.as_dict() if weights is not None else None,
         "diagnostics": found,
     }
 
@@ -56,6 +64,11 @@ def _print_report(report: dict) -> None:
     for d in report["diagnostics"]:
         print(f"{d['severity']}: {d['message']}")
     size = f"{plural(report['nodes'], 'node')}, {grouped(report['parameters'])} parameters"
+    if report.get("frozen"):
+        size += f": trainable {grouped(report['trainable'])} / frozen {grouped(report['frozen'])}"
+    weights = report.get("weights")
+    if weights and weights["ok"]:
+        size += f"; weights {weights['file']} ({weights['tensors']} tensors)"
     if report["ok"]:
         extra = f" with {plural(report['warnings'], 'warning')}" if report["warnings"] else ""
         print(f"{report['file']}: OK{extra} ({size})")

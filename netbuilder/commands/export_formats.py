@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "torch.export.load)")
     group.add_argument("--weights", metavar="RUN|FILE",
                        help="trained weights: a run folder or a .safetensors/.pt file (default: "
-                            "the newest run of FILE that fits the graph)")
+                            "the graph's own weights, else the newest run of FILE that fits "
+                            "the graph)")
     group.add_argument("--no-weights", action="store_true",
                        help="leave the weights out (untrained, freshly initialised)")
     group.add_argument("--no-preprocessing", action="store_true",
@@ -40,11 +41,13 @@ def run(args: argparse.Namespace, graph) -> int | None:
             _folder_exists(Path(target), CommandError, suffix)
     weights = _weights(args, graph)
     prep = _preprocessing(args, weights)
+    own = weights is None and not args.no_weights and graph.weights is not None
     if args.project:
         from ..train.export_project import export_project
 
-        report = export_project(graph, args.project, weights)
-        extra = f" (weights from {weights})" if weights is not None else ""
+        report = export_project(graph, args.project, weights, graph_weights=not args.no_weights)
+        extra = f" (weights from {weights})" if weights is not None else \
+            f" (the graph's weights, {graph.weights.label()})" if own else ""
         print(f"wrote {report.folder}: {', '.join(report.files)}{extra}")
         from .common import one_line
 
@@ -53,7 +56,8 @@ def run(args: argparse.Namespace, graph) -> int | None:
     if args.onnx:
         from ..compile.onnx_export import export_onnx
 
-        r = export_onnx(graph, args.onnx, _weights_file(weights), preprocessing=prep)
+        r = export_onnx(graph, args.onnx, _weights_file(weights, graph, own),
+                        preprocessing=prep)
         if r.method == "legacy":
             print("netbuilder: warning: written by the legacy ONNX exporter (torch.export "
                   "could not capture this graph)", file=sys.stderr)
@@ -65,13 +69,13 @@ def run(args: argparse.Namespace, graph) -> int | None:
     if args.torchscript:
         from ..compile.onnx_export import export_torchscript
 
-        r = export_torchscript(graph, args.torchscript, _weights_file(weights),
+        r = export_torchscript(graph, args.torchscript, _weights_file(weights, graph, own),
                                preprocessing=prep)
         print(f"wrote {args.torchscript} (TorchScript by torch.jit.{r.method}{_raw(prep)})")
     if args.pt2:
         from ..compile.onnx_export import export_pt2
 
-        r = export_pt2(graph, args.pt2, _weights_file(weights), preprocessing=prep)
+        r = export_pt2(graph, args.pt2, _weights_file(weights, graph, own), preprocessing=prep)
         print(f"wrote {args.pt2} (torch.export program, dynamic batch axis{_raw(prep)}; "
               f"matches PyTorch within {r.max_difference:.1g})")
     return 0
@@ -119,12 +123,19 @@ def _weights(args: argparse.Namespace, graph) -> Path | None:
         return None
     if args.weights:
         return Path(args.weights)
+    if graph.weights is not None:
+        return None  # the graph's own weights (an explicit choice) before its newest run
     from ..train.export_project import latest_run_weights
 
     return latest_run_weights(args.file, graph)
 
 
-def _weights_file(weights: Path | None) -> Path | None:
+def _weights_file(weights: Path | None, graph, own: bool):
+    """The weights file (or, ``own``, the graph's own weights as a state dict)."""
+    if own:
+        from ..compile.weights import graph_state
+
+        return graph_state(graph)
     if weights is not None and weights.is_dir():
         return weights / "weights.safetensors"
     return weights

@@ -22,10 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where to write the graph file")
     parser.add_argument("--args", metavar="JSON",
                         help="constructor arguments as a JSON object, e.g. '{\"hidden\": 64}'")
-    parser.add_argument("--input-shape", metavar="SHAPE", action="append", default=None,
-                        help="input shape without the batch dimension, e.g. 1,28,28 (once per "
-                             "forward argument; a Linear input is guessed)")
+    parser.add_argument("--input-shape", metavar="SHAPE[:DTYPE]", action="append", default=None,
+                        help="input shape without the batch dimension, e.g. 1,28,28, once per "
+                             "forward argument in order; a dtype after a colon: 35:long for "
+                             "35 token ids, 3,32,32:float (default: long where the input "
+                             "feeds an Embedding, else float; a Linear input is guessed)")
     parser.add_argument("--name", help="graph name (default: the class name)")
+    parser.add_argument("--weights", metavar="FILE|module",
+                        help="keep weights with the graph (written beside it): a .safetensors "
+                             "file or a weights-only .pt/.pth by the original model's keys, or "
+                             "'module' for the instance's own weights after its constructor")
     parser.add_argument("--timeout", metavar="SECONDS", type=float, default=None,
                         help="stop the import when the file takes longer than this to load and "
                              "trace (default: 60)")
@@ -34,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ModelImportError
     from ..graph.fileformat import atomic_write
-    from ..model_import import DEFAULT_TIMEOUT, import_in_child, parse_args_json, parse_shape
+    from ..model_import import DEFAULT_TIMEOUT, import_in_child, parse_args_json, parse_input
 
     path, _, class_name = args.source.rpartition(":")
     if not path or not class_name.isidentifier():
@@ -49,14 +55,28 @@ def run(args: argparse.Namespace) -> int:
     if not timeout > 0:
         raise CommandError(f"--timeout {args.timeout:g}: give a positive number of seconds")
     try:
-        shapes = [parse_shape(s) for s in args.input_shape] if args.input_shape else None
+        inputs = [parse_input(s) for s in args.input_shape or ()]
+        shapes = [shape for shape, _ in inputs] or None
+        dtypes = [dtype for _, dtype in inputs] if any(d for _, d in inputs) else None
         result = import_in_child(path, class_name, parse_args_json(args.args), shapes,
-                                 args.name, timeout=timeout)
+                                 args.name, timeout=timeout, input_dtypes=dtypes,
+                                 weights=args.weights)
     except ModelImportError as exc:
         # The list of unsupported operations reads best one per line.
         print(f"netbuilder: error: {exc}", file=sys.stderr)
         return 1
-    atomic_write(out, result.text)
+    kept = ""
+    if result.weights is not None:
+        from ..graph.fileformat import save
+
+        graph = result.keep_weights(args.weights)
+        save(graph, out)  # the weights beside it first, then the graph naming them
+        kept = f" (weights: {graph.weights.name})"
+    else:
+        atomic_write(out, result.text)
     print(f"imported {class_name}: {result.nodes} nodes, {grouped(result.params)} parameters "
-          f"→ {out}")
+          f"→ {out}{kept}")
+    if result.report:
+        print("import report (placeholders and fallbacks):")
+        print("\n".join(result.report))
     return 0

@@ -46,6 +46,7 @@ def layer_rows(graph, analysis, depth: int = 0, block: str | None = None) -> lis
             "output_shape": "; ".join(fmt_shape(s) if s is not None else "?"
                                       for s in info.out_shapes) or "-",
             "params": info.params, "trainable": info.trainable, "macs": info.macs,
+            "frozen": graph.is_frozen(nid),
             "error": info.error,
             # a shared module: its parameters are counted on the node that owns it
             "shares": graph.node(node.shares).name if node.shares in graph else None,
@@ -61,6 +62,13 @@ def summarize(path: str, batch_size: int = 1, trust: bool = False) -> dict:
     analysis = graph.analyze()
     diags = graph.check()
     params, trainable = analysis.total_params, analysis.total_trainable
+    from ..compile.weights import weights_status
+
+    weights = weights_status(graph)
+    if weights is not None and weights.problem is not None:
+        from ..graph import Diagnostic
+
+        diags.append(Diagnostic("error", None, weights.problem))
     return {
         "file": path, "name": graph.name, "batch_size": batch_size,
         "layers": layer_rows(graph, analysis),
@@ -71,6 +79,7 @@ def summarize(path: str, batch_size: int = 1, trust: bool = False) -> dict:
             "param_bytes": analysis.param_bytes(),
             "activation_bytes": analysis.activation_bytes(batch_size),
         },
+        "weights": weights.as_dict() if weights is not None else None,
         "ok": not any(d.is_error for d in diags),
         "diagnostics": [diagnostic_dict(graph, d) for d in diags],
     }
@@ -81,6 +90,8 @@ def render(report: dict) -> list[str]:
     for r in report["layers"]:
         shape = "(error)" if r["error"] else r["output_shape"]
         params = f"shares {r['shares']}" if r.get("shares") else grouped(r["params"])
+        if r.get("frozen") and r["params"]:
+            params += " (frozen)"
         rows.append([_INDENT * r["depth"] + r["name"], r["type"], shape, params,
                      human_count(r["macs"]) if r["macs"] else "-"])
     table = format_table(["Layer", "Type", "Output shape", "Param #", "MACs"], rows,
@@ -94,11 +105,24 @@ def render(report: dict) -> list[str]:
              f"Total params: {grouped(t['params'])} ({human_count(t['params'])})",
              f"Trainable params: {grouped(t['trainable'])}",
              f"Non-trainable params: {grouped(t['non_trainable'])}",
+             weights_line(report.get("weights")),
              f"MACs: {macs}",
              f"Parameter memory: {human_bytes(t['param_bytes'])}",
              f"Activation memory (batch {n}): {human_bytes(t['activation_bytes'])}"]
     lines += [f"{d['severity']}: {d['message']}" for d in report["diagnostics"]]
     return lines
+
+
+def weights_line(weights: dict | None) -> str:
+    """What the graph starts from: its weights file (and whether it fits), or nothing."""
+    if weights is None:
+        return "Weights: none (training starts from a fresh initialisation)"
+    if not weights["ok"]:
+        return f"Weights: {weights['file']}: see the error below"
+    fresh = weights.get("fresh") or []
+    new = f"; new layers, freshly initialised: {', '.join(fresh)}" if fresh else ""
+    return (f"Weights: {weights['file']} ({weights['tensors']} tensors, "
+            f"{grouped(weights['values'])} values; they fit the graph{new})")
 
 
 def run(args: argparse.Namespace) -> int:

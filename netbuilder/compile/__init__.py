@@ -7,11 +7,12 @@ from .analysis import analyze as _analyze
 from .build import build as _build
 from .build import exec_source
 from .checks import structural
-from .codegen import generate, node_attributes, penalised_layers, used_nodes
+from .codegen import frozen_layers, generate, node_attributes, penalised_layers, used_nodes
 from .gen_checks import gen_checks
 
 __all__ = ["analyze", "check", "build", "to_python", "Analysis", "NodeInfo", "exec_source",
-           "used_nodes", "generate", "node_attributes", "penalised_layers", "gen_checks"]
+           "used_nodes", "generate", "node_attributes", "penalised_layers", "frozen_layers",
+           "gen_checks"]
 
 
 def analyze(graph: Graph, batch_size: int = 1) -> Analysis:

@@ -52,6 +52,9 @@ class NodeInfo:
     macs: int = 0  # multiply-accumulates per sample
     error: str | None = None
     inner: Analysis | None = None  # a block's inner analysis
+    # a block repeated ×N: the analysis of repetitions 2..N where their input differs from
+    # the first's (the first may change the shape); None when all are alike
+    inner_rest: Analysis | None = None
 
     @property
     def shape(self) -> tuple | None:
@@ -117,7 +120,9 @@ class Analysis:
             if node is not None and (node.is_output or (node.is_input and not outer)):
                 continue  # aliases: of the value an Output receives, or of the block's input
             if info.inner is not None:
-                total += info.inner._values_per_sample(outer=False)
+                rest = info.inner_rest or info.inner
+                total += info.inner._values_per_sample(outer=False) + \
+                    (_repeat(node) - 1) * rest._values_per_sample(outer=False)
                 continue
             total += sum(math.prod(s) for s in info.out_shapes if s is not None)
         return total
@@ -142,13 +147,17 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
             diags.append(Diagnostic("error", nid, empty))
             continue
         batches = tuple(_batch_of(infos.get(src), i) for _, src, i in wires[nid])
+        frozen = graph.is_frozen(nid)
         key = (node.version, tuple(ins), batches, overrides.get(nid), node.name,
-               node.spec.code_target and trust.is_allowed(node.spec.code_target(node.params)))
+               node.spec.code_target and trust.is_allowed(node.spec.code_target(node.params)),
+               frozen)
         cached = graph._analysis_cache.get(nid)
         if cached is not None and cached[0] == key:
             info = cached[1]
         else:
             info = _analyze_node(graph, node, ins, overrides.get(nid), batches)
+            if frozen:
+                info.trainable = 0  # (a block's inner nodes are frozen with it: already 0)
             graph._analysis_cache[nid] = (key, info)
             recomputed += 1
         infos[nid] = info
@@ -298,6 +307,8 @@ def _analyze_block(graph: Graph, node: Node, ins: list[tuple], info: NodeInfo) -
     info.out_dtypes = [inner.nodes[o].out_dtypes[0] if o in inner.nodes and
                        inner.nodes[o].out_dtypes else None for o in outs]
     errors = [d for d in inner.diagnostics if d.is_error]
+    if not errors and outs and _repeat(node) > 1:
+        _analyze_repeats(node, info, overrides, outs)
     if not outs:
         info.error = (f"{node.label} has no Output node inside: add one (open the block) so "
                       f"that it returns a value")
@@ -307,6 +318,39 @@ def _analyze_block(graph: Graph, node: Node, ins: list[tuple], info: NodeInfo) -
             f" (and {more} more problem{'s' if more > 1 else ''} inside)" if more else "")
     _analyze_shared_ports(graph, node, ins, info)
     return info
+
+
+def _repeat(node: Node | None) -> int:
+    return int(node.params.get("repeat", 1)) if node is not None and node.inner is not None \
+        else 1
+
+
+def _analyze_repeats(node: Node, info: NodeInfo, overrides: dict, outs: list) -> None:
+    """A block applied N times: repetitions 2..N take the first one's output and must keep
+    its shape; parameters and MACs count every repetition."""
+    n = _repeat(node)
+    if len(overrides) != 1 or len(outs) != 1 or node.spec.inputs:
+        info.error = (f"{node.label} repeats ×{n}, but a repeated block takes one input and "
+                      f"returns one output (it has {len(overrides)} and {len(outs)}): set "
+                      f"repeat to 1, or give the block one input and one output")
+        return
+    (port, (shape, dtype)), = overrides.items()
+    rest = info.inner
+    if tuple(info.out_shapes[0]) != tuple(shape) or info.out_dtypes[0] != dtype:
+        rest = analyze(node.inner, {port: (info.out_shapes[0], info.out_dtypes[0])})
+        bad = next((d for d in rest.diagnostics if d.is_error), None)
+        second = rest.shape(outs[0])
+        if bad is not None or second != info.out_shapes[0]:
+            why = bad.message if bad is not None else (
+                f"it changes {fmt_shape(info.out_shapes[0])} into {fmt_shape(second)}")
+            info.error = (f"{node.label} repeats ×{n}, but its second repetition cannot take "
+                          f"the first one's output ({why}): after the first, each repetition "
+                          f"must keep the shape; set repeat to 1 or make the block keep it")
+            return
+        info.inner_rest = rest
+    info.params += (n - 1) * rest.total_params
+    info.trainable += (n - 1) * rest.total_trainable
+    info.macs += (n - 1) * rest.total_macs
 
 
 def _analyze_shared_ports(graph: Graph, node: Node, ins: list[tuple], info: NodeInfo) -> None:

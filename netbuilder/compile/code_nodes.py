@@ -54,7 +54,8 @@ def analyze_code_node(node, info, namespace: dict):
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
             info.error = f"{node.label}: {target!r} is not an nn.Module class"
             return info
-        out, module = _run(em.init, scope, info.in_shapes)
+        out, module = _run(em.init, scope, info.in_shapes, node.params.get("item"),
+                           info.in_dtypes)
     except Exception as exc:  # noqa: BLE001 (the user's code: its error, said about the node)
         info.error = f"{node.label} ({target}) fails: {type(exc).__name__}: {exc}"
         return info
@@ -67,21 +68,24 @@ def analyze_code_node(node, info, namespace: dict):
     return info
 
 
-def _run(init: str, scope: dict, shapes: list):
-    """The module's output on meta tensors, or on a real batch of one where it cannot run on
-    meta (data-dependent code, ``.item()``, numpy)."""
+def _run(init: str, scope: dict, shapes: list, item=None, dtypes=()):
+    """The module's output (element ``item`` of a tuple) on meta tensors, or on a real batch
+    of one where it cannot run on meta (data-dependent code, ``.item()``, numpy)."""
+    kinds = [torch.int64 if d == "int64" else torch.float32 for d in dtypes] or \
+        [torch.float32] * len(shapes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             with torch.device("meta"):
                 module = eval(init, scope).eval()  # noqa: S307 (checked names and literals)
-                out = module(*[torch.empty((1, *s), device="meta") for s in shapes])
+                out = module(*[torch.empty((1, *s), dtype=k, device="meta")
+                               for s, k in zip(shapes, kinds)])
         except Exception:  # noqa: BLE001 (some code cannot run on meta: run it for real)
             module = eval(init, scope).eval()  # noqa: S307
             with torch.no_grad():
-                out = module(*[torch.zeros((1, *s)) for s in shapes])
+                out = module(*[torch.zeros((1, *s), dtype=k) for s, k in zip(shapes, kinds)])
     if isinstance(out, (tuple, list)):
-        out = out[0]
+        out = out[item or 0]
     return out, module
 
 

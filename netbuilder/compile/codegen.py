@@ -12,9 +12,12 @@ from importlib import resources
 
 from ..errors import CompileError
 from ..graph import Graph
+from ..graph.blockdefs import root_of, sequential_chain
 from ..layers import EmitContext
 from ..layers import modules as helper_modules
+from ..layers.spec import keeping_defaults
 from .analysis import Analysis, analyze
+from .block_classes import drop_defaults, generalize, skeleton
 from .checks import structural
 from .code_nodes import untrusted_code
 from .naming import Namespace, class_name, quoted
@@ -35,6 +38,31 @@ class _Unit:
     imports: list[str] = field(default_factory=list)  # Module nodes' import statements
     class_names: Namespace = field(default_factory=lambda: Namespace(CLASS_RESERVED))
     attributes: dict = field(default_factory=dict)  # id(graph) -> {node id: attribute}
+    calls: dict = field(default_factory=dict)  # (id(node), id(analysis)) -> constructor call
+    uses: dict = field(default_factory=dict)  # definition name -> [(node, inner analysis)]
+    analyses: dict = field(default_factory=dict)  # id(block node) -> its inner analyses
+    class_args: dict = field(default_factory=dict)  # generated class -> its argument names
+    definitions: dict = field(default_factory=dict)  # the top graph's block definitions
+
+
+def _new_unit(graph: Graph, analysis: Analysis) -> _Unit:
+    """A unit that knows every use of every block definition below ``graph`` (a class
+    shared by several uses is written once, with arguments for what differs)."""
+    unit = _Unit(definitions=root_of(graph).definitions)
+
+    def collect(g: Graph, a: Analysis) -> None:
+        for nid in used_nodes(g):
+            node, info = g.node(nid), a.nodes.get(nid)
+            if node.inner is None or info is None or info.inner is None or info.error:
+                continue
+            instances = [info.inner] + ([info.inner_rest] if info.inner_rest else [])
+            unit.analyses[id(node)] = instances
+            if node.definition is not None:
+                unit.uses.setdefault(node.definition, []).extend((node, i) for i in instances)
+            for i in instances:
+                collect(node.inner, i)
+    collect(graph, analysis)
+    return unit
 
 
 def used_nodes(graph: Graph) -> list[str]:
@@ -55,9 +83,19 @@ def _errors_for(graph: Graph, analysis: Analysis, keep: list[str]) -> list[str]:
     return msgs
 
 
-def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
-                  doc: str) -> tuple[str, list[str], list[str]]:
-    """Source of one ``nn.Module`` class; returns it with its argument and output var names."""
+@dataclass
+class _Parts:
+    """One class's code before it is assembled: ``__init__`` lines (one may span several),
+    ``forward``'s parameters, body and returned variables, and what ``__main__`` passes."""
+
+    init: list[str]
+    params: list[str]
+    body: list[str]
+    outputs: list[str]
+    args: list[str]
+
+
+def _class_parts(graph: Graph, analysis: Analysis, unit: _Unit) -> _Parts:
     keep = used_nodes(graph)
     errors = _errors_for(graph, analysis, keep)
     if errors:
@@ -106,15 +144,11 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
         module = attr if owner is None else names.create(owner, graph.node(owner).name)
         ctx = EmitContext(name=module, params=node.params, in_vars=in_vars,
                           in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars)
-        untrusted_code(node)
-        em = node.spec.emit(ctx)
-        unit.imports += [i for i in em.imports if i not in unit.imports]
+        em = _emit(node, ctx, unit)
         if em.init and owner is None:
             init.append(f"self.{attr} = {em.init}")
             inits_after += _init_lines(node, attr)
         body += em.forward
-        unit.helpers |= set(em.helpers)
-        unit.functional |= em.uses_functional
         if len(ports) < 2:
             var[(nid, ports[0] if ports else "out")] = attr
         else:  # the ports with a result (a Chunk into 3 fills 3 of its ports)
@@ -125,24 +159,38 @@ def _class_source(graph: Graph, analysis: Analysis, cls: str, unit: _Unit,
         ports = ["out"] if graph.node(o).is_output else \
             [p.name for p in graph.output_ports(o) if (o, p.name) in var]
         outputs += [var[(o, p)] for p in ports]
-    lines = [f"class {cls}(nn.Module):", f'    """{doc}"""', "",
-             "    def __init__(self):", "        super().__init__()"]
-    lines += [f"        {line}" for line in init + inits_after]
     params = args + [f"{d}=None" for d in drawn] if companion else args + drawn
-    lines += ["", f"    def forward(self, {', '.join(params)}):"]
-    lines += [f"        {line}" for line in body]
-    lines.append(f"        return {', '.join(outputs)}")
-    return "\n".join(lines) + "\n", args if companion else args + drawn, outputs
+    return _Parts(init + inits_after, params, body, outputs,
+                  args if companion else args + drawn)
+
+
+def _emit(node, ctx: EmitContext, unit: _Unit):
+    untrusted_code(node)
+    em = node.spec.emit(ctx)
+    unit.imports += [i for i in em.imports if i not in unit.imports]
+    unit.helpers |= set(em.helpers)
+    unit.functional |= em.uses_functional
+    return em
+
+
+def _assemble(cls: str, doc: str, parts: _Parts, init_text: str | None = None,
+              signature: list[str] = ()) -> str:
+    init_text = "\n".join(parts.init) if init_text is None else init_text
+    lines = [f"class {cls}(nn.Module):", f'    """{doc}"""', "",
+             f"    def __init__({', '.join(['self', *signature])}):",
+             "        super().__init__()"]
+    lines += [f"        {line}" for line in init_text.split("\n") if init_text]
+    lines += ["", f"    def forward(self, {', '.join(parts.params)}):"]
+    lines += [f"        {line}" for line in parts.body]
+    lines.append(f"        return {', '.join(parts.outputs)}")
+    return "\n".join(lines) + "\n"
 
 
 def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: dict,
                 unit: _Unit, init: list[str], body: list[str]) -> None:
-    """A block node: its own class, called on its inner ports, and called again (same
-    weights) on each shared port its spec declares (a Discriminator's "real")."""
+    """A block node: its class (or an nn.Sequential) called on its inner ports, and called
+    again (same weights) on each shared port its spec declares (a Discriminator's "real")."""
     node = graph.node(nid)
-    sub = unit.class_names.create(("block", id(node.inner)), class_name(node.name))
-    _emit_class(node.inner, info.inner, sub, unit,
-                f"The {node.spec.block_role or 'block'} {quoted(node.name, 50)}.")
     shared_in = [p.name for p in node.spec.inputs]
     edges = graph.in_edges(nid)
     in_vars = [var[(e.src, e.src_port)] for e in edges if e.dst_port not in shared_in]
@@ -150,7 +198,7 @@ def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: 
     ports = all_ports[:len(all_ports) - len(node.spec.outputs)]
     outs = [attr] if len(ports) == 1 else [
         names.create((nid, p), f"{attr}_{node.inner.node(p).name}") for p in ports]
-    init.append(f"self.{attr} = {sub}()")
+    init.append(f"self.{attr} = {_block_expr(unit, node, info)}")
     body.append(f"{', '.join(outs)} = self.{attr}({', '.join(in_vars)})")
     for p, v in zip(ports, outs):
         var[(nid, p)] = v
@@ -168,10 +216,114 @@ def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: 
         var[(nid, port_out.name)] = v
 
 
-def _emit_class(graph, analysis, cls, unit, doc):
-    src, args, outs = _class_source(graph, analysis, cls, unit, doc)
-    unit.classes.append(src)
-    return src, args, outs
+def _block_expr(unit: _Unit, node, info) -> str:
+    """What a block node's attribute is made of: its class called with the use's arguments,
+    or an nn.Sequential; a block repeated ×N is an nn.Sequential of N of them."""
+    first = _instance_expr(unit, node, info.inner)
+    n = int(node.params.get("repeat", 1))
+    if n == 1:
+        return first
+    rest = first if info.inner_rest is None else _instance_expr(unit, node, info.inner_rest)
+    if n > 4:
+        return f"nn.Sequential({first}, *({rest} for _ in range({n - 1})))"
+    return _sequential([first] + [rest] * (n - 1))
+
+
+def _sequential(elements: list[str]) -> str:
+    body = "".join("    " + e.replace("\n", "\n    ") + ",\n" for e in elements)
+    return f"nn.Sequential(\n{body})"
+
+
+def _instance_expr(unit: _Unit, node, analysis: Analysis) -> str:
+    key = (id(node), id(analysis))
+    if key not in unit.calls:
+        if node.definition is None and int(node.params.get("repeat", 1)) == 1:
+            expr = _sequential_expr(unit, node.inner, analysis)
+            if expr is not None:
+                return expr
+        _emit_group(unit, _group_of(unit, node, analysis))
+    return unit.calls[key]
+
+
+def _group_of(unit: _Unit, node, analysis: Analysis) -> list[tuple]:
+    """Every instance that may share this one's class: all uses of its definition in the
+    graph (each repetition of a repeated block counted), or this block's own repetitions."""
+    if node.definition is not None:
+        if node.definition not in unit.uses:
+            unit.uses[node.definition] = []
+        found = unit.uses[node.definition]
+        if not any(n is node and a is analysis for n, a in found):
+            found.append((node, analysis))
+        return found
+    inner = unit.analyses.get(id(node))
+    return [(node, a) for a in (inner or [analysis])]
+
+
+def _emit_group(unit: _Unit, group: list[tuple]) -> None:
+    """Classes for a group of instances: one per distinct skeleton, with arguments."""
+    with keeping_defaults() as kept:
+        parts = [_class_parts(n.inner, a, unit) for n, a in group]
+    texts = ["\n".join(p.init) for p in parts]
+    by_skeleton: dict[tuple, list[int]] = {}
+    for k, (p, t) in enumerate(zip(parts, texts)):
+        key = (skeleton(t), tuple(p.body), tuple(p.params), tuple(p.outputs))
+        by_skeleton.setdefault(key, []).append(k)
+    node0 = group[0][0]
+    base = node0.definition or class_name(node0.name)
+    role = node0.spec.block_role or "block"
+    for j, ks in enumerate(by_skeleton.values()):
+        cls = unit.class_names.create(("block", id(node0), j), base if j == 0 else f"{base}{j + 1}")
+        gen = generalize([texts[k] for k in ks], _argument_hint(unit, node0),
+                         unit.class_args)
+        unit.class_args[cls] = gen.names
+        if node0.definition is not None:
+            doc = f"The block definition {quoted(node0.definition, 50)}."
+        else:
+            doc = f"The {role} {quoted(node0.name, 50)}."
+        unit.classes.append(_assemble(cls, doc, parts[ks[0]], drop_defaults(gen.text, kept),
+                                      gen.signature))
+        for k, call in zip(ks, gen.calls):
+            n, a = group[k]
+            unit.calls[(id(n), id(a))] = f"{cls}({call})"
+
+
+def _argument_hint(unit: _Unit, node):
+    """Names from the block definition: the argument bound to (node name, parameter)."""
+    d = unit.definitions.get(node.definition)
+    by_attr = {}
+    if d is not None:
+        attrs = unit.attributes.get(id(node.inner), {})
+        for arg, a in d.arguments.items():
+            for bind in a.binds:
+                if len(bind) == 2 and bind[0] in node.inner._names:
+                    attr = attrs.get(node.inner.find(bind[0]))
+                    by_attr.setdefault((attr, bind[1]), arg)
+    return lambda attr, param: by_attr.get((attr, param))
+
+
+def _sequential_expr(unit: _Unit, inner: Graph, analysis: Analysis) -> str | None:
+    """``nn.Sequential(...)`` for a block that is a chain of modules named 0, 1, ...; None
+    when it is not one (it then gets a class)."""
+    order = sequential_chain(inner)
+    if order is None or _errors_for(inner, analysis, used_nodes(inner)):
+        return None
+    elements = []
+    for nid in order:
+        node, info = inner.node(nid), analysis.nodes[nid]
+        if node.inner is not None:
+            elements.append(_block_expr(unit, node, info))
+            continue
+        if _init_lines(node, "m"):
+            return None
+        extra = [f"y_{p.name}" for p in node.spec.outputs[1:]]  # (unused: MaxPool's indices)
+        em = _emit(node, EmitContext(name="m", params=node.params, in_vars=["x"],
+                                     in_shapes=info.in_shapes, in_dtypes=info.in_dtypes,
+                                     out_vars=["y", *extra]), unit)
+        if not em.init or em.forward != ["y = self.m(x)"]:
+            return None
+        elements.append(em.init)
+    unit.attributes[id(inner)] = {nid: str(i) for i, nid in enumerate(order)}
+    return _sequential(elements)
 
 
 _INIT_CALLS = {
@@ -239,10 +391,12 @@ def generate(graph: Graph, class_name_: str | None = None, main: bool = True,
              analysis: Analysis | None = None) -> tuple[str, str]:
     """``(source, class name)`` for the whole graph."""
     analysis = analysis or analyze(graph)
-    unit = _Unit()
+    unit = _new_unit(graph, analysis)
     cls = unit.class_names.create("main", class_name_ or class_name(graph.name))
-    _, args, outs = _emit_class(graph, analysis, cls, unit,
-                                f"Generated by netbuilder from the graph {quoted(graph.name, 36)}.")
+    parts = _class_parts(graph, analysis, unit)
+    unit.classes.append(_assemble(
+        cls, f"Generated by netbuilder from the graph {quoted(graph.name, 36)}.", parts))
+    args, outs = parts.args, parts.outputs
     helper_src = _helper_sources(unit.helpers)
     header = [f'"""{cls}: a PyTorch model drawn in netbuilder."""']
     stdlib = [i for i in unit.imports if i == "import importlib.util"]
@@ -268,9 +422,26 @@ def generate(graph: Graph, class_name_: str | None = None, main: bool = True,
 def node_attributes(graph: Graph, analysis: Analysis | None = None) -> dict[str, str]:
     """``{node id: attribute}`` of the generated class (``model.<attribute>`` is that node's
     module; a block's is its class instance). Only nodes that reach an output are listed."""
-    unit = _Unit()
-    _class_source(graph, analysis or analyze(graph), "Model", unit, "")
+    analysis = analysis or analyze(graph)
+    unit = _new_unit(graph, analysis)
+    owner = graph.parent[0].node(graph.parent[1]) if graph.parent is not None and \
+        graph.parent[1] in graph.parent[0] else None
+    if owner is not None and owner.definition is None and \
+            int(owner.params.get("repeat", 1)) == 1 and \
+            _sequential_expr(unit, graph, analysis) is not None:  # nn.Sequential: 0, 1, ...
+        return dict(unit.attributes[id(graph)])
+    _class_parts(graph, analysis, unit)
     return dict(unit.attributes[id(graph)])
+
+
+def all_node_attributes(graph: Graph, analysis: Analysis | None = None
+                        ) -> dict[int, dict[str, str]]:
+    """``node_attributes`` of the graph and of every block inside it, keyed by ``id`` of the
+    (inner) graph, from one generation (walking blocks with ``node_attributes`` would generate
+    each inner class once per level above it)."""
+    unit = _new_unit(graph, analysis or analyze(graph))
+    _class_parts(graph, analysis or analyze(graph), unit)
+    return unit.attributes
 
 
 def penalised_layers(graph: Graph, analysis: Analysis | None = None
@@ -284,9 +455,28 @@ def penalised_layers(graph: Graph, analysis: Analysis | None = None
         node = graph.node(nid)
         inner = analysis.nodes[nid].inner
         if node.inner is not None and inner is not None:
-            out += [(f"{attr}.{path}", l1, l2)
+            n = int(node.params.get("repeat", 1))  # ×N: an nn.Sequential of N instances
+            heads = [attr] if n == 1 else [f"{attr}.{i}" for i in range(n)]
+            out += [(f"{head}.{path}", l1, l2) for head in heads
                     for path, l1, l2 in penalised_layers(node.inner, inner)]
         elif node.spec.weight_layer and (node.params.get("l1") or node.params.get("l2")):
             out.append((attr, float(node.params.get("l1") or 0),
                         float(node.params.get("l2") or 0)))
+    return out
+
+
+def frozen_layers(graph: Graph, analysis: Analysis | None = None) -> list[str]:
+    """Module paths (``"features"``, ``"head.norm"``) of the frozen nodes with parameters: a
+    frozen block once, for everything inside it. Training and the exported training script
+    freeze the parameters under these paths (see ``train.recipe.freeze``)."""
+    analysis = analysis or analyze(graph)
+    out: list[str] = []
+    for nid, attr in node_attributes(graph, analysis).items():
+        node, info = graph.node(nid), analysis.nodes[nid]
+        if not info.params:
+            continue
+        if not node.trainable:
+            out.append(attr)
+        elif node.inner is not None and info.inner is not None:
+            out += [f"{attr}.{path}" for path in frozen_layers(node.inner, info.inner)]
     return out

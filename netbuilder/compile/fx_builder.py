@@ -18,7 +18,8 @@ from torch import fx, nn
 from ..errors import NetbuilderError
 from ..graph import Graph
 from ..layers import get_spec
-from . import fx_map
+from . import fx_calls, fx_map
+from . import fx_placeholders as placeholders
 from .fx_names import (
     assigned_name,
     block_type,
@@ -72,7 +73,7 @@ class Builder:
         return nid
 
     def name_for(self, wanted: str) -> str:
-        base = sanitize(wanted)
+        base = wanted if wanted.isascii() and wanted.isdigit() else sanitize(wanted)
         taken = {n.name for n in self.g.nodes()}
         name, i = base, 1
         while name in taken:
@@ -131,7 +132,11 @@ class Builder:
         nid = self.add(type_, name or assigned_name(fxn) or fxn.name, params, fxn)
         if nid is None or not self.connect_all(nid, fxn, inputs, ports):
             return BAD
-        return Value("tensor", nid, get_spec(type_).outputs[0].name)
+        outputs = get_spec(type_).outputs
+        value = self.rec.values.get(fxn)
+        if len(outputs) > 1 and isinstance(value, (tuple, list)):  # chunk, split: one per part
+            return Value("tuple", nid, ports=[o.name for o in outputs[:len(value)]])
+        return Value("tensor", nid, outputs[0].name)
 
     # --- the walk --------------------------------------------------------------------------
 
@@ -145,11 +150,10 @@ class Builder:
             if n not in live:
                 continue
             if n.op == "call_module" and calls[n.target] > 1 and not self.shared_ok(n):
-                self.s.problem(f"module '{self.prefix}{n.target}' is called {calls[n.target]} "
-                               f"times (shared weights): each netbuilder layer owns its weights",
-                               n)
-                self.values[n] = BAD
-                calls[n.target] = 0
+                # Module nodes sharing one module: each call, the same weights
+                self.values[n] = placeholders.module_node(
+                    self, n, self.module.get_submodule(n.target), f"{self.prefix}{n.target}",
+                    f"called {calls[n.target]} times, sharing its weights")
                 continue
             self.values[n] = getattr(self, f"op_{n.op}")(n)
         self.finish_recurrent()
@@ -175,6 +179,20 @@ class Builder:
         return Value("tensor", nid, "out") if nid else BAD
 
     def op_get_attr(self, n: fx.Node) -> Value:
+        """A learned tensor used as a value (a class token, a position embedding) becomes a
+        Parameter node under the same name, so its state-dict key stays the original's."""
+        value, path = self.rec.values.get(n), f"{self.prefix}{n.target}"
+        functional = any(u.op == "call_function" and
+                         getattr(u.target, "__module__", "") == "torch.nn.functional"
+                         for u in n.users)  # a weight handed to F.layer_norm & co: a layer's
+        if isinstance(value, nn.Parameter) and value.dim() >= 2 and value.shape[0] == 1 \
+                and not functional:
+            nid = self.add("Parameter", n.target.rsplit(".", 1)[-1],
+                           {"shape": tuple(value.shape[1:]), "init": "zeros"}, n)
+            if nid is None:
+                return BAD
+            self.s.state_names[path] = [*self.id_path, nid]
+            return Value("tensor", nid, "out")
         self.s.problem(f"forward uses the parameter or buffer '{self.prefix}{n.target}' directly"
                        f" (only layers' own weights can be imported)", n)
         return BAD
@@ -198,20 +216,17 @@ class Builder:
         if found is None:
             if is_block(mod):
                 return self.block(n, mod, path)
-            self.s.problem(f"{type(mod).__name__} module '{path}' has no netbuilder layer", n)
-            return BAD
+            return placeholders.module_node(self, n, mod, path, "no node type stands for it")
         spec, rule = found
         type_ = spec.type
         try:
             params = rule(mod)
+            inputs, ports = self.module_inputs(n, mod, spec)
         except fx_map.Unsupported as exc:
-            self.s.problem(f"{type(mod).__name__} '{path}' with {exc}", n)
-            return BAD
-        inputs, ports = self.module_inputs(n, mod, spec)
-        if inputs is None:
-            return BAD
+            return placeholders.module_node(self, n, mod, path, f"{type_} cannot take {exc}")
         # A further call of one module is named after its result (``right = self.enc(x2)``).
-        name = (assigned_name(n) if n.target in self.owners else None) or module_name(n, type_)
+        name = (assigned_name(n) if n.target in self.owners else None) or \
+            module_name(n, type_, bool(self.prefix))
         value = self.layer(n, type_, params, inputs, name, ports)
         if value.kind == "tensor" and n.target in self.owners:  # a further call: shared
             self.g.share(value.node, self.owners[n.target])
@@ -219,11 +234,14 @@ class Builder:
             self.owners[n.target] = value.node
             self.s.state_names[path] = [*self.id_path, value.node]
             self.s.checks.append((self.g, value.node, mod, n))
-        if value.kind == "tensor":
-            if spec.torch_call.startswith("recurrent"):
-                return Value("rnn", value.node)
-            if spec.torch_call == "self_attention":
-                return Value("mha", value.node)
+        return self.module_value(spec, value) if value.kind == "tensor" else value
+
+    def module_value(self, spec, value: Value) -> Value:
+        """What a torch layer's call returns: a recurrent layer's or attention's tuple."""
+        if spec.torch_call.startswith("recurrent"):
+            return Value("rnn", value.node)
+        if spec.torch_call == "self_attention":
+            return Value("mha", value.node)
         return value
 
     def module_inputs(self, n: fx.Node, mod: nn.Module, spec):
@@ -236,26 +254,24 @@ class Builder:
             extra = {**dict(zip(("key_padding_mask", "need_weights", "attn_mask"), args[3:])),
                      **kwargs}
             if not (q is k is v):
-                self.s.problem(f"MultiheadAttention '{n.target}' with different query, key and "
-                               f"value: only self-attention has a netbuilder layer", n)
-                return None, None
+                raise fx_map.Unsupported("different query, key and value (only "
+                                         "self-attention)")
             extra.pop("need_weights", None)
             extra.pop("average_attn_weights", None)
             args, kwargs = [q], extra
         extra = [a for a in args[1:] if a is not None] + \
             [k for k, v in kwargs.items() if v not in (None, False)]
         if extra or not args:
-            self.s.problem(f"{type(mod).__name__} '{n.target}' called with extra arguments "
-                           f"(masks, initial states): netbuilder layers take one tensor", n)
-            return None, None
+            raise fx_map.Unsupported("extra call arguments (masks, initial states)")
         return args[:1], None
 
     def block(self, n: fx.Node, mod: nn.Module, path: str) -> Value:
-        if n.kwargs or any(not isinstance(a, fx.Node) for a in n.args):
-            self.s.problem(f"{type(mod).__name__} '{path}' is called with keyword or constant "
-                           f"arguments: blocks take tensors only", n)
+        call = fx_calls.bind(mod, n.args, n.kwargs, self.rec.module_args.get(n.target, ()),
+                             self.rec.module_kwargs.get(n.target, {}))
+        if isinstance(call, str):
+            self.s.problem(f"{type(mod).__name__} '{path}' {call}", n)
             return BAD
-        srcs = [self.tensor(a, n) for a in n.args]
+        srcs = [self.tensor(a, n) for a in call.tensors]
         if any(s is None for s in srcs):
             return BAD
         if n.target in self.blocks:  # the Discriminator's second call: its "real" port
@@ -265,12 +281,25 @@ class Builder:
                 return BAD
             self.g.connect(srcs[0][0], bid, srcs[0][1], "real")
             return Value("tensor", bid, "real_score")
-        name = self.name_for(module_name(n, "Block"))
+        name = self.name_for(module_name(n, "Block", bool(self.prefix)))
         bid = self.new_id()
-        inner = self.s.import_block(mod, self.rec.module_args.get(n.target, ()), name,
-                                    f"{path}.", [*self.id_path, bid], n)
+        # One layer plus what it adds (a BatchNorm2d subclass with an activation) is built
+        # here, not as a block: its tensors keep the module's name (``bn1.weight``).
+        parent = (self, srcs) if isinstance(self.rec.values.get(n), torch.Tensor) else None
+        try:
+            inner = self.s.import_block(mod, (call.concrete, call.values), name, f"{path}.",
+                                        [*self.id_path, bid], n, parent)
+        except placeholders.Untraceable as exc:  # a Module node, else torch.export
+            kept, why = placeholders.keep_untraceable(self, n, mod, path, str(exc))
+            if kept is not None:
+                return kept
+            inner = self.s.import_exported(mod, call.values, name, f"{path}.",
+                                           [*self.id_path, bid], n,
+                                           f"{exc}; as a Module node: {why}")
         if inner is None:
             return BAD
+        if isinstance(inner, Value):
+            return inner
         try:
             self.g.add(block_type(mod, path), name, id=bid, inner=inner)
         except NetbuilderError as exc:
@@ -288,65 +317,95 @@ class Builder:
         if n.target is operator.getitem:
             return self.getitem(n)
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
-            # An operation with no node type is listed even after another one: the user
-            # learns every rewrite at once, not one per attempt.
-            known = n.target in fx_map.FUNCTIONS or n.target is builtins.getattr
-            return BAD if known else self.unsupported(n)
+            return BAD  # reported where it went wrong
         if n.target is builtins.getattr:
-            if n.args[1] in ("shape", "dtype", "device", "ndim"):
+            if n.args[1] == "shape":  # ``x.shape[0]`` is the batch size of x
+                return Value("helper", info={"of": n.args[0]})
+            if n.args[1] in ("dtype", "device", "ndim"):
                 return HELPER
-            self.s.problem(f"the tensor attribute .{n.args[1]}", n)
-            return BAD
+            return self.unsupported(n)
         if n.target in (operator.mul, operator.sub) and self.values.get(n.args[0], BAD).kind \
                 == "noise":
             return self.uniform(n)
-        kind = fx_map.FUNCTIONS.get(n.target)
+        kind = fx_map.FUNCTIONS.get(n.target) or placeholders.aten_kind(n.target)
+        if getattr(n.target, "__module__", None) == "_operator" and n.all_input_nodes \
+                and all(self.values.get(a, BAD).kind == "helper" for a in n.all_input_nodes):
+            return HELPER  # arithmetic on sizes (``channels // groups``) for a later view
         if kind is None:
             return self.unsupported(n)
         return self.function(n, kind, n.args, n.kwargs)
 
     def op_call_method(self, n: fx.Node) -> Value:
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
-            known = n.target in fx_map.SHAPE_HELPERS or n.target in fx_map.METHODS
-            return BAD if known else self.unsupported(n)
+            return BAD  # reported where it went wrong
         if n.target in fx_map.SHAPE_HELPERS:
+            if n.target == "size" and n.args[1:] in ((0,), ()) and not n.kwargs:
+                return Value("helper", info={"of": n.args[0]} if len(n.args) == 1 else
+                             {"batch_of": n.args[0]})
             return HELPER
         kind = fx_map.METHODS.get(n.target)
         if kind is None:
             return self.unsupported(n)
         return self.function(n, kind, n.args, n.kwargs)
 
-    def unsupported(self, n: fx.Node) -> Value:
-        self.s.problem(describe(n, self.module), n)
-        return BAD
+    def unsupported(self, n: fx.Node, why: str = "no node type stands for it") -> Value:
+        """An operation with no node type: a Function node calling it by name."""
+        return placeholders.function_node(self, n, why)
 
     def function(self, n: fx.Node, kind: str, args, kwargs) -> Value:
-        names, defaults = fx_map.SIGNATURES.get(kind, (("input",), {}))
-        b = fx_map.bind(names, defaults, args, kwargs)
+        b, named = fx_map.bind_call(kind, args, kwargs)
         if kind in ("flatten", "reshape"):
             return self.reshape(n)
         if kind == "passthrough":
             return self.values.get(b["input"], BAD)
         if kind in fx_map.NOISE_FUNCTIONS:
             return self.noise(n, kind)
+        if kind == "cat" and isinstance(b["tensors"], (list, tuple)) and \
+                len(b["tensors"]) == 1:  # torch.cat([x]) is x (a DenseNet's first layer)
+            return self.values.get(b["tensors"][0], BAD)
         if kind == "cat":
             last = self.bidirectional_last(n, list(b["tensors"]), b["dim"])
             if last is not None:
                 return last
-        if len(args) > len(names):  # arguments with no known name would be dropped unseen
-            self.s.problem(f"{describe(n, self.module)} with {len(args) - 1} positional "
-                           f"argument(s) the importer cannot name: pass them by keyword", n)
-            return BAD
-        spec = fx_map.LAYER_KINDS[kind]
-        type_ = spec.type
-        try:
-            params, inputs = spec.from_call(b)
-        except fx_map.Unsupported as exc:
-            self.s.problem(f"{describe(n, self.module)} with {exc}", n)
-            return BAD
-        if get_spec(type_).merge == "elementwise":
-            return self.merge(n, type_, inputs)
-        return self.layer(n, type_, params, inputs)
+        if not named:  # arguments with no known name would be dropped unseen
+            return self.unsupported(n, f"positional arguments no node type names "
+                                       f"({len(args) - 1})")
+        like = None
+        if kind == "expand" and b["size"] and isinstance(b["size"][0], fx.Node):
+            # ``token.expand(x.shape[0], -1, -1)``: the batch of x, wired to 'like'
+            like = self.values.get(b["size"][0], BAD).info.get("batch_of")
+            b = {**b, "size": ("batch", *b["size"][1:])}
+        found = self.call_spec(kind, b)
+        if isinstance(found, str):
+            return self.unsupported(n, found)
+        spec, params, inputs = found
+        if like is not None:
+            return self.layer(n, spec.type, params, [*inputs, like])
+        if spec.merge == "elementwise":
+            if len(set(inputs)) < len(inputs):  # x * x: one wire per tensor on a merge
+                return self.unsupported(n, f"{spec.type} takes each tensor once")
+            return self.merge(n, spec.type, inputs)
+        return self.layer(n, spec.type, params, inputs)
+
+    def call_spec(self, kind: str, b: dict):
+        """``(spec, params, inputs)`` of the first spec naming ``kind`` that takes the call
+        (``0.5 * x`` and ``x * scale`` with a broadcast scale are Mul, not the Multiply
+        merge); else why none does."""
+        first = None
+        for spec in fx_map.KIND_SPECS.get(kind) or [fx_map.LAYER_KINDS[kind]]:
+            try:
+                params, inputs = spec.from_call(b)
+            except fx_map.Unsupported as exc:
+                first = first or f"{spec.type} cannot take {exc}"
+                continue
+            except (TypeError, ValueError):  # a constant where this spec reads a tensor
+                continue
+            if spec.merge == "elementwise" and len({tuple(getattr(self.rec.values.get(a), "shape",
+                                                                  ())[1:]) for a in inputs}) > 1:
+                continue  # a merge takes equal shapes (a Parameter's batch is 1); a broadcast
+                # is the operation's
+            return spec, params, inputs
+        return first or "no node type takes these arguments"
 
     def merge(self, n: fx.Node, type_: str, inputs: list) -> Value:
         """``a + b + c`` is one Add with three inputs, as netbuilder writes it."""
@@ -393,7 +452,7 @@ class Builder:
                       if isinstance(v, torch.Tensor) and v.dim()), None)
         first = n.args[0] if n.args else None
         first = first[0] if isinstance(first, (tuple, list)) and first else first
-        from_data = isinstance(first, fx.Node) and self.values.get(first) is HELPER
+        from_data = isinstance(first, fx.Node) and self.values.get(first, BAD).kind == "helper"
         if not from_data or len(size) not in (2, 4) or size[0] != batch or \
                 (len(size) == 4 and size[2:] != (1, 1)):
             self.s.problem(f"{describe(n, self.module)} other than noise of shape (batch, "
@@ -428,8 +487,14 @@ class Builder:
     def getitem(self, n: fx.Node) -> Value:
         base, index = n.args
         v = self.values.get(base, BAD)
+        if v.kind == "helper" and "of" in v.info and index == 0:
+            return Value("helper", info={"batch_of": v.info["of"]})
         if v.kind in ("bad", "helper"):
-            return v
+            return HELPER if v.kind == "helper" else v
+        if v.kind in ("fn_tuple", "mod_tuple"):  # a placeholder's tuple: take the element
+            take = placeholders.function_item if v.kind == "fn_tuple" else \
+                placeholders.module_item
+            return take(self, v, n, index)
         if v.kind == "rnn" and index in (0, 1):
             return Value("rnn_seq" if index == 0 else "rnn_hidden", v.node)
         if v.kind == "rnn_hidden":
@@ -456,6 +521,10 @@ class Builder:
             return BAD
         if v.kind == "tuple" and isinstance(index, int) and -len(v.ports) <= index < len(v.ports):
             return Value("tensor", v.node, v.ports[index])
+        if v.kind == "tensor" and "getitem" in fx_map.LAYER_KINDS:  # x[:, 0]: an Index node
+            return self.function(n, "getitem", n.args, n.kwargs)
+        if v.kind == "tensor":
+            return self.unsupported(n, f"indexing [{index_text(index)}] has no node type here")
         self.s.problem(f"indexing [{index_text(index)}] (slicing tensors has no layer)", n)
         return BAD
 

@@ -70,6 +70,36 @@ def module_rule(m: nn.Module) -> tuple[LayerSpec, ModuleRule] | None:
     return None
 
 
+def torch_base(cls: type) -> type | None:
+    """The torch layer class that ``cls`` derives from with a ``forward`` of its own
+    (``class BatchNormAct2d(nn.BatchNorm2d)``), or None."""
+    _tables()
+    for base in cls.__mro__[1:]:
+        if base in _CLASSES:
+            return base if cls.forward is not base.forward else None
+    return None
+
+
+def base_rule(cls: type) -> tuple[LayerSpec, ModuleRule]:
+    """The spec and ``from_module`` of a torch layer class (one ``torch_base`` gave)."""
+    _tables()
+    spec = _CLASSES[cls]
+    return spec, spec.from_module
+
+
+class BaseForward:
+    """A torch layer's own forward called by a subclass's (``super().forward(x)``): traced as
+    one call, it becomes the layer, and what the subclass adds around it becomes nodes."""
+
+    def __init__(self, cls: type, module: nn.Module) -> None:
+        self.cls, self.module = cls, module
+        self.__name__ = self.__qualname__ = f"{cls.__name__}.forward"
+        self.__module__ = cls.__module__
+
+    def __call__(self, *args, **kwargs):
+        return self.cls.forward(self.module, *args, **kwargs)
+
+
 def _method_sources(cls: type) -> dict[str, str] | None:
     """Each method's source, normalized; None when it cannot be read. Methods are read through
     their code objects, so classes executed from generated text (``build()``) work too."""
@@ -169,8 +199,61 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], dict]] = {
                      "align_corners": None}),
     "pad": (("input", "pad", "mode", "value"), {"mode": "constant", "value": None}),
     "reshape": ((), {}),  # read from the recorded shapes, not the arguments
+    # called with their sizes one by one (``VARARGS``) or by keyword
+    "permute": (("input", "dims"), {}),
+    "repeat": (("input", "repeats"), {}),
+    # functional forms of layers, on a module's own tensors (``WEIGHT_FUNCTIONS``)
+    "linear": (("input", "weight", "bias"), {"bias": None}),
+    **{f"conv{d}d": (("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+                     {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1})
+       for d in (1, 2, 3)},
+    "batch_norm": (("input", "running_mean", "running_var", "weight", "bias", "training",
+                    "momentum", "eps"), {"weight": None, "bias": None, "training": False,
+                                         "momentum": 0.1, "eps": 1e-5}),
+    "layer_norm": (("input", "normalized_shape", "weight", "bias", "eps"),
+                   {"weight": None, "bias": None, "eps": 1e-5}),
+    "group_norm": (("input", "num_groups", "weight", "bias", "eps"),
+                   {"weight": None, "bias": None, "eps": 1e-5}),
+    "embedding": (("input", "weight", "padding_idx", "max_norm", "norm_type",
+                   "scale_grad_by_freq", "sparse"),
+                  {"padding_idx": None, "max_norm": None, "norm_type": 2.0,
+                   "scale_grad_by_freq": False, "sparse": False}),
     "passthrough": (("input",), {}),
+    # Operation nodes: torch's own positional order (``x.chunk(2, 1)``, ``x.mean([2, 3])``).
+    **{k: (("input", "inplace"), {}) for k in ("relu6", "hardswish", "hardsigmoid", "mish",
+                                                "selu")},
+    **{k: (("input", "dim", "keepdim"), {"keepdim": False})
+       for k in ("mean", "sum", "amax", "amin", "max", "min", "logsumexp", "argmax")},
+    **{k: (("input", "dim", "correction", "keepdim"), {"keepdim": False}) for k in ("std", "var")},
+    "norm": (("input", "p", "dim", "keepdim"), {"p": "fro", "dim": None, "keepdim": False}),
+    "vector_norm": (("input", "ord", "dim", "keepdim"), {"ord": 2, "dim": None,
+                                                          "keepdim": False}),
+    **{k: (("input", "min", "max"), {"min": None, "max": None}) for k in ("clamp", "clip")},
+    "transpose": (("input", "dim0", "dim1"), {}),
+    "squeeze": (("input", "dim"), {"dim": None}),
+    "unsqueeze": (("input", "dim"), {}),
+    "chunk": (("input", "chunks", "dim"), {"dim": 0}),
+    "split": (("input", "split_size_or_sections", "dim"), {"dim": 0}),
+    "stack": (("tensors", "dim"), {"dim": 0}),
+    "getitem": (("input", "index"), {}),
+    "einsum": (("equation", "operands"), {}),
 }
+# Calls whose sizes may come one per argument (``x.permute(0, 2, 1)``, ``x.expand(n, -1, -1)``)
+# or as one sequence: the name the sequence is bound to.
+VARARGS: dict[str, str] = {"permute": "dims", "view": "shape", "expand": "size",
+                           "repeat": "repeats"}
+
+
+def bind_call(kind: str, args: tuple, kwargs: dict) -> tuple[dict, bool]:
+    """The call's arguments by name, and whether every positional one got a name."""
+    names, defaults = SIGNATURES.get(kind, (("input",), {}))
+    rest = VARARGS.get(kind)
+    if rest is not None and rest not in kwargs and len(args) >= 2:
+        sizes = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
+        return {**defaults, "input": args[0], rest: tuple(sizes), **kwargs}, True
+    if kind == "einsum" and len(args) > 2:  # torch.einsum(eq, a, b)
+        args = (args[0], tuple(args[1:]))
+    return bind(names, defaults, args, kwargs), len(args) <= len(names)
 
 # Calls that are not a layer of their own: reshapes are read from the recorded shapes, noise
 # becomes a Noise node, copies pass their input through.
@@ -184,6 +267,9 @@ METHODS: dict[str, str] = {
 }
 # kind -> spec: the layers a traced call becomes, from each spec's ``functions``.
 LAYER_KINDS: dict[str, LayerSpec] = {}
+# kind -> every spec that names it, in catalog order: a call the first cannot take (``0.5 * x``
+# for the Multiply merge) may be the next one's (Mul with a constant).
+KIND_SPECS: dict[str, list[LayerSpec]] = {}
 # Names torch gives one operation several ways; the kind is what SIGNATURES knows it by.
 _SAME_KIND = {"iadd": "add", "imul": "mul", "concat": "cat", "concatenate": "cat"}
 
@@ -201,6 +287,8 @@ def _function_tables() -> None:
                 continue  # a bare kind name ("sub"): its qualified forms are listed beside it
             kind = _kind(qualified)
             LAYER_KINDS.setdefault(kind, spec)
+            if spec not in KIND_SPECS.setdefault(kind, []):
+                KIND_SPECS[kind].append(spec)
             module, _, name = qualified.rpartition(".")
             # The calls handled here (reshapes read from the recorded shapes, noise, copies)
             # keep their handling: an operation node naming them too does not take them over.
@@ -213,6 +301,34 @@ def _function_tables() -> None:
 
 
 _function_tables()
+
+# Functional forms that take a layer's own tensors (F.linear(x, self.weight, self.bias)):
+# target -> kind, and kind -> the specs naming it (the input's rank picks one).
+WEIGHT_FUNCTIONS: dict[Any, str] = {}
+_WEIGHT_SPECS: dict[str, list[LayerSpec]] = {}
+# The arguments of those calls that must be the module's own tensors of the same name.
+WEIGHT_ARGS = ("weight", "bias", "running_mean", "running_var")
+
+
+def _weight_tables() -> None:
+    for spec in all_specs():
+        for qualified in spec.weight_functions:
+            module, _, name = qualified.rpartition(".")
+            target = getattr(importlib.import_module(module), name, None)
+            if target is not None:
+                WEIGHT_FUNCTIONS[target] = name
+                _WEIGHT_SPECS.setdefault(name, []).append(spec)
+
+
+_weight_tables()
+
+
+def weight_spec(kind: str, rank: int) -> LayerSpec | None:
+    """The spec a functional form on ``rank``-dimensional samples stands for."""
+    for spec in _WEIGHT_SPECS.get(kind, ()):
+        if spec.rank is None or rank in spec.rank.ranks:
+            return spec
+    return None
 
 # Creation functions torch.fx does not record by itself (no tensor argument): the importer's
 # tracer wraps them, so a generator's ``torch.randn(x.shape[0], 100)`` becomes a Noise node.

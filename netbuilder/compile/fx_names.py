@@ -43,9 +43,11 @@ def block_type(m: nn.Module, path: str) -> str:
     return next((r.capitalize() for r in _ROLES if r in words), "Block")
 
 
-def module_name(n: fx.Node, type_: str) -> str:
-    """The attribute name; children of a Sequential (``0``, ``1``) get ``conv0``, ``relu1``."""
-    if str(n.target).isdigit():
+def module_name(n: fx.Node, type_: str, in_block: bool = False) -> str:
+    """The attribute name. Children of a Sequential inside the model keep their index (``0``,
+    ``1``): the block is then written as an ``nn.Sequential`` and state-dict keys stay the
+    original's. At the top (a model that is a Sequential) they get ``conv0``, ``relu1``."""
+    if str(n.target).isdigit() and not in_block:
         return f"{get_spec(type_).short}{n.target}"
     return str(n.target).replace(".", "_")
 

@@ -23,6 +23,9 @@ from ..graph import Graph
 
 _COUNTER = itertools.count(1)
 _OWN_DIR = Path(__file__).resolve().parents[1]  # the netbuilder package
+# torch's folder, found without importing it (this module must not import torch)
+_TORCH_DIR = Path(importlib.util.find_spec("torch").origin).resolve().parent \
+    if importlib.util.find_spec("torch") else _OWN_DIR
 
 
 def short_path(path: str | os.PathLike) -> str:
@@ -33,18 +36,21 @@ def short_path(path: str | os.PathLike) -> str:
 
 
 def user_frame(exc: BaseException, path: str | Path) -> tuple[str, int, str] | None:
-    """``(file, line, code)`` of the deepest traceback frame in the folder of the user's file
-    (the file or a neighbour it imports; not netbuilder, not installed packages)."""
+    """``(file, line, code)`` of the deepest traceback frame in the folder of ``path`` (the
+    user's file, or the model class's own file, installed or not: the model's code is the
+    user's); not netbuilder, not torch, not other installed packages under that folder."""
     if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
         return short_path(exc.filename), exc.lineno, (exc.text or "").strip()
     folder = Path(path).resolve().parent
+    installed = "site-packages" in folder.parts or "dist-packages" in folder.parts
     found = None
     for f in traceback.extract_tb(exc.__traceback__):
         if f.filename.startswith("<"):
             continue
         fp = Path(f.filename).resolve()
         if fp.is_relative_to(folder) and not fp.is_relative_to(_OWN_DIR) and \
-                "site-packages" not in fp.parts:
+                not fp.is_relative_to(_TORCH_DIR) and \
+                (installed or not {"site-packages", "dist-packages"} & set(fp.parts)):
             found = f
     if found is None:
         return None
@@ -133,12 +139,13 @@ def instantiate(cls: type, args: dict | None = None):
 
 
 def import_file(path: str | Path, class_name: str, args: dict | None = None,
-                input_shapes=None, name: str | None = None) -> Graph:
+                input_shapes=None, name: str | None = None, input_dtypes=None) -> Graph:
     """Load ``class_name`` from ``path``, instantiate it with ``args`` and import it."""
     from .importer import import_module
 
     module = instantiate(load_class(path, class_name), args)
-    return import_module(module, input_shapes=input_shapes, name=name)
+    return import_module(module, input_shapes=input_shapes, name=name,
+                         input_dtypes=input_dtypes)
 
 
 __all__ = ["module_classes", "load_class", "instantiate", "import_file", "short_path",

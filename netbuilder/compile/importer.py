@@ -5,8 +5,10 @@ The module is traced with every submodule as a leaf. torch.nn layers become thei
 submodules (and ``nn.Sequential``) are traced in turn and become blocks (``fx_builder``). A
 real forward pass on example inputs records every value, which settles what a ``view`` means and
 lets the result be checked: parameter counts per layer, then the outputs of the built graph
-against the original's. Anything without a node type is collected and reported all at once with
-the file and line it comes from; nothing is dropped silently.
+against the original's. What has no node type becomes a placeholder (``fx_placeholders``: a
+Function or Module node) and code torch.fx cannot trace falls back (concrete arguments, a Module
+node, ``torch.export``); the report (``graph.meta["imported"]``, ``import_report``) says which,
+with the user's file and line. Only what no placeholder can hold is refused, all at once.
 
     g = import_module(Net(), input_shapes=[(1, 28, 28)])
     m = g.build()
@@ -26,18 +28,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import fx, nn
 
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
-from ..layers import import_rules
-from . import fx_builder, fx_map, fx_names
-from .codegen import node_attributes
+from ..graph.block_merge import merge_identical_blocks
+from . import fx_builder, fx_inline, fx_map, fx_names, import_report
+from .codegen import all_node_attributes
+from .fx_placeholders import Untraceable
 from .import_source import short_path as _short_path
 
-_TORCH_DIR = os.path.dirname(torch.__file__)
-_OWN_FILES = {os.path.abspath(f) for f in (__file__, fx_map.__file__, fx_builder.__file__,
-                                              fx_names.__file__, import_rules.__file__)}
+# NOTE: with the separator: torchvision, torchaudio... are the user's code, not torch's.
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_OWN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 META_KEY = "imported"  # graph.meta[META_KEY]: where the graph came from, for map_state_dict
 
 
@@ -59,16 +63,29 @@ class Problem:
 class _Session:
     """What one import collects across the module and its blocks."""
 
-    import_block: Callable = None  # (module, args, name, prefix, id path, fx node) -> Graph
+    # (module, (concrete, values), name, prefix, id path, fx node, parent) -> Graph | Value
+    import_block: Callable = None
+    import_exported: Callable = None  # the same, through torch.export, and why
     problems: list[Problem] = field(default_factory=list)
+    placeholders: list[import_report.Placeholder] = field(default_factory=list)
+    fallbacks: list[import_report.Fallback] = field(default_factory=list)
     state_names: dict[str, list[str]] = field(default_factory=dict)  # module path -> id path
     checks: list[tuple] = field(default_factory=list)  # (graph, node id, module, fx node)
+    output: Any = None  # what the model returned in the recording run: the verification's want
 
     def problem(self, what: str, node: fx.Node | None = None) -> None:
         where, code = _location(node) if node is not None else ("", "")
         p = Problem(what, where, code)
         if not any(str(q) == str(p) for q in self.problems):
             self.problems.append(p)
+
+    def placeholder(self, kind: str, what: str, path: str, why: str, node: fx.Node) -> None:
+        where, code = _location(node)
+        self.placeholders.append(import_report.Placeholder(kind, what, path, why, where, code))
+
+    def fallback(self, path: str, done: str, why: str, node: fx.Node | None = None) -> None:
+        where, code = _location(node) if node is not None else ("", "")
+        self.fallbacks.append(import_report.Fallback(path, done, why, where, code))
 
 
 class _Tracer(fx.Tracer):
@@ -83,8 +100,10 @@ class _Tracer(fx.Tracer):
         # NOTE: torch's own record_stack_traces symbolizes C++ frames too, which costs seconds
         # on first use; the innermost Python frame outside torch is all an error needs.
         frame = sys._getframe(1)
-        while frame is not None and not _is_user_frame(frame.f_code.co_filename):
-            frame = frame.f_back
+        while frame is not None and not (
+                _is_user_frame(frame.f_code.co_filename) and
+                linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()):
+            frame = frame.f_back  # (a frame without source, "<frozen runpy>", says nothing)
         if frame is not None:
             code = frame.f_code
             line = linecache.getline(code.co_filename, frame.f_lineno).strip()
@@ -94,13 +113,30 @@ class _Tracer(fx.Tracer):
 
     def trace(self, root, concrete_args=None):
         originals = {name: getattr(torch, name) for name in fx_map.NOISE_FUNCTIONS}
+        base = fx_map.torch_base(type(root)) if isinstance(root, nn.Module) else None
+        base_forward = base.forward if base is not None else None
         try:
             for name, fn in originals.items():
                 setattr(torch, name, _recorded(fn))
+            if base is not None:
+                base.forward = self._base_call(root, base, base_forward)
             return super().trace(root, concrete_args)
         finally:
             for name, fn in originals.items():
                 setattr(torch, name, fn)
+            if base is not None:
+                base.forward = base_forward
+
+    def _base_call(self, root, base, original):
+        """``super().forward(x)`` of a torch layer's subclass as one call (the layer), not
+        the torch code inside it (whose checks on the input's rank cannot be traced)."""
+        target = fx_map.BaseForward(base, root)
+
+        def forward(module, *args, **kwargs):
+            if module is root:
+                return self.create_proxy("call_function", target, args, kwargs)
+            return original(module, *args, **kwargs)
+        return forward
 
 
 def _recorded(fn):
@@ -117,12 +153,17 @@ def _recorded(fn):
 
 
 def _is_user_frame(filename: str) -> bool:
+    """Whether a frame is the model's code (wherever it is installed), not torch's nor ours."""
     path = os.path.abspath(filename)
-    return not path.startswith(_TORCH_DIR) and path not in _OWN_FILES
+    return not path.startswith(_TORCH_DIR) and not path.startswith(_OWN_DIR)
 
 
 class _Recorder(fx.Interpreter):
-    """Runs the traced module once, keeping each node's value and each submodule's arguments."""
+    """Runs the traced module once, keeping each node's value and each submodule's arguments.
+
+    A block (a submodule that becomes an inner graph) runs through its own traced graph and
+    recorder, kept in ``blocks``: every layer of the model then runs once, not once per level
+    of nesting (a ResNet's bottlenecks would otherwise run three times)."""
 
     def __init__(self, module: nn.Module, traced: fx.Graph) -> None:
         # NOTE: the module itself, not a GraphModule, whose own attributes (code, graph)
@@ -130,6 +171,7 @@ class _Recorder(fx.Interpreter):
         super().__init__(module, graph=traced)
         self.values: dict[fx.Node, Any] = {}
         self.module_args: dict[str, tuple] = {}
+        self.module_kwargs: dict[str, dict] = {}
 
     def run_node(self, n: fx.Node) -> Any:
         out = super().run_node(n)
@@ -138,18 +180,22 @@ class _Recorder(fx.Interpreter):
 
     def call_module(self, target, args, kwargs):
         self.module_args.setdefault(target, args)
+        self.module_kwargs.setdefault(target, kwargs)
         return super().call_module(target, args, kwargs)
 
 
 def import_module(module: nn.Module, example_inputs: Any = None, *,
                   input_shapes: Sequence[Sequence[int]] | None = None, name: str | None = None,
-                  verify: bool = True) -> Graph:
+                  verify: bool = True, input_dtypes: Sequence[str | None] | None = None
+                  ) -> Graph:
     """A graph equivalent to ``module``.
 
     Give ``example_inputs`` (a tensor or a tuple, batch first) or ``input_shapes`` (one shape
-    per ``forward`` argument, without the batch dimension; a lone Linear input is guessed).
+    per ``forward`` argument, without the batch dimension; a lone Linear input is guessed),
+    with ``input_dtypes`` ("float32" or "int64" per input; None: int64 token ids for an input
+    that feeds an Embedding, else float32).
     ``verify`` builds the graph, loads the module's weights and compares outputs. Raises
-    ``ModelImportError`` listing every unsupported operation with its file and line.
+    ``ModelImportError`` listing, with file and line, what not even a placeholder can hold.
     """
     if not isinstance(module, nn.Module):
         raise ModelImportError(f"Only torch.nn.Module instances can be imported, not "
@@ -157,24 +203,50 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
     label = type(module).__name__
     session = _Session()
     session.import_block = lambda *a: _import_block(session, *a)
+    session.import_exported = lambda *a: _import_exported(session, *a)
     states = {m: m.training for m in module.modules()}
     module.eval()  # the recording run must not update batch-norm statistics
     try:
-        traced, concrete = _trace(module, label)
-        args = _example_inputs(module, traced, concrete, example_inputs, input_shapes, label)
-        graph = _import_graph(session, module, traced, args, name or _graph_name(module), "",
-                              [], concrete)
+        try:
+            traced, concrete = _trace(module, label)
+            exported = None
+        except Untraceable as exc:  # the whole forward: torch.export is all that is left
+            traced, concrete, exported = _signature_graph(module), {}, str(exc)
+        args = _example_inputs(module, traced, concrete, example_inputs, input_shapes, label,
+                               input_dtypes)
+        gname = name or _graph_name(module)
+        if exported is None:
+            graph = _import_graph(session, module, traced, args, gname, "", [], concrete)
+        else:
+            graph = _import_exported(session, module, args, gname, "", [], None, exported,
+                                     label)
         _raise_problems(session, label)
         _check_parameters(session, graph)
         _raise_problems(session, label)
+        merge_identical_blocks(graph, _block_classes(graph, module))
         graph.meta[META_KEY] = {"source": f"{type(module).__module__}.{type(module).__qualname__}",
-                                "state_dict": session.state_names}
+                                "state_dict": session.state_names,
+                                **import_report.as_meta(session.placeholders,
+                                                        session.fallbacks)}
         if verify:
-            _verify(module, graph, tuple(a for a in args if a is not None), label)
+            _verify(module, graph, tuple(a for a in args if a is not None), label,
+                    session.output)
     finally:
         for m, training in states.items():
             m.train(training)
     return graph
+
+
+def _block_classes(graph: Graph, module: nn.Module, path: tuple = ()) -> dict[tuple, str]:
+    """``{block node id path: the class it was imported from}`` (block nodes are named after
+    their attribute), which names the block definitions."""
+    out = {}
+    for node in graph.nodes():
+        sub = module._modules.get(node.name) if node.inner is not None else None
+        if sub is not None:
+            out[(*path, node.id)] = type(sub).__name__
+            out.update(_block_classes(node.inner, sub, (*path, node.id)))
+    return out
 
 
 def _raise_problems(session: _Session, label: str) -> None:
@@ -183,6 +255,9 @@ def _raise_problems(session: _Session, label: str) -> None:
     n = len(session.problems)
     them = "them" if n > 1 else "it"
     lines = "\n".join(f"  - {p}" for p in session.problems)
+    done = import_report.lines(session.placeholders, session.fallbacks)
+    if done:
+        lines += "\n(besides, as placeholders:)\n" + "\n".join(done)
     err = ModelImportError(
         f"Cannot import {label}: {n} operation{'s' if n > 1 else ''} cannot become netbuilder "
         f"layers:\n{lines}\nRewrite {them} with supported layers (see the palette), or import "
@@ -191,26 +266,27 @@ def _raise_problems(session: _Session, label: str) -> None:
     raise err
 
 
-def _trace(module: nn.Module, label: str) -> tuple[fx.Graph, dict]:
-    """The fx graph, and the arguments with defaults, which are traced with their default
-    (``forward(self, x, z=None)``: z is noise drawn inside)."""
-    try:
-        params = list(inspect.signature(module.forward).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    concrete = {p.name: p.default for p in params if p.default is not p.empty and
-                p.kind is p.POSITIONAL_OR_KEYWORD}
+def _trace(module: nn.Module, label: str, concrete: dict | None = None
+           ) -> tuple[fx.Graph, dict]:
+    """The fx graph, and the arguments traced as constants: ``concrete`` (a block's call
+    binds them), else those with defaults, traced with their default (``forward(self, x,
+    z=None)``: z is noise drawn inside)."""
+    if concrete is None:
+        try:
+            params = list(inspect.signature(module.forward).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        concrete = {p.name: p.default for p in params if p.default is not p.empty and
+                    p.kind is p.POSITIONAL_OR_KEYWORD}
     try:
         traced = _Tracer().trace(module, concrete or None)
-    except Exception as exc:  # noqa: BLE001 (any tracing failure becomes one import error)
+    except Exception as exc:  # noqa: BLE001 (any tracing failure: the fallbacks say why)
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_user_frame(f.filename)]
         where = f" at {_short_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         code = f" (`{frames[-1].line}`)" if frames and frames[-1].line else ""
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelImportError(
-            f"torch.fx cannot trace {label}.forward{where}{code}: {text}. Python control flow "
-            f"that depends on tensor values (if/while on a tensor) cannot become a graph; make "
-            f"it depend on constructor arguments instead") from None
+        raise Untraceable(f"torch.fx cannot trace {label}.forward{where}{code}: {text}") \
+            from None
     return traced, concrete
 
 
@@ -220,28 +296,78 @@ def _graph_name(module: nn.Module) -> str:
     return m.group(1) if m else type(module).__name__
 
 
-def _import_block(session: _Session, module, args, name, prefix, id_path, fxn) -> Graph | None:
+def _import_block(session: _Session, module, call, name, prefix, id_path, fxn, parent=None):
+    """A block's graph; or, for a module that is one layer plus what it adds (its own
+    tensors used by one layer call: ``fx_inline.owner``), the value it returns, built
+    into ``parent``'s graph. Untraceable when torch.fx cannot trace it (the caller falls
+    back)."""
+    concrete, args = call
+    traced, concrete = _trace(module, type(module).__name__, concrete)
+    owner = fx_inline.owner(traced, module) if parent is not None else None
+    return _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
+                         parent, owner)
+
+
+def _signature_graph(module: nn.Module) -> fx.Graph:
+    """A graph of ``forward``'s required arguments only (the inputs of an untraceable model)."""
+    g = fx.Graph()
     try:
-        traced, concrete = _trace(module, type(module).__name__)
-    except ModelImportError as exc:
-        session.problem(f"{type(module).__name__} '{prefix.rstrip('.')}': {exc}", fxn)
+        params = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        params = []
+    for p in params:
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            g.placeholder(p.name)
+    return g
+
+
+def _import_exported(session, module, args, name, prefix, id_path, fxn, why, label=None
+                     ) -> Graph | None:
+    """A module torch.fx cannot trace, through ``torch.export`` (ATen operators, its
+    submodules kept); None, with the reasons, when that fails too."""
+    what = label or f"{type(module).__name__} '{prefix.rstrip('.')}'"
+    args = tuple(a for a in args if a is not None)
+    try:
+        exported = torch.export.export(
+            module, args, dynamic_shapes=tuple({0: torch.export.Dim.AUTO}
+                                 if isinstance(a, torch.Tensor) else None for a in args),
+            strict=False)
+        traced = torch.export.unflatten(exported).graph
+    except Exception as exc:  # noqa: BLE001 (the fallback's own failure joins the reasons)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        session.problem(f"{what}: {why}; torch.export cannot either ({text}). Python control "
+                        f"flow on tensor values (if/while on a tensor) cannot become a graph: "
+                        f"make it depend on constructor arguments", fxn)
         return None
-    return _import_graph(session, module, traced, tuple(args) + tuple(concrete.values()), name,
-                         prefix, id_path, concrete)
+    session.fallback(prefix.rstrip(".") or label or "", "imported through torch.export "
+                     "(torch.fx cannot trace it)", why, fxn)
+    return _import_graph(session, module, traced, args, name, prefix, id_path, {})
 
 
-def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
-                  ) -> Graph | None:
+
+def _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
+                  parent=None, owner=None):
     recorder = _Recorder(module, traced)
     try:
-        with torch.no_grad():
-            recorder.run(*args)
+        # Seeded as the verification's run of the built graph is: the same noise.
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            out = recorder.run(*args)
+        if not id_path and parent is None:
+            session.output = out
     except Exception as exc:  # noqa: BLE001 (the user's forward may raise anything)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         session.problem(f"{type(module).__name__} fails on the example inputs "
                         f"({type(exc).__name__}: {text}); check the input shapes")
         return None
+    if concrete:
+        fixed = ", ".join(f"{k}={v!r}" for k, v in concrete.items())
+        session.fallback(prefix.rstrip("."), f"traced with {fixed} (its default)",
+                         "torch.fx needs concrete values for arguments that are not tensors")
     noise = [k for k, v in concrete.items() if v is None]  # names for the Noise nodes
+    if owner is not None:
+        return fx_inline.InlineBuilder(session, module, traced, recorder, parent, prefix,
+                                        owner, name).run_inline()
     builder = fx_builder.Builder(session, module, traced, recorder, Graph(name), prefix,
                                  id_path, noise)
     graph = builder.run()
@@ -251,7 +377,8 @@ def _import_graph(session, module, traced, args, name, prefix, id_path, concrete
 
 # --- example inputs ----------------------------------------------------------------------------
 
-def _example_inputs(module, traced, concrete, example_inputs, input_shapes, label) -> tuple:
+def _example_inputs(module, traced, concrete, example_inputs, input_shapes, label,
+                    dtypes=None) -> tuple:
     """One tensor per traced argument (None for those traced as None), with a batch of 2:
     a reshape that keeps the batch then differs from one that hard-codes a batch of 1."""
     # Placeholders follow forward's parameters; those traced as None come last (a default).
@@ -279,12 +406,18 @@ def _example_inputs(module, traced, concrete, example_inputs, input_shapes, labe
                                f"but {len(shapes)} input shape(s) were given")
     if any(d < 1 for s in shapes for d in s):
         raise ModelImportError(f"Input shapes must hold positive sizes, not {shapes}")
+    dtypes = list(dtypes or ())
+    if dtypes and (len(dtypes) != len(shapes) or
+                   any(d not in (None, "float32", "int64") for d in dtypes)):
+        raise ModelImportError(f"Input dtypes must be one per input shape, each 'float32', "
+                               f"'int64' or None, not {dtypes!r}")
     out = []
     gen = torch.Generator().manual_seed(0)
-    for p, shape in zip(placeholders, shapes):
-        vocab = _token_vocabulary(module, p)
-        if vocab:
-            out.append(torch.randint(0, vocab, (2, *shape), generator=gen))
+    for i, (p, shape) in enumerate(zip(placeholders, shapes)):
+        dtype = dtypes[i] if dtypes else None
+        vocab = _token_vocabulary(module, p) if dtype != "float32" else None
+        if vocab or dtype == "int64":  # token ids below the vocabulary (2 when none is seen)
+            out.append(torch.randint(0, vocab or 2, (2, *shape), generator=gen))
         else:
             out.append(torch.randn(2, *shape, generator=gen))
     return tuple(out) + tail
@@ -296,6 +429,10 @@ def _consumers(module: nn.Module, placeholder: fx.Node) -> list[nn.Module]:
 
 def _token_vocabulary(module: nn.Module, placeholder: fx.Node) -> int | None:
     """Vocabulary size when the input feeds an Embedding (its values must be token ids)."""
+    for u in placeholder.users:  # F.embedding(tokens, self.weight)
+        weight = u.args[1] if u.target is F.embedding and len(u.args) > 1 else None
+        if isinstance(weight, fx.Node) and weight.op == "get_attr":
+            return module.get_parameter(weight.target).shape[0]
     for m in _consumers(module, placeholder):
         if isinstance(m, nn.Embedding):
             return m.num_embeddings
@@ -342,26 +479,34 @@ def _check_parameters(session: _Session, graph: Graph) -> None:
             infos[(id(g), nid)] = info
             if info.inner is not None:
                 walk(g.node(nid).inner, info.inner)
-    walk(graph, graph.analyze())
+    analysis = graph.analyze()
+    walk(graph, analysis)
+    unanalysed = False
     for g, nid, mod, n in session.checks:
         info = infos.get((id(g), nid))
         want = sum(p.numel() for p in mod.parameters())
-        if info is None or info.error:
-            session.problem(f"{g.node(nid).label}: {info.error if info else 'not analysed'}", n)
+        if info is None:  # inside a block whose analysis stopped: its error says why, below
+            unanalysed = True
+        elif info.error:
+            session.problem(f"{g.node(nid).label}: {info.error}", n)
         elif info.params != want:
             session.problem(f"{g.node(nid).label} has {info.params} parameters but "
                             f"{type(mod).__name__} '{n.target}' has {want}", n)
+    if unanalysed:
+        for info in infos.values():
+            if info.error and info.inner is None:
+                session.problem(f"the imported graph does not analyse: {info.error}")
 
 
-def _verify(module: nn.Module, graph: Graph, args: tuple, label: str) -> None:
-    """The built graph, with the module's weights, must give the module's outputs."""
+def _verify(module: nn.Module, graph: Graph, args: tuple, label: str, output: Any) -> None:
+    """The built graph, with the module's weights, must give the module's ``output`` (from the
+    recording run, seeded the same: the model does not run a second time)."""
     built = graph.build()
     built.load_state_dict(map_state_dict(module.state_dict(), graph))
     built.eval()
-    with torch.no_grad(), torch.random.fork_rng():
+    want = _as_list(output)
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)  # the same noise for both (a generator's latent input)
-        want = _as_list(module(*args))
-        torch.manual_seed(0)
         got = _as_list(built(*args))
     worst = 0.0 if len(want) == len(got) else math.inf
     for a, b in zip(want, got):
@@ -396,6 +541,9 @@ def map_state_dict(original: dict, graph: Graph) -> dict:
             prefixes[path] = names[tuple(ids)]
     out = {}
     for key, value in original.items():
+        if key in prefixes:  # a Parameter node: the tensor itself (a class token)
+            out[prefixes[key]] = value
+            continue
         head = key
         while "." in head:
             head = head.rsplit(".", 1)[0]
@@ -405,15 +553,17 @@ def map_state_dict(original: dict, graph: Graph) -> dict:
     return out
 
 
-def _attribute_names(graph: Graph, analysis, ids: tuple = (), prefix: str = "") -> dict:
+def _attribute_names(graph: Graph, analysis, ids: tuple = (), prefix: str = "",
+                     attributes: dict | None = None) -> dict:
     """``{node id path: "block.conv1"}`` with the attribute names codegen gives the nodes."""
+    attributes = all_node_attributes(graph, analysis) if attributes is None else attributes
     out = {}
-    for nid, attr in node_attributes(graph, analysis).items():
+    for nid, attr in attributes.get(id(graph), {}).items():
         out[(*ids, nid)] = f"{prefix}{attr}"
         inner = graph.node(nid).inner
         if inner is not None:
             out.update(_attribute_names(inner, analysis.nodes[nid].inner, (*ids, nid),
-                                        f"{prefix}{attr}."))
+                                        f"{prefix}{attr}.", attributes))
     return out
 
 

@@ -1,4 +1,6 @@
 """The graph model, its file format, layout and graph operations. No Qt; no torch at import."""
+from .block_merge import merge_identical_blocks
+from .blockdefs import Argument, BlockDefinition
 from .diagnostics import Diagnostic, fmt_shape
 from .fileformat import (
     FORMAT_VERSION,
@@ -16,6 +18,8 @@ from .signals import Signal
 
 __all__ = [
     "FORMAT_VERSION",
+    "Argument",
+    "BlockDefinition",
     "Diagnostic",
     "Edge",
     "Graph",
@@ -30,6 +34,7 @@ __all__ = [
     "group",
     "layered_positions",
     "load",
+    "merge_identical_blocks",
     "paste",
     "save",
     "to_json",

@@ -13,33 +13,82 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import CycleError, FileFormatError, NetbuilderError
+from ..errors import CycleError, FileFormatError, NetbuilderError, WeightsError
 from ..layers import get_spec
 from . import strict_json
 from .atomic import atomic_replace, atomic_write  # noqa: F401  (atomic_replace: re-exported)
+from .blockdefs import (
+    Argument,
+    BlockDefinition,
+    apply_arguments,
+    arguments_of,
+    check_binds,
+    check_identifier,
+    materialize,
+    template_of,
+)
 from .diagnostics import label
 from .model import Graph
+from .weights import GraphWeights, check_weights_name, save_weights_beside
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+
+def _v1_to_v2(data: dict) -> dict:
+    """Version 2 adds block definitions (a ``definitions`` table; block nodes that name one):
+    a version 1 file has none, and reads as it is."""
+    return {**data, "format_version": 2}
+
 
 # version -> function that turns a dict of that version into one of version + 1
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
 
 
-def graph_to_dict(g: Graph) -> dict:
-    """A JSON-ready dict (tuples become lists)."""
+class _Tables:
+    """While writing: the top graph's definitions and the table of those written so far."""
+
+    def __init__(self, definitions: dict) -> None:
+        self.definitions = definitions
+        self.table: dict[str, dict] = {}
+        self.bodies: dict[str, Any] = {}  # name -> the written graph without positions
+
+
+def graph_to_dict(g: Graph, inline: bool = False) -> dict:
+    """A JSON-ready dict (tuples become lists). Block nodes that use a definition refer to
+    it by name with their argument values, and each definition is written once; ``inline``
+    writes every block's own graph instead (an in-memory copy)."""
+    tables = None if inline else _Tables(g.definitions)
+    body = _graph_dict(g, tables)
+    out: dict[str, Any] = {"format_version": FORMAT_VERSION, "name": body.pop("name")}
+    if tables is not None and tables.table:
+        out["definitions"] = tables.table
+    out.update(body)
+    return out
+
+
+def _graph_dict(g: Graph, tables: _Tables | None) -> dict:
     nodes = []
     for n in g.nodes():
         d: dict[str, Any] = {"id": n.id, "type": n.type, "name": n.name,
                              "params": _jsonable(n.params), "pos": [n.pos[0], n.pos[1]]}
         if n.shares is not None:
             d["shares"] = n.shares
+        if not n.trainable:
+            d["trainable"] = False
         if n.inner is not None:
-            d["graph"] = _body(n.inner)
+            ref = _reference(n, tables) if tables is not None and n.definition else None
+            if ref is not None:
+                d.update(ref)
+            else:
+                if tables is None and n.definition:  # (an in-memory copy keeps its use)
+                    d["definition"] = n.definition
+                d["graph"] = _graph_dict(n.inner, tables)
         nodes.append(d)
     edges = [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
              for e in g.edges()]
-    out = {"format_version": FORMAT_VERSION, "name": g.name, "nodes": nodes, "edges": edges}
+    out = {"name": g.name, "nodes": nodes, "edges": edges}
+    if g.weights is not None and g.weights.name is not None and g.parent is None:
+        out["weights"] = g.weights.name
     if g.training:
         out["training"] = _jsonable(g.training)
     if g.meta:
@@ -47,10 +96,39 @@ def graph_to_dict(g: Graph) -> dict:
     return out
 
 
-def _body(g: Graph) -> dict:
-    d = graph_to_dict(g)
-    d.pop("format_version")
-    return d
+def _reference(n, tables: _Tables) -> dict | None:
+    """``{"definition", "args"}`` for a use that matches its definition, writing the
+    definition on first use; None when the use has left it (then it keeps its own graph)."""
+    d = tables.definitions.get(n.definition)
+    values = arguments_of(n, d) if d is not None else None
+    if values is None:
+        return None
+    template = template_of(n, d)
+    template.name = d.name
+    body = _graph_dict(template, tables)
+    plain = _without_positions(body)
+    if d.name not in tables.table:
+        tables.table[d.name] = {
+            "arguments": {k: {"default": _jsonable(a.default),
+                              "binds": [list(b) for b in a.binds]}
+                          for k, a in d.arguments.items()},
+            "graph": body}
+        tables.bodies[d.name] = plain
+    elif tables.bodies[d.name] != plain:
+        return None
+    return {"definition": d.name, "args": _jsonable(values)}
+
+
+def _without_positions(v: Any) -> Any:
+    """What must match between two uses: not where nodes sit, nor the shape a block's Input
+    takes (it comes from outside)."""
+    if isinstance(v, dict):
+        if "type" in v and "params" in v and _is_input(v["type"]):
+            v = {k: x for k, x in v.items() if k != "params"}
+        return {k: _without_positions(x) for k, x in v.items() if k != "pos"}
+    if isinstance(v, list):
+        return [_without_positions(x) for x in v]
+    return v
 
 
 def _jsonable(v: Any) -> Any:
@@ -100,8 +178,20 @@ def _scalar(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
-_TOP_KEYS = ("format_version", "name", "nodes", "edges", "training", "meta")
-_NODE_KEYS = ("id", "type", "name", "params", "pos", "shares", "graph")
+def _is_input(type_: str) -> bool:
+    try:
+        return get_spec(type_).boundary == "input"
+    except NetbuilderError:
+        return False
+
+
+_TOP_KEYS = ("format_version", "name", "definitions", "nodes", "edges", "weights", "training",
+             "meta")
+_BODY_KEYS = ("name", "nodes", "edges", "training", "meta")
+_NODE_KEYS = ("id", "type", "name", "params", "pos", "shares", "trainable", "graph",
+              "definition", "args")
+_DEFINITION_KEYS = ("arguments", "graph")
+_ARGUMENT_KEYS = ("default", "binds")
 _EDGE_KEYS = ("src", "src_port", "dst", "dst_port")
 
 
@@ -135,24 +225,39 @@ def graph_from_dict(data: Any, path: str | None = None) -> Graph:
             raise FileFormatError(f"the migration from format_version {version} returned no "
                                   f"object", path=path, field="format_version")
         version += 1
-    return _read_body(data, path, "", _TOP_KEYS)
+    g = _read_body(data, path, "", _TOP_KEYS)
+    if "weights" in data:
+        try:
+            name = check_weights_name(data["weights"])
+        except WeightsError as exc:
+            raise FileFormatError(exc.message, path=path, field="weights") from None
+        g.weights = GraphWeights(name, Path(path).parent if path else None)
+    return g
+
 
 
 def _read_body(data: dict, path: str | None, prefix: str,
-               allowed: tuple[str, ...] = _TOP_KEYS[1:]) -> Graph:
+               allowed: tuple[str, ...] = _BODY_KEYS, defs: dict | None = None) -> Graph:
     def fail(msg: str, where: str) -> FileFormatError:
         return FileFormatError(msg, path=path, field=prefix + where)
 
+    if not isinstance(data, dict):
+        raise fail("a graph must be an object", "")
     _no_unknown_keys(data, allowed, fail, "")
     name = data.get("name", "untitled")
     if not isinstance(name, str):
         raise fail("name must be text", "name")
+    if "definitions" in allowed:
+        defs = _read_definitions(data.get("definitions", {}), path, fail)
+    defs = defs if defs is not None else {}
     g = Graph(name)
+    if "definitions" in allowed:
+        g.definitions = defs
     nodes = data.get("nodes")
     if not isinstance(nodes, list):
         raise fail("nodes must be a list", "nodes")
     for i, nd in enumerate(nodes):
-        _read_node(g, nd, f"nodes[{i}]", path, prefix, fail)
+        _read_node(g, nd, f"nodes[{i}]", path, prefix, fail, defs)
     for i, nd in enumerate(nodes):  # once every node exists: a link may name a later node
         if "shares" in nd:
             _read_shares(g, nd, f"nodes[{i}].shares", fail)
@@ -176,7 +281,76 @@ def _no_unknown_keys(d: dict, allowed: tuple[str, ...], fail, where: str) -> Non
                        f"{where}.{key}" if where else str(key))
 
 
-def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail) -> None:
+def _read_definitions(raw: Any, path, fail) -> dict:
+    """The ``definitions`` table, in file order (a definition may use those before it)."""
+    if not isinstance(raw, dict):
+        raise fail("definitions must be an object (name: definition)", "definitions")
+    defs: dict[str, BlockDefinition] = {}
+    for name, dd in raw.items():
+        where = f"definitions.{name}"
+        try:
+            check_identifier(name)
+        except NetbuilderError as exc:
+            raise fail(exc.message, where) from None
+        if not isinstance(dd, dict):
+            raise fail("a block definition must be an object", where)
+        _no_unknown_keys(dd, _DEFINITION_KEYS, fail, where)
+        args = dd.get("arguments", {})
+        if not isinstance(args, dict):
+            raise fail("arguments must be an object (name: argument)", f"{where}.arguments")
+        d = BlockDefinition(name)
+        for arg, ad in args.items():
+            d.arguments[arg] = _read_argument(arg, ad, f"{where}.arguments.{arg}", fail)
+        if not isinstance(dd.get("graph"), dict):
+            raise fail("a block definition needs its graph (an object)", f"{where}.graph")
+        template = _read_body(dd["graph"], path, f"{where}.graph.", defs=defs)
+        try:
+            check_binds(d, template)
+            apply_arguments(template, d, {})
+        except NetbuilderError as exc:
+            arg = exc.field if exc.field in d.arguments else None
+            raise fail(exc.message, f"{where}.arguments.{arg}" if arg else
+                       f"{where}.arguments") from None
+        d.template = template
+        defs[name] = d
+    return defs
+
+
+def _read_argument(arg: Any, ad: Any, where: str, fail) -> Argument:
+    try:
+        check_identifier(arg, "An argument name")
+    except NetbuilderError as exc:
+        raise fail(exc.message, where) from None
+    if not isinstance(ad, dict):
+        raise fail("an argument must be an object with its default and binds", where)
+    _no_unknown_keys(ad, _ARGUMENT_KEYS, fail, where)
+    if "default" not in ad:
+        raise fail("an argument needs a default", f"{where}.default")
+    binds = ad.get("binds", [])
+    if not isinstance(binds, list) or not all(
+            isinstance(b, list) and len(b) >= 2 and all(isinstance(p, str) and p for p in b)
+            for b in binds):
+        raise fail("binds must be a list of [node name, ..., parameter] lists", f"{where}.binds")
+    return Argument(ad["default"], tuple(tuple(b) for b in binds))
+
+
+def _read_use(nd: dict, where: str, fail, defs: dict) -> Graph:
+    """The inner graph of a block node that refers to a definition."""
+    d = defs.get(nd["definition"])
+    if d is None:
+        raise fail(f"no block definition {nd['definition']!r} in the file's definitions",
+                   f"{where}.definition")
+    args = nd.get("args", {})
+    if not isinstance(args, dict):
+        raise fail("args must be an object (argument: value)", f"{where}.args")
+    try:
+        return materialize(d.template, d, args)
+    except NetbuilderError as exc:
+        raise fail(exc.message, f"{where}.args.{exc.field}" if exc.field in args else
+                   f"{where}.args") from None
+
+
+def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail, defs: dict) -> None:
     if not isinstance(nd, dict):
         raise fail("each node must be an object", where)
     _no_unknown_keys(nd, _NODE_KEYS, fail, where)
@@ -191,27 +365,43 @@ def _read_node(g: Graph, nd: Any, where: str, path, prefix: str, fail) -> None:
         raise fail("pos must be [x, y] with two finite numbers", f"{where}.pos")
     if nd["id"] in g:
         raise fail(f"duplicate node id {nd['id']!r}", f"{where}.id")
-    inner = None
-    if "graph" in nd:
+    inner, definition = None, nd.get("definition")
+    if "graph" in nd or definition is not None:
         try:
             is_block = get_spec(nd["type"]).is_block
         except NetbuilderError as exc:
             raise fail(exc.message, f"{where}.type") from None
         if not is_block:
-            raise fail(f"a {nd['type']} node holds no graph (only blocks do)", f"{where}.graph")
+            raise fail(f"a {nd['type']} node holds no graph (only blocks do)",
+                       f"{where}.graph" if "graph" in nd else f"{where}.definition")
+    if definition is not None:
+        try:
+            check_identifier(definition)
+        except NetbuilderError as exc:
+            raise fail(exc.message, f"{where}.definition") from None
+    if "args" in nd and (definition is None or "graph" in nd):
+        raise fail("args belong to a block node that refers to a definition", f"{where}.args")
+    if "graph" in nd:
         if not isinstance(nd["graph"], dict):
             raise fail("a block's graph must be an object", f"{where}.graph")
-        inner = _read_body(nd["graph"], path, f"{prefix}{where}.graph.")
+        inner = _read_body(nd["graph"], path, f"{prefix}{where}.graph.", defs=defs)
+    elif definition is not None:
+        inner = _read_use(nd, where, fail, defs)
     for key in params:  # (these would collide with add()'s own arguments)
         if key in _ADD_ARGUMENTS:
             raise fail(f"{label(nd['type'], nd['name'])} has no parameter {key!r}",
                        f"{where}.params.{key}")
+    trainable = nd.get("trainable", True)
+    if not isinstance(trainable, bool):
+        raise fail("trainable must be true or false", f"{where}.trainable")
     try:
-        g.add(nd["type"], nd["name"], pos, id=nd["id"], inner=inner, **params)
+        g.add(nd["type"], nd["name"], pos, id=nd["id"], inner=inner, definition=definition,
+              **params)
     except NetbuilderError as exc:
         sub = exc.field if exc.field in ("type", "name") else (
             f"params.{exc.field}" if exc.field else "params")
         raise fail(exc.message, f"{where}.{sub}") from None
+    g.node(nd["id"]).trainable = trainable
 
 
 def _read_shares(g: Graph, nd: dict, where: str, fail) -> None:
@@ -222,7 +412,7 @@ def _read_shares(g: Graph, nd: dict, where: str, fail) -> None:
         g.share(nd["id"], target)
     except NetbuilderError as exc:
         raise fail(exc.message, where) from None
-_ADD_ARGUMENTS = ("type", "name", "pos", "id", "inner")
+_ADD_ARGUMENTS = ("type", "name", "pos", "id", "inner", "definition")
 
 
 def _finite(v: Any) -> bool:
@@ -283,5 +473,8 @@ def load(path: str | os.PathLike) -> Graph:
 
 
 def save(g: Graph, path: str | os.PathLike) -> None:
-    """Write ``g`` to ``path`` atomically (see ``atomic``)."""
+    """Write ``g`` to ``path`` atomically (see ``atomic``); its weights, when it has any,
+    go beside it first (``<stem>.safetensors``), so the file never names a missing one."""
+    if g.weights is not None:
+        g.weights = save_weights_beside(g.weights, path)
     atomic_write(path, to_json(g))

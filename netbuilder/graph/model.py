@@ -14,9 +14,11 @@ import networkx as nx
 
 from ..errors import CycleError, GraphError, NameTakenError, ParamError, PortError
 from ..layers import LayerSpec, Port, get_spec
+from .blockdefs import BlockDefinition, check_identifier
 from .diagnostics import label
 from .sharing import check_share, sharers_of, sharing_group
 from .signals import Signal
+from .weights import GraphWeights
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Node:
     inner: Graph | None = None
     version: int = 0  # bumped on every change that affects shapes (analysis cache key)
     shares: str | None = None  # id of the node whose module this one uses (weight sharing)
+    definition: str | None = None  # the block definition this block node uses (blockdefs.py)
+    trainable: bool = True  # False: frozen (its parameters, a block's all inside, stay fixed)
 
     @property
     def spec(self) -> LayerSpec:
@@ -89,6 +93,9 @@ class Graph:
         self.name = name
         self.training: dict = {}  # the TrainingConfig as JSON (the train package owns its schema)
         self.meta: dict = {}
+        # block definitions by name; only the top graph holds them (see blockdefs.py)
+        self.definitions: dict[str, BlockDefinition] = {}
+        self.weights: GraphWeights | None = None  # the weights file beside the graph file
         self.parent: tuple[Graph, str] | None = None  # set for a block's inner graph
         self.version = 0
         self._g = nx.MultiDiGraph()
@@ -113,6 +120,8 @@ class Graph:
         self.node_renamed = Signal()  # (node_id, name)
         self.node_moved = Signal()  # (node_id, pos)
         self.sharing_changed = Signal()  # (node_id, old shared id, new shared id)
+        self.trainable_changed = Signal()  # (node_id, trainable)
+        self.weights_changed = Signal()  # () the graph's weights were set or removed
         self.changed = Signal()  # () after any mutation that can change shapes
 
     # --- queries --------------------------------------------------------------------------
@@ -195,9 +204,18 @@ class Graph:
     # --- node mutations -------------------------------------------------------------------
 
     def add(self, type: str, name: str | None = None, pos: Iterable[float] | None = None,
-            *, id: str | None = None, inner: Graph | None = None, **params: Any) -> str:
-        """Add a layer and return its id. Parameters not given take their defaults."""
+            *, id: str | None = None, inner: Graph | None = None,
+            definition: str | None = None, **params: Any) -> str:
+        """Add a layer and return its id. Parameters not given take their defaults.
+
+        A block node that uses a block definition names it (``definition``) and gets its
+        inner graph from ``blockdefs.materialize``."""
         spec = get_spec(type)
+        if definition is not None:
+            check_identifier(definition)
+            if inner is None:
+                raise GraphError(f"A block node using the definition {definition!r} needs its "
+                                 f"inner graph", node=id, field="definition")
         node_id = id or self._new_id()
         if node_id in self._nodes:
             raise GraphError(f"A node with id {node_id!r} already exists", node=node_id)
@@ -208,7 +226,7 @@ class Graph:
         values = self._validated(spec, name, spec.defaults(), params)
         if spec.is_block and inner is None:
             inner = _default_block_graph(name)
-        node = Node(node_id, type, name, values, _pos(pos), inner)
+        node = Node(node_id, type, name, values, _pos(pos), inner, definition=definition)
         if inner is not None:
             inner.parent = (self, node_id)
         self._nodes[node_id] = node
@@ -290,6 +308,40 @@ class Graph:
         self._touch()
         self.sharing_changed.emit(node_id, old, target)
         self.changed.emit()
+
+    def set_trainable(self, node_id: str, trainable: bool) -> None:
+        """Freeze (False) or unfreeze a node; a block's switch covers everything inside it.
+        Nodes sharing one module switch together (one module, one set of parameters)."""
+        if not isinstance(trainable, bool):
+            raise ParamError(f"trainable is true or false, not {trainable!r}", node=node_id,
+                             field="trainable")
+        self.node(node_id)
+        members = [m for m in sharing_group(self, node_id)
+                   if self.node(m).trainable != trainable]
+        if not members:
+            return
+        for m in members:
+            self.node(m).trainable = trainable
+            self.node(m).version += 1
+        self._touch()
+        for m in members:
+            self.trainable_changed.emit(m, trainable)
+        self.changed.emit()
+
+    def is_frozen(self, node_id: str) -> bool:
+        """Whether the node's parameters stay fixed in training: its own switch, or that of
+        a block it lies in."""
+        if not self.node(node_id).trainable:
+            return True
+        if self.parent is not None:
+            outer, block = self.parent
+            return block in outer and outer.is_frozen(block)
+        return False
+
+    def set_weights(self, weights: GraphWeights | None) -> None:
+        """Give the graph its weights (``GraphWeights``), or take them away (None)."""
+        self.weights = weights
+        self.weights_changed.emit()
 
     def _align(self, node_id: str, target: str) -> None:
         n, t = self.node(node_id), self.node(target)
@@ -481,7 +533,10 @@ class Graph:
         """An independent deep copy (without signal subscribers)."""
         from .fileformat import graph_from_dict, graph_to_dict
 
-        return graph_from_dict(copy.deepcopy(graph_to_dict(self)))
+        new = graph_from_dict(copy.deepcopy(graph_to_dict(self, inline=True)))
+        new.definitions = {k: d.copy() for k, d in self.definitions.items()}
+        new.weights = self.weights  # (the link is never mutated, only replaced: shared safely)
+        return new
 
     # --- the public facade (shape analysis, codegen and files live in their own modules) ---
 
@@ -506,6 +561,20 @@ class Graph:
     def to_python(self, class_name: str | None = None, main: bool = True) -> str:
         """Standalone PyTorch source of the model."""
         return _compiler().to_python(self, class_name=class_name, main=main)
+
+    def define_block(self, name: str, inner: Graph, **arguments) -> None:
+        """A block definition used by ``add_block``; each argument is ``(default, binds)``
+        (``planes=(64, ["conv1.out_channels", "conv2.out_channels"])``)."""
+        from .blockdefs import define
+
+        define(self, name, inner, arguments)
+
+    def add_block(self, definition: str, name: str | None = None, type: str = "Block",
+                  pos=None, **values: Any) -> str:
+        """A block node using ``definition`` with these argument values; returns its id."""
+        from .blockdefs import add_use
+
+        return add_use(self, definition, name, type, pos, **values)
 
     def save(self, path) -> None:
         from .fileformat import save

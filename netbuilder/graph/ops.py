@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from ..errors import GraphError
 from ..layers import all_specs, get_spec
+from .blockdefs import root_of
 from .fileformat import _read_body, graph_to_dict
 from .layout import LAYER_GAP
 from .model import Graph
@@ -15,7 +16,7 @@ from .model import Graph
 def extract(g: Graph, ids: Iterable[str]) -> dict:
     """The selected nodes and the wires among them, as graph-file JSON (for the clipboard)."""
     ids = set(ids)
-    full = graph_to_dict(g)
+    full = graph_to_dict(g, inline=True)  # blocks carry their graphs (no definitions table)
     nodes = [n for n in full["nodes"] if n["id"] in ids]
     for n in nodes:
         if n.get("shares") not in ids:  # a link to a node left behind is not copied
@@ -36,8 +37,9 @@ def paste(g: Graph, data: dict, offset: tuple[float, float] = (40.0, 40.0)) -> l
     for n in part.nodes():
         name = n.name if not any(m.name == n.name for m in g.nodes()) else _next_name(g, n.name)
         inner = n.inner.copy() if n.inner is not None else None
+        known = n.definition if n.definition in root_of(g).definitions else None
         mapping[n.id] = g.add(n.type, name, (n.pos[0] + offset[0], n.pos[1] + offset[1]),
-                              inner=inner, **n.params)
+                              inner=inner, definition=known, **n.params)
     for e in part.edges():
         g.connect(mapping[e.src], mapping[e.dst], e.src_port, e.dst_port)
     _relink(g, part.nodes(), mapping)
@@ -45,8 +47,11 @@ def paste(g: Graph, data: dict, offset: tuple[float, float] = (40.0, 40.0)) -> l
 
 
 def _relink(g: Graph, nodes, mapping: dict[str, str]) -> None:
-    """Shared modules among moved or copied nodes stay shared (both ends must come along)."""
+    """Shared modules among moved or copied nodes stay shared (both ends must come along);
+    frozen nodes stay frozen."""
     for n in nodes:
+        if not n.trainable and n.id in mapping:
+            g.node(mapping[n.id]).trainable = False
         if n.shares in mapping and n.id in mapping:
             g.share(mapping[n.id], mapping[n.shares])
 
@@ -84,7 +89,7 @@ def group(g: Graph, ids: Iterable[str], type_: str = "Block", name: str | None =
     ys = [g.node(i).pos[1] for i in ids]
     for i in ids:
         n = g.node(i)
-        inner.add(n.type, n.name, n.pos, id=n.id,
+        inner.add(n.type, n.name, n.pos, id=n.id, definition=n.definition,
                   inner=n.inner.copy() if n.inner is not None else None, **n.params)
     _relink(inner, [g.node(i) for i in ids], {i: i for i in ids})
     # One inner Input per distinct outside source, one inner Output per distinct inside source.
@@ -140,7 +145,7 @@ def ungroup(g: Graph, block_id: str) -> list[str]:
             continue
         name = n.name if not any(m.name == n.name for m in g.nodes()) else _next_name(g, n.name)
         new_id = n.id if n.id not in g else None
-        mapping[n.id] = g.add(n.type, name, n.pos, id=new_id,
+        mapping[n.id] = g.add(n.type, name, n.pos, id=new_id, definition=n.definition,
                               inner=n.inner.copy() if n.inner is not None else None, **n.params)
     # Where each inner Output gets its value from, once the block is gone.
     out_source: dict[str, tuple[str, str] | None] = {}

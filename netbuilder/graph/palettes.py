@@ -38,6 +38,8 @@ DARK = {
     "title_muted": "#ffffffb8",
     "text": "#e3e5e8",
     "muted": "#979ca6",
+    "frozen": "#8fd3ff",  # the frozen badge (a snowflake)
+    "frozen_text": "#979ca680",  # a frozen node's parameter count, dimmed
     "shape_text": "#8fc1ff",
     "selection": "#4d9bff",
     "wire": "#6d737d",
@@ -73,6 +75,8 @@ LIGHT = {
     "title_muted": "#ffffffc8",
     "text": "#1f2328",
     "muted": "#6a717c",
+    "frozen": "#2a8fd6",
+    "frozen_text": "#6a717c80",
     "shape_text": "#1d5fbf",
     "selection": "#2f7bf5",
     "wire": "#8b929c",

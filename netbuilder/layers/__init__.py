@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     catalog_gen,
     catalog_module,
     catalog_norm,
+    catalog_ops_call,
     catalog_ops_math,
     catalog_ops_param,
     catalog_ops_reduce,

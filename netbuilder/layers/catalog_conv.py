@@ -40,7 +40,9 @@ def _conv(type_: str, dims: int, doc: str, aliases: tuple, transpose: bool = Fal
           subtitle=sub.conv(dims), conv_dims=dims, probe="auto",
           # torch's transposed convolution is not a convolution's closed form: it runs on meta
           shape_rule=None if transpose else shapes.conv(dims),
-          torch_class=f"torch.nn.{type_}", from_module=imp.conv(transpose))
+          torch_class=f"torch.nn.{type_}", from_module=imp.conv(transpose),
+          weight_functions=() if transpose else (f"{_F}conv{dims}d",),
+          from_weights=None if transpose else imp.conv_weights(dims))
 
 
 _conv("Conv1d", 1, "1-D convolution over (channels, length) signals.",
@@ -76,7 +78,8 @@ def _batchnorm(type_: str, rule: RankRule, doc: str, aliases: tuple):
           init=lambda c: call(f"nn.{type_}", (c.shape[0],),
                               {k: c.params[k] for k in _NORM_DEFAULTS}, _NORM_DEFAULTS),
           aliases=aliases, short="bn", rank=rule, same_shape=True, no_macs=True,
-          torch_class=f"torch.nn.{type_}", from_module=imp.batchnorm)
+          torch_class=f"torch.nn.{type_}", from_module=imp.batchnorm,
+          weight_functions=(f"{_F}batch_norm",), from_weights=imp.batchnorm_weights)
 
 
 _batchnorm("BatchNorm1d", RankRule((1, 2), "(N, features) or (N, C, L)",
@@ -96,7 +99,8 @@ layer("GroupNorm", "Normalization", "Normalizes groups of channels per sample.",
           "eps": c.params["eps"], "affine": c.params["affine"]}, {"eps": 1e-5, "affine": True}),
       aliases=("group normalization", "gn"), short="gn",
       rank=RankRule((1, 2, 3, 4), "(N, C, ...)"), subtitle=sub.param("num_groups", "{} groups"),
-      no_macs=True, torch_class="torch.nn.GroupNorm", from_module=imp.groupnorm)
+      no_macs=True, torch_class="torch.nn.GroupNorm", from_module=imp.groupnorm,
+      weight_functions=(f"{_F}group_norm",), from_weights=imp.groupnorm_weights)
 
 layer("Dropout", "Regularization", "Zeroes random units during training (scales the rest).",
       (P("p", "float", 0.5, "Probability of dropping a unit", min=0.0, max=1.0),),

@@ -32,7 +32,8 @@ layer("Linear", "Dense", "Fully connected layer: y = x·Wᵀ + b over the last d
       aliases=("dense", "fully connected", "fc", "affine", "perceptron"), short="fc", weight=True,
       rank=RankRule((1, 2), "(N, features)", lambda r: "add a Flatten before it"),
       subtitle=sub.param("out_features", "→{}"), shape_rule=shapes.linear, probe="auto",
-      torch_class="torch.nn.Linear", from_module=imp.linear)
+      torch_class="torch.nn.Linear", from_module=imp.linear,
+      weight_functions=("torch.nn.functional.linear",), from_weights=imp.linear_weights)
 
 layer("Flatten", "Shape", "Flattens dimensions start_dim..end_dim into one.",
       (P("start_dim", "int", 1, "First dimension to flatten (0 is the batch)", min=1, max=8),
@@ -77,7 +78,8 @@ layer("Embedding", "Dense", "Looks up a learned vector for each integer token id
       aliases=("lookup", "word vectors", "token embedding"), short="embed", weight=True,
       subtitle=lambda p: f"{p['num_embeddings']}→{p['embedding_dim']}", no_macs=True,
       input_dtype="int64", probe="never", torch_class="torch.nn.Embedding",
-      from_module=imp.embedding)
+      from_module=imp.embedding, weight_functions=("torch.nn.functional.embedding",),
+      from_weights=imp.embedding_weights)
 
 # --- Activations -----------------------------------------------------------------------------
 

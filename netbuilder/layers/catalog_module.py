@@ -12,9 +12,8 @@ import json
 import keyword
 import re
 
-from .define import module_call
 from .registry import register
-from .spec import Emission, EmitContext, LayerSpec, Param, call
+from .spec import Emission, EmitContext, LayerSpec, Param, Port, call
 
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -76,8 +75,10 @@ def _emit(ctx: EmitContext) -> Emission:
         qualname = f"{alias}.{cls}"
     else:
         imports, qualname = (f"import {where}",), f"{where}.{cls}"
-    return Emission(init=call(qualname, (), kwargs), forward=module_call(ctx),
-                    imports=imports)
+    item = ctx.params.get("item")
+    took = f"[{int(item)}]" if item is not None else ""
+    forward = [f"{ctx.out} = self.{ctx.name}({', '.join(ctx.in_vars)}){took}"]
+    return Emission(init=call(qualname, (), kwargs), forward=forward, imports=imports)
 
 
 register(LayerSpec(
@@ -91,7 +92,11 @@ register(LayerSpec(
         Param("out_shape", "shape", None, "Output shape last seen (a placeholder's shape "
                                           "while the graph is not trusted)", optional=True),
         Param("n_params", "int", 0, "Parameter count last seen", min=0),
+        Param("item", "int", None, "Take this element of a tuple result (an LSTM's output, "
+                                   "say)", optional=True, min=-8, max=8),
     ),
+    # Its forward's tensor arguments, in order (most modules take one).
+    inputs=(Port("in", variadic=True, doc="The module's tensor arguments, in order"),),
     aliases=("custom module", "import", "nn.Module", "user layer"),
     short="module", emit=_emit, code_target=lambda params: params["target"],
 ))

@@ -11,7 +11,7 @@ _STATS = {"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": T
 
 
 def _stats_norm(type_: str, dims: int, doc: str, aliases: tuple, short: str,
-                affine: bool = True, rank: RankRule | None = None) -> None:
+                affine: bool = True, rank: RankRule | None = None, **knowledge) -> None:
     params = (_EPS,
               P("momentum", "float", 0.1, "Running statistics update rate", min=0.0, max=1.0),
               P("affine", "bool", affine, "Learn a scale and shift"),
@@ -22,11 +22,13 @@ def _stats_norm(type_: str, dims: int, doc: str, aliases: tuple, short: str,
                               defaults),
           aliases=aliases, short=short, rank=rank or image_rule(dims), same_shape=True,
           no_macs=True, torch_class=f"torch.nn.{type_}",
-          from_module=attrs(*defaults))
+          from_module=attrs(*defaults), **knowledge)
 
 
 _stats_norm("BatchNorm3d", 3, "Batch normalization over the channels of volumes or video.",
-            ("batch norm 3d", "batchnorm3d"), "bn")
+            ("batch norm 3d", "batchnorm3d"), "bn",
+            weight_functions=("torch.nn.functional.batch_norm",),
+            from_weights=lambda b: {**imp.batchnorm_weights(b), "track_running_stats": True})
 for _d in (1, 2, 3):
     _stats_norm(f"InstanceNorm{_d}d", _d, f"Normalizes each channel of each sample over its "
                 f"{_d}-D extent (style transfer).", ("instance normalization",
@@ -61,7 +63,8 @@ layer("LayerNorm", "Normalization",
       aliases=("layer normalization", "ln"), short="ln", same_shape=True, no_macs=True,
       torch_class="torch.nn.LayerNorm",
       from_module=lambda m: {**_normalized_shape(m), "eps": m.eps,
-                             "bias": m.bias is not None or not m.elementwise_affine})
+                             "bias": m.bias is not None or not m.elementwise_affine},
+      weight_functions=("torch.nn.functional.layer_norm",), from_weights=imp.layernorm_weights)
 
 layer("RMSNorm", "Normalization",
       "Scales each sample by the root mean square of its last dims dimensions (LLaMA).",

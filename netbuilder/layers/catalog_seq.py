@@ -134,6 +134,10 @@ _SHARED_PORTS = {"Discriminator": (
     (Port("real", optional=True, doc="Real data (the Input), scored by the same weights"),),
     (Port("real_score", doc="The discriminator's score of the real data"),))}
 
+# Sony NNC's RepeatStart/End: the block applied N times in sequence (nn.Sequential of N).
+_REPEAT = P("repeat", "int", 1, "How many times the block is applied in sequence (×N); "
+                "after the first, each must keep the shape", min=1, max=1000)
+
 for _type, _role, _doc, _aliases in (
     ("Block", "", "A group of layers compiled to its own module class.", ("group", "subgraph",
                                                                           "module")),
@@ -145,6 +149,6 @@ for _type, _role, _doc, _aliases in (
     ("Discriminator", "discriminator", "Block that scores samples as real or fake (GANs).",
      ("gan", "critic")),
 ):
-    layer(_type, "Blocks", _doc, inputs=_SHARED_PORTS.get(_type, ((), ()))[0],
+    layer(_type, "Blocks", _doc, (_REPEAT,), inputs=_SHARED_PORTS.get(_type, ((), ()))[0],
           outputs=_SHARED_PORTS.get(_type, ((), ()))[1], aliases=_aliases,
           short=_role or "block", block_role=_role)

@@ -190,15 +190,19 @@ def cat_call(b: dict) -> tuple[dict, list]:
 
 
 def interpolate_call(b: dict) -> tuple[dict, list]:
-    if b["size"] is not None or b["scale_factor"] is None:
-        raise Unsupported("a fixed size (use scale_factor)")
-    if b["mode"] not in ("nearest", "bilinear") or b["align_corners"]:
-        raise Unsupported(f"mode={b['mode']!r} or align_corners=True")
-    scale = b["scale_factor"]
+    size, scale = b["size"], b["scale_factor"]
+    if (size is None) == (scale is None):
+        raise Unsupported("neither or both of size and scale_factor")
+    params = {"mode": b["mode"], "align_corners": bool(b["align_corners"])}
+    if size is not None:
+        sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+        if not all(isinstance(s, int) for s in sizes):
+            raise Unsupported("a size computed from another tensor")
+        return {**params, "size": sizes}, [b["input"]]
     scale = scale[0] if isinstance(scale, (tuple, list)) and len(set(scale)) == 1 else scale
     if isinstance(scale, (tuple, list)):
         raise Unsupported("different scale factors per dimension")
-    return {"scale_factor": float(scale), "mode": b["mode"]}, [b["input"]]
+    return {**params, "scale_factor": float(scale)}, [b["input"]]
 
 
 def pad_call(b: dict) -> tuple[dict, list]:
@@ -210,3 +214,62 @@ def pad_call(b: dict) -> tuple[dict, list]:
 def pairwise_call(b: dict) -> tuple[dict, list]:
     return ({"p": float(b["p"]), "eps": float(b["eps"]), "keepdim": bool(b["keepdim"])},
             [b["x1"], b["x2"]])
+
+
+# --- functional forms on a module's own tensors (a spec's ``from_weights``) -------------------
+
+def _tuple(value: Any, dims: int) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,) * dims
+
+
+def linear_weights(b: dict) -> dict:
+    return {"out_features": int(b["weight"].shape[0]), "bias": b["bias"] is not None}
+
+
+def conv_weights(dims: int) -> Callable[[dict], dict]:
+    """``F.conv2d(x, self.weight, self.bias, stride, padding, dilation, groups)``: the module
+    rule of a Conv2d read from the call (``padding='same'`` included)."""
+    def rule(b: dict) -> dict:
+        w = b["weight"]
+
+        class Call:  # the attributes ``conv`` reads off a module
+            out_channels = int(w.shape[0])
+            kernel_size = tuple(int(k) for k in w.shape[2:])
+            stride = _tuple(b["stride"], dims)
+            padding = b["padding"] if isinstance(b["padding"], str) else \
+                _tuple(b["padding"], dims)
+            dilation = _tuple(b["dilation"], dims)
+            groups = int(b["groups"])
+            bias = b["bias"]
+            padding_mode = "zeros"
+        return conv(False)(Call)
+    return rule
+
+
+def batchnorm_weights(b: dict) -> dict:
+    require(b["running_mean"] is not None and b["running_var"] is not None and
+            not b["training"], "batch statistics in evaluation (no running statistics)")
+    require(b["momentum"] is not None, "momentum=None (cumulative average)")
+    return {"eps": float(b["eps"]), "momentum": float(b["momentum"]),
+            "affine": b["weight"] is not None and b["bias"] is not None}
+
+
+def layernorm_weights(b: dict) -> dict:
+    shape = b["normalized_shape"]
+    dims = len(shape) if isinstance(shape, (list, tuple)) else 1
+    return {"dims": dims, "eps": float(b["eps"]), "elementwise_affine": b["weight"] is not None,
+            "bias": b["bias"] is not None or b["weight"] is None}
+
+
+def groupnorm_weights(b: dict) -> dict:
+    return {"num_groups": int(b["num_groups"]), "eps": float(b["eps"]),
+            "affine": b["weight"] is not None and b["bias"] is not None}
+
+
+def embedding_weights(b: dict) -> dict:
+    require(b["max_norm"] is None, "max_norm")
+    require(not b["scale_grad_by_freq"] and not b["sparse"], "scale_grad_by_freq or sparse")
+    n = int(b["weight"].shape[0])
+    pad = b["padding_idx"]
+    return {"num_embeddings": n, "embedding_dim": int(b["weight"].shape[1]),
+            "padding_idx": None if pad is None else pad % n}

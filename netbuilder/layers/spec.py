@@ -6,7 +6,9 @@ lines). Building, shape analysis and export all go through that source: one path
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,6 +263,13 @@ class LayerSpec:
     from_module: Callable[[Any], dict] | None = None
     functions: tuple[str, ...] = ()
     from_call: Callable[[dict], tuple[dict, list]] | None = None
+    # The functional form that takes the layer's own tensors as arguments
+    # ("torch.nn.functional.linear" with self.weight, self.bias): a module whose forward calls
+    # it on its own parameters is this layer. ``from_weights``: bound call arguments, the
+    # tensors among them real -> params. Several specs may name one function; the input's rank
+    # (``rank``) picks among them (F.batch_norm: BatchNorm1d, 2d or 3d).
+    weight_functions: tuple[str, ...] = ()
+    from_weights: Callable[[dict], dict] | None = None
     code_target: Callable[[dict], str] | None = None  # the Python code it names (trust gates it)
 
     @property
@@ -315,11 +324,30 @@ def call(fn: str, args: Sequence[Any] = (), kwargs: dict | None = None,
     """``fn(arg, ..., key=value)`` leaving out keyword values equal to PyTorch's defaults."""
     parts = [str(a) if isinstance(a, Code) else fmt(a) for a in args]
     defaults = defaults or {}
+    kept = _KEPT_DEFAULTS.get()
     for k, v in (kwargs or {}).items():
         if k in defaults and _same(defaults[k], v):
-            continue
+            if kept is None:
+                continue
+            kept.setdefault((fn, k), set()).add(fmt(v))
         parts.append(f"{k}={fmt(v)}")
     return f"{fn}({', '.join(parts)})"
+
+
+_KEPT_DEFAULTS: ContextVar[dict | None] = ContextVar("kept_defaults", default=None)
+
+
+@contextmanager
+def keeping_defaults() -> Iterator[dict]:
+    """While open, ``call`` writes keyword values equal to the defaults too, and records them
+    as ``{(fn, key): {text}}``: uses of one block then differ in values, not in which keywords
+    they write (a default ``stride`` left out of one and written in another)."""
+    kept: dict = {}
+    token = _KEPT_DEFAULTS.set(kept)
+    try:
+        yield kept
+    finally:
+        _KEPT_DEFAULTS.reset(token)
 
 
 class Code(str):

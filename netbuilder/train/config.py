@@ -68,6 +68,12 @@ OPTIMIZER_OPTIONS: dict[str, dict[str, Any]] = {
     "lbfgs": {"max_iter": "int", "history_size": "int", "line_search_fn": ("strong_wolfe", None),
               "tolerance_grad": "float", "tolerance_change": "float"},
 }
+# the TrainingConfig settings each optimizer uses (the setup form shows only these)
+OPTIMIZER_SETTINGS: dict[str, tuple[str, ...]] = {
+    **{name: ("lr", "weight_decay") for name in OPTIMIZER_OPTIONS},
+    "sgd": ("lr", "momentum", "weight_decay"),
+    "lbfgs": ("lr",),  # no weight decay: the layers' l2 setting instead
+}
 SCHEDULE_OPTION_KEYS = ("step_size", "gamma", "min_lr", "max_lr", "pct_start", "factor",
                         "patience", "div_factor", "final_div_factor")
 

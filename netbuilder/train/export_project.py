@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..compile import generate, node_attributes, penalised_layers
+from ..compile import frozen_layers, generate, node_attributes, penalised_layers
 from ..compile.naming import quoted
 from ..errors import NetbuilderError
 from ..graph import Graph
@@ -52,14 +52,17 @@ class ProjectReport:
 
 
 def export_project(graph: Graph, out_dir, weights_path=None, *,
-                   class_name: str | None = None) -> ProjectReport:
-    """Write the project folder ``out_dir`` (created when missing; files are replaced)."""
+                   class_name: str | None = None, graph_weights: bool = True) -> ProjectReport:
+    """Write the project folder ``out_dir`` (created when missing; files are replaced).
+    The weights are ``weights_path``'s, else the graph's own (unless ``graph_weights`` is
+    False); ``train.py`` starts from the graph's own and keeps its frozen layers frozen."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file: give a folder for the project")
     source, cls = generate(graph, class_name, main=True)
     report = ProjectReport(out, class_name=cls)
-    state = _weights(graph, weights_path) if weights_path is not None else None
+    state = _weights(graph, weights_path) if weights_path is not None else \
+        _graph_state(graph) if graph_weights else None
     out.mkdir(parents=True, exist_ok=True)
     _write(out / "model.py", format_python(source, "model.py"), report)
     config, training = None, None
@@ -106,6 +109,8 @@ def training_script(graph: Graph, config: TrainingConfig, cls: str):
     plan_t = TaskPlan(config.task, task.resolve_loss(), dict(task.options),
                       probabilities=bool(getattr(task, "outputs_probabilities", False)))
     plan_t.penalties = penalised_layers(graph, analysis)
+    plan_t.frozen = frozen_layers(graph, analysis)
+    plan_t.start_weights = WEIGHTS if graph.weights is not None else None
     spec = task.metrics_spec()
     plan_t.monitor = task.monitor
     plan_t.higher = spec.get(task.monitor.split("_", 1)[-1], False)
@@ -222,6 +227,16 @@ def _weights(graph: Graph, path) -> dict:
     return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
 
 
+def _graph_state(graph: Graph) -> dict | None:
+    """The graph's own weights checked against it (None when it has none)."""
+    from ..compile.weights import graph_state
+
+    try:
+        return graph_state(graph)
+    except NetbuilderError as exc:
+        raise ExportError(str(exc), field="weights") from None
+
+
 def _save_weights(state: dict, out: Path, report: ProjectReport) -> None:
     from safetensors.torch import save_file
 
@@ -269,12 +284,13 @@ def readme(graph: Graph, config: TrainingConfig | None, cls: str, report: Projec
     if WEIGHTS in report.files:
         files.append(f"- `{WEIGHTS}` and `{WEIGHTS_PT}`: the trained weights (the same "
                      f"tensors; the .pt file for machines without safetensors).")
-    load = (f'model.load_state_dict(load_file("{WEIGHTS}"))  # or torch.load("{WEIGHTS_PT}", '
-            f"weights_only=True)") if WEIGHTS in report.files else \
-        "# model.load_state_dict(...)  # weights from a training run"
+    load = (f'model.load_state_dict(load_file("{WEIGHTS}"))\n'
+            f'# or: torch.load("{WEIGHTS_PT}", weights_only=True)') if WEIGHTS in report.files \
+        else "# model.load_state_dict(...)  # weights from a training run"
     if has_train:
         files.append(f"- `{RECIPE}`: the training definition netbuilder itself runs (losses, "
-                     f"optimizers, schedules, sample order), imported by train.py.")
+                     f"optimizers, schedules, sample order, frozen layers), imported by "
+                     f"train.py.")
     lines = [f"# {cls}", "", f"Exported by netbuilder from the graph {quoted(graph.name)}.", "",
              *files, "", "## Use the model", "", "```python", "import torch",
              "from safetensors.torch import load_file", "", f"from model import {cls}", "",
@@ -291,6 +307,12 @@ def readme(graph: Graph, config: TrainingConfig | None, cls: str, report: Projec
                   "starts from given weights.", "", "Needs torch and numpy" +
                   (", and scikit-learn for the digits" if "digits" in config.dataset else "")
                   + "; safetensors is optional."]
+    frozen = frozen_layers(graph, analysis)
+    if has_train and frozen:
+        lines += ["", "Frozen (not trained; run in inference mode): " +
+                  ", ".join(f"`{f}`" for f in frozen) + " (`FROZEN` in train.py)."]
+    if has_train and graph.weights is not None and WEIGHTS in report.files:
+        lines += ["", f"`train.py` starts from `{WEIGHTS}` (the graph's weights)."]
     for w in report.warnings:
         text = quoted(w)  # the message may quote the file: escaped, shown without its quotes
         lines += ["", "Note: " + (text[2:-2] if text.startswith("\\") else text[1:-1])]

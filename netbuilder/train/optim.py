@@ -21,10 +21,14 @@ def make_optimizer(params: Iterable, config: TrainingConfig, lr: float | None = 
     if name == "lbfgs" and config.weight_decay:
         raise ConfigError("L-BFGS has no weight decay: set it to 0 and use the layers' l2 "
                           "setting instead", field="weight_decay")
-    return recipe.make_optimizer(name, params, config.lr if lr is None else lr,
-                                 momentum=config.momentum, nesterov=config.nesterov,
-                                 weight_decay=config.weight_decay,
-                                 options=config.optimizer_options)
+    try:
+        return recipe.make_optimizer(name, params, config.lr if lr is None else lr,
+                                     momentum=config.momentum, nesterov=config.nesterov,
+                                     weight_decay=config.weight_decay,
+                                     options=config.optimizer_options)
+    except recipe.NothingToTrain as exc:
+        raise ConfigError(f"{exc} (switch 'trainable' on for a node in the inspector)",
+                          field="optimizer") from None
 
 
 class Schedule:

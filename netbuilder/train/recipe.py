@@ -1,9 +1,9 @@
 """The training definition that netbuilder runs and that every exported project carries.
 
 This module is the one place where the numbers of a training run are defined: the order of the
-samples in each epoch, the losses, the optimizers (L-BFGS's defaults included), the learning-rate
-schedules, a denoising autoencoder's corruption, a VAE's terms, a GAN's scores and an RBM's
-contrastive-divergence loss. netbuilder's trainer imports it; the exporter copies this file
+samples in each epoch, the losses, the optimizers (L-BFGS's defaults included, frozen
+parameters left out), the learning-rate schedules, how frozen layers run, a denoising
+autoencoder's corruption, a VAE's terms, a GAN's scores and an RBM's contrastive-divergence loss. netbuilder's trainer imports it; the exporter copies this file
 unchanged beside ``train.py``, which imports it too. So the app and the exported script cannot
 drift apart: there is nothing to keep in step (tests/train/test_parity.py checks the outcome).
 
@@ -278,14 +278,22 @@ OPTIMIZERS = {
 LBFGS_DEFAULTS = {"max_iter": 5, "history_size": 20, "line_search_fn": "strong_wolfe"}
 
 
+class NothingToTrain(ValueError):
+    """Every parameter given to an optimizer is frozen."""
+
+
 def make_optimizer(
     name, params, lr, momentum=0.9, nesterov=False, weight_decay=0.0, options=None
 ):
-    """The torch optimizer ``name`` over ``params``; ``options`` are its other keywords."""
+    """The torch optimizer ``name`` over ``params``; ``options`` are its other keywords.
+    Frozen parameters (``requires_grad`` False) are left out: no step, no weight decay."""
     extra = dict(options or {})
     if "betas" in extra:
         extra["betas"] = tuple(extra["betas"])
-    params = list(params)
+    given = list(params)
+    params = [p for p in given if not isinstance(p, torch.Tensor) or p.requires_grad]
+    if given and not params:
+        raise NothingToTrain("Nothing to train: every parameter is frozen")
     if name == "sgd":
         return torch.optim.SGD(
             params,
@@ -386,6 +394,45 @@ class LearningRate:
         self.plateau = float(state.get("plateau_factor", 1.0))
         self.best = state.get("best")
         self.bad_epochs = int(state.get("bad_epochs", 0))
+
+
+# --- frozen layers ---------------------------------------------------------------------------
+
+
+def freeze(model, paths):
+    """Freeze the parameters under the module paths ``paths`` and keep those modules in
+    inference mode; returns the number of frozen parameter values.
+
+    NOTE: a frozen BatchNorm normalises with its running statistics and never updates them,
+    and a Dropout inside a frozen block is off, as Keras does with ``trainable = False`` and
+    torchvision's detection backbones with ``FrozenBatchNorm2d``: statistics of a small new
+    dataset must not overwrite those the pretrained weights were learned with.
+    """
+    paths = tuple(paths)
+    frozen = 0
+    for name, p in model.named_parameters():
+        if any(name == f or name.startswith(f + ".") for f in paths):
+            p.requires_grad_(False)
+            frozen += p.numel()
+    for path in paths:
+        try:
+            sub = model.get_submodule(path)
+        except AttributeError:
+            continue  # a learned tensor (a Parameter node), not a module
+        _stay_in_eval(sub)
+    return frozen
+
+
+def _stay_in_eval(sub):
+    """Keep ``sub`` (and what it holds) in eval mode whatever ``model.train()`` says."""
+
+    def train(mode=True):
+        return torch.nn.Module.train(sub, False)
+
+    # NOTE: an instance attribute, found before the class's method: the parent's
+    # ``train(mode)`` reaches every child through ``child.train(mode)``.
+    sub.train = train
+    sub.eval()
 
 
 # --- processes and files (what an exported train.py needs; netbuilder has its own run store) ---

@@ -62,9 +62,11 @@ class SharedControl(Control):
 
 
 def _worker(graph_json: str, config: dict | None, out_dir: str | None, resume: str | None,
-            flag, probes, in_step, events, plugins: tuple, trusted: tuple = ()) -> None:
+            flag, probes, in_step, events, plugins: tuple, trusted: tuple = (),
+            weights: bytes | str | None = None) -> None:
     """The child process: import plugins (extra tasks), train, report any escape as Failed.
-    ``trusted``: the code targets the parent process was allowed to import."""
+    ``trusted``: the code targets the parent process was allowed to import; ``weights``:
+    what training starts from (safetensors bytes or a file)."""
     from ..graph import trust
     from .trainer import Trainer, TrainingFailed
 
@@ -75,7 +77,7 @@ def _worker(graph_json: str, config: dict | None, out_dir: str | None, resume: s
         Trainer(graph_json, config, emit=_with_tensorboard(events.put, graph_json,
                                                            out_dir or resume),
                 out_dir=out_dir, resume=resume,
-                control=SharedControl(flag, probes, in_step)).run()
+                control=SharedControl(flag, probes, in_step), weights=weights).run()
     except TrainingFailed:
         pass  # the trainer has sent its Failed event
     except BaseException as exc:  # noqa: BLE001 (the parent must always hear the end)
@@ -119,7 +121,7 @@ class Runner:
 
     def __init__(self, graph_json: str, config: Any = None, out_dir: str | Path | None = None,
                  *, resume: str | Path | None = None, plugins: tuple | list = (),
-                 stop_timeout: float = 5.0):
+                 stop_timeout: float = 5.0, weights: bytes | str | Path | None = None):
         if hasattr(config, "to_dict"):
             config = config.to_dict()
         self.graph_json = graph_json
@@ -127,6 +129,7 @@ class Runner:
         self.out_dir = None if out_dir is None else str(out_dir)
         self.resume_dir = None if resume is None else str(resume)
         self.plugins = tuple(plugins)
+        self.weights = str(weights) if isinstance(weights, Path) else weights
         self.stop_timeout = stop_timeout
         self._ctx = mp.get_context("spawn")
         self._flag = self._ctx.RawValue("i", Control.RUN)
@@ -151,7 +154,8 @@ class Runner:
         self._process = self._ctx.Process(
             target=_worker, name="netbuilder-training", daemon=True,
             args=(self.graph_json, self.config, self.out_dir, self.resume_dir, self._flag,
-                  self._probes, self._in_step, self._events, self.plugins, tuple(allowed())))
+                  self._probes, self._in_step, self._events, self.plugins, tuple(allowed()),
+                  self.weights))
         self._process.start()
 
     def pause(self) -> None:

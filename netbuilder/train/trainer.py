@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..compile import penalised_layers
+from ..compile import frozen_layers, penalised_layers
+from ..compile.weights import apply_weights, load_graph_weights, read_weights
 from ..errors import NetbuilderError
 from ..graph import Graph, from_json, to_json
 from . import distributed
@@ -30,6 +31,7 @@ from .data import DataError
 from .device import convolutional, describe, plan, resolve_device, rng_state, set_rng_state
 from .epoch import EpochRunner
 from .events import Failed, Finished, Log, RunStarted
+from .recipe import freeze
 from .losses import make_loss
 from .memory import memory_warning
 from .probe import Prober
@@ -117,7 +119,8 @@ class Trainer:
     def __init__(self, graph: Graph | str, config: TrainingConfig | dict | None = None, *,
                  emit: Callable[[Any], None] | None = None, out_dir: str | Path | None = None,
                  resume: str | Path | None = None, control: Control | None = None,
-                 dist: distributed.DistInfo | None = None, dataset=None):
+                 dist: distributed.DistInfo | None = None, dataset=None,
+                 weights: bytes | str | Path | None = None):
         if isinstance(graph, str):
             graph = from_json(graph)
         self.graph = graph
@@ -135,6 +138,8 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.control = control or Control()
         self.dataset = dataset  # a DatasetArrays to use instead of loading config.dataset
+        # the weights training starts from: given (bytes or a file), else the graph's own
+        self.weights = weights
         self.state = RunState()
         self._committed = False  # a checkpoint was written by this trainer
         self._augment = None
@@ -191,6 +196,12 @@ class Trainer:
             raise TrainingError(f"The {task.name} task cannot run data-parallel: run it in one "
                                 f"process", field="task")
         module = self.graph.build()  # CompileError names the broken nodes
+        self._start_weights(module)
+        frozen = freeze(module, frozen_layers(self.graph, analysis))
+        if frozen:
+            total = sum(p.numel() for p in module.parameters())
+            self.log(f"{frozen:,} of {total:,} parameters are frozen (their layers run in "
+                     f"inference mode)")
         outputs = [analysis.shape(o) for o in self.graph.outputs()]
         dp = plan(cfg, device, convolutional(self.graph))
         memory = memory_warning(analysis.total_params, cfg.optimizer, device.type)
@@ -272,6 +283,20 @@ class Trainer:
 
     # --- pieces -----------------------------------------------------------------------------
 
+    def _start_weights(self, module) -> None:
+        """Load the weights the run starts from (a resume takes its checkpoint's instead)."""
+        if self.resume_dir is not None:
+            return
+        if self.weights is not None:
+            label = "the given weights" if isinstance(self.weights, bytes) else str(self.weights)
+            fit = apply_weights(module, read_weights(self.weights, label), label)
+        else:
+            fit = load_graph_weights(self.graph, module)
+            label = f"the graph's weights ({self.graph.weights.label()})" if fit else ""
+        if fit is not None:
+            note = fit.fresh_note()
+            self.log(f"Starting from {label}" + (f"; {note}" if note else ""))
+
     def _regularizers(self, module, analysis=None) -> list:
         """``(l1, l2, [weight tensors])`` of every layer with a penalty, inside blocks too."""
         out = []
@@ -325,6 +350,7 @@ class Trainer:
             return
         self.files.ensure()
         graph = self.graph.copy()
+        graph.weights = None  # (the run keeps its own weights; the graph's stay beside it)
         graph.training = self.config.to_dict()
         self.files.write_snapshot(to_json(graph), self.config.to_dict())
 
@@ -408,10 +434,11 @@ def _phase_ranges(phases: list[Phase]):
 def train(graph: Graph | str | Path, config: TrainingConfig | dict | None = None, *,
           emit: Callable[[Any], None] | None = None, out_dir: str | Path | None = None,
           resume: str | Path | None = None, control: Control | None = None,
-          dataset=None) -> RunResult:
+          dataset=None, weights: bytes | str | Path | None = None) -> RunResult:
     """Train ``graph`` (a Graph, a graph file path, or its JSON text) and return the result.
 
-    ``config`` defaults to the graph's stored settings. Raises ``TrainingFailed`` (with the
+    ``config`` defaults to the graph's stored settings; ``weights`` (safetensors bytes or a
+    weights file) to the graph's own weights. Raises ``TrainingFailed`` (with the
     same sentence as the Failed event) when the run cannot start or goes wrong.
     """
     if isinstance(graph, Path) or (isinstance(graph, str) and not graph.lstrip().startswith("{")):
@@ -419,5 +446,5 @@ def train(graph: Graph | str | Path, config: TrainingConfig | dict | None = None
 
         graph = load(graph)
     return Trainer(graph, config, emit=emit, out_dir=out_dir, resume=resume, control=control,
-                   dataset=dataset).run()
+                   dataset=dataset, weights=weights).run()
 

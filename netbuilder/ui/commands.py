@@ -63,7 +63,8 @@ class _Journal:
         hooks = [(g.node_added, j._added), (g.node_removed, j._removed),
                  (g.edge_added, j._connected), (g.edge_removed, j._disconnected),
                  (g.param_changed, j._param), (g.node_renamed, j._renamed),
-                 (g.node_moved, j._moved), (g.sharing_changed, j._shared)]
+                 (g.node_moved, j._moved), (g.sharing_changed, j._shared),
+                 (g.trainable_changed, j._trainable)]
         for sig, slot in hooks:
             sig.connect(slot)
         try:
@@ -113,6 +114,9 @@ class _Journal:
     def _shared(self, node_id: str, old: str | None, new: str | None) -> None:
         self.ops.append(("share", node_id, old, new))
 
+    def _trainable(self, node_id: str, trainable: bool) -> None:
+        self.ops.append(("trainable", node_id, not trainable, trainable))
+
     # --- replay -----------------------------------------------------------------------------
 
     def replay(self, g: Graph) -> None:
@@ -129,14 +133,18 @@ class _Journal:
 def _node_record(node, params: dict, name: str, pos: tuple) -> dict:
     inner = node.inner.copy() if node.inner is not None else None
     return {"id": node.id, "type": node.type, "name": name, "params": dict(params),
-            "pos": pos, "inner": inner, "shares": node.shares}
+            "pos": pos, "inner": inner, "shares": node.shares, "definition": node.definition,
+            "trainable": node.trainable}
 
 
 def _add_from_record(g: Graph, rec: dict) -> None:
     inner = rec["inner"].copy() if rec["inner"] is not None else None
-    g.add(rec["type"], rec["name"], rec["pos"], id=rec["id"], inner=inner, **rec["params"])
+    g.add(rec["type"], rec["name"], rec["pos"], id=rec["id"], inner=inner,
+          definition=rec["definition"] if inner is not None else None, **rec["params"])
     if rec["shares"] is not None and rec["shares"] in g:
         g.share(rec["id"], rec["shares"])
+    if not rec.get("trainable", True):
+        g.set_trainable(rec["id"], False)
 
 
 def _apply(g: Graph, op: tuple, forward: bool) -> None:
@@ -166,6 +174,9 @@ def _apply(g: Graph, op: tuple, forward: bool) -> None:
     elif kind == "share":
         _, node_id, old, new = op
         g.share(node_id, new if forward else old)
+    elif kind == "trainable":
+        _, node_id, old, new = op
+        g.set_trainable(node_id, new if forward else old)
 
 
 class GraphCommand(QUndoCommand):
@@ -335,6 +346,19 @@ class ShareCommand(GraphCommand):
 
     def perform(self, g: Graph) -> None:
         g.share(self.node_id, self.target)
+
+
+class SetTrainableCommand(GraphCommand):
+    """Freeze (False) or unfreeze the nodes ``ids`` (a block: everything inside it)."""
+
+    def __init__(self, doc, ids: Iterable[str], trainable: bool,
+                 path: Iterable[str] = ()) -> None:
+        super().__init__(doc, "Unfreeze" if trainable else "Freeze", path)
+        self.ids, self.trainable = list(ids), trainable
+
+    def perform(self, g: Graph) -> None:
+        for node_id in self.ids:
+            g.set_trainable(node_id, self.trainable)
 
 
 class RenameCommand(GraphCommand):

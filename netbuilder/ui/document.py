@@ -37,6 +37,11 @@ class Document(QObject):
         self._structural: list[Diagnostic] | None = None
         # Findings from outside the graph (the training data check), listed after the graph's.
         self.extra_diagnostics: list[Diagnostic] = []
+        # Editing inside a block whose definition several blocks use: a view sets the question
+        # ``ask_shared_edit(definition, uses) -> "all" | "one" | None``; the answer is kept
+        # per opened block, so it is asked once (see shared_edit.py). None: no question.
+        self.ask_shared_edit = None
+        self.shared_edit_choices: dict = {}
         # NOTE: the main window holds the first analysis until its first paint (analysis imports
         # torch, which takes seconds); see analysis_pending / release_analysis.
         self.analysis_held = False
@@ -81,11 +86,34 @@ class Document(QObject):
         from a virtual call inside Qt cannot propagate, and the stack would keep a command that
         never happened. Commands skip the redo that ``push`` makes right after.
         """
+        from . import shared_edit
+
         try:
-            cmd.redo()
+            others = shared_edit.plan(self, cmd)
+            if others is False:
+                return False
+            own = others if isinstance(others, shared_edit.OwnDefinition) else None
+            if own is not None:
+                own.apply(self)
+                others = None
+            try:
+                cmd.redo()
+            except NetbuilderError:
+                if own is not None:
+                    own.revert(self)
+                raise
         except NetbuilderError as exc:
             self.error_reported.emit(str(exc))
             return False
+        if own is not None:
+            cmd = shared_edit.OwnDefinitionCommand(self, cmd, own)
+        if others:
+            try:
+                cmd = shared_edit.AllUsesCommand.after_first(self, cmd, others)
+            except NetbuilderError as exc:
+                cmd.undo()
+                self.error_reported.emit(str(exc))
+                return False
         cmd.skip_next_redo = True
         self.undo_stack.push(cmd)
         return True

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from ..errors import FileFormatError, NetbuilderError
 from ..graph import graph_from_dict, graph_to_dict, load, strict_json, to_json
 from ..graph.fileformat import atomic_write
+from ..graph.weights import GraphWeights, save_weights_beside
 from .document import Document
 from .settings import KEY_LAST_DIR, KEY_RECENT, MAX_RECENT, app_settings, data_dir, read_list
 
@@ -189,7 +190,11 @@ def read_recovery(path: Path) -> tuple[object, str | None, str]:
         raise FileFormatError("not a netbuilder recovery file", path=str(path))
     graph = graph_from_dict(data.get("graph"), str(path))
     original = data.get("path")
-    return graph, original if isinstance(original, str) else None, str(data.get("saved", ""))
+    original = original if isinstance(original, str) else None
+    if graph.weights is not None:  # named beside the graph's own file, not the recovery's
+        graph.weights = GraphWeights(graph.weights.name, Path(original).parent) \
+            if original else None
+    return graph, original, str(data.get("saved", ""))
 
 
 def autosave_interval() -> int:
@@ -280,7 +285,17 @@ class FileController(QObject):
         return self._write(path)
 
     def _write(self, path: Path) -> bool:
-        """Save to ``path``; on failure explain why and leave the document as it was."""
+        """Save to ``path``; on failure explain why and leave the document as it was. The
+        graph's weights go beside it first (the file never names a missing one)."""
+        graph = self.doc.graph
+        if graph.weights is not None:
+            try:
+                graph.weights = save_weights_beside(graph.weights, path)
+            except OSError as exc:
+                return self._save_failed(path, write_failure(path.with_suffix(".safetensors"),
+                                                             exc))
+            except NetbuilderError as exc:
+                return self._save_failed(path, str(exc))
         try:
             text = to_json(self.doc.graph)
         except Exception as exc:  # noqa: BLE001 (a value JSON cannot hold, whatever its kind)

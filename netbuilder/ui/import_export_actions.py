@@ -18,17 +18,23 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
     QProgressDialog,
+    QPushButton,
     QWidget,
 )
 
 from ..errors import ModelImportError, NetbuilderError
-from ..model_import import DEFAULT_TIMEOUT, ImportCancelled
+from ..model_import import DEFAULT_TIMEOUT, MODULE_WEIGHTS, ImportCancelled
 
 PY_FILTER = "Python files (*.py)"
+WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth)"
+# the dialog's weights choices, in order: none, the instance's own, a file's
+WEIGHT_CHOICES = ("None (fresh initialisation)", "The module's own (after its constructor)",
+                  "From a file…")
 ONNX_FILTER = "ONNX models (*.onnx)"
 
 
@@ -69,7 +75,8 @@ def install_import_export_actions(window) -> dict[str, QAction]:
 # --- import --------------------------------------------------------------------------------------
 
 class ImportDialog(QDialog):
-    """Which class of the file, its constructor arguments and the input shape."""
+    """Which class of the file, its constructor arguments, the input shapes (with dtypes) and
+    which weights to keep: the options of ``netbuilder import``."""
 
     def __init__(self, path: Path, classes: list[str], parent: QWidget | None = None):
         super().__init__(parent)
@@ -84,10 +91,26 @@ class ImportDialog(QDialog):
         self.args_edit = QLineEdit(objectName="import_args")
         self.args_edit.setPlaceholderText('constructor arguments as JSON, e.g. {"hidden": 64}')
         self.shape_edit = QLineEdit(objectName="import_shape")
-        self.shape_edit.setPlaceholderText("e.g. 1,28,28 (without the batch; inputs split by ;)")
+        self.shape_edit.setPlaceholderText("e.g. 1,28,28 without the batch; inputs split by ; "
+                                           "(35:long for token ids)")
         form.addRow("Class", self.class_box)
         form.addRow("Arguments", self.args_edit)
         form.addRow("Input shape", self.shape_edit)
+        self.weights_box = QComboBox(objectName="import_weights")
+        self.weights_box.addItems(WEIGHT_CHOICES)
+        self.weights_file = QLineEdit(objectName="import_weights_file")
+        self.weights_file.setPlaceholderText("a .safetensors or weights-only .pt/.pth file "
+                                             "by the model's own keys")
+        browse = QPushButton("Browse…", objectName="import_weights_browse")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.weights_file, 1)
+        row.addWidget(browse)
+        self.weights_box.currentIndexChanged.connect(self._weights_changed)
+        form.addRow("Weights", self.weights_box)
+        form.addRow("Weights file", row)
+        self._file_widgets = (self.weights_file, browse)
+        self._weights_changed(0)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel)
         buttons.setObjectName("import_buttons")
@@ -95,9 +118,26 @@ class ImportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
-    def values(self) -> tuple[str, str, str]:
+    def _weights_changed(self, index: int) -> None:
+        for widget in self._file_widgets:
+            widget.setEnabled(index == 2)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Weights to keep", str(self.path.parent),
+                                              WEIGHTS_FILTER)
+        if path:
+            self.weights_file.setText(path)
+
+    def weights(self) -> str | None:
+        """None, ``MODULE_WEIGHTS`` or the file named (\"\" when none is named yet)."""
+        index = self.weights_box.currentIndex()
+        if index == 1:
+            return MODULE_WEIGHTS
+        return self.weights_file.text().strip() if index == 2 else None
+
+    def values(self) -> tuple[str, str, str, str | None]:
         return (self.class_box.currentText().strip(), self.args_edit.text().strip(),
-                self.shape_edit.text().strip())
+                self.shape_edit.text().strip(), self.weights())
 
 
 def import_model_dialog(window, path: str | Path | None = None) -> bool:
@@ -146,16 +186,23 @@ def confirm_running(window, path: Path, timeout: float = DEFAULT_TIMEOUT) -> boo
 
 
 def import_model(window, path: str | Path, class_name: str, args: str = "",
-                 shapes: str = "", timeout: float = DEFAULT_TIMEOUT) -> bool:
-    """Import ``class_name`` of ``path`` (in a child process); errors (with every unsupported
-    operation, or what the file did) in a box."""
-    from ..model_import import import_in_child, parse_args_json, parse_shape
+                 shapes: str = "", weights: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """Import ``class_name`` of ``path`` (in a child process) as a new document keeping the
+    ``weights`` asked for (None, ``MODULE_WEIGHTS`` or a file), its report in Problems; errors
+    (with every unsupported operation, or what the file did) in a box."""
+    from ..model_import import import_in_child, parse_args_json, parse_input
     from .document import Document
 
     path = Path(path)
     try:
-        shape_list = [parse_shape(s) for s in shapes.split(";") if s.strip()] or None
+        inputs = [parse_input(s) for s in shapes.split(";") if s.strip()]
+        shape_list = [shape for shape, _ in inputs] or None
+        dtypes = [dtype for _, dtype in inputs] if any(d for _, d in inputs) else None
         arguments = parse_args_json(args)
+        if weights is not None and not weights:
+            raise ModelImportError("Weights from a file: name the weights file (a .safetensors "
+                                   "or weights-only .pt/.pth), or choose another option")
     except NetbuilderError as exc:
         _error(window, "Cannot import", f"{class_name} from {path.name} cannot be imported.",
                str(exc))
@@ -163,7 +210,8 @@ def import_model(window, path: str | Path, class_name: str, args: str = "",
     outcome = _in_background(
         window, f"Importing {class_name} from {path.name}…\nThe file runs in a separate process.",
         lambda cancel: import_in_child(path, class_name, arguments, shape_list,
-                                       timeout=timeout, cancel=cancel))
+                                       timeout=timeout, cancel=cancel, input_dtypes=dtypes,
+                                       weights=weights))
     if isinstance(outcome, ImportCancelled):
         _status(window, f"Import of {class_name} from {path.name} cancelled")
         return False
@@ -171,14 +219,51 @@ def import_model(window, path: str | Path, class_name: str, args: str = "",
         _error(window, "Cannot import", f"{class_name} from {path.name} cannot be imported.",
                str(outcome))
         return False
-    graph = outcome.graph
+    graph = outcome.keep_weights(weights)
     files = getattr(window, "files", None)
     if files is not None and not files.maybe_save():
         return False
     window.set_document(Document(graph))
-    _status(window, f"Imported {class_name} from {path.name}: "
-                    f"{sum(1 for n in graph.nodes() if not n.is_boundary)} nodes")
+    rows = report_rows(graph)
+    problems = getattr(window, "problems", None)
+    if problems is not None:
+        problems.set_import_report(rows)
+        if rows and hasattr(window, "show_dock"):
+            window.show_dock("problems")
+    placeholders = sum(g.get("count", 1)
+                       for g in graph.meta.get("imported", {}).get("placeholders") or [])
+    _status(window, f"imported {class_name}: {outcome.nodes} nodes, {outcome.params:,} "
+                    f"parameters, {placeholders} placeholder{'s' if placeholders != 1 else ''}")
     return True
+
+
+def report_rows(graph) -> list[tuple[str, str | None]]:
+    """The import report of ``graph`` as Problems rows: one per placeholder group (with the
+    node it names, when one at the top level does) and per fallback, with its file:line."""
+    from ..compile.import_report import meta_lines
+
+    meta = graph.meta.get("imported", {})
+    rows = []
+    for group in meta.get("placeholders") or []:
+        text = meta_lines({"placeholders": [group]})[0].removeprefix("  - ")
+        rows.append((text, _placeholder_node(graph, group)))
+    for fallback in meta.get("fallbacks") or []:
+        text = meta_lines({"fallbacks": [fallback]})[0].removeprefix("  - ")
+        where = fallback.get("where")
+        rows.append((text + (f" at {where}" if where else ""), None))
+    return rows
+
+
+def _placeholder_node(graph, group: dict) -> str | None:
+    """The first top-level Function or Module node standing for the group's operation."""
+    what = group["what"]
+    for node in graph.nodes():
+        if node.type != group["kind"]:
+            continue
+        if node.params.get("function") == what or \
+                str(node.params.get("target", "")).rpartition(":")[2] == what:
+            return node.id
+    return None
 
 
 def _in_background(window, text: str, job):
@@ -231,7 +316,8 @@ def export_project_dialog(window, folder: str | Path | None = None) -> bool:
                                                   _folder(window))
         if not folder:
             return False
-    weights = latest_weights(window)
+    # the graph's own weights (loaded, imported) before its newest run
+    weights = None if graph.weights is not None else latest_weights(window)
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         report = export_project(graph, folder, weights)
@@ -267,11 +353,16 @@ def export_onnx_dialog(window, path: str | Path | None = None) -> bool:
                                               ONNX_FILTER)
         if not path:
             return False
-    weights = latest_weights(window)
+    weights = None if doc.graph.weights is not None else latest_weights(window)
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
-        report = export_onnx(doc.graph, path, weights / "weights.safetensors"
-                             if weights is not None else None)
+        if doc.graph.weights is not None:
+            from ..compile.weights import graph_state
+
+            state = graph_state(doc.graph)
+        else:
+            state = weights / "weights.safetensors" if weights is not None else None
+        report = export_onnx(doc.graph, path, state)
     except (NetbuilderError, OSError) as exc:
         QGuiApplication.restoreOverrideCursor()
         _error(window, "Cannot export", "The ONNX file could not be written.", str(exc))

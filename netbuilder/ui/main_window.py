@@ -18,7 +18,7 @@ from .canvas.view import CanvasView
 from .document import Document
 from .files import FileController
 from .panels import CodePanel, InspectorPanel, PaletteWidget, ProblemsPanel, SummaryPanel
-from .panels.numbers import fmt_bytes, fmt_count, fmt_si
+from .panels.numbers import fmt_bytes, fmt_count, fmt_si, trainable_text
 from .panels.summary import batch_size_of
 from .settings import KEY_GEOMETRY, KEY_STATE, app_settings
 from .workspaces import Workspaces
@@ -221,6 +221,9 @@ class MainWindow(QMainWindow):
         from .import_export_actions import install_import_export_actions  # File menu entries
 
         install_import_export_actions(self)
+        from .weights_actions import install_weights_action
+
+        install_weights_action(self)
         try:
             from . import training
         except ImportError:
@@ -298,8 +301,10 @@ class MainWindow(QMainWindow):
 
     def _analysis_updated(self, analysis) -> None:
         batch = batch_size_of(analysis.graph)
+        frozen = analysis.total_params - analysis.total_trainable
         self.totals_label.setText(
-            f"{fmt_count(analysis.total_params)} parameters   ·   "
+            f"{fmt_count(analysis.total_params)} parameters   ·   " +
+            (f"{trainable_text(analysis)}   ·   " if frozen else "") +
             f"{fmt_si(analysis.total_macs)} MACs   ·   "
             f"{fmt_bytes(analysis.activation_bytes(batch))} activations at batch {batch}")
 

@@ -6,6 +6,9 @@
 Run on purpose (not in the test suite); prints both wall times and the speed-up.
 Measured on a shared 2-core machine (load average about 8): sweep --jobs 2 386.7 s, sequential
 556.5 s (1.44x); an earlier run, with other tests beside the sequential half, 381.1 s / 745.0 s.
+A later run under a load average of 10 to 16 (other tests beside both halves): sweep --jobs 2
+1,358 s; the sequential runs took 118 s and 156 s each and were cut off after two (about
+2,200 s projected for 16).
 """
 from __future__ import annotations
 

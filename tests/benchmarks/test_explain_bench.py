@@ -71,6 +71,8 @@ def test_tsne_time(run):
     # the processor time tells a busy machine (wall ≫ cpu) from a slow projection
     print(f"t-SNE of fc1 on {len(x)} validation samples (activations + projection): "
           f"{seconds:.2f} s wall, {cpu:.2f} s processor (goal ≤ 5 s)")
+    # processor time: the wall clock of a machine shared by many measures the others' work
+    assert cpu < 5
 
 
 def test_fgsm_curve(run):

@@ -11,7 +11,6 @@ from torch.nn import functional as F
 import netbuilder as nb
 from netbuilder.compile import fx_map
 from netbuilder.compile.importer import import_module
-from netbuilder.errors import ModelImportError
 from netbuilder.train.device import convolutional
 
 
@@ -47,7 +46,7 @@ def test_a_subclass_of_a_torch_layer_imports_as_that_layer():
     assert bn.params["eps"] == pytest.approx(1e-3)
 
 
-def test_a_subclass_with_its_own_forward_is_not_mapped():
+def test_a_subclass_with_its_own_forward_is_not_mapped_as_the_plain_layer():
     assert fx_map.module_rule(Scaled(3, 2)) is None
     spec, rule = fx_map.module_rule(nn.Linear(3, 2))
     assert spec.type == "Linear" and rule(nn.Linear(3, 2)) == {"out_features": 2, "bias": True}
@@ -60,8 +59,13 @@ def test_a_subclass_with_its_own_forward_is_not_mapped():
         def forward(self, x):
             return self.fc(x)
 
-    with pytest.raises(ModelImportError):
-        import_module(Model(), input_shapes=[(3,)])
+    # Not mapped as a plain Linear: its own forward is traced (the layer plus what it adds).
+    model = Model()
+    g = import_module(model, input_shapes=[(3,)])
+    built = g.build()
+    built.load_state_dict(model.state_dict())
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(built(x), model(x))
 
 
 def test_function_table_comes_from_the_specs():
@@ -156,10 +160,28 @@ def test_functional_forms_of_the_new_layers_import_as_those_layers():
     torch.testing.assert_close(built(x), model(x))
 
 
-def test_a_call_with_arguments_the_importer_cannot_name_is_refused():
+def test_positional_arguments_of_an_operation_are_named_by_torchs_signature():
     class Summed(nn.Module):
         def forward(self, x):
-            return x.sum(1)
+            return x.sum(1).permute(0, 2, 1).chunk(2, 1)[1]
 
-    with pytest.raises(ModelImportError, match="cannot name: pass them by keyword"):
-        import_module(Summed(), input_shapes=[(3, 4)])
+    g = import_module(Summed(), input_shapes=[(3, 4, 6)])
+    types = {n.type: n.params for n in g.nodes()}
+    assert types["Sum"]["dim"] == 1 and types["Permute"]["dims"] == (0, 2, 1)
+    assert types["Chunk"]["chunks"] == 2 and types["Chunk"]["dim"] == 1
+    x = torch.randn(2, 3, 4, 6)
+    torch.testing.assert_close(g.build()(x), Summed()(x))
+
+
+def test_a_call_with_more_positional_arguments_than_torch_names_is_a_function_node():
+    class Normed(nn.Module):
+        def forward(self, x):
+            return x.norm(2, 1, False, torch.float32)  # dtype: a 5th positional
+
+    g = import_module(Normed(), input_shapes=[(3, 4)])
+    fn = next(n for n in g.nodes() if n.type == "Function")
+    assert fn.params["function"] == "Tensor.norm"
+    assert g.meta["imported"]["placeholders"][0]["why"] == \
+        "positional arguments no node type names (4)"
+    x = torch.randn(2, 3, 4)
+    torch.testing.assert_close(g.build()(x), Normed()(x))

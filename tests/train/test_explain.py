@@ -218,3 +218,18 @@ def test_pictures_are_written(tmp_path):
     assert Image.open(scatter).size == (640 + 110, 640)
     with pytest.raises(FileNotFoundError):
         grid_png([np.ones((4, 4))], tmp_path / "missing" / "g.png")
+
+
+def test_verdicts_put_the_surest_mistakes_first():
+    from netbuilder.train.explain import select, verdicts
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 4.0], [1.0, 0.0], [0.0, 3.0], [0.5, 0.0]])
+    y = torch.tensor([0, 0, 1, 1, 0])  # samples 1 and 2 are wrong
+    ranked = verdicts(torch.nn.Identity(), logits, y, batch=2)
+    assert [v.index for v in ranked] == [1, 2, 4, 0, 3]
+    assert [v.correct for v in ranked] == [False, False, True, True, True]
+    assert ranked[0].predicted == 1 and ranked[0].label == 0
+    assert abs(ranked[0].confidence - float(torch.sigmoid(torch.tensor(4.0)))) < 1e-6
+    assert [v.index for v in select(ranked, label=0)] == [1, 4, 0]
+    assert [v.index for v in select(ranked, label=1, correct=True)] == [3]
+    assert [v.index for v in select(ranked, correct=False)] == [1, 2]

@@ -1,7 +1,9 @@
 """The Experiments view: a sweep's trials table (sortable by clicking its header) and the
 scatter with the Pareto front."""
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from training_helpers import click_point
 
 import netbuilder as nb
 from netbuilder.train.sweep import SweepDefinition, TrialRecord, parse_objectives, parse_params
@@ -95,3 +97,35 @@ def test_shows_a_stored_sweep(qtbot, tmp_path):
     assert column(view, "fc.out_features") == ["2", "4", "6"]
     assert column(view, "params") == ["18", "36", "54"]
     assert column(view, "front") == ["★", "", ""]
+
+
+def test_clicking_a_point_selects_its_trial_and_asks_to_open_it(qtbot):
+    view = make_view(qtbot)
+    with qtbot.waitSignal(view.open_requested) as blocker:
+        click_point(qtbot, view, 5000, 0.95)
+    assert blocker.args == [1]
+    assert view.selected_trials() == [1]
+    assert view.hover_text(1) == ("trial 1 (complete): conv1.out_channels=16, lr=0.002; "
+                                  "val_accuracy 0.95, params 5000")
+
+
+def test_the_filter_keeps_the_rows_holding_every_word(qtbot):
+    view = make_view(qtbot)
+    QTest.keyClicks(view.filter, "complete 1000")
+    qtbot.waitUntil(lambda: view.visible_trials() == [0, 2])
+    view.filter.clear()
+    QTest.keyClicks(view.filter, "failed")
+    qtbot.waitUntil(lambda: view.visible_trials() == [4])
+
+
+def test_parallel_coordinates_draw_one_line_per_complete_trial(qtbot):
+    from netbuilder.ui.training.experiments_plots import normalise
+
+    view = make_view(qtbot)
+    assert sorted(view.parallel.lines) == [0, 1, 2, 3]
+    assert view.parallel.keys == ["conv1.out_channels", "lr", "val_accuracy", "params"]
+    xs, ys = view.parallel.lines[3].getData()  # 4 channels, lr 5e-3, 0.80, 500 params
+    assert list(xs) == [0, 1, 2, 3]
+    assert list(ys) == pytest.approx([0.0, (5e-3 - 1e-4) / (5e-3 - 1e-4), 0.0, 0.0])
+    assert normalise(["adam", "sgd", None, "adam"]) == ([0.0, 1.0, None, 0.0],
+                                                       [(0.0, "adam"), (1.0, "sgd")])

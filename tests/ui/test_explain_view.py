@@ -71,3 +71,46 @@ def test_the_explain_dock_opens_on_the_last_run(qtbot, make_window, lenet_run):
     with qtbot.waitSignal(view.explained, timeout=20000):
         qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)
     assert view.picture.has_image()
+
+
+def test_the_gallery_puts_confident_mistakes_first_and_opens_them(qtbot, view, lenet_run):
+    import torch
+
+    model = RunModel(lenet_run)
+    x, y = model.validation()
+    with torch.no_grad():
+        probs = torch.softmax(model.net(x), 1)
+    conf, pred = probs.max(1)
+    wrong = (pred != y).nonzero().flatten().tolist()
+    right = (pred == y).nonzero().flatten().tolist()
+    assert wrong  # one epoch of training leaves mistakes to show
+    shown = view.gallery.shown_indices()
+    assert len(shown) == len(x)
+    first = shown[:len(wrong)]
+    assert sorted(first) == sorted(wrong)
+    assert [float(conf[i]) for i in first] == sorted((float(conf[i]) for i in wrong),
+                                                      reverse=True)
+    rest = shown[len(wrong):]
+    assert [float(conf[i]) for i in rest] == sorted(float(conf[i]) for i in right)
+    # only the right answers of class 3
+    view.gallery.which.setFocus()
+    qtbot.keyClicks(view.gallery.which, "R")
+    assert view.gallery.which.currentText() == "Right"
+    view.gallery.label.setCurrentIndex(view.gallery.label.findData(3))
+    threes = view.gallery.shown_indices()
+    assert threes and all(int(y[i]) == 3 and int(pred[i]) == 3 for i in threes)
+    assert len(threes) == int(((y == 3) & (pred == 3)).sum())
+    # a click on a thumbnail explains it
+    qtbot.keyClick(view.gallery.which, Qt.Key.Key_Up)
+    assert view.gallery.which.currentText() == "Wrong"
+    view.gallery.label.setCurrentIndex(0)
+    lst = view.gallery.list
+    assert view.gallery.shown_indices() == first
+    lst.doItemsLayout()  # icon mode lays out lazily: the rectangles are known after this
+    rect = lst.visualItemRect(lst.item(0))
+    with qtbot.waitSignal(view.explained, timeout=20000):
+        qtbot.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.sample.value() == first[0]
+    assert view.message.text().startswith(f"Saliency of sample {first[0]}: predicted "
+                                          f"{int(pred[first[0]])}")
+    assert lst.item(0).toolTip().startswith(f"Sample {first[0]}: predicted ")

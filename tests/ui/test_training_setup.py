@@ -68,7 +68,7 @@ def test_dataset_preview_shows_samples_shape_and_classes(make_window, tmp_path, 
     QTest.keyClick(box.lineEdit(), Qt.Key.Key_Return)
     assert doc.graph.training["dataset"] == "spirals"
     qtbot.waitUntil(lambda: form.preview.canvas.mode == "points", timeout=10_000)
-    assert "image" not in form.preview.facts.text() and "2 classes" in form.preview.facts.text()
+    assert "image (N" not in form.preview.facts.text() and "2 classes" in form.preview.facts.text()
     type_into(box.lineEdit(), "no_such_set")
     qtbot.waitUntil(lambda: "There is no built-in dataset" in form.preview.facts.text(),
                     timeout=10_000)
@@ -117,3 +117,75 @@ def test_the_task_decides_how_many_inputs_the_graph_feeds(make_window, tmp_path)
     (problem,) = dash.controller.check(config)[0]
     assert problem.message == ("The classify task feeds 1 Input node, but the graph has 2: "
                                "keep 1, or choose the siamese task for pairs of samples")
+
+
+def test_the_optimizer_form_shows_only_the_settings_that_optimizer_has(make_window, tmp_path):
+    from netbuilder.train.config import OPTIMIZER_OPTIONS
+
+    w, doc, dash = open_tiny(make_window, tmp_path)
+    form = dash.view("training").form
+
+    def shown(key):
+        form_layout, row = form.rows[key]
+        return form_layout.isRowVisible(row)
+
+    def choose(name):
+        box = form.fields["optimizer"]
+        box.setFocus()
+        while box.currentText() != name:  # real key presses through the list
+            QTest.keyClick(box, Qt.Key.Key_Down if box.currentIndex() < box.findText(name)
+                           else Qt.Key.Key_Up)
+        assert doc.graph.training["optimizer"] == name
+
+    assert form.fields["optimizer"].currentText() == "adam"  # the default
+    assert not shown("momentum") and shown("weight_decay")
+    assert shown("optimizer_options.betas") and shown("optimizer_options.amsgrad")
+    assert not shown("optimizer_options.dampening")
+    type_into(form.fields["optimizer_options.betas"], "0.5, 0.9")
+    assert doc.graph.training["optimizer_options"] == {"betas": [0.5, 0.9]}
+    type_into(form.fields["optimizer_options.eps"], "x")
+    assert "'x' is not a number" in form.errors["optimizer_options.eps"].text()
+    choose("sgd")  # adam's options go with it; SGD has momentum and dampening
+    assert doc.graph.training["optimizer_options"] == {}
+    assert shown("momentum") and shown("optimizer_options.dampening")
+    assert not shown("optimizer_options.betas")
+    choose("lbfgs")
+    visible = {k for k in form.rows if k.startswith("optimizer_options.") and shown(k)}
+    assert visible == {f"optimizer_options.{k}" for k in OPTIMIZER_OPTIONS["lbfgs"]}
+    assert not shown("momentum") and not shown("weight_decay") and shown("lr")
+    doc.undo_stack.undo()  # back to the optimizer passed on the way: the form follows
+    before = doc.graph.training["optimizer"]
+    assert before != "lbfgs" and form.fields["optimizer"].currentText() == before
+    assert shown("weight_decay") and not shown("optimizer_options.max_iter")
+
+
+def test_the_dataset_preview_shows_what_each_builtin_dataset_feeds(make_window, tmp_path,
+                                                                   qtbot):
+    g = tiny_digits_graph()
+    g.set_param(g.inputs()[0], "shape", (1, 16, 16))  # the digits (8×8) are resized to it
+    w, doc, dash = open_tiny(make_window, tmp_path, g)
+    form = dash.view("training").form
+    preview = form.preview
+    qtbot.waitUntil(lambda: preview.info is not None, timeout=10_000)
+    assert preview.canvas.mode == "images" and len(preview.canvas.images) == 16
+    assert {(im.width(), im.height()) for im in preview.canvas.images} == {(16, 16)}
+    assert "image (N, 1, 16, 16)" in preview.facts.text()
+    assert "from 8×8 to 16×16" in preview.facts.text()
+    # every dataset that comes with netbuilder shows a picture of what it feeds
+    want = {"digits_rows": "images", "spirals": "points", "moons": "points",
+            "circles": "points", "sine": "sequences"}
+    for name, mode in want.items():
+        form._commit("dataset", name)
+        qtbot.waitUntil(lambda n=name: preview.info is not None and preview.info["name"] == n,
+                        timeout=20_000)
+        assert preview.canvas.mode == mode, name
+        preview.canvas.grab()  # paints without error
+    assert "sequence (N, 20, 1)" in preview.facts.text()
+    form._commit("dataset", "digits_rows")
+    qtbot.waitUntil(lambda: preview.info["name"] == "digits_rows", timeout=20_000)
+    # a sequence of 8 steps of 8 features: one 8×8 picture (steps down, features across)
+    assert (preview.canvas.images[0].height(), preview.canvas.images[0].width()) == (8, 8)
+    image = preview.canvas.grab().toImage()  # the pictures are drawn, not blank
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 3)
+               for y in range(0, image.height(), 3)}
+    assert len(colours) > 8

@@ -7,11 +7,11 @@ at: the welcome page, LeNet-5 and a run in progress, at both sizes and in both t
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QSplitter, QTabBar
-from test_real_window import START_MS, save_window, shots  # noqa: F401 (the fixture)
-from window_helpers import example
+from test_real_window import START_MS, same_pixels, save_window, shots  # noqa: F401 (fixture)
+from window_helpers import example, fit_on_screen, on_screen
 
 from netbuilder.graph import load
 from netbuilder.ui import theme
@@ -54,9 +54,9 @@ def clipped(w) -> list[str]:
 
 
 def sized(make_window, qtbot, size, document=None):
+    """A window as large as a screen of ``size`` lets it be, its frame included."""
     w = make_window(document, restore_layout=False)
-    w.resize(*size)
-    qtbot.waitUntil(lambda: (w.width(), w.height()) == size)
+    fit_on_screen(qtbot, w, size)
     w.workspaces.reset()  # the default arrangement at this size
     w.activateWindow()
     qtbot.waitUntil(w.isActiveWindow)
@@ -71,7 +71,12 @@ def both_themes(w, qtbot, shots, name: str, size) -> dict[str, list[str]]:  # no
         found[look] = clipped(w)
         path = shots / f"{name}-{size[0]}x{size[1]}-{look}.png"
         image = w.screen().grabWindow(w.winId()).toImage()
-        assert (image.width(), image.height()) == size
+        assert (image.width(), image.height()) == (w.width(), w.height())
+        assert on_screen(w.statusBar()) and on_screen(w.menuBar())  # nothing off the screen
+        # the status bar on the screen as the window draws it
+        bar = QRect(w.statusBar().mapTo(w, QPoint(0, 0)), w.statusBar().size())
+        drawn = w.grab(bar).toImage().convertToFormat(image.format())
+        assert same_pixels(image.copy(bar), drawn) > 0.9
         assert image.save(str(path), "PNG")
     theme.apply_theme("light", save=False)
     return {k: v for k, v in found.items() if v}
@@ -93,6 +98,11 @@ def test_welcome_lenet_and_a_run_fit_the_screen(make_window, qtbot, shots, size,
     qtbot.waitUntil(lambda: not w.welcome.showing)
     w.workspaces.reset()
     qtbot.wait(100)
+    # framed for the canvas the docks leave it: the Input's box whole on screen, not above it
+    canvas = w.canvas
+    view = canvas.viewport().rect()
+    first = canvas.graph_scene().nodes_rect(canvas.graph.inputs())
+    assert view.contains(canvas.mapFromScene(first).boundingRect()), (first, view)
     assert both_themes(w, qtbot, shots, "lenet5", size) == {}
     c = w.training_dashboard.controller
     QTest.mouseClick(w.toolbar.widgetForAction(w.actions["train"]), Qt.MouseButton.LeftButton)

@@ -20,3 +20,19 @@ def tiny_digits_graph(epochs: int = 30, limit: int = 600, name: str = "tiny_digi
                   "batch_size": 32, "lr": 0.01, "device": "cpu", "seed": 0,
                   "events": {"metrics_hz": 20, "images_hz": 5}}
     return g
+
+
+def click_point(qtbot, view, x: float, y: float) -> None:
+    """A left click on the scatter where the point (x, y) is drawn."""
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtTest import QTest
+
+    vb = view.plot.getPlotItem().getViewBox()
+
+    def in_view() -> bool:  # the plot ranges itself to its points once laid out
+        (x0, x1), (y0, y1) = vb.viewRange()
+        return x0 < x < x1 and y0 < y < y1
+
+    qtbot.waitUntil(in_view)
+    pos = view.plot.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
+    QTest.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)

@@ -74,3 +74,27 @@ def click_tab(qtbot, window, title: str):
     dock = next(d for d in window.docks.values() if d.windowTitle() == title)
     qtbot.waitUntil(lambda: bar.currentIndex() == index and dock.widget().isVisible())
     return dock
+
+
+def fit_on_screen(qtbot, window, size: tuple[int, int]) -> tuple[int, int]:
+    """Resize ``window`` to ``size``, or less where the screen's free area with the window
+    manager's frame around it is smaller (a window as big as the screen has its bottom, the
+    status bar, pushed off it). Returns the size it got."""
+    qtbot.waitUntil(lambda: window.frameGeometry().height() > window.geometry().height())
+    outer, inner = window.frameGeometry(), window.geometry()
+    room = window.screen().availableGeometry()
+    want = (min(size[0], room.width() - (outer.width() - inner.width())),
+            min(size[1], room.height() - (outer.height() - inner.height())))
+    window.resize(*want)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == want)
+    window.move(room.topLeft())  # the frame's top left at the screen's
+    qtbot.waitUntil(lambda: window.frameGeometry().topLeft() == room.topLeft())
+    return want
+
+
+def on_screen(widget) -> bool:
+    """Whether all of ``widget`` lies on its screen (not pushed off an edge)."""
+    from PySide6.QtCore import QPoint, QRect
+
+    at = widget.mapToGlobal(QPoint(0, 0))
+    return widget.screen().geometry().contains(QRect(at, widget.size()))

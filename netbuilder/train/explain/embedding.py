@@ -34,21 +34,35 @@ def project(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndar
     if n < 3:
         raise PredictError(f"A 2-D projection needs at least 3 samples, not {n}")
     from sklearn.decomposition import PCA
+    from threadpoolctl import threadpool_limits
 
     x = np.asarray(features, dtype=np.float32)
     if d < 2:
         return np.column_stack([x[:, 0] if d else np.zeros(n), np.zeros(n)]).astype(np.float32)
-    if method == "pca":
-        return PCA(n_components=2, random_state=seed).fit_transform(x).astype(np.float32)
-    from sklearn.manifold import TSNE
-
-    if d > 50:
-        x = PCA(n_components=min(50, n), random_state=seed).fit_transform(x)
-    from threadpoolctl import threadpool_limits
-
-    tsne = TSNE(n_components=2, perplexity=float(min(30, (n - 1) / 3)), init="pca",
-                random_state=seed)
-    # NOTE: for a few thousand points OpenMP's threads cost more than they bring, and on a
-    # busy machine their spin-waiting made 360 points take 75 s instead of 6 s.
+    # NOTE: for a few thousand points BLAS's and OpenMP's threads cost more than they bring: on
+    # a busy machine their spin-waiting made the SVD of 360×120 take 7 s instead of milliseconds.
     with threadpool_limits(1 if n <= 5000 else None):
+        if method == "pca":
+            return PCA(n_components=2, random_state=seed).fit_transform(x).astype(np.float32)
+        from sklearn.manifold import TSNE
+
+        if d > 50:
+            x = PCA(n_components=min(50, n), random_state=seed).fit_transform(x)
+        # 500 iterations instead of sklearn's 1000: half the time, and on LeNet-5's 360 digits
+        # the same trustworthiness (0.990) — the layout has settled long before.
+        tsne = TSNE(n_components=2, perplexity=float(min(30, (n - 1) / 3)), init="pca",
+                    max_iter=500, random_state=seed)
         return tsne.fit_transform(x).astype(np.float32)
+
+
+def embed_run(run_dir, node: str, method: str = "pca", limit: int = 1000,
+              weights: str = "weights.safetensors"
+              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(points (N, 2), labels or None, the raw inputs) of the first ``limit`` validation
+    samples at ``node`` of the run's current weights: one frame of the live embedding view."""
+    from .model import RunModel
+
+    run = RunModel(run_dir, weights)
+    x, y = run.validation(limit=limit)
+    points = project(node_features(run.net, run.node(node), x), method)
+    return points, None if y is None else y.numpy(), x.numpy()

@@ -55,9 +55,9 @@ class RunModel:
     def node(self, name: str) -> torch.nn.Module:
         return self.predictor.node_module(name)
 
-    def spatial_nodes(self) -> list[tuple[str, bool]]:
-        """(name, has weights) of the nodes with a layer module and (C, H, W) feature maps, in
-        the order the model runs them: the nodes Grad-CAM can look at."""
+    def layer_nodes(self) -> list[tuple[str, tuple[int, ...], bool]]:
+        """(name, output shape, has weights) of the nodes with a layer module, in the order
+        the model runs them: the nodes whose outputs can be looked at."""
         from ...compile.codegen import used_nodes
         from ..probe import node_modules
 
@@ -66,10 +66,15 @@ class RunModel:
         out = []
         for nid in used_nodes(self.graph):
             name, info = self.graph.node(nid).name, nodes.get(nid)
-            if name in owners and info is not None and info.shape is not None \
-                    and len(info.shape) == 3:
-                out.append((name, info.params > 0))
+            if name in owners and info is not None and info.shape is not None:
+                out.append((name, tuple(info.shape), info.params > 0))
         return out
+
+    def spatial_nodes(self) -> list[tuple[str, bool]]:
+        """(name, has weights) of the layer nodes with (C, H, W) feature maps: the nodes
+        Grad-CAM can look at."""
+        return [(name, weighted) for name, shape, weighted in self.layer_nodes()
+                if len(shape) == 3]
 
     def validation(self, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The validation samples (raw, shaped like the Input) and their targets."""

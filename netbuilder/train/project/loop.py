@@ -94,6 +94,7 @@ def main_source(task: TaskPlan, cls: str, data, config) -> str:
     lines = ["args = parse_args()", "rank, world, device = recipe.setup(args.device)",
              "torch.manual_seed(args.seed)", f"model = {cls}().to(device)", "if args.weights:",
              "    model.load_state_dict(recipe.load_weights(args.weights))",
+             *(["recipe.freeze(model, FROZEN)"] if task.frozen else []),
              f"train_set, {val_name}, stats = datasets(args.limit)" if per_batch else
              f"train_set, {val_name} = datasets(args.limit)"]
     if per_batch:

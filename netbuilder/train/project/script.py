@@ -43,7 +43,7 @@ def parse_args():
     $lr
     parser.add_argument("--limit", type=int, help="use only the first N samples")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--weights", help="initial weights (.safetensors or .pt)")
+    $weights
     parser.add_argument("--out", default="trained", help="where the weights are saved")
     return parser.parse_args()
 '''
@@ -118,7 +118,11 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
     loop_parts(parts, task, data, config)
     lr = ('parser.add_argument("--lr", type=float, help="both networks (default LR_G, LR_D)")'
           if task.name == "gan" else 'parser.add_argument("--lr", type=float, default=LR)')
-    parts.block(_ARGS, lr=lr)
+    weights = ('parser.add_argument("--weights", help="initial weights (.safetensors or .pt)")'
+               if task.start_weights is None else
+               f'parser.add_argument(\n        "--weights", default={literal(task.start_weights)}, '
+               f'help="initial weights"\n    )')  # (as ruff format wraps it)
+    parts.block(_ARGS, lr=lr, weights=weights)
     parts.functions.append(main_source(task, cls, data, config))
     imports = ["\n".join(_sorted_third(parts.stdlib)), "\n".join(_sorted_third(parts.third)),
                f"import recipe\nfrom model import {cls}"]

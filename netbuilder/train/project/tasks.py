@@ -37,6 +37,8 @@ class TaskPlan:
     monitor: str = "val_loss"
     higher: bool = False
     unused_parameters: bool = False  # the forward leaves some out (an RBM's visible bias)
+    frozen: list = field(default_factory=list)  # module paths of frozen nodes (FROZEN)
+    start_weights: str | None = None  # the weights file --weights defaults to (the graph's)
 
     @property
     def labelled(self) -> bool:
@@ -108,6 +110,8 @@ def _settings(parts, task: TaskPlan, config) -> None:
     if task.name not in ("gan", "rbm"):
         c.append(f"LOSS = recipe.loss_function({literal(task.loss)}, "
                  f"probabilities={task.probabilities!r})")
+    if task.frozen:
+        c.append(f"FROZEN = {literal(tuple(task.frozen))}")
     if task.denoise:
         c += [f"DENOISE = {literal(o['denoise'])}", f"STRENGTH = {float(o['strength'])!r}"]
     if task.name == "vae":

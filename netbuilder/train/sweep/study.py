@@ -21,6 +21,7 @@ from .space import Dimension, SweepError, apply, check_space, grid_points, parse
 STRATEGIES = ("grid", "random", "tpe")
 STUDY_FILE = "study.db"
 POLL_S = 0.2  # how often a trial's events are read (a pruned trial stops within this)
+STOPPED = "stopped (the sweep was stopped; it runs again when the sweep continues)"
 
 
 @dataclass
@@ -206,9 +207,10 @@ class _Trial:
     """The objective Optuna calls (in one thread per job): edit, train in a worker, report."""
 
     def __init__(self, graph, config: TrainingConfig, definition: SweepDefinition,
-                 folder: Path, on_event: Callable | None):
+                 folder: Path, on_event: Callable | None, stop: threading.Event | None = None):
         self.graph, self.config, self.definition = graph, config, definition
         self.folder, self.on_event = folder, on_event
+        self.stop = stop
 
     def __call__(self, trial):
         values = {d.name: d.suggest(trial) for d in self.definition.params}
@@ -234,7 +236,8 @@ class _Trial:
         trial.set_user_attr("run_dir", str(run_dir))
         single = self.definition.objectives[0].name if len(self.definition.objectives) == 1 \
             else None
-        runner = Runner(to_json(graph), config, out_dir=run_dir)
+        runner = Runner(to_json(graph), config, out_dir=run_dir,
+                        weights=graph.weights.source() if graph.weights is not None else None)
         runner.start()
         try:
             while True:
@@ -252,6 +255,10 @@ class _Trial:
                             runner.stop()
                             runner.wait(runner.stop_timeout + 2)
                             raise optuna.TrialPruned(f"pruned after epoch {event.epoch}")
+                if self.stop is not None and self.stop.is_set():
+                    runner.stop()
+                    runner.wait(runner.stop_timeout + 2)
+                    raise _TrialFailed(STOPPED)
         finally:
             runner.close()
 
@@ -262,11 +269,15 @@ _ENV_LOCK = threading.Lock()
 def run_sweep(graph, config: TrainingConfig | None, definition: SweepDefinition | None, *,
               folder: str | os.PathLike, name: str, jobs: int = 1,
               on_trial: Callable[[TrialRecord], None] | None = None,
-              on_event: Callable | None = None) -> list[TrialRecord]:
+              on_event: Callable | None = None,
+              stop: threading.Event | None = None,
+              on_open: Callable[[], None] | None = None) -> list[TrialRecord]:
     """Run (or continue) sweep ``name`` in ``folder``; return every trial's record.
 
     ``definition`` None continues the stored sweep as it was defined. Each of the ``jobs``
-    parallel trials trains in its own process with ``cores // jobs`` torch threads.
+    parallel trials trains in its own process with ``cores // jobs`` torch threads. Setting
+    ``stop`` ends the running trials (recorded failed, run again on resume) and starts no more.
+    ``on_open`` is called once the study exists (others may read it from then on).
     """
     config = TrainingConfig.from_graph(graph) if config is None else config
     if definition is not None:
@@ -274,18 +285,21 @@ def run_sweep(graph, config: TrainingConfig | None, definition: SweepDefinition 
     study, definition = open_study(Path(folder), name, definition)
     _mark_stale(study)
     todo = _plan(study, definition)
+    if on_open is not None:
+        on_open()
     if todo:
         study.sampler = _sampler(definition)
         study.pruner = _pruner(definition)
-        objective = _Trial(graph, config, definition, Path(folder), on_event)
+        objective = _Trial(graph, config, definition, Path(folder), on_event, stop)
         with _ENV_LOCK, _threads_per_trial(jobs):
-            _optimize(study, objective, todo, jobs,
+            _optimize(study, objective, todo, jobs, stop,
                       None if on_trial is None else lambda n: on_trial(
                           next(r for r in records(study, definition) if r.number == n)))
     return records(study, definition)
 
 
-def _optimize(study, objective, todo: int, jobs: int, finished: Callable | None) -> None:
+def _optimize(study, objective, todo: int, jobs: int, stop: threading.Event | None,
+              finished: Callable | None) -> None:
     """Run ``todo`` trials, ``jobs`` at a time, each in its own thread (whose trial trains in
     its own process).
 
@@ -300,7 +314,7 @@ def _optimize(study, objective, todo: int, jobs: int, finished: Callable | None)
     def work() -> None:
         while True:
             with lock:
-                if left[0] <= 0 or errors:
+                if left[0] <= 0 or errors or (stop is not None and stop.is_set()):
                     return
                 left[0] -= 1
                 trial = study.ask()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -23,6 +24,13 @@ class AutoencodeTask(Task):
     monitor = "val_loss"
     sample_kind = "reconstructions"
     needs_labels = False
+    metric_labels: ClassVar[dict] = {
+        "loss": ("Reconstruction loss", "how far each output is from its input; lower is "
+                                        "better"),
+    }
+    view_notes: ClassVar[dict] = {
+        "confusion": "No confusion matrix: an autoencoder reconstructs its input and predicts "
+                     "no classes (Samples shows the reconstructions)."}
 
     @classmethod
     def validate_options(cls, options: dict) -> dict:

@@ -188,6 +188,19 @@ class Task:
     needs_labels: ClassVar[bool] = True
     # Inputs the graph has; each gets samples of the one dataset (a siamese pair: 2).
     graph_inputs: ClassVar[int] = 1
+    # --- what the dashboard says (read by the window; nothing there names a task) ---
+    # metric → (label, what it means in one sentence); merged over the base classes' entries
+    metric_labels: ClassVar[dict[str, tuple[str, str]]] = {
+        "loss": ("Loss", "the objective the optimizer minimises; lower is better"),
+        "lr": ("Learning rate", "the step size the schedule sets for this step"),
+        "grad_norm": ("Gradient norm", "the length of the whole gradient before clipping; "
+                                       "spikes warn of instability"),
+    }
+    # metrics drawn together on one plot, first the one shown at a run's start: (title, names)
+    metric_groups: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = ()
+    # dashboard views that have nothing to show for this task → why, in one line
+    view_notes: ClassVar[dict[str, str]] = {
+        "confusion": "No confusion matrix: this task does not sort samples into classes."}
 
     def __init__(self, config: TrainingConfig, graph: Graph):
         self.config = config
@@ -253,6 +266,9 @@ class Task:
         from ..optim import make_optimizer
 
         params = [p for p in ctx.module.parameters() if p.requires_grad]
+        if not params and any(True for _ in ctx.module.parameters()):
+            raise TrainingError("Nothing to train: every parameter is frozen (switch "
+                                "'trainable' on for a node in the inspector)")
         if not params:
             raise TrainingError("The model has no trainable parameters: add a layer with "
                                 "weights (Linear, Conv2d, ...)")
@@ -261,6 +277,18 @@ class Task:
     def metrics_spec(self) -> dict[str, bool]:
         """Metric name → higher is better (the trainer adds ``lr`` and ``grad_norm``)."""
         return {"loss": False}
+
+    @classmethod
+    def metric_label(cls, name: str) -> tuple[str, str]:
+        """(label, meaning) of metric ``name`` (``val_``/``train_`` prefixes allowed)."""
+        for prefix in ("train_", "val_"):
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+        for klass in cls.__mro__:
+            entry = vars(klass).get("metric_labels", {}).get(name)
+            if entry is not None:
+                return entry
+        return name.replace("_", " ").capitalize(), ""
 
     def metric_names(self) -> set[str]:
         """The metrics early stopping may watch: ``train_`` or ``val_`` + a reported metric."""

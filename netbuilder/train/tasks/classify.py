@@ -1,6 +1,8 @@
 """Classification: class indices as targets; accuracy, top-5, a confusion matrix per validation."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
@@ -18,6 +20,13 @@ class ClassifyTask(Task):
     default_loss = "cross_entropy"
     monitor = "val_accuracy"
     sample_kind = "predictions"
+    metric_labels: ClassVar[dict] = {
+        "loss": ("Loss", "cross-entropy of the predicted class probabilities; lower is better"),
+        "accuracy": ("Accuracy", "the share of samples whose most likely class is the true one"),
+        "top5": ("Top-5 accuracy", "the share of samples whose true class is among the five "
+                                   "most likely"),
+    }
+    view_notes: ClassVar[dict] = {}
 
     def __init__(self, config, graph):
         super().__init__(config, graph)

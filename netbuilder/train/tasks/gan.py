@@ -45,6 +45,26 @@ class GanTask(Task):
     needs_labels = False
     supports_distributed = False
     supports_lbfgs = False
+    metric_labels: ClassVar[dict] = {
+        "loss": ("D + G loss", "the two networks' losses added (watched for NaN); each falls "
+                               "only while the other does not keep up"),
+        "loss_d": ("D loss", "the discriminator's loss, BCE of D on real images (label 1) plus "
+                             "generated ones (label 0): low while D tells them apart"),
+        "loss_g": ("G loss", "the generator's loss, BCE(D(G(z)), 1): low while its images pass "
+                             "as real"),
+        "d_x": ("D(x)", "the mean probability D gives real images of being real: near 1 "
+                        "while D recognises them, towards 0.5 at balance"),
+        "d_g_z": ("D(G(z))", "the mean probability D gives generated images of being real, "
+                             "before its update: rises as the generator improves, towards 0.5 "
+                             "at balance"),
+    }
+    metric_groups: ClassVar[tuple] = (
+        ("D and G losses", ("loss_d", "loss_g")),
+        ("D(x) and D(G(z))", ("d_x", "d_g_z")),
+    )
+    view_notes: ClassVar[dict] = {
+        "confusion": "No confusion matrix: a GAN generates images and sorts none into classes "
+                     "(Samples shows what the generator makes)."}
 
     def __init__(self, config, graph):
         super().__init__(config, graph)

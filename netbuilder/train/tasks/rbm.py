@@ -169,6 +169,18 @@ class RbmTask(Task):
     default_loss = "mse"
     monitor = "val_recon_error"
     sample_kind = "dreams"
+    metric_labels: ClassVar[dict] = {
+        "loss": ("Loss", "the reconstruction error of one Gibbs step; lower is better"),
+        "recon_error": ("Reconstruction error", "mean squared difference between the visible "
+                                                "units and their reconstruction"),
+        "free_energy": ("Free energy", "the model's energy of the data, summed over the hidden "
+                                       "units; lower means more probable"),
+        "pseudo_likelihood": ("Pseudo-likelihood", "log-probability of each visible unit given "
+                                                   "the others; higher is better"),
+    }
+    view_notes: ClassVar[dict] = {
+        "confusion": "No confusion matrix: an RBM models its inputs without labels (Samples "
+                     "shows its dreams)."}
     needs_labels = False
     supports_distributed = False
     supports_lbfgs = False
@@ -229,6 +241,9 @@ class DbnTask(ClassifyTask):
     sample_kind = "dreams"
     supports_distributed = False
     supports_lbfgs = False
+    metric_labels: ClassVar[dict] = {**ClassifyTask.metric_labels,
+                                     **{k: v for k, v in RbmTask.metric_labels.items()
+                                        if k != "loss"}}
 
     def __init__(self, config, graph):
         super().__init__(config, graph)

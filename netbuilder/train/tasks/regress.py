@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -18,6 +19,13 @@ class RegressTask(Task):
     default_loss = "mse"
     monitor = "val_loss"
     sample_kind = "predictions"
+    metric_labels: ClassVar[dict] = {
+        "mae": ("Mean absolute error", "the average distance between prediction and target, in "
+                                       "the target's units"),
+    }
+    view_notes: ClassVar[dict] = {
+        "confusion": "No confusion matrix: regression predicts numbers, not classes (Samples "
+                     "plots predictions against targets)."}
 
     def check(self, data, output_shapes: list) -> None:
         super().check(data, output_shapes)

@@ -11,6 +11,7 @@ is that of calling a pair "same" when its distance is below half the margin.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 
@@ -26,6 +27,15 @@ class SiameseTask(Task):
     option_defaults = {"margin": 1.0}
     default_loss = "contrastive"
     monitor = "val_accuracy"
+    metric_labels: ClassVar[dict] = {
+        "loss": ("Contrastive loss", "same-class pairs pulled together, others pushed at least "
+                                     "the margin apart; lower is better"),
+        "accuracy": ("Pair accuracy", "the share of pairs judged rightly as same or different "
+                                      "class (distance below half the margin: same)"),
+    }
+    view_notes: ClassVar[dict] = {
+        "confusion": "No confusion matrix: the siamese task compares pairs; it predicts no "
+                     "class for a sample."}
     sample_kind = "predictions"
     graph_inputs = 2
 

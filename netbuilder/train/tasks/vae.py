@@ -43,6 +43,18 @@ class VaeTask(Task):
     sample_kind = "generated"
     needs_labels = False
     supports_lbfgs = False
+    metric_labels: ClassVar[dict] = {
+        "loss": ("Loss (reconstruction + β·KL)", "what the optimizer minimises, per sample"),
+        "recon": ("Reconstruction", "how far the decoded sample is from its input, summed over "
+                                    "its values (lower: sharper reconstructions)"),
+        "kl": ("KL divergence", "how far the encoder's distribution of z is from the prior "
+                                "N(0, I) (lower: the latent space is easier to sample)"),
+        "elbo": ("ELBO", "the evidence lower bound, -(reconstruction + KL); higher is better"),
+    }
+    metric_groups: ClassVar[tuple] = (("Reconstruction and KL", ("recon", "kl")),)
+    view_notes: ClassVar[dict] = {
+        "confusion": "No confusion matrix: a VAE learns to reconstruct and generate, not to "
+                     "classify (Samples shows reconstructions and samples of the prior)."}
 
     def __init__(self, config, graph):
         super().__init__(config, graph)

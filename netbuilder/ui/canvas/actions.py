@@ -16,6 +16,7 @@ from ..commands import (
     MoveNodesCommand,
     PasteCommand,
     RemoveNodesCommand,
+    SetTrainableCommand,
     UngroupCommand,
 )
 from . import style
@@ -184,6 +185,19 @@ class EditActions:
             self.status_message.emit("Select one node to rename")
             return
         self.rename_editor.start(self._scene.node_items[ids[0]], self._path)
+
+    def set_trainable_selected(self, trainable: bool) -> bool:
+        """Freeze (False) or unfreeze the selected nodes as one undoable step."""
+        ids = self.selected_ids()
+        if not ids:
+            self.status_message.emit("Select the nodes to freeze or unfreeze")
+            return False
+        ok = self.push_command(SetTrainableCommand(self.doc, ids, trainable, path=self._path))
+        if ok:
+            names = ", ".join(self.graph.node(i).name for i in ids[:3]) + \
+                ("…" if len(ids) > 3 else "")
+            self.status_message.emit(f"{'Unfroze' if trainable else 'Froze'} {names}")
+        return ok
 
     def auto_layout(self, direction: str = "down") -> None:
         """Layered layout, top to bottom (or "right": left to right), as one undoable step,

@@ -6,7 +6,15 @@ from __future__ import annotations
 from functools import cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QTransform,
+)
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from . import node_text, style
@@ -42,6 +50,7 @@ class NodeItem(QGraphicsItem):
         self.graph_scene = graph_scene
         self.node_id = node_id
         self.info = None  # NodeInfo from the latest analysis
+        self.frozen = False  # its parameters stay fixed in training (its own or a block's)
         self.problems: list[tuple[str, str]] = []  # (severity, message) about this node
         self.wires: set = set()
         self.in_slots: list[PortItem] = []
@@ -111,13 +120,14 @@ class NodeItem(QGraphicsItem):
         if node.shares is not None and node.shares in self.graph:
             lines.append(("body", node_text.sharing(self.graph.node(node.shares))))
         lines.append(("mono", node_text.shape_text(self.info)))
-        params = node_text.params_text(self.info)
+        self.frozen = self.graph.is_frozen(self.node_id)
+        params = node_text.params_text(self.info, self.frozen)
         if params:
             lines.append(("small", params))
         self._lines = lines
         self._text_cache = None
         self._layout_ports()
-        self.setToolTip(node_text.tooltip(node, self.info, self.problems))
+        self.setToolTip(node_text.tooltip(node, self.info, self.problems, self.frozen))
         self.update()
 
     def _layout_ports(self) -> None:
@@ -253,6 +263,21 @@ class NodeItem(QGraphicsItem):
         if activity is not None:
             self._paint_activity(painter, rect, activity)
         self._paint_outline(painter, rect, cosmetic=False)
+        if self.frozen:
+            self._paint_frozen_badge(painter, rect)
+
+    def _paint_frozen_badge(self, painter: QPainter, rect: QRectF) -> None:
+        """A snowflake on the top-left corner: the node is frozen."""
+        centre = QPointF(rect.left() + 1, rect.top() + 1)
+        painter.setPen(QPen(style.colour("node_body"), 1.5))
+        painter.setBrush(QBrush(style.colour("frozen")))
+        painter.drawEllipse(centre, 8.0, 8.0)
+        pen = QPen(QColor("#ffffff"), 1.4, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        for i in range(3):  # three strokes through the centre: a six-armed flake
+            t = QTransform().rotate(60 * i)
+            a, b = t.map(QPointF(0, -5)), t.map(QPointF(0, 5))
+            painter.drawLine(centre + a, centre + b)
 
     def _paint_shadow(self, painter: QPainter, rect: QRectF) -> None:
         shadow = QColor(style.colour("node_shadow"))
@@ -298,7 +323,8 @@ class NodeItem(QGraphicsItem):
                                               type_room + 1)
             out.append(("type", "title_muted", QRectF(10, 0, w - 20, h), right, kind))
         y = h + style.BODY_PAD
-        colours = {"body": "text", "mono": "shape_text", "small": "muted"}
+        colours = {"body": "text", "mono": "shape_text",
+                   "small": "frozen_text" if self.frozen else "muted"}
         for role, text in self._lines:
             key = "error" if role == "mono" and self.has_error else colours[role]
             shown = metrics(role).elidedText(text, Qt.TextElideMode.ElideRight, w - 24)

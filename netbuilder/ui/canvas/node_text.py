@@ -10,7 +10,11 @@ def param_summary(node) -> str:
     """The key parameters of a layer in a few characters (its spec's ``subtitle``)."""
     if node.inner is not None:
         n = sum(1 for m in node.inner.nodes() if not m.is_boundary)
-        return f"{n} layer" + ("s" if n != 1 else "")
+        text = f"{n} layer" + ("s" if n != 1 else "")
+        if node.definition:
+            text = f"{node.definition} · {text}"
+        repeat = node.params.get("repeat", 1)
+        return f"{text} ×{repeat}" if repeat > 1 else text
     subtitle = node.spec.subtitle
     return subtitle(node.params) if subtitle else ""
 
@@ -48,13 +52,14 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
-def params_text(info) -> str:
+def params_text(info, frozen: bool = False) -> str:
     if info is None or not info.params:
         return ""
-    return f"{count(info.params)} param" + ("s" if info.params != 1 else "")
+    text = f"{count(info.params)} param" + ("s" if info.params != 1 else "")
+    return f"{text} · frozen" if frozen else text
 
 
-def tooltip(node, info, problems: list[tuple[str, str]]) -> str:
+def tooltip(node, info, problems: list[tuple[str, str]], frozen: bool = False) -> str:
     """Problems first (what the red outline is about), then the layer's doc and numbers."""
     lines = []
     for severity, message in problems:
@@ -62,6 +67,8 @@ def tooltip(node, info, problems: list[tuple[str, str]]) -> str:
     if lines:
         lines.append("")
     lines.append(f"{node.label}")
+    if frozen:
+        lines.append("Frozen: its parameters stay as they are in training (inference mode)")
     doc = node.spec.doc
     if doc:
         lines.append(doc)

@@ -44,6 +44,7 @@ class GraphScene(QGraphicsScene):
             (graph.edge_added, self._edge_added), (graph.edge_removed, self._edge_removed),
             (graph.param_changed, self._param_changed), (graph.node_renamed, self._renamed),
             (graph.node_moved, self._node_moved), (graph.sharing_changed, self._sharing_changed),
+            (graph.trainable_changed, self._trainable_changed),
         ]
         for signal, slot in self._hooks:
             signal.connect(slot)
@@ -136,6 +137,9 @@ class GraphScene(QGraphicsScene):
     def _sharing_changed(self, node_id: str, _old, _new) -> None:
         self.node_items[node_id].refresh()
         self.overview.mark_dirty()
+
+    def _trainable_changed(self, node_id: str, _trainable: bool) -> None:
+        self.node_items[node_id].refresh()  # the badge and the dimmed parameter count
 
     def _node_moved(self, node_id: str, pos) -> None:
         item = self.node_items[node_id]

@@ -8,12 +8,14 @@ from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
 from ...errors import NetbuilderError
 from ..commands import MoveNodesCommand
+from ..shared_edit import ask as ask_shared_edit
 from . import style
 from .actions import EditActions
 from .breadcrumb import BreadcrumbBar
 from .keys import action_for
 from .minimap import Minimap
 from .node_item import NodeItem
+from .node_menu import open_node_menu
 from .port_item import PortItem
 from .quick_add import QuickAdd
 from .rename import RenameEditor
@@ -47,11 +49,15 @@ class CanvasView(EditActions, QGraphicsView):
         self._scene: GraphScene | None = None
         self._activity: dict[str, dict] = {}
         self._interaction = None  # the gesture in progress (WireDrag, RubberBand, pan)
+        self.context_menu = None  # the node menu last opened (a right-click)
         self._press_positions: dict[str, tuple] | None = None
         self._space_down = False
         self._pan_from: QPoint | None = None
         self._paste_count = 0
         self._needs_frame = True
+        # framed as it opened, and not moved since: a resize (the docks settling around the
+        # canvas) frames it again, so it opens framed for the size the canvas ends up with
+        self._as_opened = False
         self.setRenderHints(QPainter.RenderHint.Antialiasing |
                             QPainter.RenderHint.TextAntialiasing |
                             QPainter.RenderHint.SmoothPixmapTransform)
@@ -92,6 +98,8 @@ class CanvasView(EditActions, QGraphicsView):
         doc.analysis_updated.connect(self._analysis_updated)
         doc.undo_stack.indexChanged.connect(self._stack_moved)
         doc.error_reported.connect(self.status_message)
+        if doc.ask_shared_edit is None:
+            doc.ask_shared_edit = lambda name, n: ask_shared_edit(self, name, n)
         self._show_level()
         self._needs_frame = True
         if self.isVisible():
@@ -158,6 +166,7 @@ class CanvasView(EditActions, QGraphicsView):
         self.minimap.schedule_update()
 
     def _stack_moved(self, _index: int) -> None:
+        self._as_opened = False  # an edit: the view stays where the person works
         # An undo may have removed (or replaced) a block that is open: fall back to the deepest
         # level that still exists and is the same graph.
         g = self.doc.graph
@@ -215,6 +224,7 @@ class CanvasView(EditActions, QGraphicsView):
         centre) where it is, within the zoom limits."""
         target = min(style.MAX_SCALE, max(style.MIN_SCALE, self.zoom() * factor))
         f = target / self.zoom()
+        self._as_opened = False
         at = QPointF(anchor) if anchor is not None else QRectF(self.viewport().rect()).center()
         fixed = self.mapToScene(at.toPoint())
         self.scale(f, f)
@@ -229,7 +239,7 @@ class CanvasView(EditActions, QGraphicsView):
         self.zoom_by(scale / self.zoom())
 
     def frame_all(self) -> None:
-        self._needs_frame = False
+        self._needs_frame = self._as_opened = False
         self._frame(self._scene.nodes_rect())
 
     def frame_selection(self) -> None:
@@ -277,6 +287,7 @@ class CanvasView(EditActions, QGraphicsView):
         beginning at that zoom."""
         self._needs_frame = False
         self._frame(self._scene.nodes_rect(), readable=True)
+        self._as_opened = True
 
     # --- palette -------------------------------------------------------------------------------
 
@@ -349,6 +360,7 @@ class CanvasView(EditActions, QGraphicsView):
         if self._pan_from is not None:
             delta = pos - self._pan_from
             self._pan_from = pos
+            self._as_opened = False
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
             self.minimap.schedule_update()
@@ -425,6 +437,14 @@ class CanvasView(EditActions, QGraphicsView):
             self.zoom_by(1.0015 ** delta, anchor=event.position())
         event.accept()
 
+    def contextMenuEvent(self, event) -> None:
+        item = self._item_at(event.pos())
+        if isinstance(item, NodeItem):
+            self.context_menu = open_node_menu(self, item, event.globalPos())
+            event.accept()
+            return
+        super().contextMenuEvent(event)
+
     def _item_at(self, viewport_pos: QPoint):
         """The top node, port or wire under a viewport point (labels and badges excluded)."""
         for item in self.items(viewport_pos):
@@ -475,6 +495,8 @@ class CanvasView(EditActions, QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        if self._as_opened and self.isVisible():
+            self.frame_for_reading()
         self.minimap.place()
         self.breadcrumb_bar.place()
 

@@ -9,11 +9,13 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QFrame,
     QGridLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -25,12 +27,13 @@ from ...graph import fmt_shape
 from ...layers import Param
 from .. import theme
 from ..canvas.node_text import shape_texts
-from ..commands import RenameCommand, SetParamsCommand
+from ..commands import RenameCommand, SetParamsCommand, SetTrainableCommand
 from .fields import is_unparsed, make_field
-from .numbers import fmt_count, fmt_si
+from .numbers import fmt_count, fmt_si, trainable_text
 from .sharing import SharingField
 
 WEIGHT_FIELDS = ("init", "init_value", "l1", "l2")
+SWEEPABLE = ("int", "float", "choice", "bool")  # kinds a sweep can vary
 EMPTY_HINT = ("Select a layer on the canvas to see its shapes and edit its parameters. Drag "
               "layers in from the Layers panel, or press Tab on the canvas to add one.")
 
@@ -85,6 +88,7 @@ class InspectorPanel(QWidget):
     """Shows and edits the one selected node of the graph at the canvas's current level."""
 
     edit_refused = Signal(str)
+    sweep_requested = Signal(str, str)  # node name, parameter: vary it in a sweep
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -115,6 +119,12 @@ class InspectorPanel(QWidget):
         nl.setSpacing(2)
         nl.addWidget(self.name_edit)
         nl.addWidget(self.name_error)
+
+        self.trainable = QCheckBox("Trainable", objectName="inspector_trainable")
+        self.trainable.setToolTip("Off: the node is frozen — training leaves its parameters "
+                                  "as they are (a block: everything inside it) and runs it in "
+                                  "inference mode (BatchNorm keeps its statistics)")
+        self.trainable.clicked.connect(self._set_trainable)
 
         self.facts = QWidget(objectName="inspector_facts")
         grid = QGridLayout(self.facts)
@@ -161,7 +171,7 @@ class InspectorPanel(QWidget):
         self.shares = SharingField()
         self.shares_title = _section("Module")
         self.node_widgets = [self.title, self.subtitle, _section("Name"), name_box,
-                             self.shares_title, self.shares,
+                             self.trainable, self.shares_title, self.shares,
                              _section("Tensor"), self.facts, self.node_error,
                              self.params_title(), self.block_hint, self.form_host]
         for w in self.node_widgets:
@@ -244,11 +254,25 @@ class InspectorPanel(QWidget):
             if not row.editor.hasFocus():
                 row.editor.set_value(node.params.get(name))
         self._show_facts(node)
+        self._show_trainable(g, node)
         sharing = SharingField.applies(node)
         if sharing:
             self.shares.show_node(self.doc, self.path, node)
         self.shares.setVisible(sharing)
         self.shares_title.setVisible(sharing)
+
+    def _show_trainable(self, g, node) -> None:
+        inherited = node.trainable and g.is_frozen(node.id)  # frozen with its block
+        self.trainable.setChecked(node.trainable and not inherited)
+        self.trainable.setEnabled(not inherited)
+        self.trainable.setText("Trainable (frozen with its block)" if inherited else
+                               "Trainable")
+
+    def _set_trainable(self, checked: bool) -> None:
+        if self.doc is None or self.node_id is None:
+            return
+        self.doc.push(SetTrainableCommand(self.doc, [self.node_id], checked, self.path))
+        self.refresh()
 
     def _show_facts(self, node) -> None:
         analysis = None if self.doc.analysis_pending() else self.doc.analysis_at(self.path)
@@ -262,7 +286,8 @@ class InspectorPanel(QWidget):
         outs = shape_texts(info)
         self.fact_labels["inputs"].setText("\n".join(ins) if ins else "none (a source)")
         self.fact_labels["outputs"].setText("\n".join(outs) if outs else "—")
-        trainable = (f" ({info.trainable:,} trainable)" if info.trainable != info.params
+        trainable = (" (frozen)" if not info.trainable and info.params else
+                     f" ({info.trainable:,} trainable)" if info.trainable != info.params
                      else "")
         self.fact_labels["params"].setText(fmt_count(info.params) + trainable)
         self.fact_labels["macs"].setText(fmt_si(info.macs) + " per sample")
@@ -298,6 +323,7 @@ class InspectorPanel(QWidget):
         rows = [("Layers", f"{len(g)}"), ("Wires", f"{len(g.edges())}")]
         if analysis is not None:
             rows += [("Parameters", fmt_count(analysis.total_params)),
+                     ("Trainable", trainable_text(analysis)),
                      ("MACs", f"{fmt_si(analysis.total_macs)} per sample")]
             for label, ids in (("Input", g.inputs()), ("Output", g.outputs())):
                 shapes = [fmt_shape(analysis.shape(i)) for i in ids if analysis.shape(i)]
@@ -335,12 +361,37 @@ class InspectorPanel(QWidget):
             row.editor.committed.connect(lambda v, p=param.name: self._commit(p, v))
             row.editor.refused.connect(lambda text, p=param.name: self._refuse(p, text))
             caption = QLabel(param.name)
+            caption.setObjectName(f"caption_{param.name}")
             caption.setToolTip(param.doc)
             caption.setBuddy(row.editor)
+            if param.kind in SWEEPABLE:
+                caption.setToolTip(f"{param.doc}\nRight-click: sweep this value")
+                caption.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+                caption.customContextMenuRequested.connect(
+                    lambda pos, c=caption, p=param.name: self._caption_menu(c, p, pos))
             self.form.addRow(caption, row)
             self.rows[param.name] = row
         self._type = node.type
         self._built_for = node.id
+
+    def _caption_menu(self, caption: QLabel, param: str, pos) -> None:
+        menu = self.sweep_menu(param)
+        if menu is not None:
+            menu.exec(caption.mapToGlobal(pos))
+
+    def sweep_menu(self, param: str) -> QMenu | None:
+        """The caption's context menu: Sweep this value (top-level nodes: a sweep names
+        them ``node.param``)."""
+        g = self.graph()
+        if g is None or self.node_id is None or self.path:
+            return None
+        name = g.node(self.node_id).name
+        menu = QMenu(self)
+        menu.setObjectName("inspector_sweep_menu")
+        action = menu.addAction("Sweep this value…")
+        action.setObjectName("action_sweep_value")
+        action.triggered.connect(lambda: self.sweep_requested.emit(name, param))
+        return menu
 
     # --- edits --------------------------------------------------------------------------------
 

@@ -17,6 +17,14 @@ def fmt_si(n: float | None, unit: str = "") -> str:
     return f"{int(n)} {unit}".rstrip()
 
 
+def trainable_text(analysis) -> str:
+    """``trainable 1.2 K / frozen 60 K`` (only ``trainable 1.2 K`` when nothing is frozen)."""
+    trainable = analysis.total_trainable
+    frozen = analysis.total_params - trainable
+    text = f"trainable {fmt_si(trainable)}"
+    return f"{text} / frozen {fmt_si(frozen)}" if frozen else text
+
+
 def fmt_bytes(n: int | None) -> str:
     """``1.2 MB`` (powers of 1024, the way memory is counted)."""
     if n is None:

@@ -90,12 +90,21 @@ class ProblemsPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.tree)
         self.diagnostics: list = []
+        # What the import of this document reported: (text, node id or None), kept until
+        # another document is shown.
+        self.import_rows: list[tuple[str, str | None]] = []
 
     def set_document(self, doc) -> None:
         if self.doc is not None:
             self.doc.analysis_updated.disconnect(self._analysis_updated)
         self.doc = doc
+        self.import_rows = []
         doc.analysis_updated.connect(self._analysis_updated)
+
+    def set_import_report(self, rows: list[tuple[str, str | None]]) -> None:
+        """Show an import's report (placeholders and fallbacks) below the diagnostics."""
+        self.import_rows = list(rows)
+        self.refresh()
 
     def _analysis_updated(self, _analysis) -> None:
         self.refresh()
@@ -114,6 +123,13 @@ class ProblemsPanel(QWidget):
             item.setToolTip(0, d.message)
             item.setData(0, NODE_ROLE, d.node)
             self.tree.addTopLevelItem(item)
+        for text, node_id in self.import_rows:
+            node = g.node(node_id) if node_id is not None and node_id in g else None
+            item = QTreeWidgetItem([text, node.name if node else "", node.type if node else ""])
+            item.setIcon(0, icons.icon("info"))
+            item.setToolTip(0, text)
+            item.setData(0, NODE_ROLE, node.id if node else None)
+            self.tree.addTopLevelItem(item)
         fm = self.tree.fontMetrics()
         for col in (1, 2):  # fit the names and types, with room to breathe
             texts = [self.tree.topLevelItem(i).text(col)
@@ -123,7 +139,11 @@ class ProblemsPanel(QWidget):
             self.tree.setColumnWidth(col, min(width + 24, 240))
         errors = sum(d.severity == "error" for d in diags)
         warnings = sum(d.severity == "warning" for d in diags)
-        self.summary.setText(_summary_text(errors, warnings, len(diags)))
+        summary = _summary_text(errors, warnings, len(diags))
+        if self.import_rows:
+            summary += f"; the import kept {len(self.import_rows)} placeholder or fallback " \
+                       f"group{'s' if len(self.import_rows) != 1 else ''}"
+        self.summary.setText(summary)
         self.counts_changed.emit(errors, warnings)
 
     def item_for(self, node_id: str) -> QTreeWidgetItem | None:

@@ -45,30 +45,21 @@ class SetTrainingConfigCommand(QUndoCommand):
         self.doc.graph.training = copy.deepcopy(self.old)
 
 
-class SetGraphMetaCommand(QUndoCommand):
-    """Set (or with None remove) one key of ``graph.meta``, e.g. the loaded ``weights``."""
+class SetWeightsCommand(QUndoCommand):
+    """Give the graph weights (a ``GraphWeights``) or take them away (None)."""
 
-    def __init__(self, doc, key: str, value, text: str) -> None:
+    def __init__(self, doc, weights, text: str) -> None:
         super().__init__(text)
         self.doc = doc
-        self.key = key
-        self.had = key in doc.graph.meta
-        self.old = copy.deepcopy(doc.graph.meta.get(key))
-        self.new = copy.deepcopy(value)
+        self.old = doc.graph.weights
+        self.new = weights
         self.skip_next_redo = False
-
-    def _set(self, present: bool, value) -> None:
-        if present and value is not None:
-            self.doc.graph.meta[self.key] = copy.deepcopy(value)
-        else:
-            self.doc.graph.meta.pop(self.key, None)
 
     def redo(self) -> None:
         if self.skip_next_redo:
             self.skip_next_redo = False
             return
-        self._set(True, self.new)
+        self.doc.graph.set_weights(self.new)
 
     def undo(self) -> None:
-        self._set(self.had, self.old)
-
+        self.doc.graph.set_weights(self.old)

@@ -2,9 +2,11 @@
 
 Start checks the setup, the graph's diagnostics and the data shape, snapshots the graph file
 text and the config (so editing during a run never touches it), and starts the engine's
-``Runner`` (a spawned worker process). A ~40 ms timer drains the worker's events and re-emits
-them as Qt signals; images (activations, samples, histograms) are coalesced to the newest of
-each kind per tick, so a slow frame never builds a backlog.
+``Runner`` (a spawned worker process). A ~40 ms timer drains the worker's events; one table
+says what each event type does here (``_handlers``), and the events the views show go out on
+one signal, ``event_received`` (views route them with ``route`` and a table of their own).
+Images (activations, samples, histograms) and progress are coalesced to the newest of each
+kind per tick, so a slow frame never builds a backlog.
 
 NOTE: the engine (``netbuilder.train``) pulls in torch; it is imported on first use, not when
 the window installs the dashboard, so opening the editor stays fast.
@@ -19,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ...errors import NetbuilderError
 from ...graph import Diagnostic, to_json
+from ...train import events as ev
 from .history import RunHistory
 from .run_store import new_run_dir, runs_root, write_run_meta
 
@@ -42,14 +45,10 @@ class TrainingController(QObject):
     running_changed = Signal(bool)
     state_changed = Signal(str)
     message_changed = Signal(str, str)  # text, level: "info" | "warning" | "error" | ""
-    run_started = Signal(object)  # RunStarted
-    progress_updated = Signal(object)  # Progress
-    metrics_received = Signal(object)  # Metrics (also recorded in ``history``)
-    activations_received = Signal(object)
-    histograms_received = Signal(object)
-    samples_received = Signal(object)
-    confusion_received = Signal(object)
-    log_received = Signal(object)
+    run_started = Signal(object)  # RunStarted, once the controller has taken it in
+    # Progress, Metrics (also recorded in ``history``), Log, and the newest Activations,
+    # Histograms, ConfusionMatrix and Samples (of each kind) of a poll
+    event_received = Signal(object)
     checkpoint_saved = Signal(object)  # Path of weights.safetensors (after each epoch's val)
     run_ended = Signal(object)  # the terminal event: Finished or Failed
     runs_changed = Signal()
@@ -81,6 +80,15 @@ class TrainingController(QObject):
         self.runs_root_override: Path | None = None
         self.plugins: tuple[str, ...] = ()  # modules the worker imports first (extra tasks)
         self._dataset_cache: dict = {}
+        # what each event does here: (only the newest of a poll counts, handler)
+        show = self.event_received.emit
+        self._handlers = {
+            ev.Metrics: (False, self._metrics), ev.Log: (False, self._log),
+            ev.RunStarted: (False, self._run_started), ev.StateChanged: (False, self._state_event),
+            ev.Progress: (True, self._progress), ev.Activations: (True, show),
+            ev.Histograms: (True, show), ev.ConfusionMatrix: (True, show),
+            ev.Samples: (True, show), ev.Finished: (True, self._ended),
+            ev.Failed: (True, self._ended)}
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self.poll)
@@ -191,8 +199,13 @@ class TrainingController(QObject):
             self._say(f"Cannot train: the graph has {n} problem{'s' if n > 1 else ''} — "
                       f"{problems[0].message}" + (" (see Problems)" if n > 1 else ""), "error")
             return False
-        graph_json = to_json(self.document.graph)
-        return self._launch(graph_json, config.to_dict(), None, notes)
+        graph = self.document.graph
+        try:  # the run starts from the graph's weights (held, or the file beside the graph)
+            weights = graph.weights.source() if graph.weights is not None else None
+        except NetbuilderError as exc:
+            self._say(f"Cannot train: {exc}", "error")
+            return False
+        return self._launch(to_json(graph), config.to_dict(), None, notes, weights)
 
     def resume_run(self, run_dir: Path, epochs: int | None = None) -> bool:
         """Continue the run in ``run_dir`` from its last checkpoint (its own graph snapshot),
@@ -224,7 +237,7 @@ class TrainingController(QObject):
                                                           f"epoch {done}")])
 
     def _launch(self, graph_json: str, config: dict, resume_dir: Path | None,
-                notes: list[str]) -> bool:
+                notes: list[str], weights=None) -> bool:
         from ...train.runner import Runner
 
         self.snapshot = (graph_json, json.loads(json.dumps(config)))
@@ -247,7 +260,7 @@ class TrainingController(QObject):
         self.worker_state = None
         self.stop_requested_at = self.stop_latency_s = None
         self.runner = Runner(graph_json, config, run_dir, resume=resume_dir,
-                             plugins=self.plugins, stop_timeout=STOP_TIMEOUT_S)
+                             plugins=self.plugins, stop_timeout=STOP_TIMEOUT_S, weights=weights)
         self.runner.start()
         self._send_probe()
         self._set_state(STARTING)
@@ -354,49 +367,32 @@ class TrainingController(QObject):
     def _dispatch(self, batch: list) -> int:
         if not batch:
             return 0
-        from ...train import events as ev
-
         self.events_seen += len(batch)
         newest: dict = {}
-        progress = None
-        terminal = None
         for e in batch:
-            if isinstance(e, ev.Metrics):
-                self.history.add_event(e)
-                self.metrics_received.emit(e)
-                if e.split == "val" or (e.epoch_end and self.started_event is not None
-                                        and not self.started_event.dataset.get("n_val")):
-                    self.checkpoint_saved.emit(self.run_dir / "weights.safetensors")
-            elif isinstance(e, ev.Progress):
-                progress = e
-            elif isinstance(e, (ev.Activations, ev.Histograms, ev.ConfusionMatrix)):
-                newest[type(e)] = e
-            elif isinstance(e, ev.Samples):
-                newest[(ev.Samples, e.kind)] = e
-            elif isinstance(e, ev.RunStarted):
-                self._run_started(e)
-            elif isinstance(e, ev.StateChanged):
-                self._state_event(e)
-            elif isinstance(e, ev.Log):
-                self.logs.append(e)
-                self.log_received.emit(e)
-            elif isinstance(e, (ev.Finished, ev.Failed)):
-                terminal = e
-        if progress is not None:
-            self.last_progress = progress
-            self.progress_updated.emit(progress)
-        for key, e in newest.items():
-            if key is ev.Activations:
-                self.activations_received.emit(e)
-            elif key is ev.Histograms:
-                self.histograms_received.emit(e)
-            elif key is ev.ConfusionMatrix:
-                self.confusion_received.emit(e)
-            else:
-                self.samples_received.emit(e)
-        if terminal is not None:
-            self._ended(terminal)
+            coalesce, handler = self._handlers.get(type(e), (False, None))
+            if coalesce:  # the newest of each kind (samples: of each sample kind)
+                newest[(type(e), getattr(e, "kind", None))] = (handler, e)
+            elif handler is not None:
+                handler(e)
+        for handler, e in sorted(newest.values(), key=lambda he: he[0] == self._ended):
+            handler(e)  # the run's end last
         return len(batch)
+
+    def _progress(self, e) -> None:
+        self.last_progress = e
+        self.event_received.emit(e)
+
+    def _metrics(self, e) -> None:
+        self.history.add_event(e)
+        self.event_received.emit(e)
+        if e.split == "val" or (e.epoch_end and self.started_event is not None
+                                and not self.started_event.dataset.get("n_val")):
+            self.checkpoint_saved.emit(self.run_dir / "weights.safetensors")
+
+    def _log(self, e) -> None:
+        self.logs.append(e)
+        self.event_received.emit(e)
 
     def _run_started(self, e) -> None:
         self.started_event = e
@@ -421,8 +417,6 @@ class TrainingController(QObject):
             self._set_state(STOPPING)
 
     def _ended(self, e) -> None:
-        from ...train.events import Failed
-
         self._timer.stop()
         self.ended_event = e
         if self.stop_requested_at is not None:
@@ -430,7 +424,7 @@ class TrainingController(QObject):
         runner, self.runner = self.runner, None
         if runner is not None:
             self._retire(runner)
-        if isinstance(e, Failed) and self.stop_requested_at is not None and runner is not None \
+        if isinstance(e, ev.Failed) and self.stop_requested_at is not None and runner is not None \
                 and runner.exitcode is not None and runner.exitcode < 0:
             # Killed because it did not stop in time: the user's Stop, not a failure. The last
             # checkpoint (if any) is intact.
@@ -440,7 +434,7 @@ class TrainingController(QObject):
                 self._say("Stopped: the step in progress did not end at once, so the training "
                           f"process was ended; {self._kept_weights()}", "info")
             status = STOPPED
-        elif isinstance(e, Failed):
+        elif isinstance(e, ev.Failed):
             where = f" at step {e.step}" if e.step else ""
             hint = ""
             if "exit code -9" in e.message:  # SIGKILL from outside: usually the OOM killer
@@ -516,3 +510,11 @@ def _owner_of(doc):
     if doc is None:
         return None
     return str(Path(doc.path).resolve()) if doc.path is not None else doc
+
+
+def route(table: dict, event) -> None:
+    """Call ``table[type(event)]`` with ``event``, if the table has its type (a view's table:
+    only the events it shows)."""
+    handler = table.get(type(event))
+    if handler is not None:
+        handler(event)

@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...train import events as ev
 from ..theme import colors
+from .controller import route
 
 
 def _fmt_eta(seconds: float) -> str:
@@ -178,7 +180,8 @@ class ControlBar(QFrame):
         self._progress_timer = QTimer(self, singleShot=True, interval=250)
         self._progress_timer.timeout.connect(self._flush_progress)
         controller.state_changed.connect(self.set_state)
-        controller.progress_updated.connect(self.show_progress)
+        shown = {ev.Progress: self.show_progress}
+        controller.event_received.connect(lambda e: route(shown, e))
         controller.run_started.connect(self.show_started)
         controller.message_changed.connect(self.show_message)
         controller.run_ended.connect(self.show_ended)

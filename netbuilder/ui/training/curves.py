@@ -1,17 +1,15 @@
-"""Live curves: loss, a chosen metric and the learning rate against steps or epochs.
+"""Live curves: loss, a chosen metric (or the task's group of metrics) and the learning rate
+against steps or epochs, named as the task names them.
 
 The history keeps every point (``RunHistory``); the plot items receive views of those arrays
 and pyqtgraph downsamples (peak method) and clips to the visible range when painting, so a
 100k-step run draws as fast as a short one. Redraws are coalesced to at most 4 per second.
 
 NOTE: axis repaints (tick text) are what a live plot costs most, so the view manages its
-ranges itself: the x axis grows in "nice" steps ahead of the data (never past the run's end),
-and the y range only moves when the data leave it or shrink to a third of it. A zoom or pan by
-the user turns this off for that plot until it is double-clicked.
+ranges itself (``curve_ranges``). A zoom or pan by the user turns this off for that plot until
+it is double-clicked.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .curve_ranges import fit_ranges
 from .history import RunHistory
 from .imaging import shrinkable
 from .plots import OVERLAY, series_color, style_plot
@@ -34,32 +33,17 @@ from .plots import OVERLAY, series_color, style_plot
 _REDRAW_MS = 500  # live curves at 2 fps: fresh enough to follow, and half the painting of 4 fps
 
 
-def _nice_step(x: float) -> float:
-    """1, 2 or 5 times a power of ten, at least ``x``."""
-    if x <= 0 or not math.isfinite(x):
-        return 1.0
-    exp = math.floor(math.log10(x))
-    for m in (1.0, 2.0, 5.0, 10.0):
-        if m * 10.0 ** exp >= x:
-            return m * 10.0 ** exp
-    return 10.0 ** (exp + 1)
+MAX_MEMBERS = 3  # metrics one plot draws together (a GAN: the D and G losses)
 
 
-def _nice_ceil(x: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 or 10 times a power of ten that is at least ``x``."""
-    if x <= 0 or not math.isfinite(x):
-        return 1.0
-    exp = math.floor(math.log10(x))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if m * 10.0 ** exp >= x:
-            return m * 10.0 ** exp
-    return 10.0 ** (exp + 1)
+def _plain_label(name: str) -> tuple[str, str]:
+    """A metric's label before any task has said how it names it."""
+    return name.replace("_", " ").capitalize(), ""
 
 
-def _pretty(name: str) -> str:
-    return {"loss": "Loss", "accuracy": "Accuracy", "lr": "Learning rate",
-            "grad_norm": "Gradient norm", "top5": "Top-5 accuracy"}.get(
-        name, name.replace("_", " ").capitalize())
+def _lower(label: str) -> str:
+    """"Accuracy" → "accuracy" after "val ", but "D(x)" and "KL divergence" as they are."""
+    return label[0].lower() + label[1:] if label[1:2].islower() else label
 
 
 class CurvesView(QWidget):
@@ -79,7 +63,10 @@ class CurvesView(QWidget):
         self.extent: dict[str, float] = {}  # axis -> end of the run on it (total steps/epochs)
         self._manual: set[int] = set()  # plots the user zoomed or panned
         self._axis = "step"
-        self._metric = "accuracy"
+        self._metric = "accuracy"  # the chosen entry: a metric, or a group's names joined by ","
+        self._describe = _plain_label  # metric → (label, meaning): the task's metric_label
+        self._groups: tuple = ()  # the task's metric_groups
+        self._titles: dict[str, str] = {}  # metric box key of a group → its title
 
         self.axis_box = QComboBox(objectName="curves_axis")
         self.axis_box.addItem("Steps", "step")
@@ -175,8 +162,10 @@ class CurvesView(QWidget):
         line(self.loss_plot, "epoch_loss", "train (epoch)", series_color("train_epoch"), 1.6,
              style=Qt.PenStyle.DashLine)
         line(self.loss_plot, "val_loss", "validation", val, 2.0, symbol="o")
-        line(self.metric_plot, "train_metric", "train", train, 1.2)
-        line(self.metric_plot, "val_metric", "validation", val, 2.0, symbol="o")
+        for i in range(MAX_MEMBERS):
+            suffix = f"_{i}" if i else ""
+            line(self.metric_plot, f"train_metric{suffix}", "train", train, 1.2)
+            line(self.metric_plot, f"val_metric{suffix}", "validation", val, 2.0, symbol="o")
         line(self.lr_plot, "train_lr", "lr", series_color("lr"), 1.6)
         for key, plot in (("best_loss", self.loss_plot), ("best_metric", self.metric_plot)):
             star = plot.plot([], [], pen=None, symbol="star", symbolSize=16,
@@ -205,9 +194,9 @@ class CurvesView(QWidget):
             f"<span style='color:{series_color('train_epoch')}'>┅</span> epoch mean &nbsp;"
             f"<span style='color:{series_color('val')}'>━●</span> val &nbsp;"
             f"<span style='color:{series_color('best')}'>★</span> best")
-        style_plot(self.loss_plot, "Loss")
-        style_plot(self.metric_plot, _pretty(self._metric))
-        style_plot(self.lr_plot, "Learning rate")
+        style_plot(self.loss_plot, self._describe("loss")[0])
+        style_plot(self.lr_plot, self._describe("lr")[0])
+        self._style_metric_plot()
         for p in self.plots:
             p.setLabel("bottom", self._axis)
         self.lr_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
@@ -260,11 +249,15 @@ class CurvesView(QWidget):
         self._drawn_version = h.version
         self._update_metric_choices()
         ax = self._axis
-        m = self._metric
-        for key, source in (("train_loss", "train_loss"), ("epoch_loss", "epoch_loss"),
-                            ("val_loss", "val_loss"), ("train_metric", f"train_{m}"),
-                            ("val_metric", f"val_{m}"), ("train_lr", "train_lr")):
-            s = h.get(source)
+        pairs = [("train_loss", "train_loss"), ("epoch_loss", "epoch_loss"),
+                 ("val_loss", "val_loss"), ("train_lr", "train_lr")]
+        for i in range(MAX_MEMBERS):
+            suffix = f"_{i}" if i else ""
+            m = self.members[i] if i < len(self.members) else None
+            pairs += [(f"train_metric{suffix}", m and f"train_{m}"),
+                      (f"val_metric{suffix}", m and f"val_{m}")]
+        for key, source in pairs:
+            s = h.get(source) if source else None
             n = 0 if s is None else len(s)
             drawn = (id(h), source, ax, n)
             if self._drawn.get(key) == drawn:
@@ -292,60 +285,13 @@ class CurvesView(QWidget):
     def manage_ranges(self, force: bool = False) -> None:
         """Keep each plot's view on its data without a new range at every point."""
         for plot in self.plots:
-            if id(plot) in self._manual:
-                continue
-            item = plot.getPlotItem()
-            xs, ys = [], []
-            log_y = bool(item.ctrl.logYCheck.isChecked())
-            for it in item.listDataItems():
-                x, y = it.getOriginalDataset()  # all points, not only the visible ones
-                if x is None or not len(x):
-                    continue
-                x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-                ok = np.isfinite(y) & ((y > 0) if log_y else True)
-                xs.append(x[ok])
-                ys.append(np.log10(y[ok]) if log_y else y[ok])
-            vb = item.getViewBox()
-            vb.disableAutoRange()
-            (x0, x1), (y0, y1) = vb.viewRange()
-            end = self.extent.get(self._axis)
-            data_end = max((float(x.max()) for x in xs if len(x)), default=1.0)
-            # room to grow in nice steps (so the axis moves rarely), never beyond the run's end
-            want_x1 = _nice_ceil(data_end * 1.2)
-            if end:
-                want_x1 = min(want_x1, end)
-            want_x1 = max(want_x1, data_end)
-            stale = data_end > x1 or (end and x1 > end * 1.05) or x0 < -0.05 * x1
-            if force or stale or x1 <= 0:
-                vb.setXRange(0.0, want_x1, padding=0.02)
-            values = np.concatenate(ys) if ys else np.array([])
-            if not len(values):
-                continue
-            lo, hi = float(values.min()), float(values.max())
-            nonneg = lo >= 0 and not log_y  # a loss or an accuracy never goes below 0
-            span = hi - lo
-            if span <= 1e-12 * max(abs(hi), 1e-30):
-                span = abs(hi) * 0.5 or 1.0
-                lo, hi = lo - span, hi + span
-                span = hi - lo
-            inside = y0 <= lo and hi <= y1
-            too_wide = (y1 - y0) > 3.0 * span
-            if force or not inside or too_wide:
-                step = _nice_step(span / 4)
-                bottom = np.floor((lo - 0.05 * span) / step) * step
-                top = np.ceil((hi + 0.05 * span) / step) * step
-                if nonneg:
-                    bottom = max(bottom, 0.0)
-                # a little room above, so that a curve at the bound (accuracy 1.0) is not on
-                # the frame; none below a zero floor
-                pad = 0.02 * (top - bottom)
-                vb.setYRange(bottom if nonneg and bottom == 0 else bottom - pad, top + pad,
-                             padding=0)
+            if id(plot) not in self._manual:
+                fit_ranges(plot, self.extent.get(self._axis), force)
 
     def _draw_best(self) -> None:
         best = self.history.best()
         vb = self.loss_plot.getPlotItem().getViewBox()
-        state = (best, self._axis, self._metric, id(self.history),
+        state = (best, self._axis, self.members[0], id(self.history),
                  self.loss_plot.getPlotItem().ctrl.logYCheck.isChecked(),
                  tuple(map(tuple, vb.viewRange())))
         if state == self._best_state:
@@ -364,7 +310,7 @@ class CurvesView(QWidget):
         for line in self._best_lines:
             line.setValue(x)
         for item, source in ((self.items["best_loss"], "val_loss"),
-                             (self.items["best_metric"], f"val_{self._metric}")):
+                             (self.items["best_metric"], f"val_{self.members[0]}")):
             s = self.history.get(source)
             if s is None or not len(s):
                 item.setData([], [])
@@ -373,7 +319,8 @@ class CurvesView(QWidget):
             item.setData([s.x(self._axis)[i]], [s.y[i]])
         name = key.split("_", 1)[1]
         self._best_label.setText(f"best epoch {epoch}")
-        self._best_label.setToolTip(f"{key.replace('_', ' ')} {value:.4g}")
+        self._best_label.setToolTip(f"validation {self._describe(key)[0].lower()} "
+                                    f"{value:.4g}")
         (vx0, vx1), _ = self.loss_plot.getPlotItem().getViewBox().viewRange()
         # the label sits on the side of the line with room for it
         self._best_label.setAnchor((1, 0) if x > vx0 + 0.6 * (vx1 - vx0) else (0, 0))
@@ -384,24 +331,97 @@ class CurvesView(QWidget):
         (_, _), (_y0, y1) = self.loss_plot.getPlotItem().getViewBox().viewRange()
         return y1
 
-    def _update_metric_choices(self) -> None:
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The metrics the metric plot draws (one, or a task's group)."""
+        return tuple(self._metric.split(","))
+
+    def set_task(self, describe, groups: tuple = ()) -> None:
+        """Name metrics as the task does: ``describe(name)`` → (label, meaning); ``groups``:
+        (title, names) drawn together, the first one shown by default."""
+        changed = describe != self._describe or tuple(groups) != self._groups
+        self._describe, self._groups = describe, tuple(groups)
+        if changed:
+            self.metric_box.clear()  # rebuilt below with the task's labels
+            self._metric = ""
+            self._apply_style()
+            self._update_metric_choices()
+            self._invalidate()
+            self.redraw()
+
+    def _choices(self) -> list[tuple[str, str, str]]:
+        """(key, label, tooltip) of each entry of the metric box: the task's groups whose
+        metrics the run has, then each metric."""
         names = [n for n in self.history.metric_names() if n not in ("loss", "lr")]
         for _, other in self.overlays:
             names += [n for n in other.metric_names() if n not in ("loss", "lr", *names)]
+        entries = []
+        for title, group in self._groups:
+            have = [n for n in group if n in names][:MAX_MEMBERS]
+            if len(have) > 1:
+                entries.append((",".join(have), title, self._meanings(have)))
+        self._titles = {key: title for key, title, _ in entries}
+        entries += [(n, self._describe(n)[0], self._meanings([n])) for n in names]
+        return entries
+
+    def _meanings(self, names) -> str:
+        return "\n".join(f"{label}: {meaning}" for label, meaning in map(self._describe, names)
+                         if meaning)
+
+    def _update_metric_choices(self) -> None:
+        entries = self._choices()
+        keys = [key for key, _, _ in entries]
         current = [self.metric_box.itemData(i) for i in range(self.metric_box.count())]
-        if names == current:
+        if keys == current:
             return
         self.metric_box.blockSignals(True)
         self.metric_box.clear()
-        for n in names:
-            self.metric_box.addItem(_pretty(n), n)
-        want = self._metric if self._metric in names else (
-            "accuracy" if "accuracy" in names else (names[0] if names else self._metric))
+        for key, label, tip in entries:
+            self.metric_box.addItem(label, key)
+            self.metric_box.setItemData(self.metric_box.count() - 1, tip,
+                                        Qt.ItemDataRole.ToolTipRole)
+        want = self._metric if self._metric in keys else (
+            "accuracy" if "accuracy" in keys else (keys[0] if keys else self._metric))
         self._metric = want
-        if want in names:
-            self.metric_box.setCurrentIndex(names.index(want))
+        if want in keys:
+            self.metric_box.setCurrentIndex(keys.index(want))
         self.metric_box.blockSignals(False)
-        style_plot(self.metric_plot, _pretty(self._metric))
+        self._style_metric_plot()
+
+    def _style_metric_plot(self) -> None:
+        """Title, pens, legend and tooltip of the metric plot for the chosen metric(s)."""
+        members = self.members
+        group = len(members) > 1
+        style_plot(self.metric_plot, self._titles.get(self._metric)
+                   or self._describe(members[0])[0])
+        item = self.metric_plot.getPlotItem()
+        if item.legend is None and group:
+            item.addLegend(offset=(-6, 6), labelTextSize="8pt")
+        if item.legend is not None:
+            item.legend.clear()
+            item.legend.setVisible(group)
+        for i in range(MAX_MEMBERS):
+            suffix = f"_{i}" if i else ""
+            train, val = self.items[f"train_metric{suffix}"], self.items[f"val_metric{suffix}"]
+            train.setVisible(i < len(members))
+            val.setVisible(i < len(members))
+            if i >= len(members):
+                continue
+            if group:  # one hue per metric; validation drawn thicker with dots
+                color = OVERLAY[(2 * i) % len(OVERLAY)]
+                train.setPen(pg.mkPen(color, width=1.2))
+                val.setPen(pg.mkPen(color, width=2.0))
+                val.setSymbolBrush(color)
+                val.setSymbolPen(pg.mkPen(color))
+                item.legend.addItem(train, self._describe(members[i])[0])
+            else:
+                train.setPen(pg.mkPen(series_color("train"), width=1.2))
+                val.setPen(pg.mkPen(series_color("val"), width=2.0))
+                val.setSymbolBrush(series_color("val"))
+                val.setSymbolPen(pg.mkPen(series_color("val")))
+        self.metric_plot.setToolTip(self._meanings(members))
+        self.loss_plot.setToolTip(self._meanings(["loss"]))
+        self.lr_plot.setToolTip(self._meanings(["lr"]))
 
     # --- overlays (Runs panel) --------------------------------------------------------------
 
@@ -416,8 +436,8 @@ class CurvesView(QWidget):
         for i, (label, h) in enumerate(self.overlays):
             color = OVERLAY[i % len(OVERLAY)]
             for plot, keys in ((self.loss_plot, ("val_loss", "epoch_loss", "train_loss")),
-                               (self.metric_plot, (f"val_{self._metric}",
-                                                   f"train_{self._metric}")),
+                               (self.metric_plot, (f"val_{self.members[0]}",
+                                                   f"train_{self.members[0]}")),
                                (self.lr_plot, ("train_lr",))):
                 s = next((h.get(k) for k in keys if h.get(k) is not None and len(h.get(k))),
                          None)
@@ -446,7 +466,7 @@ class CurvesView(QWidget):
     def _metric_changed(self) -> None:
         if self.metric_box.currentData():
             self._metric = self.metric_box.currentData()
-        style_plot(self.metric_plot, _pretty(self._metric))
+        self._style_metric_plot()
         self._invalidate()
         self.redraw()
         self.set_overlays(self.overlays)
@@ -478,11 +498,11 @@ class CurvesView(QWidget):
         """The values of every series nearest to ``x`` on the current axis, as rich text."""
         parts = []
         where = None
-        for key, label, color in (("train_loss", "train loss", "train"),
-                                  ("val_loss", "val loss", "val"),
-                                  (f"train_{self._metric}", f"train {self._metric}", "train"),
-                                  (f"val_{self._metric}", f"val {self._metric}", "val"),
-                                  ("train_lr", "lr", "lr")):
+        rows = []
+        for m in ("loss", *self.members):
+            rows += [(f"train_{m}", f"train {_lower(self._describe(m)[0])}", "train"),
+                     (f"val_{m}", f"val {_lower(self._describe(m)[0])}", "val")]
+        for key, label, color in [*rows, ("train_lr", "lr", "lr")]:
             s = self.history.get(key)
             if s is None or not len(s):
                 continue

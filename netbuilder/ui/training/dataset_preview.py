@@ -1,5 +1,7 @@
-"""A small picture of a dataset for the setup form: sample images, a 2-D scatter of points
-coloured by class, or a few sequences — plus its shape, size and classes in words."""
+"""A small picture of what a run will feed the network (after any resize to fit the Input):
+sample images at their trained size, a 2-D scatter of points coloured by class, sequences as
+curves (one value per step) or as step × feature pictures, other vectors as a samples ×
+features picture — plus its shape, size and classes in words."""
 from __future__ import annotations
 
 import numpy as np
@@ -28,27 +30,32 @@ class PreviewCanvas(QWidget):
     def show_preview(self, p: dict | None) -> None:
         self.mode, self.images, self.points, self.sequences = "", [], None, None
         if p is not None:
-            x = np.asarray(p["samples"])
+            x = np.asarray(p["samples"], dtype=np.float64)
             if p["kind"] == "image" and x.ndim == 4:
                 self.mode = "images"
-                for s in x[:16]:
-                    lo, hi = min(float(s.min()), 0.0), max(float(s.max()), 1e-6)
-                    u8 = np.round((s - lo) / (hi - lo) * 255).clip(0, 255).astype(np.uint8)
-                    self.images.append(to_qimage(image_rgb(u8)))
+                self.images = [_picture(s) for s in x[:16]]
             elif p["kind"] == "vector" and x.ndim == 2 and x.shape[1] == 2:
                 self.mode = "points"
-                self.points = x.astype(np.float64)
+                self.points = x
                 self.labels = None if p.get("labels") is None else np.asarray(p["labels"])
+            elif x.ndim == 3 and x.shape[2] > 1:  # steps × features: one picture a sequence
+                self.mode = "images"
+                self.images = [_picture(s[None]) for s in x[:16]]
             elif x.ndim == 3 or (x.ndim == 2 and p["kind"] == "sequence"):
                 self.mode = "sequences"
                 self.sequences = x[:6].reshape(min(len(x), 6), x.shape[1], -1)[:, :, 0]
+            elif x.ndim == 2:  # vectors: samples × features
+                self.mode = "matrix"
+                self.images = [_picture(x[:16][None])]
         self.update()
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         r = QRectF(self.rect()).adjusted(1, 1, -1, -1)
         p.fillRect(r, self.palette().color(QPalette.ColorRole.Base))
-        if self.mode == "images" and self.images:
+        if self.mode == "matrix" and self.images:
+            p.drawImage(r.adjusted(3, 3, -3, -3), self.images[0])
+        elif self.mode == "images" and self.images:
             n = len(self.images)
             cols = min(n, 8)
             rows = (n + cols - 1) // cols
@@ -56,8 +63,11 @@ class PreviewCanvas(QWidget):
             x0 = r.left() + (r.width() - cols * side - (cols - 1) * 3) / 2
             for i, im in enumerate(self.images):
                 row, col = divmod(i, cols)
-                p.drawImage(QRectF(x0 + col * (side + 3), r.top() + row * (side + 3), side, side),
-                            im)
+                # keep the picture's proportions (a sequence: steps down, features across)
+                w, h = (side, side * im.height() / im.width()) if im.width() >= im.height() \
+                    else (side * im.width() / im.height(), side)
+                p.drawImage(QRectF(x0 + col * (side + 3) + (side - w) / 2,
+                                   r.top() + row * (side + 3) + (side - h) / 2, w, h), im)
         elif self.mode == "points" and self.points is not None:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             pts = self.points
@@ -89,6 +99,13 @@ class PreviewCanvas(QWidget):
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, "no preview")
 
 
+def _picture(s: np.ndarray):
+    """A (C, H, W) sample as a QImage, its values spread over black … white."""
+    lo, hi = min(float(s.min()), 0.0), max(float(s.max()), 1e-6)
+    u8 = np.round((s - lo) / (hi - lo) * 255).clip(0, 255).astype(np.uint8)
+    return to_qimage(image_rgb(u8))
+
+
 class DatasetPreview(QWidget):
     """Preview picture plus a line of facts (samples, shape, classes, value range)."""
 
@@ -107,7 +124,9 @@ class DatasetPreview(QWidget):
         layout.addWidget(self.facts)
         self.info: dict | None = None
 
-    def show_preview(self, p: dict | None, error: str | None = None) -> None:
+    def show_preview(self, p: dict | None, error: str | None = None, note: str = "") -> None:
+        """Show preview ``p`` (``train.data.preview``); ``error`` instead of facts when the
+        data cannot be read; ``note``: what the run does to fit the data to the Input."""
         self.info = p
         self.canvas.show_preview(p)
         if error:
@@ -117,7 +136,7 @@ class DatasetPreview(QWidget):
             self.facts.setText("")
         else:
             self.facts.setProperty("role", "muted")
-            self.facts.setText(facts_text(p))
+            self.facts.setText(facts_text(p) + (f" — {note}" if note else ""))
         self.facts.style().unpolish(self.facts)
         self.facts.style().polish(self.facts)
 

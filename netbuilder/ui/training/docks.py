@@ -7,75 +7,25 @@ built late catches up from the controller's state (history, newest events).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QDockWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication, QWidget
+from shiboken6 import isValid
 
 from ...errors import NetbuilderError
+from ...train import events as ev
 from .badges import ActivityBadges, badge_nodes
-from .controller import TrainingController
+from .controller import TrainingController, route
+from .experiments_menu import DOCK as DOCK_EXPERIMENTS
+from .experiments_menu import install_experiment_actions
+from .experiments_menu import make_panel as make_experiments
+from .lazy_panel import LazyPanel
+from .task_views import apply_task, shown_task_name, task_class
+from .timed_run import train_for
 
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
-
-
-class LazyPanel(QWidget):
-    """Builds its content with ``factory`` the first time its dock comes on screen (or when
-    asked for), and says ``shown`` each time it comes on screen again.
-
-    NOTE: a dock tabbed behind another stays "visible" to Qt (``isVisible()`` is true; only
-    its tab is not current), so raising its tab sends no show event: a show event alone left
-    the panels of a real window blank. The dock's ``visibilityChanged`` is the one signal that
-    every route sends (tab raise, show, restoreState, float and unfloat), so it decides.
-    """
-
-    built = Signal(object)
-    shown = Signal()
-
-    def __init__(self, factory: Callable[[], QWidget], name: str) -> None:
-        super().__init__()
-        self.setObjectName(f"{name}_holder")
-        self.setAutoFillBackground(True)  # the views paint only their own pixels
-        self._factory = factory
-        self._content: QWidget | None = None
-        self._dock_visible = False  # what the dock's visibilityChanged said last
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-
-    def watch(self, dock: QDockWidget) -> None:
-        """Follow ``dock``'s visibility (the dock that holds this panel)."""
-        dock.visibilityChanged.connect(self._dock_visibility_changed)
-
-    def content(self) -> QWidget:
-        if self._content is None:
-            self._content = self._factory()
-            self.layout().addWidget(self._content)
-            if self.isVisible():
-                self._content.show()  # not only at the next event-loop turn
-            self.built.emit(self._content)
-        return self._content
-
-    def is_built(self) -> bool:
-        return self._content is not None
-
-    def on_screen(self) -> bool:
-        """Whether people can see this panel now (not hidden, not behind another tab)."""
-        return self._dock_visible and self.isVisible()
-
-    def _dock_visibility_changed(self, visible: bool) -> None:
-        self._dock_visible = visible
-        if visible:
-            # NOTE: when the window first appears Qt shows every dock of a tab group, then
-            # hides the tabs behind; building then would pull torch and scikit-learn into the
-            # start-up. So build on the next event-loop turn, if the panel is still on screen.
-            QTimer.singleShot(0, self._build_if_visible)
-
-    def _build_if_visible(self) -> None:
-        if self.on_screen():
-            self.content()
-            self.shown.emit()
 
 
 class Dashboard(QObject):
@@ -98,6 +48,9 @@ class Dashboard(QObject):
         self._add("try_it", "Try it", self._make_try_it, BOTTOM, "curves")
         self._add("runs", "Runs", self._make_runs, BOTTOM, "curves")
         self._add("explain", "Explain", self._make_explain, BOTTOM, "curves")
+        self._add(DOCK_EXPERIMENTS, "Experiments", lambda: make_experiments(self), BOTTOM,
+                  "curves")
+        self._add("embedding", "Embedding", self._make_embedding, BOTTOM, "curves")
         for name in ("summary", "code"):
             if name in window.docks:
                 window.docks[name].raise_()
@@ -106,11 +59,11 @@ class Dashboard(QObject):
         window.canvas.selection_changed.connect(self._selection_changed)
         c = self.controller
         c.run_started.connect(self._run_started)
-        c.metrics_received.connect(self._metrics)
-        c.activations_received.connect(self._activations)
-        c.histograms_received.connect(lambda e: self._deliver("histograms", e))
-        c.samples_received.connect(self._samples)
-        c.confusion_received.connect(lambda e: self._deliver("confusion", e))
+        shown = {ev.Metrics: self._metrics, ev.Activations: self._activations,
+                 ev.Histograms: lambda e: self._deliver("histograms", e),
+                 ev.ConfusionMatrix: lambda e: self._deliver("confusion", e),
+                 ev.Samples: self._samples}
+        c.event_received.connect(lambda e: route(shown, e))
         c.checkpoint_saved.connect(self._checkpoint)
         c.run_ended.connect(self._run_ended)
         c.state_changed.connect(self._state_changed)
@@ -124,6 +77,7 @@ class Dashboard(QObject):
     def _add(self, name: str, title: str, factory, area, tabify_with: str) -> None:
         panel = LazyPanel(factory, name)
         panel.shown.connect(lambda n=name: self._flush_pending(n))
+        panel.built.connect(lambda _view: apply_task(self))  # the task's words from the start
         self.panels[name] = panel
         panel.watch(self.window.add_dock(name, title, panel, area, tabify_with=tabify_with))
 
@@ -158,8 +112,12 @@ class Dashboard(QObject):
             w.resizeDocks([docks["curves"], docks["feature_maps"]],
                           [int(centre * 0.56), int(centre * 0.44)], horizontal)
 
+    def start_training_for(self, seconds: float, wait: bool = False) -> bool:
+        """Train ``seconds``, then stop (``netbuilder FILE --train SECONDS``; see timed_run)."""
+        return train_for(self, seconds, wait)
+
     def _make_training(self):
-        from .setup_panel import TrainingPanel
+        from .training_panel import TrainingPanel
 
         panel = TrainingPanel(self.controller)
         panel.set_document(self.window.document)
@@ -169,6 +127,8 @@ class Dashboard(QObject):
         from .curves import CurvesView
 
         view = CurvesView()
+        task = task_class(shown_task_name(self.controller))
+        view.set_task(task.metric_label, task.metric_groups)
         view.reset(self.controller.history)
         started = self.controller.started_event
         if started is not None:
@@ -221,6 +181,13 @@ class Dashboard(QObject):
             view.set_run(run)
         return view
 
+    def _make_embedding(self):
+        from .embedding_view import EmbeddingView
+
+        view = EmbeddingView()
+        view.set_run(self.controller.run_dir or self.controller.last_run_dir)
+        return view
+
     def _make_runs(self):
         from .runs import RunsPanel
 
@@ -259,6 +226,17 @@ class Dashboard(QObject):
         if view is not None and self.controller.shows_run():
             view.show_event(e)
 
+    def _retask(self) -> None:
+        """The shown task may have changed: its words to the views (once one is built)."""
+        if any(panel.is_built() for panel in self.panels.values()):
+            apply_task(self)
+
+    def _setup_edited(self, _index: int) -> None:
+        # (the task may have been chosen). NOTE: a closing window clears its document's undo
+        # stack after its docks are gone: then there is nothing left to tell.
+        if all(isValid(panel) for panel in self.panels.values()):
+            self._retask()
+
     def _flush_pending(self, name: str) -> None:
         """Panel ``name`` came on screen: give it what arrived while it was out of sight."""
         view = self.built(name)
@@ -275,6 +253,7 @@ class Dashboard(QObject):
     def _run_started(self, e) -> None:
         self._latest.clear()
         self._pending.clear()
+        self._retask()
         graph = self._snapshot_graph()
         if graph is not None:
             self.badges.begin(graph)
@@ -318,6 +297,9 @@ class Dashboard(QObject):
         fm = self.built("feature_maps")
         if fm is not None and fm.mode == "filters":
             self._load_filters()
+        embedding = self.built("embedding")
+        if embedding is not None and self.controller.run_dir is not None:
+            embedding.new_weights(self.controller.run_dir)
 
     def _run_ended(self, _e) -> None:
         if not self.controller.shows_run():
@@ -392,28 +374,11 @@ class Dashboard(QObject):
     # --- runs ---------------------------------------------------------------------------------
 
     def load_run_weights(self, run) -> bool:
-        """Keep ``run``'s weights with the graph (checked against the graph as drawn now)."""
-        from ...train.checkpoint import load_weights
-        from .commands import SetGraphMetaCommand
+        """Make ``run``'s weights the graph's (checked against the graph as drawn now)."""
+        from ..weights_actions import load_weights_into
 
-        doc = self.window.document
-        weights = Path(run.path) / "weights.safetensors"
-        try:
-            load_weights(doc.graph.build(), weights)
-        except NetbuilderError as exc:
-            self.window.show_message(f"Cannot load the weights of {run.name}: {exc}", 10000)
-            return False
-        where = str(weights)
-        if doc.path is not None:
-            try:
-                where = str(weights.relative_to(doc.path.parent))
-            except ValueError:
-                pass
-        value = {"path": where, "run": run.name, "epochs": run.epochs_done}
-        ok = doc.push(SetGraphMetaCommand(doc, "weights", value,
-                                          f"Load weights of {run.name}"))
+        ok = load_weights_into(self.window, Path(run.path), run.name, quiet=True)
         if ok:
-            self.window.show_message(f"Loaded the weights of {run.name} into the graph")
             self._try_run(run)
         return ok
 
@@ -432,6 +397,7 @@ class Dashboard(QObject):
             training.set_document(doc)
         self._show_document_run()
         self._watch_document(doc)
+        self._retask()
         runs = self.built("runs")
         if runs is not None:
             runs.refresh()
@@ -460,6 +426,8 @@ class Dashboard(QObject):
     def _watch_document(self, doc) -> None:
         if doc is not None:
             doc.analysis_updated.connect(lambda _a, d=doc: self._recheck_data(d))
+            # a method, not a lambda: the connection ends with this dashboard
+            doc.undo_stack.indexChanged.connect(self._setup_edited)
 
     def _recheck_data(self, doc) -> None:
         """A data problem in the Problems dock goes away once the graph is fixed."""
@@ -472,52 +440,10 @@ class Dashboard(QObject):
         doc.extra_diagnostics = [d for d in problems if d.message.startswith("Data: ")]
         self.window.problems.refresh()
 
-    # --- timed runs (netbuilder FILE --train SECONDS) -------------------------------------------
-
-    def start_training_for(self, seconds: float, wait: bool = False) -> bool:
-        """Start a run and let it train ``seconds`` (counted from the worker's first progress
-        report, so a slow process start does not eat the time), then stop it. With
-        ``wait``, spin the event loop until then and return with the run still live (the
-        screenshot renders it; the caller stops it)."""
-        self.window.flush()
-        c = self.controller
-        if not c.start(self.window):
-            return False
-        loop = QEventLoop()
-        state = {"done": False}
-
-        def time_up() -> None:
-            if state["done"]:  # the run ended on its own (a later run is not ours to stop)
-                return
-            state["done"] = True
-            loop.quit()
-            if not wait:
-                c.stop()
-
-        def begin(_e) -> None:
-            c.progress_updated.disconnect(begin)
-            state["began"] = True
-            self.window.canvas.frame_all()  # the docks took room from the canvas
-            QTimer.singleShot(int(seconds * 1000), time_up)
-
-        def ended(_e) -> None:
-            c.run_ended.disconnect(ended)
-            if not state.get("began"):
-                c.progress_updated.disconnect(begin)
-            state["done"] = True
-            loop.quit()
-
-        c.progress_updated.connect(begin)
-        c.run_ended.connect(ended)
-        if wait:
-            while not state["done"]:
-                loop.exec()
-            QApplication.processEvents()
-        return True
-
 def install(window) -> Dashboard:
     """Add the training dashboard to ``window`` (MainWindow calls this when it is built)."""
     dashboard = Dashboard(window)
     window.training_dashboard = dashboard
     window.start_training_for = dashboard.start_training_for
+    dashboard.experiment_actions = install_experiment_actions(dashboard)
     return dashboard

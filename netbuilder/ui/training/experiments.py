@@ -1,11 +1,13 @@
-"""The Experiments view: a sweep's trials in a sortable table and its objectives in a scatter
-with the Pareto front drawn over them.
+"""The Experiments view: a sweep's trials in a sortable, filterable table; beside it the
+objectives in a scatter with the Pareto front, parallel coordinates, parameter importance and
+the selected trials' curves.
 
     view = ExperimentsView()
     view.show_sweep(folder, name)              # a stored sweep (``netbuilder sweep``'s study)
     view.set_trials(definition, trials)        # or records already in hand
 
-Selecting a row marks its trial in the scatter; clicking a point selects its row.
+Selecting rows marks their trials in the scatter and overlays their curves; hovering a point
+names its trial; clicking a point selects its row and asks for the trial to be opened.
 """
 from __future__ import annotations
 
@@ -16,14 +18,17 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ...train.sweep.study import front, load_records
+from .experiments_plots import ImportanceView, ParallelCoordinates, TrialCurves
 from .plots import series_color, style_plot
 
 
@@ -55,7 +60,9 @@ def _cell(value) -> QTableWidgetItem:
 class ExperimentsView(QWidget):
     """Trials table + Pareto scatter of one sweep."""
 
-    trial_selected = Signal(int)  # trial number
+    trial_selected = Signal(int)  # trial number (the first of the selected rows)
+    selection_changed = Signal(list)  # trial numbers of the selected rows
+    open_requested = Signal(int)  # a point was clicked: open that trial
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -67,10 +74,15 @@ class ExperimentsView(QWidget):
         self.table.setObjectName("experiments_table")
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.itemSelectionChanged.connect(self._row_selected)
+        self.filter = QLineEdit(objectName="experiments_filter")
+        self.filter.setPlaceholderText("Filter trials: words that must all appear "
+                                       "(complete, adam, 16…)")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.apply_filter)
         self.x_axis = QComboBox(objectName="experiments_x")
         self.y_axis = QComboBox(objectName="experiments_y")
         for box in (self.x_axis, self.y_axis):
@@ -80,32 +92,54 @@ class ExperimentsView(QWidget):
         style_plot(self.plot, "Trials")
         for side in ("left", "bottom"):  # accuracies read as 0.9, not 900 × 0.001
             self.plot.getPlotItem().getAxis(side).enableAutoSIPrefix(False)
-        self.points = pg.ScatterPlotItem(size=9, pen=pg.mkPen(None),
+        self.points = pg.ScatterPlotItem(size=9, pen=pg.mkPen(None), hoverable=True,
+                                         hoverSize=13, tip=self._tip,
                                          brush=pg.mkBrush(series_color("train")))
         self.points.sigClicked.connect(self._point_clicked)
+        self.points.sigHovered.connect(self._point_hovered)
+        # the front's discs are wider than the trials' points drawn over them: a green halo
         self.front_line = pg.PlotDataItem(pen=pg.mkPen(series_color("best"), width=2),
-                                          symbol="o", symbolSize=11,
+                                          symbol="o", symbolSize=15, symbolPen=pg.mkPen(None),
                                           symbolBrush=pg.mkBrush(series_color("best")))
         self.marker = pg.ScatterPlotItem(size=16, brush=pg.mkBrush(None),
                                          pen=pg.mkPen(series_color("val"), width=2))
         for item in (self.points, self.front_line, self.marker):
             self.plot.addItem(item)
+        self.points.setZValue(10)  # above the front's symbols: hover and clicks reach it
         self.status = QLabel(objectName="experiments_status")
         axes = QHBoxLayout()
         axes.addWidget(QLabel("x:"))
         axes.addWidget(self.x_axis, 1)
         axes.addWidget(QLabel("y:"))
         axes.addWidget(self.y_axis, 1)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(axes)
-        right_layout.addWidget(self.plot, 1)
+        self.hovered = QLabel(objectName="experiments_hovered")
+        self.hovered.setProperty("role", "muted")
+        pareto = QWidget()
+        pareto_layout = QVBoxLayout(pareto)
+        pareto_layout.setContentsMargins(0, 0, 0, 0)
+        pareto_layout.addLayout(axes)
+        pareto_layout.addWidget(self.plot, 1)
+        pareto_layout.addWidget(self.hovered)
+        self.parallel = ParallelCoordinates()
+        self.importance = ImportanceView()
+        self.curves = TrialCurves()
+        self.tabs = QTabWidget(objectName="experiments_tabs")
+        for widget, title in ((pareto, "Pareto"), (self.parallel, "Parallel"),
+                              (self.importance, "Importance"), (self.curves, "Curves")):
+            self.tabs.addTab(widget, title)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.filter)
+        left_layout.addWidget(self.table, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.table)
-        split.addWidget(right)
-        split.setSizes([520, 420])
+        split.addWidget(left)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        self.table.setMinimumWidth(240)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
 
@@ -117,6 +151,7 @@ class ExperimentsView(QWidget):
         self.set_trials(definition, trials)
 
     def set_trials(self, definition, trials: list) -> None:
+        keep = self.selected_trials()
         self.definition, self.trials = definition, list(trials)
         self.front_numbers = [t.number for t in front(self.trials, definition)]
         params = [d.name for d in definition.params]
@@ -138,6 +173,8 @@ class ExperimentsView(QWidget):
                 self.table.setItem(row, col, item)
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
+        self.apply_filter(self.filter.text())
+        self.select_trials(keep)
         choices = objectives + [p for p in params if self._numeric(p)]
         for box, index in ((self.x_axis, 1 if len(choices) > 1 else 0), (self.y_axis, 0)):
             box.blockSignals(True)
@@ -147,9 +184,32 @@ class ExperimentsView(QWidget):
             box.blockSignals(False)
         done = sum(t.state == "complete" for t in self.trials)
         title = "best trial" if len(objectives) == 1 else "on the Pareto front"
-        self.status.setText(f"{len(self.trials)} trials, {done} complete; "
-                            f"{len(self.front_numbers)} {title}")
+        running = sum(t.state == "running" for t in self.trials)
+        self.status.setText(f"{len(self.trials)} trials, {done} complete"
+                            + (f", {running} running" if running else "")
+                            + f"; {len(self.front_numbers)} {title}")
         self._replot()
+        self.parallel.set_trials(definition, self.trials, keep)
+
+    def trial(self, number: int):
+        return next((t for t in self.trials if t.number == number), None)
+
+    # --- filter -------------------------------------------------------------------------------
+
+    def row_text(self, row: int) -> str:
+        cells = (self.table.item(row, c) for c in range(self.table.columnCount()))
+        return " ".join(c.text().lower() for c in cells if c is not None)
+
+    def apply_filter(self, text: str) -> None:
+        """Show only the rows whose cells hold every word of ``text``."""
+        words = text.lower().split()
+        for row in range(self.table.rowCount()):
+            line = self.row_text(row)
+            self.table.setRowHidden(row, not all(w in line for w in words))
+
+    def visible_trials(self) -> list[int]:
+        return [int(self.table.item(r, 0).value) for r in range(self.table.rowCount())
+                if not self.table.isRowHidden(r)]
 
     def _numeric(self, param: str) -> bool:
         return all(isinstance(t.params.get(param), (int, float)) for t in self.trials
@@ -181,16 +241,35 @@ class ExperimentsView(QWidget):
         item = self.plot.getPlotItem()
         item.setLabel("bottom", self.x_axis.currentText())
         item.setLabel("left", self.y_axis.currentText())
-        self._mark(self.selected_trial())
+        self._mark(self.selected_trials())
 
     # --- selection ----------------------------------------------------------------------------
 
+    def selected_trials(self) -> list[int]:
+        model = self.table.selectionModel()
+        rows = sorted(r.row() for r in model.selectedRows()) if model is not None else []
+        items = [self.table.item(r, 0) for r in rows]
+        return [int(i.value) for i in items if isinstance(i, _NumberItem)]
+
     def selected_trial(self) -> int | None:
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        if not rows:
-            return None
-        item = self.table.item(rows[0].row(), 0)
-        return int(item.value) if isinstance(item, _NumberItem) else None
+        numbers = self.selected_trials()
+        return numbers[0] if numbers else None
+
+    def select_trials(self, numbers) -> None:
+        want = set(numbers)
+        self.table.blockSignals(True)
+        self.table.clearSelection()
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if isinstance(item, _NumberItem) and int(item.value) in want:
+                self._add_row(row)
+        self.table.blockSignals(False)
+
+    def _add_row(self, row: int) -> None:
+        from PySide6.QtCore import QItemSelectionModel
+
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().select(self.table.model().index(row, 0), flags)
 
     def select_trial(self, number: int) -> None:
         for row in range(self.table.rowCount()):
@@ -200,16 +279,41 @@ class ExperimentsView(QWidget):
                 return
 
     def _row_selected(self) -> None:
-        number = self.selected_trial()
-        self._mark(number)
-        if number is not None:
-            self.trial_selected.emit(number)
+        numbers = self.selected_trials()
+        self._mark(numbers)
+        self.curves.show_runs([t.run_dir for t in map(self.trial, numbers)
+                               if t is not None and t.run_dir])
+        if self.definition is not None:
+            self.parallel.set_trials(self.definition, self.trials, numbers)
+        self.selection_changed.emit(numbers)
+        if numbers:
+            self.trial_selected.emit(numbers[0])
 
-    def _mark(self, number: int | None) -> None:
-        trial = [t for t in self.trials if t.number == number]
-        xs, ys, _ = self.xy(trial)
+    def _mark(self, numbers: list[int]) -> None:
+        xs, ys, _ = self.xy([t for t in self.trials if t.number in numbers])
         self.marker.setData(x=xs, y=ys)
+
+    def hover_text(self, number: int) -> str:
+        """What hovering trial ``number``'s point says."""
+        t = self.trial(number)
+        if t is None:
+            return ""
+        params = ", ".join(f"{k}={_short(v)}" for k, v in t.params.items())
+        values = ", ".join(f"{k} {_short(v)}" for k, v in t.values.items())
+        return f"trial {t.number} ({t.state}): {params}; {values}"
+
+    def _tip(self, x, y, data) -> str:
+        return self.hover_text(int(data))
+
+    def _point_hovered(self, _item, points, *_args) -> None:
+        self.hovered.setText(self.hover_text(int(points[0].data())) if len(points) else "")
 
     def _point_clicked(self, _item, points, *_args) -> None:
         if len(points):
-            self.select_trial(int(points[0].data()))
+            number = int(points[0].data())
+            self.select_trial(number)
+            self.open_requested.emit(number)
+
+
+def _short(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,5 +1,6 @@
-"""The Explain view: pick a validation sample, a method and (for Grad-CAM) a convolutional
-node; the run's trained model explains its prediction as a heat map over the picture.
+"""The Explain view: pick a validation sample (from the gallery beside it, mistakes first), a
+method and (for Grad-CAM) a convolutional node; the run's trained model explains its prediction
+as a heat map over the picture.
 
 The maths lives in ``netbuilder.train.explain``; this view only chooses and shows. Maps of
 LeNet-sized models take milliseconds (occlusion: a fraction of a second), so they are computed
@@ -17,12 +18,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from ...errors import NetbuilderError
 from ...train.explain import METHODS
+from .gallery_view import GalleryView
 from .imaging import PixelView, shrinkable
 
 TITLES = {"saliency": "Saliency", "integrated_gradients": "Integrated gradients",
@@ -59,11 +62,20 @@ class ExplainView(QWidget):
         form.addRow("Method", self.method)
         form.addRow("Node", self.node)
         form.addRow("Sample", self.sample)
-        layout = QVBoxLayout(self)
+        self.gallery = GalleryView()
+        self.gallery.opened.connect(self.open_sample)
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
         layout.addWidget(self.button)
         layout.addWidget(self.picture, 1)
         layout.addWidget(self.message)
+        split = QSplitter(self)
+        split.addWidget(self.gallery)
+        split.addWidget(panel)
+        split.setStretchFactor(1, 1)
+        QVBoxLayout(self).addWidget(split)
         self.method.currentIndexChanged.connect(self._method_changed)
         self.button.clicked.connect(self.explain)
         self._method_changed()
@@ -76,6 +88,7 @@ class ExplainView(QWidget):
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.model, self._samples, self.heat = None, None, None
         self.picture.set_rgb(None)
+        self.gallery.set_samples(None, [])
         self._enable(False)
         if self.run_dir is None:
             self.message.setText("")
@@ -87,7 +100,10 @@ class ExplainView(QWidget):
             self.model = None
             self.message.setText(str(exc))
             return
+        from ...train.explain import verdicts
+
         self._samples = (x, y)
+        self.gallery.set_samples(x.numpy(), verdicts(self.model.net, x, y), self.model.classes)
         self.sample.setRange(0, len(x) - 1)
         self.node.clear()
         nodes = self.model.spatial_nodes()
@@ -100,6 +116,13 @@ class ExplainView(QWidget):
         self._method_changed()
         self.message.setText(f"Weights of {label or self.run_dir.name}: choose a sample and "
                              f"press Explain")
+
+    def open_sample(self, index: int) -> None:
+        """Explain validation sample ``index`` (as the gallery asks)."""
+        if self.model is None:
+            return
+        self.sample.setValue(index)
+        self.explain()
 
     def explain(self) -> None:
         """Compute and show the map for the chosen sample, method and node."""

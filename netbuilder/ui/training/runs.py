@@ -33,6 +33,29 @@ STATUS_TEXT = {"finished": "finished", "stopped": "stopped", "failed": "failed",
                "running": "running…", "interrupted": "interrupted"}
 
 
+class RunComparison(QSplitter):
+    """Runs' curves over each other, and below them what changed from one to the next."""
+
+    def __init__(self, prefix: str, placeholder: str, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.curves = CurvesView()
+        self.curves.setObjectName(f"{prefix}_curves")
+        self.curves.setMinimumWidth(220)
+        self.curves.lr_plot.hide()  # comparing runs is about loss and metrics
+        self.curves.legend.hide()  # the live view's legend; runs get their own
+        self.changes = QTextBrowser(objectName=f"{prefix}_changes")
+        self.changes.setOpenLinks(False)
+        self.changes.setPlaceholderText(placeholder)
+        self.addWidget(self.curves)
+        self.addWidget(self.changes)
+        self.setStretchFactor(0, 3)
+        self.setStretchFactor(1, 2)
+
+    def show_runs(self, runs: list[RunInfo]) -> None:
+        overlay_runs(self.curves, runs)
+        self.changes.setHtml(runs_diff_html(runs))
+
+
 class RunsPanel(QWidget):
     """Lists the runs under the controller's runs folder; newest first."""
 
@@ -87,20 +110,10 @@ class RunsPanel(QWidget):
         left_w = QWidget()
         left_w.setLayout(left)
 
-        self.curves = CurvesView()
-        self.curves.setObjectName("runs_curves")
-        self.curves.setMinimumWidth(220)
-        self.curves.lr_plot.hide()  # comparing runs is about loss and metrics
-        self.curves.legend.hide()  # the live view's legend; runs get their own
-        self.changes = QTextBrowser(objectName="runs_changes")
-        self.changes.setOpenLinks(False)
-        self.changes.setPlaceholderText("Select two or more runs (Ctrl+click) to overlay their "
-                                        "curves and see what changed between them.")
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.curves)
-        right.addWidget(self.changes)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
+        right = RunComparison("runs", "Select two or more runs (Ctrl+click) to overlay their "
+                                      "curves and see what changed between them.")
+        self.comparison = right
+        self.curves, self.changes = right.curves, right.changes
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left_w)
         split.addWidget(right)
@@ -160,49 +173,10 @@ class RunsPanel(QWidget):
     def _selection_changed(self) -> None:
         runs = self.selected()
         self._update_buttons()
-        overlays = []
-        for r in runs:
-            h = RunHistory.from_jsonl(r.path / "metrics.jsonl")
-            overlays.append((r.label[11:] if r.label != r.name else r.name, h))
-        self.curves.reset(RunHistory())
-        self.curves.set_overlays(overlays)
-        self.curves.redraw()
-        self.changes.setHtml(self.diff_html(runs))
+        self.comparison.show_runs(runs)
 
     def diff_html(self, runs: list[RunInfo]) -> str:
-        """What changed from the oldest selected run to each newer one, as HTML."""
-        if len(runs) < 2:
-            if len(runs) == 1:
-                r = runs[0]
-                cfg = r.config
-                return (f"<b>{r.label}</b> · {cfg.get('dataset', '')} · {cfg.get('optimizer', '')}"
-                        f" lr {cfg.get('lr', '')} · batch {cfg.get('batch_size', '')} · "
-                        f"{r.epochs_done}/{r.epochs} epochs · {r.best_text()}"
-                        + (f"<br><span style='color:{colors()['error']}'>{r.note}</span>"
-                           if r.note else ""))
-            return ""
-        c = colors()
-        ordered = sorted(runs, key=lambda r: r.started)
-        base = ordered[0]
-        base_graph, base_cfg = base.graph_dict(), read_json(base.path / "config.json")
-        parts = []
-        for other in ordered[1:]:
-            d = diff_runs(base_graph, other.graph_dict(), base_cfg,
-                          read_json(other.path / "config.json"))
-            color = OVERLAY[runs.index(other) % len(OVERLAY)]
-            parts.append(f"<p><b style='color:{color}'>{other.label}</b> vs "
-                         f"<b>{base.label}</b>: {d.counts()}</p>")
-            if d.is_empty:
-                parts.append("<p style='margin-left:12px'>same graph and settings</p>")
-                continue
-            rows = []
-            for line in d.lines():
-                mark = line[0]
-                tint = {"+": c["ok"], "-": c["error"]}.get(mark, c["text"])
-                rows.append(f"<div style='margin-left:12px;color:{tint}'>"
-                            f"{_escape(line)}</div>")
-            parts.append("".join(rows))
-        return "".join(parts)
+        return runs_diff_html(runs)
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -224,6 +198,53 @@ class RunsPanel(QWidget):
         runs = self.selected()
         if len(runs) == 1:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(runs[0].path)))
+
+
+def overlay_runs(curves: CurvesView, runs: list[RunInfo]) -> None:
+    """Draw ``runs``' curves over each other in ``curves`` (their own live curve cleared)."""
+    overlays = []
+    for r in runs:
+        h = RunHistory.from_jsonl(r.path / "metrics.jsonl")
+        overlays.append((r.label[11:] if r.label != r.name else r.name, h))
+    curves.reset(RunHistory())
+    curves.set_overlays(overlays)
+    curves.redraw()
+
+
+def runs_diff_html(runs: list[RunInfo]) -> str:
+    """What changed from the oldest selected run to each newer one, as HTML."""
+    if len(runs) < 2:
+        if len(runs) == 1:
+            r = runs[0]
+            cfg = r.config
+            return (f"<b>{r.label}</b> · {cfg.get('dataset', '')} · {cfg.get('optimizer', '')}"
+                    f" lr {cfg.get('lr', '')} · batch {cfg.get('batch_size', '')} · "
+                    f"{r.epochs_done}/{r.epochs} epochs · {r.best_text()}"
+                    + (f"<br><span style='color:{colors()['error']}'>{r.note}</span>"
+                       if r.note else ""))
+        return ""
+    c = colors()
+    ordered = sorted(runs, key=lambda r: r.started)
+    base = ordered[0]
+    base_graph, base_cfg = base.graph_dict(), read_json(base.path / "config.json")
+    parts = []
+    for other in ordered[1:]:
+        d = diff_runs(base_graph, other.graph_dict(), base_cfg,
+                      read_json(other.path / "config.json"))
+        color = OVERLAY[runs.index(other) % len(OVERLAY)]
+        parts.append(f"<p><b style='color:{color}'>{other.label}</b> vs "
+                     f"<b>{base.label}</b>: {d.counts()}</p>")
+        if d.is_empty:
+            parts.append("<p style='margin-left:12px'>same graph and settings</p>")
+            continue
+        rows = []
+        for line in d.lines():
+            mark = line[0]
+            tint = {"+": c["ok"], "-": c["error"]}.get(mark, c["text"])
+            rows.append(f"<div style='margin-left:12px;color:{tint}'>"
+                        f"{_escape(line)}</div>")
+        parts.append("".join(rows))
+    return "".join(parts)
 
 
 def _escape(text: str) -> str:

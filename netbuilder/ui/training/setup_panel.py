@@ -16,13 +16,10 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
-    QScrollArea,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -32,7 +29,6 @@ from PySide6.QtWidgets import (
 from ...errors import NetbuilderError
 from ..wheel_guard import guard_wheel
 from .commands import SetTrainingConfigCommand
-from .controls import ControlBar
 from .dataset_preview import DatasetPreview
 
 LABELS = {"dataset": "Dataset", "task": "Task", "loss": "Loss", "optimizer": "Optimizer",
@@ -54,6 +50,7 @@ class SetupForm(QWidget):
         self.controller = controller
         self.doc = None
         self.fields: dict[str, QWidget] = {}
+        self.rows: dict[str, tuple[QFormLayout, QWidget]] = {}  # key → (its form, its row)
         self.errors: dict[str, QLabel] = {}
         self._loading = False
         from ...train.config import LOSSES, NORMALIZATIONS, OPTIMIZERS, PRECISIONS, SCHEDULES
@@ -114,6 +111,7 @@ class SetupForm(QWidget):
         self._number(opt, "lr", 1e-7, 10.0)
         self._number(opt, "momentum", 0.0, 1.0)
         self._number(opt, "weight_decay", 0.0, 1.0)
+        self._optimizer_options(opt)
         self._choice(opt, "schedule", SCHEDULES)
         self._int(opt, "warmup_steps", 0, 10_000_000)
 
@@ -171,6 +169,7 @@ class SetupForm(QWidget):
         col.addWidget(widget)
         col.addWidget(error)
         form.addRow(label or LABELS.get(key, key), box)
+        self.rows[key] = (form, box)
         self.fields[key] = value_widget or widget
         self.errors[key] = error
 
@@ -197,6 +196,31 @@ class SetupForm(QWidget):
         spin.setSingleStep(step)
         spin.editingFinished.connect(lambda: self._commit(key, round(spin.value(), decimals)))
         self._add(form, key, spin)
+
+    def _optimizer_options(self, form) -> None:
+        """A field per optimizer option (``optimizer_options``); empty: torch's default."""
+        from ...train.config import OPTIMIZER_OPTIONS
+
+        kinds = {name: kind for opts in OPTIMIZER_OPTIONS.values() for name, kind in opts.items()}
+        for name, kind in kinds.items():
+            key = f"optimizer_options.{name}"
+            label = name.replace("_", " ").capitalize()
+            if kind == "bool":
+                box = QCheckBox(objectName=f"setup_opt_{name}")
+                box.toggled.connect(lambda on, n=name: self._commit_optimizer_option(n, on))
+                self._add(form, key, box, label=label)
+            elif isinstance(kind, tuple):
+                combo = QComboBox(objectName=f"setup_opt_{name}")
+                combo.addItems([str(v) for v in kind])
+                combo.activated.connect(lambda i, n=name, k=kind: self._commit_optimizer_option(
+                    n, k[i]))
+                self._add(form, key, combo, label=label)
+            else:
+                edit = QLineEdit(objectName=f"setup_opt_{name}")
+                edit.setPlaceholderText("torch's default" if kind != "pair" else "e.g. 0.9, 0.999")
+                edit.editingFinished.connect(lambda n=name, e=edit: self._commit_optimizer_text(
+                    n, e))
+                self._add(form, key, edit, label=label)
 
     def _int(self, form, key: str, lo: int, hi: int) -> None:
         spin = QSpinBox(objectName=f"setup_{key}")
@@ -239,6 +263,10 @@ class SetupForm(QWidget):
             for key, w in self.fields.items():
                 if key.startswith("dataset_options."):
                     value = cfg["dataset_options"].get(key.split(".", 1)[1]) or 0
+                elif key.startswith("optimizer_options."):
+                    value = cfg["optimizer_options"].get(key.split(".", 1)[1])
+                    if not isinstance(w, QCheckBox):
+                        value = option_text(value)
                 elif key == "early_stopping":
                     value = cfg["early_stopping"] is not None
                 else:
@@ -246,8 +274,19 @@ class SetupForm(QWidget):
                 self._set_widget(w, value)
         finally:
             self._loading = False
+        self._show_optimizer_settings(cfg["optimizer"])
         self.dataset_changed.emit(cfg["dataset"])
         self._preview_timer.start()
+
+    def _show_optimizer_settings(self, optimizer: str) -> None:
+        """Only the settings ``optimizer`` has (SGD's momentum; no weight decay for L-BFGS)."""
+        from ...train.config import OPTIMIZER_OPTIONS, OPTIMIZER_SETTINGS
+
+        has = (*OPTIMIZER_SETTINGS.get(optimizer, ()),
+               *(f"optimizer_options.{k}" for k in OPTIMIZER_OPTIONS.get(optimizer, {})))
+        for key, (form, row) in self.rows.items():
+            if key in ("lr", "momentum", "weight_decay") or key.startswith("optimizer_options."):
+                form.setRowVisible(row, key in has)
 
     def _set_widget(self, w: QWidget, value) -> None:
         w.blockSignals(True)
@@ -278,7 +317,36 @@ class SetupForm(QWidget):
             self._clear_error(key)
             return True
         cfg[key] = value
+        if key == "optimizer":  # the options the new optimizer does not take go
+            from ...train.config import OPTIMIZER_OPTIONS
+
+            cfg["optimizer_options"] = {k: v for k, v in cfg["optimizer_options"].items()
+                                        if k in OPTIMIZER_OPTIONS.get(value, {})}
         return self._push(cfg, key, f"Set {LABELS.get(key, key).lower()} to {value}")
+
+    def _commit_optimizer_text(self, name: str, edit: QLineEdit) -> None:
+        value = parse_option(edit.text())
+        if value is _BAD:
+            self._show_error(f"optimizer_options.{name}",
+                             f"{edit.text()!r} is not a number (or two, for betas)")
+            return
+        self._commit_optimizer_option(name, value, remove=value is None)
+
+    def _commit_optimizer_option(self, name: str, value, remove: bool = False) -> None:
+        """Set option ``name`` to ``value`` (``remove``: back to torch's default)."""
+        if self._loading or self.doc is None:
+            return
+        cfg = self.config_dict()
+        opts = dict(cfg["optimizer_options"])
+        if (name not in opts) if remove else (name in opts and opts[name] == value):
+            return
+        if remove:
+            opts.pop(name, None)
+        else:
+            opts[name] = value
+        cfg["optimizer_options"] = opts
+        shown = "the default" if remove else value
+        self._push(cfg, f"optimizer_options.{name}", f"Set {cfg['optimizer']} {name} to {shown}")
 
     def _commit_text_number(self, key: str, edit: QLineEdit) -> None:
         try:
@@ -346,6 +414,9 @@ class SetupForm(QWidget):
             return w.valueFromText(w.cleanText())
         if isinstance(w, QComboBox):
             return w.currentText().strip() or None
+        if key.startswith("optimizer_options."):
+            value = parse_option(w.text())
+            return None if value is _BAD else value
         try:
             return float(w.text().strip())
         except ValueError:
@@ -364,6 +435,8 @@ class SetupForm(QWidget):
         cfg = self.config_dict()
         if key.startswith("dataset_options."):
             cfg["dataset_options"] = {**cfg["dataset_options"], key.split(".", 1)[1]: value or None}
+        elif key.startswith("optimizer_options."):
+            cfg["optimizer_options"] = {**cfg["optimizer_options"], key.split(".", 1)[1]: value}
         else:
             cfg[key] = value
         try:
@@ -392,6 +465,7 @@ class SetupForm(QWidget):
     def refresh_preview(self) -> None:
         if self.doc is None:
             return
+        from ...train.batches import fit_to_input
         from ...train.config import TrainingConfig
         from ...train.data import preview
 
@@ -401,102 +475,41 @@ class SetupForm(QWidget):
         except NetbuilderError as exc:
             self.preview.show_preview(None, str(exc))
             return
-        n = 400 if ds.kind == "vector" else 16
-        self.preview.show_preview(preview(ds, n=n))
-
-
-class TrainingPanel(QWidget):
-    """ControlBar on top, the scrollable setup form below."""
-
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("training_panel")
-        self.controls = ControlBar(controller)
-        self.form = SetupForm(controller)
-        scroll = QScrollArea(objectName="training_setup_scroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.form)
-        self.log = QPlainTextEdit(objectName="training_log")
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(5000)  # a line per epoch: the whole of long runs
-        self.log.setMaximumHeight(72)
-        self.log.setPlaceholderText("Messages from the training process appear here.")
-        line = QFrame()
-        line.setFrameShape(QFrame.Shape.HLine)
-        line.setFrameShadow(QFrame.Shadow.Plain)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.controls)
-        layout.addWidget(line)
-        layout.addWidget(scroll, 1)
-        layout.addWidget(self.log)
-        self._epochs = 0
-        self._has_val = False
-        self._pending_train: dict = {}
-        self.controller = controller
-        controller.log_received.connect(self._log)
-        self._replay_logs()  # what arrived before this panel was first shown
-        controller.state_changed.connect(
-            lambda state: state == "starting" and self.log.clear())
-        controller.run_started.connect(self._run_started)
-        controller.metrics_received.connect(self._epoch_line)
-        controller.run_ended.connect(self._run_ended)
-
-    def _replay_logs(self) -> None:
-        if self.controller.shows_run():
-            for e in self.controller.logs:
-                self._log(e)
-
-    def _run_ended(self, _e) -> None:
-        if self.controller.shows_run():
-            self.log.appendPlainText(self.controller.message[0])
-
-    def _log(self, e) -> None:
-        if not self.controller.shows_run():
-            return
-        prefix = "⚠ " if e.level == "warning" else ""
-        self.log.appendPlainText(prefix + e.message)
-
-    def _run_started(self, e) -> None:
-        if not self.controller.shows_run():
-            return
-        self._epochs = e.epochs
-        self._has_val = bool(e.dataset.get("n_val"))
-        d = e.dataset
-        self.log.appendPlainText(
-            f"{e.task} on {d.get('name', '?')} ({d.get('n_train', 0):,} train / "
-            f"{d.get('n_val', 0):,} val) · {e.num_params:,} parameters · {e.device} · "
-            f"{e.precision}")
-
-    def _epoch_line(self, e) -> None:
-        """One line per epoch, like a console run: the epoch's training and validation means."""
-        if not e.epoch_end or not self.controller.shows_run():
-            return
-        if e.split == "train":
-            self._pending_train = e.values
-            if self._has_val:
-                return  # its validation follows
-        short = {"loss": "loss", "accuracy": "acc"}  # the dock is narrow: keep lines short
-        values = {short[k]: v for k, v in self._pending_train.items() if k in short}
-        if e.split == "val":
-            values.update({f"val {short[k]}": v for k, v in e.values.items() if k in short})
-        phase = "" if e.phase in ("train", "") else f"{e.phase} · "
-        text = " · ".join(f"{k} {100 * v:.1f}%" if k.endswith("acc") else f"{k} {v:.4g}"
-                          for k, v in values.items())
-        self.log.appendPlainText(f"{phase}epoch {e.epoch}/{self._epochs}  {text}")
-
-    def set_document(self, doc) -> None:
-        """Show ``doc``'s setup, and its run's messages only (another graph's stay away)."""
-        self.form.set_document(doc)
-        self.log.clear()
-        self._replay_logs()
-        self.controls.follow(self.controller.shows_run())
+        notes: list[str] = []
+        try:  # what the run will feed: resized or flattened to fit the Input, as it will be
+            ds, _ = fit_to_input(ds, self.doc.graph, notes.append)
+        except NetbuilderError as exc:
+            notes.append(str(exc))
+        n = 400 if ds.kind == "vector" and ds.input_shape == (2,) else 16
+        self.preview.show_preview(preview(ds, n=n), note=" ".join(notes))
 
 
 def _compact(box: QComboBox) -> None:
     """Let a combo box shrink with the dock instead of forcing its longest item's width."""
     box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     box.setMinimumContentsLength(6)
+
+
+_BAD = object()  # a text that is not an option value
+
+
+def parse_option(text: str):
+    """An optimizer option typed in a field: None (empty: the default), a number, or a pair of
+    numbers ("0.9, 0.999"); ``_BAD`` otherwise."""
+    parts = [p for p in text.replace(",", " ").split() if p]
+    try:
+        numbers = [float(p) if any(c in p for c in ".eE") else int(p) for p in parts]
+    except ValueError:
+        return _BAD
+    if not numbers:
+        return None
+    return numbers[0] if len(numbers) == 1 else numbers
+
+
+def option_text(value) -> str:
+    """How a field shows an optimizer option's value."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)

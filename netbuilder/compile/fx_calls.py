@@ -1,0 +1,69 @@
+"""How a block is called: its call's arguments bound to its ``forward``'s parameters.
+
+Tensors become the block's inputs, a list or tuple of tensors (``layer(features)`` in a
+DenseNet) one input per tensor, and anything else (``scale=2``, a default ``None``) a constant
+the block is traced with.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from torch import fx, nn
+
+
+@dataclass
+class BlockCall:
+    """A block's call: the traced tensors it takes (flattened, in ``forward``'s order), the
+    arguments to trace as constants (``fx.PH`` marks a tensor inside a list), and the real
+    values of one run, one per parameter, to run the traced block on."""
+
+    tensors: list[fx.Node]
+    concrete: dict[str, Any]
+    values: tuple
+
+
+def bind(module: nn.Module, args: tuple, kwargs: dict, real_args: tuple, real_kwargs: dict
+         ) -> BlockCall | str:
+    """The call ``module(*args, **kwargs)`` of a traced graph (``real_*``: the same call in the
+    recorded run), or why it cannot be a block's call, in words."""
+    try:
+        sig = inspect.signature(module.forward)
+        traced = sig.bind(*args, **kwargs)
+        real = sig.bind(*real_args, **real_kwargs)
+    except (TypeError, ValueError) as exc:
+        return f"cannot be called as traced ({exc})"
+    traced.apply_defaults()
+    real.apply_defaults()
+    tensors, concrete, values = [], {}, []
+    for name, param in sig.parameters.items():
+        value = traced.arguments.get(name)
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            if value:
+                return f"is called with *args or **kwargs ({name})"
+            continue
+        if isinstance(value, fx.Node):
+            tensors.append(value)
+        elif isinstance(value, (list, tuple)) and any(_holds_node(v) for v in value):
+            if not all(isinstance(v, fx.Node) for v in value):
+                return f"is called with a {type(value).__name__} mixing tensors and other " \
+                       f"values ({name})"
+            tensors.extend(value)
+            concrete[name] = type(value)(fx.PH for _ in value)
+        elif _holds_node(value):
+            return f"is called with tensors inside a {type(value).__name__} ({name})"
+        else:
+            concrete[name] = value
+        values.append(real.arguments.get(name))
+    return BlockCall(tensors, concrete, tuple(values))
+
+
+def _holds_node(value: Any) -> bool:
+    if isinstance(value, fx.Node):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_node(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_node(v) for v in value.values())
+    return False

@@ -1,0 +1,172 @@
+"""A module that is one layer plus what it adds, built into its caller's graph.
+
+``class BatchNormAct2d(nn.BatchNorm2d)`` calling ``super().forward(x)`` then an activation, a
+channels-first ``LayerNorm2d`` permuting around ``F.layer_norm(x, ..., self.weight,
+self.bias)``, a module whose forward is ``F.linear(x, self.weight, self.bias)``: its own
+tensors are used by one layer call (the *owner*). That call becomes the layer, named as the
+module, so its state-dict keys are the module's (``bn1.weight``); what the module adds becomes
+nodes beside it (``bn1_act``).
+"""
+from __future__ import annotations
+
+import torch
+from torch import fx, nn
+
+from ..layers import EmitContext
+from . import fx_map
+from .analysis import _meta_module
+from .fx_builder import BAD, HELPER, Builder, Value
+from .fx_names import describe, live_nodes
+
+
+def own_state(module: nn.Module) -> set[str]:
+    """Names of the module's own parameters and saved buffers (not its children's)."""
+    params = {k for k, v in module._parameters.items() if v is not None}
+    buffers = {k for k, v in module._buffers.items()
+               if v is not None and k not in module._non_persistent_buffers_set}
+    return params | buffers
+
+
+def owner(traced: fx.Graph, module: nn.Module) -> fx.Node | None:
+    """The one call that uses the module's own tensors, when there is exactly one and nothing
+    else uses them: a torch layer's forward (``super().forward(x)``) or a functional form on
+    the module's parameters (``F.layer_norm(x, ..., self.weight, self.bias)``)."""
+    if not own_state(module):
+        return None
+    live = live_nodes(traced)
+    calls = [n for n in traced.nodes if n in live and n.op == "call_function" and (
+        isinstance(n.target, fx_map.BaseForward) or (
+            n.target in fx_map.WEIGHT_FUNCTIONS and
+            any(a.op == "get_attr" for a in n.all_input_nodes)))]
+    if len(calls) != 1:
+        return None
+    for n in traced.nodes:
+        if n in live and n.op == "get_attr" and any(u in live and u is not calls[0]
+                                                    for u in n.users):
+            return None
+    return calls[0]
+
+
+class InlineBuilder(Builder):
+    """Builds a module's traced forward into ``parent``'s graph: its inputs are the parent's
+    values (``srcs``), its owner call is the layer named ``name``, its other nodes are named
+    ``name_...``; ``run_inline`` gives the value it returns."""
+
+    def __init__(self, session, module: nn.Module, traced: fx.Graph, rec, parent, prefix: str,
+                 owner_node: fx.Node, name: str):
+        builder, srcs = parent
+        super().__init__(session, module, traced, rec, builder.g, prefix, builder.id_path, [])
+        self.parent, self.inputs, self.owner, self.base = builder, list(srcs), owner_node, name
+        self.result: list[Value] = []
+
+    def new_id(self) -> str:
+        return self.parent.new_id()
+
+    def name_for(self, wanted: str) -> str:
+        return super().name_for(wanted if wanted == self.base else f"{self.base}_{wanted}")
+
+    def run_inline(self) -> Value:
+        self.run()
+        if len(self.result) != 1:
+            self.s.problem(f"{type(self.module).__name__} '{self.prefix.rstrip('.')}' returns "
+                           f"{len(self.result)} values where its caller uses one tensor",
+                           self.owner)
+            return BAD
+        return self.result[0]
+
+    def op_placeholder(self, n: fx.Node) -> Value:
+        if not isinstance(self.rec.values.get(n), torch.Tensor) or not self.inputs:
+            return HELPER
+        node, port = self.inputs.pop(0)
+        return Value("tensor", node, port)
+
+    def op_output(self, n: fx.Node) -> Value:
+        results = n.args[0]
+        items = list(results) if isinstance(results, (tuple, list)) else [results]
+        for item in items:
+            src = self.tensor(item, n) if self.values.get(item) is not BAD else None
+            self.result.append(Value("tensor", *src) if src else BAD)
+        return HELPER
+
+    def op_get_attr(self, n: fx.Node) -> Value:
+        if self.owner in n.users:  # read by the owner call (``owner`` saw to no other use)
+            return Value("attr", info={"target": n.target})
+        return super().op_get_attr(n)
+
+    def op_call_function(self, n: fx.Node) -> Value:
+        if n is not self.owner:
+            return super().op_call_function(n)
+        if any(self.values.get(a) is BAD for a in n.all_input_nodes):
+            return BAD
+        found = self.base_call(n) if isinstance(n.target, fx_map.BaseForward) \
+            else self.weight_call(n)
+        if found is None:
+            return BAD
+        spec, params, inputs, ports = found
+        value = self.layer(n, spec.type, params, inputs, self.base, ports)
+        if value.kind != "tensor":
+            return value
+        own, theirs = own_state(self.module), self.layer_state(value.node, inputs[0])
+        path = self.prefix.rstrip(".")
+        if own != theirs:
+            self.s.problem(f"{type(self.module).__name__} '{path}' holds the tensors "
+                           f"{', '.join(sorted(own))} but a {spec.type} layer holds "
+                           f"{', '.join(sorted(theirs))}: name them as torch.nn does", n)
+            return BAD
+        self.s.state_names[path] = [*self.id_path, value.node]
+        own_params = [p for p in self.module._parameters.values() if p is not None]
+        if sum(1 for _ in self.module.parameters()) == len(own_params):  # no child's
+            self.s.checks.append((self.g, value.node, self.module, n))
+        return self.module_value(spec, value)
+
+    def base_call(self, n: fx.Node):
+        """``super().forward(x)``: the torch class's layer, read off the module."""
+        spec, rule = fx_map.base_rule(n.target.cls)
+        try:
+            params = rule(self.module)
+        except fx_map.Unsupported as exc:
+            self.s.problem(f"{type(self.module).__name__} '{self.prefix.rstrip('.')}' with "
+                           f"{exc}", n)
+            return None
+        inputs, ports = self.module_inputs(n, self.module, spec)
+        return None if inputs is None else (spec, params, inputs, ports)
+
+    def weight_call(self, n: fx.Node):
+        """``F.linear(x, self.weight, self.bias)``: the layer its spec's ``from_weights``
+        reads from the call, its tensors the module's own of the same names."""
+        kind = fx_map.WEIGHT_FUNCTIONS[n.target]
+        names, defaults = fx_map.SIGNATURES[kind]
+        b = fx_map.bind(names, defaults, n.args, n.kwargs)
+        what = describe(n, self.module)
+        for key in fx_map.WEIGHT_ARGS:
+            arg = b.get(key)
+            if not isinstance(arg, fx.Node):
+                continue
+            v = self.values.get(arg)
+            if v is None or v.kind != "attr" or v.info["target"] != key:
+                name = arg.target if arg.op == "get_attr" else arg.name
+                self.s.problem(f"{what} with '{self.prefix}{name}' as its {key}: only the "
+                               f"module's own tensor named {key} can become a layer's", n)
+                return None
+            b[key] = self.rec.values[arg]
+        x = self.rec.values.get(b["input"])
+        spec = fx_map.weight_spec(kind, x.dim() - 1) if isinstance(x, torch.Tensor) else None
+        if spec is None:
+            self.s.problem(f"{what} on a value of shape {tuple(getattr(x, 'shape', ()))} has no "
+                           f"layer", n)
+            return None
+        try:
+            params = spec.from_weights(b)
+        except fx_map.Unsupported as exc:
+            self.s.problem(f"{what} with {exc}", n)
+            return None
+        return spec, params, [b["input"]], None
+
+    def layer_state(self, nid: str, x: fx.Node) -> set[str]:
+        """The state-dict keys of the layer ``nid`` is, on the input ``x`` had."""
+        node, value = self.g.node(nid), self.rec.values.get(x)
+        dtype = "float32" if value.is_floating_point() else "int64"
+        ctx = EmitContext(name="m", params=node.params, in_vars=["i0"],
+                          in_shapes=[tuple(value.shape[1:])], in_dtypes=[dtype], out_vars=["o"])
+        init = node.spec.emit(ctx).init
+        return set(_meta_module(init).state_dict()) if init else set()

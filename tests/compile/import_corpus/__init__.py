@@ -1,0 +1,69 @@
+"""Model definitions written the way public libraries write them (torchvision, timm, the
+PyTorch examples), for the import harness (``test_import_corpus.py``).
+
+``CASES`` maps a case name to a factory of the model and one of its example inputs (batch of 2).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from . import (
+    convnext,
+    densenet,
+    efficientnet,
+    generative,
+    mobilenet,
+    resnet,
+    small,
+    squeeze_shuffle,
+    unet,
+    vgg,
+    vit,
+    word_lm,
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One corpus model: how to make it and what to feed it."""
+
+    make: Callable[[], torch.nn.Module]
+    inputs: Callable[[], tuple]
+
+
+def _images(c: int, h: int, w: int | None = None) -> Callable[[], tuple]:
+    return lambda: (torch.randn(2, c, h, w or h, generator=torch.Generator().manual_seed(1)),)
+
+
+def _tokens_and_hidden(rnn_type: str) -> Callable[[], tuple]:
+    def make():
+        gen = torch.Generator().manual_seed(1)
+        tokens = torch.randint(0, 50, (5, 2), generator=gen)  # (sequence, batch)
+        h = torch.randn(2, 2, 16, generator=gen)  # (layers, batch, hidden)
+        return (tokens, (h, torch.randn(2, 2, 16, generator=gen)) if rnn_type == "LSTM" else h)
+    return make
+
+
+CASES: dict[str, Case] = {
+    "resnet18": Case(resnet.resnet18, _images(3, 32)),
+    "resnet50": Case(lambda: resnet.resnet50(num_classes=10, width=8), _images(3, 32)),
+    "vgg11_bn": Case(vgg.VGG, _images(3, 32)),
+    "mobilenet_v2": Case(mobilenet.MobileNetV2, _images(3, 32)),
+    "efficientnet": Case(efficientnet.TinyEfficientNet, _images(3, 32)),
+    "densenet": Case(densenet.DenseNet, _images(3, 32)),
+    "vit": Case(vit.VisionTransformer, _images(3, 32)),
+    "vit_tokens": Case(vit.TokenViT, _images(3, 32)),
+    "convnext": Case(convnext.ConvNeXt, _images(3, 32)),
+    "word_lm_gru": Case(lambda: word_lm.RNNModel("GRU"), _tokens_and_hidden("GRU")),
+    "word_lm_lstm": Case(lambda: word_lm.RNNModel("LSTM"), _tokens_and_hidden("LSTM")),
+    "dcgan_generator": Case(generative.Generator, _images(16, 1)),
+    "vae": Case(generative.VAE, _images(1, 28)),
+    "mnist": Case(small.MnistNet, _images(1, 28)),
+    "device_check": Case(small.DeviceCheckNet, _images(3, 16)),
+    "squeezenet": Case(squeeze_shuffle.SqueezeNet, _images(3, 32)),
+    "shufflenet_v2": Case(squeeze_shuffle.ShuffleNetV2, _images(3, 32)),
+    "unet": Case(unet.UNet, _images(3, 32)),
+}
