@@ -117,6 +117,26 @@ def test_optimizer_options_are_checked():
                        TrainingConfig(optimizer="lbfgs", weight_decay=0.1))
 
 
+def test_frozen_parameters_never_reach_an_optimizer():
+    """The filter lives in recipe.py, so the app and an exported train.py share it."""
+    from netbuilder.train import recipe
+
+    kept, frozen = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(3))
+    frozen.requires_grad_(False)
+    opt = make_optimizer([kept, frozen], TrainingConfig(optimizer="adamw", weight_decay=0.5))
+    assert opt.param_groups[0]["params"] == [kept]
+    opt = recipe.make_optimizer("sgd", [frozen, kept], 0.1)
+    assert opt.param_groups[0]["params"] == [kept]
+    with pytest.raises(recipe.NothingToTrain, match="^Nothing to train: every parameter is "
+                                                    "frozen$"):
+        recipe.make_optimizer("adam", [frozen], 0.1)
+    with pytest.raises(ConfigError) as info:
+        make_optimizer([frozen], TrainingConfig(optimizer="sgd"))
+    assert str(info.value) == ("Nothing to train: every parameter is frozen (switch "
+                               "'trainable' on for a node in the inspector)")
+    assert info.value.field == "optimizer"
+
+
 def test_optimizer_option_names_are_the_torch_classes_keywords():
     import inspect
 
