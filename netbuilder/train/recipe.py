@@ -3,8 +3,9 @@
 This module is the one place where the numbers of a training run are defined: the order of the
 samples in each epoch, the losses, the optimizers (L-BFGS's defaults included, frozen
 parameters left out), the learning-rate schedules, how frozen layers run, a denoising
-autoencoder's corruption, a VAE's terms, a GAN's scores and an RBM's contrastive-divergence loss. netbuilder's trainer imports it; the exporter copies this file
-unchanged beside ``train.py``, which imports it too. So the app and the exported script cannot
+autoencoder's corruption, a VAE's terms, a GAN's scores and an RBM's contrastive-divergence
+loss. netbuilder's trainer imports it; the exporter copies this file unchanged beside
+``train.py``, which imports it too. So the app and the exported script cannot
 drift apart: there is nothing to keep in step (tests/train/test_parity.py checks the outcome).
 
 NOTE: keep it self-contained: the standard library, numpy and torch only, never netbuilder.

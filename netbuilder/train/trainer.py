@@ -31,10 +31,10 @@ from .data import DataError
 from .device import convolutional, describe, plan, resolve_device, rng_state, set_rng_state
 from .epoch import EpochRunner
 from .events import Failed, Finished, Log, RunStarted
-from .recipe import freeze
 from .losses import make_loss
 from .memory import memory_warning
 from .probe import Prober
+from .recipe import freeze
 from .tasks.base import Phase, StepContext, TrainingError
 from .validation import checked_task
 
