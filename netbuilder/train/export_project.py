@@ -228,11 +228,19 @@ def _weights(graph: Graph, path) -> dict:
 
 
 def _graph_state(graph: Graph) -> dict | None:
-    """The graph's own weights checked against it (None when it has none)."""
+    """The graph's own weights checked against it (None when it has none). Layers they leave
+    out (a new head) are initialised under the training seed, as a run starts them, so
+    ``train.py`` starts where the app's run starts."""
     from ..compile.weights import graph_state
 
     try:
-        return graph_state(graph)
+        seed = TrainingConfig.from_graph(graph).seed
+    except NetbuilderError:
+        seed = TrainingConfig().seed
+    try:
+        with torch.random.fork_rng(devices=[]):  # (the caller's random stream stays as it was)
+            torch.manual_seed(seed)
+            return graph_state(graph)
     except NetbuilderError as exc:
         raise ExportError(str(exc), field="weights") from None
 

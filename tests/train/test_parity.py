@@ -31,6 +31,8 @@ CASES = {
     "gan": ("dcgan_digits", {"dataset_options": {"size": 28, "limit": 64}, "epochs": 2}),
     "rbm": ("rbm_digits", {"dataset_options": {"binarize": True, "flatten": True, "limit": 96},
                            "epochs": 2, "task_options": {"gibbs_steps": 5}}),
+    # start weights (the graph's file, a fresh head) and a frozen body (inference mode)
+    "finetune": ("finetune_digits", {"dataset_options": {"limit": 96}, "epochs": 2}),
     "dbn": ("dbn_digits", {"dataset_options": {"flatten": True, "limit": 96}, "epochs": 2,
                            "task_options": {"pretrain_epochs": 1, "pretrain_lr": 0.01,
                                             "gibbs_steps": 5}}),
