@@ -468,7 +468,7 @@ def penalised_layers(graph: Graph, analysis: Analysis | None = None
 def frozen_layers(graph: Graph, analysis: Analysis | None = None) -> list[str]:
     """Module paths (``"features"``, ``"head.norm"``) of the frozen nodes with parameters: a
     frozen block once, for everything inside it. Training and the exported training script
-    freeze the parameters under these paths (see ``train.freeze``)."""
+    freeze the parameters under these paths (see ``train.recipe.freeze``)."""
     analysis = analysis or analyze(graph)
     out: list[str] = []
     for nid, attr in node_attributes(graph, analysis).items():

@@ -25,6 +25,7 @@ from .data import (
     resize_images,
     split_dataset,
 )
+from .recipe import EpochSampler
 from .tasks.base import DataInfo, Task, TrainingError
 
 # Datasets up to this size are copied to the GPU once; larger ones stay in (pinned) host memory.
@@ -179,8 +180,7 @@ class Batches:
         self.n = _rows(self.tensors)
         self.per_rank = self.n // world_size if world_size > 1 else self.n
         where = device if data.resident else torch.device("cpu")
-        self.generator = torch.Generator(device=where)
-        self.generator.manual_seed(seed)
+        self.sampler = EpochSampler(self.n, seed, rank, world_size, where)
         self.where = where
 
     def __len__(self) -> int:
@@ -189,11 +189,15 @@ class Batches:
     def _order(self) -> torch.Tensor | None:
         if not self.train:
             return None if self.world == 1 else torch.arange(self.n, device=self.where)
-        return torch.randperm(self.n, generator=self.generator, device=self.where)
+        return self.sampler.order()  # this rank's share already
+
+    def set_epoch(self, epoch: int) -> None:
+        """The training order of epoch ``epoch`` (recipe.EpochSampler, as train.py's)."""
+        self.sampler.set_epoch(epoch)
 
     def __iter__(self) -> Iterator[dict]:
         order = self._order()
-        if self.world > 1:
+        if self.world > 1 and not self.train:
             order = order[self.rank * self.per_rank:(self.rank + 1) * self.per_rank]
         for start in range(0, self.per_rank, self.batch_size):
             if order is None:

@@ -17,6 +17,7 @@ from .checkpoint import state_tensors
 from .emission import EpochTotals, Window
 from .events import Metrics, Progress, StateChanged, Throttle
 from .optim import Schedule
+from .recipe import rng_kept
 
 
 def _batch_size(batch: dict) -> int:
@@ -106,7 +107,7 @@ class EpochRunner:
         ctx, s, module = self.ctx, self.t.state, self.ctx.module
         control = self.t.control
         ctx.epoch = epoch
-        self.train_batches.generator.manual_seed(self.cfg.seed + 7919 * epoch)
+        self.train_batches.set_epoch(epoch)
         module.train()
         totals = EpochTotals()
         self._pause_time = 0.0
@@ -183,6 +184,11 @@ class EpochRunner:
                             phase=phase.name))
 
     def _emit_images(self, now: float, epoch: int, force: bool = False) -> None:
+        # Pictures never change what training draws next (the exported script shows none).
+        with rng_kept(self.ctx.device):
+            self._images(now, epoch, force)
+
+    def _images(self, now: float, epoch: int, force: bool) -> None:
         self.images_t.mark(now)
         ev, ctx, s = self.cfg.events, self.ctx, self.t.state
         new_probe = self.t.control.take_probe()
@@ -212,11 +218,16 @@ class EpochRunner:
 
     # --- validation and the epoch's end ---------------------------------------------------------
 
-    @torch.no_grad()
     def evaluate(self) -> tuple[dict | None, list]:
-        """Validation metrics and events; ``(None, [])`` when a Stop cut the validation short."""
+        """Validation metrics and events; ``(None, [])`` when a Stop cut the validation short.
+        Its random draws (a VAE's z) leave the training's stream as it was (as in train.py)."""
         if not self.data.n_val:
             return {}, []
+        with rng_kept(self.ctx.device):
+            return self._evaluate()
+
+    @torch.no_grad()
+    def _evaluate(self) -> tuple[dict | None, list]:
         ctx, module = self.ctx, self.ctx.module
         module.eval()
         self.task.begin_eval(ctx)
@@ -273,7 +284,7 @@ class EpochRunner:
         if stop and s.stop_reason is None:
             s.stop_reason = "early_stopping"
         plateau_on = record.get("val_loss", record.get("train_loss"))
-        schedule.end_epoch(plateau_on, False)
+        schedule.end_epoch(plateau_on)
         s.schedule = schedule.state_dict()
         every = self.cfg.checkpoint_every
         if every and epoch % every == 0:

@@ -25,6 +25,7 @@ from ..compile.naming import quoted
 from ..errors import NetbuilderError
 from ..graph import Graph
 from ..graph.fileformat import atomic_replace, atomic_write
+from . import recipe
 from .batches import fit_to_input
 from .config import TrainingConfig
 from .data import DataError
@@ -33,6 +34,7 @@ from .project.script import build_script
 from .project.tasks import EXPORTABLE, TaskPlan
 from .validation import checked_task, describe_problem
 
+RECIPE = "recipe.py"
 WEIGHTS = "weights.safetensors"
 WEIGHTS_PT = "weights.pt"
 
@@ -72,6 +74,8 @@ def export_project(graph: Graph, out_dir, weights_path=None, *,
     if training is not None:
         script, snapshot = training
         _write(out / "train.py", format_python(script, "train.py"), report)
+        # The training definition itself, verbatim: what netbuilder ran is what train.py runs.
+        _write(out / RECIPE, Path(recipe.__file__).read_text(encoding="utf-8"), report)
         if snapshot is not None:
             arrays = {"x": snapshot.x} if snapshot.y is None else {"x": snapshot.x,
                                                                      "y": snapshot.y}
@@ -118,6 +122,10 @@ def training_script(graph: Graph, config: TrainingConfig, cls: str):
         plan_t.scale = task.scales_data
     if config.task in ("rbm", "dbn"):
         plan_t.rbms = [attrs[n.id] for n in task.cd.rbms]
+    if config.task == "vae":
+        from .tasks.vae import LATENT_CLASSES
+
+        plan_t.latent_classes = tuple(sorted(LATENT_CLASSES))
     plan_t.unused_parameters = _has_layerwise(graph)
     script = build_script(cls, plan, plan_t, config, _docstring(cls, config, plan, plan_t))
     return script, plan.snapshot
@@ -146,8 +154,10 @@ def _docstring(cls: str, config: TrainingConfig, plan, task: TaskPlan) -> str:
         "    torchrun --nproc_per_node=2 train.py     data-parallel (NCCL on GPUs, gloo on "
         "CPUs)",
         "",
-        "Options: --epochs, --batch-size, --lr, --limit N (the first N samples), --device,",
-        "--weights FILE (start from these weights), --out DIR (default: trained).",
+        "Options: --seed, --epochs, --batch-size, --lr, --limit N (the first N samples),",
+        "--device, --weights FILE (start from these weights), --out DIR (default: trained).",
+        "The losses, optimizer, schedule and sample order come from recipe.py, the module",
+        "netbuilder itself trains with; the best weights and history.json go to --out.",
     ]
     if config.precision == "fp16":
         lines.append("netbuilder's fp16 mixed precision is not reproduced: this trains in fp32.")
@@ -218,11 +228,19 @@ def _weights(graph: Graph, path) -> dict:
 
 
 def _graph_state(graph: Graph) -> dict | None:
-    """The graph's own weights checked against it (None when it has none)."""
+    """The graph's own weights checked against it (None when it has none). Layers they leave
+    out (a new head) are initialised under the training seed, as a run starts them, so
+    ``train.py`` starts where the app's run starts."""
     from ..compile.weights import graph_state
 
     try:
-        return graph_state(graph)
+        seed = TrainingConfig.from_graph(graph).seed
+    except NetbuilderError:
+        seed = TrainingConfig().seed
+    try:
+        with torch.random.fork_rng(devices=[]):  # (the caller's random stream stays as it was)
+            torch.manual_seed(seed)
+            return graph_state(graph)
     except NetbuilderError as exc:
         raise ExportError(str(exc), field="weights") from None
 
@@ -277,6 +295,10 @@ def readme(graph: Graph, config: TrainingConfig | None, cls: str, report: Projec
     load = (f'model.load_state_dict(load_file("{WEIGHTS}"))\n'
             f'# or: torch.load("{WEIGHTS_PT}", weights_only=True)') if WEIGHTS in report.files \
         else "# model.load_state_dict(...)  # weights from a training run"
+    if has_train:
+        files.append(f"- `{RECIPE}`: the training definition netbuilder itself runs (losses, "
+                     f"optimizers, schedules, sample order, frozen layers), imported by "
+                     f"train.py.")
     lines = [f"# {cls}", "", f"Exported by netbuilder from the graph {quoted(graph.name)}.", "",
              *files, "", "## Use the model", "", "```python", "import torch",
              "from safetensors.torch import load_file", "", f"from model import {cls}", "",

@@ -31,10 +31,10 @@ from .data import DataError
 from .device import convolutional, describe, plan, resolve_device, rng_state, set_rng_state
 from .epoch import EpochRunner
 from .events import Failed, Finished, Log, RunStarted
-from .freeze import freeze
 from .losses import make_loss
 from .memory import memory_warning
 from .probe import Prober
+from .recipe import freeze
 from .tasks.base import Phase, StepContext, TrainingError
 from .validation import checked_task
 
@@ -183,6 +183,10 @@ class Trainer:
 
     def _run(self) -> RunResult:
         cfg = self.config
+        # Analysed before seeding: a graph's first analysis may draw random numbers (first
+        # imports, shape probes), and the weights must not depend on whether it ran already
+        # (an exported model.py, seeded alike, starts from the same weights).
+        analysis = self.graph.analyze()
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
         device = resolve_device(cfg.device, self.dist.local_rank if self.dist.enabled else None)
@@ -192,7 +196,6 @@ class Trainer:
             raise TrainingError(f"The {task.name} task cannot run data-parallel: run it in one "
                                 f"process", field="task")
         module = self.graph.build()  # CompileError names the broken nodes
-        analysis = self.graph.analyze()
         self._start_weights(module)
         frozen = freeze(module, frozen_layers(self.graph, analysis))
         if frozen:

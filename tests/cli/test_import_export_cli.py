@@ -148,11 +148,12 @@ def test_export_project_onnx_and_torchscript(cli, lenet_file, tmp_path):
                          "--torchscript", ts_path, "--no-weights")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == f"wrote {project}: model.py, train.py, README.md"
+    assert lines[0] == f"wrote {project}: model.py, train.py, recipe.py, README.md"
     assert lines[1].startswith(f"wrote {onnx_path} (ONNX, inputs image with a dynamic batch "
                                f"axis; onnxruntime matches PyTorch within")
     assert lines[2] == f"wrote {ts_path} (TorchScript by torch.jit.script)"
-    assert sorted(p.name for p in project.iterdir()) == ["README.md", "model.py", "train.py"]
+    assert sorted(p.name for p in project.iterdir()) == ["README.md", "model.py", "recipe.py",
+                                                         "train.py"]
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     assert session.run(None, {"image": torch.zeros(5, 1, 28, 28).numpy()})[0].shape == (5, 10)
     assert torch.jit.load(str(ts_path))(torch.zeros(2, 1, 28, 28)).shape == (2, 10)

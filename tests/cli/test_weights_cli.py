@@ -151,7 +151,7 @@ def test_export_project_carries_the_weights_and_freezes_in_train_py(cli, tmp_pat
     script = (proj / "train.py").read_text()
     assert 'FROZEN = ("body",)' in script
     assert '"--weights", default="weights.safetensors", help="initial weights"' in script
-    assert "freeze(model)" in script
+    assert "recipe.freeze(model, FROZEN)" in script
     done = subprocess.run([sys.executable, "train.py", "--epochs", "1", "--limit", "200",
                            "--device", "cpu"], cwd=proj, capture_output=True, text=True,
                           timeout=300, check=False)

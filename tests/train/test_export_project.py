@@ -24,7 +24,8 @@ from netbuilder.train.export_project import ExportError, export_project, format_
 from netbuilder.train.project.tasks import EXPORTABLE
 
 EXAMPLES = sorted((Path(nb.__file__).parent / "resources" / "examples").glob("*.json"))
-ALLOWED = {"torch", "numpy", "sklearn", "safetensors", "model"} | set(sys.stdlib_module_names)
+ALLOWED = {"torch", "numpy", "sklearn", "safetensors", "model", "recipe"} | set(
+    sys.stdlib_module_names)
 
 
 def _example(name: str) -> nb.Graph:
@@ -311,10 +312,9 @@ def test_the_scripts_weights_loader_never_passes_on_torchs_advice(tmp_path):
     """``train.py --weights evil.pt``: one sentence, not torch's hint to load unsafely."""
     import argparse
 
-    from netbuilder.train.project.script import _WEIGHTS
+    from netbuilder.train.recipe import load_weights  # what train.py imports, verbatim
 
-    scope = {"torch": torch, "os": os}
-    exec(_WEIGHTS, scope)  # the exported script's own load_weights
+    scope = {"load_weights": load_weights}
     torch.save({"w": argparse.Namespace(a=1)}, tmp_path / "evil.pt")
     (tmp_path / "cut.pt").write_bytes((tmp_path / "evil.pt").read_bytes()[:64])
     for name in ("evil.pt", "cut.pt"):

@@ -9,7 +9,7 @@ from netbuilder.compile import frozen_layers
 from netbuilder.errors import FileFormatError, ParamError
 from netbuilder.graph import from_json
 from netbuilder.train.config import TrainingConfig
-from netbuilder.train.freeze import freeze
+from netbuilder.train.recipe import freeze
 from netbuilder.train.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")

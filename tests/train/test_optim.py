@@ -89,7 +89,7 @@ def test_schedule_shapes():
 
 def test_warmup_is_linear_and_composes():
     s, opt = _schedule("none")
-    s.warmup = 4
+    s.rate.warmup = 4
     assert [s.factor(i) for i in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
 
 
@@ -101,7 +101,7 @@ def test_plateau_reduces_after_patience_and_saves_state():
     state = s.state_dict()
     s2, _ = _schedule("plateau", patience=1, factor=0.5)
     s2.load_state_dict(state)
-    assert s2.factor(0) == 0.5 and s2.best == state["best"]
+    assert s2.factor(0) == 0.5 and s2.rate.best == state["best"]
 
 
 def test_optimizer_options_are_checked():
@@ -115,6 +115,26 @@ def test_optimizer_options_are_checked():
     with pytest.raises(ConfigError, match="weight decay"):
         make_optimizer([torch.nn.Parameter(torch.zeros(1))],
                        TrainingConfig(optimizer="lbfgs", weight_decay=0.1))
+
+
+def test_frozen_parameters_never_reach_an_optimizer():
+    """The filter lives in recipe.py, so the app and an exported train.py share it."""
+    from netbuilder.train import recipe
+
+    kept, frozen = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(3))
+    frozen.requires_grad_(False)
+    opt = make_optimizer([kept, frozen], TrainingConfig(optimizer="adamw", weight_decay=0.5))
+    assert opt.param_groups[0]["params"] == [kept]
+    opt = recipe.make_optimizer("sgd", [frozen, kept], 0.1)
+    assert opt.param_groups[0]["params"] == [kept]
+    with pytest.raises(recipe.NothingToTrain, match="^Nothing to train: every parameter is "
+                                                    "frozen$"):
+        recipe.make_optimizer("adam", [frozen], 0.1)
+    with pytest.raises(ConfigError) as info:
+        make_optimizer([frozen], TrainingConfig(optimizer="sgd"))
+    assert str(info.value) == ("Nothing to train: every parameter is frozen (switch "
+                               "'trainable' on for a node in the inspector)")
+    assert info.value.field == "optimizer"
 
 
 def test_optimizer_option_names_are_the_torch_classes_keywords():

@@ -17,6 +17,7 @@ from string import Template
 
 from ...compile.naming import literal
 from .data import DataPlan, data_functions
+from .loop import loop_parts, main_source
 from .tasks import TaskPlan, task_parts
 
 
@@ -36,6 +37,7 @@ class ScriptParts:
 _ARGS = '''
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     $lr
@@ -44,74 +46,6 @@ def parse_args():
     $weights
     parser.add_argument("--out", default="trained", help="where the weights are saved")
     return parser.parse_args()
-'''
-
-_FREEZE = '''
-def freeze(model):
-    """Keep the layers in FROZEN as they are: no gradients, and inference mode (BatchNorm
-    keeps its running statistics, Dropout is off), as Keras does with trainable = False."""
-    for name, p in model.named_parameters():
-        if any(name == f or name.startswith(f + ".") for f in FROZEN):
-            p.requires_grad_(False)
-    for f in FROZEN:
-        try:
-            module = model.get_submodule(f)
-        except AttributeError:  # a learned tensor, not a layer
-            continue
-        module.train = lambda mode=True, m=module: torch.nn.Module.train(m, False)
-        module.eval()
-'''
-
-_SETUP = '''
-def setup(device_name):
-    """Rank, number of processes and device; joins the process group under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device_name == "auto":
-        device_name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device_name)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank)
-    if world > 1:
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return rank, world, device
-'''
-
-_WEIGHTS = '''
-def load_weights(path):
-    """A state dict from .safetensors (needs the safetensors package) or a .pt file."""
-    if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
-
-        return load_file(path)
-    import pickle
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
-        # damaged, or Python objects that could run code: never loaded unsafely
-        raise SystemExit(
-            f"{path}: cannot read the weights: it is damaged, or it holds Python "
-            "objects besides tensors (not loaded: they could run code)"
-        ) from None
-
-
-def save_weights(model, folder):
-    """weights.safetensors when safetensors is installed, else weights.pt."""
-    os.makedirs(folder, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    try:
-        from safetensors.torch import save_file
-    except ImportError:
-        path = os.path.join(folder, "weights.pt")
-        torch.save(state, path)
-        return path
-    path = os.path.join(folder, "weights.safetensors")
-    save_file(state, path)
-    return path
 '''
 
 _SPLIT_STRATIFIED = '''
@@ -160,8 +94,13 @@ $body    return x
 def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: str) -> str:
     """The text of ``train.py``."""
     parts = ScriptParts()
-    parts.stdlib |= {"import argparse", "import os", "import time"}
-    parts.third |= {"import torch.distributed as dist"}
+    parts.stdlib |= {"import argparse", "import json", "import os", "import time",
+                     "from functools import partial"}
+    parts.third |= {"import torch.distributed as dist",
+                    "from torch.optim.lr_scheduler import LambdaLR",
+                    "from torch.utils.data import DataLoader, TensorDataset"}
+    if task.name not in ("gan", "rbm"):
+        parts.third.add("from torch.nn.parallel import DistributedDataParallel")
     lr = max(task.options.get("lr_g", 2e-4), task.options.get("lr_d", 2e-4)) \
         if task.name == "gan" else config.lr
     parts.constants += [f"SEED = {config.seed}", f"VAL_SPLIT = {config.val_split!r}",
@@ -175,12 +114,8 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
     aug = {k: v for k, v in config.augmentation.items() if v}
     if aug:
         _augmenter(parts, aug, config.seed)
-    parts.block(_SETUP)
-    parts.block(_WEIGHTS)
-    if task.frozen:
-        parts.constants.append(f"FROZEN = {literal(tuple(task.frozen))}")
-        parts.block(_FREEZE)
     task_parts(parts, task, config)
+    loop_parts(parts, task, data, config)
     lr = ('parser.add_argument("--lr", type=float, help="both networks (default LR_G, LR_D)")'
           if task.name == "gan" else 'parser.add_argument("--lr", type=float, default=LR)')
     weights = ('parser.add_argument("--weights", help="initial weights (.safetensors or .pt)")'
@@ -188,20 +123,13 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
                f'parser.add_argument(\n        "--weights", default={literal(task.start_weights)}, '
                f'help="initial weights"\n    )')  # (as ruff format wraps it)
     parts.block(_ARGS, lr=lr, weights=weights)
-    parts.functions.append(task.main(cls, data, config))
-    imports = ["\n".join(sorted(parts.stdlib)), "\n".join(_sorted_third(parts.third)),
-               f"from model import {cls}"]
+    parts.functions.append(main_source(task, cls, data, config))
+    imports = ["\n".join(_sorted_third(parts.stdlib)), "\n".join(_sorted_third(parts.third)),
+               f"import recipe\nfrom model import {cls}"]
     text = "\n\n".join([f'"""{lines_doc}"""', *imports, "\n".join(parts.constants)])
     text += "\n\n\n" + "\n\n\n".join(parts.functions)
     text += '\n\n\nif __name__ == "__main__":\n    main()\n'
     return text
-
-
-def model_lines(cls: str, task: TaskPlan) -> list[str]:
-    """Make the model, load the initial weights (``--weights``), freeze the frozen layers."""
-    lines = [f"model = {cls}().to(device)", "if args.weights:",
-             "    model.load_state_dict(load_weights(args.weights))"]
-    return lines + (["freeze(model)"] if task.frozen else [])
 
 
 def call(indent: int, head: str, args: list[str], tail: str = ")") -> str:
@@ -272,4 +200,4 @@ def _augmenter(parts: ScriptParts, aug: dict, seed: int) -> None:
     parts.block(_AUGMENT, what=", ".join(what), body=body)
 
 
-__all__ = ["build_script", "ScriptParts", "literal", "call", "model_lines"]
+__all__ = ["build_script", "ScriptParts", "literal", "call"]

@@ -1,9 +1,10 @@
-"""The task half of an exported ``train.py``: loss, training step, validation and ``main``.
+"""The task half of an exported ``train.py``: its settings, training step and validation.
 
-Supervised tasks (classify, regress, autoencode, vae) train one module under
-DistributedDataParallel. GAN, RBM and DBN call parts of the model separately (the generator, the
-discriminator, one RBM at a time), so their script averages gradients over the processes itself.
-Every formula follows the netbuilder task it comes from (``netbuilder/train/tasks``).
+Every formula comes from ``recipe.py`` (the module netbuilder's trainer runs, copied beside the
+script), so what is written here is the plain PyTorch around it: zero the gradients, call the
+model, backward, clip, step. Supervised tasks (classify, regress, autoencode, vae, a DBN's
+fine-tuning) train one module under DistributedDataParallel; GAN and RBM steps call parts of the
+model, so their script averages gradients over the processes itself.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class TaskPlan:
     uniform: bool = False
     scale: bool = False  # gan: data mapped to [-1, 1] for a Tanh generator
     rbms: list = field(default_factory=list)  # rbm/dbn: attributes in training order
+    latent_classes: tuple = ()  # vae: class names of the layers that keep a KL term
     monitor: str = "val_loss"
     higher: bool = False
     unused_parameters: bool = False  # the forward leaves some out (an RBM's visible bias)
@@ -42,190 +44,280 @@ class TaskPlan:
     def labelled(self) -> bool:
         return self.name in ("classify", "regress", "dbn")
 
-    def main(self, cls: str, data, config) -> str:
-        return _main(self, cls, data, config)
+    @property
+    def denoise(self) -> bool:
+        return self.name == "autoencode" and self.options.get("denoise", "none") != "none" \
+            and float(self.options.get("strength", 0.2)) > 0
+
+    def train_names(self) -> list[str]:
+        """The scores ``train_step`` returns, in order."""
+        if self.name == "gan":
+            return ["loss", "loss_d", "loss_g", "d_x", "d_g_z"]
+        if self.name == "vae":
+            return ["loss", "recon", "kl", "elbo"]
+        return ["loss"]
+
+    def val_names(self) -> list[str]:
+        return {"classify": ["loss", "accuracy"], "dbn": ["loss", "accuracy"],
+                "regress": ["loss", "mae"]}.get(self.name, self.train_names())
 
 
-def _block(text: str, **values) -> str:
+def validates(task: TaskPlan, config) -> bool:
+    """Whether the script validates after each epoch (an RBM's script reports training only)."""
+    return config.val_split > 0 and task.name != "rbm"
+
+
+def block(text: str, **values) -> str:
     return Template(dedent(text).strip("\n")).substitute(values)
 
 
-def loss_expression(name: str, out: str, target: str, probabilities: bool = False) -> str:
-    """netbuilder's loss ``name`` as one expression (float32, target shaped like the output)."""
-    shaped = f"{target}.reshape({out}.shape)"
-    return {
-        "cross_entropy": f"F.cross_entropy({out}.float(), {target})",
-        "nll": (f"F.nll_loss(torch.log({out}.float().clamp_min(1e-12)), {target})"
-                if probabilities else f"F.nll_loss({out}.float(), {target})"),
-        "mse": f"F.mse_loss({out}.float(), {shaped})",
-        "l1": f"F.l1_loss({out}.float(), {shaped})",
-        "smooth_l1": f"F.smooth_l1_loss({out}.float(), {shaped})",
-        "bce": f"F.binary_cross_entropy({out}.float().clamp(1e-7, 1 - 1e-7), {shaped})",
-        "bce_logits": f"F.binary_cross_entropy_with_logits({out}.float(), {shaped})",
-    }[name]
-
-
-# --- shared pieces -----------------------------------------------------------------------------
-
-def optimizer_source(config, betas=None, frozen: bool = False) -> str:
-    """``make_optimizer(params, lr)`` for the config's optimizer and its settings."""
-    name = config.optimizer
-    cls = {"sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta",
-           "adam": "Adam", "adamw": "AdamW", "lbfgs": "LBFGS"}[name]
-    kw = {}
-    if name == "sgd":
-        kw["momentum"] = config.momentum
-        if config.nesterov:
-            kw["nesterov"] = True
-    if config.weight_decay and name != "lbfgs":
-        kw["weight_decay"] = config.weight_decay
-    extra = dict(config.optimizer_options)
-    if betas is not None and name in ("adam", "adamw") and "betas" not in extra:
-        extra["betas"] = list(betas)
-    if name == "lbfgs":
-        extra = {"max_iter": 5, "history_size": 20, "line_search_fn": "strong_wolfe", **extra}
-    kw.update({k: tuple(v) if k == "betas" else v for k, v in extra.items()})
-    from ..config import OPTIMIZER_OPTIONS
-    from .script import call
-
-    for k in kw:  # keyword names from the file: only those the optimizer takes (validated)
-        if k not in {*OPTIMIZER_OPTIONS[name], "momentum", "nesterov", "weight_decay"}:
-            raise ValueError(f"{name} takes no option {k!r}")
-    args = ["params", "lr=lr", *(f"{k}={literal(v)}" for k, v in kw.items())]
-    head = f"optimizer = torch.optim.{cls}("
-    keep = "    params = [p for p in params if p.requires_grad]  # not the frozen ones\n" \
-        if frozen else ""
-    return (f"def make_optimizer(params, lr):\n{keep}"
-            f"{call(4, head, args)}\n"
-            f"    for group in optimizer.param_groups:\n"
-            f"        group[\"initial_lr\"] = lr\n"
-            f"    return optimizer")
-
-
-def schedule_source(config) -> str | None:
-    """``lr_factor(step, steps_per_epoch, epochs)`` as netbuilder's Schedule computes it."""
-    kind, o, warm = config.schedule, config.schedule_options, config.warmup_steps
-    if kind in ("none", "plateau") and not warm:
-        return None
-    body = []
-    if kind in ("step", "exponential"):
-        body.append("    epoch = step // steps_per_epoch")
-    if kind == "step":
-        size = f"{int(o['step_size'])}" if "step_size" in o else "max(1, epochs // 3)"
-        body.append(f"    f = {float(o.get('gamma', 0.1))!r} ** (epoch // {size})")
-    elif kind == "exponential":
-        body.append(f"    f = {float(o.get('gamma', 0.95))!r} ** epoch")
-    elif kind == "cosine":
-        body += ["    total = steps_per_epoch * epochs",
-                 f"    low = {float(o.get('min_lr', 0.0))!r} / LR",
-                 "    f = low + (1 - low) * 0.5 * (1 + math.cos(math.pi * min(step, total) / "
-                 "total))"]
-    elif kind == "one_cycle":
-        peak = f"{float(o['max_lr'])!r} / LR" if "max_lr" in o else "1.0"
-        body += ["    total = steps_per_epoch * epochs",
-                 f"    peak = {peak}",
-                 f"    start = peak / {float(o.get('div_factor', 25.0))!r}",
-                 f"    end = start / {float(o.get('final_div_factor', 1e4))!r}",
-                 f"    up = max(1, int({float(o.get('pct_start', 0.3))!r} * total))",
-                 "    t = min(step, total)",
-                 "    if t <= up:",
-                 "        a, b, frac = start, peak, t / up",
-                 "    else:",
-                 "        a, b, frac = peak, end, (t - up) / max(1, total - up)",
-                 "    f = b + (a - b) * 0.5 * (1 + math.cos(math.pi * frac))"]
-    else:
-        body.append("    f = 1.0")
-    if warm:
-        body += [f"    if step < {warm}:", f"        f *= (step + 1) / {warm}"]
-    what = kind if kind not in ("none", "plateau") else "constant"
-    return ("def lr_factor(step, steps_per_epoch, epochs):\n"
-            f"    \"\"\"The learning-rate multiplier at optimizer step `step` ({what}"
-            f"{f', {warm} warm-up steps' if warm else ''}).\"\"\"\n"
-            + "\n".join(body) + "\n    return f")
-
-
-_SET_LR = '''
-def set_lr(optimizers, factor):
-    for optimizer in optimizers:
-        for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"] * factor
-'''
-
-_AUTOCAST = '''
-def autocast(device):
-    """bf16 mixed precision on GPUs that have it (netbuilder's "auto" precision)."""
-    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
-'''
-
-_PENALTY = '''
-def penalty(model):
-    """The layers' L1/L2 weight penalties, added to the loss."""
-    total = 0.0
-    for layer, l1, l2 in PENALTIES:
-        for name, w in model.get_submodule(layer).named_parameters():
-            if name.split(".")[-1].startswith("weight"):
-                total = total + l1 * w.abs().sum() + l2 * w.pow(2).sum()
-    return total
-'''
-
-_AVERAGE = '''
-def average_gradients(module, world):
-    """Average gradients over the processes (this task trains parts of the model in turn, so
-    it syncs them itself instead of through DistributedDataParallel)."""
-    if world > 1:
-        for p in module.parameters():
-            if p.grad is not None:
-                dist.all_reduce(p.grad)
-                p.grad /= world
-'''
-
-
 def task_parts(parts, task: TaskPlan, config) -> None:
-    """Add the task's functions and constants to the script ``parts``."""
+    """Add the task's settings, ``train_step``/``cd_step`` and ``evaluate`` to ``parts``."""
     amp = config.precision in ("auto", "bf16") and config.optimizer != "lbfgs"
     task.options = {**task.options, "_amp": amp}
-    if amp:
-        parts.block(_AUTOCAST)
+    _settings(parts, task, config)
     if task.penalties:
         rows = "".join(f"    ({literal(a)}, {float(l1)!r}, {float(l2)!r}),\n"
                        for a, l1, l2 in task.penalties)
         parts.constants.append(f"PENALTIES = [\n{rows}]")
         parts.block(_PENALTY)
+    parts.block(_OPTIMIZER)
     if task.name == "gan":
-        betas = task.options.get("betas", (0.5, 0.999))
-        parts.functions.append(optimizer_source(config, betas, bool(task.frozen)))
+        _gan_step(parts, task, config)
+    elif task.name != "rbm":
+        parts.functions.append(_supervised_step(task, config))
+    if task.name in ("rbm", "dbn"):
+        _cd_step(parts, task, config)
+    if validates(task, config):
+        parts.functions.append(_scores(task))
+        parts.block(_EVALUATE)
+
+
+def _settings(parts, task: TaskPlan, config) -> None:
+    o = task.options
+    betas = {"betas": list(o.get("betas", (0.5, 0.999)))} if task.name == "gan" and \
+        config.optimizer in ("adam", "adamw") and "betas" not in config.optimizer_options \
+        else {}
+    optimizer = {"name": config.optimizer, "momentum": config.momentum,
+                 "nesterov": config.nesterov, "weight_decay": config.weight_decay,
+                 "options": {**config.optimizer_options, **betas}}
+    schedule = {"kind": config.schedule, "options": dict(config.schedule_options),
+                "warmup": config.warmup_steps}
+    c = parts.constants
+    rows = "".join(f"    {literal(k)}: {literal(v)},\n" for k, v in optimizer.items())
+    c += [f"OPTIMIZER = {{\n{rows}}}", f"SCHEDULE = {literal(schedule)}",
+          f"GRAD_CLIP = {float(config.grad_clip)!r}"]
+    if task.name not in ("gan", "rbm"):
+        c.append(f"LOSS = recipe.loss_function({literal(task.loss)}, "
+                 f"probabilities={task.probabilities!r})")
+    if task.frozen:
+        c.append(f"FROZEN = {literal(tuple(task.frozen))}")
+    if task.denoise:
+        c += [f"DENOISE = {literal(o['denoise'])}", f"STRENGTH = {float(o['strength'])!r}"]
+    if task.name == "vae":
+        c += [f"BETA = {float(o.get('beta', 1.0))!r}", f"RECONSTRUCTION = {literal(task.loss)}",
+              f"LATENT = {literal(sorted(task.latent_classes))}  # layers that keep a KL term"]
+    if task.name == "gan":
+        c += [f"LR_G = {float(o.get('lr_g', 2e-4))!r}", f"LR_D = {float(o.get('lr_d', 2e-4))!r}",
+              f"D_STEPS = {int(o.get('d_steps', 1))}",
+              f"REAL_LABEL = {1.0 - float(o.get('label_smoothing', 0.0))!r}",
+              f"LOGITS = {task.loss == 'bce_logits'!r}  # the discriminator gives logits",
+              f"LATENT = {literal(list(task.latent))}  # the generator's input z",
+              f"UNIFORM = {task.uniform!r}  # z uniform in [-1, 1], else normal"]
+    if task.name in ("rbm", "dbn"):
+        rows = "".join(f"    {literal(name)},\n" for name in task.rbms)
+        c += [f"RBMS = [\n{rows}]  # trained one after another (greedy)",
+              f"CD_K = {literal(o.get('cd_k'))}  # Gibbs steps per update (None: each RBM's k)"]
+    if task.name == "dbn":
+        c += [f"PRETRAIN_EPOCHS = {int(o.get('pretrain_epochs', 5))}",
+              f"PRETRAIN_LR = {literal(o.get('pretrain_lr'))}  # None: the fine-tuning lr"]
+    es = config.early_stopping
+    monitor, higher = task.monitor, task.higher
+    if es is not None and es.metric != "auto":
+        monitor = es.metric
+    if es is not None and es.mode != "auto":
+        higher = es.mode == "max"
+    if config.val_split == 0 and monitor.startswith("val_"):
+        monitor = "train_" + monitor[4:]
+    c += [f"MONITOR = {literal(monitor)}  # picks the best epoch",
+          f"HIGHER = {higher!r}  # whether a higher {monitor} is better"]
+    if es is not None:
+        c += [f"PATIENCE = {int(es.patience)}  # early stopping: epochs without progress",
+              f"MIN_DELTA = {float(es.min_delta)!r}", f"TARGET = {literal(es.target)}"]
+
+
+_PENALTY = '''
+def penalty(net):
+    """The layers' L1/L2 weight penalties, added to the loss."""
+    model = getattr(net, "module", net)
+    return recipe.penalty(recipe.penalised_weights(model, PENALTIES))
+'''
+
+_OPTIMIZER = '''
+def make_optimizer(params, lr):
+    return recipe.make_optimizer(params=params, lr=lr, **OPTIMIZER)
+
+
+def make_schedulers(optimizers, steps_per_epoch, epochs):
+    """Warm-up, the schedule and reduce-on-plateau as one LambdaLR per optimizer, stepped
+    after every optimizer step."""
+    top = max(g["lr"] for optimizer in optimizers for g in optimizer.param_groups)
+    rate = recipe.LearningRate(
+        **SCHEDULE, steps_per_epoch=steps_per_epoch, epochs=epochs, top=top
+    )
+    return rate, [LambdaLR(optimizer, rate.factor) for optimizer in optimizers]
+'''
+
+_EVALUATE = '''
+@torch.no_grad()
+def evaluate(model, loader, device):
+    """Validation scores, sample-weighted over the validation set (random draws, such as a
+    VAE's z, leave the training's random stream as it was)."""
+    model.eval()
+    sums, n = 0.0, 0
+    with recipe.rng_kept(device):
+        for batch in loader:
+            batch = [t.to(device) for t in batch]
+            sums = sums + scores(model, *batch) * len(batch[0])
+            n += len(batch[0])
+    return {f"val_{k}": v for k, v in zip(VAL_NAMES, (sums / n).tolist())}
+'''
+
+
+def _indent(lines: list[str], pad: str) -> str:
+    return "".join(f"{pad}{ln}\n" if ln else "\n" for ln in lines)
+
+
+def _supervised_step(task: TaskPlan, config) -> str:
+    args = "x" if task.name in ("autoencode", "vae") else "x, y"
+    fed = "recipe.corrupt(x, DENOISE, STRENGTH)" if task.denoise else "x"
+    reg = " + penalty(net)" if task.penalties else ""
+    if task.name == "vae":
+        body = [f"out = net({fed})", "recon = recipe.vae_reconstruction(out, x, RECONSTRUCTION)",
+                "kl = recipe.latent_kl(net, LATENT)", "loss = recon + BETA * kl"]
+        result = "torch.stack([loss, recon, kl, -(recon + kl)]).detach()"
     else:
-        parts.functions.append(optimizer_source(config, frozen=bool(task.frozen)))
-    sched = schedule_source(config)
-    if sched:
-        parts.stdlib.add("import math")
-        parts.functions.append(sched)
-    if sched or config.schedule == "plateau":
-        parts.block(_SET_LR)
-    if task.name in SUPERVISED or task.name == "dbn":
-        from .supervised import supervised_parts
+        target = "x" if task.name == "autoencode" else "y"
+        body = [f"loss = LOSS(net({fed}), {target})"]
+        result = "loss.detach()"
+    if task.options.get("_amp"):
+        body = ["with recipe.autocast(x.device):", *[f"    {ln}" for ln in body]]
+    clip = ["if GRAD_CLIP:", "    torch.nn.utils.clip_grad_norm_(net.parameters(), GRAD_CLIP)"]
+    backward = f"(loss{reg}).backward()" if reg else "loss.backward()"
+    head = f"def train_step(net, optimizer, {args}):\n"
+    if config.optimizer == "lbfgs":
+        lines = ["optimizer.zero_grad(set_to_none=True)", *body, backward, *clip, "return loss"]
+        return (head + '    """One L-BFGS step on a batch (it re-evaluates the loss through a '
+                'closure)."""\n\n    def closure():\n' + _indent(lines, "        ") +
+                "\n    return optimizer.step(closure).detach()")
+    lines = ["optimizer.zero_grad(set_to_none=True)", *body, backward, *clip, "optimizer.step()",
+             f"return {result}"]
+    return head + '    """One optimizer step on a batch; returns its scores."""\n' + \
+        _indent(lines, "    ").rstrip("\n")
 
-        supervised_parts(parts, task, config)
-    if task.name in ("gan", "rbm", "dbn"):
-        parts.block(_AVERAGE)
-        from .generative import generative_parts
 
-        generative_parts(parts, task, config)
-
-
-def _main(task: TaskPlan, cls: str, data, config) -> str:
+def _scores(task: TaskPlan) -> str:
+    doc = '    """The validation scores of one batch (VAL_NAMES)."""\n'
+    if task.name in ("classify", "dbn"):
+        lines = ["out = model(x)", "hits = (out.argmax(1) == y).float().mean()",
+                 "return torch.stack([LOSS(out, y), hits])"]
+        return "def scores(model, x, y):\n" + doc + _indent(lines, "    ").rstrip("\n")
+    if task.name == "regress":
+        lines = ["out = model(x).float()", "mae = (out - y.reshape(out.shape)).abs().mean()",
+                 "return torch.stack([LOSS(out, y), mae])"]
+        return "def scores(model, x, y):\n" + doc + _indent(lines, "    ").rstrip("\n")
+    if task.name == "autoencode":
+        fed = "recipe.corrupt(x, DENOISE, STRENGTH)" if task.denoise else "x"
+        return "def scores(model, x):\n" + doc + f"    return LOSS(model({fed}), x).reshape(1)"
+    if task.name == "vae":
+        lines = ["for m in model.modules():  # z is drawn as in training",
+                 "    if type(m).__name__ in LATENT:", "        m.train()",
+                 "recon = recipe.vae_reconstruction(model(x), x, RECONSTRUCTION)",
+                 "kl = recipe.latent_kl(model, LATENT)",
+                 "return torch.stack([recon + BETA * kl, recon, kl, -(recon + kl)])"]
+        return "def scores(model, x):\n" + doc + _indent(lines, "    ").rstrip("\n")
     if task.name == "gan":
-        from .generative import gan_main
-
-        return gan_main(task, cls, data, config)
-    if task.name == "rbm":
-        from .generative import rbm_main
-
-        return rbm_main(task, cls, data, config)
-    from .supervised import supervised_main
-
-    return supervised_main(task, cls, data, config)
+        lines = [f"gen, disc = model.{task.generator}, model.{task.discriminator}",
+                 "fake = gen(recipe.noise(len(x), LATENT, UNIFORM, x.device))",
+                 "p_real, p_fake = disc(x), disc(fake)",
+                 "loss_d = bce(p_real, 1.0) + bce(p_fake, 0.0)", "loss_g = bce(p_fake, 1.0)",
+                 "probs = [recipe.gan_prob(p, LOGITS) for p in (p_real, p_fake)]",
+                 "return torch.stack([loss_d + loss_g, loss_d, loss_g, *probs])"]
+        return "def scores(model, x):\n" + doc + _indent(lines, "    ").rstrip("\n")
+    raise ValueError(f"no validation scores for the {task.name} task")
 
 
-__all__ = ["TaskPlan", "task_parts", "loss_expression", "EXPORTABLE", "SUPERVISED"]
+_GAN_STEP = '''
+def bce(score, label):
+    return recipe.gan_bce(score, label, LOGITS)
+
+
+def train_step(model, opt_g, opt_d, world, real):
+    """D_STEPS discriminator updates, then one generator update (non-saturating loss)."""
+    gen, disc = model.$gen, model.$disc
+    for _ in range(D_STEPS):
+        z = recipe.noise(len(real), LATENT, UNIFORM, real.device)
+        opt_d.zero_grad(set_to_none=True)
+$d_forward        loss_d = bce(p_real, REAL_LABEL) + bce(p_fake, 0.0)
+        $d_backward
+        recipe.average_gradients(disc, world)
+        if GRAD_CLIP:
+            torch.nn.utils.clip_grad_norm_(disc.parameters(), GRAD_CLIP)
+        opt_d.step()
+    opt_g.zero_grad(set_to_none=True)
+    disc.requires_grad_(False)  # the generator's step needs no discriminator gradients
+$g_forward    loss_g = bce(p_gen, 1.0)
+    $g_backward
+    disc.requires_grad_(True)
+    recipe.average_gradients(gen, world)
+    if GRAD_CLIP:
+        torch.nn.utils.clip_grad_norm_(gen.parameters(), GRAD_CLIP)
+    opt_g.step()
+    probs = [recipe.gan_prob(p, LOGITS) for p in (p_real, p_fake)]
+    return torch.stack([loss_d + loss_g, loss_d, loss_g, *probs]).detach()
+'''
+
+
+def _gan_step(parts, task: TaskPlan, config) -> None:
+    d_fwd = ["fake = gen(z)", "p_real, p_fake = disc(real), disc(fake.detach())"]
+    g_fwd = ["p_gen = disc(fake)"]
+    if task.options.get("_amp"):
+        d_fwd = ["with recipe.autocast(real.device):", *[f"    {ln}" for ln in d_fwd]]
+        g_fwd = ["with recipe.autocast(real.device):", *[f"    {ln}" for ln in g_fwd]]
+    reg = " + penalty(model)" if task.penalties else ""
+    parts.block(_GAN_STEP, gen=task.generator, disc=task.discriminator,
+                d_forward=_indent(d_fwd, "        "), g_forward=_indent(g_fwd, "    "),
+                d_backward=f"(loss_d{reg}).backward()" if reg else "loss_d.backward()",
+                g_backward=f"(loss_g{reg}).backward()" if reg else "loss_g.backward()")
+
+
+_CD_STEP = '''
+def cd_step(model, rbm, optimizer, world, x, *labels):
+    """One contrastive-divergence update of `rbm`; returns its reconstruction error."""
+    v0 = recipe.rbm_visible(model, x, rbm)
+    optimizer.zero_grad(set_to_none=True)
+$start    loss, _, $chain = recipe.cd_loss(rbm, v0, CD_K or rbm.k$start_arg)
+$keep    $backward
+    recipe.average_gradients(rbm, world)
+    if GRAD_CLIP:
+        torch.nn.utils.clip_grad_norm_(rbm.parameters(), GRAD_CLIP)
+    optimizer.step()
+    return recipe.rbm_recon_error(rbm, v0)
+'''
+
+
+def _cd_step(parts, task: TaskPlan, config) -> None:
+    if task.options.get("persistent"):
+        parts.constants.append("CHAINS = {}  # persistent CD: each RBM's Gibbs chain")
+        start = ("    chain = CHAINS.get(rbm)\n"
+                 "    if chain is None or chain.shape[1] != v0.shape[1]:\n"
+                 "        chain = torch.bernoulli(torch.full_like(v0, 0.5))\n")
+        keep, chain, start_arg = "    CHAINS[rbm] = chain\n", "chain", ", chain"
+    else:
+        start, keep, chain, start_arg = "", "", "_", ""
+    backward = "(loss + penalty(model)).backward()" if task.penalties else "loss.backward()"
+    parts.block(_CD_STEP, start=start, keep=keep, chain=chain, start_arg=start_arg,
+                backward=backward)
+
+
+__all__ = ["TaskPlan", "task_parts", "EXPORTABLE", "SUPERVISED", "block", "validates"]

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..events import Samples
+from ..recipe import corrupt
 from . import register_task
 from ._shapes import output_layer, shape_text
 from .base import Task, TrainingError
@@ -65,12 +66,7 @@ class AutoencodeTask(Task):
         return {"x": torch.from_numpy(np.ascontiguousarray(data.x))}
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
-        kind, s = self.options["denoise"], float(self.options["strength"])
-        if kind == "gaussian" and s > 0:
-            return x + s * torch.randn_like(x)
-        if kind == "masking" and s > 0:
-            return x * (torch.rand_like(x) >= s).to(x.dtype)
-        return x
+        return corrupt(x, self.options["denoise"], float(self.options["strength"]))
 
     def forward(self, ctx, batch):
         return ctx.model(self.corrupt(batch["x"]))

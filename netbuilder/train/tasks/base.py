@@ -169,14 +169,9 @@ class StepContext:
 
     def regularization(self) -> torch.Tensor | float:
         """The graph's per-layer penalties: sum of l1·|w| + l2·w² over weight tensors."""
-        total: torch.Tensor | float = 0.0
-        for l1, l2, weights in self.regularizers:
-            for w in weights:
-                if l1:
-                    total = total + l1 * w.abs().sum()
-                if l2:
-                    total = total + l2 * w.pow(2).sum()
-        return total
+        from ..recipe import penalty
+
+        return penalty(self.regularizers)
 
 
 class Task:

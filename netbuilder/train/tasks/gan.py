@@ -22,11 +22,11 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ...compile import analyze, gen_checks
 from ...layers.catalog_gen import noise_shape
 from ..events import Samples
+from ..recipe import gan_bce, gan_prob, noise
 from . import register_task
 from ._generative import Submodules, check_n_samples, output_range_of, role_blocks, seeded
 from ._shapes import shape_text
@@ -140,9 +140,7 @@ class GanTask(Task):
 
     def noise(self, n: int, device: torch.device) -> torch.Tensor:
         shape, dist = self.latent()
-        if dist == "uniform":
-            return torch.rand(n, *shape, device=device) * 2 - 1
-        return torch.randn(n, *shape, device=device)
+        return noise(n, shape, dist == "uniform", device)
 
     # --- checks and data --------------------------------------------------------------------------
 
@@ -195,16 +193,10 @@ class GanTask(Task):
     # --- training ---------------------------------------------------------------------------------
 
     def _bce(self, score: torch.Tensor, label: float) -> torch.Tensor:
-        score = score.float().reshape(-1)
-        target = torch.full_like(score, label)
-        with torch.autocast(score.device.type, enabled=False):
-            if self.resolve_loss() == "bce_logits":
-                return F.binary_cross_entropy_with_logits(score, target)
-            return F.binary_cross_entropy(score.clamp(1e-7, 1 - 1e-7), target)
+        return gan_bce(score, label, self.resolve_loss() == "bce_logits")
 
     def _prob(self, score: torch.Tensor) -> torch.Tensor:
-        score = score.detach().float()
-        return (torch.sigmoid(score) if self.resolve_loss() == "bce_logits" else score).mean()
+        return gan_prob(score, self.resolve_loss() == "bce_logits")
 
     def train_step(self, ctx, batch):
         g_opt, d_opt = ctx.optimizers

@@ -24,16 +24,13 @@ import numpy as np
 import torch
 
 from ..events import Samples
+from ..recipe import cd_loss, rbm_recon_error, rbm_visible
 from . import register_task
 from ._generative import Submodules, nodes_where, seeded
 from .base import Phase, Task, TrainingError
 from .classify import ClassifyTask
 
 RBM_OPTIONS = {"cd_k": None, "persistent": False, "gibbs_steps": 200, "n_samples": 64}
-
-
-class _Stop(Exception):
-    """Raised by the capture hook: the layers after the RBM need not run."""
 
 
 class ContrastiveDivergence:
@@ -63,44 +60,25 @@ class ContrastiveDivergence:
     def k(self, rbm) -> int:
         return int(self.options["cd_k"] or rbm.k)
 
-    @torch.no_grad()
     def visible(self, module, x: torch.Tensor, index: int | None = None) -> torch.Tensor:
         """What reaches the RBM: the graph's layers before it run, the ones after do not."""
-        captured: dict = {}
-
-        def hook(_module, args):
-            captured["v"] = args[0]
-            raise _Stop
-
-        handle = self.rbm(module, index).register_forward_pre_hook(hook)
-        try:
-            module(x)
-        except _Stop:
-            pass
-        finally:
-            handle.remove()
-        return captured["v"].float().reshape(x.shape[0], -1)
+        return rbm_visible(module, x, self.rbm(module, index))
 
     def loss(self, rbm, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """F(v₀) − F(v_k), whose gradient is the CD-k (or PCD) update, and F(v₀)."""
+        start = None
         if self.options["persistent"]:
             if self._chain is None or self._chain.shape[1] != v0.shape[1]:
                 self._chain = torch.bernoulli(torch.full_like(v0, 0.5))
-            v = self._chain
-        else:
-            v = v0
-        with torch.no_grad():
-            pv = v
-            for _ in range(self.k(rbm)):
-                pv, v = rbm.gibbs_step(v)
-            if self.options["persistent"]:
-                self._chain = v
-        data = rbm.free_energy(v0).mean()
-        return data - rbm.free_energy(pv).mean(), data
+            start = self._chain
+        loss, data, end = cd_loss(rbm, v0, self.k(rbm), start)
+        if self.options["persistent"]:
+            self._chain = end
+        return loss, data
 
     @staticmethod
     def recon_error(rbm, v0: torch.Tensor) -> torch.Tensor:
-        return (rbm.visible_probs(rbm.hidden_probs(v0)) - v0).pow(2).mean()
+        return rbm_recon_error(rbm, v0)
 
     @staticmethod
     def pseudo_likelihood(rbm, v0: torch.Tensor) -> torch.Tensor:
@@ -121,8 +99,7 @@ class ContrastiveDivergence:
         loss, free_energy = self.loss(rbm, v0)
         ctx.backward(loss + ctx.regularization())
         norm = ctx.optimizer_step(opt)
-        with torch.no_grad():
-            recon = self.recon_error(rbm, v0)
+        recon = self.recon_error(rbm, v0)
         metrics = {"loss": recon, "recon_error": recon, "free_energy": free_energy.detach()}
         if norm is not None:
             metrics["grad_norm"] = norm

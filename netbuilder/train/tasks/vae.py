@@ -14,11 +14,11 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ...compile import analyze
 from ...layers import all_specs
 from ..events import Samples
+from ..recipe import latent_kl, vae_reconstruction
 from . import register_task
 from ._generative import (
     Submodules,
@@ -122,27 +122,14 @@ class VaeTask(Task):
     def reparameterize_modules(self, module: torch.nn.Module) -> list:
         if self._reparams is None:
             self._reparams = [m for m in module.modules()
-                              if type(m).__name__ in _LATENT_CLASSES and hasattr(m, "kl")]
+                              if type(m).__name__ in LATENT_CLASSES and hasattr(m, "kl")]
         return self._reparams
 
     def terms(self, ctx, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample reconstruction loss and KL of one batch (model called once)."""
         x = batch["x"]
-        out = ctx.model(x)
-        out = out.float().reshape(x.shape)
-        target = x.float()
-        n = x.shape[0]
-        loss = self.resolve_loss()
-        with torch.autocast(out.device.type, enabled=False):
-            if loss == "bce":
-                recon = F.binary_cross_entropy(out.clamp(1e-7, 1 - 1e-7), target,
-                                               reduction="sum") / n
-            elif loss == "bce_logits":
-                recon = F.binary_cross_entropy_with_logits(out, target, reduction="sum") / n
-            else:
-                recon = F.mse_loss(out, target, reduction="sum") / n
-        kl = sum(m.kl.float() for m in self.reparameterize_modules(ctx.module))
-        return recon, kl
+        recon = vae_reconstruction(ctx.model(x), x, self.resolve_loss())
+        return recon, latent_kl(ctx.module, LATENT_CLASSES)
 
     def _metrics(self, recon, kl) -> dict:
         loss = recon + self.options["beta"] * kl
@@ -211,7 +198,7 @@ class VaeTask(Task):
 
 
 # Class names of the modules that sample z and keep the KL term (generated code defines them).
-_LATENT_CLASSES = frozenset(s.torch_class.rsplit(".", 1)[-1] for s in all_specs()
+LATENT_CLASSES = frozenset(s.torch_class.rsplit(".", 1)[-1] for s in all_specs()
                             if s.samples_latent and s.torch_class)
 
 
