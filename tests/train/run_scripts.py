@@ -30,6 +30,8 @@ def _forget(folder: Path) -> None:
 
 
 def run(folder: Path, argv: list) -> dict:
+    """Run ``folder/train.py ARGV`` here as ``__main__``; its exit status and any traceback."""
+    before = sys.argv, os.getcwd()
     sys.argv = ["train.py", *argv]
     sys.path.insert(0, str(folder))
     os.chdir(folder)
@@ -45,6 +47,8 @@ def run(folder: Path, argv: list) -> dict:
     finally:
         sys.path.remove(str(folder))
         _forget(folder)
+        sys.argv = before[0]
+        os.chdir(before[1])
 
 
 def main() -> None:

@@ -141,3 +141,26 @@ def test_grouping_copying_and_pasting_keep_nodes_frozen():
     g.set_trainable(ids["head"], False)
     (new,) = [i for i in paste(h, extract(g, [ids["head"]]))]
     assert not h.node(new).trainable
+
+
+def test_everything_frozen_stops_the_exported_script_with_one_line(tmp_path, capsys):
+    """The app and the exported train.py refuse an all-frozen graph with the same sentence;
+    the script prints it on one line and exits 2 (a setting to change, not a bug)."""
+    from run_scripts import run
+
+    from netbuilder.train.export_project import export_project
+
+    g, ids = _digits_net()
+    for name in ("body", "bn", "head"):
+        g.set_trainable(ids[name], False)
+    g.training = _config(dataset_options={"limit": 32}).to_dict()
+    events = []
+    with pytest.raises(Exception, match="^Nothing to train: every parameter is frozen"):
+        train(g, g.training, emit=events.append)
+    assert events[-1].message.startswith("Nothing to train: every parameter is frozen")
+    assert "train.py" in export_project(g, tmp_path).files
+    capsys.readouterr()
+    done = run(tmp_path, ["--device", "cpu"])
+    assert done == {"rc": 2, "error": ""}
+    err = capsys.readouterr().err
+    assert err == "train.py: Nothing to train: every parameter is frozen\n"

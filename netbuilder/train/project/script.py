@@ -91,10 +91,24 @@ $body    return x
 '''
 
 
+# A setting that leaves nothing to train is the user's to change, not a bug: one line, exit 2
+# (as argparse does for bad arguments), and the app says the same sentence.
+_MAIN = '''
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except recipe.NothingToTrain as exc:
+        print(f"train.py: {exc}", file=sys.stderr)
+        sys.exit(2)
+'''
+
+
 def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: str) -> str:
     """The text of ``train.py``."""
     parts = ScriptParts()
-    parts.stdlib |= {"import argparse", "import json", "import os", "import time",
+    parts.stdlib |= {"import argparse", "import json", "import os", "import sys", "import time",
                      "from functools import partial"}
     parts.third |= {"import torch.distributed as dist",
                     "from torch.optim.lr_scheduler import LambdaLR",
@@ -128,7 +142,7 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
                f"import recipe\nfrom model import {cls}"]
     text = "\n\n".join([f'"""{lines_doc}"""', *imports, "\n".join(parts.constants)])
     text += "\n\n\n" + "\n\n\n".join(parts.functions)
-    text += '\n\n\nif __name__ == "__main__":\n    main()\n'
+    text += _MAIN
     return text
 
 

@@ -265,14 +265,11 @@ class Task:
     def optimizers(self, ctx: StepContext, phase: Phase) -> list:
         from ..optim import make_optimizer
 
-        params = [p for p in ctx.module.parameters() if p.requires_grad]
-        if not params and any(True for _ in ctx.module.parameters()):
-            raise TrainingError("Nothing to train: every parameter is frozen (switch "
-                                "'trainable' on for a node in the inspector)")
+        params = list(ctx.module.parameters())
         if not params:
             raise TrainingError("The model has no trainable parameters: add a layer with "
                                 "weights (Linear, Conv2d, ...)")
-        return [make_optimizer(params, self.config)]
+        return [make_optimizer(params, self.config)]  # (it refuses all-frozen parameters)
 
     def metrics_spec(self) -> dict[str, bool]:
         """Metric name → higher is better (the trainer adds ``lr`` and ``grad_norm``)."""
