@@ -18,6 +18,7 @@ from .emission import EpochTotals, Window
 from .events import Metrics, Progress, StateChanged, Throttle
 from .optim import Schedule
 from .recipe import rng_kept
+from .record import RunRecord
 
 
 def _batch_size(batch: dict) -> int:
@@ -28,13 +29,17 @@ def _batch_size(batch: dict) -> int:
 
 
 class EpochRunner:
-    def __init__(self, trainer, task, ctx, data, train_batches, val_batches, probe, prober,
-                 steps_per_epoch: int, total_epochs: int):
-        self.t, self.task, self.ctx, self.data = trainer, task, ctx, data
+    """Trains and validates epochs of one run; reports to ``record`` (record.py), obeys
+    ``control`` (pause, stop, probe changes)."""
+
+    def __init__(self, record: RunRecord, control, task, ctx, data, train_batches, val_batches,
+                 probe, prober, steps_per_epoch: int, total_epochs: int):
+        self.record, self.control = record, control
+        self.task, self.ctx, self.data = task, ctx, data
         self.train_batches, self.val_batches = train_batches, val_batches
         self.probe, self.prober = probe, prober
         self.steps_per_epoch, self.total_epochs = steps_per_epoch, total_epochs
-        cfg = trainer.config
+        cfg = record.config
         self.cfg = cfg
         self.metrics_t = Throttle(cfg.events.metrics_hz)
         self.images_t = Throttle(cfg.events.images_hz)
@@ -42,10 +47,10 @@ class EpochRunner:
         self.eval_events_t = Throttle(cfg.events.images_hz)  # confusion matrices of fast epochs
         self.held_events: list = []  # the newest validation's, when the throttle held them
         self.window = Window(watch_grads=ctx.scaler is None)
-        self.main = trainer._emit is not None
+        self.main = record.main
         self.spec = task.metrics_spec()
         self.monitor, self.higher = self._monitor()
-        trainer.monitor = self.monitor
+        record.monitor = self.monitor
         self.session_steps = 0
         self.bad: tuple[str, int] | None = None
         self.session_time = 0.0
@@ -72,7 +77,7 @@ class EpochRunner:
 
     def _go_on(self) -> bool:
         """False when a stop was asked; blocks while paused (the pause is not timed)."""
-        control, state = self.t.control, self.t.state
+        control, state = self.control, self.record.state
         while True:
             st = control.state()
             if st == control.RUN:
@@ -80,22 +85,22 @@ class EpochRunner:
             if st == control.STOP:
                 self._note_stop()
                 return False
-            self.t.emit(StateChanged("paused", state.step))
+            self.record.emit(StateChanged("paused", state.step))
             paused = time.perf_counter()
             while control.state() == control.PAUSE:
                 time.sleep(0.05)
             self._pause_time += time.perf_counter() - paused
             if control.state() == control.RUN:
-                self.t.emit(StateChanged("running", state.step))
+                self.record.emit(StateChanged("running", state.step))
 
     def _note_stop(self) -> None:
-        state = self.t.state
+        state = self.record.state
         if state.stop_reason is None:
             state.stop_reason = "user"
-            self.t.emit(StateChanged("stopping", state.step))
+            self.record.emit(StateChanged("stopping", state.step))
 
     def _stop_asked(self) -> bool:
-        control = self.t.control
+        control = self.control
         if control.state() != control.STOP:
             return False
         self._note_stop()
@@ -104,8 +109,8 @@ class EpochRunner:
     # --- training -------------------------------------------------------------------------------
 
     def run_epoch(self, epoch: int, phase, schedule: Schedule, phase_first: int) -> None:
-        ctx, s, module = self.ctx, self.t.state, self.ctx.module
-        control = self.t.control
+        ctx, s, module = self.ctx, self.record.state, self.ctx.module
+        control = self.control
         ctx.epoch = epoch
         self.train_batches.set_epoch(epoch)
         module.train()
@@ -160,27 +165,28 @@ class EpochRunner:
         flushed = self.window.flush()
         if flushed.bad_step is not None and self.bad is None:
             self.bad = (flushed.bad_what, flushed.bad_step)
-        if self.bad is not None and not self.t.dist.enabled:
-            self.t.fail_nan(self.bad[0], self.bad[1], epoch)
-        if at_end and distributed.any_true(self.bad is not None, self.t.dist, self.ctx.device):
-            what, step = self.bad or ("loss became NaN/Inf in another process", self.t.state.step)
-            self.t.fail_nan(what, step, epoch)
+        record = self.record
+        if self.bad is not None and not record.dist.enabled:
+            record.fail_nan(self.bad[0], self.bad[1], epoch)
+        if at_end and distributed.any_true(self.bad is not None, record.dist, self.ctx.device):
+            what, step = self.bad or ("loss became NaN/Inf in another process", record.state.step)
+            record.fail_nan(what, step, epoch)
         totals.add(flushed)
         return flushed
 
     def _emit_progress(self, epoch, phase, i, flushed, elapsed, start) -> None:
-        s = self.t.state
+        s = self.record.state
         total = self.steps_per_epoch * self.total_epochs
         done_time = self.session_time + (time.perf_counter() - start - self._pause_time)
         done_steps = self.session_steps + i
         rate = done_time / done_steps if done_steps else 0.0
         eta = max(0, total - s.step) * rate
-        sps = flushed.samples * self.t.dist.world_size / elapsed if elapsed > 0 else 0.0
-        self.t.emit(Progress(epoch=epoch, step=s.step, total_steps=total, samples_per_s=sps,
+        sps = flushed.samples * self.record.dist.world_size / elapsed if elapsed > 0 else 0.0
+        self.record.emit(Progress(epoch=epoch, step=s.step, total_steps=total, samples_per_s=sps,
                              eta_s=eta, lr=self.lr, epochs=self.total_epochs, step_in_epoch=i,
                              steps_per_epoch=self.steps_per_epoch, phase=phase.name))
         values = {**flushed.means, "lr": self.lr}
-        self.t.emit(Metrics(step=s.step, epoch=epoch, split="train", values=values,
+        self.record.emit(Metrics(step=s.step, epoch=epoch, split="train", values=values,
                             phase=phase.name))
 
     def _emit_images(self, now: float, epoch: int, force: bool = False) -> None:
@@ -190,8 +196,8 @@ class EpochRunner:
 
     def _images(self, now: float, epoch: int, force: bool) -> None:
         self.images_t.mark(now)
-        ev, ctx, s = self.cfg.events, self.ctx, self.t.state
-        new_probe = self.t.control.take_probe()
+        ev, ctx, s = self.cfg.events, self.ctx, self.record.state
+        new_probe = self.control.take_probe()
         if new_probe is not None:
             self.prober.set_probe(new_probe)
         module = ctx.module
@@ -202,19 +208,19 @@ class EpochRunner:
                 if ev.activations:
                     act = self.prober.activations(s.step, self.probe, self.data.info, self.label)
                     if act is not None:
-                        self.t.emit(act)
+                        self.record.emit(act)
                 if ev.samples:
                     # The plain module: a DDP wrapper would wait for the other ranks.
                     local = dataclasses.replace(ctx, model=module)
                     with local.autocast():
                         sample = self.task.samples(local, self.probe)
                     if sample is not None:
-                        self.t.emit(sample)
+                        self.record.emit(sample)
         finally:
             module.train(was)
         if ev.histograms and (force or self.hist_t.due(now)):
             self.hist_t.mark(now)
-            self.t.emit(self.prober.histograms(s.step, epoch))
+            self.record.emit(self.prober.histograms(s.step, epoch))
 
     # --- validation and the epoch's end ---------------------------------------------------------
 
@@ -250,45 +256,42 @@ class EpochRunner:
         return values, events
 
     def _end_epoch(self, epoch, phase, schedule: Schedule, totals: EpochTotals, elapsed) -> None:
-        s, t = self.t.state, self.t
+        record = self.record
+        s = record.state
         train = {**totals.means(), "lr": self.lr}
         val, events = self.evaluate()
         if val is None:
             return  # stopped while validating: like a partial epoch, neither shown nor recorded
-        t.emit(Metrics(step=s.step, epoch=epoch, split="train", values=train, epoch_end=True,
-                       phase=phase.name))
+        record.emit(Metrics(step=s.step, epoch=epoch, split="train", values=train,
+                            epoch_end=True, phase=phase.name))
         if val:
-            t.emit(Metrics(step=s.step, epoch=epoch, split="val", values=val, epoch_end=True,
-                           phase=phase.name))
+            record.emit(Metrics(step=s.step, epoch=epoch, split="val", values=val,
+                                epoch_end=True, phase=phase.name))
         s.epoch = epoch
-        record = {"epoch": epoch, "step": s.step, "phase": phase.name, "lr": self.lr,
-                  "time_s": round(s.train_time, 3),
-                  "samples_per_s": totals.samples / elapsed if elapsed > 0 else None}
-        record.update({f"train_{k}": v for k, v in totals.means().items()})
-        record.update({f"val_{k}": v for k, v in val.items()})
-        s.history.append(record)
-        if t.files is not None:
-            t.files.append_history(record)
-        value = record.get(self.monitor)
+        row = {"epoch": epoch, "step": s.step, "phase": phase.name, "lr": self.lr,
+               "time_s": round(s.train_time, 3),
+               "samples_per_s": totals.samples / elapsed if elapsed > 0 else None}
+        row.update({f"train_{k}": v for k, v in totals.means().items()})
+        row.update({f"val_{k}": v for k, v in val.items()})
+        self.record.record_epoch(row)
+        value = row.get(self.monitor)
         improved = self._improved(value)
         tensors = None
         if improved:
             s.best_epoch, s.best_value, s.bad_epochs = epoch, value, 0
-            if t.files is not None:
-                tensors = state_tensors(self.ctx.module)
-                t.files.save_best(tensors)
+            tensors = record.save_best(self.ctx.module)
         else:
             s.bad_epochs += 1
         self._early_stop(value)
-        stop = distributed.from_main(s.stop_reason is not None, t.dist, self.ctx.device)
+        stop = distributed.from_main(s.stop_reason is not None, record.dist, self.ctx.device)
         if stop and s.stop_reason is None:
             s.stop_reason = "early_stopping"
-        plateau_on = record.get("val_loss", record.get("train_loss"))
+        plateau_on = row.get("val_loss", row.get("train_loss"))
         schedule.end_epoch(plateau_on)
         s.schedule = schedule.state_dict()
         every = self.cfg.checkpoint_every
         if every and epoch % every == 0:
-            t.checkpoint(tensors if tensors is not None else state_tensors(self.ctx.module))
+            record.checkpoint(tensors if tensors is not None else state_tensors(self.ctx.module))
         last = epoch == self.total_epochs or s.stop_reason is not None
         now = time.perf_counter()
         # NOTE: the validation's pictures (a confusion matrix) are throttled like the other
@@ -305,26 +308,26 @@ class EpochRunner:
         """Send the newest validation's pictures if the throttle held them back (the run ends:
         a Stop is seen only after the epoch that was the last)."""
         for e in self.held_events:
-            self.t.emit(e)
+            self.record.emit(e)
         self.held_events = []
 
     def _improved(self, value) -> bool:
         if value is None or not math.isfinite(value):
             return False
-        best = self.t.state.best_value
+        best = self.record.state.best_value
         if best is None:
             return True
         delta = self.cfg.early_stopping.min_delta if self.cfg.early_stopping else 0.0
         return value > best + delta if self.higher else value < best - delta
 
     def _early_stop(self, value) -> None:
-        es, s = self.cfg.early_stopping, self.t.state
+        es, s = self.cfg.early_stopping, self.record.state
         if es is None or value is None or s.stop_reason is not None:
             return
         if es.target is not None and (value >= es.target if self.higher else value <= es.target):
             s.stop_reason = "target"
-            self.t.log(f"{self.monitor} reached {value:.4g} (target {es.target:g}): stopping")
+            self.record.log(f"{self.monitor} reached {value:.4g} (target {es.target:g}): stopping")
         elif es.patience and s.bad_epochs >= es.patience:
             s.stop_reason = "patience"
-            self.t.log(f"{self.monitor} has not improved for {es.patience} epochs: stopping "
+            self.record.log(f"{self.monitor} has not improved for {es.patience} epochs: stopping "
                        f"(best {s.best_value:.4g} at epoch {s.best_epoch})")

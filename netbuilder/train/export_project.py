@@ -107,7 +107,7 @@ def training_script(graph: Graph, config: TrainingConfig, cls: str):
     task.check(data, outputs)
     attrs = node_attributes(graph, analysis)
     plan_t = TaskPlan(config.task, task.resolve_loss(), dict(task.options),
-                      probabilities=bool(getattr(task, "outputs_probabilities", False)))
+                      probabilities=task.outputs_probabilities)
     plan_t.penalties = penalised_layers(graph, analysis)
     plan_t.frozen = frozen_layers(graph, analysis)
     plan_t.start_weights = WEIGHTS if graph.weights is not None else None

@@ -271,6 +271,12 @@ class Task:
                                 "weights (Linear, Conv2d, ...)")
         return [make_optimizer(params, self.config)]  # (it refuses all-frozen parameters)
 
+    @property
+    def outputs_probabilities(self) -> bool:
+        """Whether the network already gives probabilities (it ends in Softmax): an ``nll``
+        loss then takes their log."""
+        return False
+
     def metrics_spec(self) -> dict[str, bool]:
         """Metric name → higher is better (the trainer adds ``lr`` and ``grad_norm``)."""
         return {"loss": False}
