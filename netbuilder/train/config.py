@@ -334,6 +334,17 @@ class TrainingConfig:
                                   field=where)
 
 
+def stored_setting(training: dict | None, key: str) -> Any:
+    """Setting ``key`` of stored training settings (a graph's ``training``, a run's
+    config.json), or its ``TrainingConfig`` default when they leave it out or hold null. For
+    readers that use one setting and must not refuse an old or partial file (``from_dict``
+    refuses)."""
+    value = training.get(key) if isinstance(training, dict) else None
+    if value is not None:
+        return value
+    return getattr(TrainingConfig(), key)
+
+
 def _nested(cls, data: dict, name: str):
     if not isinstance(data, dict):
         raise ConfigError(f"{name} must be an object", field=name)

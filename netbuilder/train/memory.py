@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from .config import stored_setting
+
 BYTES_PER_VALUE = 4  # fp32: weights, gradients and optimizer states are kept in full precision
 # Per-parameter tensors each optimizer keeps (momentum buffers, running averages, histories).
 OPTIMIZER_STATES = {"sgd": 1, "rmsprop": 2, "adagrad": 1, "adadelta": 2, "adam": 2, "adamw": 2,
@@ -82,9 +84,8 @@ def cuda_free_memory() -> int | None:
 
 def settings_memory_warning(parameters: int, training: dict | None) -> str | None:
     """``memory_warning`` for a graph's saved training settings (its optimizer and device)."""
-    training = training or {}
-    optimizer = str(training.get("optimizer") or "adam")
-    device = str(training.get("device") or "auto")
+    optimizer = str(stored_setting(training, "optimizer"))
+    device = str(stored_setting(training, "device"))
     if device == "auto" and cuda_free_memory() is not None:
         device = "cuda"
     return memory_warning(parameters, optimizer, device)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import NetbuilderError
 from ..graph import from_json
+from .config import stored_setting
 
 GENERATOR_ROLES = ("generator", "decoder")  # blocks that map a latent code to data
 GENERATIVE_TASKS = ("vae", "gan")  # tasks whose Try-it is latent sliders
@@ -46,7 +47,7 @@ class Predictor:
         node = self.graph.node(inputs[0])
         self.input_name = node.name
         self.input_shape = tuple(int(d) for d in node.params["shape"])
-        self.task = str(self.config.get("task", "classify"))
+        self.task = str(stored_setting(self.config, "task"))
         self._module = None
         self._mtime = None
         self._normalizer = None
@@ -70,7 +71,7 @@ class Predictor:
             if ds is not None:
                 meta.update(classes=ds.classes, kind=ds.kind, x_max=float(ds.x.max()),
                             extent=_typical_extent(ds.x))
-                mode = self.config.get("normalization", "none")
+                mode = stored_setting(self.config, "normalization")
                 if mode != "none" and ds.kind != "sequence":
                     train, _ = self._split()
                     norm = Normalizer.fit(train.x, mode)
@@ -83,8 +84,8 @@ class Predictor:
         if self._ds is None:
             from .data import load_dataset
 
-            self._ds = load_dataset(self.config.get("dataset", "digits"),
-                                    **dict(self.config.get("dataset_options") or {}))
+            self._ds = load_dataset(stored_setting(self.config, "dataset"),
+                                    **dict(stored_setting(self.config, "dataset_options")))
         return self._ds
 
     def _split(self):
@@ -94,8 +95,8 @@ class Predictor:
             from .data import split_dataset
 
             ds, _ = fit_to_input(self._dataset(), self.graph, lambda _m: None)
-            self._splits = split_dataset(ds, float(self.config.get("val_split", 0.2)),
-                                         int(self.config.get("seed", 0)))
+            self._splits = split_dataset(ds, float(stored_setting(self.config, "val_split")),
+                                         int(stored_setting(self.config, "seed")))
         return self._splits
 
     def validation_set(self) -> tuple[np.ndarray, np.ndarray | None]:

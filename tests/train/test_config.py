@@ -71,3 +71,15 @@ def test_replace_validates():
     assert (cfg.epochs, cfg.lr) == (3, 0.01)
     with pytest.raises(ConfigError):
         cfg.replace(epochs=0)
+
+
+def test_stored_settings_fall_back_to_the_one_set_of_defaults():
+    """Readers of a stored (old or partial) settings dict take missing keys from TrainingConfig."""
+    from netbuilder.train.config import stored_setting
+
+    defaults = TrainingConfig()
+    assert stored_setting({"epochs": 3}, "epochs") == 3
+    assert stored_setting({"val_split": 0.0}, "val_split") == 0.0
+    assert stored_setting({"seed": None}, "seed") == defaults.seed == 0
+    assert stored_setting(None, "batch_size") == defaults.batch_size
+    assert stored_setting({}, "dataset_options") == {}

@@ -115,7 +115,7 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
                     "from torch.utils.data import DataLoader, TensorDataset"}
     if task.name not in ("gan", "rbm"):
         parts.third.add("from torch.nn.parallel import DistributedDataParallel")
-    lr = max(task.options.get("lr_g", 2e-4), task.options.get("lr_d", 2e-4)) \
+    lr = max(task.options["lr_g"], task.options["lr_d"]) \
         if task.name == "gan" else config.lr
     parts.constants += [f"SEED = {config.seed}", f"VAL_SPLIT = {config.val_split!r}",
                         f"EPOCHS = {config.epochs}", f"BATCH_SIZE = {config.batch_size}",

@@ -46,8 +46,8 @@ class TaskPlan:
 
     @property
     def denoise(self) -> bool:
-        return self.name == "autoencode" and self.options.get("denoise", "none") != "none" \
-            and float(self.options.get("strength", 0.2)) > 0
+        return self.name == "autoencode" and self.options["denoise"] != "none" \
+            and float(self.options["strength"]) > 0
 
     def train_names(self) -> list[str]:
         """The scores ``train_step`` returns, in order."""
@@ -95,7 +95,7 @@ def task_parts(parts, task: TaskPlan, config) -> None:
 
 def _settings(parts, task: TaskPlan, config) -> None:
     o = task.options
-    betas = {"betas": list(o.get("betas", (0.5, 0.999)))} if task.name == "gan" and \
+    betas = {"betas": list(o["betas"])} if task.name == "gan" and \
         config.optimizer in ("adam", "adamw") and "betas" not in config.optimizer_options \
         else {}
     optimizer = {"name": config.optimizer, "momentum": config.momentum,
@@ -115,22 +115,22 @@ def _settings(parts, task: TaskPlan, config) -> None:
     if task.denoise:
         c += [f"DENOISE = {literal(o['denoise'])}", f"STRENGTH = {float(o['strength'])!r}"]
     if task.name == "vae":
-        c += [f"BETA = {float(o.get('beta', 1.0))!r}", f"RECONSTRUCTION = {literal(task.loss)}",
+        c += [f"BETA = {float(o['beta'])!r}", f"RECONSTRUCTION = {literal(task.loss)}",
               f"LATENT = {literal(sorted(task.latent_classes))}  # layers that keep a KL term"]
     if task.name == "gan":
-        c += [f"LR_G = {float(o.get('lr_g', 2e-4))!r}", f"LR_D = {float(o.get('lr_d', 2e-4))!r}",
-              f"D_STEPS = {int(o.get('d_steps', 1))}",
-              f"REAL_LABEL = {1.0 - float(o.get('label_smoothing', 0.0))!r}",
+        c += [f"LR_G = {float(o['lr_g'])!r}", f"LR_D = {float(o['lr_d'])!r}",
+              f"D_STEPS = {int(o['d_steps'])}",
+              f"REAL_LABEL = {1.0 - float(o['label_smoothing'])!r}",
               f"LOGITS = {task.loss == 'bce_logits'!r}  # the discriminator gives logits",
               f"LATENT = {literal(list(task.latent))}  # the generator's input z",
               f"UNIFORM = {task.uniform!r}  # z uniform in [-1, 1], else normal"]
     if task.name in ("rbm", "dbn"):
         rows = "".join(f"    {literal(name)},\n" for name in task.rbms)
         c += [f"RBMS = [\n{rows}]  # trained one after another (greedy)",
-              f"CD_K = {literal(o.get('cd_k'))}  # Gibbs steps per update (None: each RBM's k)"]
+              f"CD_K = {literal(o['cd_k'])}  # Gibbs steps per update (None: each RBM's k)"]
     if task.name == "dbn":
-        c += [f"PRETRAIN_EPOCHS = {int(o.get('pretrain_epochs', 5))}",
-              f"PRETRAIN_LR = {literal(o.get('pretrain_lr'))}  # None: the fine-tuning lr"]
+        c += [f"PRETRAIN_EPOCHS = {int(o['pretrain_epochs'])}",
+              f"PRETRAIN_LR = {literal(o['pretrain_lr'])}  # None: the fine-tuning lr"]
     es = config.early_stopping
     monitor, higher = task.monitor, task.higher
     if es is not None and es.metric != "auto":

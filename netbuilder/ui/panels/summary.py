@@ -13,12 +13,12 @@ from PySide6.QtWidgets import (
 )
 
 from ...graph import fmt_shape
+from ...train.config import stored_setting
 from .numbers import fmt_bytes, fmt_count, fmt_si
 
 COLUMNS = ("Name", "Type", "Output shape", "Parameters", "MACs")
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # the raw value behind a cell (ints, shape tuples)
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
-DEFAULT_BATCH = 64
 
 
 class SummaryModel(QAbstractTableModel):
@@ -162,5 +162,5 @@ class SummaryPanel(QWidget):
 
 def batch_size_of(graph) -> int:
     """The training batch size saved with the graph (the trainer's default otherwise)."""
-    value = graph.training.get("batch_size") if isinstance(graph.training, dict) else None
-    return value if isinstance(value, int) and value > 0 else DEFAULT_BATCH
+    value = stored_setting(graph.training, "batch_size")
+    return value if isinstance(value, int) and value > 0 else stored_setting(None, "batch_size")
