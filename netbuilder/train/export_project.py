@@ -31,7 +31,7 @@ from .config import TrainingConfig
 from .data import DataError
 from .project.data import SNAPSHOT, plan_data
 from .project.script import build_script
-from .project.tasks import EXPORTABLE, TaskPlan
+from .project.tasks import TaskPlan, exportable_tasks
 from .validation import checked_task, describe_problem
 
 RECIPE = "recipe.py"
@@ -97,16 +97,17 @@ def export_project(graph: Graph, out_dir, weights_path=None, *,
 def training_script(graph: Graph, config: TrainingConfig, cls: str):
     """``(train.py text, dataset to save as data.npz or None)``; raises a netbuilder error
     naming the setting when the setup cannot be written as a script."""
-    if config.task not in EXPORTABLE:
+    exportable = exportable_tasks()
+    if config.task not in exportable:
         raise ExportError(f"the {config.task} task has no standalone training script; the "
-                          f"exportable tasks are {', '.join(EXPORTABLE)}", field="task")
+                          f"exportable tasks are {', '.join(exportable)}", field="task")
     task = checked_task(graph, config)  # what check and training check, too
     analysis = graph.analyze()
     outputs = [analysis.shape(o) for o in graph.outputs()]
     plan, data = plan_data(config, lambda ds, log: fit_to_input(ds, graph, log))
     task.check(data, outputs)
     attrs = node_attributes(graph, analysis)
-    plan_t = TaskPlan(config.task, task.resolve_loss(), dict(task.options),
+    plan_t = TaskPlan(config.task, task.resolve_loss(), task.script, dict(task.options),
                       probabilities=task.outputs_probabilities)
     plan_t.penalties = penalised_layers(graph, analysis)
     plan_t.frozen = frozen_layers(graph, analysis)
@@ -114,18 +115,7 @@ def training_script(graph: Graph, config: TrainingConfig, cls: str):
     spec = task.metrics_spec()
     plan_t.monitor = task.monitor
     plan_t.higher = spec.get(task.monitor.split("_", 1)[-1], False)
-    if config.task == "gan":
-        plan_t.generator = attrs[task.generator_id]
-        plan_t.discriminator = attrs[task.discriminator_id]
-        latent, distribution = task.latent()
-        plan_t.latent, plan_t.uniform = tuple(latent), distribution == "uniform"
-        plan_t.scale = task.scales_data
-    if config.task in ("rbm", "dbn"):
-        plan_t.rbms = [attrs[n.id] for n in task.cd.rbms]
-    if config.task == "vae":
-        from .tasks.vae import LATENT_CLASSES
-
-        plan_t.latent_classes = tuple(sorted(LATENT_CLASSES))
+    task.script_plan(plan_t, attrs)
     plan_t.unused_parameters = _has_layerwise(graph)
     script = build_script(cls, plan, plan_t, config, _docstring(cls, config, plan, plan_t))
     return script, plan.snapshot
@@ -140,7 +130,8 @@ def _has_layerwise(graph: Graph) -> bool:
 
 def _docstring(cls: str, config: TrainingConfig, plan, task: TaskPlan) -> str:
     held = f", {config.val_split:.0%} held out for validation" if config.val_split else ""
-    lr = "lr_g/lr_d from the task options" if task.name == "gan" else f"lr {config.lr:g}"
+    lr = ("lr_g/lr_d from the task options" if task.spec.step == "adversarial"
+          else f"lr {config.lr:g}")
     lines = [
         f"Train {cls} ({config.task} task): a standalone script exported by netbuilder.",
         "",

@@ -23,7 +23,7 @@ def datasets_source(task: TaskPlan, data, config) -> str:
         lines.append(f"shift, scale = fit_normalizer({'x[train]' if val else 'x'})")
         if not per_batch:
             lines.append("x = ((x - shift) / scale).astype(np.float32)")
-    if task.name == "gan" and task.scale:
+    if task.scale:
         lines.append("x = x * 2 - 1  # the generator ends in Tanh: real data in [-1, 1] too")
     labelled = "torch.from_numpy(x), torch.from_numpy(y)" if task.labelled else \
         "torch.from_numpy(x)"
@@ -111,15 +111,15 @@ def main_source(task: TaskPlan, cls: str, data, config) -> str:
         lines.append("augmenter = torch.Generator(device=device).manual_seed(args.seed)")
         extra = ", augmenter, stats" if per_batch else ", augmenter, None"
     lines += ["history, epoch0 = [], 0  # epoch0: epochs of the phases before"]
-    if task.name in ("rbm", "dbn"):
+    if task.spec.layerwise:
         lines += _pretrain(task, extra)
-    if task.name != "rbm":
+    if task.spec.step is not None:
         lines += _fit(task, config, extra)
     lines += ["if rank == 0:", "    print(f\"saved {recipe.save_weights(model, args.out)}\")",
               "    with open(os.path.join(args.out, \"history.json\"), \"w\") as f:",
               "        json.dump(history, f, indent=1)",
               "if world > 1:", "    dist.barrier()"]
-    if task.name not in ("gan", "rbm"):
+    if task.spec.step == "supervised":
         lines.append("    del net  # DDP uses the process group: release it first")
     lines.append("    dist.destroy_process_group()")
     return "def main():\n" + "".join(f"    {ln}\n" if ln else "\n" for ln in lines).rstrip("\n")
@@ -127,7 +127,7 @@ def main_source(task: TaskPlan, cls: str, data, config) -> str:
 
 def _pretrain(task: TaskPlan, extra: str) -> list[str]:
     """Greedy contrastive-divergence training of the RBMs, one after another."""
-    if task.name == "dbn":
+    if task.spec.pretrains:
         epochs, lr, what = "PRETRAIN_EPOCHS", "PRETRAIN_LR or args.lr", "name"
     else:
         epochs, lr, what = "args.epochs", "args.lr", "name if len(RBMS) > 1 else \"epoch\""
@@ -150,7 +150,7 @@ def _pretrain(task: TaskPlan, extra: str) -> list[str]:
 
 
 def _fit(task: TaskPlan, config, extra: str) -> list[str]:
-    if task.name == "gan":
+    if task.spec.step == "adversarial":
         lines = [f"opt_g = make_optimizer(model.{task.generator}.parameters(), args.lr or LR_G)",
                  f"opt_d = make_optimizer(model.{task.discriminator}.parameters(), "
                  "args.lr or LR_D)",

@@ -113,10 +113,10 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
     parts.third |= {"import torch.distributed as dist",
                     "from torch.optim.lr_scheduler import LambdaLR",
                     "from torch.utils.data import DataLoader, TensorDataset"}
-    if task.name not in ("gan", "rbm"):
+    adversarial = task.spec.step == "adversarial"
+    if task.spec.step == "supervised":
         parts.third.add("from torch.nn.parallel import DistributedDataParallel")
-    lr = max(task.options["lr_g"], task.options["lr_d"]) \
-        if task.name == "gan" else config.lr
+    lr = max(task.options["lr_g"], task.options["lr_d"]) if adversarial else config.lr
     parts.constants += [f"SEED = {config.seed}", f"VAL_SPLIT = {config.val_split!r}",
                         f"EPOCHS = {config.epochs}", f"BATCH_SIZE = {config.batch_size}",
                         f"LR = {float(lr)!r}"]
@@ -131,7 +131,7 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
     task_parts(parts, task, config)
     loop_parts(parts, task, data, config)
     lr = ('parser.add_argument("--lr", type=float, help="both networks (default LR_G, LR_D)")'
-          if task.name == "gan" else 'parser.add_argument("--lr", type=float, default=LR)')
+          if adversarial else 'parser.add_argument("--lr", type=float, default=LR)')
     weights = ('parser.add_argument("--weights", help="initial weights (.safetensors or .pt)")'
                if task.start_weights is None else
                f'parser.add_argument(\n        "--weights", default={literal(task.start_weights)}, '

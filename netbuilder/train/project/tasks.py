@@ -14,8 +14,25 @@ from textwrap import dedent
 
 from ...compile.naming import literal
 
-SUPERVISED = ("classify", "regress", "autoencode", "vae")
-EXPORTABLE = (*SUPERVISED, "gan", "rbm", "dbn")
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    """How an exported train.py trains a task: each exportable task declares one
+    (``Task.script``), so nothing here asks which task it is."""
+
+    # the fitting loop: "supervised" (one network, train_step(net, optimizer, ...)),
+    # "adversarial" (a generator and a discriminator) or None (layer-wise training only)
+    step: str | None = "supervised"
+    labelled: bool = True  # batches hold (x, y); else x alone
+    target: str = "y"  # what a supervised step's loss compares the output with: "y" or "x"
+    objective: str = "loss"  # "loss": LOSS(out, target); "elbo": reconstruction + BETA·KL
+    # validation scores: "accuracy", "mae", "loss", "elbo", "adversarial"
+    scores: str = "loss"
+    train_names: tuple = ("loss",)  # what train_step returns, in order
+    val_names: tuple | None = None  # what scores() returns (None: train_names)
+    validates: bool = True  # after each epoch, when the settings hold data out
+    layerwise: bool = False  # RBMs trained one after another by contrastive divergence
+    pretrains: bool = False  # ...as pretraining, PRETRAIN_EPOCHS each, before the fitting
 
 
 @dataclass
@@ -24,6 +41,7 @@ class TaskPlan:
 
     name: str
     loss: str
+    spec: ScriptSpec
     options: dict = field(default_factory=dict)
     probabilities: bool = False  # classify: the graph ends in Softmax
     penalties: list = field(default_factory=list)  # [(attribute, l1, l2)]
@@ -42,29 +60,37 @@ class TaskPlan:
 
     @property
     def labelled(self) -> bool:
-        return self.name in ("classify", "regress", "dbn")
+        return self.spec.labelled
 
     @property
     def denoise(self) -> bool:
-        return self.name == "autoencode" and self.options["denoise"] != "none" \
-            and float(self.options["strength"]) > 0
+        o = self.options
+        return "denoise" in o and o["denoise"] != "none" and float(o["strength"]) > 0
 
     def train_names(self) -> list[str]:
         """The scores ``train_step`` returns, in order."""
-        if self.name == "gan":
-            return ["loss", "loss_d", "loss_g", "d_x", "d_g_z"]
-        if self.name == "vae":
-            return ["loss", "recon", "kl", "elbo"]
-        return ["loss"]
+        return list(self.spec.train_names)
 
     def val_names(self) -> list[str]:
-        return {"classify": ["loss", "accuracy"], "dbn": ["loss", "accuracy"],
-                "regress": ["loss", "mae"]}.get(self.name, self.train_names())
+        return list(self.spec.val_names or self.spec.train_names)
+
+
+def exportable_tasks() -> tuple[str, ...]:
+    """The tasks that declare a ``script`` (the others have no standalone train.py)."""
+    from ..tasks import get_task, task_names  # (the tasks import ScriptSpec from here)
+
+    return tuple(n for n in task_names() if get_task(n).script is not None)
+
+
+def __getattr__(name: str):
+    if name == "EXPORTABLE":  # the registry is read when asked: tasks may register late
+        return exportable_tasks()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def validates(task: TaskPlan, config) -> bool:
     """Whether the script validates after each epoch (an RBM's script reports training only)."""
-    return config.val_split > 0 and task.name != "rbm"
+    return config.val_split > 0 and task.spec.validates
 
 
 def block(text: str, **values) -> str:
@@ -82,11 +108,11 @@ def task_parts(parts, task: TaskPlan, config) -> None:
         parts.constants.append(f"PENALTIES = [\n{rows}]")
         parts.block(_PENALTY)
     parts.block(_OPTIMIZER)
-    if task.name == "gan":
+    if task.spec.step == "adversarial":
         _gan_step(parts, task, config)
-    elif task.name != "rbm":
+    elif task.spec.step == "supervised":
         parts.functions.append(_supervised_step(task, config))
-    if task.name in ("rbm", "dbn"):
+    if task.spec.layerwise:
         _cd_step(parts, task, config)
     if validates(task, config):
         parts.functions.append(_scores(task))
@@ -95,7 +121,7 @@ def task_parts(parts, task: TaskPlan, config) -> None:
 
 def _settings(parts, task: TaskPlan, config) -> None:
     o = task.options
-    betas = {"betas": list(o["betas"])} if task.name == "gan" and \
+    betas = {"betas": list(o["betas"])} if "betas" in o and \
         config.optimizer in ("adam", "adamw") and "betas" not in config.optimizer_options \
         else {}
     optimizer = {"name": config.optimizer, "momentum": config.momentum,
@@ -107,28 +133,28 @@ def _settings(parts, task: TaskPlan, config) -> None:
     rows = "".join(f"    {literal(k)}: {literal(v)},\n" for k, v in optimizer.items())
     c += [f"OPTIMIZER = {{\n{rows}}}", f"SCHEDULE = {literal(schedule)}",
           f"GRAD_CLIP = {float(config.grad_clip)!r}"]
-    if task.name not in ("gan", "rbm"):
+    if task.spec.step == "supervised":
         c.append(f"LOSS = recipe.loss_function({literal(task.loss)}, "
                  f"probabilities={task.probabilities!r})")
     if task.frozen:
         c.append(f"FROZEN = {literal(tuple(task.frozen))}")
     if task.denoise:
         c += [f"DENOISE = {literal(o['denoise'])}", f"STRENGTH = {float(o['strength'])!r}"]
-    if task.name == "vae":
+    if task.spec.objective == "elbo":
         c += [f"BETA = {float(o['beta'])!r}", f"RECONSTRUCTION = {literal(task.loss)}",
               f"LATENT = {literal(sorted(task.latent_classes))}  # layers that keep a KL term"]
-    if task.name == "gan":
+    if task.spec.step == "adversarial":
         c += [f"LR_G = {float(o['lr_g'])!r}", f"LR_D = {float(o['lr_d'])!r}",
               f"D_STEPS = {int(o['d_steps'])}",
               f"REAL_LABEL = {1.0 - float(o['label_smoothing'])!r}",
               f"LOGITS = {task.loss == 'bce_logits'!r}  # the discriminator gives logits",
               f"LATENT = {literal(list(task.latent))}  # the generator's input z",
               f"UNIFORM = {task.uniform!r}  # z uniform in [-1, 1], else normal"]
-    if task.name in ("rbm", "dbn"):
+    if task.spec.layerwise:
         rows = "".join(f"    {literal(name)},\n" for name in task.rbms)
         c += [f"RBMS = [\n{rows}]  # trained one after another (greedy)",
               f"CD_K = {literal(o['cd_k'])}  # Gibbs steps per update (None: each RBM's k)"]
-    if task.name == "dbn":
+    if task.spec.pretrains:
         c += [f"PRETRAIN_EPOCHS = {int(o['pretrain_epochs'])}",
               f"PRETRAIN_LR = {literal(o['pretrain_lr'])}  # None: the fine-tuning lr"]
     es = config.early_stopping
@@ -189,15 +215,15 @@ def _indent(lines: list[str], pad: str) -> str:
 
 
 def _supervised_step(task: TaskPlan, config) -> str:
-    args = "x" if task.name in ("autoencode", "vae") else "x, y"
+    args = "x, y" if task.labelled else "x"
     fed = "recipe.corrupt(x, DENOISE, STRENGTH)" if task.denoise else "x"
     reg = " + penalty(net)" if task.penalties else ""
-    if task.name == "vae":
+    if task.spec.objective == "elbo":
         body = [f"out = net({fed})", "recon = recipe.vae_reconstruction(out, x, RECONSTRUCTION)",
                 "kl = recipe.latent_kl(net, LATENT)", "loss = recon + BETA * kl"]
         result = "torch.stack([loss, recon, kl, -(recon + kl)]).detach()"
     else:
-        target = "x" if task.name == "autoencode" else "y"
+        target = task.spec.target
         body = [f"loss = LOSS(net({fed}), {target})"]
         result = "loss.detach()"
     if task.options.get("_amp"):
@@ -218,25 +244,26 @@ def _supervised_step(task: TaskPlan, config) -> str:
 
 def _scores(task: TaskPlan) -> str:
     doc = '    """The validation scores of one batch (VAL_NAMES)."""\n'
-    if task.name in ("classify", "dbn"):
+    kind = task.spec.scores
+    if kind == "accuracy":
         lines = ["out = model(x)", "hits = (out.argmax(1) == y).float().mean()",
                  "return torch.stack([LOSS(out, y), hits])"]
         return "def scores(model, x, y):\n" + doc + _indent(lines, "    ").rstrip("\n")
-    if task.name == "regress":
+    if kind == "mae":
         lines = ["out = model(x).float()", "mae = (out - y.reshape(out.shape)).abs().mean()",
                  "return torch.stack([LOSS(out, y), mae])"]
         return "def scores(model, x, y):\n" + doc + _indent(lines, "    ").rstrip("\n")
-    if task.name == "autoencode":
+    if kind == "loss":
         fed = "recipe.corrupt(x, DENOISE, STRENGTH)" if task.denoise else "x"
         return "def scores(model, x):\n" + doc + f"    return LOSS(model({fed}), x).reshape(1)"
-    if task.name == "vae":
+    if kind == "elbo":
         lines = ["for m in model.modules():  # z is drawn as in training",
                  "    if type(m).__name__ in LATENT:", "        m.train()",
                  "recon = recipe.vae_reconstruction(model(x), x, RECONSTRUCTION)",
                  "kl = recipe.latent_kl(model, LATENT)",
                  "return torch.stack([recon + BETA * kl, recon, kl, -(recon + kl)])"]
         return "def scores(model, x):\n" + doc + _indent(lines, "    ").rstrip("\n")
-    if task.name == "gan":
+    if kind == "adversarial":
         lines = [f"gen, disc = model.{task.generator}, model.{task.discriminator}",
                  "fake = gen(recipe.noise(len(x), LATENT, UNIFORM, x.device))",
                  "p_real, p_fake = disc(x), disc(fake)",
@@ -320,4 +347,4 @@ def _cd_step(parts, task: TaskPlan, config) -> None:
                 backward=backward)
 
 
-__all__ = ["TaskPlan", "task_parts", "EXPORTABLE", "SUPERVISED", "block", "validates"]
+__all__ = ["ScriptSpec", "TaskPlan", "task_parts", "block", "validates", "exportable_tasks"]

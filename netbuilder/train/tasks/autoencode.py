@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..events import Samples
+from ..project.tasks import ScriptSpec
 from ..recipe import corrupt
 from . import register_task
 from ._shapes import output_layer, shape_text
@@ -19,6 +20,7 @@ DENOISE = ("none", "gaussian", "masking")
 @register_task
 class AutoencodeTask(Task):
     name = "autoencode"
+    script = ScriptSpec(labelled=False, target="x")
     option_defaults = {"denoise": "none", "strength": 0.2}
     default_loss = "mse"
     monitor = "val_loss"

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from ...graph import Graph
     from ..config import TrainingConfig
     from ..data import DatasetArrays, Normalizer
+    from ..project.tasks import ScriptSpec, TaskPlan
 
 
 class TrainingError(NetbuilderError):
@@ -186,6 +187,8 @@ class Task:
     # False for tasks whose train_step steps its optimizers without a closure (L-BFGS needs one)
     supports_lbfgs: ClassVar[bool] = True
     needs_labels: ClassVar[bool] = True
+    # How an exported train.py trains this task; None: it has no standalone script
+    script: ClassVar[ScriptSpec | None] = None
     # Inputs the graph has; each gets samples of the one dataset (a siamese pair: 2).
     graph_inputs: ClassVar[int] = 1
     # --- what the dashboard says (read by the window; nothing there names a task) ---
@@ -270,6 +273,10 @@ class Task:
             raise TrainingError("The model has no trainable parameters: add a layer with "
                                 "weights (Linear, Conv2d, ...)")
         return [make_optimizer(params, self.config)]  # (it refuses all-frozen parameters)
+
+    def script_plan(self, plan: TaskPlan, attributes: dict[str, str]) -> None:
+        """Add what the exported train.py needs of this graph besides ``script`` (the
+        sub-networks' attribute names, ...); ``attributes`` maps node ids to attributes."""
 
     @property
     def outputs_probabilities(self) -> bool:

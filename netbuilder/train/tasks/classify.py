@@ -9,6 +9,7 @@ import torch
 from ...layers import get_spec
 from ..events import ConfusionMatrix, Samples
 from ..metrics import accuracy, confusion_update, per_class_accuracy, top_k_accuracy
+from ..project.tasks import ScriptSpec
 from . import register_task
 from ._shapes import output_layer, shape_text
 from .base import Task, TrainingError
@@ -17,6 +18,7 @@ from .base import Task, TrainingError
 @register_task
 class ClassifyTask(Task):
     name = "classify"
+    script = ScriptSpec(scores="accuracy", val_names=("loss", "accuracy"))
     default_loss = "cross_entropy"
     monitor = "val_accuracy"
     sample_kind = "predictions"

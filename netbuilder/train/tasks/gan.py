@@ -26,6 +26,7 @@ import torch
 from ...compile import analyze, gen_checks
 from ...layers.catalog_gen import noise_shape
 from ..events import Samples
+from ..project.tasks import ScriptSpec
 from ..recipe import gan_bce, gan_prob, noise
 from . import register_task
 from ._generative import Submodules, check_n_samples, output_range_of, role_blocks, seeded
@@ -36,6 +37,8 @@ from .base import Task, TrainingError
 @register_task
 class GanTask(Task):
     name = "gan"
+    script = ScriptSpec(step="adversarial", labelled=False, scores="adversarial",
+                        train_names=("loss", "loss_d", "loss_g", "d_x", "d_g_z"))
     option_defaults: ClassVar[dict] = {
         "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "d_steps": 1, "label_smoothing": 0.0,
         "n_samples": 64, "scale": "auto"}
@@ -127,6 +130,13 @@ class GanTask(Task):
         """(generator, discriminator) modules of the built graph."""
         return (self._submodule(module, self.generator_id),
                 self._submodule(module, self.discriminator_id))
+
+    def script_plan(self, plan, attributes: dict[str, str]) -> None:
+        plan.generator = attributes[self.generator_id]
+        plan.discriminator = attributes[self.discriminator_id]
+        latent, distribution = self.latent()
+        plan.latent, plan.uniform = tuple(latent), distribution == "uniform"
+        plan.scale = self.scales_data
 
     def latent(self) -> tuple[tuple, str]:
         """(shape of z without the batch, distribution): from the Noise node feeding the

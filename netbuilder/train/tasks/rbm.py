@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..events import Samples
+from ..project.tasks import ScriptSpec
 from ..recipe import cd_loss, rbm_recon_error, rbm_visible
 from . import register_task
 from ._generative import Submodules, nodes_where, seeded
@@ -49,6 +50,10 @@ class ContrastiveDivergence:
             raise TrainingError(f"The {task_name} task trains RBM nodes, but the graph has none: "
                                 f"add an RBM (Generative) after the Input (and a Flatten for "
                                 f"images)", field="task")
+
+    def script_names(self, attributes: dict[str, str]) -> list[str]:
+        """The RBMs' module attributes in training order (for an exported train.py)."""
+        return [attributes[n.id] for n in self.rbms]
 
     def rbm(self, module, index: int | None = None) -> torch.nn.Module:
         return self._submodule(module, self.rbms[self.index if index is None else index].id)
@@ -165,6 +170,7 @@ def _validate_rbm_options(name: str, opts: dict) -> dict:
 @register_task
 class RbmTask(Task):
     name = "rbm"
+    script = ScriptSpec(step=None, labelled=False, validates=False, layerwise=True)
     option_defaults: ClassVar[dict] = dict(RBM_OPTIONS)
     default_loss = "mse"
     monitor = "val_recon_error"
@@ -192,6 +198,9 @@ class RbmTask(Task):
     @classmethod
     def validate_options(cls, options: dict) -> dict:
         return _validate_rbm_options(cls.name, super().validate_options(options))
+
+    def script_plan(self, plan, attributes: dict[str, str]) -> None:
+        plan.rbms = self.cd.script_names(attributes)
 
     def check(self, data, output_shapes: list) -> None:
         self.cd.check(self.name)
@@ -237,6 +246,8 @@ class DbnTask(ClassifyTask):
     (``TrainingConfig.epochs``) of the whole network as a classifier."""
 
     name = "dbn"
+    script = ScriptSpec(scores="accuracy", val_names=("loss", "accuracy"), layerwise=True,
+                        pretrains=True)
     option_defaults: ClassVar[dict] = {**RBM_OPTIONS, "pretrain_epochs": 5, "pretrain_lr": None}
     sample_kind = "dreams"
     supports_distributed = False
@@ -263,6 +274,9 @@ class DbnTask(ClassifyTask):
             raise TrainingError(f"pretrain_lr must be a learning rate above 0 (or null: the "
                                 f"config's lr), not {lr!r}", field="task_options.pretrain_lr")
         return opts
+
+    def script_plan(self, plan, attributes: dict[str, str]) -> None:
+        plan.rbms = self.cd.script_names(attributes)
 
     def check(self, data, output_shapes: list) -> None:
         self.cd.check(self.name)

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..events import Samples
+from ..project.tasks import ScriptSpec
 from . import register_task
 from ._shapes import output_layer, shape_text
 from .base import Task, TrainingError
@@ -16,6 +17,7 @@ from .base import Task, TrainingError
 @register_task
 class RegressTask(Task):
     name = "regress"
+    script = ScriptSpec(scores="mae", val_names=("loss", "mae"))
     default_loss = "mse"
     monitor = "val_loss"
     sample_kind = "predictions"

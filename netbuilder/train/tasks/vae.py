@@ -18,6 +18,7 @@ import torch
 from ...compile import analyze
 from ...layers import all_specs
 from ..events import Samples
+from ..project.tasks import ScriptSpec
 from ..recipe import latent_kl, vae_reconstruction
 from . import register_task
 from ._generative import (
@@ -37,6 +38,8 @@ RECONSTRUCTION_LOSSES = ("bce", "bce_logits", "mse")
 @register_task
 class VaeTask(Task):
     name = "vae"
+    script = ScriptSpec(labelled=False, target="x", objective="elbo", scores="elbo",
+                        train_names=("loss", "recon", "kl", "elbo"))
     option_defaults: ClassVar[dict] = {"beta": 1.0, "n_samples": 64}
     default_loss = "bce"
     monitor = "val_loss"
@@ -80,6 +83,9 @@ class VaeTask(Task):
         return "bce" if output_range(self.graph) == "unit_interval" else "mse"
 
     # --- checks -------------------------------------------------------------------------------
+
+    def script_plan(self, plan, attributes: dict[str, str]) -> None:
+        plan.latent_classes = tuple(sorted(LATENT_CLASSES))
 
     def check(self, data, output_shapes: list) -> None:
         if not _has_reparameterize(self.graph):
