@@ -252,6 +252,19 @@ def _run(cmd, cwd, timeout=240):
                           env=env)
 
 
+def _run_here(folder: Path, argv: list, capsys) -> str:
+    """Run ``folder/train.py ARGV`` in this process (torch is imported already: the imports
+    of a fresh interpreter cost more than these short runs); its standard output. That the
+    scripts need nothing but torch, numpy and scikit-learn is tested above."""
+    from run_scripts import run
+
+    capsys.readouterr()
+    done = run(folder, argv)
+    out = capsys.readouterr()
+    assert done == {"rc": 0, "error": ""}, (done["error"] or out.err)[-3000:]
+    return out.out
+
+
 @pytest.fixture(scope="module")
 def lenet_project(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lenet")
@@ -268,15 +281,14 @@ def _trained(folder: Path, cls: str, out: str):
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_train_py_trains_lenet_for_an_epoch(lenet_project):
+def test_train_py_trains_lenet_for_an_epoch(lenet_project, capsys):
     folder, cls = lenet_project
-    done = _run([sys.executable, "train.py", "--epochs", "1", "--out", "single"], folder)
-    assert done.returncode == 0, done.stderr[-3000:]
+    stdout = _run_here(folder, ["--epochs", "1", "--out", "single"], capsys)
     epoch = re.search(r"epoch 1/1  loss ([\d.]+)  val_loss ([\d.]+)  val_accuracy ([\d.]+)",
-                      done.stdout)
-    assert epoch, done.stdout
+                      stdout)
+    assert epoch, stdout
     assert float(epoch.group(3)) > 0.3  # chance is 0.1 on ten digits
-    assert "saved single/weights.safetensors" in done.stdout
+    assert "saved single/weights.safetensors" in stdout
     before = getattr(_load(folder / "model.py", "m_fresh"), cls)()
     after = _trained(folder, cls, "single")
     assert not torch.equal(before.conv1.weight, after.conv1.weight)
@@ -299,12 +311,11 @@ def test_train_py_trains_under_torchrun_with_two_processes(lenet_project):
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name,metric", [("vae_conv", "val_elbo"), ("dcgan_digits", "val_d_x"),
                                          ("dbn_digits", "val_accuracy")])
-def test_generative_training_scripts_run(name, metric, tmp_path):
+def test_generative_training_scripts_run(name, metric, tmp_path, capsys):
     report = export_project(_example(name), tmp_path)
     assert "train.py" in report.files, report.warnings
-    done = _run([sys.executable, "train.py", "--epochs", "1", "--limit", "96"], tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert re.search(rf"epoch 1/1 .*{metric} -?[\d.]+", done.stdout), done.stdout
+    stdout = _run_here(tmp_path, ["--epochs", "1", "--limit", "96"], capsys)
+    assert re.search(rf"epoch 1/1 .*{metric} -?[\d.]+", stdout), stdout
     assert (tmp_path / "trained" / "weights.safetensors").exists()
 
 
