@@ -4,7 +4,6 @@ the run's own preprocessing; the metrics are computed by the validation pass the
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .common import InputError, format_table, positive_int, print_json, trained_run
 
@@ -64,8 +63,3 @@ def _matrix_lines(classes: list[str], matrix) -> list[str]:
     rows = [[name, *(str(int(v)) for v in row)] for name, row in zip(names, matrix)]
     return format_table(["", *names], rows, [False, *([True] * len(names))])
 
-
-if __name__ == "__main__":  # pragma: no cover
-    from ..cli import main
-
-    sys.exit(main([NAME, *sys.argv[1:]]))

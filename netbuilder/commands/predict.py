@@ -5,7 +5,6 @@ preprocessing (resize, normalisation), the code the editor's Try it and the expo
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -154,8 +153,3 @@ def _write_csv(out: Path, header: list[str], rows: list[list[str]]) -> None:
         writer.writerow(header)
         writer.writerows(rows)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    from ..cli import main
-
-    sys.exit(main([NAME, *sys.argv[1:]]))
