@@ -101,7 +101,8 @@ def evaluate_run(predictor: Predictor, dataset: str | None = None, options: dict
     raw = predictor.as_raw(ds.x, f"the data set '{name}'")
     x = torch.cat([predictor.prepare(raw[i:i + 4096]) for i in range(0, len(raw), 4096)])
     classes = predictor.classes or ds.classes
-    fitted = _with_x(ds, x.numpy(), kind="vector" if x.ndim == 2 else None)
+    fitted = _with_x(ds, x.numpy(), kind="vector" if predictor.preprocessing()["flatten"]
+                     else None)
     fitted.classes = classes
     graph = predictor.graph
     task = get_task(cfg.task)(cfg, graph)

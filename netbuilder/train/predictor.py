@@ -49,6 +49,7 @@ class Predictor:
         node = self.graph.node(inputs[0])
         self.input_name = node.name
         self.input_shape = tuple(int(d) for d in node.params["shape"])
+        self.tokens = node.params["dtype"] == "int64"  # token ids: whole numbers, as they are
         self.task = str(self.config.get("task", "classify"))
         self._module = None
         self._mtime = None
@@ -136,7 +137,11 @@ class Predictor:
             raise PredictError(f"{source}: samples of shape {tuple(have)}, but the run takes "
                                f"samples of shape {raw} (Input '{self.input_name}' "
                                f"{self.input_shape})")
-        return np.ascontiguousarray(x.reshape(len(x), *raw), dtype=np.float32)
+        if self.tokens and not np.array_equal(x, np.round(x)):
+            raise PredictError(f"{source}: Input '{self.input_name}' takes token ids (whole "
+                               f"numbers), not fractions")
+        return np.ascontiguousarray(x.reshape(len(x), *raw),
+                                    dtype=np.int64 if self.tokens else np.float32)
 
     def prepare(self, raw: np.ndarray):
         """Raw samples (N, *raw_shape) → the model's input tensor, through the run's
@@ -145,10 +150,13 @@ class Predictor:
 
         from ..compile.preprocess import preprocess_module
 
+        x = torch.from_numpy(self.as_raw(raw))
+        if self.tokens:  # ids are never resized nor normalised
+            return x.reshape(len(x), *self.input_shape)
         if self._preprocess is None:
             self._preprocess = preprocess_module(self.preprocessing())
         with torch.no_grad():
-            return self._preprocess(torch.from_numpy(self.as_raw(raw)))
+            return self._preprocess(x)
 
     def model_input(self, raw: np.ndarray, normalized: bool = True) -> np.ndarray:
         """What the model receives for raw samples (resized, flattened; ``normalized`` or in
@@ -157,7 +165,7 @@ class Predictor:
         norm = self.normalizer
         if not normalized and norm is not None:
             t = norm.inverse(t)
-        return t.float().numpy()
+        return t.numpy()
 
     # --- data facts -------------------------------------------------------------------------
 
@@ -204,9 +212,6 @@ class Predictor:
             raise PredictError(f"The run's dataset '{val.name}' has no validation samples "
                                f"(val_split is 0)")
         return val.x.reshape(len(val.x), *self.input_shape).astype(np.float32), val.y
-
-    def is_image_classifier(self) -> bool:
-        return self.prediction == "classes" and self.picture_shape() is not None
 
     # --- the model --------------------------------------------------------------------------
 

@@ -183,7 +183,7 @@ class TryItView(QWidget):
         self.prediction = "values"  # what the run's task gives (Task.prediction)
         self.run_dir: Path | None = None
         self.last_probs: np.ndarray | None = None
-        self._input: np.ndarray | None = None  # the current sample(s), shaped like the Input
+        self._input: np.ndarray | None = None  # the current raw sample(s), as the data set
 
         self.title = QLabel("Try it", objectName="try_it_title")
         self.title.setProperty("role", "heading")
@@ -402,7 +402,13 @@ class TryItView(QWidget):
         suffix = path.suffix.lower()
         try:
             if suffix in IMAGE_SUFFIXES:
-                gray = read_picture(path).mean(axis=2)
+                rgb = read_picture(path)
+                gray = rgb.mean(axis=2)
+                shape = self.predictor.picture_shape()
+                if shape is not None and shape[0] == 3:  # a colour photo: taken as it is
+                    self.pad.set_array(gray)
+                    self._predict(self.predictor.image_input(rgb)[None])
+                    return
                 if gray.mean() > 0.5:  # dark ink on white paper: the training digits are bright
                     gray = 1.0 - gray
                 self.pad.set_array(gray)
@@ -479,4 +485,3 @@ class TryItView(QWidget):
         self.message.setProperty("role", "field-error" if error else "muted")
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
-
