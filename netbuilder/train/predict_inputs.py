@@ -77,7 +77,11 @@ def file_samples(predictor: Predictor, path: str | Path) -> np.ndarray:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        return predictor.image_input(read_picture(path))[None]
+        picture = read_picture(path)
+        try:
+            return predictor.image_input(picture)[None]
+        except PredictError as exc:
+            raise PredictError(f"{path}: {exc}") from None
     if suffix in DATA_SUFFIXES:
         return predictor.rows_input(read_rows(path), str(path))
     raise PredictError(f"{path}: give a picture ({', '.join(IMAGE_SUFFIXES)}) or a data "

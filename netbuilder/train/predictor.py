@@ -267,8 +267,6 @@ class Predictor:
         raw = self.raw_shape
         if len(raw) == 3 and raw[0] in (1, 3):
             return raw
-        if len(raw) == 2:
-            return (1, *raw)
         if len(raw) == 1 and (side := _square(raw[0])) is not None:
             return 1, side, side
         return None

@@ -160,6 +160,12 @@ def test_bad_inputs_say_what_is_wrong_in_one_line_with_status_2(trained, cli, tm
     np.save(tmp_path / "wide.npy", np.zeros((3, 5), np.float32))
     (tmp_path / "words.csv").write_text("a,b\nc,d\n")
     (tmp_path / "lonely.json").write_text(to_json(mlp("lonely")))
+    g = nb.Graph(name="vec")
+    g.connect(g.add("Input", shape=(5,)), g.add("Linear", out_features=2))
+    vectors = fake_run(tmp_path / "vec", g, "regress", {
+        "raw_shape": [5], "input_shape": [5], "resize": None, "flatten": False,
+        "normalization": {"mode": "none"}, "class_names": None})
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "fine.png")
     cases = [
         (("predict", tmp_path / "no_run", tmp_path / "wide.npy"),
          f"{tmp_path / 'no_run'}: no such run folder or graph file"),
@@ -173,6 +179,8 @@ def test_bad_inputs_say_what_is_wrong_in_one_line_with_status_2(trained, cli, tm
         (("predict", run, tmp_path / "words.csv"),
          f"{tmp_path / 'words.csv'}: cannot read it as numbers"),
         (("predict", run, tmp_path / "missing.png"), f"{tmp_path / 'missing.png'}: no such file"),
+        (("predict", vectors, tmp_path / "fine.png"),
+         f"{tmp_path / 'fine.png'}: Input 'input1' takes samples of shape (5,), not pictures"),
         (("predict", run, tmp_path / "wide.npy", "-o", tmp_path / "p.txt"),
          "write the results as .csv, .npy, .png"),
         (("predict", run, "--samples", "3"), "the classify task does not generate samples"),
