@@ -5,6 +5,8 @@
     netbuilder export FILE -o OUT    standalone PyTorch source
     netbuilder draw FILE -o OUT      the network as a diagram (.svg, .pdf, .png)
     netbuilder train FILE            train headless into a run folder
+    netbuilder predict RUN INPUT...  class probabilities, outputs or samples of a trained run
+    netbuilder evaluate RUN          the task's metrics (and confusion matrix) on a data set
     netbuilder explain|embed|attack|dream|style RUN ...   look inside a run's trained model
     netbuilder [FILE] [--screenshot OUT.png] [--train SECONDS] [--version]   the editor
 
@@ -30,7 +32,8 @@ from .errors import NetbuilderError
 
 # NOTE: add a subcommand by writing netbuilder/commands/<name>.py and listing it here.
 SUBCOMMANDS: tuple[str, ...] = ("check", "summary", "export", "draw", "train", "sweep", "import",
-                                "explain", "embed", "attack", "dream", "style")
+                                "predict", "evaluate", "explain", "embed", "attack", "dream",
+                                "style")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -209,8 +212,8 @@ def _guarded(run: Callable[[list[str]], int], argv: list[str]) -> int:
             traceback.print_exc()
         if isinstance(exc, _Usage):
             return _fail(EXIT_USAGE, one_line(str(exc)))
-        if isinstance(exc, NetbuilderError):
-            return _fail(EXIT_ERROR, one_line(str(exc)))
+        if isinstance(exc, NetbuilderError):  # (bad input files: 2, see InputError)
+            return _fail(getattr(exc, "exit_status", EXIT_ERROR), one_line(str(exc)))
         if isinstance(exc, OSError):
             where = f"{exc.filename}: " if exc.filename else ""
             return _fail(EXIT_ERROR, f"{where}{exc.strerror or one_line(str(exc))}")

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.explain import accuracy, fgsm, grid_png, pgd, robustness_curve
 
     model = open_run(args)
-    if model.predictor.task != "classify":
+    if model.predictor.prediction != "classes":
         raise CommandError(f"attack needs a classifier; this run's task is "
                            f"{model.predictor.task!r}")
     x, y = model.validation(args.limit)

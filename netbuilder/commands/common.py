@@ -15,6 +15,13 @@ class CommandError(NetbuilderError):
     """A command cannot do what was asked; the message is the one line the user sees."""
 
 
+class InputError(CommandError):
+    """The files or folders given cannot be used (missing, unreadable, the wrong shape): exit
+    status 2, as for a wrong command line."""
+
+    exit_status = 2
+
+
 def positive_int(text: str) -> int:
     """An argparse ``type``: a whole number of at least 1."""
     try:
@@ -178,3 +185,30 @@ def class_name(run, k: int | None) -> str:
     names = run.classes
     return f"{k} ({names[k]})" if names and 0 <= k < len(names) and names[k] != str(k) \
         else str(k)
+
+
+def trained_run(path: str, weights: str = "last"):
+    """The ``Predictor`` of RUN_OR_GRAPH: a run folder, or a graph file's newest run whose
+    weights fit it; ``weights`` "last" or "best". InputError (exit 2) when there is none."""
+    from ..train.export_project import latest_run_weights
+    from ..train.predictor import PredictError, Predictor
+
+    p = Path(path)
+    if p.is_dir():
+        run = p
+    elif not p.exists():
+        raise InputError(f"{path}: no such run folder or graph file")
+    else:
+        run = latest_run_weights(p, load_graph(p))
+        if run is None:
+            raise InputError(f"{path}: no trained run of this graph fits it (looked in runs/ "
+                             f"and {p.stem}.runs/ beside it); train it first: netbuilder "
+                             f"train {path}")
+    name = "best.safetensors" if weights == "best" else "weights.safetensors"
+    try:
+        predictor = Predictor(run, name)
+        predictor.module()  # the weights, checked now: a missing file is said before work
+        predictor.preprocessing()
+    except PredictError as exc:
+        raise InputError(str(exc)) from None
+    return predictor

@@ -175,14 +175,25 @@ def preprocess_source(spec: dict, more: tuple[str, ...] = ()) -> str:
     return "\n".join(lines)
 
 
-def with_preprocessing(model, spec: dict, more: tuple[str, ...] = ()):
-    """``Pipeline(model)`` built from ``preprocess_source``: the code that ships is what runs."""
+def _namespace(spec: dict, more: tuple[str, ...] = ()) -> dict:
+    """The names ``preprocess_source`` defines, executed: the code that ships is what runs."""
     import torch
     from torch import nn
 
     namespace: dict = {"torch": torch, "nn": nn, "__name__": "netbuilder_preprocess"}
     exec(compile(preprocess_source(spec, more), "<preprocessing>", "exec"), namespace)  # noqa: S102
-    return namespace["Pipeline"](model).eval()
+    return namespace
+
+
+def with_preprocessing(model, spec: dict, more: tuple[str, ...] = ()):
+    """``Pipeline(model)`` built from ``preprocess_source`` (exports wrap the model in it)."""
+    return _namespace(spec, more)["Pipeline"](model).eval()
+
+
+def preprocess_module(spec: dict):
+    """The ``Preprocess`` module of ``preprocess_source``: raw samples → model inputs. The
+    editor's Try it, ``netbuilder predict`` and ``evaluate`` run it, as exports do."""
+    return _namespace(spec)["Preprocess"]().eval()
 
 
 def add_to_source(source: str, spec: dict, more: tuple[str, ...] = ()) -> str:
@@ -196,4 +207,4 @@ def add_to_source(source: str, spec: dict, more: tuple[str, ...] = ()) -> str:
 
 
 __all__ = ["PREPROCESSING", "add_to_source", "check_preprocessing", "describe",
-           "preprocess_source", "read_preprocessing", "with_preprocessing"]
+           "preprocess_module", "preprocess_source", "read_preprocessing", "with_preprocessing"]

@@ -15,17 +15,11 @@ import torch
 from . import distributed
 from .checkpoint import state_tensors
 from .emission import EpochTotals, Window
+from .evaluation import batch_size_of, evaluate_batches
 from .events import Metrics, Progress, StateChanged, Throttle
 from .optim import Schedule
 from .recipe import rng_kept
 from .record import RunRecord
-
-
-def _batch_size(batch: dict) -> int:
-    first = batch.get("x")
-    if first is None:
-        first = next(iter(batch.values()))
-    return int(first.shape[0])
 
 
 class EpochRunner:
@@ -135,7 +129,7 @@ class EpochRunner:
             control.step_ended()
             s.step += 1
             i += 1
-            self.window.add(metrics, _batch_size(batch), s.step)
+            self.window.add(metrics, batch_size_of(batch), s.step)
             if ctx.detail:
                 now = time.perf_counter()
                 self.metrics_t.mark(now)
@@ -232,28 +226,13 @@ class EpochRunner:
         with rng_kept(self.ctx.device):
             return self._evaluate()
 
-    @torch.no_grad()
     def _evaluate(self) -> tuple[dict | None, list]:
-        ctx, module = self.ctx, self.ctx.module
+        module = self.ctx.module
         module.eval()
-        self.task.begin_eval(ctx)
-        keys, rows, ns = None, [], []
         try:
-            for batch in self.val_batches:
-                if self._stop_asked():
-                    return None, []
-                m = self.task.eval_step(ctx, batch)
-                keys = keys or list(m)
-                rows.append(torch.stack([m[k].detach().float().reshape(()) for k in keys]))
-                ns.append(_batch_size(batch))
+            return evaluate_batches(self.task, self.ctx, self.val_batches, self._stop_asked)
         finally:
             module.train()
-        table = torch.stack(rows).tolist()
-        total = sum(ns)
-        values = {k: sum(r[j] * n for r, n in zip(table, ns)) / total for j, k in enumerate(keys)}
-        extra, events = self.task.end_eval(ctx)
-        values.update(extra)
-        return values, events
 
     def _end_epoch(self, epoch, phase, schedule: Schedule, totals: EpochTotals, elapsed) -> None:
         record = self.record

@@ -1,10 +1,12 @@
-"""A run's trained model, ready for single inputs: the editor's Try-it view and the
-commands that look inside a network (explain, embed, attack, dream, style) share it.
+"""A run's trained model, ready for raw inputs: the editor's Try it, ``netbuilder predict`` and
+``evaluate``, and the commands that look inside a network (explain, embed, attack, dream, style)
+share it.
 
 A ``Predictor`` rebuilds the model from the run's graph snapshot, loads its latest weights
-(reloading when the worker writes a newer checkpoint) and prepares inputs the way training did:
-same Input shape, same normalisation (refitted from the run's own data split, which is
-deterministic for a given seed).
+(reloading when the worker writes a newer checkpoint) and prepares raw samples as training did,
+from the run's ``preprocessing.json`` (resize, flattening, the training split's normalisation
+statistics, class names) run through the exporters' own ``Preprocess`` code. A run older than
+that record gets one refitted from its data split (deterministic for a given seed).
 """
 from __future__ import annotations
 
@@ -19,22 +21,22 @@ from ..graph import from_json
 from .config import stored_setting
 
 GENERATOR_ROLES = ("generator", "decoder")  # blocks that map a latent code to data
-GENERATIVE_TASKS = ("vae", "gan")  # tasks whose Try-it is latent sliders
 
 
 class PredictError(NetbuilderError):
-    """The try-it input cannot be used; the message says why."""
+    """An input cannot be used, or the run cannot predict; the message says why."""
 
 
 class Predictor:
-    """The model of the run in ``run_dir`` with its newest weights, ready for single inputs."""
+    """The model of the run in ``run_dir`` with its newest weights, ready for raw inputs."""
 
     def __init__(self, run_dir: str | Path, weights: str = "weights.safetensors") -> None:
         self.run_dir = Path(run_dir)
         self.weights_path = self.run_dir / weights
         graph_file = self.run_dir / "graph.json"
         if not graph_file.exists():
-            raise PredictError(f"{self.run_dir} holds no graph snapshot (graph.json)")
+            raise PredictError(f"{self.run_dir} holds no graph snapshot (graph.json): not a "
+                               f"run folder")
         self.graph_json = graph_file.read_text(encoding="utf-8")
         self.graph = from_json(self.graph_json, str(graph_file))
         try:
@@ -43,26 +45,135 @@ class Predictor:
             self.config = dict(self.graph.training or {})
         inputs = self.graph.inputs()
         if len(inputs) != 1:
-            raise PredictError("Try-it needs a graph with exactly one Input node")
+            raise PredictError(f"The run's graph has {len(inputs)} Input nodes; trying a "
+                               f"model on inputs needs exactly one")
         node = self.graph.node(inputs[0])
         self.input_name = node.name
         self.input_shape = tuple(int(d) for d in node.params["shape"])
+        self.tokens = node.params["dtype"] == "int64"  # token ids: whole numbers, as they are
         self.task = str(stored_setting(self.config, "task"))
         self._module = None
         self._mtime = None
-        self._normalizer = None
+        self._record: dict | None = None
+        self._preprocess = None
         self._data_meta: dict | None = None
         self._generator = None
         self._ds = None
         self._splits = None
 
+    # --- what training did to its inputs ------------------------------------------------------
+
+    def preprocessing(self) -> dict:
+        """The run's checked preprocessing record (``preprocessing.json``)."""
+        if self._record is None:
+            from ..compile.preprocess import read_preprocessing
+
+            try:
+                record = read_preprocessing(self.run_dir)
+            except NetbuilderError as exc:
+                raise PredictError(str(exc)) from None
+            self._record = record if record is not None else self._refitted_record()
+        return self._record
+
+    def _refitted_record(self) -> dict:
+        """A record for a run older than ``preprocessing.json``: its Input shape, and the
+        normalisation refitted from its own training split."""
+        from ..compile.preprocess import check_preprocessing
+        from .data import Normalizer
+
+        norm = {"mode": "none"}
+        mode = stored_setting(self.config, "normalization")
+        names = None
+        # the data is read only when it is needed (statistics, class names): it may be large
+        if mode != "none" or self.prediction == "classes":
+            meta = self.data_meta()
+            names = meta["classes"]
+            if mode != "none" and meta["kind"] not in (None, "sequence"):
+                norm = Normalizer.fit(self._split()[0].x, mode).to_dict()
+        shape = list(self.input_shape)
+        return check_preprocessing({
+            "raw_shape": shape, "input_shape": shape, "resize": None, "flatten": False,
+            "normalization": norm, "class_names": None if names is None else list(map(str, names)),
+            "task": self.task, "dataset": str(stored_setting(self.config, "dataset"))})
+
+    @property
+    def raw_shape(self) -> tuple[int, ...]:
+        """A sample as the run's dataset gives it (before resizing or flattening)."""
+        return tuple(self.preprocessing()["raw_shape"])
+
+    @property
+    def classes(self) -> list[str] | None:
+        return self.preprocessing()["class_names"]
+
+    @property
+    def normalizer(self):
+        """The normalisation training applied to inputs (None when it applied none)."""
+        from .data import Normalizer
+
+        norm = self.preprocessing()["normalization"]
+        return None if norm["mode"] == "none" else Normalizer.from_dict(norm)
+
+    @property
+    def prediction(self) -> str:
+        """What the task's model gives: "classes", "values" or "samples" (see ``Task``)."""
+        from .tasks import get_task
+
+        try:
+            return get_task(self.task).prediction
+        except NetbuilderError as exc:
+            raise PredictError(str(exc)) from None
+
+    def as_raw(self, x: np.ndarray, source: str = "the samples") -> np.ndarray:
+        """Samples (N, ...) as float32 (N, *raw_shape); a clear error naming ``source`` when
+        their size is not a raw sample's."""
+        x = np.asarray(x)
+        if x.dtype.kind not in "biuf":
+            raise PredictError(f"{source}: holds {x.dtype} values, not numbers")
+        raw = self.raw_shape
+        size = math.prod(raw)
+        if (x.ndim < 2 or math.prod(x.shape[1:]) != size) and x.size == size:
+            x = x.reshape(1, *raw)  # one sample without a batch axis
+        if x.ndim < 2 or math.prod(x.shape[1:]) != size or not len(x):
+            have = x.shape[1:] if x.ndim >= 2 else x.shape
+            raise PredictError(f"{source}: samples of shape {tuple(have)}, but the run takes "
+                               f"samples of shape {raw} (Input '{self.input_name}' "
+                               f"{self.input_shape})")
+        if self.tokens and not np.array_equal(x, np.round(x)):
+            raise PredictError(f"{source}: Input '{self.input_name}' takes token ids (whole "
+                               f"numbers), not fractions")
+        return np.ascontiguousarray(x.reshape(len(x), *raw),
+                                    dtype=np.int64 if self.tokens else np.float32)
+
+    def prepare(self, raw: np.ndarray):
+        """Raw samples (N, *raw_shape) → the model's input tensor, through the run's
+        preprocessing (the ``Preprocess`` code exports carry)."""
+        import torch
+
+        from ..compile.preprocess import preprocess_module
+
+        x = torch.from_numpy(self.as_raw(raw))
+        if self.tokens:  # ids are never resized nor normalised
+            return x.reshape(len(x), *self.input_shape)
+        if self._preprocess is None:
+            self._preprocess = preprocess_module(self.preprocessing())
+        with torch.no_grad():
+            return self._preprocess(x)
+
+    def model_input(self, raw: np.ndarray, normalized: bool = True) -> np.ndarray:
+        """What the model receives for raw samples (resized, flattened; ``normalized`` or in
+        the data's own units), as float32 numpy."""
+        t = self.prepare(raw)
+        norm = self.normalizer
+        if not normalized and norm is not None:
+            t = norm.inverse(t)
+        return t.numpy()
+
     # --- data facts -------------------------------------------------------------------------
 
     def data_meta(self) -> dict:
-        """Classes, image shape and the fitted normaliser of the run's dataset (cached)."""
+        """Classes, kind, value range and typical ink extent of the run's dataset (cached;
+        loading it is slow: only the drawing pad and the explain views need these)."""
         if self._data_meta is None:
-            from .data import Normalizer
-
             try:
                 ds = self._dataset()
             except NetbuilderError:
@@ -71,11 +182,6 @@ class Predictor:
             if ds is not None:
                 meta.update(classes=ds.classes, kind=ds.kind, x_max=float(ds.x.max()),
                             extent=_typical_extent(ds.x))
-                mode = stored_setting(self.config, "normalization")
-                if mode != "none" and ds.kind != "sequence":
-                    train, _ = self._split()
-                    norm = Normalizer.fit(train.x, mode)
-                    self._normalizer = None if norm.is_identity else norm
             self._data_meta = meta
         return self._data_meta
 
@@ -108,21 +214,13 @@ class Predictor:
                                f"(val_split is 0)")
         return val.x.reshape(len(val.x), *self.input_shape).astype(np.float32), val.y
 
-    @property
-    def classes(self) -> list[str] | None:
-        return self.data_meta()["classes"]
-
-    def is_image_classifier(self) -> bool:
-        return self.task == "classify" and len(self.input_shape) in (1, 3) and (
-            len(self.input_shape) == 3 or _square(self.input_shape[0]) is not None)
-
     # --- the model --------------------------------------------------------------------------
 
     def module(self):
         """The built model with the newest weights (rebuilt only when the file changed)."""
         if not self.weights_path.exists():
-            raise PredictError("This run has no weights yet: they are written at the end of "
-                               "the first epoch")
+            raise PredictError(f"{self.run_dir}: this run has no {self.weights_path.name} yet "
+                               f"(weights are written at the end of the first epoch)")
         mtime = self.weights_path.stat().st_mtime_ns
         if self._module is None or mtime != self._mtime:
             from .checkpoint import load_weights
@@ -134,25 +232,17 @@ class Predictor:
             self._generator = None
         return self._module
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Outputs for a batch shaped like the Input (N, *shape), float32, as numpy."""
+    def run_model(self, x):
+        """The model's first output for model inputs ``x`` (a tensor already preprocessed)."""
         import torch
 
-        self.data_meta()
-        t = torch.as_tensor(np.asarray(x, dtype=np.float32))
-        if self._normalizer is not None:
-            t = self._normalizer.apply(t)
         with torch.no_grad():
-            out = self.module()(t)
-        if isinstance(out, (tuple, list)):
-            out = out[0]
-        return out.float().cpu().numpy()
+            out = self.module()(x)
+        return out[0] if isinstance(out, (tuple, list)) else out
 
-    @property
-    def normalizer(self):
-        """The normalisation training applied to inputs (None when it applied none)."""
-        self.data_meta()
-        return self._normalizer
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        """Outputs for raw samples (N, *raw_shape), float32, as numpy."""
+        return self.run_model(self.prepare(raw)).float().cpu().numpy()
 
     def node_module(self, name: str):
         """The sub-module of the node called ``name`` (a clear error when it has none)."""
@@ -167,22 +257,24 @@ class Predictor:
                                f"nodes with a layer: {known}")
         return nodes[name][2]
 
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, K): softmax of logits (outputs that already sum to 1 and are
-        non-negative, e.g. after a Softmax node, are kept; log-probabilities are exponentiated)."""
-        out = self.predict(x).reshape(len(x), -1)
-        if np.all(out <= 0) and np.allclose(np.exp(out).sum(axis=1), 1, atol=1e-3):
-            return np.exp(out)
-        if np.all(out >= 0) and np.allclose(out.sum(axis=1), 1, atol=1e-3):
-            return out
-        z = out - out.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+    def probabilities(self, raw: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, K) for raw samples (see ``to_probabilities``)."""
+        return to_probabilities(self.predict(raw).reshape(len(raw), -1))
 
     # --- inputs -----------------------------------------------------------------------------
 
+    def picture_shape(self) -> tuple[int, int, int] | None:
+        """(C, H, W) of a raw sample when it is a picture (a flat square counts), else None."""
+        raw = self.raw_shape
+        if len(raw) == 3 and raw[0] in (1, 3):
+            return raw
+        if len(raw) == 1 and (side := _square(raw[0])) is not None:
+            return 1, side, side
+        return None
+
     def image_input(self, gray_or_rgb: np.ndarray, crop: bool = False) -> np.ndarray:
-        """A picture (H, W) or (H, W, 3) with values in [0, 1], ink bright → one Input sample.
+        """A picture (H, W) or (H, W, 3) with values in [0, 1] → one raw sample, at the size
+        of the run's dataset samples (the run's preprocessing then fits it to the Input).
 
         ``crop`` frames the drawn strokes (a digit drawn small in a corner still fills the
         frame, as in the training digits).
@@ -195,34 +287,30 @@ class Predictor:
             # frame, MNIST digits sit in the middle 20×20 of 28×28)
             extent = self.data_meta()["extent"]
             img = _frame_strokes(img, margin=max(0.0, (1.0 / extent - 1.0) / 2))
-        shape = self.input_shape
-        if len(shape) == 3:
-            c, h, w = shape
-        elif len(shape) == 1 and (side := _square(shape[0])) is not None:
-            c, h, w = 1, side, side
-        else:
-            raise PredictError(f"Input '{self.input_name}' takes {shape}, not pictures")
+        shape = self.picture_shape()
+        if shape is None:
+            raise PredictError(f"Input '{self.input_name}' takes samples of shape "
+                               f"{self.raw_shape}, not pictures")
+        c, h, w = shape
         if img.ndim == 2:
             img = np.repeat(img[:, :, None], 3, axis=2) if c == 3 else img
         elif c == 1:
             img = img[:, :, :3].mean(axis=2)
+        else:
+            img = img[:, :, :3]
         pil = Image.fromarray(np.clip(img * 255, 0, 255).astype(np.uint8))
         pil = pil.resize((w, h), Image.Resampling.BOX if pil.width >= w else
                          Image.Resampling.BILINEAR)
-        arr = np.asarray(pil, dtype=np.float32) / 255.0 * self.data_meta()["x_max"]
+        arr = np.asarray(pil, dtype=np.float32) / 255.0
         arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
-        return arr.reshape(shape).astype(np.float32)
+        return arr.reshape(self.raw_shape).astype(np.float32)
 
-    def rows_input(self, rows: np.ndarray) -> np.ndarray:
-        """Rows of a data file (N, ...) reshaped to the Input (a clear error when they differ)."""
-        rows = np.asarray(rows, dtype=np.float32)
-        need = math.prod(self.input_shape)
+    def rows_input(self, rows: np.ndarray, source: str = "the file") -> np.ndarray:
+        """Rows of a data file (N, ...) as raw samples (a clear error when they differ)."""
+        rows = np.asarray(rows)
         if rows.ndim == 1:
             rows = rows[None]
-        if math.prod(rows.shape[1:]) != need:
-            raise PredictError(f"The file's samples have shape {rows.shape[1:]} but Input "
-                               f"'{self.input_name}' takes {self.input_shape}")
-        return rows.reshape(len(rows), *self.input_shape)
+        return self.as_raw(rows, source)
 
     # --- generators -------------------------------------------------------------------------
 
@@ -265,6 +353,20 @@ class Predictor:
         if isinstance(out, (tuple, list)):
             out = out[0]
         return out.float().cpu().numpy()
+
+
+def to_probabilities(out: np.ndarray) -> np.ndarray:
+    """Class probabilities (N, K) from a classifier's outputs: a softmax of logits (outputs
+    that already sum to 1 and are non-negative, e.g. after a Softmax node, are kept;
+    log-probabilities are exponentiated)."""
+    out = np.asarray(out, dtype=np.float64)
+    if np.all(out <= 0) and np.allclose(np.exp(out).sum(axis=1), 1, atol=1e-3):
+        return np.exp(out)
+    if np.all(out >= 0) and np.allclose(out.sum(axis=1), 1, atol=1e-3):
+        return out
+    z = out - out.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def _square(n: int) -> int | None:

@@ -192,7 +192,7 @@ def test_try_it_classifies_a_drawn_digit_and_dropped_files(qtbot, trained, tmp_p
     assert view.last_probs is not None and view.message.isHidden()
     (tmp_path / "notes.txt").write_text("not numbers\n")
     view.load_file(tmp_path / "notes.txt")
-    assert "Cannot read notes.txt as numbers" in view.message.text()
+    assert "notes.txt: cannot read it as numbers" in view.message.text()
     view.load_file(tmp_path / "model.bin")
     assert "drop a picture" in view.message.text()
 
@@ -225,6 +225,40 @@ def test_try_it_takes_a_real_file_drop(qtbot, trained, tmp_path):
     assert drop.isAccepted()
     assert sig.args[0].shape == (10,) and view.last_probs is not None
     assert view.seen.has_image()
+
+
+def test_try_it_uses_the_runs_recorded_normalisation_not_the_live_settings(qtbot, trained,
+                                                                           tmp_path):
+    """The run's preprocessing.json decides the normalisation: a record with other statistics
+    changes what Try it shows, and the graph's own (live) settings do not."""
+    import json
+    import shutil
+
+    import torch
+
+    from netbuilder.train.data import load_dataset
+
+    run = tmp_path / "run"
+    shutil.copytree(trained[0], run)
+    record = json.loads((run / "preprocessing.json").read_text())
+    assert record["normalization"] == {"mode": "none"}  # how the tiny run trained
+    record["normalization"] = {"mode": "standard", "shape": [1, 1, 1], "shift": [0.5],
+                               "scale": [0.25]}
+    (run / "preprocessing.json").write_text(json.dumps(record))
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "normalization": "minmax"}))
+    rows = load_dataset("digits").x[:2]
+    np.save(tmp_path / "rows.npy", rows)
+    view = shown_try_it(qtbot, run)
+    with qtbot.waitSignal(view.predicted, timeout=10_000) as sig:
+        view.load_file(tmp_path / "rows.npy")
+    model = view.predictor.module()
+    with torch.no_grad():
+        recorded = torch.softmax(model(torch.from_numpy((rows[:1] - 0.5) / 0.25)), -1)[0]
+        raw = torch.softmax(model(torch.from_numpy(rows[:1])), -1)[0]
+    np.testing.assert_allclose(sig.args[0], recorded.numpy(), atol=1e-5)
+    assert np.abs(sig.args[0] - raw.numpy()).max() > 1e-3  # the statistics made a difference
+    assert view.verdict.text().split()[0] == str(int(recorded.argmax()))
 
 
 def test_try_it_for_a_vae_moves_latent_sliders_through_the_decoder(qtbot, tmp_path):

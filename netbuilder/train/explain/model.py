@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..predictor import PredictError, Predictor
+from ..predictor import Predictor
 
 
 class OnRawInput(torch.nn.Module):
@@ -86,14 +86,10 @@ class RunModel:
 
     def picture(self, path: str | Path) -> torch.Tensor:
         """An image file as one input (1, *Input shape), scaled like the training pictures."""
-        from PIL import Image, UnidentifiedImageError
+        from ..predict_inputs import read_picture
 
-        try:
-            with Image.open(path) as img:
-                arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-        except (OSError, UnidentifiedImageError) as exc:
-            raise PredictError(f"{path}: cannot read it as a picture ({exc})") from None
-        return torch.from_numpy(self.predictor.image_input(arr))[None]
+        raw = self.predictor.image_input(read_picture(path))[None]
+        return torch.from_numpy(self.predictor.model_input(raw, normalized=False))
 
     def image_shape(self) -> tuple[int, int, int] | None:
         """(C, H, W) of the Input when it is a picture (a flat square counts), else None."""

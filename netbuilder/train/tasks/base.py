@@ -183,6 +183,10 @@ class Task:
     default_loss: ClassVar[str] = "mse"
     monitor: ClassVar[str] = "val_loss"
     sample_kind: ClassVar[str] = "predictions"
+    # What the trained model gives a person (the editor's Try it, ``netbuilder predict``):
+    # "classes" (probabilities over the class names), "values" (its output: regressed values,
+    # reconstructions) or "samples" (a generator: latent codes → data).
+    prediction: ClassVar[str] = "values"
     supports_distributed: ClassVar[bool] = True
     # False for tasks whose train_step steps its optimizers without a closure (L-BFGS needs one)
     supports_lbfgs: ClassVar[bool] = True

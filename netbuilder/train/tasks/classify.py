@@ -22,6 +22,7 @@ class ClassifyTask(Task):
     default_loss = "cross_entropy"
     monitor = "val_accuracy"
     sample_kind = "predictions"
+    prediction = "classes"
     metric_labels: ClassVar[dict] = {
         "loss": ("Loss", "cross-entropy of the predicted class probabilities; lower is better"),
         "accuracy": ("Accuracy", "the share of samples whose most likely class is the true one"),

@@ -45,6 +45,7 @@ class GanTask(Task):
     default_loss = "bce"
     monitor = "val_loss"
     sample_kind = "generated"
+    prediction = "samples"
     needs_labels = False
     supports_distributed = False
     supports_lbfgs = False

@@ -44,6 +44,7 @@ class VaeTask(Task):
     default_loss = "bce"
     monitor = "val_loss"
     sample_kind = "generated"
+    prediction = "samples"
     needs_labels = False
     supports_lbfgs = False
     metric_labels: ClassVar[dict] = {

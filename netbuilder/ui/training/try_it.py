@@ -19,12 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from ...errors import NetbuilderError
-from ...train.predictor import GENERATIVE_TASKS, Predictor, image_from_output
+from ...train.predict_inputs import DATA_SUFFIXES, IMAGE_SUFFIXES, read_picture, read_rows
+from ...train.predictor import Predictor, image_from_output
 from ..theme import colors
 from .imaging import PixelView, image_rgb, shrinkable
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-DATA_SUFFIXES = (".npy", ".csv", ".tsv", ".txt")
 PAD = 224  # pixels of the drawing pad's own image
 
 
@@ -181,9 +180,10 @@ class TryItView(QWidget):
         self.setObjectName("try_it")
         self.setAcceptDrops(True)
         self.predictor: Predictor | None = None
+        self.prediction = "values"  # what the run's task gives (Task.prediction)
         self.run_dir: Path | None = None
         self.last_probs: np.ndarray | None = None
-        self._input: np.ndarray | None = None  # the current sample(s), shaped like the Input
+        self._input: np.ndarray | None = None  # the current raw sample(s), as the data set
 
         self.title = QLabel("Try it", objectName="try_it_title")
         self.title.setProperty("role", "heading")
@@ -277,14 +277,19 @@ class TryItView(QWidget):
             self._say("Train the network (or pick a run in the Runs panel), then try it here.")
             return
         try:
-            self.predictor = Predictor(self.run_dir)
+            predictor = Predictor(self.run_dir)
+            # what the task's model gives, and the run's own preprocessing (not the live
+            # settings): read now, so that a damaged record is said at once
+            self.prediction = predictor.prediction
+            predictor.preprocessing()
         except NetbuilderError as exc:
             self._say(str(exc), error=True)
             return
+        self.predictor = predictor
         self.source.setText(f"weights of {label or self.run_dir.name}")
         self._say("")
         gen = None
-        if self.predictor.task in GENERATIVE_TASKS:
+        if self.prediction == "samples":
             try:
                 gen = self.predictor.generator()
             except NetbuilderError:
@@ -294,9 +299,9 @@ class TryItView(QWidget):
             self._build_sliders(gen[1])
         else:
             self.pages.setCurrentIndex(0)
-        classify = self.predictor.task == "classify"
-        self.bars.setVisible(classify)
-        self.output.setVisible(not classify)
+        classes = self.prediction == "classes"
+        self.bars.setVisible(classes)
+        self.output.setVisible(not classes)
         self.refresh()
 
     def refresh(self) -> None:
@@ -329,8 +334,9 @@ class TryItView(QWidget):
         self._predict(x)
 
     def _predict(self, x: np.ndarray) -> None:
+        """Show what the network makes of raw samples ``x`` (N, *raw_shape): the first one."""
         self._input = x
-        if self.predictor.task != "classify":
+        if self.prediction != "classes":
             self._reconstruct(x)
             return
         try:
@@ -371,7 +377,9 @@ class TryItView(QWidget):
         self.predicted.emit(out[0])
 
     def _show_seen(self, sample: np.ndarray) -> None:
-        s = np.asarray(sample, dtype=np.float32)
+        """Show what the network receives for a raw sample: resized as training resized it,
+        in the data's own units (before normalisation)."""
+        s = self.predictor.model_input(sample[None], normalized=False)[0]
         shape = self.predictor.input_shape
         if len(shape) == 1:
             side = round(np.sqrt(s.size))
@@ -394,21 +402,19 @@ class TryItView(QWidget):
         suffix = path.suffix.lower()
         try:
             if suffix in IMAGE_SUFFIXES:
-                from PIL import Image, UnidentifiedImageError
-
-                try:
-                    with Image.open(path) as im:
-                        gray = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
-                except (OSError, UnidentifiedImageError) as exc:
-                    self._say(f"Cannot read the picture {path.name}: {exc}", error=True)
+                rgb = read_picture(path)
+                gray = rgb.mean(axis=2)
+                shape = self.predictor.picture_shape()
+                if shape is not None and shape[0] == 3:  # a colour photo: taken as it is
+                    self.pad.set_array(gray)
+                    self._predict(self.predictor.image_input(rgb)[None])
                     return
                 if gray.mean() > 0.5:  # dark ink on white paper: the training digits are bright
                     gray = 1.0 - gray
                 self.pad.set_array(gray)
                 self._predict(self.predictor.image_input(gray, crop=True)[None])
             elif suffix in DATA_SUFFIXES:
-                rows = _read_rows(path)
-                self._predict(self.predictor.rows_input(rows))
+                self._predict(self.predictor.rows_input(read_rows(path), path.name))
             else:
                 self._say(f"{path.name}: drop a picture ({', '.join(IMAGE_SUFFIXES)}) or a data "
                           f"file (.npy, .csv)", error=True)
@@ -479,15 +485,3 @@ class TryItView(QWidget):
         self.message.setProperty("role", "field-error" if error else "muted")
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
-
-
-def _read_rows(path: Path) -> np.ndarray:
-    from ...train.data import DataError
-
-    try:
-        if path.suffix.lower() == ".npy":
-            return np.load(path, allow_pickle=False)  # never unpickle a stranger's file
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        return np.loadtxt(path, delimiter=delimiter, dtype=np.float32, ndmin=2)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"Cannot read {path.name} as numbers: {exc}", path=str(path)) from None
