@@ -20,6 +20,7 @@ class ClassifyTask(Task):
     default_loss = "cross_entropy"
     monitor = "val_accuracy"
     sample_kind = "predictions"
+    supports_adversarial = True
     metric_labels: ClassVar[dict] = {
         "loss": ("Loss", "cross-entropy of the predicted class probabilities; lower is better"),
         "accuracy": ("Accuracy", "the share of samples whose most likely class is the true one"),
