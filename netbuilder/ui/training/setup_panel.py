@@ -36,7 +36,17 @@ LABELS = {"dataset": "Dataset", "task": "Task", "loss": "Loss", "optimizer": "Op
           "schedule": "LR schedule", "warmup_steps": "Warm-up steps", "batch_size": "Batch size",
           "epochs": "Epochs", "val_split": "Validation", "seed": "Seed",
           "device": "Device", "precision": "Precision", "normalization": "Normalization",
-          "grad_clip": "Clip gradients"}
+          "grad_clip": "Clip gradients", "adversarial.method": "Attack",
+          "adversarial.eps": "ε", "adversarial.fraction": "Share of batch",
+          "adversarial.steps": "PGD steps", "adversarial.step_size": "PGD step size"}
+ADVERSARIAL_TIPS = {
+    "method": "Train on adversarial examples too (classify and regress): FGSM or PGD attacks "
+              "of a share of each batch",
+    "eps": "The attack's size: each input value moves at most this much (in the units the "
+           "network receives, after normalisation)",
+    "fraction": "The share of each batch replaced by its adversarial examples",
+    "steps": "PGD's signed-gradient steps per example",
+    "step_size": "PGD's step (0: 2.5 × ε / steps)"}
 
 
 class SetupForm(QWidget):
@@ -128,6 +138,17 @@ class SetupForm(QWidget):
         early.toggled.connect(self._commit_early)
         self._add(run, "early_stopping", early, label="Early stop")
 
+        robust = self._group(layout, "Adversarial training")
+        from ...train.config import ADVERSARIAL_METHODS
+
+        self._choice(robust, "adversarial.method", ADVERSARIAL_METHODS)
+        self._number(robust, "adversarial.eps", 0.0, 1e6)
+        self._number(robust, "adversarial.fraction", 0.0, 1.0, decimals=2, step=0.1)
+        self._int(robust, "adversarial.steps", 1, 10_000)
+        self._number(robust, "adversarial.step_size", 0.0, 1e6)
+        for name, tip in ADVERSARIAL_TIPS.items():
+            self.fields[f"adversarial.{name}"].setToolTip(tip)
+
         hw = self._group(layout, "Hardware")
         self._choice(hw, "device", ("auto", "cpu", "cuda", "mps"), editable=True)
         self._choice(hw, "precision", PRECISIONS)
@@ -174,7 +195,7 @@ class SetupForm(QWidget):
         self.errors[key] = error
 
     def _choice(self, form, key: str, choices, editable: bool = False) -> None:
-        box = QComboBox(objectName=f"setup_{key}")
+        box = QComboBox(objectName=f"setup_{key.replace('.', '_')}")
         _compact(box)
         box.addItems(list(choices))
         box.setEditable(editable)
@@ -186,11 +207,11 @@ class SetupForm(QWidget):
     def _number(self, form, key: str, lo: float, hi: float, decimals: int = 6,
                 step: float | None = None) -> None:
         if step is None:  # learning rates and friends: free text, any magnitude
-            edit = QLineEdit(objectName=f"setup_{key}")
+            edit = QLineEdit(objectName=f"setup_{key.replace('.', '_')}")
             edit.editingFinished.connect(lambda: self._commit_text_number(key, edit))
             self._add(form, key, edit)
             return
-        spin = QDoubleSpinBox(objectName=f"setup_{key}")
+        spin = QDoubleSpinBox(objectName=f"setup_{key.replace('.', '_')}")
         spin.setRange(lo, hi)
         spin.setDecimals(decimals)
         spin.setSingleStep(step)
@@ -223,7 +244,7 @@ class SetupForm(QWidget):
                 self._add(form, key, edit, label=label)
 
     def _int(self, form, key: str, lo: int, hi: int) -> None:
-        spin = QSpinBox(objectName=f"setup_{key}")
+        spin = QSpinBox(objectName=f"setup_{key.replace('.', '_')}")
         spin.setRange(lo, hi)
         spin.setKeyboardTracking(False)
         spin.editingFinished.connect(lambda: self._commit(key, spin.value()))
@@ -269,12 +290,16 @@ class SetupForm(QWidget):
                         value = option_text(value)
                 elif key == "early_stopping":
                     value = cfg["early_stopping"] is not None
+                elif "." in key:  # a setting of a group (adversarial.eps)
+                    top, _, sub = key.partition(".")
+                    value = cfg[top].get(sub)
                 else:
                     value = cfg.get(key)
                 self._set_widget(w, value)
         finally:
             self._loading = False
         self._show_optimizer_settings(cfg["optimizer"])
+        self._show_adversarial_settings(cfg["adversarial"]["method"])
         self.dataset_changed.emit(cfg["dataset"])
         self._preview_timer.start()
 
@@ -287,6 +312,13 @@ class SetupForm(QWidget):
         for key, (form, row) in self.rows.items():
             if key in ("lr", "momentum", "weight_decay") or key.startswith("optimizer_options."):
                 form.setRowVisible(row, key in has)
+
+    def _show_adversarial_settings(self, method: str) -> None:
+        """ε and the share with an attack chosen; the step settings with PGD only."""
+        for name in ("eps", "fraction", "steps", "step_size"):
+            form, row = self.rows[f"adversarial.{name}"]
+            form.setRowVisible(row, method == "pgd" or (method == "fgsm" and name in
+                                                           ("eps", "fraction")))
 
     def _set_widget(self, w: QWidget, value) -> None:
         w.blockSignals(True)
@@ -313,10 +345,16 @@ class SetupForm(QWidget):
         if self._loading or self.doc is None:
             return False
         cfg = self.config_dict()
-        if cfg.get(key) == value and type(cfg.get(key)) is type(value):
+        top, dot, sub = key.partition(".")
+        holder = cfg[top] if dot else cfg  # a group's setting (adversarial.eps) or a setting
+        name = sub if dot else key
+        if holder.get(name) == value and type(holder.get(name)) is type(value):
             self._clear_error(key)
             return True
-        cfg[key] = value
+        if dot:
+            cfg[top] = {**holder, name: value}
+        else:
+            cfg[key] = value
         if key == "optimizer":  # the options the new optimizer does not take go
             from ...train.config import OPTIMIZER_OPTIONS
 
@@ -435,8 +473,9 @@ class SetupForm(QWidget):
         cfg = self.config_dict()
         if key.startswith("dataset_options."):
             cfg["dataset_options"] = {**cfg["dataset_options"], key.split(".", 1)[1]: value or None}
-        elif key.startswith("optimizer_options."):
-            cfg["optimizer_options"] = {**cfg["optimizer_options"], key.split(".", 1)[1]: value}
+        elif "." in key:  # optimizer_options.eps, adversarial.eps
+            top, _, sub = key.partition(".")
+            cfg[top] = {**cfg[top], sub: value}
         else:
             cfg[key] = value
         try:
