@@ -4,9 +4,10 @@ This module is the one place where the numbers of a training run are defined: th
 samples in each epoch, the losses, the optimizers (L-BFGS's defaults included, frozen
 parameters left out), the learning-rate schedules, how frozen layers run, a denoising
 autoencoder's corruption, a VAE's terms, a GAN's scores, an RBM's contrastive-divergence
-loss and the FGSM/PGD examples of adversarial training. netbuilder's trainer imports it; the exporter copies this file unchanged beside
-``train.py``, which imports it too. So the app and the exported script cannot
-drift apart: there is nothing to keep in step (tests/train/test_parity.py checks the outcome).
+loss and the FGSM/PGD examples of adversarial training. netbuilder's trainer imports it; the
+exporter copies this file unchanged beside ``train.py``, which imports it too. So the app and
+the exported script cannot drift apart: there is nothing to keep in step
+(tests/train/test_parity.py checks the outcome).
 
 NOTE: keep it self-contained: the standard library, numpy and torch only, never netbuilder.
 Errors here are plain ``ValueError``s; netbuilder checks settings before it gets here.
