@@ -30,6 +30,9 @@ from ...errors import NetbuilderError
 from ..wheel_guard import guard_wheel
 from .commands import SetTrainingConfigCommand
 from .dataset_preview import DatasetPreview
+from .option_text import BAD as _BAD
+from .option_text import option_text, parse_option
+from .setup_adversarial import add_adversarial_group, show_adversarial_settings
 
 LABELS = {"dataset": "Dataset", "task": "Task", "loss": "Loss", "optimizer": "Optimizer",
           "lr": "Learning rate", "momentum": "Momentum", "weight_decay": "Weight decay",
@@ -39,14 +42,6 @@ LABELS = {"dataset": "Dataset", "task": "Task", "loss": "Loss", "optimizer": "Op
           "grad_clip": "Clip gradients", "adversarial.method": "Attack",
           "adversarial.eps": "ε", "adversarial.fraction": "Share of batch",
           "adversarial.steps": "PGD steps", "adversarial.step_size": "PGD step size"}
-ADVERSARIAL_TIPS = {
-    "method": "Train on adversarial examples too (classify and regress): FGSM or PGD attacks "
-              "of a share of each batch",
-    "eps": "The attack's size: each input value moves at most this much (in the units the "
-           "network receives, after normalisation)",
-    "fraction": "The share of each batch replaced by its adversarial examples",
-    "steps": "PGD's signed-gradient steps per example",
-    "step_size": "PGD's step (0: 2.5 × ε / steps)"}
 
 
 class SetupForm(QWidget):
@@ -138,16 +133,7 @@ class SetupForm(QWidget):
         early.toggled.connect(self._commit_early)
         self._add(run, "early_stopping", early, label="Early stop")
 
-        robust = self._group(layout, "Adversarial training")
-        from ...train.config import ADVERSARIAL_METHODS
-
-        self._choice(robust, "adversarial.method", ADVERSARIAL_METHODS)
-        self._number(robust, "adversarial.eps", 0.0, 1e6)
-        self._number(robust, "adversarial.fraction", 0.0, 1.0, decimals=2, step=0.1)
-        self._int(robust, "adversarial.steps", 1, 10_000)
-        self._number(robust, "adversarial.step_size", 0.0, 1e6)
-        for name, tip in ADVERSARIAL_TIPS.items():
-            self.fields[f"adversarial.{name}"].setToolTip(tip)
+        add_adversarial_group(self, layout)
 
         hw = self._group(layout, "Hardware")
         self._choice(hw, "device", ("auto", "cpu", "cuda", "mps"), editable=True)
@@ -299,7 +285,7 @@ class SetupForm(QWidget):
         finally:
             self._loading = False
         self._show_optimizer_settings(cfg["optimizer"])
-        self._show_adversarial_settings(cfg["adversarial"]["method"])
+        show_adversarial_settings(self, cfg["adversarial"]["method"])
         self.dataset_changed.emit(cfg["dataset"])
         self._preview_timer.start()
 
@@ -312,13 +298,6 @@ class SetupForm(QWidget):
         for key, (form, row) in self.rows.items():
             if key in ("lr", "momentum", "weight_decay") or key.startswith("optimizer_options."):
                 form.setRowVisible(row, key in has)
-
-    def _show_adversarial_settings(self, method: str) -> None:
-        """ε and the share with an attack chosen; the step settings with PGD only."""
-        for name in ("eps", "fraction", "steps", "step_size"):
-            form, row = self.rows[f"adversarial.{name}"]
-            form.setRowVisible(row, method == "pgd" or (method == "fgsm" and name in
-                                                           ("eps", "fraction")))
 
     def _set_widget(self, w: QWidget, value) -> None:
         w.blockSignals(True)
@@ -527,28 +506,3 @@ def _compact(box: QComboBox) -> None:
     """Let a combo box shrink with the dock instead of forcing its longest item's width."""
     box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     box.setMinimumContentsLength(6)
-
-
-_BAD = object()  # a text that is not an option value
-
-
-def parse_option(text: str):
-    """An optimizer option typed in a field: None (empty: the default), a number, or a pair of
-    numbers ("0.9, 0.999"); ``_BAD`` otherwise."""
-    parts = [p for p in text.replace(",", " ").split() if p]
-    try:
-        numbers = [float(p) if any(c in p for c in ".eE") else int(p) for p in parts]
-    except ValueError:
-        return _BAD
-    if not numbers:
-        return None
-    return numbers[0] if len(numbers) == 1 else numbers
-
-
-def option_text(value) -> str:
-    """How a field shows an optimizer option's value."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(f"{v:g}" for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
