@@ -286,11 +286,23 @@ def _into(x, x_range):
 def fgsm(model, x, y, eps, loss_fn, x_range=None):
     """Goodfellow et al.'s fast gradient sign method: ``x + eps * sign(grad_x loss)``, clamped
     into ``x_range`` when given."""
-    return _into(x.detach() + eps * input_gradient(model, x, y, loss_fn).sign(), x_range)
+    return _into(
+        x.detach() + eps * input_gradient(model, x, y, loss_fn).sign(), x_range
+    )
 
 
-def pgd(model, x, y, eps, loss_fn, steps=10, step_size=None, x_range=None,
-        random_start=True, generator=None):
+def pgd(
+    model,
+    x,
+    y,
+    eps,
+    loss_fn,
+    steps=10,
+    step_size=None,
+    x_range=None,
+    random_start=True,
+    generator=None,
+):
     """Madry et al.'s projected gradient descent: ``steps`` signed-gradient steps of
     ``step_size`` (default 2.5 * eps / steps), each projected back into the L-infinity ball of
     radius ``eps`` around ``x`` (and into ``x_range``). The random start draws from
@@ -307,8 +319,9 @@ def pgd(model, x, y, eps, loss_fn, steps=10, step_size=None, x_range=None,
     return adv.detach()
 
 
-def adversarial_batch(model, x, y, loss_fn, method="fgsm", eps=0.1, fraction=0.5, steps=7,
-                      step_size=None):
+def adversarial_batch(
+    model, x, y, loss_fn, method="fgsm", eps=0.1, fraction=0.5, steps=7, step_size=None
+):
     """Adversarial training's batch: its first ``round(fraction * N)`` samples replaced by
     their FGSM or PGD examples against ``model`` (the samples are in random order already).
 
@@ -316,11 +329,13 @@ def adversarial_batch(model, x, y, loss_fn, method="fgsm", eps=0.1, fraction=0.5
     moves BatchNorm's running statistics nor draws dropout masks; ``model`` is the plain
     module (not a DistributedDataParallel wrapper, whose forward expects a backward through
     the parameters). ``eps`` is in the units the network receives (after normalisation)."""
-    k = int(round(fraction * len(x)))
+    k = round(fraction * len(x))
     if method == "none" or k == 0 or eps <= 0:
         return x
     if method not in ("fgsm", "pgd"):
-        raise ValueError(f"unknown adversarial method {method!r}; the methods are fgsm, pgd")
+        raise ValueError(
+            f"unknown adversarial method {method!r}; the methods are fgsm, pgd"
+        )
     training = model.training
     model.eval()
     try:
