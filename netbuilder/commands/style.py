@@ -25,18 +25,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.explain import grid_png, style_transfer
+    from ..train.explain import grid_png, stylise
 
     names = [n.strip() for n in args.nodes.split(",") if n.strip()]
     if not names:
         raise CommandError("--nodes needs at least one node name, e.g. conv1,conv2")
-    model = open_run(args)
-    layers = [model.node(n) for n in names]
-    content, style = model.picture(args.content), model.picture(args.style)
     losses: list[float] = []
-    out = style_transfer(model.net, layers, content, style, args.content_weight,
-                         args.style_weight, steps=args.steps, lr=args.lr,
-                         x_range=model.x_range, progress=lambda _s, loss: losses.append(loss))
+    content, style, out = stylise(open_run(args), names, args.content, args.style,
+                                  args.content_weight, args.style_weight, steps=args.steps,
+                                  lr=args.lr, progress=lambda _s, loss, _x: losses.append(loss))
     grid_png([content[0].numpy(), style[0].numpy(), out[0].numpy()], args.output,
              labels=["content", "style", "result"])
     print(f"style transfer at {', '.join(names)}: loss {losses[0]:.4g} → {losses[-1]:.4g} in "

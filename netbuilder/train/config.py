@@ -36,6 +36,10 @@ checkpoint_every   save weights + optimizer state every N epochs (1; 0 = only at
 normalization      "none" | "standard" | "minmax" (statistics of the training split)
 augmentation       {"flip": false, "shift": 0, "rotate": 0.0, "noise": 0.0} (images)
 probe              "auto" (every Conv/Linear node) | "none" | [node names] (activations)
+adversarial        adversarial training: {"method": "none"|"fgsm"|"pgd", "eps": 0.1 (in the
+                   units the network receives), "fraction": 0.5 (share of each batch replaced
+                   by its adversarial examples), "steps": 7, "step_size": 0.0 (PGD; 0:
+                   2.5·eps/steps)} (classify and regress)
 events             {"metrics_hz": 10, "images_hz": 2, "activations": true, "histograms": true,
                    "samples": true, "confusion": true}
 =================  =========================================================================
@@ -103,6 +107,39 @@ class EarlyStopping:
             _check_float("early_stopping.target", self.target, None)
 
 
+ADVERSARIAL_METHODS = ("none", "fgsm", "pgd")
+
+
+@dataclass
+class AdversarialTraining:
+    """FGSM/PGD examples mixed into every training batch (``recipe.adversarial_batch``)."""
+
+    method: str = "none"
+    eps: float = 0.1
+    fraction: float = 0.5
+    steps: int = 7  # PGD only
+    step_size: float = 0.0  # PGD only; 0: 2.5 * eps / steps
+
+    def validate(self) -> None:
+        _check_choice("adversarial.method", self.method, ADVERSARIAL_METHODS)
+        _check_float("adversarial.eps", self.eps, 0.0)
+        _check_float("adversarial.fraction", self.fraction, 0.0)
+        if self.fraction > 1:
+            raise ConfigError(f"adversarial.fraction is a share of the batch, from 0 to 1, not "
+                              f"{self.fraction}", field="adversarial.fraction")
+        _check_int("adversarial.steps", self.steps, 1)
+        _check_float("adversarial.step_size", self.step_size, 0.0)
+
+    @property
+    def on(self) -> bool:
+        return self.method != "none" and self.eps > 0 and self.fraction > 0
+
+    def recipe_options(self) -> dict:
+        """The keywords of ``recipe.adversarial_batch``."""
+        return {"method": self.method, "eps": float(self.eps), "fraction": float(self.fraction),
+                "steps": int(self.steps), "step_size": float(self.step_size) or None}
+
+
 @dataclass
 class EventSettings:
     """How much live information the trainer sends, and how often."""
@@ -153,6 +190,7 @@ class TrainingConfig:
     normalization: str = "none"
     augmentation: dict = field(default_factory=dict)
     probe: Any = "auto"
+    adversarial: AdversarialTraining = field(default_factory=AdversarialTraining)
     events: EventSettings = field(default_factory=EventSettings)
 
     def __post_init__(self) -> None:
@@ -160,6 +198,8 @@ class TrainingConfig:
             self.early_stopping = _nested(EarlyStopping, self.early_stopping, "early_stopping")
         if isinstance(self.events, dict):
             self.events = _nested(EventSettings, self.events, "events")
+        if isinstance(self.adversarial, dict):
+            self.adversarial = _nested(AdversarialTraining, self.adversarial, "adversarial")
 
     # --- JSON ------------------------------------------------------------------------------
 
@@ -304,6 +344,9 @@ class TrainingConfig:
         if not isinstance(self.events, EventSettings):
             raise ConfigError("events must be an object", field="events")
         self.events.validate()
+        if not isinstance(self.adversarial, AdversarialTraining):
+            raise ConfigError("adversarial must be an object", field="adversarial")
+        self.adversarial.validate()
         return self
 
 

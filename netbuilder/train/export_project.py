@@ -112,6 +112,8 @@ def training_script(graph: Graph, config: TrainingConfig, cls: str):
     plan_t.penalties = penalised_layers(graph, analysis)
     plan_t.frozen = frozen_layers(graph, analysis)
     plan_t.start_weights = WEIGHTS if graph.weights is not None else None
+    if config.adversarial.on:
+        plan_t.adversarial = config.adversarial.recipe_options()
     spec = task.metrics_spec()
     plan_t.monitor = task.monitor
     plan_t.higher = spec.get(task.monitor.split("_", 1)[-1], False)

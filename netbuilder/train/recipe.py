@@ -3,10 +3,11 @@
 This module is the one place where the numbers of a training run are defined: the order of the
 samples in each epoch, the losses, the optimizers (L-BFGS's defaults included, frozen
 parameters left out), the learning-rate schedules, how frozen layers run, a denoising
-autoencoder's corruption, a VAE's terms, a GAN's scores and an RBM's contrastive-divergence
-loss. netbuilder's trainer imports it; the exporter copies this file unchanged beside
-``train.py``, which imports it too. So the app and the exported script cannot
-drift apart: there is nothing to keep in step (tests/train/test_parity.py checks the outcome).
+autoencoder's corruption, a VAE's terms, a GAN's scores, an RBM's contrastive-divergence
+loss and the FGSM/PGD examples of adversarial training. netbuilder's trainer imports it; the
+exporter copies this file unchanged beside ``train.py``, which imports it too. So the app and
+the exported script cannot drift apart: there is nothing to keep in step
+(tests/train/test_parity.py checks the outcome).
 
 NOTE: keep it self-contained: the standard library, numpy and torch only, never netbuilder.
 Errors here are plain ``ValueError``s; netbuilder checks settings before it gets here.
@@ -263,6 +264,89 @@ def cd_loss(rbm, v0, k, start=None):
 def rbm_recon_error(rbm, v0):
     """Mean squared error of one up-down pass: how well the RBM reproduces its input."""
     return (rbm.visible_probs(rbm.hidden_probs(v0)) - v0).pow(2).mean()
+
+
+# --- adversarial examples --------------------------------------------------------------------
+# One FGSM/PGD implementation: adversarial training here and in train.py, and netbuilder's
+# attack views and `netbuilder attack` (train/explain/adversarial.py) call these.
+
+
+def input_gradient(model, x, y, loss_fn):
+    """The gradient of ``loss_fn(model(x), y)`` with respect to the input ``x`` (the model's
+    parameters get no gradient)."""
+    x = x.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(loss_fn(model(x), y), x)
+    return grad
+
+
+def _into(x, x_range):
+    return x if x_range is None else x.clamp(x_range[0], x_range[1])
+
+
+def fgsm(model, x, y, eps, loss_fn, x_range=None):
+    """Goodfellow et al.'s fast gradient sign method: ``x + eps * sign(grad_x loss)``, clamped
+    into ``x_range`` when given."""
+    return _into(
+        x.detach() + eps * input_gradient(model, x, y, loss_fn).sign(), x_range
+    )
+
+
+def pgd(
+    model,
+    x,
+    y,
+    eps,
+    loss_fn,
+    steps=10,
+    step_size=None,
+    x_range=None,
+    random_start=True,
+    generator=None,
+):
+    """Madry et al.'s projected gradient descent: ``steps`` signed-gradient steps of
+    ``step_size`` (default 2.5 * eps / steps), each projected back into the L-infinity ball of
+    radius ``eps`` around ``x`` (and into ``x_range``). The random start draws from
+    ``generator`` (torch's own stream when None)."""
+    x = x.detach()
+    step = 2.5 * eps / steps if step_size is None else step_size
+    adv = x.clone()
+    if random_start and eps > 0:
+        noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        adv = _into(adv + (noise * 2 - 1) * eps, x_range)
+    for _ in range(steps):
+        adv = adv + step * input_gradient(model, adv, y, loss_fn).sign()
+        adv = _into(torch.max(torch.min(adv, x + eps), x - eps), x_range)
+    return adv.detach()
+
+
+def adversarial_batch(
+    model, x, y, loss_fn, method="fgsm", eps=0.1, fraction=0.5, steps=7, step_size=None
+):
+    """Adversarial training's batch: its first ``round(fraction * N)`` samples replaced by
+    their FGSM or PGD examples against ``model`` (the samples are in random order already).
+
+    NOTE: the examples are made with the model in inference mode, so making them neither
+    moves BatchNorm's running statistics nor draws dropout masks; ``model`` is the plain
+    module (not a DistributedDataParallel wrapper, whose forward expects a backward through
+    the parameters). ``eps`` is in the units the network receives (after normalisation)."""
+    k = round(fraction * len(x))
+    if method == "none" or k == 0 or eps <= 0:
+        return x
+    if method not in ("fgsm", "pgd"):
+        raise ValueError(
+            f"unknown adversarial method {method!r}; the methods are fgsm, pgd"
+        )
+    training = model.training
+    model.eval()
+    try:
+        with torch.autocast(x.device.type, enabled=False):
+            if method == "fgsm":
+                adv = fgsm(model, x[:k], y[:k], eps, loss_fn)
+            else:
+                adv = pgd(model, x[:k], y[:k], eps, loss_fn, steps, step_size)
+    finally:
+        model.train(training)
+    return torch.cat([adv.to(x.dtype), x[k:]]) if k < len(x) else adv.to(x.dtype)
 
 
 # --- optimizers and schedules ----------------------------------------------------------------

@@ -14,7 +14,7 @@ WORKSPACES = ("design", "training")
 SHOWN = {
     "design": ("palette", "inspector", "training", "problems", "summary", "code"),
     "training": ("training", "inspector", "curves", "feature_maps", "samples", "confusion",
-                 "histograms", "try_it", "runs", "explain", "embedding", "experiments"),
+                 "histograms", "try_it", "runs", "explain", "embedding", "style", "experiments"),
 }
 KEY_WORKSPACE = "window/workspace"
 

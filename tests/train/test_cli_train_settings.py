@@ -29,7 +29,7 @@ def test_set_changes_any_setting_including_nested_ones(tmp_path, capsys):
 
 @pytest.mark.parametrize(("setting", "message"), [
     ("lrate=0.1", "--set lrate: unknown training setting 'lrate'; the settings are: "
-                  "augmentation, batch_size,"),
+                  "adversarial, augmentation, batch_size,"),
     ("lr=-1", "--set lr: lr must be a number above 0, not -1"),
     ("val_split=1.5", "--set val_split: val_split must be below 1"),
     ("optimizer=adamx", "--set optimizer: optimizer must be one of sgd, rmsprop, adagrad"),

@@ -158,7 +158,7 @@ def test_style_transfer_lowers_its_loss_and_keeps_the_content_without_style():
     content, style = picture(1, (1, 1, 8, 8)), picture(2, (1, 1, 8, 8))
     losses = []
     out = style_transfer(model, [model[0], model[2]], content, style, style_weight=1e4,
-                         steps=30, lr=0.01, progress=lambda _s, loss: losses.append(loss))
+                         steps=30, lr=0.01, progress=lambda _s, loss, _x: losses.append(loss))
     assert out.shape == content.shape and len(losses) == 30 and losses[-1] < losses[0] / 4
     assert float(out.min()) >= 0 and float(out.max()) <= 1
     same = style_transfer(model, [model[2]], content, style, style_weight=0.0, steps=5)

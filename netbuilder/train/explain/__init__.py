@@ -27,7 +27,8 @@ _LAZY = {
     **dict.fromkeys(("Verdict", "select", "verdicts"), ".gallery"),
     **dict.fromkeys(("grid_png", "overlay_image", "overlay_png", "scatter_png"), ".images"),
     **dict.fromkeys(("RunModel", "capture"), ".model"),
-    **dict.fromkeys(("gram_matrix", "style_transfer"), ".style"),
+    **dict.fromkeys(("gram_matrix", "style_transfer", "stylise"), ".style"),
+    "StyleJob": ".style_job",
 }
 
 

@@ -1,5 +1,6 @@
 """Adversarial examples: FGSM and PGD perturbations within an ε-ball (L∞), and how accuracy
-falls as ε grows. The loss is cross-entropy on the model's outputs taken as logits."""
+falls as ε grows. The loss is cross-entropy on the model's outputs taken as logits; the
+attacks themselves are the training recipe's (adversarial training makes the same ones)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,19 +8,13 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from .. import recipe
 from ..predictor import PredictError
 from . import ATTACKS
 
 
-def _loss_grad(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    x = x.detach().clone().requires_grad_(True)
-    loss = F.cross_entropy(model(x).reshape(len(x), -1), y.long())
-    (grad,) = torch.autograd.grad(loss, x)
-    return grad
-
-
-def _clamp(x: torch.Tensor, x_range: tuple[float, float] | None) -> torch.Tensor:
-    return x if x_range is None else x.clamp(x_range[0], x_range[1])
+def _cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(out.reshape(len(out), -1), y.long())
 
 
 def _check_eps(eps: float) -> None:
@@ -31,7 +26,7 @@ def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
          x_range: tuple[float, float] | None = None) -> torch.Tensor:
     """``x + ε·sign(∇ₓ loss)`` (then clamped into ``x_range`` when given)."""
     _check_eps(eps)
-    return _clamp(x.detach() + eps * _loss_grad(model, x, y).sign(), x_range)
+    return recipe.fgsm(model, x, y, eps, _cross_entropy, x_range)
 
 
 def pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 10,
@@ -39,19 +34,11 @@ def pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, st
         random_start: bool = True, seed: int = 0) -> torch.Tensor:
     """Projected gradient descent (Madry et al.): ``steps`` signed-gradient steps of
     ``step_size`` (default 2.5·ε/steps), each projected back into the L∞ ball of radius ε
-    around ``x`` (and into ``x_range``)."""
+    around ``x`` (and into ``x_range``); the random start is drawn from ``seed``."""
     _check_eps(eps)
-    x = x.detach()
-    step = 2.5 * eps / steps if step_size is None else step_size
-    adv = x.clone()
-    if random_start and eps > 0:
-        gen = torch.Generator(device=x.device).manual_seed(seed)
-        adv = adv + (torch.rand(x.shape, generator=gen, device=x.device) * 2 - 1) * eps
-        adv = _clamp(adv, x_range)
-    for _ in range(steps):
-        adv = adv + step * _loss_grad(model, adv, y).sign()
-        adv = _clamp(torch.max(torch.min(adv, x + eps), x - eps), x_range)
-    return adv.detach()
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    return recipe.pgd(model, x, y, eps, _cross_entropy, steps, step_size, x_range,
+                      random_start, gen)
 
 
 @torch.no_grad()

@@ -3,12 +3,13 @@ content image and whose Gram matrices there match a style image's."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from ..predictor import PredictError
-from .model import capture
+from .model import RunModel, capture
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -26,9 +27,12 @@ def style_transfer(model: torch.nn.Module, layers: Sequence[torch.nn.Module],
                    content: torch.Tensor, style: torch.Tensor, content_weight: float = 1.0,
                    style_weight: float = 1000.0, steps: int = 200, lr: float = 0.05,
                    x_range: tuple[float, float] | None = (0.0, 1.0),
-                   progress: Callable[[int, float], None] | None = None) -> torch.Tensor:
+                   progress: Callable[[int, float, torch.Tensor], bool | None] | None = None
+                   ) -> torch.Tensor:
     """Optimise a copy of ``content`` (1, *shape) with Adam for ``steps`` steps; the loss is
-    ``content_weight``·Σ MSE(features, content's) + ``style_weight``·Σ MSE(Gram, style's)."""
+    ``content_weight``·Σ MSE(features, content's) + ``style_weight``·Σ MSE(Gram, style's).
+    ``progress(step, loss, image)`` follows each step; when it returns True the optimisation
+    ends there (a person pressed Stop)."""
     if not layers:
         raise PredictError("Style transfer needs at least one node whose features to match")
     with torch.no_grad(), capture(layers) as seen:
@@ -50,6 +54,25 @@ def style_transfer(model: torch.nn.Module, layers: Sequence[torch.nn.Module],
             if x_range is not None:
                 with torch.no_grad():
                     image.clamp_(x_range[0], x_range[1])
-            if progress is not None:
-                progress(step, float(loss.detach()))
+            if progress is not None and progress(step, float(loss.detach()), image.detach()):
+                break
     return image.detach()
+
+
+def stylise(run: RunModel, nodes: Sequence[str], content: str | Path | torch.Tensor,
+            style: str | Path | torch.Tensor, content_weight: float = 1.0,
+            style_weight: float = 1000.0, steps: int = 200, lr: float = 0.05,
+            progress: Callable[[int, float, torch.Tensor], bool | None] | None = None
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Style transfer with a run's trained model: ``nodes`` by name, the pictures as files (or
+    inputs already shaped like the Input). Returns (content, style, result) inputs."""
+    names = [n.strip() for n in nodes if n.strip()]
+    if not names:
+        raise PredictError("Style transfer needs at least one node whose features to match, "
+                           "e.g. conv1,conv2")
+    layers = [run.node(n) for n in names]
+    content = content if isinstance(content, torch.Tensor) else run.picture(content)
+    style = style if isinstance(style, torch.Tensor) else run.picture(style)
+    out = style_transfer(run.net, layers, content, style, content_weight, style_weight,
+                         steps=steps, lr=lr, x_range=run.x_range, progress=progress)
+    return content, style, out

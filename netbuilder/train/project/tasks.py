@@ -57,6 +57,7 @@ class TaskPlan:
     unused_parameters: bool = False  # the forward leaves some out (an RBM's visible bias)
     frozen: list = field(default_factory=list)  # module paths of frozen nodes (FROZEN)
     start_weights: str | None = None  # the weights file --weights defaults to (the graph's)
+    adversarial: dict | None = None  # recipe.adversarial_batch's settings, when it trains so
 
     @property
     def labelled(self) -> bool:
@@ -138,6 +139,10 @@ def _settings(parts, task: TaskPlan, config) -> None:
                  f"probabilities={task.probabilities!r})")
     if task.frozen:
         c.append(f"FROZEN = {literal(tuple(task.frozen))}")
+    if task.adversarial:
+        rows = "".join(f"    {literal(k)}: {literal(v)},\n" for k, v in task.adversarial.items())
+        c.append(f"# adversarial training: a share of each batch replaced by its attacks\n"
+                 f"ADVERSARIAL = {{\n{rows}}}")
     if task.denoise:
         c += [f"DENOISE = {literal(o['denoise'])}", f"STRENGTH = {float(o['strength'])!r}"]
     if task.spec.objective == "elbo":
@@ -231,13 +236,18 @@ def _supervised_step(task: TaskPlan, config) -> str:
     clip = ["if GRAD_CLIP:", "    torch.nn.utils.clip_grad_norm_(net.parameters(), GRAD_CLIP)"]
     backward = f"(loss{reg}).backward()" if reg else "loss.backward()"
     head = f"def train_step(net, optimizer, {args}):\n"
+    # adversarial examples: made once per step (before L-BFGS's closure too)
+    adv = ["plain = net.module if isinstance(net, DistributedDataParallel) else net",
+           "x = recipe.adversarial_batch(plain, x, y, LOSS, **ADVERSARIAL)"] \
+        if task.adversarial else []
     if config.optimizer == "lbfgs":
         lines = ["optimizer.zero_grad(set_to_none=True)", *body, backward, *clip, "return loss"]
         return (head + '    """One L-BFGS step on a batch (it re-evaluates the loss through a '
-                'closure)."""\n\n    def closure():\n' + _indent(lines, "        ") +
+                'closure)."""\n' + _indent(adv, "    ") + '\n    def closure():\n' +
+                _indent(lines, "        ") +
                 "\n    return optimizer.step(closure).detach()")
-    lines = ["optimizer.zero_grad(set_to_none=True)", *body, backward, *clip, "optimizer.step()",
-             f"return {result}"]
+    lines = [*adv, "optimizer.zero_grad(set_to_none=True)", *body, backward, *clip,
+             "optimizer.step()", f"return {result}"]
     return head + '    """One optimizer step on a batch; returns its scores."""\n' + \
         _indent(lines, "    ").rstrip("\n")
 

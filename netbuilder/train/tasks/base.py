@@ -193,6 +193,9 @@ class Task:
     needs_labels: ClassVar[bool] = True
     # How an exported train.py trains this task; None: it has no standalone script
     script: ClassVar[ScriptSpec | None] = None
+    # whether ``config.adversarial`` may mix FGSM/PGD examples into its batches (a supervised
+    # step whose loss compares the model's output with a target)
+    supports_adversarial: ClassVar[bool] = False
     # Inputs the graph has; each gets samples of the one dataset (a siamese pair: 2).
     graph_inputs: ClassVar[int] = 1
     # --- what the dashboard says (read by the window; nothing there names a task) ---
@@ -218,6 +221,11 @@ class Task:
             raise TrainingError(f"The {self.name} task cannot use the L-BFGS optimizer (its "
                                 f"updates take no closure): choose adam, adamw or sgd",
                                 field="optimizer")
+        if config.adversarial.on and not self.supports_adversarial:
+            raise TrainingError(f"The {self.name} task cannot train on adversarial examples "
+                                f"(they need a loss against labels: classify or regress): set "
+                                f"adversarial training's method to none",
+                                field="adversarial.method")
 
     # --- set-up ------------------------------------------------------------------------------
 
@@ -323,7 +331,20 @@ class Task:
         """Extra per-batch metrics as detached tensors (accuracy, ...)."""
         return {}
 
+    def adversarial(self, ctx: StepContext, batch: dict) -> dict:
+        """The batch with a share of its inputs replaced by adversarial examples, when
+        ``config.adversarial`` asks for them (the recipe's, as the exported train.py does)."""
+        adv = self.config.adversarial
+        if not adv.on:
+            return batch
+        from ..recipe import adversarial_batch
+
+        x = adversarial_batch(ctx.module, batch["x"], self.target(ctx, batch), ctx.loss_fn,
+                              **adv.recipe_options())
+        return {**batch, "x": x}
+
     def train_step(self, ctx: StepContext, batch: dict) -> dict[str, torch.Tensor]:
+        batch = self.adversarial(ctx, batch)
         opt = ctx.optimizers[0]
         if isinstance(opt, torch.optim.LBFGS):
             return self._lbfgs_step(ctx, batch, opt)

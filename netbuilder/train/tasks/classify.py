@@ -23,6 +23,7 @@ class ClassifyTask(Task):
     monitor = "val_accuracy"
     sample_kind = "predictions"
     prediction = "classes"
+    supports_adversarial = True
     metric_labels: ClassVar[dict] = {
         "loss": ("Loss", "cross-entropy of the predicted class probabilities; lower is better"),
         "accuracy": ("Accuracy", "the share of samples whose most likely class is the true one"),

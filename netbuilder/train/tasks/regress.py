@@ -21,6 +21,7 @@ class RegressTask(Task):
     default_loss = "mse"
     monitor = "val_loss"
     sample_kind = "predictions"
+    supports_adversarial = True
     metric_labels: ClassVar[dict] = {
         "mae": ("Mean absolute error", "the average distance between prediction and target, in "
                                        "the target's units"),

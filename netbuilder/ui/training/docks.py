@@ -51,6 +51,7 @@ class Dashboard(QObject):
         self._add(DOCK_EXPERIMENTS, "Experiments", lambda: make_experiments(self), BOTTOM,
                   "curves")
         self._add("embedding", "Embedding", self._make_embedding, BOTTOM, "curves")
+        self._add("style", "Style transfer", self._make_style, BOTTOM, "curves")
         for name in ("summary", "code"):
             if name in window.docks:
                 window.docks[name].raise_()
@@ -188,6 +189,14 @@ class Dashboard(QObject):
         view.set_run(self.controller.run_dir or self.controller.last_run_dir)
         return view
 
+    def _make_style(self):
+        from .style_view import StyleView
+
+        view = StyleView()
+        view.set_run(self.controller.run_dir or self.controller.last_run_dir)
+        view.select_nodes(self._selected_names())
+        return view
+
     def _make_runs(self):
         from .runs import RunsPanel
 
@@ -311,6 +320,9 @@ class Dashboard(QObject):
         explain = self.built("explain")
         if explain is not None and self.controller.run_dir is not None:
             explain.set_run(self.controller.run_dir)
+        style = self.built("style")
+        if style is not None and self.controller.run_dir is not None and style.job is None:
+            style.set_run(self.controller.run_dir)
 
     def _state_changed(self, state: str) -> None:
         if state == "starting":
@@ -341,6 +353,15 @@ class Dashboard(QObject):
         name = self.controller.followed
         if hist is not None and name is not None:
             hist.select_layer(name)
+        style = self.built("style")
+        if style is not None:
+            style.select_nodes(self._selected_names(ids))
+
+    def _selected_names(self, ids: list | None = None) -> list[str]:
+        """The names of the nodes selected on the canvas (of the top-level graph)."""
+        canvas, graph = self.window.canvas, self.window.document.graph
+        ids = canvas.selected_ids() if ids is None else ids
+        return [] if canvas.path else [graph.node(i).name for i in ids if i in graph]
 
     def _follow_selection(self, view, ids: list | None = None) -> None:
         canvas = self.window.canvas

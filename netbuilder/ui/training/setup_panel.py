@@ -30,13 +30,18 @@ from ...errors import NetbuilderError
 from ..wheel_guard import guard_wheel
 from .commands import SetTrainingConfigCommand
 from .dataset_preview import DatasetPreview
+from .option_text import BAD as _BAD
+from .option_text import option_text, parse_option
+from .setup_adversarial import add_adversarial_group, show_adversarial_settings
 
 LABELS = {"dataset": "Dataset", "task": "Task", "loss": "Loss", "optimizer": "Optimizer",
           "lr": "Learning rate", "momentum": "Momentum", "weight_decay": "Weight decay",
           "schedule": "LR schedule", "warmup_steps": "Warm-up steps", "batch_size": "Batch size",
           "epochs": "Epochs", "val_split": "Validation", "seed": "Seed",
           "device": "Device", "precision": "Precision", "normalization": "Normalization",
-          "grad_clip": "Clip gradients"}
+          "grad_clip": "Clip gradients", "adversarial.method": "Attack",
+          "adversarial.eps": "ε", "adversarial.fraction": "Share of batch",
+          "adversarial.steps": "PGD steps", "adversarial.step_size": "PGD step size"}
 
 
 class SetupForm(QWidget):
@@ -128,6 +133,8 @@ class SetupForm(QWidget):
         early.toggled.connect(self._commit_early)
         self._add(run, "early_stopping", early, label="Early stop")
 
+        add_adversarial_group(self, layout)
+
         hw = self._group(layout, "Hardware")
         self._choice(hw, "device", ("auto", "cpu", "cuda", "mps"), editable=True)
         self._choice(hw, "precision", PRECISIONS)
@@ -174,7 +181,7 @@ class SetupForm(QWidget):
         self.errors[key] = error
 
     def _choice(self, form, key: str, choices, editable: bool = False) -> None:
-        box = QComboBox(objectName=f"setup_{key}")
+        box = QComboBox(objectName=f"setup_{key.replace('.', '_')}")
         _compact(box)
         box.addItems(list(choices))
         box.setEditable(editable)
@@ -186,11 +193,11 @@ class SetupForm(QWidget):
     def _number(self, form, key: str, lo: float, hi: float, decimals: int = 6,
                 step: float | None = None) -> None:
         if step is None:  # learning rates and friends: free text, any magnitude
-            edit = QLineEdit(objectName=f"setup_{key}")
+            edit = QLineEdit(objectName=f"setup_{key.replace('.', '_')}")
             edit.editingFinished.connect(lambda: self._commit_text_number(key, edit))
             self._add(form, key, edit)
             return
-        spin = QDoubleSpinBox(objectName=f"setup_{key}")
+        spin = QDoubleSpinBox(objectName=f"setup_{key.replace('.', '_')}")
         spin.setRange(lo, hi)
         spin.setDecimals(decimals)
         spin.setSingleStep(step)
@@ -223,7 +230,7 @@ class SetupForm(QWidget):
                 self._add(form, key, edit, label=label)
 
     def _int(self, form, key: str, lo: int, hi: int) -> None:
-        spin = QSpinBox(objectName=f"setup_{key}")
+        spin = QSpinBox(objectName=f"setup_{key.replace('.', '_')}")
         spin.setRange(lo, hi)
         spin.setKeyboardTracking(False)
         spin.editingFinished.connect(lambda: self._commit(key, spin.value()))
@@ -269,12 +276,16 @@ class SetupForm(QWidget):
                         value = option_text(value)
                 elif key == "early_stopping":
                     value = cfg["early_stopping"] is not None
+                elif "." in key:  # a setting of a group (adversarial.eps)
+                    top, _, sub = key.partition(".")
+                    value = cfg[top].get(sub)
                 else:
                     value = cfg.get(key)
                 self._set_widget(w, value)
         finally:
             self._loading = False
         self._show_optimizer_settings(cfg["optimizer"])
+        show_adversarial_settings(self, cfg["adversarial"]["method"])
         self.dataset_changed.emit(cfg["dataset"])
         self._preview_timer.start()
 
@@ -313,10 +324,16 @@ class SetupForm(QWidget):
         if self._loading or self.doc is None:
             return False
         cfg = self.config_dict()
-        if cfg.get(key) == value and type(cfg.get(key)) is type(value):
+        top, dot, sub = key.partition(".")
+        holder = cfg[top] if dot else cfg  # a group's setting (adversarial.eps) or a setting
+        name = sub if dot else key
+        if holder.get(name) == value and type(holder.get(name)) is type(value):
             self._clear_error(key)
             return True
-        cfg[key] = value
+        if dot:
+            cfg[top] = {**holder, name: value}
+        else:
+            cfg[key] = value
         if key == "optimizer":  # the options the new optimizer does not take go
             from ...train.config import OPTIMIZER_OPTIONS
 
@@ -435,8 +452,9 @@ class SetupForm(QWidget):
         cfg = self.config_dict()
         if key.startswith("dataset_options."):
             cfg["dataset_options"] = {**cfg["dataset_options"], key.split(".", 1)[1]: value or None}
-        elif key.startswith("optimizer_options."):
-            cfg["optimizer_options"] = {**cfg["optimizer_options"], key.split(".", 1)[1]: value}
+        elif "." in key:  # optimizer_options.eps, adversarial.eps
+            top, _, sub = key.partition(".")
+            cfg[top] = {**cfg[top], sub: value}
         else:
             cfg[key] = value
         try:
@@ -488,28 +506,3 @@ def _compact(box: QComboBox) -> None:
     """Let a combo box shrink with the dock instead of forcing its longest item's width."""
     box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     box.setMinimumContentsLength(6)
-
-
-_BAD = object()  # a text that is not an option value
-
-
-def parse_option(text: str):
-    """An optimizer option typed in a field: None (empty: the default), a number, or a pair of
-    numbers ("0.9, 0.999"); ``_BAD`` otherwise."""
-    parts = [p for p in text.replace(",", " ").split() if p]
-    try:
-        numbers = [float(p) if any(c in p for c in ".eE") else int(p) for p in parts]
-    except ValueError:
-        return _BAD
-    if not numbers:
-        return None
-    return numbers[0] if len(numbers) == 1 else numbers
-
-
-def option_text(value) -> str:
-    """How a field shows an optimizer option's value."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(f"{v:g}" for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
