@@ -19,6 +19,7 @@ from . import (
     resnet,
     small,
     squeeze_shuffle,
+    tv_ops,
     unet,
     vgg,
     vit,
@@ -53,6 +54,8 @@ CASES: dict[str, Case] = {
     "vgg11_bn": Case(vgg.VGG, _images(3, 32)),
     "mobilenet_v2": Case(mobilenet.MobileNetV2, _images(3, 32)),
     "efficientnet": Case(efficientnet.TinyEfficientNet, _images(3, 32)),
+    "efficientnet_tv": Case(lambda: efficientnet.TinyEfficientNet(
+        drop=lambda p: tv_ops.StochasticDepth(p, "row")), _images(3, 32)),
     "densenet": Case(densenet.DenseNet, _images(3, 32)),
     "vit": Case(vit.VisionTransformer, _images(3, 32)),
     "vit_tokens": Case(vit.TokenViT, _images(3, 32)),
