@@ -65,6 +65,7 @@ CASES: dict[str, Case] = {
     "dcgan_generator": Case(generative.Generator, _images(16, 1)),
     "vae": Case(generative.VAE, _images(1, 28)),
     "mnist": Case(small.MnistNet, _images(1, 28)),
+    "mnist_rnn": Case(small.MnistRNN, _images(1, 28)),
     "device_check": Case(small.DeviceCheckNet, _images(3, 16)),
     "squeezenet": Case(squeeze_shuffle.SqueezeNet, _images(3, 32)),
     "shufflenet_v2": Case(squeeze_shuffle.ShuffleNetV2, _images(3, 32)),
