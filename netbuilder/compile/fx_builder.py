@@ -179,6 +179,8 @@ class Builder:
         return Value("tensor", nid, "out") if nid else BAD
 
     def op_get_attr(self, n: fx.Node) -> Value:
+        if n.users and all(fx_tensors.child_of_call(self.module, u) for u in n.users):
+            return Value("attr", info={"target": n.target})  # a child's layer, called below
         return fx_tensors.parameter_node(self, n)
 
     def op_output(self, n: fx.Node) -> Value:
@@ -314,6 +316,9 @@ class Builder:
         if n.target in (operator.mul, operator.sub) and self.values.get(n.args[0], BAD).kind \
                 == "noise":
             return self.uniform(n)
+        child = fx_tensors.child_of_call(self.module, n)
+        if child is not None:
+            return fx_tensors.child_layer(self, n, child)
         kind = fx_map.FUNCTIONS.get(n.target) or placeholders.aten_kind(n.target)
         if getattr(n.target, "__module__", None) == "_operator" and n.all_input_nodes \
                 and all(self.values.get(a, BAD).kind == "helper" for a in n.all_input_nodes):

@@ -12,19 +12,10 @@ from __future__ import annotations
 import torch
 from torch import fx, nn
 
-from ..layers import EmitContext
 from . import fx_map
-from .analysis import _meta_module
 from .fx_builder import BAD, HELPER, Builder, Value
-from .fx_names import describe, live_nodes
-
-
-def own_state(module: nn.Module) -> set[str]:
-    """Names of the module's own parameters and saved buffers (not its children's)."""
-    params = {k for k, v in module._parameters.items() if v is not None}
-    buffers = {k for k, v in module._buffers.items()
-               if v is not None and k not in module._non_persistent_buffers_set}
-    return params | buffers
+from .fx_names import live_nodes
+from .fx_tensors import layer_state, own_state, weight_call
 
 
 def owner(traced: fx.Graph, module: nn.Module) -> fx.Node | None:
@@ -99,14 +90,16 @@ class InlineBuilder(Builder):
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD
         found = self.base_call(n) if isinstance(n.target, fx_map.BaseForward) \
-            else self.weight_call(n)
+            else weight_call(self, n)
         if found is None:
             return BAD
-        spec, params, inputs, ports = found
+        spec, params, inputs, *ports = found
+        ports = ports[0] if ports else None
         value = self.layer(n, spec.type, params, inputs, self.base, ports)
         if value.kind != "tensor":
             return value
-        own, theirs = own_state(self.module), self.layer_state(value.node, inputs[0])
+        own = own_state(self.module)
+        theirs = layer_state(self.g, value.node, self.rec.values.get(inputs[0]))
         path = self.prefix.rstrip(".")
         if own != theirs:
             self.s.problem(f"{type(self.module).__name__} '{path}' holds the tensors "
@@ -130,43 +123,3 @@ class InlineBuilder(Builder):
             return None
         inputs, ports = self.module_inputs(n, self.module, spec)
         return None if inputs is None else (spec, params, inputs, ports)
-
-    def weight_call(self, n: fx.Node):
-        """``F.linear(x, self.weight, self.bias)``: the layer its spec's ``from_weights``
-        reads from the call, its tensors the module's own of the same names."""
-        kind = fx_map.WEIGHT_FUNCTIONS[n.target]
-        names, defaults = fx_map.SIGNATURES[kind]
-        b = fx_map.bind(names, defaults, n.args, n.kwargs)
-        what = describe(n, self.module)
-        for key in fx_map.WEIGHT_ARGS:
-            arg = b.get(key)
-            if not isinstance(arg, fx.Node):
-                continue
-            v = self.values.get(arg)
-            if v is None or v.kind != "attr" or v.info["target"] != key:
-                name = arg.target if arg.op == "get_attr" else arg.name
-                self.s.problem(f"{what} with '{self.prefix}{name}' as its {key}: only the "
-                               f"module's own tensor named {key} can become a layer's", n)
-                return None
-            b[key] = self.rec.values[arg]
-        x = self.rec.values.get(b["input"])
-        spec = fx_map.weight_spec(kind, x.dim() - 1) if isinstance(x, torch.Tensor) else None
-        if spec is None:
-            self.s.problem(f"{what} on a value of shape {tuple(getattr(x, 'shape', ()))} has no "
-                           f"layer", n)
-            return None
-        try:
-            params = spec.from_weights(b)
-        except fx_map.Unsupported as exc:
-            self.s.problem(f"{what} with {exc}", n)
-            return None
-        return spec, params, [b["input"]], None
-
-    def layer_state(self, nid: str, x: fx.Node) -> set[str]:
-        """The state-dict keys of the layer ``nid`` is, on the input ``x`` had."""
-        node, value = self.g.node(nid), self.rec.values.get(x)
-        dtype = "float32" if value.is_floating_point() else "int64"
-        ctx = EmitContext(name="m", params=node.params, in_vars=["i0"],
-                          in_shapes=[tuple(value.shape[1:])], in_dtypes=[dtype], out_vars=["o"])
-        init = node.spec.emit(ctx).init
-        return set(_meta_module(init).state_dict()) if init else set()

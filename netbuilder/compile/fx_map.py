@@ -34,6 +34,7 @@ def is_node(value: Any) -> bool:
 ModuleRule = Callable[[nn.Module], dict]
 _CLASSES: dict[type, LayerSpec] = {}
 _HELPERS: dict[str, LayerSpec] = {}  # netbuilder's own helper classes, by class name
+_LIBRARY: dict[str, LayerSpec] = {}  # other libraries' classes, by qualified name
 _HELPER_PREFIX = "netbuilder.layers.modules."
 
 
@@ -43,6 +44,7 @@ def _tables() -> None:
     for spec in all_specs():
         if not spec.torch_class or spec.from_module is None:
             continue
+        _LIBRARY.update(dict.fromkeys(spec.import_classes, spec))
         if spec.torch_class.startswith(_HELPER_PREFIX):
             _HELPERS[spec.torch_class[len(_HELPER_PREFIX):]] = spec
             continue
@@ -61,7 +63,7 @@ def module_rule(m: nn.Module) -> tuple[LayerSpec, ModuleRule] | None:
     _tables()
     cls = type(m)
     for base in cls.__mro__:
-        spec = _CLASSES.get(base)
+        spec = _CLASSES.get(base) or _LIBRARY.get(f"{base.__module__}.{base.__qualname__}")
         if spec is not None:
             return (spec, spec.from_module) if cls.forward is base.forward else None
     spec = _HELPERS.get(cls.__name__)

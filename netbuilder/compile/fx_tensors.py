@@ -9,7 +9,9 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from ..layers import get_spec
+from ..layers import EmitContext, get_spec
+from . import fx_map
+from .fx_names import describe
 
 
 def uses_state(n: fx.Node, mod: nn.Module) -> bool:
@@ -99,3 +101,112 @@ def parameter_node(b, n: fx.Node) -> Any:
 def _persistent(b) -> set[str]:
     """Paths of the buffers that go into the state dict."""
     return {f"{b.prefix}{k}" for k in b.module.state_dict(keep_vars=True)}
+
+
+# --- functional forms on a layer's tensors (F.layer_norm(x, ..., self.ln.weight, ...)) -------
+
+def own_state(module: nn.Module) -> set[str]:
+    """Names of the module's own parameters and saved buffers (not its children's)."""
+    params = {k for k, v in module._parameters.items() if v is not None}
+    buffers = {k for k, v in module._buffers.items()
+               if v is not None and k not in module._non_persistent_buffers_set}
+    return params | buffers
+
+
+def _bound(n: fx.Node) -> dict | None:
+    if n.op != "call_function" or n.target not in fx_map.WEIGHT_FUNCTIONS:
+        return None
+    names, defaults = fx_map.SIGNATURES[fx_map.WEIGHT_FUNCTIONS[n.target]]
+    return fx_map.bind(names, defaults, n.args, n.kwargs)
+
+
+def child_of_call(module: nn.Module, n: fx.Node) -> str | None:
+    """The child module (its path) whose own tensors, and nothing else, the functional call
+    ``n`` takes (``F.layer_norm(x, s, self.ln.weight, self.ln.bias, eps)``: "ln"); else None.
+    Such a call is that child's layer."""
+    b = _bound(n)
+    if b is None:
+        return None
+    children, used = set(), set()
+    for key in fx_map.WEIGHT_ARGS:
+        arg = b.get(key)
+        if arg is None:
+            continue
+        if not isinstance(arg, fx.Node) or arg.op != "get_attr":
+            return None
+        child, _, name = arg.target.rpartition(".")
+        if name != key or not child:
+            return None
+        children.add(child)
+        used.add(name)
+    if len(children) != 1:
+        return None
+    child = children.pop()
+    return child if used and used <= own_state(module.get_submodule(child)) else None
+
+
+def weight_call(b, n: fx.Node, owner: str = ""):
+    """``F.linear(x, <owner>weight, <owner>bias)`` in builder ``b``: ``(spec, params,
+    inputs)`` of the layer its spec's ``from_weights`` reads from the call, the tensors being
+    the module ``owner`` names' own of the same names; None (reported) otherwise."""
+    bound = _bound(n)
+    what = describe(n, b.module)
+    for key in fx_map.WEIGHT_ARGS:
+        arg = bound.get(key)
+        if not isinstance(arg, fx.Node):
+            continue
+        v = b.values.get(arg)
+        if v is None or v.kind != "attr" or v.info["target"] != f"{owner}{key}":
+            name = arg.target if arg.op == "get_attr" else arg.name
+            b.s.problem(f"{what} with '{b.prefix}{name}' as its {key}: only the "
+                        f"module's own tensor named {key} can become a layer's", n)
+            return None
+        bound[key] = b.rec.values[arg]
+    x = b.rec.values.get(bound["input"])
+    kind = fx_map.WEIGHT_FUNCTIONS[n.target]
+    spec = fx_map.weight_spec(kind, x.dim() - 1) if isinstance(x, torch.Tensor) else None
+    if spec is None:
+        b.s.problem(f"{what} on a value of shape {tuple(getattr(x, 'shape', ()))} has no "
+                    f"layer", n)
+        return None
+    try:
+        params = spec.from_weights(bound)
+    except fx_map.Unsupported as exc:
+        b.s.problem(f"{what} with {exc}", n)
+        return None
+    return spec, params, [bound["input"]]
+
+
+def layer_state(g, nid: str, value: torch.Tensor) -> set[str]:
+    """The state-dict keys of the layer ``nid`` of graph ``g``, on an input like ``value``."""
+    from .analysis import _meta_module
+
+    node = g.node(nid)
+    dtype = "float32" if value.is_floating_point() else "int64"
+    ctx = EmitContext(name="m", params=node.params, in_vars=["i0"],
+                      in_shapes=[tuple(value.shape[1:])], in_dtypes=[dtype], out_vars=["o"])
+    init = node.spec.emit(ctx).init
+    return set(_meta_module(init).state_dict()) if init else set()
+
+
+def child_layer(b, n: fx.Node, child: str):
+    """The functional call ``n`` on the child ``child``'s own tensors as that child's layer,
+    named as the child, so its state-dict keys are the child's (``encoder.ln.weight``)."""
+    from .fx_builder import BAD
+
+    found = weight_call(b, n, f"{child}.")
+    if found is None:
+        return BAD
+    spec, params, inputs = found
+    value = b.layer(n, spec.type, params, inputs, child.replace(".", "_"))
+    if value.kind != "tensor":
+        return value
+    mod, path = b.module.get_submodule(child), f"{b.prefix}{child}"
+    own, theirs = own_state(mod), layer_state(b.g, value.node, b.rec.values[inputs[0]])
+    if own != theirs:
+        b.s.problem(f"{type(mod).__name__} '{path}' holds the tensors {', '.join(sorted(own))} "
+                    f"but a {spec.type} layer holds {', '.join(sorted(theirs))}", n)
+        return BAD
+    b.s.state_names[path] = [*b.id_path, value.node]
+    b.s.checks.append((b.g, value.node, mod, n))
+    return b.module_value(spec, value)

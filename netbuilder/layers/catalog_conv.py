@@ -111,10 +111,15 @@ layer("Dropout", "Regularization", "Zeroes random units during training (scales 
       from_module=attrs("p"), functions=(f"{_F}dropout", "torch.dropout"),
       from_call=imp.unary("p"))
 
+# NOTE: torch takes (N, C) too (with a deprecation warning), treating it as one unbatched
+# (C, L) map: whole samples are dropped. Models do this (the PyTorch examples' mnist_rnn), and
+# the layer, being nn.Dropout2d, does the same, so such a model imports as it is.
+_DROPOUT2D = RankRule((3, 1), "(N, C, H, W)", image_rule(2).hint)
+
 layer("Dropout2d", "Regularization", "Zeroes whole random channels during training.",
       (P("p", "float", 0.5, "Probability of dropping a channel", min=0.0, max=1.0),),
       init=lambda c: call("nn.Dropout2d", (), {"p": c.params["p"]}, {"p": 0.5}),
-      aliases=("spatial dropout", "channel dropout"), short="drop", rank=image_rule(2),
+      aliases=("spatial dropout", "channel dropout"), short="drop", rank=_DROPOUT2D,
       same_shape=True, no_macs=True, subtitle=lambda p: f"p={sub.num(p['p'])}",
       passes_values=True, torch_class="torch.nn.Dropout2d", from_module=attrs("p"),
       functions=(f"{_F}dropout2d",), from_call=imp.unary("p"))

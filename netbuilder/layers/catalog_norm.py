@@ -116,3 +116,18 @@ for _type, _doc, _aliases, _rank in (
     activation(_type, _doc, (P("p", "float", 0.5, "Probability of dropping", min=0.0,
                                max=1.0),), _aliases, {"p": 0.5}, "drop",
                category="Regularization", rank=_rank, **_kw)
+
+layer("StochasticDepth", "Regularization",
+      "Stochastic depth (drop path): in training, drops a residual branch for whole samples "
+      "(row) or the whole batch, scaling the rest; the identity in evaluation.",
+      (P("p", "float", 0.1, "Probability of dropping the branch", min=0.0, max=1.0),
+       P("mode", "choice", "row", "Drop per sample (row) or for the whole batch",
+         choices=("row", "batch"))),
+      init=lambda c: call("StochasticDepth", (c.params["p"],), {"mode": c.params["mode"]},
+                          {"mode": "row"}),
+      helpers=("StochasticDepth",), aliases=("drop path", "droppath", "stochastic depth"),
+      short="drop", same_shape=True, no_macs=True, passes_values=True,
+      subtitle=lambda p: f"p={p['p']:g} {p['mode']}",
+      torch_class="netbuilder.layers.modules.StochasticDepth",
+      import_classes=("torchvision.ops.stochastic_depth.StochasticDepth",),
+      from_module=attrs("p", "mode"))

@@ -102,6 +102,25 @@ class RBM(nn.Module):
         return pv
 
 
+class StochasticDepth(nn.Module):
+    """Stochastic depth (drop path): in training, zero a residual branch for whole samples
+    ("row") or the whole batch ("batch") with probability p, scaling the rest by 1 / (1 - p)."""
+
+    def __init__(self, p, mode="row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise = noise / survival
+        return x * noise
+
+
 class Reparameterize(nn.Module):
     """VAE sampling z = mu + sigma * eps; keeps the batch-mean KL(q(z|x) || N(0, I)) in ``kl``."""
 

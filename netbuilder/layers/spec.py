@@ -262,6 +262,9 @@ class LayerSpec:
     # module instance -> params; torch functions / Tensor methods ("torch.nn.functional.relu",
     # "Tensor.relu") and bound call arguments -> (params, input tensors).
     torch_class: str | None = None
+    # Classes of other libraries it stands for, by qualified name (matched on the class's
+    # ``__module__`` and ``__qualname__``: the library is never imported for it).
+    import_classes: tuple[str, ...] = ()
     # How that torch module is called and what it returns, where it is not one tensor in and
     # one out: "recurrent" (out, h_n), "recurrent_with_cell" (out, (h_n, c_n)),
     # "self_attention" (called with query, key, value; returns out, weights).

@@ -17,6 +17,7 @@ from op_harness import OP_CATEGORIES
 from torch import nn
 
 import netbuilder as nb
+from netbuilder.layers.modules import StochasticDepth
 from netbuilder.layers.spec import _same
 
 BATCH = 3
@@ -153,6 +154,10 @@ CASES = [
     C("groupnorm", "GroupNorm", {"num_groups": 2}, [(8, 4, 4)], lambda: nn.GroupNorm(2, 8)),
     C("dropout", "Dropout", {"p": 0.3}, [(10,)], lambda: nn.Dropout(0.3)),
     C("dropout2d", "Dropout2d", {}, [(3, 4, 4)], lambda: nn.Dropout2d()),
+    # (N, C): torch drops whole samples (with a warning); the same module does so here
+    C("dropout2d-features", "Dropout2d", {}, [(6,)], lambda: nn.Dropout2d()),
+    C("stochastic-depth", "StochasticDepth", {"p": 0.2, "mode": "batch"}, [(3, 4, 4)],
+      lambda: StochasticDepth(0.2, "batch")),
     C("relu", "ReLU", {}, [(5,)], lambda: nn.ReLU()),
     C("leakyrelu", "LeakyReLU", {"negative_slope": 0.2}, [(5,)], lambda: nn.LeakyReLU(0.2)),
     C("prelu-one", "PReLU", {"init_slope": 0.1}, [(3, 4, 4)], lambda: nn.PReLU(init=0.1)),
@@ -286,7 +291,9 @@ def _check_import_mapping(node, ref: nn.Module) -> None:
     if spec.code_target is not None:  # a Module node names its class in its own parameters
         assert spec.code_target(node.params).endswith(type(ref).__name__)
         return
-    assert spec.torch_class == f"torch.nn.{type(ref).__name__}"
+    # torch.nn's class, or netbuilder's own helper the reference is
+    assert spec.torch_class in (f"torch.nn.{type(ref).__name__}",
+                                f"{type(ref).__module__}.{type(ref).__name__}")
     for key, value in spec.from_module(ref).items():
         if key == "output" and spec.torch_call:
             continue  # how the node reads the module's result: the importer reads the module

@@ -1,5 +1,6 @@
 """An EfficientNet-style network the way timm and torchvision write it: MBConv with
-squeeze-and-excitation (``x * scale``), SiLU, and stochastic depth that is the identity in eval."""
+squeeze-and-excitation (``x * scale``), SiLU, and stochastic depth: timm's ``DropPath``, the
+identity in eval, or torchvision's ``StochasticDepth`` (``drop=``), a layer of its own."""
 from __future__ import annotations
 
 import torch
@@ -57,7 +58,8 @@ class Conv2dNormActivation(nn.Sequential):
 
 
 class MBConv(nn.Module):
-    def __init__(self, cin, cout, expand_ratio, kernel_size, stride, stochastic_depth_prob):
+    def __init__(self, cin, cout, expand_ratio, kernel_size, stride, stochastic_depth_prob,
+                 drop=DropPath):
         super().__init__()
         self.use_res_connect = stride == 1 and cin == cout
         expanded = cin * expand_ratio
@@ -69,7 +71,7 @@ class MBConv(nn.Module):
         layers.append(SqueezeExcitation(expanded, max(1, cin // 4)))
         layers.append(Conv2dNormActivation(expanded, cout, kernel_size=1, activation=False))
         self.block = nn.Sequential(*layers)
-        self.stochastic_depth = DropPath(stochastic_depth_prob)
+        self.stochastic_depth = drop(stochastic_depth_prob)
 
     def forward(self, x):
         result = self.block(x)
@@ -80,7 +82,7 @@ class MBConv(nn.Module):
 
 
 class TinyEfficientNet(nn.Module):
-    def __init__(self, num_classes=10, drop_path_rate=0.2):
+    def __init__(self, num_classes=10, drop_path_rate=0.2, drop=DropPath):
         super().__init__()
         settings = [(1, 16, 1, 3, 1), (4, 24, 2, 3, 2), (4, 32, 2, 5, 2)]
         total = sum(s[2] for s in settings)
@@ -89,7 +91,7 @@ class TinyEfficientNet(nn.Module):
         for expand, cout, n, k, s in settings:
             for j in range(n):
                 blocks.append(MBConv(cin, cout, expand, k, s if j == 0 else 1,
-                                     drop_path_rate * i / total))
+                                     drop_path_rate * i / total, drop))
                 cin, i = cout, i + 1
         self.blocks = nn.Sequential(*blocks)
         self.head = Conv2dNormActivation(cin, 64, kernel_size=1)

@@ -48,3 +48,30 @@ class DeviceCheckNet(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         x = F.relu(self.bn(self.conv(x)))
         return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class MnistRNN(nn.Module):
+    """The PyTorch examples' mnist_rnn: rows as a sequence, the LSTM's last step, and
+    Dropout2d on (N, features), which torch applies to whole samples."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(input_size=28, hidden_size=64, batch_first=True)
+        self.batchnorm = nn.BatchNorm1d(64)
+        self.dropout1 = nn.Dropout2d(0.25)
+        self.dropout2 = nn.Dropout2d(0.5)
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, input):
+        input = input.reshape(-1, 28, 28)
+        output, hidden = self.rnn(input)
+        output = output[:, -1, :]
+        output = self.batchnorm(output)
+        output = self.dropout1(output)
+        output = self.fc1(output)
+        output = F.relu(output)
+        output = self.dropout2(output)
+        output = self.fc2(output)
+        output = F.log_softmax(output, dim=1)
+        return output
