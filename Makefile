@@ -21,7 +21,7 @@ run: venv
 # The suite runs offscreen; then the xwindow tests run in a real X server (Xvfb + openbox, see
 # tests/xserver.py): skipped with the reason where Xvfb is missing, a failure in CI (CI set).
 test: venv
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider --durations=25
 	$(PY) -m pytest -q -p no:cacheprovider -rs --xwindow tests/ui
 
 bench: venv
