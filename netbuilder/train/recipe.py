@@ -562,11 +562,9 @@ def load_weights(path):
         from safetensors.torch import load_file
 
         return load_file(path)
-    import pickle
-
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
+    except Exception:  # noqa: BLE001 (unreadable, damaged or refused by weights_only: all one answer)
         # damaged, or Python objects that could run code: never loaded unsafely
         raise SystemExit(
             f"{path}: cannot read the weights: it is damaged, or it holds Python "
