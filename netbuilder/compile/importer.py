@@ -34,7 +34,7 @@ from torch import fx, nn
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
 from ..graph.block_merge import merge_identical_blocks
-from . import fx_builder, fx_inline, fx_map, fx_names, import_report
+from . import fx_builder, fx_calls, fx_inline, fx_map, fx_names, import_report
 from .codegen import all_node_attributes
 from .fx_placeholders import Untraceable
 from .import_source import short_path as _short_path
@@ -72,6 +72,9 @@ class _Session:
     state_names: dict[str, list[str]] = field(default_factory=dict)  # module path -> id path
     checks: list[tuple] = field(default_factory=list)  # (graph, node id, module, fx node)
     output: Any = None  # what the model returned in the recording run: the verification's want
+    # id(block module) -> (traced, concrete, recorder): blocks recorded within their parent's
+    # run, each taken once by its import (a module called again records again)
+    recorded: dict[int, tuple] = field(default_factory=dict)
 
     def problem(self, what: str, node: fx.Node | None = None) -> None:
         where, code = _location(node) if node is not None else ("", "")
@@ -162,26 +165,61 @@ class _Recorder(fx.Interpreter):
     """Runs the traced module once, keeping each node's value and each submodule's arguments.
 
     A block (a submodule that becomes an inner graph) runs through its own traced graph and
-    recorder, kept in ``blocks``: every layer of the model then runs once, not once per level
-    of nesting (a ResNet's bottlenecks would otherwise run three times)."""
+    recorder, kept in ``session.recorded`` for its import: every layer of the model then runs
+    once, not once per level of nesting (a ResNet's bottlenecks would otherwise run three
+    times)."""
 
-    def __init__(self, module: nn.Module, traced: fx.Graph) -> None:
+    def __init__(self, module: nn.Module, traced: fx.Graph, session: _Session | None = None
+                 ) -> None:
         # NOTE: the module itself, not a GraphModule, whose own attributes (code, graph)
         # would hide submodules of those names.
         super().__init__(module, graph=traced)
+        self.session = session
         self.values: dict[fx.Node, Any] = {}
         self.module_args: dict[str, tuple] = {}
         self.module_kwargs: dict[str, dict] = {}
+        self._node: fx.Node | None = None
 
     def run_node(self, n: fx.Node) -> Any:
+        self._node = n
         out = super().run_node(n)
         self.values[n] = out
         return out
 
     def call_module(self, target, args, kwargs):
+        first = target not in self.module_args
         self.module_args.setdefault(target, args)
         self.module_kwargs.setdefault(target, kwargs)
+        if first and self.session is not None:
+            recorded = self._record_block(target, args, kwargs)
+            if recorded is not None:
+                return recorded[0]
         return super().call_module(target, args, kwargs)
+
+    def _record_block(self, target, args, kwargs) -> tuple | None:
+        """``(output,)`` of a block's first call, run through its own traced graph and
+        recorder (kept for its import); None for a layer, or a block that cannot be traced
+        or fails here (its own import retraces it and says why)."""
+        mod = self.fetch_attr(target)
+        if fx_map.module_rule(mod) is not None or not fx_names.is_block(mod) or \
+                id(mod) in self.session.recorded:
+            return None
+        call = fx_calls.bind(mod, self._node.args, self._node.kwargs, args, kwargs)
+        if isinstance(call, str):
+            return None
+        try:
+            traced, concrete = _trace(mod, type(mod).__name__, call.concrete)
+        except Untraceable:
+            return None
+        inner = _Recorder(mod, traced, self.session)
+        rng = torch.get_rng_state()
+        try:
+            out = inner.run(*call.values)
+        except Exception:  # noqa: BLE001 (reported when the block itself is imported)
+            torch.set_rng_state(rng)  # the plain run that follows draws the same noise
+            return None
+        self.session.recorded[id(mod)] = (traced, concrete, inner)
+        return (out,)
 
 
 def import_module(module: nn.Module, example_inputs: Any = None, *,
@@ -302,10 +340,24 @@ def _import_block(session: _Session, module, call, name, prefix, id_path, fxn, p
     into ``parent``'s graph. Untraceable when torch.fx cannot trace it (the caller falls
     back)."""
     concrete, args = call
-    traced, concrete = _trace(module, type(module).__name__, concrete)
+    traced, recorder = None, None
+    recorded = session.recorded.pop(id(module), None)
+    if recorded is not None and _same_constants(recorded[1], concrete):
+        traced, concrete, recorder = recorded  # traced and run within its parent's run
+    if traced is None:
+        traced, concrete = _trace(module, type(module).__name__, concrete)
     owner = fx_inline.owner(traced, module) if parent is not None else None
     return _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
-                         parent, owner)
+                         parent, owner, recorder)
+
+
+def _same_constants(a: dict, b: dict) -> bool:
+    """Whether two calls' constant arguments are the same (as a recording's must be)."""
+    try:
+        return a.keys() == b.keys() and all(x is y or bool(x == y)
+                                             for x, y in zip(a.values(), b.values()))
+    except Exception:  # noqa: BLE001 (a constant whose == is not a bool: record again)
+        return False
 
 
 def _signature_graph(module: nn.Module) -> fx.Graph:
@@ -346,20 +398,21 @@ def _import_exported(session, module, args, name, prefix, id_path, fxn, why, lab
 
 
 def _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
-                  parent=None, owner=None):
-    recorder = _Recorder(module, traced)
-    try:
-        # Seeded as the verification's run of the built graph is: the same noise.
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            out = recorder.run(*args)
-        if not id_path and parent is None:
-            session.output = out
-    except Exception as exc:  # noqa: BLE001 (the user's forward may raise anything)
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        session.problem(f"{type(module).__name__} fails on the example inputs "
-                        f"({type(exc).__name__}: {text}); check the input shapes")
-        return None
+                  parent=None, owner=None, recorder=None):
+    if recorder is None:
+        recorder = _Recorder(module, traced, session)
+        try:
+            # Seeded as the verification's run of the built graph is: the same noise.
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                out = recorder.run(*args)
+            if not id_path and parent is None:
+                session.output = out
+        except Exception as exc:  # noqa: BLE001 (the user's forward may raise anything)
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            session.problem(f"{type(module).__name__} fails on the example inputs "
+                            f"({type(exc).__name__}: {text}); check the input shapes")
+            return None
     if concrete:
         fixed = ", ".join(f"{k}={v!r}" for k, v in concrete.items())
         session.fallback(prefix.rstrip("."), f"traced with {fixed} (its default)",
