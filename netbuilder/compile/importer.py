@@ -17,12 +17,8 @@ with the user's file and line. Only what no placeholder can hold is refused, all
 from __future__ import annotations
 
 import inspect
-import linecache
 import math
-import os
 import re
-import sys
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,14 +30,12 @@ from torch import fx, nn
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
 from ..graph.block_merge import merge_identical_blocks
-from . import fx_builder, fx_inline, fx_map, fx_names, import_report
+from . import fx_builder, fx_inline, fx_names, import_report
 from .codegen import all_node_attributes
 from .fx_placeholders import Untraceable
+from .fx_record import Recorder, Tracer, same_constants, trace_module
 from .import_source import short_path as _short_path
 
-# NOTE: with the separator: torchvision, torchaudio... are the user's code, not torch's.
-_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
-_OWN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 META_KEY = "imported"  # graph.meta[META_KEY]: where the graph came from, for map_state_dict
 
 
@@ -72,6 +66,9 @@ class _Session:
     state_names: dict[str, list[str]] = field(default_factory=dict)  # module path -> id path
     checks: list[tuple] = field(default_factory=list)  # (graph, node id, module, fx node)
     output: Any = None  # what the model returned in the recording run: the verification's want
+    # id(block module) -> (traced, concrete, recorder): blocks recorded within their parent's
+    # run, each taken once by its import (a module called again records again)
+    recorded: dict[int, tuple] = field(default_factory=dict)
 
     def problem(self, what: str, node: fx.Node | None = None) -> None:
         where, code = _location(node) if node is not None else ("", "")
@@ -86,102 +83,6 @@ class _Session:
     def fallback(self, path: str, done: str, why: str, node: fx.Node | None = None) -> None:
         where, code = _location(node) if node is not None else ("", "")
         self.fallbacks.append(import_report.Fallback(path, done, why, where, code))
-
-
-class _Tracer(fx.Tracer):
-    """Every submodule is a leaf (custom ones become blocks afterwards); noise calls recorded;
-    each node remembers the user's source line that made it."""
-
-    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return True
-
-    def create_node(self, kind, target, args, kwargs, name=None, type_expr=None):
-        node = super().create_node(kind, target, args, kwargs, name, type_expr)
-        # NOTE: torch's own record_stack_traces symbolizes C++ frames too, which costs seconds
-        # on first use; the innermost Python frame outside torch is all an error needs.
-        frame = sys._getframe(1)
-        while frame is not None and not (
-                _is_user_frame(frame.f_code.co_filename) and
-                linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()):
-            frame = frame.f_back  # (a frame without source, "<frozen runpy>", says nothing)
-        if frame is not None:
-            code = frame.f_code
-            line = linecache.getline(code.co_filename, frame.f_lineno).strip()
-            node.stack_trace = (f'File "{code.co_filename}", line {frame.f_lineno}, in '
-                                f'{code.co_name}\n    {line}\n')
-        return node
-
-    def trace(self, root, concrete_args=None):
-        originals = {name: getattr(torch, name) for name in fx_map.NOISE_FUNCTIONS}
-        base = fx_map.torch_base(type(root)) if isinstance(root, nn.Module) else None
-        base_forward = base.forward if base is not None else None
-        try:
-            for name, fn in originals.items():
-                setattr(torch, name, _recorded(fn))
-            if base is not None:
-                base.forward = self._base_call(root, base, base_forward)
-            return super().trace(root, concrete_args)
-        finally:
-            for name, fn in originals.items():
-                setattr(torch, name, fn)
-            if base is not None:
-                base.forward = base_forward
-
-    def _base_call(self, root, base, original):
-        """``super().forward(x)`` of a torch layer's subclass as one call (the layer), not
-        the torch code inside it (whose checks on the input's rank cannot be traced)."""
-        target = fx_map.BaseForward(base, root)
-
-        def forward(module, *args, **kwargs):
-            if module is root:
-                return self.create_proxy("call_function", target, args, kwargs)
-            return original(module, *args, **kwargs)
-        return forward
-
-
-def _recorded(fn):
-    """``fn`` that becomes a graph node when its arguments hold a traced value."""
-    from torch.utils._pytree import tree_flatten
-
-    def call(*args, **kwargs):
-        proxy = next((a for a in tree_flatten((args, kwargs))[0]
-                      if isinstance(a, fx.Proxy)), None)
-        if proxy is None:
-            return fn(*args, **kwargs)
-        return proxy.tracer.create_proxy("call_function", fn, args, kwargs)
-    return call
-
-
-def _is_user_frame(filename: str) -> bool:
-    """Whether a frame is the model's code (wherever it is installed), not torch's nor ours."""
-    path = os.path.abspath(filename)
-    return not path.startswith(_TORCH_DIR) and not path.startswith(_OWN_DIR)
-
-
-class _Recorder(fx.Interpreter):
-    """Runs the traced module once, keeping each node's value and each submodule's arguments.
-
-    A block (a submodule that becomes an inner graph) runs through its own traced graph and
-    recorder, kept in ``blocks``: every layer of the model then runs once, not once per level
-    of nesting (a ResNet's bottlenecks would otherwise run three times)."""
-
-    def __init__(self, module: nn.Module, traced: fx.Graph) -> None:
-        # NOTE: the module itself, not a GraphModule, whose own attributes (code, graph)
-        # would hide submodules of those names.
-        super().__init__(module, graph=traced)
-        self.values: dict[fx.Node, Any] = {}
-        self.module_args: dict[str, tuple] = {}
-        self.module_kwargs: dict[str, dict] = {}
-
-    def run_node(self, n: fx.Node) -> Any:
-        out = super().run_node(n)
-        self.values[n] = out
-        return out
-
-    def call_module(self, target, args, kwargs):
-        self.module_args.setdefault(target, args)
-        self.module_kwargs.setdefault(target, kwargs)
-        return super().call_module(target, args, kwargs)
 
 
 def import_module(module: nn.Module, example_inputs: Any = None, *,
@@ -208,7 +109,7 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
     module.eval()  # the recording run must not update batch-norm statistics
     try:
         try:
-            traced, concrete = _trace(module, label)
+            traced, concrete = trace_module(module, label)
             exported = None
         except Untraceable as exc:  # the whole forward: torch.export is all that is left
             traced, concrete, exported = _signature_graph(module), {}, str(exc)
@@ -266,30 +167,6 @@ def _raise_problems(session: _Session, label: str) -> None:
     raise err
 
 
-def _trace(module: nn.Module, label: str, concrete: dict | None = None
-           ) -> tuple[fx.Graph, dict]:
-    """The fx graph, and the arguments traced as constants: ``concrete`` (a block's call
-    binds them), else those with defaults, traced with their default (``forward(self, x,
-    z=None)``: z is noise drawn inside)."""
-    if concrete is None:
-        try:
-            params = list(inspect.signature(module.forward).parameters.values())
-        except (TypeError, ValueError):
-            params = []
-        concrete = {p.name: p.default for p in params if p.default is not p.empty and
-                    p.kind is p.POSITIONAL_OR_KEYWORD}
-    try:
-        traced = _Tracer().trace(module, concrete or None)
-    except Exception as exc:  # noqa: BLE001 (any tracing failure: the fallbacks say why)
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_user_frame(f.filename)]
-        where = f" at {_short_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
-        code = f" (`{frames[-1].line}`)" if frames and frames[-1].line else ""
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Untraceable(f"torch.fx cannot trace {label}.forward{where}{code}: {text}") \
-            from None
-    return traced, concrete
-
-
 def _graph_name(module: nn.Module) -> str:
     doc = inspect.getdoc(type(module)) or ""
     m = re.match(r"Generated by netbuilder from the graph '(.*)'\.", doc)
@@ -302,10 +179,15 @@ def _import_block(session: _Session, module, call, name, prefix, id_path, fxn, p
     into ``parent``'s graph. Untraceable when torch.fx cannot trace it (the caller falls
     back)."""
     concrete, args = call
-    traced, concrete = _trace(module, type(module).__name__, concrete)
+    traced, recorder = None, None
+    recorded = session.recorded.pop(id(module), None)
+    if recorded is not None and same_constants(recorded[1], concrete):
+        traced, concrete, recorder = recorded  # traced and run within its parent's run
+    if traced is None:
+        traced, concrete = trace_module(module, type(module).__name__, concrete)
     owner = fx_inline.owner(traced, module) if parent is not None else None
     return _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
-                         parent, owner)
+                         parent, owner, recorder)
 
 
 def _signature_graph(module: nn.Module) -> fx.Graph:
@@ -346,20 +228,21 @@ def _import_exported(session, module, args, name, prefix, id_path, fxn, why, lab
 
 
 def _import_graph(session, module, traced, args, name, prefix, id_path, concrete,
-                  parent=None, owner=None):
-    recorder = _Recorder(module, traced)
-    try:
-        # Seeded as the verification's run of the built graph is: the same noise.
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            out = recorder.run(*args)
-        if not id_path and parent is None:
-            session.output = out
-    except Exception as exc:  # noqa: BLE001 (the user's forward may raise anything)
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        session.problem(f"{type(module).__name__} fails on the example inputs "
-                        f"({type(exc).__name__}: {text}); check the input shapes")
-        return None
+                  parent=None, owner=None, recorder=None):
+    if recorder is None:
+        recorder = Recorder(module, traced, session)
+        try:
+            # Seeded as the verification's run of the built graph is: the same noise.
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                out = recorder.run(*args)
+            if not id_path and parent is None:
+                session.output = out
+        except Exception as exc:  # noqa: BLE001 (the user's forward may raise anything)
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            session.problem(f"{type(module).__name__} fails on the example inputs "
+                            f"({type(exc).__name__}: {text}); check the input shapes")
+            return None
     if concrete:
         fixed = ", ".join(f"{k}={v!r}" for k, v in concrete.items())
         session.fallback(prefix.rstrip("."), f"traced with {fixed} (its default)",
@@ -438,7 +321,7 @@ def _token_vocabulary(module: nn.Module, placeholder: fx.Node) -> int | None:
             return m.num_embeddings
         if fx_names.is_block(m):
             try:
-                inner = _Tracer().trace(m)
+                inner = Tracer().trace(m)
             except Exception:  # noqa: BLE001 (reported when the block itself is imported)
                 return None
             first = next((n for n in inner.nodes if n.op == "placeholder"), None)
@@ -501,8 +384,7 @@ def _check_parameters(session: _Session, graph: Graph) -> None:
 def _verify(module: nn.Module, graph: Graph, args: tuple, label: str, output: Any) -> None:
     """The built graph, with the module's weights, must give the module's ``output`` (from the
     recording run, seeded the same: the model does not run a second time)."""
-    built = graph.build()
-    built.load_state_dict(map_state_dict(module.state_dict(), graph))
+    built = _built_with(graph, map_state_dict(module.state_dict(), graph))
     built.eval()
     want = _as_list(output)
     with torch.no_grad(), torch.random.fork_rng(devices=[]):
@@ -519,6 +401,27 @@ def _verify(module: nn.Module, graph: Graph, args: tuple, label: str, output: An
         raise ModelImportError(f"The imported graph of {label} computes different outputs from "
                                f"the original (relative difference {worst:.3g}): this is a "
                                f"netbuilder bug, please report it with the model")
+
+
+def _built_with(graph: Graph, state: dict) -> nn.Module:
+    """The graph's module holding ``state``. Built on the meta device and handed the tensors
+    themselves (nothing initialised, nothing copied: a ResNet-50's 25M weights) when they are
+    all it holds; else (a Module node's own code, a buffer outside the state dict) built and
+    loaded as usual."""
+    with torch.device("meta"):
+        built = graph.build()
+    plain = all(type(m).__module__ == "netbuilder_generated" or
+                type(m).__module__.startswith("torch.nn.") for m in built.modules())
+    if plain:
+        try:
+            built.load_state_dict(state, assign=True)
+        except RuntimeError:  # missing or unexpected keys: the plain load below says which
+            plain = False
+    if plain and not any(t.is_meta for t in (*built.parameters(), *built.buffers())):
+        return built
+    built = graph.build()
+    built.load_state_dict(state)
+    return built
 
 
 def _as_list(out) -> list[torch.Tensor]:

@@ -1,92 +1,32 @@
 """The graph model: the single source of truth that the canvas, training and export read.
 
 Mutations validate first, then mutate, then emit a signal, so a refused edit changes nothing.
+``Graph`` holds the nodes, their names and the facade to the compiler; its ports and wires
+are in ``wiring.py``, its sharing, freezing and weights in ``freezing.py``, ``Node`` and
+``Edge`` in ``nodes.py`` (all importable from here, as before).
 """
 from __future__ import annotations
 
 import copy
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 
-from ..errors import CycleError, GraphError, NameTakenError, ParamError, PortError
-from ..layers import LayerSpec, Port, get_spec
+from ..errors import GraphError, NameTakenError, ParamError
+from ..layers import LayerSpec, get_spec
 from .blockdefs import BlockDefinition, check_identifier
 from .diagnostics import label
-from .sharing import check_share, sharers_of, sharing_group
+from .freezing import Freezing
+from .nodes import Edge, Node
+from .sharing import sharers_of, sharing_group
 from .signals import Signal
 from .weights import GraphWeights
+from .wiring import Wiring
 
 
-@dataclass
-class Node:
-    """A layer instance. ``pos`` is UI metadata that is saved; ``inner`` is a block's graph."""
-
-    id: str
-    type: str
-    name: str
-    params: dict
-    pos: tuple[float, float] = (0.0, 0.0)
-    inner: Graph | None = None
-    version: int = 0  # bumped on every change that affects shapes (analysis cache key)
-    shares: str | None = None  # id of the node whose module this one uses (weight sharing)
-    definition: str | None = None  # the block definition this block node uses (blockdefs.py)
-    trainable: bool = True  # False: frozen (its parameters, a block's all inside, stay fixed)
-
-    @property
-    def spec(self) -> LayerSpec:
-        return get_spec(self.type)
-
-    @property
-    def label(self) -> str:
-        return label(self.type, self.name)
-
-    @property
-    def is_input(self) -> bool:
-        """Where the graph's data enters (an Input; inside a block, one of its ports)."""
-        return self.spec.boundary == "input"
-
-    @property
-    def is_output(self) -> bool:
-        """A value the graph returns (an Output; inside a block, one of its ports)."""
-        return self.spec.boundary == "output"
-
-    @property
-    def is_drawn_source(self) -> bool:
-        """A source other than an Input (Noise): drawn inside forward unless passed in."""
-        return self.spec.source and not self.spec.boundary
-
-    @property
-    def is_boundary(self) -> bool:
-        """An Input or an Output: structure, not a layer."""
-        return bool(self.spec.boundary)
-
-
-@dataclass(frozen=True)
-class Edge:
-    """A wire ``(src, src_port) → (dst, dst_port)``; ``order`` keeps variadic inputs in order.
-
-    ``parallel`` numbers further wires between the same two ports (``x + x`` is two wires into
-    one Add); the first has 0 and the four-part key, the others a fifth key part.
-    """
-
-    src: str
-    src_port: str
-    dst: str
-    dst_port: str
-    order: int = field(default=0, compare=False)
-    parallel: int = 0
-
-    @property
-    def key(self) -> tuple:
-        base = (self.src, self.src_port, self.dst, self.dst_port)
-        return base + (self.parallel,) if self.parallel else base
-
-
-class Graph:
+class Graph(Wiring, Freezing):
     """A DAG of layers (a networkx MultiDiGraph underneath: ``x + x`` is two wires)."""
 
     def __init__(self, name: str = "untitled") -> None:
@@ -150,33 +90,6 @@ class Graph:
         if name in self._names:
             return self._names[name]
         raise GraphError(f"No node named {name!r} in graph '{self.name}'")
-
-    def in_edges(self, node_id: str) -> list[Edge]:
-        """Incoming wires ordered by port, then by connection order."""
-        ports = [p.name for p in self.input_ports(node_id)]
-        edges = [self._edges[k] for _, _, k in self._g.in_edges(node_id, keys=True)]
-        return sorted(edges, key=lambda e: (ports.index(e.dst_port) if e.dst_port in ports
-                                            else len(ports), e.order))
-
-    def out_edges(self, node_id: str) -> list[Edge]:
-        edges = [self._edges[k] for _, _, k in self._g.out_edges(node_id, keys=True)]
-        return sorted(edges, key=lambda e: e.order)
-
-    def input_ports(self, node_id: str) -> list[Port]:
-        n = self.node(node_id)
-        if n.inner is not None:
-            # A block's own ports come from its inner Inputs; its spec may add shared-weight
-            # ports after them (a Discriminator's optional "real").
-            return [Port(i.id, doc=i.name) for i in n.inner.nodes() if i.is_input] + \
-                list(n.spec.inputs)
-        return list(n.spec.inputs)
-
-    def output_ports(self, node_id: str) -> list[Port]:
-        n = self.node(node_id)
-        if n.inner is not None:
-            return [Port(o.id, doc=o.name) for o in n.inner.nodes() if o.is_output] + \
-                list(n.spec.outputs)
-        return list(n.spec.outputs_for(n.params))
 
     def topo_order(self) -> list[str]:
         return list(nx.lexicographical_topological_sort(self._g, key=self._sort_key))
@@ -294,69 +207,6 @@ class Graph:
                 self.param_changed.emit(m.id, k, v)
         self.changed.emit()
 
-    def share(self, node_id: str, target: str | None) -> None:
-        """Make ``node_id`` use the module of ``target`` (weight sharing; it takes the target's
-        parameters), or a module of its own again (None)."""
-        n = self.node(node_id)
-        old = n.shares
-        if target == old:
-            return
-        if target is not None:
-            check_share(self, node_id, target)
-            # NOTE: settings first, while the node is still alone: undoing the link then
-            # restores its own settings without reaching the owner through the link.
-            self._align(node_id, target)
-        n.shares = target
-        n.version += 1
-        self._touch()
-        self.sharing_changed.emit(node_id, old, target)
-        self.changed.emit()
-
-    def set_trainable(self, node_id: str, trainable: bool) -> None:
-        """Freeze (False) or unfreeze a node; a block's switch covers everything inside it.
-        Nodes sharing one module switch together (one module, one set of parameters)."""
-        if not isinstance(trainable, bool):
-            raise ParamError(f"trainable is true or false, not {trainable!r}", node=node_id,
-                             field="trainable")
-        self.node(node_id)
-        members = [m for m in sharing_group(self, node_id)
-                   if self.node(m).trainable != trainable]
-        if not members:
-            return
-        for m in members:
-            self.node(m).trainable = trainable
-            self.node(m).version += 1
-        self._touch()
-        for m in members:
-            self.trainable_changed.emit(m, trainable)
-        self.changed.emit()
-
-    def is_frozen(self, node_id: str) -> bool:
-        """Whether the node's parameters stay fixed in training: its own switch, or that of
-        a block it lies in."""
-        if not self.node(node_id).trainable:
-            return True
-        if self.parent is not None:
-            outer, block = self.parent
-            return block in outer and outer.is_frozen(block)
-        return False
-
-    def set_weights(self, weights: GraphWeights | None) -> None:
-        """Give the graph its weights (``GraphWeights``), or take them away (None)."""
-        self.weights = weights
-        self.weights_changed.emit()
-
-    def _align(self, node_id: str, target: str) -> None:
-        n, t = self.node(node_id), self.node(target)
-        own = {p.name for p in n.spec.params if p.per_call}
-        changed = {k: v for k, v in t.params.items() if n.params.get(k) != v and k not in own}
-        if changed:
-            n.params = {**t.params, **{k: n.params.get(k) for k in own}}
-            n.version += 1
-            self._touch()
-            for k, v in changed.items():
-                self.param_changed.emit(node_id, k, v)
-
     def rename(self, node_id: str, name: str) -> None:
         n = self.node(node_id)
         if name == n.name:
@@ -394,92 +244,6 @@ class Graph:
         del self._names[name]
         self._name_hints.clear()  # a freed name may be below a hint (rare: removal, rename)
 
-    # --- wires ----------------------------------------------------------------------------
-
-    def connect(self, src: str, dst: str, src_port: str | None = None,
-                dst_port: str | None = None, *, order: int | None = None) -> Edge:
-        """Wire ``src`` to ``dst``; ports default to the first output and the next free input."""
-        s, d = self.node(src), self.node(dst)
-        outs = self.output_ports(src)
-        if not outs:
-            raise PortError(f"{s.label} has no outputs to connect from", node=src)
-        src_port = src_port or outs[0].name
-        if src_port not in [p.name for p in outs]:
-            raise PortError(f"{s.label} has no output port {src_port!r}; ports: "
-                            f"{', '.join(p.name for p in outs)}", node=src, field=src_port)
-        dst_port = self._input_port(d, dst_port)
-        # (a node with no outgoing wire reaches nothing: the usual case while a file loads)
-        if src == dst or (self._g.succ[dst] and nx.has_path(self._g, dst, src)):
-            path = [src] if src == dst else nx.shortest_path(self._g, dst, src)
-            names = " → ".join(self._nodes[i].name for i in path)
-            raise CycleError(f"Connecting {s.label} → {d.label} would create a cycle "
-                             f"({names} → {d.name}): networks must be acyclic; use a recurrent "
-                             f"layer (RNN, LSTM, GRU) for feedback", node=dst)
-        # only a variadic port takes the same source twice (x + x); the smallest free number
-        slots = self._parallel.setdefault((src, src_port, dst, dst_port), [set(), 0])
-        used, parallel = slots
-        edge = Edge(src, src_port, dst, dst_port, order if order is not None else
-                    self._next_order, parallel)
-        self._next_order = max(self._next_order, edge.order) + 1
-        self._edges[edge.key] = edge
-        used.add(parallel)
-        while slots[1] in used:
-            slots[1] += 1
-        ports = self._wired.setdefault(dst, {})
-        ports[dst_port] = ports.get(dst_port, 0) + 1
-        self._g.add_edge(src, dst, key=edge.key)
-        self._touch()
-        self.edge_added.emit(edge)
-        self.changed.emit()
-        return edge
-
-    def disconnect(self, edge: Edge | tuple) -> Edge:
-        key = edge.key if isinstance(edge, Edge) else tuple(edge)
-        if key not in self._edges:
-            raise GraphError(f"No wire {key!r}")
-        e = self._edges.pop(key)
-        self._g.remove_edge(e.src, e.dst, key=e.key)
-        base = (e.src, e.src_port, e.dst, e.dst_port)
-        slots = self._parallel[base]
-        slots[0].discard(e.parallel)
-        slots[1] = min(slots[1], e.parallel)
-        if not slots[0]:
-            del self._parallel[base]
-        ports = self._wired[e.dst]
-        ports[e.dst_port] -= 1
-        if not ports[e.dst_port]:
-            del ports[e.dst_port]
-        self._touch()
-        self.edge_removed.emit(e)
-        self.changed.emit()
-        return e
-
-    def free_input_ports(self, node_id: str) -> list[str]:
-        taken = self._wired.get(node_id, {})
-        return [p.name for p in self.input_ports(node_id) if p.variadic or p.name not in taken]
-
-    def _input_port(self, d: Node, dst_port: str | None) -> str:
-        ports = self.input_ports(d.id)
-        if not ports:
-            raise PortError(f"{d.label} takes no inputs", node=d.id)
-        taken = self._wired.get(d.id, {})  # port -> wires on it (never 0)
-        if dst_port is None:
-            free = [p.name for p in ports if p.variadic or p.name not in taken]
-            if not free:
-                raise PortError(
-                    f"{d.label} already has its input: disconnect it first, or merge both "
-                    f"wires with an Add or Concat node", node=d.id)
-            return free[0]
-        port = next((p for p in ports if p.name == dst_port), None)
-        if port is None:
-            raise PortError(f"{d.label} has no input port {dst_port!r}; ports: "
-                            f"{', '.join(p.name for p in ports)}", node=d.id, field=dst_port)
-        if not port.variadic and dst_port in taken:
-            raise PortError(f"Input port {dst_port!r} of {d.label} is already connected: "
-                            f"disconnect it first, or merge with an Add or Concat node",
-                            node=d.id, field=dst_port)
-        return dst_port
-
     # --- helpers --------------------------------------------------------------------------
 
     def _validated(self, spec: LayerSpec, name: str, base: dict, values: dict,
@@ -498,20 +262,6 @@ class Graph:
                 exc.node = node_id  # an existing node's edit: the error carries its id
                 raise
         return out
-
-    def _check_wired_ports(self, n: Node, params: dict, values: dict) -> None:
-        """Refuse params that would take away an output port a wire leaves from: the user
-        removes the wire first, so no edit drops a connection unseen."""
-        if n.inner is not None:
-            return
-        kept = {p.name for p in n.spec.outputs_for(params)}
-        for e in self.out_edges(n.id):
-            if e.src_port not in kept:
-                changed = ", ".join(f"{k} = {params[k]!r}" for k in values)
-                raise ParamError(
-                    f"{n.label}: {changed} removes output '{e.src_port}', which is wired to "
-                    f"{self.node(e.dst).label}; disconnect that wire first",
-                    node=n.id, field=next(iter(values)))
 
     def _check_name(self, name: str, node_id: str | None) -> None:
         if not isinstance(name, str):
@@ -599,15 +349,6 @@ class Graph:
 
         save(self, path)
 
-    def regularizers(self) -> list[tuple[str, float, float]]:
-        """``(node name, l1, l2)`` for weight layers with a penalty (read by training)."""
-        out = []
-        for n in self._nodes.values():
-            if n.spec.weight_layer and (n.params.get("l1") or n.params.get("l2")):
-                out.append((n.name, n.params["l1"], n.params["l2"]))
-        return out
-
-
 def _compiler():
     # NOTE: the facade methods above are conveniences for users' scripts. The graph package
     # itself never imports torch; this lazy import happens only when a user asks for shapes or
@@ -636,3 +377,6 @@ def _default_block_graph(name: str) -> Graph:
     b = inner.add("Output", "y", (240, 0))
     inner.connect(a, b)
     return inner
+
+
+__all__ = ["Edge", "Graph", "Node"]

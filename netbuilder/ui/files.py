@@ -11,25 +11,28 @@ from __future__ import annotations
 import errno
 import json
 import os
-import time
-import uuid
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from ..errors import FileFormatError, NetbuilderError
-from ..graph import graph_from_dict, graph_to_dict, load, strict_json, to_json
+from ..errors import NetbuilderError
+from ..graph import load, to_json
 from ..graph.fileformat import atomic_write
-from ..graph.weights import GraphWeights, save_weights_beside
+from ..graph.weights import save_weights_beside
+from .autosave import (  # noqa: F401 (re-exported: where callers have found them)
+    AUTOSAVE_ENV,
+    AUTOSAVE_MS,
+    RECOVERY_MARK,
+    Autosave,
+    autosave_interval,
+    read_recovery,
+)
 from .document import Document
-from .settings import KEY_LAST_DIR, KEY_RECENT, MAX_RECENT, app_settings, data_dir, read_list
+from .settings import KEY_LAST_DIR, KEY_RECENT, MAX_RECENT, app_settings, read_list
 
 GRAPH_FILTER = "netbuilder graphs (*.json);;All files (*)"
 PYTHON_FILTER = "Python source (*.py);;All files (*)"
-AUTOSAVE_ENV = "NETBUILDER_AUTOSAVE_MS"
-AUTOSAVE_MS = 60_000
-RECOVERY_MARK = "netbuilder_recovery"
 
 
 def write_text_atomic(path: Path | str, text: str) -> None:
@@ -54,6 +57,7 @@ def write_failure(path: Path | str, exc: OSError) -> str:
         reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc) or
                                   type(exc).__name__)
     return f"Could not write {p}: {reason}."
+
 
 
 def examples_dir() -> Path:
@@ -87,121 +91,6 @@ def is_example(path: Path) -> bool:
         return Path(path).resolve().parent == examples_dir().resolve()
     except OSError:
         return False
-
-
-class Autosave(QObject):
-    """Writes the document to a recovery file while it has unsaved changes.
-
-    NOTE: the lock beside the recovery file is held for the session's life. On the next start a
-    recovery file whose lock can be taken belonged to a process that is gone (QLockFile knows a
-    dead owner), so it is offered for restoring; a live session's file is left alone.
-    A failed write is announced once (``failed``) until a write succeeds again, and never
-    touches the recovery file already there.
-    """
-
-    saved = Signal(str)  # the recovery file written
-    failed = Signal(str)  # why the recovery file could not be written
-
-    def __init__(self, parent: QObject | None = None, interval_ms: int | None = None):
-        super().__init__(parent)
-        self.folder = data_dir() / "recovery"
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            pass  # reported by the first autosave that cannot write
-        self.path = self.folder / f"autosave-{uuid.uuid4().hex[:12]}.json"
-        self._lock = QLockFile(str(self.path) + ".lock")
-        self._lock.setStaleLockTime(0)
-        self._lock.tryLock(0)
-        self.doc: Document | None = None
-        self._written_index = None
-        self._failing = False
-        self.timer = QTimer(self)
-        self.timer.setInterval(interval_ms if interval_ms is not None else autosave_interval())
-        self.timer.timeout.connect(self.save_now)
-        self.timer.start()
-
-    def set_document(self, doc: Document) -> None:
-        self.doc = doc
-        self._written_index = None
-        self.discard()
-
-    def save_now(self) -> bool:
-        """Write the recovery file if the document has changes not yet written there."""
-        doc = self.doc
-        if doc is None or not doc.dirty:
-            return False
-        index = (id(doc), doc.undo_stack.index(), doc.graph.version)
-        if index == self._written_index and self.path.exists():
-            return False
-        payload = {RECOVERY_MARK: 1, "path": str(doc.path) if doc.path else None,
-                   "saved": time.strftime("%Y-%m-%d %H:%M"), "pid": os.getpid(),
-                   "graph": graph_to_dict(doc.graph)}
-        try:
-            write_text_atomic(self.path, json.dumps(payload, indent=1))
-        except (OSError, TypeError, ValueError) as exc:
-            # A failed autosave must never disturb the person's work: one message, no dialog.
-            if not self._failing:
-                self._failing = True
-                reason = write_failure(self.path, exc) if isinstance(exc, OSError) else str(exc)
-                self.failed.emit(reason)
-            return False
-        self._failing = False
-        self._written_index = index
-        self.saved.emit(str(self.path))
-        return True
-
-    def discard(self) -> None:
-        """Remove the recovery file (after a clean save, a close, or a restore)."""
-        self._written_index = None
-        try:
-            self.path.unlink(missing_ok=True)
-        except OSError:
-            pass  # a recovery file that cannot be removed is offered again: harmless
-
-    def shutdown(self) -> None:
-        self.timer.stop()
-        self.discard()
-        self._lock.unlock()
-
-    @staticmethod
-    def orphans(folder: Path | None = None) -> list[Path]:
-        """Recovery files left by sessions that ended without cleaning up (crashes)."""
-        folder = folder or data_dir() / "recovery"
-        out = []
-        for path in sorted(folder.glob("autosave-*.json")) if folder.is_dir() else []:
-            lock = QLockFile(str(path) + ".lock")
-            lock.setStaleLockTime(0)
-            if lock.tryLock(0):
-                lock.unlock()
-                out.append(path)
-        return out
-
-
-def read_recovery(path: Path) -> tuple[object, str | None, str]:
-    """``(graph, original path, when)`` from a recovery file; raises FileFormatError."""
-    try:
-        data = strict_json.loads(Path(path).read_text(encoding="utf-8"), str(path))
-    except FileFormatError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(f"unreadable recovery file ({exc})", path=str(path)) from None
-    if not isinstance(data, dict) or data.get(RECOVERY_MARK) != 1:
-        raise FileFormatError("not a netbuilder recovery file", path=str(path))
-    graph = graph_from_dict(data.get("graph"), str(path))
-    original = data.get("path")
-    original = original if isinstance(original, str) else None
-    if graph.weights is not None:  # named beside the graph's own file, not the recovery's
-        graph.weights = GraphWeights(graph.weights.name, Path(original).parent) \
-            if original else None
-    return graph, original, str(data.get("saved", ""))
-
-
-def autosave_interval() -> int:
-    try:
-        return max(100, int(os.environ.get(AUTOSAVE_ENV, AUTOSAVE_MS)))
-    except ValueError:
-        return AUTOSAVE_MS
 
 
 class FileController(QObject):
@@ -373,7 +262,7 @@ class FileController(QObject):
             try:
                 graph, original, when = read_recovery(path)
             except NetbuilderError:
-                path.unlink(missing_ok=True)
+                Autosave.remove_orphan(path)
                 continue
             if restored:
                 continue  # one window restores one document; the rest stay for later
@@ -403,8 +292,7 @@ class FileController(QObject):
                 self.window.set_document(doc)
                 self.status.emit(f"Restored unsaved changes to {name}")
                 restored = True
-            path.unlink(missing_ok=True)
-            Path(str(path) + ".lock").unlink(missing_ok=True)
+            Autosave.remove_orphan(path)
         if restored:
             self.autosave.save_now()
         return restored

@@ -223,7 +223,9 @@ def import_model(window, path: str | Path, class_name: str, args: str = "",
     files = getattr(window, "files", None)
     if files is not None and not files.maybe_save():
         return False
-    window.set_document(Document(graph))
+    doc = Document(graph)
+    doc.undo_stack.resetClean()  # an import is unsaved work: autosaved, asked about at close
+    window.set_document(doc)
     rows = report_rows(graph)
     problems = getattr(window, "problems", None)
     if problems is not None:

@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import shutil
+import struct
 
 import pytest
 from PySide6.QtCore import Qt
@@ -13,11 +14,13 @@ from window_helpers import answer_dialog, copy_example, example
 
 import netbuilder as nb
 from netbuilder.graph import graph_to_dict
+from netbuilder.graph.weights import GraphWeights
 from netbuilder.ui import files
 from netbuilder.ui.commands import AddNodeCommand, SetParamsCommand
 from netbuilder.ui.document import Document
 from netbuilder.ui.files import Autosave, read_recovery
 from netbuilder.ui.settings import KEY_RECENT, app_settings, read_list
+from netbuilder.ui.training.commands import SetWeightsCommand
 
 Button = QMessageBox.StandardButton
 
@@ -172,6 +175,59 @@ def test_after_a_crash_the_next_start_offers_to_restore(make_window, tmp_path):
     assert doc.graph.node(doc.graph.find("conv1")).params["out_channels"] == 13
     assert not crashed.exists()
     assert not second.files.offer_recovery()  # offered once
+
+
+def _held_weights() -> GraphWeights:
+    """Weights held by the graph, in no file yet (as Load Weights… or an import leaves them):
+    a safetensors blob written by hand (the format: an 8-byte header size, a JSON header,
+    the raw little-endian float32 data), so the test needs no torch."""
+    header = json.dumps({"fc.weight": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
+                         "fc.bias": {"dtype": "F32", "shape": [2], "data_offsets": [24, 32]}})
+    header += " " * (-len(header) % 8)
+    data = struct.pack("<8f", 1.5, -2.0, 0.25, 3.0, 4.0, -1.0, 0.5, 7.0)
+    blob = struct.pack("<Q", len(header)) + header.encode() + data
+    return GraphWeights(data=blob, origin="/downloads/pretrained.safetensors")
+
+
+def test_held_weights_survive_a_crash_and_come_back_with_the_graph(make_window, qtbot,
+                                                                   tmp_path):
+    g = nb.Graph("net")
+    g.connect(g.add("Input", "x", shape=(3,)), g.add("Linear", "fc", out_features=2))
+    first = make_window(Document(g), autosave_ms=100)
+    doc, autosave = first.document, first.files.autosave
+    weights = _held_weights()
+    assert doc.push(SetWeightsCommand(doc, weights, "Load weights of pretrained"))
+    qtbot.waitUntil(lambda: autosave.path.exists() and autosave.weights_path.exists(),
+                    timeout=5000)
+    assert autosave.weights_path.read_bytes() == weights.data
+    assert "fc.weight" not in autosave.path.read_text()  # the tensors are not in the JSON
+    # an edit autosaves the graph again, but not the unchanged weights
+    written = autosave.weights_path.stat().st_ino
+    with qtbot.waitSignal(autosave.saved, timeout=5000):
+        assert doc.push(AddNodeCommand(doc, "ReLU", (300, 0)))
+    assert autosave.weights_path.stat().st_ino == written
+    # the crash: the recovery file and its weights stay, nobody holds the lock
+    crashed = autosave.folder / "autosave-crashed0003.json"
+    shutil.copy(autosave.path, crashed)
+    shutil.copy(autosave.weights_path, crashed.with_suffix(".safetensors"))
+    doc.undo_stack.setClean()
+    first.close()
+    assert not autosave.weights_path.exists()  # a clean close removes its own
+
+    second = make_window()
+    answer_dialog("recovery_prompt", button_name="restore_button")
+    assert second.files.offer_recovery()
+    back = second.document.graph
+    assert back.weights.data == weights.data
+    assert back.weights.origin == "/downloads/pretrained.safetensors"
+    assert [n.type for n in back.nodes()] == ["Input", "Linear", "ReLU"]
+    assert not crashed.exists() and not crashed.with_suffix(".safetensors").exists()
+    # restored, they are autosaved again, and a save writes them beside the graph
+    assert second.files.autosave.weights_path.read_bytes() == weights.data
+    assert second.files.save_as(tmp_path / "net.json")
+    assert (tmp_path / "net.safetensors").read_bytes() == weights.data
+    assert not second.files.autosave.weights_path.exists()
+    assert nb.load(tmp_path / "net.json").weights.read_bytes() == weights.data
 
 
 def test_recovery_can_wait_for_later_or_be_discarded(make_window, tmp_path):

@@ -10,6 +10,7 @@ from window_helpers import answer_dialog, copy_example
 
 import netbuilder as nb
 from netbuilder.ui import import_export_actions as io
+from netbuilder.ui.files import read_recovery
 
 MODEL = textwrap.dedent('''
     import torch
@@ -237,6 +238,11 @@ def test_import_keeps_the_modules_weights_and_reports_placeholders_in_problems(
     bias = [t for k, t in tensors.items() if k.endswith("bias")]
     assert len(weight) == 1 and torch.equal(weight[0], expected)
     assert len(bias) == 1 and torch.equal(bias[0], torch.full((8,), 0.5))
+    # an import is unsaved work: the recovery file keeps it, weights included
+    assert w.document.dirty and w.files.autosave.save_now()
+    recovered = read_recovery(w.files.autosave.path)[0]
+    assert recovered.weights.data == graph.weights.data
+    assert recovered.weights.origin == "module"
     # the report in Problems: one row per placeholder group, with its file and line
     line = SPECTRAL.splitlines().index("        return torch.fft.fft(self.fc(x)).real") + 1
     tree = w.problems.tree
