@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...errors import NetbuilderError
+from ...train.sweep.space import node_at, sweep_scope
 from .experiments import ExperimentsView
 from .sweep_editor import SweepEditor, suggest_values
 from .sweep_job import Background, SweepJob
@@ -111,14 +112,17 @@ class ExperimentsPanel(QWidget):
 
     def sweep_value(self, node_name: str, param: str) -> None:
         """Add node ``node_name``'s parameter ``param`` to the sweep, with a first list or
-        range from its current value (the inspector's Sweep this value…)."""
-        graph = self.window.document.graph
-        node = graph.node(graph.find(node_name))
+        range from its current value (the inspector's Sweep this value…). ``node_name`` is
+        dotted for a node inside a block (``layer1.0.conv1``)."""
+        name = f"{node_name}.{param}"
+        graph, node_id, _ = node_at(self.window.document.graph, name)
+        node = graph.node(node_id)
         spec = node.spec.param(param)
         value = node.params.get(param, spec.default)
-        self.editor.add_param(f"{node_name}.{param}",
-                              suggest_values(spec.kind, value, spec.choices, spec.min, spec.max))
-        self.say(f"Added {node_name}.{param}: edit its values, then Run sweep")
+        note = sweep_scope(self.window.document.graph, name)
+        self.editor.add_param(name, suggest_values(spec.kind, value, spec.choices, spec.min,
+                                                   spec.max), note)
+        self.say(f"Added {name}{': ' + note if note else ''}. Edit its values, then Run sweep")
 
     # --- running --------------------------------------------------------------------------------
 

@@ -150,8 +150,9 @@ class SweepEditor(QWidget):
 
     # --- rows ---------------------------------------------------------------------------------
 
-    def add_param(self, name: str, values: str) -> None:
-        """Add (or, when it is there, focus) the row of parameter ``name``."""
+    def add_param(self, name: str, values: str, note: str = "") -> None:
+        """Add (or, when it is there, focus) the row of parameter ``name``; ``note`` is the
+        name's tooltip (what the sweep changes)."""
         for row in range(self.table.rowCount()):
             if self.table.item(row, 0).text() == name:
                 self.table.setCurrentCell(row, 1)
@@ -159,7 +160,9 @@ class SweepEditor(QWidget):
         row = self.table.rowCount()
         self.table.blockSignals(True)
         self.table.insertRow(row)
-        self.table.setItem(row, 0, QTableWidgetItem(name))
+        item = QTableWidgetItem(name)
+        item.setToolTip(note or name)
+        self.table.setItem(row, 0, item)
         self.table.setItem(row, 1, QTableWidgetItem(values))
         self.table.blockSignals(False)
         self.table.setCurrentCell(row, 1)
