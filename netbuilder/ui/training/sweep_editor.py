@@ -85,8 +85,11 @@ class SweepEditor(QWidget):
         self.setObjectName("sweep_editor")
         self.config_source = None  # callable → the document's TrainingConfig (Add setting)
         self.table = QTableWidget(0, 2, objectName="sweep_params")
-        self.table.setHorizontalHeaderLabels(["Name", "Values (a,b,c or low..high[:log])"])
+        self.table.setHorizontalHeaderLabels(["Name", "Values"])
+        self.table.horizontalHeaderItem(1).setToolTip("a,b,c (a list) or low..high[:log] "
+                                                      "(a range)")
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.itemChanged.connect(lambda _i: self.check())
