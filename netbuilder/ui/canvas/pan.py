@@ -37,4 +37,4 @@ class Pan:
         self.cancel()
 
     def cancel(self) -> None:
-        show_space_held(self.view, self.view.space_held())
+        show_space_held(self.view, self.view.space_down)

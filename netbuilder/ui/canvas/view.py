@@ -53,7 +53,7 @@ class CanvasView(EditActions, QGraphicsView):
         self._interaction = None
         self._node_move: NodeMove | None = None  # nodes Qt drags, recorded on release
         self.context_menu = None  # the node menu last opened (a right-click)
-        self._space_down = False
+        self.space_down = False  # Space held: a left drag pans
         self._paste_count = 0
         self._needs_frame = True
         # framed as it opened, and not moved since: a resize (the docks settling around the
@@ -211,9 +211,6 @@ class CanvasView(EditActions, QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
-    def space_held(self) -> bool:
-        return self._space_down
-
     def left_as_opened(self) -> None:
         """The person moved the view: a resize no longer frames the graph again."""
         self._as_opened = False
@@ -351,7 +348,7 @@ class CanvasView(EditActions, QGraphicsView):
 
     def _gesture_for(self, event, pos: QPoint):
         """The gesture a press starts on the canvas itself (None: Qt handles the press)."""
-        if wants_pan(event, self._space_down):
+        if wants_pan(event, self.space_down):
             return Pan(self, pos)
         if event.button() != Qt.MouseButton.LeftButton:
             return None
@@ -440,7 +437,7 @@ class CanvasView(EditActions, QGraphicsView):
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = True
+            self.space_down = True
             show_space_held(self, True)
             event.accept()
             return
@@ -453,7 +450,7 @@ class CanvasView(EditActions, QGraphicsView):
 
     def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = False
+            self.space_down = False
             show_space_held(self, False)
             event.accept()
             return

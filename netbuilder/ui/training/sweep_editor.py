@@ -90,6 +90,7 @@ class SweepEditor(QWidget):
                                                       "(a range)")
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a dotted name's both ends
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.itemChanged.connect(lambda _i: self.check())
@@ -143,13 +144,20 @@ class SweepEditor(QWidget):
         go = QHBoxLayout()
         go.addWidget(self.run_button)
         go.addWidget(self.stop_button)
-        layout = QVBoxLayout(self)
+        # the parameters on the left, the settings and Run on the right: stacked, the form
+        # left the table two rows' height in a laptop's bottom dock
+        params = QVBoxLayout()
+        params.addLayout(rows)
+        params.addWidget(self.table, 1)
+        settings = QVBoxLayout()
+        settings.addLayout(form)
+        settings.addWidget(self.error)
+        settings.addStretch(1)
+        settings.addLayout(go)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(rows)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addLayout(go)
+        layout.addLayout(params, 1)
+        layout.addLayout(settings, 1)
 
     # --- rows ---------------------------------------------------------------------------------
 
