@@ -141,7 +141,8 @@ def test_a_value_inside_a_shared_block_is_swept_in_that_use_only(make_window, qt
 
     inner = nb.Graph("Mlp")
     chain = [inner.add("Input", "x", (0, 0), shape=(6,)),
-             inner.add("Linear", "fc", (0, 150), out_features=6), inner.add("Output", "y", (0, 300))]
+             inner.add("Linear", "fc", (0, 150), out_features=6),
+             inner.add("Output", "y", (0, 300))]
     inner.connect(chain[0], chain[1])
     inner.connect(chain[1], chain[2])
     g = nb.Graph("blocks")
