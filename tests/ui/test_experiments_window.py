@@ -18,6 +18,9 @@ pytestmark = pytest.mark.xwindow
 
 
 def test_the_experiments_view_shows_a_trained_sweep(make_window, qtbot, tmp_path, shots):  # noqa: F811
+    from netbuilder.ui import theme
+
+    theme.apply_theme("light", save=False)  # the whole window in one theme, whatever was saved
     path = tmp_path / "tiny.json"
     graph = tiny_digits_graph(epochs=2, limit=400)
     graph.save(path)
