@@ -276,16 +276,14 @@ class MainWindow(QMainWindow):
             self.document.release_analysis()
 
     def refresh_analysis(self) -> None:
-        """Analyse now and update every panel (the document emits analysis_updated)."""
-        doc = self.document
-        if doc is not None:
-            if doc.analysis_held:
-                doc.release_analysis(now=True)  # every view hears analysis_updated
-            analysis = doc.analysis()
-            self._analysis_updated(analysis)
-            self.problems.refresh()
-            self.summary.set_analysis(analysis)
-            self.inspector.refresh()
+        """Analyse now and have every view update.
+
+        NOTE: one path only: the document announces its analysis (``analysis_updated``) and
+        each panel, the canvas and the status bar follow that signal; nothing here calls a
+        panel directly, so a view cannot be refreshed one way and forgotten the other.
+        """
+        if self.document is not None:
+            self.document.release_analysis(now=True)
 
     def flush(self) -> None:
         """Finish every pending update now (tests and the screenshot call this)."""

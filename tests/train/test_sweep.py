@@ -19,7 +19,7 @@ from netbuilder.train.sweep import (
     parse_param,
     parse_params,
 )
-from netbuilder.train.sweep.space import apply, check_space
+from netbuilder.train.sweep.space import apply, check_space, sweep_scope
 
 QUIET = {"activations": False, "histograms": False, "samples": False, "confusion": False}
 
@@ -93,6 +93,52 @@ def test_values_are_checked_by_the_layer_spec_and_the_config():
         check_space(g, cfg, parse_params(["optimizer=adam,fast"]))
     with pytest.raises(SweepError, match="drop1.p"):
         check_space(g, cfg, parse_params(["drop1.p=0.1..1.5"]))
+
+
+def two_uses() -> nb.Graph:
+    """A block definition used twice (``a`` and ``b``), each holding ``fc`` and ``act``."""
+    inner = nb.Graph("Mlp")
+    x = inner.add("Input", "x", shape=(6,))
+    fc = inner.add("Linear", "fc", out_features=6)
+    act = inner.add("ReLU", "act")
+    y = inner.add("Output", "y")
+    for src, dst in [(x, fc), (fc, act), (act, y)]:
+        inner.connect(src, dst)
+    g = nb.Graph("blocks")
+    g.define_block("Mlp", inner, width=(6, ["fc.out_features"]))
+    x = g.add("Input", "x", shape=(6,))
+    a = g.add_block("Mlp", "a")
+    b = g.add_block("Mlp", "b")
+    g.connect(x, a)
+    g.connect(a, b)
+    return g
+
+
+def test_a_node_inside_a_shared_block_is_named_by_its_dotted_path():
+    g = two_uses()
+    cfg = TrainingConfig.from_graph(g)
+    graph, _ = apply(g, cfg, {"a.fc.out_features": 9})
+    # only the use the path names changes; the other use of Mlp keeps its value
+
+    def width(graph, block: str) -> int:
+        inner = graph.node(graph.find(block)).inner
+        return inner.node(inner.find("fc")).params["out_features"]
+
+    assert (width(graph, "a"), width(graph, "b")) == (9, 6)
+    assert (width(g, "a"), width(g, "b")) == (6, 6)  # the original is untouched
+    assert sweep_scope(g, "a.fc.out_features") == \
+        "only this use of Mlp varies; the other use keeps its value"
+    assert sweep_scope(g, "x.shape") == ""
+    for name, message in [
+            ("c.fc.out_features", "no node named 'c' in graph 'blocks'"),
+            ("a.fc2.out_features", "no node named 'fc2' in block 'a'"),
+            ("x.fc.out_features", "node 'x' is not a block, so it has no node 'fc' inside"),
+            ("a.fc.width", "Linear node 'a.fc' has no parameter 'width'"),
+            ("a.fc.out_features", "value 0 is refused by node 'a.fc'")]:
+        with pytest.raises(SweepError, match="sweep parameter") as info:
+            check_space(g, cfg, parse_params([f"{name}=0" if "refused" in message
+                                              else f"{name}=8"]))
+        assert message in str(info.value), str(info.value)
 
 
 def test_objectives_parse_with_directions():

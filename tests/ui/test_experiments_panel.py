@@ -134,6 +134,54 @@ def test_a_value_swept_from_the_inspector_runs_in_the_background(window, qtbot):
     assert sorted(view.parallel.lines) == [0, 1, 2]
 
 
+def test_a_value_inside_a_shared_block_is_swept_in_that_use_only(make_window, qtbot):
+    """Inside a block whose definition two block nodes use, the menu and the sweep say that
+    only this use varies; the sweep names the node by its dotted path."""
+    import netbuilder as nb
+
+    inner = nb.Graph("Mlp")
+    chain = [inner.add("Input", "x", (0, 0), shape=(6,)),
+             inner.add("Linear", "fc", (0, 150), out_features=6),
+             inner.add("Output", "y", (0, 300))]
+    inner.connect(chain[0], chain[1])
+    inner.connect(chain[1], chain[2])
+    g = nb.Graph("blocks")
+    g.training = {"dataset": "spirals"}  # a preview that needs no scikit-learn import
+    g.define_block("Mlp", inner)
+    x = g.add("Input", "x", (0, 0), shape=(6,))
+    a, b = g.add_block("Mlp", "a", pos=(0, 150)), g.add_block("Mlp", "b", pos=(0, 300))
+    g.connect(x, a)
+    g.connect(a, b)
+    w = make_window(Document(g), restore_layout=False)
+    try:
+        canvas = w.canvas
+        item = canvas.graph_scene().node_items[g.find("a")]
+        QTest.mouseDClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                          Qt.KeyboardModifier.NoModifier,
+                          canvas.mapFromScene(item.sceneBoundingRect().center()))
+        qtbot.waitUntil(lambda: canvas.path == [g.find("a")])
+        canvas.frame_all()
+        fc = canvas.graph_scene().node_items[canvas.graph.find("fc")]
+        QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                         pos=canvas.mapFromScene(fc.sceneBoundingRect().center()))
+        qtbot.waitUntil(lambda: w.inspector.node_id == fc.node_id)
+        caption = w.inspector.findChild(QLabel, "caption_out_features")
+        qtbot.waitUntil(caption.isVisible)
+        choose_in_popup("Sweep this value (this use of Mlp only)…")
+        right_click(caption)
+        qtbot.waitUntil(lambda: w.training_dashboard.built("experiments") is not None)
+        panel = w.training_dashboard.built("experiments")
+        qtbot.waitUntil(lambda: panel.editor.texts() == ["a.fc.out_features=3,6,12"])
+        note = "only this use of Mlp varies; the other use keeps its value"
+        assert panel.editor.table.item(0, 0).toolTip() == note
+        assert note in panel.message.text()
+    finally:
+        panel = w.training_dashboard.built("experiments")
+        if panel is not None:
+            panel.shutdown()
+        w.training_dashboard.controller.shutdown()
+
+
 def test_a_bad_value_is_refused_with_the_parameter_named(window, qtbot):
     w = window()
     panel = w.training_dashboard.view("experiments")

@@ -2,9 +2,12 @@
 title, tab or label is cut off, in the Design workspace and while a run trains, light and dark.
 
 The screenshots go to ``$NETBUILDER_SCREENSHOT_DIR`` (docs/images) when set, for people to look
-at: the welcome page, LeNet-5 and a run in progress, at both sizes and in both themes.
+at: the welcome page, LeNet-5, a run in progress and an imported ResNet-50, at both sizes and
+in both themes.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
@@ -114,3 +117,35 @@ def test_welcome_lenet_and_a_run_fit_the_screen(make_window, qtbot, shots, size,
         assert both_themes(w, qtbot, shots, "training", size) == {}
     finally:
         c.shutdown()
+
+
+CORPUS = Path(__file__).parents[1] / "compile" / "import_corpus"
+
+
+def test_an_imported_resnet50_reads_top_to_bottom(make_window, qtbot, shots):  # noqa: F811
+    """ResNet-50 from the import corpus, imported as File ▸ Import does it (a child process):
+    its stages are blocks, drawn collapsed, and the page reads from the input down to the
+    output at a readable zoom, at both sizes and in both themes."""
+    from netbuilder.ui.import_export_actions import import_model
+
+    w = sized(make_window, qtbot, SIZES[0])
+    assert import_model(w, CORPUS / "resnet.py", "ResNet50", "", "3,224,224", timeout=120)
+    qtbot.waitUntil(lambda: not w.welcome.showing)
+    g, canvas = w.document.graph, w.canvas
+    stages = [g.find(f"layer{i}") for i in range(1, 5)]
+    assert all(g.node(s).inner is not None for s in stages)  # blocks, not their insides
+    assert canvas.path == [] and set(canvas.graph_scene().node_items) == {n.id for n in g.nodes()}
+    chain = g.topo_order()  # ResNet's top level is one chain: x, conv1, …, layer4, …, fc
+    ys = [g.node(n).pos[1] for n in chain]
+    assert ys == sorted(ys) and len(set(ys)) == len(ys)  # top to bottom, one node a row
+    for size in SIZES:
+        if size != SIZES[0]:
+            fit_on_screen(qtbot, w, size)
+            w.workspaces.reset()
+        w.canvas.frame_for_reading()
+        w.flush()  # the code panel's text for this graph, not the one before the import
+        qtbot.waitUntil(lambda: "class ResNet50" in w.code.text())
+        assert canvas.zoom() >= canvas.readable_scale() - 1e-6  # names as large as the palette's
+        first = canvas.graph_scene().nodes_rect(canvas.graph.inputs())
+        assert canvas.viewport().rect().contains(canvas.mapFromScene(first).boundingRect())
+        assert both_themes(w, qtbot, shots, "resnet50-import", size) == {}

@@ -23,10 +23,16 @@ def tiny_digits_graph(epochs: int = 30, limit: int = 600, name: str = "tiny_digi
 
 
 def click_point(qtbot, view, x: float, y: float) -> None:
-    """A left click on the scatter where the point (x, y) is drawn."""
+    """A left click on the scatter where the point (x, y) is drawn (its Pareto tab raised
+    first with a click, when another tab is in front)."""
     from PySide6.QtCore import QPointF, Qt
     from PySide6.QtTest import QTest
 
+    if not view.plot.isVisible():
+        bar = view.tabs.tabBar()
+        index = next(i for i in range(bar.count()) if bar.tabText(i) == "Pareto")
+        QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+        qtbot.waitUntil(view.plot.isVisible)
     vb = view.plot.getPlotItem().getViewBox()
 
     def in_view() -> bool:  # the plot ranges itself to its points once laid out

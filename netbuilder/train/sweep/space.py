@@ -6,8 +6,10 @@ the training setup, and applied to a copy of both for one trial.
     epochs=1..3                     whole numbers when both ends are whole
     augmentation.flip=true,false    a nested training setting
 
-A name ``node.param`` names a node of the graph (its value is checked by the layer's spec);
-any other name is a ``TrainingConfig`` setting (checked by the config). Every value in a list
+A name ``node.param`` names a node of the graph (its value is checked by the layer's spec),
+``block.node.param`` a node inside a block (``layer1.0.conv1.out_channels``: only that use of
+a shared block definition changes); any other name is a ``TrainingConfig`` setting (checked by
+the config). Every value in a list
 and both ends of a range are checked before the first trial runs.
 """
 from __future__ import annotations
@@ -141,18 +143,20 @@ def apply(graph, config: TrainingConfig, values: dict) -> tuple[Any, TrainingCon
     changes: dict = {}
     for name, value in values.items():
         head, dot, rest = name.partition(".")
-        node_id = _node_named(g, head) if dot else None
-        if node_id is not None:
-            spec = g.node(node_id).spec
-            known = [p.name for p in spec.params]
-            if rest not in known:
-                raise SweepError(f"sweep parameter {name!r}: {spec.type} node {head!r} has no "
-                                 f"parameter {rest!r}; its parameters are: {', '.join(known)}")
+        target = node_at(g, name) if dot and _node_named(g, head) is not None else None
+        if target is not None:
+            inner, node_id, param = target
+            node = inner.node(node_id)
+            known = [p.name for p in node.spec.params]
+            if param not in known:
+                raise SweepError(f"sweep parameter {name!r}: {node.spec.type} node "
+                                 f"{name.rpartition('.')[0]!r} has no parameter {param!r}; "
+                                 f"its parameters are: {', '.join(known)}")
             try:
-                g.set_param(node_id, rest, value)
+                inner.set_param(node_id, param, value)
             except NetbuilderError as exc:
                 raise SweepError(f"sweep parameter {name!r}: value {value!r} is refused by "
-                                 f"node {head!r}: {exc}") from None
+                                 f"node {name.rpartition('.')[0]!r}: {exc}") from None
         elif head in _CONFIG_FIELDS:
             if dot:
                 nested = changes.setdefault(head, _as_dict(getattr(config, head)))
@@ -172,6 +176,60 @@ def apply(graph, config: TrainingConfig, values: dict) -> tuple[Any, TrainingCon
         shown = ", ".join(f"{k}={v!r}" for k, v in values.items() if k.split(".")[0] in changes)
         raise SweepError(f"sweep parameters {shown}: {exc}") from None
     return g, config
+
+
+def node_at(g, name: str) -> tuple[Any, str, str]:
+    """``(graph, node id, parameter)`` of a dotted name: node names from the top level down
+    through blocks (``layer1.0.conv1``), then the parameter (``out_channels``).
+
+    NOTE: inside a block whose definition several block nodes use, only the use the path
+    names changes (its inner graph then differs from the others'; it compiles as its own)."""
+    *names, param = name.split(".")
+    graph, where = g, f"graph '{g.name}'"
+    for depth, part in enumerate(names):
+        node_id = _node_named(graph, part)
+        if node_id is None:
+            raise SweepError(f"sweep parameter {name!r}: no node named {part!r} in {where}")
+        if depth + 1 < len(names):
+            inner = graph.node(node_id).inner
+            if inner is None:
+                raise SweepError(f"sweep parameter {name!r}: node "
+                                 f"{'.'.join(names[:depth + 1])!r} is not a block, so it has "
+                                 f"no node {names[depth + 1]!r} inside")
+            graph, where = inner, f"block {'.'.join(names[:depth + 1])!r}"
+    return graph, node_id, param
+
+
+def block_uses(g, name: str) -> tuple[str, int] | None:
+    """``(definition, number of uses)`` of the innermost shared block definition along a
+    dotted sweep name, or None when the named node is in no block used more than once."""
+    from ...graph.blockdefs import uses_of
+
+    found, graph = None, g
+    for part in name.split(".")[:-2]:
+        node_id = _node_named(graph, part)
+        if node_id is None or graph.node(node_id).inner is None:
+            return found
+        node = graph.node(node_id)
+        if node.definition is not None:
+            n = len(uses_of(g, node.definition))
+            if n > 1:
+                found = (node.definition, n)
+        graph = node.inner
+    return found
+
+
+def sweep_scope(g, name: str) -> str:
+    """What a dotted sweep name changes, said for a person when it is inside a shared block
+    ("" otherwise)."""
+    shared = block_uses(g, name)
+    if shared is None:
+        return ""
+    definition, n = shared
+    others = n - 1
+    rest = f"the other {others} uses keep their value" if others > 1 else \
+        "the other use keeps its value"
+    return f"only this use of {definition} varies; {rest}"
 
 
 def _node_named(graph, name: str) -> str | None:

@@ -31,7 +31,7 @@ class RubberBand:
     def _area(self, scene_pos: QPointF) -> QRectF:
         return QRectF(self.origin, scene_pos).normalized()
 
-    def move(self, scene_pos: QPointF) -> None:
+    def move(self, scene_pos: QPointF, _viewport_pos=None) -> None:
         self.rect.setRect(self._area(scene_pos))
         self.rect.setVisible(True)
         self._select(scene_pos)

@@ -7,7 +7,6 @@ from PySide6.QtGui import QFontInfo, QPainter, QTransform
 from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
 from ...errors import NetbuilderError
-from ..commands import MoveNodesCommand
 from ..shared_edit import ask as ask_shared_edit
 from . import style
 from .actions import EditActions
@@ -16,6 +15,8 @@ from .keys import action_for
 from .minimap import Minimap
 from .node_item import NodeItem
 from .node_menu import open_node_menu
+from .node_move import NodeMove
+from .pan import Pan, show_space_held, wants_pan
 from .port_item import PortItem
 from .quick_add import QuickAdd
 from .rename import RenameEditor
@@ -48,11 +49,11 @@ class CanvasView(EditActions, QGraphicsView):
         self._path: list[str] = []
         self._scene: GraphScene | None = None
         self._activity: dict[str, dict] = {}
-        self._interaction = None  # the gesture in progress (WireDrag, RubberBand, pan)
+        # the gesture in progress (Pan, WireDrag, RubberBand): it gets the mouse, not Qt
+        self._interaction = None
+        self._node_move: NodeMove | None = None  # nodes Qt drags, recorded on release
         self.context_menu = None  # the node menu last opened (a right-click)
-        self._press_positions: dict[str, tuple] | None = None
-        self._space_down = False
-        self._pan_from: QPoint | None = None
+        self.space_down = False  # Space held: a left drag pans
         self._paste_count = 0
         self._needs_frame = True
         # framed as it opened, and not moved since: a resize (the docks settling around the
@@ -210,6 +211,10 @@ class CanvasView(EditActions, QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
+    def left_as_opened(self) -> None:
+        """The person moved the view: a resize no longer frames the graph again."""
+        self._as_opened = False
+
     def _sync_lod(self) -> None:
         """Zoomed out, the scene's overview draws the map (see overview.py)."""
         if self._scene is not None:
@@ -334,84 +339,49 @@ class CanvasView(EditActions, QGraphicsView):
         if self.quick_add.isVisible():
             self.quick_add.close_popup()
         pos = event.position().toPoint()
-        if event.button() == Qt.MouseButton.MiddleButton or (
-                event.button() == Qt.MouseButton.LeftButton and self._space_down):
-            self._pan_from = pos
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+        self._interaction = self._gesture_for(event, pos)
+        if self._interaction is not None:
             event.accept()
             return
-        if event.button() == Qt.MouseButton.LeftButton:
-            item = self._item_at(pos)
-            if isinstance(item, PortItem):
-                self._interaction = WireDrag(self, item)
-                event.accept()
-                return
-            if item is None:
-                extend = bool(event.modifiers() & (Qt.KeyboardModifier.ShiftModifier |
-                                                   Qt.KeyboardModifier.ControlModifier))
-                self._interaction = RubberBand(self, self.mapToScene(pos), extend)
-                event.accept()
-                return
         super().mousePressEvent(event)
-        self._press_positions = self._scene.selected_positions()
+        self._node_move = NodeMove.start(self)
+
+    def _gesture_for(self, event, pos: QPoint):
+        """The gesture a press starts on the canvas itself (None: Qt handles the press)."""
+        if wants_pan(event, self.space_down):
+            return Pan(self, pos)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return None
+        item = self._item_at(pos)
+        if isinstance(item, PortItem):
+            return WireDrag(self, item)
+        if item is None:
+            extend = bool(event.modifiers() & (Qt.KeyboardModifier.ShiftModifier |
+                                               Qt.KeyboardModifier.ControlModifier))
+            return RubberBand(self, self.mapToScene(pos), extend)
+        return None
 
     def mouseMoveEvent(self, event) -> None:
         pos = event.position().toPoint()
-        if self._pan_from is not None:
-            delta = pos - self._pan_from
-            self._pan_from = pos
-            self._as_opened = False
-            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
-            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
-            self.minimap.schedule_update()
-            event.accept()
-            return
         if self._interaction is not None:
-            self._interaction.move(self.mapToScene(pos))
+            self._interaction.move(self.mapToScene(pos), pos)
             event.accept()
             return
         super().mouseMoveEvent(event)
-        if self._press_positions and event.buttons() & Qt.MouseButton.LeftButton:
-            moved = [self._scene.node_items[i] for i in self._press_positions
-                     if i in self._scene.node_items]
-            self._scene.node_geometry_changed(moved)
+        if self._node_move is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            self._node_move.follow()
 
     def mouseReleaseEvent(self, event) -> None:
         pos = event.position().toPoint()
-        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton,
-                                                             Qt.MouseButton.LeftButton):
-            self._pan_from = None
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space_down
-                                      else Qt.CursorShape.ArrowCursor)
-            event.accept()
-            return
         if self._interaction is not None:
             interaction, self._interaction = self._interaction, None
             interaction.finish(self.mapToScene(pos), pos)
             event.accept()
             return
         super().mouseReleaseEvent(event)
-        self._finish_move(self.mapToScene(pos))
-
-    def _finish_move(self, release_at: QPointF | None = None) -> None:
-        before, self._press_positions = self._press_positions, None
-        if not before:
-            return
-        moves = {}
-        for nid, old in before.items():
-            item = self._scene.node_items.get(nid)
-            if item is None:
-                continue
-            new = (style.snap(item.pos().x()), style.snap(item.pos().y()))
-            if new != tuple(old):
-                moves[nid] = (old, new)
-        if moves and not (release_at is not None and self.move_onto_wire(moves, release_at)):
-            self.push_command(MoveNodesCommand(self.doc, moves, path=self._path))
-        else:  # a click without a move: put back any sub-snap jitter
-            items = [self._scene.node_items[i] for i in before if i in self._scene.node_items]
-            for item in items:
-                item.setPos(QPointF(*before[item.node_id]))
-            self._scene.node_geometry_changed(items)
+        move, self._node_move = self._node_move, None
+        if move is not None:
+            move.finish(self.mapToScene(pos))
 
     def mouseDoubleClickEvent(self, event) -> None:
         pos = event.position().toPoint()
@@ -467,8 +437,8 @@ class CanvasView(EditActions, QGraphicsView):
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = True
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            self.space_down = True
+            show_space_held(self, True)
             event.accept()
             return
         action = action_for(event)
@@ -480,8 +450,8 @@ class CanvasView(EditActions, QGraphicsView):
 
     def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = False
-            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+            self.space_down = False
+            show_space_held(self, False)
             event.accept()
             return
         super().keyReleaseEvent(event)

@@ -84,7 +84,7 @@ class WireDrag:
                 return slots[-1] if slots and slots[-1].plus else (slots[0] if slots else None)
         return None
 
-    def move(self, scene_pos: QPointF) -> None:
+    def move(self, scene_pos: QPointF, _viewport_pos=None) -> None:
         target = self._target_at(scene_pos)
         if target is not self._hover:
             if self._hover is not None:

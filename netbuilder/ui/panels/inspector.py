@@ -88,7 +88,7 @@ class InspectorPanel(QWidget):
     """Shows and edits the one selected node of the graph at the canvas's current level."""
 
     edit_refused = Signal(str)
-    sweep_requested = Signal(str, str)  # node name, parameter: vary it in a sweep
+    sweep_requested = Signal(str, str)  # node's dotted name, parameter: sweep it
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -380,18 +380,32 @@ class InspectorPanel(QWidget):
             menu.exec(caption.mapToGlobal(pos))
 
     def sweep_menu(self, param: str) -> QMenu | None:
-        """The caption's context menu: Sweep this value (top-level nodes: a sweep names
-        them ``node.param``)."""
+        """The caption's context menu: Sweep this value. A sweep names the node by its
+        dotted name from the top level (``layer1.0.conv1``); inside a block that several
+        block nodes use, the entry says that only this use varies."""
+        from ...train.sweep.space import block_uses
+
         g = self.graph()
-        if g is None or self.node_id is None or self.path:
+        if g is None or self.node_id is None:
             return None
-        name = g.node(self.node_id).name
+        name = ".".join([*self._path_names(), g.node(self.node_id).name])
+        shared = block_uses(self.doc.graph, f"{name}.{param}")
         menu = QMenu(self)
         menu.setObjectName("inspector_sweep_menu")
-        action = menu.addAction("Sweep this value…")
+        action = menu.addAction("Sweep this value…" if shared is None else
+                                f"Sweep this value (this use of {shared[0]} only)…")
         action.setObjectName("action_sweep_value")
         action.triggered.connect(lambda: self.sweep_requested.emit(name, param))
         return menu
+
+    def _path_names(self) -> list[str]:
+        """The names of the open blocks, from the top level down."""
+        names, g = [], self.doc.graph
+        for block_id in self.path:
+            node = g.node(block_id)
+            names.append(node.name)
+            g = node.inner
+        return names
 
     # --- edits --------------------------------------------------------------------------------
 

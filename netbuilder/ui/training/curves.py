@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -90,11 +89,16 @@ class CurvesView(QWidget):
         bar.addWidget(QLabel("Metric"))
         bar.addWidget(self.metric_box)
         bar.addWidget(self.log_box)
+        bar.addStretch(1)
+        # the legend sits beside the readout, whose words wrap: in the bar, beside the
+        # controls, a laptop's dock (~580 px) cut it off
         self.legend = QLabel(objectName="curves_legend")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        bar.addWidget(self.legend, 1)
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        foot = QHBoxLayout()
+        foot.setContentsMargins(0, 0, 8, 0)
+        foot.addWidget(self.readout, 1)
+        foot.addWidget(self.legend)
 
         self.loss_plot = pg.PlotWidget(objectName="curves_loss_plot")
         self.metric_plot = pg.PlotWidget(objectName="curves_metric_plot")
@@ -122,7 +126,7 @@ class CurvesView(QWidget):
         layout.setSpacing(2)
         layout.addLayout(bar)
         layout.addWidget(split, 1)
-        layout.addWidget(self.readout)
+        layout.addLayout(foot)
         self.readout.setContentsMargins(8, 0, 8, 4)
 
         self._timer = QTimer(self)

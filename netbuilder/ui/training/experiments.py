@@ -1,6 +1,10 @@
-"""The Experiments view: a sweep's trials in a sortable, filterable table; beside it the
-objectives in a scatter with the Pareto front, parallel coordinates, parameter importance and
-the selected trials' curves.
+"""The Experiments view: a sweep's trials in a sortable, filterable table, and in tabs beside
+it the objectives in a scatter with the Pareto front, parallel coordinates, parameter
+importance and the selected trials' curves.
+
+NOTE: the table is the first tab, not a pane beside the plots: a laptop's bottom dock (1366×768)
+has room for the table's numbers or for a plot, not for both side by side. Its columns are as
+wide as their numbers; a long parameter name is elided in its header (whole in the tooltip).
 
     view = ExperimentsView()
     view.show_sweep(folder, name)              # a stored sweep (``netbuilder sweep``'s study)
@@ -17,9 +21,9 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -30,6 +34,8 @@ from PySide6.QtWidgets import (
 from ...train.sweep.study import front, load_records
 from .experiments_plots import ImportanceView, ParallelCoordinates, TrialCurves
 from .plots import series_color, style_plot
+
+HEADER_MAX = 96  # the widest a column's name makes it (a longer name is elided)
 
 
 class _NumberItem(QTableWidgetItem):
@@ -127,21 +133,20 @@ class ExperimentsView(QWidget):
         for widget, title in ((pareto, "Pareto"), (self.parallel, "Parallel"),
                               (self.importance, "Importance"), (self.curves, "Curves")):
             self.tabs.addTab(widget, title)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.filter)
-        left_layout.addWidget(self.table, 1)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(self.tabs)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
-        self.table.setMinimumWidth(240)
+        self.trials_tab = trials = QWidget()
+        trials_layout = QVBoxLayout(trials)
+        trials_layout.setContentsMargins(0, 0, 0, 0)
+        trials_layout.addWidget(self.filter)
+        trials_layout.addWidget(self.table, 1)
+        self.tabs.insertTab(0, trials, "Trials")
+        self.tabs.setCurrentIndex(0)
+        header = self.table.horizontalHeader()
+        header.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.tabs, 1)
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -171,8 +176,10 @@ class ExperimentsView(QWidget):
                 if col == 1 and t.error:
                     item.setToolTip(t.error)
                 self.table.setItem(row, col, item)
+        for col, name in enumerate(headers):
+            self.table.horizontalHeaderItem(col).setToolTip(name)
         self.table.setSortingEnabled(True)
-        self.table.resizeColumnsToContents()
+        self.fit_columns()
         self.apply_filter(self.filter.text())
         self.select_trials(keep)
         choices = objectives + [p for p in params if self._numeric(p)]
@@ -190,6 +197,16 @@ class ExperimentsView(QWidget):
                             + f"; {len(self.front_numbers)} {title}")
         self._replot()
         self.parallel.set_trials(definition, self.trials, keep)
+
+    def fit_columns(self) -> None:
+        """Each column as wide as its values; its name gets at most ``HEADER_MAX`` pixels
+        (elided in the middle beyond), so that the numbers, not the names, take the room."""
+        header = self.table.horizontalHeader()
+        self.table.resizeColumnsToContents()
+        for col in range(self.table.columnCount()):
+            values = self.table.sizeHintForColumn(col)
+            name = header.sectionSizeHint(col)
+            header.resizeSection(col, max(values, min(name, HEADER_MAX)))
 
     def trial(self, number: int):
         return next((t for t in self.trials if t.number == number), None)

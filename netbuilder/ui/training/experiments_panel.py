@@ -11,18 +11,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from ...errors import NetbuilderError
+from ...train.sweep.space import node_at, sweep_scope
 from .experiments import ExperimentsView
 from .sweep_editor import SweepEditor, suggest_values
 from .sweep_job import Background, SweepJob
@@ -83,21 +83,14 @@ class ExperimentsPanel(QWidget):
         actions.addWidget(self.open_button)
         actions.addWidget(self.further_button)
         actions.addWidget(self.message, 1)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(actions)
-        right_layout.addWidget(self.view, 1)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.editor)
-        split.addWidget(right)
-        split.setStretchFactor(0, 0)  # the editor keeps its width; the trials take the rest
-        split.setStretchFactor(1, 1)
-        self.editor.setMinimumWidth(220)
-        self.editor.setMaximumWidth(360)
+        # NOTE: the editor is the first of the view's tabs, not a pane beside them: the dock
+        # is ~600 px wide on a 1366×768 screen, room for the editor or the trials, not both.
+        self.view.tabs.insertTab(0, self.editor, "Define")
+        self.view.tabs.setCurrentWidget(self.editor)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(split)
+        layout.addLayout(actions)
+        layout.addWidget(self.view, 1)
         self.poll = QTimer(self, interval=POLL_MS)
         self.poll.timeout.connect(self.refresh)
         self._update_buttons()
@@ -111,14 +104,18 @@ class ExperimentsPanel(QWidget):
 
     def sweep_value(self, node_name: str, param: str) -> None:
         """Add node ``node_name``'s parameter ``param`` to the sweep, with a first list or
-        range from its current value (the inspector's Sweep this value…)."""
-        graph = self.window.document.graph
-        node = graph.node(graph.find(node_name))
+        range from its current value (the inspector's Sweep this value…). ``node_name`` is
+        dotted for a node inside a block (``layer1.0.conv1``)."""
+        name = f"{node_name}.{param}"
+        graph, node_id, _ = node_at(self.window.document.graph, name)
+        node = graph.node(node_id)
         spec = node.spec.param(param)
         value = node.params.get(param, spec.default)
-        self.editor.add_param(f"{node_name}.{param}",
-                              suggest_values(spec.kind, value, spec.choices, spec.min, spec.max))
-        self.say(f"Added {node_name}.{param}: edit its values, then Run sweep")
+        note = sweep_scope(self.window.document.graph, name)
+        self.editor.add_param(name, suggest_values(spec.kind, value, spec.choices, spec.min,
+                                                   spec.max), note)
+        self.view.tabs.setCurrentWidget(self.editor)
+        self.say(f"Added {name}{': ' + note if note else ''}. Edit its values, then Run sweep")
 
     # --- running --------------------------------------------------------------------------------
 
@@ -154,6 +151,7 @@ class ExperimentsPanel(QWidget):
         self.job.ended.connect(self._ended)
         self.job.start()
         self.editor.set_running(True)
+        self.view.tabs.setCurrentWidget(self.view.trials_tab)
         self.say(f"Sweep {name!r} starting: {definition.strategy}, "
                  f"{definition.trials or 'all'} trials, {self.editor.jobs.value()} at a time")
         return True
@@ -229,6 +227,7 @@ class ExperimentsPanel(QWidget):
         self.folder, self.name = Path(folder), name
         self._rated_for = None
         self.view.show_sweep(folder, name)
+        self.view.tabs.setCurrentWidget(self.view.trials_tab)
         if not self.running:  # its definition in the editor: Run sweep continues it
             d = self.view.definition
             self.editor.apply_settings({

@@ -85,8 +85,12 @@ class SweepEditor(QWidget):
         self.setObjectName("sweep_editor")
         self.config_source = None  # callable → the document's TrainingConfig (Add setting)
         self.table = QTableWidget(0, 2, objectName="sweep_params")
-        self.table.setHorizontalHeaderLabels(["Name", "Values (a,b,c or low..high[:log])"])
+        self.table.setHorizontalHeaderLabels(["Name", "Values"])
+        self.table.horizontalHeaderItem(1).setToolTip("a,b,c (a list) or low..high[:log] "
+                                                      "(a range)")
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a dotted name's both ends
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.itemChanged.connect(lambda _i: self.check())
@@ -140,18 +144,26 @@ class SweepEditor(QWidget):
         go = QHBoxLayout()
         go.addWidget(self.run_button)
         go.addWidget(self.stop_button)
-        layout = QVBoxLayout(self)
+        # the parameters on the left, the settings and Run on the right: stacked, the form
+        # left the table two rows' height in a laptop's bottom dock
+        params = QVBoxLayout()
+        params.addLayout(rows)
+        params.addWidget(self.table, 1)
+        settings = QVBoxLayout()
+        settings.addLayout(form)
+        settings.addWidget(self.error)
+        settings.addStretch(1)
+        settings.addLayout(go)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(rows)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addLayout(go)
+        layout.addLayout(params, 1)
+        layout.addLayout(settings, 1)
 
     # --- rows ---------------------------------------------------------------------------------
 
-    def add_param(self, name: str, values: str) -> None:
-        """Add (or, when it is there, focus) the row of parameter ``name``."""
+    def add_param(self, name: str, values: str, note: str = "") -> None:
+        """Add (or, when it is there, focus) the row of parameter ``name``; ``note`` is the
+        name's tooltip (what the sweep changes)."""
         for row in range(self.table.rowCount()):
             if self.table.item(row, 0).text() == name:
                 self.table.setCurrentCell(row, 1)
@@ -159,7 +171,9 @@ class SweepEditor(QWidget):
         row = self.table.rowCount()
         self.table.blockSignals(True)
         self.table.insertRow(row)
-        self.table.setItem(row, 0, QTableWidgetItem(name))
+        item = QTableWidgetItem(name)
+        item.setToolTip(note or name)
+        self.table.setItem(row, 0, item)
         self.table.setItem(row, 1, QTableWidgetItem(values))
         self.table.blockSignals(False)
         self.table.setCurrentCell(row, 1)
