@@ -22,7 +22,7 @@ run: venv
 # tests/xserver.py): skipped with the reason where Xvfb is missing, a failure in CI (CI set).
 test: venv
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider --durations=25
-	$(PY) -m pytest -q -p no:cacheprovider -rs --xwindow tests/ui
+	$(PY) -m pytest -q -p no:cacheprovider -rs --durations=10 --xwindow tests/ui
 
 bench: venv
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s tests/benchmarks
