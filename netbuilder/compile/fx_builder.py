@@ -129,6 +129,11 @@ class Builder:
               ports: list | None = None) -> Value:
         if any(self.values.get(a) is BAD for a in inputs if isinstance(a, fx.Node)):
             return BAD
+        rule = get_spec(type_).rank
+        x = self.rec.values.get(inputs[0]) if inputs and isinstance(inputs[0], fx.Node) else None
+        if rule is not None and rule.unless and isinstance(x, torch.Tensor) and \
+                x.dim() - 1 not in rule.ranks:  # torch's layer takes this rank: say so
+            params = {**params, rule.unless: True}
         nid = self.add(type_, name or assigned_name(fxn) or fxn.name, params, fxn)
         if nid is None or not self.connect_all(nid, fxn, inputs, ports):
             return BAD
@@ -305,6 +310,8 @@ class Builder:
             return self.getitem(n)
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD  # reported where it went wrong
+        if self.takes_gamma(n):
+            return fx_tensors.scale_use(self, n)
         if n.target is builtins.getattr:
             if n.args[1] == "shape":  # ``x.shape[0]`` is the batch size of x
                 return Value("helper", info={"of": n.args[0]})
@@ -325,6 +332,8 @@ class Builder:
     def op_call_method(self, n: fx.Node) -> Value:
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD  # reported where it went wrong
+        if self.takes_gamma(n):
+            return fx_tensors.scale_use(self, n)
         if n.target in fx_map.SHAPE_HELPERS:
             if n.target == "size" and n.args[1:] in ((0,), ()) and not n.kwargs:
                 return Value("helper", info={"of": n.args[0]} if len(n.args) == 1 else
@@ -334,6 +343,10 @@ class Builder:
         if kind is None:
             return self.unsupported(n)
         return self.function(n, kind, n.args, n.kwargs)
+
+    def takes_gamma(self, n: fx.Node) -> bool:
+        """Whether ``n`` reads a learned gamma (``fx_tensors.scale_use`` says what it is)."""
+        return any(self.values.get(a, BAD).kind == "scale" for a in n.all_input_nodes)
 
     def unsupported(self, n: fx.Node, why: str = "no node type stands for it") -> Value:
         """An operation with no node type: a Function node calling it by name."""

@@ -38,12 +38,10 @@ ATOL = 1e-5
 # Why a case cannot import yet: the feature it waits for.
 _FUNCTIONAL_NORM = ("F.layer_norm on a child module's tensors (self.ln.weight read by its "
                     "parent): get_attr of another module's parameters")
-_FUNCTIONAL = "a learned tensor used directly in forward (ConvNeXt's layer scale): get_attr"
 _RECURRENT = ("sequence-first tokens and a view that merges the batch with the sequence: "
               "netbuilder keeps the batch first")
 IMPORT_XFAIL = {
     "vit": _FUNCTIONAL_NORM,
-    "convnext": _FUNCTIONAL,
     "word_lm_gru": _RECURRENT,
     "word_lm_lstm": _RECURRENT,
 }
