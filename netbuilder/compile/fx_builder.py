@@ -18,7 +18,7 @@ from torch import fx, nn
 from ..errors import NetbuilderError
 from ..graph import Graph
 from ..layers import get_spec
-from . import fx_calls, fx_map, fx_tensors
+from . import fx_batch, fx_calls, fx_map, fx_tensors
 from . import fx_placeholders as placeholders
 from .fx_names import (
     assigned_name,
@@ -306,12 +306,13 @@ class Builder:
         return Value("tuple", bid, ports=outs)
 
     def op_call_function(self, n: fx.Node) -> Value:
+        held = self.held(n)
+        if held is not None:
+            return held(self, n)
         if n.target is operator.getitem:
             return self.getitem(n)
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD  # reported where it went wrong
-        if self.takes_gamma(n):
-            return fx_tensors.scale_use(self, n)
         if n.target is builtins.getattr:
             if n.args[1] == "shape":  # ``x.shape[0]`` is the batch size of x
                 return Value("helper", info={"of": n.args[0]})
@@ -332,8 +333,9 @@ class Builder:
     def op_call_method(self, n: fx.Node) -> Value:
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD  # reported where it went wrong
-        if self.takes_gamma(n):
-            return fx_tensors.scale_use(self, n)
+        held = self.held(n)
+        if held is not None:
+            return held(self, n)
         if n.target in fx_map.SHAPE_HELPERS:
             if n.target == "size" and n.args[1:] in ((0,), ()) and not n.kwargs:
                 return Value("helper", info={"of": n.args[0]} if len(n.args) == 1 else
@@ -344,9 +346,16 @@ class Builder:
             return self.unsupported(n)
         return self.function(n, kind, n.args, n.kwargs)
 
-    def takes_gamma(self, n: fx.Node) -> bool:
-        """Whether ``n`` reads a learned gamma (``fx_tensors.scale_use`` says what it is)."""
-        return any(self.values.get(a, BAD).kind == "scale" for a in n.all_input_nodes)
+    def held(self, n: fx.Node):
+        """The handler of a value that waits for its use to say what it is, when ``n`` uses
+        one: a learned gamma (a LayerScale once multiplied), a tensor whose batch a
+        permutation moved (Index nodes once taken apart)."""
+        kinds = {self.values.get(a, BAD).kind for a in n.all_input_nodes}
+        if "scale" in kinds:
+            return fx_tensors.scale_use
+        if kinds & {"moved", "moved_tuple"}:
+            return fx_batch.use
+        return None
 
     def unsupported(self, n: fx.Node, why: str = "no node type stands for it") -> Value:
         """An operation with no node type: a Function node calling it by name."""
@@ -356,6 +365,10 @@ class Builder:
         b, named = fx_map.bind_call(kind, args, kwargs)
         if kind in ("flatten", "reshape"):
             return self.reshape(n)
+        if kind == "permute":
+            moved = fx_batch.permute(self, n, b.get("dims"))
+            if moved is not None:
+                return moved
         if kind == "expand" and not kwargs:
             expanded = self.expand(n, n.args)
             if expanded is not None:
