@@ -1,7 +1,8 @@
-"""Layer scales the ways timm and its kin write them: ConvNeXt's (C,) gamma reshaped to
+"""Blocks the way timm writes them. Layer scales: ConvNeXt's (C,) gamma reshaped to
 (1, C, 1, 1), MetaFormer's ``Scale`` module viewing its (C,) scale as (C, 1, 1), ViT's
-``LayerScale`` module (x * gamma over the last dim) and EdgeNeXt's ``self.gamma * x`` on
-channels-last pixels; timm's channels-first ``LayerNorm2d`` in the stem."""
+``LayerScale`` module (x * gamma over the last dim), EdgeNeXt's ``self.gamma * x``; timm's
+channels-first ``LayerNorm2d`` in the stem; ViT's attention, whose qkv permutation moves the
+batch before it is unbound into q, k and v; a forward with a mask argument left None."""
 from __future__ import annotations
 
 import torch
@@ -105,22 +106,48 @@ class LayerScale(nn.Module):
         return x.mul_(self.gamma) if self.inplace else x * self.gamma
 
 
+class Attention(nn.Module):
+    """timm.layers.Attention (fused)."""
+
+    def __init__(self, dim, num_heads=2, qkv_bias=True):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.q_norm = nn.Identity()
+        self.k_norm = nn.Identity()
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x, attn_mask=None):
+        B, N, C = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        q, k = self.q_norm(q), self.k_norm(k)
+        x = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=0.0)
+        x = x.transpose(1, 2).reshape(B, N, C)
+        return self.proj(x)
+
+
 class TokenBlock(nn.Module):
-    """A ViT block's MLP half with LayerScale, and EdgeNeXt's bare gamma on the left."""
+    """A ViT block with LayerScale, and EdgeNeXt's bare gamma on the left."""
 
     def __init__(self, dim):
         super().__init__()
-        self.norm = nn.LayerNorm(dim)
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim)
+        self.ls1 = LayerScale(dim, init_values=0.2)
+        self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, 2 * dim)
-        self.ls = LayerScale(dim, init_values=0.1)
+        self.ls2 = LayerScale(dim, init_values=0.1)
         self.gamma = nn.Parameter(0.5 * torch.ones(dim))
 
-    def forward(self, x):
-        x = x + self.ls(self.mlp(self.norm(x)))
+    def forward(self, x, attn_mask=None):
+        x = x + self.ls1(self.attn(self.norm1(x), attn_mask=attn_mask))
+        x = x + self.ls2(self.mlp(self.norm2(x)))
         return x + self.gamma * x
 
 
-class LayerScaleNet(nn.Module):
+class TimmStyleNet(nn.Module):
     def __init__(self, dim=16, num_classes=10):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, dim, 4, stride=4), LayerNorm2d(dim))
@@ -129,8 +156,8 @@ class LayerScaleNet(nn.Module):
         self.tokens = TokenBlock(dim)
         self.head = nn.Linear(dim, num_classes)
 
-    def forward(self, x):
+    def forward(self, x, attn_mask=None):
         x = self.metaformer(self.convnext(self.stem(x)))
         x = x.flatten(2).transpose(1, 2)
-        x = self.tokens(x)
+        x = self.tokens(x, attn_mask=attn_mask)
         return self.head(x.mean(1))
