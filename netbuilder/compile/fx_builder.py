@@ -109,6 +109,16 @@ class Builder:
             self.s.problem(f"{describe(fxn, self.module)} on a value that is not a tensor", fxn)
         return None
 
+    def tuple_part(self, arg: fx.Node, index: int, fxn: fx.Node) -> tuple[str, str] | None:
+        """``(node, port)`` of part ``index`` of the tuple ``arg`` (a block's outputs)."""
+        v = self.values.get(arg, BAD)
+        if v.kind == "tuple" and -len(v.ports) <= index < len(v.ports):
+            return (v.node, v.ports[index])
+        if v.kind != "bad":
+            self.s.problem(f"{describe(fxn, self.module)} on a tuple no node returns as its "
+                           f"outputs", fxn)
+        return None
+
     def connect_all(self, nid: str, fxn: fx.Node, inputs: list, ports: list | None = None
                     ) -> bool:
         srcs = [self.tensor(a, fxn) for a in inputs]
@@ -263,7 +273,8 @@ class Builder:
         if isinstance(call, str):
             self.s.problem(f"{type(mod).__name__} '{path}' {call}", n)
             return BAD
-        srcs = [self.tensor(a, n) for a in call.tensors]
+        srcs = [self.tensor(a, n) if isinstance(a, fx.Node) else self.tuple_part(*a, n)
+                for a in call.tensors]
         if any(s is None for s in srcs):
             return BAD
         if n.target in self.blocks:  # the Discriminator's second call: its "real" port

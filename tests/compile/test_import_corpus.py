@@ -55,8 +55,13 @@ def _marked(names, reasons: dict) -> list:
             if n in reasons else n for n in names]
 
 
+# The original's own keys: cases whose generated code names a module otherwise.
+KEYS_XFAIL = {"dual_path": "a Sequential whose children pass tuples is generated as a class, "
+                           "which names its children n0, n1 (not 0, 1)"}
+
+
 def _keys_reasons() -> dict:
-    return dict(IMPORT_XFAIL)
+    return {**IMPORT_XFAIL, **KEYS_XFAIL}
 
 
 @functools.cache

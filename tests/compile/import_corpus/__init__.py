@@ -13,6 +13,7 @@ import torch
 from . import (
     convnext,
     densenet,
+    dual_path,
     efficientnet,
     generative,
     mobilenet,
@@ -55,6 +56,7 @@ CASES: dict[str, Case] = {
     "mobilenet_v2": Case(mobilenet.MobileNetV2, _images(3, 32)),
     "efficientnet": Case(efficientnet.TinyEfficientNet, _images(3, 32)),
     "densenet": Case(densenet.DenseNet, _images(3, 32)),
+    "dual_path": Case(dual_path.DPN, _images(3, 8)),
     "vit": Case(vit.VisionTransformer, _images(3, 32)),
     "vit_tokens": Case(vit.TokenViT, _images(3, 32)),
     "convnext": Case(convnext.ConvNeXt, _images(3, 32)),
