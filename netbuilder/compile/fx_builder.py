@@ -202,9 +202,18 @@ class Builder:
             self.s.problem("returning a dict: return a tensor or a tuple of tensors", n)
             return HELPER
         items = list(results) if isinstance(results, (tuple, list)) else [results]
+        parts = self.values.get(items[0]) if len(items) == 1 else None
+        if parts is not None and parts.kind == "tuple":  # ``return x``: a block's tuple
+            items = [(items[0], i) for i in range(len(parts.ports))]
         for i, item in enumerate(items):
             nid = self.add("Output", "output" if len(items) == 1 else f"output{i}", {}, n)
-            if nid is not None:
+            if nid is None:
+                continue
+            if isinstance(item, tuple):
+                src = self.tuple_part(*item, n)
+                if src is not None:
+                    self.g.connect(src[0], nid, src[1])
+            else:
                 self.connect_all(nid, n, [item])
         return HELPER
 

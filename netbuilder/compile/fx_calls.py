@@ -46,12 +46,13 @@ def bind(module: nn.Module, args: tuple, kwargs: dict, real_args: tuple, real_kw
                 return f"is called with *args or **kwargs ({name})"
             continue
         real_value = real.arguments.get(name)
-        if isinstance(value, fx.Node) and isinstance(real_value, tuple) and real_value and \
-                all(isinstance(t, torch.Tensor) for t in real_value):
+        if isinstance(value, fx.Node) and isinstance(real_value, (tuple, list)) and \
+                real_value and all(isinstance(t, torch.Tensor) for t in real_value):
             # a tuple of tensors from another call (``isinstance(x, tuple)`` in the block
             # must see a tuple): traced as one, each part an input
             tensors.extend((value, i) for i in range(len(real_value)))
-            concrete[name] = tuple(fx.PH for _ in real_value)
+            concrete[name] = (tuple if isinstance(real_value, tuple) else list)(
+                fx.PH for _ in real_value)
         elif isinstance(value, fx.Node):
             tensors.append(value)
         elif isinstance(value, (list, tuple)) and any(_holds_node(v) for v in value):
@@ -59,7 +60,8 @@ def bind(module: nn.Module, args: tuple, kwargs: dict, real_args: tuple, real_kw
                 return f"is called with a {type(value).__name__} mixing tensors and other " \
                        f"values ({name})"
             tensors.extend(value)
-            concrete[name] = type(value)(fx.PH for _ in value)
+            concrete[name] = (tuple if isinstance(value, tuple) else list)(
+                fx.PH for _ in value)  # (a list fx handed over is immutable: a plain one)
         elif _holds_node(value):
             return f"is called with tensors inside a {type(value).__name__} ({name})"
         else:

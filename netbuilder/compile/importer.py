@@ -179,9 +179,23 @@ class _Recorder(fx.Interpreter):
         return out
 
     def call_module(self, target, args, kwargs):
-        self.module_args.setdefault(target, args)
-        self.module_kwargs.setdefault(target, kwargs)
+        # NOTE: torch.fx hands lists over immutable; a module may change the list it is
+        # given (HRNet's branches write x[i]): it gets its own, the record keeps the originals.
+        args, kwargs = _mutable(args), _mutable(kwargs)
+        self.module_args.setdefault(target, _mutable(args))
+        self.module_kwargs.setdefault(target, _mutable(kwargs))
         return super().call_module(target, args, kwargs)
+
+
+def _mutable(value: Any) -> Any:
+    """``value`` with its lists and dicts copied into plain (mutable) ones."""
+    if isinstance(value, tuple):
+        return type(value)(_mutable(v) for v in value) if type(value) is tuple else value
+    if isinstance(value, list):
+        return [_mutable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mutable(v) for k, v in value.items()}
+    return value
 
 
 def import_module(module: nn.Module, example_inputs: Any = None, *,
