@@ -57,6 +57,7 @@ CASES: dict[str, Case] = {
     "efficientnet": Case(efficientnet.TinyEfficientNet, _images(3, 32)),
     "densenet": Case(densenet.DenseNet, _images(3, 32)),
     "dual_path": Case(dual_path.DPN, _images(3, 8)),
+    "hrnet_lists": Case(dual_path.HRNet, _images(3, 8)),
     "vit": Case(vit.VisionTransformer, _images(3, 32)),
     "vit_tokens": Case(vit.TokenViT, _images(3, 32)),
     "convnext": Case(convnext.ConvNeXt, _images(3, 32)),

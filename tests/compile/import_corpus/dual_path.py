@@ -1,6 +1,7 @@
-"""A dual-path network the way timm's DPN writes it: blocks of a Sequential pass a tuple
-(residual path, dense path) to the next, which tests ``isinstance(x, tuple)``; the last
-stage concatenates the tuple."""
+"""Blocks that pass several tensors on. A dual-path network the way timm's DPN writes it:
+blocks of a Sequential pass a tuple (residual path, dense path) to the next, which tests
+``isinstance(x, tuple)``; the last stage concatenates the tuple. An HRNet the way timm writes
+it: a stage passes a list of resolutions through modules that change the list they get."""
 from __future__ import annotations
 
 import torch
@@ -62,3 +63,54 @@ class DPN(nn.Module):
         x = self.features(x)
         x = self.classifier(x.mean((2, 3), keepdim=True))
         return x.flatten(1)
+
+
+class HighResolutionModule(nn.Module):
+    """timm's HRNet module: changes the list it is given, returns a new one."""
+
+    def __init__(self, chs=(4, 8)):
+        super().__init__()
+        self.branches = nn.ModuleList(nn.Conv2d(c, c, 3, padding=1) for c in chs)
+        self.fuse_layers = nn.ModuleList([
+            nn.ModuleList([nn.Identity(), nn.Sequential(nn.Conv2d(chs[1], chs[0], 1),
+                                                        nn.Upsample(scale_factor=2.0))]),
+            nn.ModuleList([nn.Conv2d(chs[0], chs[1], 3, stride=2, padding=1), nn.Identity()])])
+        self.fuse_act = nn.ReLU(False)
+
+    def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
+        for i, branch in enumerate(self.branches):
+            x[i] = branch(x[i])
+        x_fuse = []
+        for fuse_outer in self.fuse_layers:
+            y = None
+            for j, f in enumerate(fuse_outer):
+                if y is None:
+                    y = f(x[j])
+                else:
+                    y = y + f(x[j])
+            x_fuse.append(self.fuse_act(y))
+        return x_fuse
+
+
+class SequentialList(nn.Sequential):
+    def forward(self, x) -> list[torch.Tensor]:
+        for module in self:
+            x = module(x)
+        return x
+
+
+class HRNet(nn.Module):
+    """Two resolutions passed along as a list through a stage of two modules."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.transition = nn.ModuleList([nn.Identity(), nn.Conv2d(4, 8, 3, stride=2, padding=1)])
+        self.stage = SequentialList(HighResolutionModule(), HighResolutionModule())
+        self.head = nn.Linear(12, num_classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        xl = [t(x) for t in self.transition]
+        yl = self.stage(xl)
+        return self.head(torch.cat([yl[0].mean((2, 3)), yl[1].mean((2, 3))], 1))
