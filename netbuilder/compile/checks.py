@@ -23,7 +23,7 @@ def missing_input_error(graph: Graph, node: Node, wired_ports: list[str]) -> str
 
 def rank_error(node: Node, shapes: list) -> str | None:
     rule = node.spec.rank
-    if rule is None or not shapes:
+    if rule is None or not shapes or (rule.unless and node.params.get(rule.unless)):
         return None
     shape = shapes[0]
     if len(shape) in rule.ranks:

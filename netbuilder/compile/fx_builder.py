@@ -18,7 +18,7 @@ from torch import fx, nn
 from ..errors import NetbuilderError
 from ..graph import Graph
 from ..layers import get_spec
-from . import fx_calls, fx_map, fx_tensors
+from . import fx_batch, fx_calls, fx_map, fx_tensors
 from . import fx_placeholders as placeholders
 from .fx_names import (
     assigned_name,
@@ -109,6 +109,16 @@ class Builder:
             self.s.problem(f"{describe(fxn, self.module)} on a value that is not a tensor", fxn)
         return None
 
+    def tuple_part(self, arg: fx.Node, index: int, fxn: fx.Node) -> tuple[str, str] | None:
+        """``(node, port)`` of part ``index`` of the tuple ``arg`` (a block's outputs)."""
+        v = self.values.get(arg, BAD)
+        if v.kind == "tuple" and -len(v.ports) <= index < len(v.ports):
+            return (v.node, v.ports[index])
+        if v.kind != "bad":
+            self.s.problem(f"{describe(fxn, self.module)} on a tuple no node returns as its "
+                           f"outputs", fxn)
+        return None
+
     def connect_all(self, nid: str, fxn: fx.Node, inputs: list, ports: list | None = None
                     ) -> bool:
         srcs = [self.tensor(a, fxn) for a in inputs]
@@ -129,6 +139,11 @@ class Builder:
               ports: list | None = None) -> Value:
         if any(self.values.get(a) is BAD for a in inputs if isinstance(a, fx.Node)):
             return BAD
+        rule = get_spec(type_).rank
+        x = self.rec.values.get(inputs[0]) if inputs and isinstance(inputs[0], fx.Node) else None
+        if rule is not None and rule.unless and isinstance(x, torch.Tensor) and \
+                x.dim() - 1 not in rule.ranks:  # torch's layer takes this rank: say so
+            params = {**params, rule.unless: True}
         nid = self.add(type_, name or assigned_name(fxn) or fxn.name, params, fxn)
         if nid is None or not self.connect_all(nid, fxn, inputs, ports):
             return BAD
@@ -189,9 +204,18 @@ class Builder:
             self.s.problem("returning a dict: return a tensor or a tuple of tensors", n)
             return HELPER
         items = list(results) if isinstance(results, (tuple, list)) else [results]
+        parts = self.values.get(items[0]) if len(items) == 1 else None
+        if parts is not None and parts.kind == "tuple":  # ``return x``: a block's tuple
+            items = [(items[0], i) for i in range(len(parts.ports))]
         for i, item in enumerate(items):
             nid = self.add("Output", "output" if len(items) == 1 else f"output{i}", {}, n)
-            if nid is not None:
+            if nid is None:
+                continue
+            if isinstance(item, tuple):
+                src = self.tuple_part(*item, n)
+                if src is not None:
+                    self.g.connect(src[0], nid, src[1])
+            else:
                 self.connect_all(nid, n, [item])
         return HELPER
 
@@ -260,7 +284,8 @@ class Builder:
         if isinstance(call, str):
             self.s.problem(f"{type(mod).__name__} '{path}' {call}", n)
             return BAD
-        srcs = [self.tensor(a, n) for a in call.tensors]
+        srcs = [self.tensor(a, n) if isinstance(a, fx.Node) else self.tuple_part(*a, n)
+                for a in call.tensors]
         if any(s is None for s in srcs):
             return BAD
         if n.target in self.blocks:  # the Discriminator's second call: its "real" port
@@ -303,6 +328,9 @@ class Builder:
         return Value("tuple", bid, ports=outs)
 
     def op_call_function(self, n: fx.Node) -> Value:
+        held = fx_batch.held(self, n)
+        if held is not None:
+            return held(self, n)
         if n.target is operator.getitem:
             return self.getitem(n)
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
@@ -330,6 +358,9 @@ class Builder:
     def op_call_method(self, n: fx.Node) -> Value:
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD  # reported where it went wrong
+        held = fx_batch.held(self, n)
+        if held is not None:
+            return held(self, n)
         if n.target in fx_map.SHAPE_HELPERS:
             if n.target == "size" and n.args[1:] in ((0,), ()) and not n.kwargs:
                 return Value("helper", info={"of": n.args[0]} if len(n.args) == 1 else
@@ -348,6 +379,10 @@ class Builder:
         b, named = fx_map.bind_call(kind, args, kwargs)
         if kind in ("flatten", "reshape"):
             return self.reshape(n)
+        if kind == "permute":
+            moved = fx_batch.permute(self, n, b.get("dims"))
+            if moved is not None:
+                return moved
         if kind == "expand" and not kwargs:
             expanded = self.expand(n, n.args)
             if expanded is not None:

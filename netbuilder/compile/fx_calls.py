@@ -1,8 +1,8 @@
 """How a block is called: its call's arguments bound to its ``forward``'s parameters.
 
 Tensors become the block's inputs, a list or tuple of tensors (``layer(features)`` in a
-DenseNet) one input per tensor, and anything else (``scale=2``, a default ``None``) a constant
-the block is traced with.
+DenseNet, or the tuple another block returned: DPN's dual paths) one input per tensor, and
+anything else (``scale=2``, a default ``None``) a constant the block is traced with.
 """
 from __future__ import annotations
 
@@ -10,16 +10,18 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import fx, nn
 
 
 @dataclass
 class BlockCall:
-    """A block's call: the traced tensors it takes (flattened, in ``forward``'s order), the
-    arguments to trace as constants (``fx.PH`` marks a tensor inside a list), and the real
-    values of one run, one per parameter, to run the traced block on."""
+    """A block's call: the traced tensors it takes (flattened, in ``forward``'s order; a part
+    of a traced tuple as ``(node, index)``), the arguments to trace as constants (``fx.PH``
+    marks a tensor inside a list), and the real values of one run, one per parameter, to run
+    the traced block on."""
 
-    tensors: list[fx.Node]
+    tensors: list[fx.Node | tuple[fx.Node, int]]
     concrete: dict[str, Any]
     values: tuple
 
@@ -43,14 +45,23 @@ def bind(module: nn.Module, args: tuple, kwargs: dict, real_args: tuple, real_kw
             if value:
                 return f"is called with *args or **kwargs ({name})"
             continue
-        if isinstance(value, fx.Node):
+        real_value = real.arguments.get(name)
+        if isinstance(value, fx.Node) and isinstance(real_value, (tuple, list)) and \
+                real_value and all(isinstance(t, torch.Tensor) for t in real_value):
+            # a tuple of tensors from another call (``isinstance(x, tuple)`` in the block
+            # must see a tuple): traced as one, each part an input
+            tensors.extend((value, i) for i in range(len(real_value)))
+            concrete[name] = (tuple if isinstance(real_value, tuple) else list)(
+                fx.PH for _ in real_value)
+        elif isinstance(value, fx.Node):
             tensors.append(value)
         elif isinstance(value, (list, tuple)) and any(_holds_node(v) for v in value):
             if not all(isinstance(v, fx.Node) for v in value):
                 return f"is called with a {type(value).__name__} mixing tensors and other " \
                        f"values ({name})"
             tensors.extend(value)
-            concrete[name] = type(value)(fx.PH for _ in value)
+            concrete[name] = (tuple if isinstance(value, tuple) else list)(
+                fx.PH for _ in value)  # (a list fx handed over is immutable: a plain one)
         elif _holds_node(value):
             return f"is called with tensors inside a {type(value).__name__} ({name})"
         else:

@@ -38,6 +38,35 @@ def owner(traced: fx.Graph, module: nn.Module) -> fx.Node | None:
     return calls[0]
 
 
+def _permutation(n: fx.Node) -> tuple | None:
+    """The dims of ``x.permute(...)`` / ``torch.permute(x, ...)``, else None."""
+    if (n.op, n.target) not in (("call_method", "permute"), ("call_function", torch.permute)):
+        return None
+    b, _ = fx_map.bind_call("permute", n.args, n.kwargs)
+    dims = b.get("dims")
+    return tuple(dims) if isinstance(dims, (tuple, list)) and \
+        all(isinstance(d, int) for d in dims) else None
+
+
+def permuted_owner(traced: fx.Graph, owner_node: fx.Node):
+    """``(spec, before, after)`` when the module's whole forward is its owner call between a
+    permutation and its inverse and a spec is that call so permuted (LayerNorm2d), else None."""
+    if owner_node.op != "call_function" or owner_node.target not in fx_map.WEIGHT_FUNCTIONS:
+        return None
+    before = owner_node.args[0] if owner_node.args else None
+    after = next(iter(owner_node.users), None)
+    outputs = [n for n in traced.nodes if n.op == "output"]
+    if not isinstance(before, fx.Node) or len(owner_node.users) != 1 or \
+            len(before.users) != 1 or outputs[0].args[0] is not after or \
+            len(after.users) != 1 or not before.args or before.args[0].op != "placeholder":
+        return None
+    dims, back = _permutation(before), _permutation(after)
+    if dims is None or back is None or [dims[i] for i in back] != list(range(len(dims))):
+        return None
+    spec = fx_map.permuted_spec(fx_map.WEIGHT_FUNCTIONS[owner_node.target], dims)
+    return (spec, before, after) if spec is not None else None
+
+
 class InlineBuilder(Builder):
     """Builds a module's traced forward into ``parent``'s graph: its inputs are the parent's
     values (``srcs``), its owner call is the layer named ``name``, its other nodes are named
@@ -49,6 +78,7 @@ class InlineBuilder(Builder):
         super().__init__(session, module, traced, rec, builder.g, prefix, builder.id_path, [])
         self.parent, self.inputs, self.owner, self.base = builder, list(srcs), owner_node, name
         self.result: list[Value] = []
+        self.permuted = None  # (spec, permute before, permute after): see permuted_owner
 
     def new_id(self) -> str:
         return self.parent.new_id()
@@ -57,6 +87,7 @@ class InlineBuilder(Builder):
         return super().name_for(wanted if wanted == self.base else f"{self.base}_{wanted}")
 
     def run_inline(self) -> Value:
+        self.permuted = permuted_owner(self.fx, self.owner)
         self.run()
         if len(self.result) != 1:
             self.s.problem(f"{type(self.module).__name__} '{self.prefix.rstrip('.')}' returns "
@@ -84,13 +115,20 @@ class InlineBuilder(Builder):
             return Value("attr", info={"target": n.target})
         return super().op_get_attr(n)
 
+    def op_call_method(self, n: fx.Node) -> Value:
+        if self.permuted and n in self.permuted[1:]:  # inside the permuted spec's node
+            return self.values.get(n.args[0], BAD)
+        return super().op_call_method(n)
+
     def op_call_function(self, n: fx.Node) -> Value:
+        if self.permuted and n in self.permuted[1:]:
+            return self.values.get(n.args[0], BAD)
         if n is not self.owner:
             return super().op_call_function(n)
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD
         found = self.base_call(n) if isinstance(n.target, fx_map.BaseForward) \
-            else weight_call(self, n)
+            else weight_call(self, n, permuted=self.permuted)
         if found is None:
             return BAD
         spec, params, inputs, *ports = found

@@ -328,9 +328,15 @@ _weight_tables()
 def weight_spec(kind: str, rank: int) -> LayerSpec | None:
     """The spec a functional form on ``rank``-dimensional samples stands for."""
     for spec in _WEIGHT_SPECS.get(kind, ()):
-        if spec.rank is None or rank in spec.rank.ranks:
+        if not spec.permuted and (spec.rank is None or rank in spec.rank.ranks):
             return spec
     return None
+
+
+def permuted_spec(kind: str, dims: tuple) -> LayerSpec | None:
+    """The spec that is the functional form ``kind`` run on its input permuted by ``dims``
+    and permuted back (LayerNorm2d), or None."""
+    return next((s for s in _WEIGHT_SPECS.get(kind, ()) if s.permuted == tuple(dims)), None)
 
 # Creation functions torch.fx does not record by itself (no tensor argument): the importer's
 # tracer wraps them, so a generator's ``torch.randn(x.shape[0], 100)`` becomes a Noise node.

@@ -121,9 +121,12 @@ class Recorder(fx.Interpreter):
         return out
 
     def call_module(self, target, args, kwargs):
+        # NOTE: torch.fx hands lists over immutable; a module may change the list it is
+        # given (HRNet's branches write x[i]): it gets its own, the record keeps the originals.
+        args, kwargs = _mutable(args), _mutable(kwargs)
         first = target not in self.module_args
-        self.module_args.setdefault(target, args)
-        self.module_kwargs.setdefault(target, kwargs)
+        self.module_args.setdefault(target, _mutable(args))
+        self.module_kwargs.setdefault(target, _mutable(kwargs))
         if first and self.session is not None:
             recorded = self._record_block(target, args, kwargs)
             if recorded is not None:
@@ -154,6 +157,17 @@ class Recorder(fx.Interpreter):
             return None
         self.session.recorded[id(mod)] = (traced, concrete, inner)
         return (out,)
+
+
+def _mutable(value: Any) -> Any:
+    """``value`` with its lists and dicts copied into plain (mutable) ones."""
+    if isinstance(value, tuple):
+        return type(value)(_mutable(v) for v in value) if type(value) is tuple else value
+    if isinstance(value, list):
+        return [_mutable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mutable(v) for k, v in value.items()}
+    return value
 
 
 def trace_module(module: nn.Module, label: str, concrete: dict | None = None

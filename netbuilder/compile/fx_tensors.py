@@ -72,6 +72,10 @@ def parameter_node(b, n: fx.Node) -> Any:
             if "." in n.target else b.module
         value = getattr(value, n.target.rsplit(".", 1)[-1], None)
     buffer = not isinstance(value, nn.Parameter)
+    if not buffer and value.dim() >= 1 and value.shape[0] != 1 and "." not in n.target:
+        # a gamma (C,) or (C, 1, 1): the multiplication it feeds makes it a LayerScale
+        return Value("scale", info={"path": path, "attr": n.target, "tensor": value,
+                                    "shape": tuple(value.shape), "get_attr": n})
     if not isinstance(value, torch.Tensor) or value.dim() < 1 or value.shape[0] != 1:
         shape = tuple(value.shape) if isinstance(value, torch.Tensor) else None
         b.s.problem(f"forward uses the tensor '{path}' of shape {shape} directly: a "
@@ -145,10 +149,12 @@ def child_of_call(module: nn.Module, n: fx.Node) -> str | None:
     return child if used and used <= own_state(module.get_submodule(child)) else None
 
 
-def weight_call(b, n: fx.Node, owner: str = ""):
+def weight_call(b, n: fx.Node, owner: str = "", permuted: tuple | None = None):
     """``F.linear(x, <owner>weight, <owner>bias)`` in builder ``b``: ``(spec, params,
     inputs)`` of the layer its spec's ``from_weights`` reads from the call, the tensors being
-    the module ``owner`` names' own of the same names; None (reported) otherwise."""
+    the module ``owner`` names' own of the same names; None (reported) otherwise.
+    ``permuted`` (``fx_inline.permuted_owner``) makes it the permuted spec on the input
+    before the permutation."""
     bound = _bound(n)
     what = describe(n, b.module)
     for key in fx_map.WEIGHT_ARGS:
@@ -165,6 +171,8 @@ def weight_call(b, n: fx.Node, owner: str = ""):
     x = b.rec.values.get(bound["input"])
     kind = fx_map.WEIGHT_FUNCTIONS[n.target]
     spec = fx_map.weight_spec(kind, x.dim() - 1) if isinstance(x, torch.Tensor) else None
+    if permuted:  # F.layer_norm(x.permute(0, 2, 3, 1), ...).permute(0, 3, 1, 2)
+        spec, bound["input"] = permuted[0], permuted[1].args[0]
     if spec is None:
         b.s.problem(f"{what} on a value of shape {tuple(getattr(x, 'shape', ()))} has no "
                     f"layer", n)
@@ -210,3 +218,82 @@ def child_layer(b, n: fx.Node, child: str):
     b.s.state_names[path] = [*b.id_path, value.node]
     b.s.checks.append((b.g, value.node, mod, n))
     return b.module_value(spec, value)
+
+
+# --- layer scale: a learned (C,) or (C, 1, 1) gamma multiplied in forward -------------------
+
+_VIEWS = {"view", "reshape"}
+_MULS = {"mul", "mul_"}
+
+
+def _is_mul(n: fx.Node) -> bool:
+    if n.op == "call_method":
+        return n.target in _MULS
+    return n.op == "call_function" and n.target in (operator.mul, torch.mul)
+
+
+def _is_view(n: fx.Node) -> bool:
+    return (n.op == "call_method" and n.target in _VIEWS) or \
+        (n.op == "call_function" and n.target is torch.reshape)
+
+
+def scale_use(b, n: fx.Node) -> Any:
+    """A call ``n`` on a gamma (a ``scale`` value from ``parameter_node``): a view of it stays
+    a gamma (``self.gamma.view(1, -1, 1, 1)``), a product with a tensor is a LayerScale node
+    named after the gamma's attribute; anything else uses the tensor in a way no node holds."""
+    from .fx_builder import BAD, Value
+
+    gamma = next(b.values[a] for a in n.all_input_nodes if b.values.get(a).kind == "scale")
+    info = gamma.info
+    if _is_view(n) and isinstance(b.rec.values.get(n), torch.Tensor):
+        return Value("scale", info={**info, "shape": tuple(b.rec.values[n].shape)})
+    others = [a for a in n.args if isinstance(a, fx.Node) and b.values.get(a) is not gamma]
+    if _is_mul(n) and len(n.args) == 2 and not n.kwargs and len(others) == 1:
+        x = b.rec.values.get(others[0])
+        params = _scale_params(info, tuple(x.shape) if isinstance(x, torch.Tensor) else ())
+        if params is not None:
+            nid = b.add("LayerScale", info["attr"], params, n)
+            if nid is None:
+                return BAD
+            if b.g.node(nid).name != info["attr"]:
+                b.s.problem(f"the gamma '{info['path']}' cannot keep its name (another node is "
+                            f"called '{info['attr']}')", n)
+                return BAD
+            if not b.connect_all(nid, n, others):
+                return BAD
+            b.s.state_names[info["path"]] = [*b.id_path, nid]
+            return Value("tensor", nid, "out")
+    b.s.problem(f"forward uses the tensor '{info['path']}' of shape {tuple(info['tensor'].shape)} "
+                f"directly: a Parameter node holds a tensor of shape (1, ...), a LayerScale a "
+                f"gamma (C,) or (C, 1, 1) multiplying the channels", info["get_attr"])
+    return BAD
+
+
+def _scale_params(info: dict, x_shape: tuple) -> dict | None:
+    """LayerScale's settings for a gamma stored as ``info["tensor"]`` and multiplied as
+    ``info["shape"]`` with a tensor of ``x_shape``; None when it scales no single axis."""
+    stored, used, rank = tuple(info["tensor"].shape), info["shape"], len(x_shape)
+    if rank < 2 or len(used) > rank:
+        return None
+    used = (1,) * (rank - len(used)) + used
+    c = stored[0]
+    if used[:-1] == (1,) * (rank - 1) and used[-1] == c == x_shape[-1] and len(stored) == 1:
+        params = {"channels": "last"}
+    elif used[:2] == (1, c) and set(used[2:]) <= {1} and x_shape[1] == c and (
+            stored == (c,) or stored == (c, *[1] * (rank - 2))):
+        params = {"channels": "first", "keepdim": len(stored) > 1}
+    else:
+        return None
+    values = info["tensor"].detach().flatten()
+    if bool((values == values[0]).all()):  # as constructed: every gamma the init value
+        params["init_value"] = _shortest(values[0])
+    return params
+
+
+def _shortest(value: torch.Tensor) -> float:
+    """The shortest decimal that is ``value`` in its dtype (0.1, not 0.10000000149011612)."""
+    for digits in range(1, 18):
+        short = float(f"{float(value):.{digits}g}")
+        if torch.tensor(short, dtype=value.dtype) == value:
+            return short
+    return float(value)

@@ -130,7 +130,7 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
                                 **import_report.as_meta(session.placeholders,
                                                         session.fallbacks)}
         if verify:
-            _verify(module, graph, tuple(a for a in args if a is not None), label,
+            _verify(module, graph, tuple(a for a in args if isinstance(a, torch.Tensor)), label,
                     session.output)
     finally:
         for m, training in states.items():

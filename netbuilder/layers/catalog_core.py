@@ -26,11 +26,14 @@ layer("Output", "Input/Output", "A value the network returns (one per Output nod
 
 layer("Linear", "Dense", "Fully connected layer: y = x·Wᵀ + b over the last dimension.",
       (P("out_features", "int", 10, "Number of output units", min=1, max=1_000_000),
-       P("bias", "bool", True, "Learn an additive bias")),
+       P("bias", "bool", True, "Learn an additive bias"),
+       P("over_last", "bool", False, "Take inputs of any rank, over their last dimension "
+         "(channels-last images (N, H, W, C)); off, an image is refused (a Flatten missing)")),
       init=lambda c: call("nn.Linear", (c.shape[-1], c.params["out_features"]),
                           {"bias": c.params["bias"]}, {"bias": True}),
       aliases=("dense", "fully connected", "fc", "affine", "perceptron"), short="fc", weight=True,
-      rank=RankRule((1, 2), "(N, features)", lambda r: "add a Flatten before it"),
+      rank=RankRule((1, 2), "(N, features)", lambda r: "add a Flatten before it",
+                    unless="over_last"),
       subtitle=sub.param("out_features", "→{}"), shape_rule=shapes.linear, probe="auto",
       torch_class="torch.nn.Linear", from_module=imp.linear,
       weight_functions=("torch.nn.functional.linear",), from_weights=imp.linear_weights)

@@ -66,6 +66,23 @@ layer("LayerNorm", "Normalization",
                              "bias": m.bias is not None or not m.elementwise_affine},
       weight_functions=("torch.nn.functional.layer_norm",), from_weights=imp.layernorm_weights)
 
+layer("LayerNorm2d", "Normalization",
+      "Normalizes each pixel of (N, C, H, W) images over its channels: a LayerNorm on the "
+      "channels-last view (ConvNeXt's stem and downsampling).",
+      (_EPS, P("elementwise_affine", "bool", True, "Learn a scale and shift"),
+       P("bias", "bool", True, "Learn the shift (with elementwise_affine)")),
+      init=lambda c: call("LayerNorm2d", (c.shape[0],), {
+          k: c.params[k] for k in ("eps", "elementwise_affine", "bias")},
+          {"eps": 1e-5, "elementwise_affine": True, "bias": True}),
+      helpers=("LayerNorm2d",),
+      aliases=("channels first layer norm", "layer norm 2d", "convnext norm"), short="ln",
+      rank=image_rule(2), same_shape=True, no_macs=True,
+      torch_class="netbuilder.layers.modules.LayerNorm2d",
+      from_module=lambda m: {"eps": m.eps, "elementwise_affine": m.elementwise_affine,
+                             "bias": m.bias is not None or not m.elementwise_affine},
+      weight_functions=("torch.nn.functional.layer_norm",), permuted=(0, 2, 3, 1),
+      from_weights=imp.channels_layernorm_weights)
+
 layer("RMSNorm", "Normalization",
       "Scales each sample by the root mean square of its last dims dimensions (LLaMA).",
       (_DIMS, P("eps", "float", None, "Added for stability (auto: the dtype's epsilon)",

@@ -31,8 +31,8 @@ def parameter_init(params: dict) -> str:
 
 
 layer("Parameter", "Parameters",
-      "A learned tensor of shape (1, *shape): class tokens, position embeddings, layer-scale "
-      "gammas. Its leading 1 broadcasts over the batch; Expand it to the batch to concatenate.",
+      "A learned tensor of shape (1, *shape): class tokens, position embeddings. Its leading 1 "
+      "broadcasts over the batch; Expand it to the batch to concatenate.",
       (P("shape", "shape", (1, 64), "Shape without the leading batch-1, e.g. (1, 64) for a "
          "class token, (197, 64) for position embeddings"),
        P("init", "choice", "trunc_normal", "Initial values", choices=PARAMETER_INITS),
@@ -43,7 +43,7 @@ layer("Parameter", "Parameters",
       inputs=(), init=lambda c: parameter_init(c.params),
       forward=lambda c: [f"{c.out} = self.{c.name}"],
       aliases=("learned tensor", "class token", "cls token", "position embedding",
-               "layer scale", "nn.Parameter", "weights"),
+               "nn.Parameter", "weights"),
       short="param", no_macs=True, subtitle=lambda p: f"{shape_text(p['shape'])}, {p['init']}")
 
 
@@ -69,6 +69,43 @@ layer("Constant", "Parameters",
       forward=lambda c: [f"{c.out} = self.{c.name}"],
       aliases=("buffer", "register_buffer", "fixed tensor", "position ids", "mask", "nn.Buffer"),
       short="const", no_macs=True, subtitle=lambda p: f"{shape_text(p['shape'])}, {p['fill']}")
+
+
+# --- LayerScale: a learned per-channel gamma multiplied in forward ----------------------------
+
+def _gamma_shape(c) -> tuple[int, ...]:
+    """The gamma's shape: (C,), or (C, 1, ...) broadcasting over the spatial dims (keepdim)."""
+    if not c.shape:
+        raise ValueError("it scales channels but its input has none: give it (N, C, ...)")
+    if c.params["channels"] == "last":
+        return (c.shape[-1],)
+    return (c.shape[0], *[1] * (len(c.shape) - 1)) if c.params["keepdim"] else (c.shape[0],)
+
+
+def _layer_scale_forward(c) -> list[str]:
+    gamma = f"self.{c.name}"
+    if c.params["channels"] == "first" and not c.params["keepdim"] and len(c.shape) > 1:
+        gamma += f".view({args_text((-1, *[1] * (len(c.shape) - 1)))})"  # over H, W
+    return [f"{c.out} = {c.x} * {gamma}"]
+
+
+layer("LayerScale", "Parameters",
+      "Multiplies each channel by a learned gamma (CaiT's layer scale, ConvNeXt's gamma): "
+      "x * gamma, the gamma held as the node's own tensor so its state-dict key is the "
+      "node's name.",
+      (P("init_value", "float", 1e-5, "Initial value of every gamma (small: the residual "
+         "branch starts almost off)"),
+       P("channels", "choice", "last", "Which dimension the gammas scale: the last "
+         "(tokens, channels-last images) or the first after the batch (N, C, H, W)",
+         choices=("last", "first")),
+       P("keepdim", "bool", False, "With channels 'first': hold the gamma as (C, 1, 1) "
+         "(torchvision's ConvNeXt) rather than (C,) viewed in forward (timm's)")),
+      init=lambda c: f"nn.Parameter(torch.full({fmt(_gamma_shape(c))}, "
+                     f"{c.params['init_value']!r}))",
+      forward=_layer_scale_forward,
+      aliases=("layer scale", "gamma", "channel scale", "scale per channel", "ls"),
+      short="gamma", same_shape=True, no_macs=True,
+      subtitle=lambda p: f"×γ {p['channels']}, {p['init_value']:g}")
 
 # --- Random tensors ---------------------------------------------------------------------------
 

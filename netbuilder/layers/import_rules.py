@@ -261,6 +261,13 @@ def layernorm_weights(b: dict) -> dict:
             "bias": b["bias"] is not None or b["weight"] is None}
 
 
+def channels_layernorm_weights(b: dict) -> dict:
+    """F.layer_norm over the channels alone (a channels-first LayerNorm2d)."""
+    params = layernorm_weights(b)
+    require(params.pop("dims") == 1, "a normalized_shape of more than the channels")
+    return params
+
+
 def groupnorm_weights(b: dict) -> dict:
     return {"num_groups": int(b["num_groups"]), "eps": float(b["eps"]),
             "affine": b["weight"] is not None and b["bias"] is not None}

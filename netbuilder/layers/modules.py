@@ -22,6 +22,15 @@ class Reshape(nn.Module):
         return x.reshape(x.shape[0], *self.shape)
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of (N, C, H, W) images, at each pixel (ConvNeXt's)."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
 class AddCoords(nn.Module):
     """CoordConv: append two channels holding each pixel's row and column in [-1, 1]."""
 

@@ -208,6 +208,9 @@ class RankRule:
     ranks: tuple[int, ...]
     expects: str  # e.g. "(N, features)"
     hint: Callable[[int], str] | None = None  # rank received -> advice
+    # A bool parameter that lifts the rule (Linear's ``over_last``: any rank, as torch
+    # allows); the importer sets it for a call on another rank.
+    unless: str | None = None
 
 
 @dataclass(frozen=True)
@@ -279,6 +282,9 @@ class LayerSpec:
     # (``rank``) picks among them (F.batch_norm: BatchNorm1d, 2d or 3d).
     weight_functions: tuple[str, ...] = ()
     from_weights: Callable[[dict], dict] | None = None
+    # The input's permutation that the weight function runs on, permuted back after it
+    # (LayerNorm2d: F.layer_norm on x.permute(0, 2, 3, 1)); () for none.
+    permuted: tuple[int, ...] = ()
     code_target: Callable[[dict], str] | None = None  # the Python code it names (trust gates it)
 
     @property

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+import torch
+import torch.nn.functional as F
 
 import netbuilder as nb
 
@@ -371,3 +373,19 @@ def test_diagnostics_update_after_a_fix():
     g.connect(flat, fc)
     assert _errors(g) == []
     assert g.analyze().shape(fc) == (10,)
+
+
+def test_linear_over_the_last_dimension_takes_channels_last_images():
+    """A 4-D input is a forgotten Flatten unless the Linear says it works over the last
+    dimension (as torch's does: ConvNeXt's MLP on (N, H, W, C))."""
+    g = nb.Graph()
+    x = g.add("Input", shape=(4, 4, 8))
+    fc = g.add("Linear", "fc", out_features=3)
+    g.connect(x, fc)
+    assert g.analyze().nodes[fc].error.endswith("add a Flatten before it")
+    g.set_param(fc, "over_last", True)
+    info = g.analyze().nodes[fc]
+    assert info.error is None and info.shape == (4, 4, 3) and info.params == 27
+    model = g.build()
+    xs = torch.randn(2, 4, 4, 8)
+    torch.testing.assert_close(model(xs), F.linear(xs, model.fc.weight, model.fc.bias))

@@ -109,12 +109,34 @@ class ReadsSubmoduleTensor(nn.Module):
         self.scale = nn.Parameter(torch.ones(4))
 
     def forward(self, x):
-        return self.fc(x) * self.scale
+        return self.fc(x) + self.scale
 
 
 def test_a_parameter_without_a_leading_one_says_which_and_why():
     with pytest.raises(ModelImportError, match=r"'scale' of shape \(4,\)"):
         import_module(ReadsSubmoduleTensor(), input_shapes=[(4,)])
+
+
+class ScalesFeatures(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.scale = nn.Parameter(torch.full((4,), 0.1))
+
+    def forward(self, x):
+        return self.fc(x) * self.scale
+
+
+def test_a_gamma_multiplying_the_features_is_a_layer_scale():
+    model = ScalesFeatures()
+    graph = import_module(model, input_shapes=[(4,)])
+    node = graph.node(graph.find("scale"))
+    assert (node.type, node.params["channels"], node.params["init_value"]) == \
+        ("LayerScale", "last", 0.1)
+    built = graph.build()
+    built.load_state_dict(model.state_dict(), strict=True)  # its key is the original's
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(built(x), model(x), rtol=0, atol=0)
 
 
 def test_nodes_sharing_a_module_keep_their_own_item():

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
+import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 from layer_check import EXAMPLES, Drawn, check_layer
@@ -122,3 +124,33 @@ def test_more_dims_than_the_sample_has_is_explained(type_):
         f"but each sample has 3: set dims to 3 or less")
     with pytest.raises(nb.CompileError, match="set dims to 3 or less"):
         g.to_python()
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm2d_normalizes_each_pixel_over_its_channels(affine):
+    g = nb.Graph()
+    x = g.add("Input", shape=(6, 4, 5))
+    n = g.add("LayerNorm2d", "norm", eps=1e-6, elementwise_affine=affine)
+    g.connect(x, n)
+    info = g.analyze().nodes[n]
+    assert info.error is None and info.shape == (6, 4, 5) and info.params == (12 if affine else 0)
+    assert "self.norm = LayerNorm2d(6, eps=1e-06" in g.to_python()
+    model = g.build().eval()
+    assert sorted(model.state_dict()) == (["norm.bias", "norm.weight"] if affine else [])
+    if affine:
+        with torch.no_grad():
+            model.norm.weight.uniform_(0.5, 1.5)
+            model.norm.bias.uniform_(-0.5, 0.5)
+    xs = torch.randn(3, 6, 4, 5)
+    want = F.layer_norm(xs.permute(0, 2, 3, 1), (6,), model.norm.weight, model.norm.bias,
+                        1e-6).permute(0, 3, 1, 2)
+    torch.testing.assert_close(model(xs), want, rtol=0, atol=0)
+
+
+def test_layernorm2d_wants_images():
+    g = nb.Graph()
+    x = g.add("Input", shape=(6, 4))
+    n = g.add("LayerNorm2d", "norm")
+    g.connect(x, n)
+    assert g.analyze().nodes[n].error.startswith("LayerNorm2d 'norm' expects (N, C, H, W) but "
+                                                 "receives (N, 6, 4)")

@@ -122,8 +122,8 @@ TESTED = {  # the operation types each test module covers
                         "Max", "Min", "Argmax"},
     "test_ops_shape": {"View", "Permute", "Transpose", "Squeeze", "Unsqueeze", "Expand",
                        "Repeat", "Index", "Chunk", "Split", "Stack"},
-    "test_ops_param": {"Parameter", "Constant", "RandnLike", "RandLike", "Bernoulli",
-                       "GaussianNoise"},
+    "test_ops_param": {"Parameter", "Constant", "LayerScale", "RandnLike", "RandLike",
+                       "Bernoulli", "GaussianNoise"},
 }
 
 
@@ -133,7 +133,8 @@ def test_every_operation_type_has_tests_and_search_words():
     for t in ops:
         spec = nb.get_spec(t)
         assert spec.aliases, t
-        assert t in ("Parameter", "Constant", "GaussianNoise") or spec.functions, t  # no call
+        assert t in ("Parameter", "Constant", "LayerScale", "GaussianNoise") or \
+            spec.functions, t  # no call of its own
 
 
 @pytest.mark.parametrize("type_, bound, params, n_inputs", [
@@ -189,3 +190,31 @@ def test_constant_full_value():
     g.connect(c, m, dst_port="b")
     assert "self.halves = nn.Buffer(torch.full((1, 3), 0.5), persistent=False)" in g.to_python()
     torch.testing.assert_close(g.build()(torch.ones(2, 3)), torch.full((2, 3), 0.5))
+
+
+@pytest.mark.parametrize("channels, keepdim, shape, stored, code", [
+    ("last", False, (5, 8), (8,), "gamma = x * self.gamma"),
+    ("first", False, (8, 3, 4), (8,), "gamma = x * self.gamma.view(-1, 1, 1)"),
+    ("first", True, (8, 3, 4), (8, 1, 1), "gamma = x * self.gamma"),
+])
+def test_layer_scale_multiplies_each_channel_by_its_gamma(channels, keepdim, shape, stored,
+                                                           code):
+    g = nb.Graph()
+    x = g.add("Input", "x", shape=shape)
+    s = g.add("LayerScale", "gamma", init_value=0.25, channels=channels, keepdim=keepdim)
+    g.connect(x, s)
+    g.connect(s, g.add("Output"))
+    info = g.analyze().nodes[s]
+    assert info.error is None and info.shape == shape and info.params == 8
+    src = g.to_python(main=False)
+    assert f"self.gamma = nn.Parameter(torch.full({stored!r}, 0.25))" in src
+    assert code in src
+    model = g.build()
+    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == [("gamma", stored)]
+    with torch.no_grad():
+        model.gamma.copy_(torch.arange(8.0).view(stored))
+    xs = torch.randn(2, *shape)
+    axis = -1 if channels == "last" else 1
+    view = [1] * (len(shape) + 1)
+    view[axis] = 8
+    torch.testing.assert_close(model(xs), xs * torch.arange(8.0).view(view), rtol=0, atol=0)

@@ -71,6 +71,8 @@ CASES = [
     C("linear", "Linear", {"out_features": 5}, [(8,)], lambda: nn.Linear(8, 5)),
     C("linear-seq-nobias", "Linear", {"out_features": 4, "bias": False}, [(6, 8)],
       lambda: nn.Linear(8, 4, bias=False)),
+    C("linear-channels-last", "Linear", {"out_features": 3, "over_last": True}, [(4, 5, 8)],
+      lambda: nn.Linear(8, 3)),
     C("flatten", "Flatten", {}, [(3, 4, 5)], lambda: nn.Flatten()),
     C("module-by-import-path", "Module",
       {"target": "torch.nn:Conv1d",
@@ -151,6 +153,7 @@ CASES = [
     C("batchnorm2d", "BatchNorm2d", {"eps": 1e-3}, [(3, 5, 5)],
       lambda: nn.BatchNorm2d(3, eps=1e-3)),
     C("layernorm", "LayerNorm", {}, [(4, 6)], lambda: nn.LayerNorm(6)),
+    C("layernorm2d", "LayerNorm2d", {"eps": 1e-6}, [(6, 3, 4)]),
     C("groupnorm", "GroupNorm", {"num_groups": 2}, [(8, 4, 4)], lambda: nn.GroupNorm(2, 8)),
     C("dropout", "Dropout", {"p": 0.3}, [(10,)], lambda: nn.Dropout(0.3)),
     C("dropout2d", "Dropout2d", {}, [(3, 4, 4)], lambda: nn.Dropout2d()),
@@ -227,6 +230,8 @@ CASES = [
 _HELPERS_REF = {  # helpers of our own: compared with the formula in the test
     "posenc-learned": lambda m, x: x + m.table[: x.shape[1]],
     "rbm": lambda m, x: torch.sigmoid(x @ m.weight.t() + m.hidden_bias),
+    "layernorm2d": lambda m, x: torch.nn.functional.layer_norm(
+        x.permute(0, 2, 3, 1), (6,), m.weight, m.bias, 1e-6).permute(0, 3, 1, 2),
 }
 
 
