@@ -22,8 +22,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ...errors import NetbuilderError
 from ...graph import Diagnostic, to_json
 from ...train import events as ev
+from ...train.run_store import begin_run, end_run, new_run_dir, write_run_meta
 from .history import RunHistory
-from .run_store import new_run_dir, runs_root, write_run_meta
+from .run_store import runs_root
 
 POLL_MS = 40
 STOP_ACK_S = 0.4  # the worker leaves its step within this after Stop, or it is ended (so a
@@ -247,11 +248,7 @@ class TrainingController(QObject):
             write_run_meta(run_dir, status="running", resumed=time.time())
         else:
             run_dir = new_run_dir(self.runs_root())
-            doc = self.document
-            write_run_meta(run_dir, name=run_dir.name, started=time.time(),
-                           graph=doc.graph.name,
-                           graph_path=str(doc.path) if doc.path is not None else None,
-                           status="running")
+            begin_run(run_dir, self.document.graph.name, self.document.path, "editor")
         self.run_dir = run_dir
         self.history = RunHistory()
         self.started_event = self.last_progress = self.ended_event = None
@@ -446,7 +443,7 @@ class TrainingController(QObject):
             status = STOPPED if e.summary.get("status") == "stopped" else FINISHED
             self._say(_finish_text(e.summary, status), "info")
         if self.run_dir is not None:
-            write_run_meta(self.run_dir, status=status, ended=time.time())
+            end_run(self.run_dir, status)
             self.last_run_dir = self.run_dir
         self._set_state(status)
         self.run_ended.emit(e)
