@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,13 @@ class TensorBoardSink:
             module = self.graph.build().eval()
             _, args = model_arguments(self.graph, batch=1)
             with torch.no_grad():
-                self.writer.add_graph(module, tuple(args))
+                # NOTE: traced once, without torch's check (a second trace compared output by
+                # output, most of the cost); add_graph takes the traced module as it is.
+                traced = torch.jit.trace(module, tuple(args), check_trace=False)
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "The input to trace is already a "
+                                                      "ScriptModule")
+                    self.writer.add_graph(traced, tuple(args))
         except Exception as exc:  # noqa: BLE001 (a graph trace cannot follow: skip the picture)
             self.writer.add_text("warnings", f"the model graph could not be traced: {exc}")
 

@@ -10,6 +10,10 @@ kind per tick, so a slow frame never builds a backlog.
 
 NOTE: the engine (``netbuilder.train``) pulls in torch; it is imported on first use, not when
 the window installs the dashboard, so opening the editor stays fast.
+
+Runs go to one warm worker process (``netbuilder.train.worker``): made by ``warm_up`` (the
+window calls it once shown) or by the first run, it stays up between runs, so the next Train
+starts training at once; a worker killed or crashed is replaced, and ``shutdown`` ends it.
 """
 from __future__ import annotations
 
@@ -81,6 +85,7 @@ class TrainingController(QObject):
         self.runs_root_override: Path | None = None
         self.plugins: tuple[str, ...] = ()  # modules the worker imports first (extra tasks)
         self._dataset_cache: dict = {}
+        self.workers = None  # the WorkerKeeper of the warm worker runs go to (made on use)
         # what each event does here: (only the newest of a poll counts, handler)
         show = self.event_received.emit
         self._handlers = {
@@ -257,7 +262,8 @@ class TrainingController(QObject):
         self.worker_state = None
         self.stop_requested_at = self.stop_latency_s = None
         self.runner = Runner(graph_json, config, run_dir, resume=resume_dir,
-                             plugins=self.plugins, stop_timeout=STOP_TIMEOUT_S, weights=weights)
+                             plugins=self.plugins, stop_timeout=STOP_TIMEOUT_S, weights=weights,
+                             worker=self._workers().for_run())
         self.runner.start()
         self._send_probe()
         self._set_state(STARTING)
@@ -265,6 +271,28 @@ class TrainingController(QObject):
         self._timer.start()
         self.runs_changed.emit()
         return True
+
+    def warm_up(self) -> None:
+        """Start the worker process now (in the background), so that Train need not wait for
+        it to import torch; from now on one that dies is replaced at once."""
+        self._workers().warm_up()
+
+    def release_worker(self) -> None:
+        """End the warm worker once no run needs it (the window closes)."""
+        if self.workers is not None:
+            self.workers.release(self.running)
+
+    def _workers(self):
+        if self.workers is None:
+            from ...train.worker import WorkerKeeper
+
+            self.workers = WorkerKeeper()
+        return self.workers
+
+    @property
+    def worker(self):
+        """The warm worker (None before the first run or ``warm_up``)."""
+        return None if self.workers is None else self.workers.worker
 
     def pause(self) -> None:
         if self.runner is not None and self.state == RUNNING:
@@ -315,6 +343,8 @@ class TrainingController(QObject):
                 runner.close()
         self.runner = None
         self._retiring.clear()
+        if self.workers is not None:
+            self.workers.close()
         if self.running:
             self._set_state(STOPPED)
 
@@ -448,6 +478,8 @@ class TrainingController(QObject):
         self._set_state(status)
         self.run_ended.emit(e)
         self.runs_changed.emit()
+        if runner is not None and self.workers is not None:
+            self.workers.run_ended(runner)  # a dead worker is replaced, a released one ended
 
     def _kept_weights(self) -> str:
         """What a run ended mid-step keeps: its last checkpoint, if it wrote one."""
@@ -472,7 +504,8 @@ class TrainingController(QObject):
             if not runner.is_alive():
                 self._retiring.remove(runner)
                 runner.close()
-        if not self._retiring:
+        dead_left = self.workers is not None and self.workers.reap()
+        if not self._retiring and not dead_left:
             self._reaper.stop()
 
     # --- state ------------------------------------------------------------------------------
