@@ -33,6 +33,7 @@ class TensorBoardSink:
         self.hist_epoch: int | None = None
         self.sample_epochs: dict[str, int] = {}
         self.closed = False
+        self.graph_written = False
 
     @classmethod
     def create(cls, log_dir: str | Path, graph=None) -> TensorBoardSink | None:
@@ -59,9 +60,12 @@ class TensorBoardSink:
             self.config = dict(event.config)
             w.add_text("run", f"{event.task} on {event.dataset.get('name')}, "
                               f"{event.num_params:,} parameters, {event.device}", 0)
-            self._add_graph()
         elif isinstance(event, Metrics):
             self._metrics(event)
+            if event.epoch_end:
+                # NOTE: after the first epoch, not at the start: tracing the model would
+                # delay the first training step by as long.
+                self._add_graph()
         elif isinstance(event, Histograms) and event.epoch != self.hist_epoch:
             self.hist_epoch = event.epoch
             for name, (counts, edges) in event.weights.items():
@@ -76,9 +80,11 @@ class TensorBoardSink:
         elif isinstance(event, Log) and event.level == "warning":
             w.add_text("warnings", event.message)
         elif isinstance(event, Finished):
+            self._add_graph()
             self._hparams(event.summary)
             self.close()
         elif isinstance(event, Failed):
+            self._add_graph()
             w.add_text("failed", event.message)
             self.close()
 
@@ -106,8 +112,10 @@ class TensorBoardSink:
         self.train_end = {}
 
     def _add_graph(self) -> None:
-        if self.graph is None:
+        """The model's graph, once."""
+        if self.graph is None or self.graph_written:
             return
+        self.graph_written = True
         import torch
 
         from ..compile.onnx_export import model_arguments

@@ -18,6 +18,7 @@ starts training at once; a worker killed or crashed is replaced, and ``shutdown`
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -276,6 +277,8 @@ class TrainingController(QObject):
         """Start the worker process now (in the background), so that Train need not wait for
         it to import torch; from now on one that dies is replaced at once."""
         self._workers().warm_up()
+        # what Train needs in this process (torch comes with it), loaded beside the GUI
+        threading.Thread(target=_preload, name="netbuilder-preload", daemon=True).start()
 
     def release_worker(self) -> None:
         """End the warm worker once no run needs it (the window closes)."""
@@ -520,6 +523,15 @@ class TrainingController(QObject):
     def _say(self, text: str, level: str) -> None:
         self.message = (text, level)
         self.message_changed.emit(text, level)
+
+
+def _preload() -> None:
+    """Import the modules a Start uses here (the run's check and Runner: torch), so that the
+    first Train does not wait seconds for them."""
+    import importlib
+
+    for name in ("runner", "batches", "data"):
+        importlib.import_module(f"...train.{name}", __package__)
 
 
 def _finish_text(summary: dict, status: str) -> str:
