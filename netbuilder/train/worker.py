@@ -189,8 +189,14 @@ def _serve(jobs, flag, probes, in_step, events, done, ready) -> None:
 
     cache = DataCache()
     control = SharedControl(flag, probes, in_step)
+    parent = os.getppid()
     while True:
-        job = jobs.get()
+        try:
+            job = jobs.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:
+                break  # the editor is gone (killed): nobody will send a run again
+            continue
         if job is None:
             break
         number, kwargs = job
