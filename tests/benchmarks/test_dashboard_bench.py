@@ -244,9 +244,9 @@ def test_the_first_step_comes_within_a_second_and_a_half_of_train(window, qtbot)
     for _ in range(3):
         start = time.perf_counter()
         window.actions["train"].trigger()
+        pids.append(c.runner.pid)
         qtbot.waitUntil(lambda: c.last_progress is not None, timeout=300_000)
         latencies.append(time.perf_counter() - start)
-        pids.append(c.runner.pid)
         qtbot.waitUntil(lambda: c.state == "finished", timeout=300_000)
     print(f"\nTrain → first step (LeNet-5, digits 28×28): "
           f"{', '.join(f'{s:.3f} s' for s in latencies)} (warm worker, runs 1-3)")

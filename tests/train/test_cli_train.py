@@ -135,8 +135,8 @@ def test_torchrun_two_processes_write_one_set_of_outputs(tmp_path):
     assert proc.stderr.count("training classify on spirals") == 1
     names = sorted(p.name for p in out.iterdir() if p.is_file())
     assert names == ["best.safetensors", "checkpoint.json", "config.json", "graph.json",
-                     "metrics.jsonl", "preprocessing.json", "summary.json",
-                     "weights.safetensors"]
+                     "metrics.jsonl", "preprocessing.json", "run.json", "summary.json",
+                     "weights.safetensors"]  # rank 0's files only
     record = json.loads((out / "checkpoint.json").read_text())
     sets = [p.name for p in out.iterdir() if p.is_dir() and p.name != "tensorboard"]
     assert sets == [record["set"]]  # one set, rank 0's
