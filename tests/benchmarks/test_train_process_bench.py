@@ -10,7 +10,7 @@ its default TensorBoard logger and ModelCheckpoint). The processes alternate (A 
 so that a busy machine hurts each alike; medians are compared, of the wall times and of the
 CPU time each process used (user + system, its children included: the steady measure on a
 shared machine). ``NB_BENCH_SIDE_BY_SIDE=1`` starts a round's three processes together (a
-machine too busy for sequential rounds): then only the CPU times are comparable.
+machine too busy for sequential rounds): then the CPU times are the measure.
 
 Goals (issue 16): netbuilder ≤ 1.03 × the hand-written script and ≤ 0.80 × Lightning.
 """
@@ -190,14 +190,27 @@ def _start(cmd: list[str], cwd: Path) -> tuple[subprocess.Popen, float]:
                             stderr=subprocess.PIPE, text=True), time.perf_counter()
 
 
-def _finish(proc: subprocess.Popen, start: float) -> tuple[float, float]:
-    """(wall s, CPU s) of a process started by ``_start``, once it has ended."""
-    _, status, usage = os.wait4(proc.pid, 0)
+def _finish(proc: subprocess.Popen, start: float, ended=None) -> tuple[float, float]:
+    """(wall s, CPU s) of a process started by ``_start``; ``ended``: its ``os.wait4``
+    result when already reaped."""
+    _, status, usage = ended or os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     assert proc.returncode == 0, proc.stderr.read()[-3000:]
     proc.stderr.close()
     return wall, usage.ru_utime + usage.ru_stime
+
+
+def _finish_all(started: dict) -> dict[str, tuple[float, float]]:
+    """``_finish`` for processes running side by side, each as it ends (its own wall time)."""
+    pending = {proc.pid: name for name, (proc, _) in started.items()}
+    out = {}
+    while pending:
+        ended = os.wait4(-1, 0)
+        name = pending.pop(ended[0], None)
+        if name is not None:
+            out[name] = _finish(*started[name], ended=ended)
+    return out
 
 
 def commands(setup, i: int) -> dict[str, list[str]]:
@@ -219,9 +232,9 @@ def test_netbuilder_train_against_a_hand_written_script_and_lightning(setup):
     for i in range(ROUNDS):
         cmds = {k: v for k, v in commands(setup, i).items() if k != "lightning" or lightning}
         if SIDE_BY_SIDE:
-            started = {name: _start(cmd, setup[0]) for name, cmd in cmds.items()}
-            for name, (proc, t0) in started.items():
-                times.setdefault(name, []).append(_finish(proc, t0))
+            ended = _finish_all({name: _start(cmd, setup[0]) for name, cmd in cmds.items()})
+            for name, result in ended.items():
+                times.setdefault(name, []).append(result)
         else:
             for name, cmd in cmds.items():
                 times.setdefault(name, []).append(_finish(*_start(cmd, setup[0])))
