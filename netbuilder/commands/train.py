@@ -1,17 +1,16 @@
 """``netbuilder train FILE``: train a graph headless, with a progress bar and a run folder.
 
 Writes ``DIR/metrics.jsonl``, ``summary.json``, ``weights.safetensors``, ``graph.json``,
-``config.json`` and ``preprocessing.json`` (TensorBoard event files in ``DIR/tensorboard`` too
-when ``tensorboard`` is installed). ``--set KEY=VALUE`` changes any training setting. Under
-``torchrun --nproc_per_node=N -m netbuilder train FILE`` it trains data-parallel and only rank 0
-prints and writes.
+``config.json``, ``preprocessing.json`` and ``run.json`` (TensorBoard event files in
+``DIR/tensorboard`` too when ``tensorboard`` is installed). DIR is by default a new folder in the
+graph's run store (``<graph stem>.runs/`` beside it), where the editor's Runs panel lists it.
+``--set KEY=VALUE`` changes any training setting. Under ``torchrun --nproc_per_node=N -m netbuilder
+train FILE`` it trains data-parallel and only rank 0 prints and writes.
 """
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-import time
 from pathlib import Path
 
 from .common import add_trust_argument, positive_float, positive_int
@@ -47,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "when its files are missing (checked against the official "
                              "checksums)")
     parser.add_argument("--out", metavar="DIR",
-                        help="run folder (default: runs/<graph name>-<time> next to FILE)")
+                        help="run folder (default: a new run-<time> folder in <FILE stem>.runs/ "
+                             "beside FILE, where the editor lists its runs)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     talk = parser.add_mutually_exclusive_group()
     talk.add_argument("-q", "--quiet", action="store_true",
@@ -82,18 +82,17 @@ def _same_dataset(a: str, b: str) -> bool:
         return a == b
 
 
-def default_out_dir(graph_path: Path, name: str) -> Path:
-    safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", name).strip("._") or "run"
-    return graph_path.resolve().parent / "runs" / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
 def run(args: argparse.Namespace) -> int:
+    import os
+    import time
+
     from ..errors import NetbuilderError
     from ..graph import from_json
     from ..train.checkpoint import RunFiles
     from ..train.config import TrainingConfig
     from ..train.data import is_named_dataset
     from ..train.distributed import from_env, shutdown
+    from ..train.run_store import begin_run, end_run, graph_store, new_run_dir, write_run_meta
     from ..train.sinks import ProgressBar
     from ..train.tensorboard_sink import LOG_DIR, TensorBoardSink
     from ..train.trainer import Trainer
@@ -115,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             config = TrainingConfig.from_graph(graph)
         except NetbuilderError as exc:
             raise CommandError(describe_problem(exc)) from None
-        out = Path(args.out) if args.out else default_out_dir(Path(args.file), graph.name)
+        out = Path(args.out) if args.out else None
     changes = {k: v for k, v in (("dataset", args.dataset), ("epochs", args.epochs),
                                  ("batch_size", args.batch_size), ("lr", args.lr),
                                  ("device", args.device)) if v is not None}
@@ -153,7 +152,13 @@ def run(args: argparse.Namespace) -> int:
         # NOTE: the live bar only for a person watching: piped or logged output gets the
         # permanent lines alone. The bar is drawn on stderr; stdout keeps the result line.
         sinks.append(ProgressBar(sys.stderr, bar=sys.stdout.isatty(), verbosity=verbosity))
+        if out is None:
+            out = new_run_dir(graph_store(Path(args.file).resolve()))
         out.mkdir(parents=True, exist_ok=True)
+        if args.resume:
+            write_run_meta(out, status="running", resumed=time.time(), pid=os.getpid())
+        else:
+            begin_run(out, graph.name, Path(args.file).resolve(), "cli")
         tb = TensorBoardSink.create(out / LOG_DIR, graph)
         if tb is not None:
             sinks.append(tb)
@@ -162,11 +167,15 @@ def run(args: argparse.Namespace) -> int:
         for sink in sinks:
             sink(event)
 
+    status = "failed"
     try:
         result = Trainer(graph, config, emit=emit, out_dir=out, resume=args.resume,
                          dist=dist).run()
+        status = result.summary.get("status", "finished")
     finally:
         shutdown()
+        if dist.is_main:
+            end_run(out, status)
     if dist.is_main:
         s = result.summary
         best = (f", best {s['monitor']} {s['best_value']:.4g} at epoch {s['best_epoch']}"

@@ -11,26 +11,30 @@ STABLE INTERFACE::
     runner.in_step                 # inside a training step now (a stop there needs the kill)
     runner.is_alive(); runner.wait(timeout)
 
+    Runner(graph_json, config_dict, out_dir, worker=warm)   # run in a WarmWorker (worker.py)
+
 The worker is *spawned* (CUDA cannot live in a forked child) from a snapshot: the graph file's
 JSON text and the config dict, so editing the graph during a run cannot affect it, and a crash,
 an out-of-memory kill or a CUDA fault cannot take the editor down. Stop is cooperative (the
 trainer checks a shared flag before every step); a worker still alive ``stop_timeout`` seconds
 after ``stop()`` is killed. A worker that dies without a Finished/Failed event is reported as
-``Failed("the training process exited unexpectedly (exit code N)")``.
+``Failed("the training process exited unexpectedly (exit code N)")``. With a ``WarmWorker`` the
+run goes to that waiting process instead of a new one; it stays up for the next run unless it
+had to be killed.
 """
 from __future__ import annotations
 
-import importlib
 import multiprocessing as mp
 import queue
+import signal
 import threading
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
-from .events import TERMINAL, Failed, RunStarted
+from .events import TERMINAL, Failed
 from .trainer import Control
+from .worker import WarmWorker, run_job, size_threads
 
 
 class SharedControl(Control):
@@ -64,56 +68,14 @@ class SharedControl(Control):
 def _worker(graph_json: str, config: dict | None, out_dir: str | None, resume: str | None,
             flag, probes, in_step, events, plugins: tuple, trusted: tuple = (),
             weights: bytes | str | None = None) -> None:
-    """The child process: import plugins (extra tasks), train, report any escape as Failed.
-    ``trusted``: the code targets the parent process was allowed to import; ``weights``:
-    what training starts from (safetensors bytes or a file)."""
-    from ..graph import trust
-    from .trainer import Trainer, TrainingFailed
-
-    trust.allow(trusted)
+    """The child process of a one-run Runner: size threads, train, flush the events."""
     try:
-        for name in plugins:
-            importlib.import_module(name)
-        Trainer(graph_json, config, emit=_with_tensorboard(events.put, graph_json,
-                                                           out_dir or resume),
-                out_dir=out_dir, resume=resume,
-                control=SharedControl(flag, probes, in_step), weights=weights).run()
-    except TrainingFailed:
-        pass  # the trainer has sent its Failed event
-    except BaseException as exc:  # noqa: BLE001 (the parent must always hear the end)
-        events.put(Failed(f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()))
+        size_threads()
+        run_job(graph_json, config, out_dir, resume, SharedControl(flag, probes, in_step),
+                events, plugins, trusted, weights)
     finally:
         events.close()
         events.join_thread()  # everything sent reaches the parent before the process ends
-
-
-def _with_tensorboard(emit, graph_json: str, folder: str | None):
-    """``emit`` that also writes the run's TensorBoard files (when tensorboard is installed).
-
-    The sink is made when training begins (RunStarted), not when the worker starts: a run
-    stopped while starting up pays nothing and gets no TensorBoard folder."""
-    if folder is None:
-        return emit
-    sinks: list = []
-
-    def both(event) -> None:
-        if isinstance(event, RunStarted) and not sinks:
-            from ..graph import from_json
-            from .tensorboard_sink import LOG_DIR, TensorBoardSink
-
-            sinks.append(TensorBoardSink.create(Path(folder) / LOG_DIR, from_json(graph_json)))
-        sink = sinks[0] if sinks else None
-        if sink is None:
-            emit(event)
-        elif isinstance(event, TERMINAL):
-            # NOTE: the files are closed before the parent hears the end: it may take a
-            # finished run's folder (and expects the process on its way out) as soon as it does.
-            sink(event)
-            emit(event)
-        else:
-            emit(event)
-            sink(event)
-    return both
 
 
 class Runner:
@@ -121,7 +83,8 @@ class Runner:
 
     def __init__(self, graph_json: str, config: Any = None, out_dir: str | Path | None = None,
                  *, resume: str | Path | None = None, plugins: tuple | list = (),
-                 stop_timeout: float = 5.0, weights: bytes | str | Path | None = None):
+                 stop_timeout: float = 5.0, weights: bytes | str | Path | None = None,
+                 worker: WarmWorker | None = None):
         if hasattr(config, "to_dict"):
             config = config.to_dict()
         self.graph_json = graph_json
@@ -131,11 +94,17 @@ class Runner:
         self.plugins = tuple(plugins)
         self.weights = str(weights) if isinstance(weights, Path) else weights
         self.stop_timeout = stop_timeout
-        self._ctx = mp.get_context("spawn")
-        self._flag = self._ctx.RawValue("i", Control.RUN)
-        self._in_step = self._ctx.RawValue("i", 0)
-        self._probes = self._ctx.Queue()
-        self._events = self._ctx.Queue()
+        self.worker = worker
+        self._job = 0  # its number in the worker
+        if worker is None:
+            self._ctx = mp.get_context("spawn")
+            self._flag = self._ctx.RawValue("i", Control.RUN)
+            self._in_step = self._ctx.RawValue("i", 0)
+            self._probes = self._ctx.Queue()
+            self._events = self._ctx.Queue()
+        else:
+            self._flag, self._in_step = worker.flag, worker.in_step
+            self._probes, self._events = worker.probes, worker.events
         self._process: mp.process.BaseProcess | None = None
         self._done = False  # a terminal event was delivered
         self._killed = False
@@ -151,6 +120,13 @@ class Runner:
 
         if self._process is not None:
             raise RuntimeError("this Runner was already started; make a new one")
+        if self.worker is not None:
+            self._job = self.worker.submit(
+                graph_json=self.graph_json, config=self.config, out_dir=self.out_dir,
+                resume=self.resume_dir, plugins=self.plugins, trusted=tuple(allowed()),
+                weights=self.weights)
+            self._process = self.worker.process
+            return
         self._process = self._ctx.Process(
             target=_worker, name="netbuilder-training", daemon=True,
             args=(self.graph_json, self.config, self.out_dir, self.resume_dir, self._flag,
@@ -186,10 +162,9 @@ class Runner:
         self._kill_if_alive()
 
     def _kill_if_alive(self) -> None:
-        p = self._process
-        if p is not None and p.is_alive():
+        if self.is_alive():
             self._killed = True
-            p.kill()
+            self._process.kill()
 
     # --- state --------------------------------------------------------------------------------
 
@@ -199,7 +174,14 @@ class Runner:
         return bool(self._in_step.value)
 
     def is_alive(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        """The run is going: its process is alive and (in a warm worker) not done with it."""
+        if self._process is None or not self._process.is_alive():
+            return False
+        return self.worker is None or not self.worker.finished(self._job)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     @property
     def finished(self) -> bool:
@@ -209,6 +191,8 @@ class Runner:
     def poll(self, max_events: int = 1000) -> list:
         """Events received so far (at most ``max_events``); never blocks."""
         out: list = []
+        if self._done and self.worker is not None:
+            return out  # the worker's queue belongs to its next run now
         while len(out) < max_events:
             try:
                 event = self._events.get_nowait()
@@ -217,8 +201,10 @@ class Runner:
             out.append(event)
             if isinstance(event, TERMINAL):
                 self._done = True
+        # NOTE: a process killed here counts as ended at once: the kernel may take most of a
+        # second to tear a big process down on a busy machine, and Stop must not wait for it.
         if not out and not self._done and self._process is not None \
-                and not self._process.is_alive():
+                and (self._killed or not self._process.is_alive()):
             out = self._drain_dead(max_events)
         return out
 
@@ -236,8 +222,10 @@ class Runner:
                 self._done = True
                 return out
         if len(out) < max_events and not self._done:
-            self._process.join(1.0)
+            self._process.join(0.05 if self._killed else 1.0)
             self.exitcode = self._process.exitcode
+            if self.exitcode is None:  # killed, still being torn down
+                self.exitcode = -signal.SIGKILL
             self._done = True
             if self._kill_asked:
                 msg = "the training process was ended on request, inside a training step"
@@ -269,17 +257,27 @@ class Runner:
                 if isinstance(event, TERMINAL):
                     self._done = True
         if self._done and self._process is not None:
-            self._process.join(self.stop_timeout + 1)
-            self.exitcode = self._process.exitcode
+            if self.worker is None or not self._process.is_alive():
+                self._process.join(self.stop_timeout + 1)
+                self.exitcode = self._process.exitcode
+            else:  # the warm worker stays; it marks the run done right after its last event
+                self.worker.wait_idle(self.stop_timeout + 1)
             if self._timer is not None:
                 self._timer.cancel()
         return out
 
     def close(self) -> None:
-        """Stop the worker (if any) and release the queues."""
+        """Stop the worker (if any) and release the queues (a warm worker's stay open for
+        its next run)."""
         if self.is_alive():
             self.stop()
             self.wait(self.stop_timeout + 2)
+        if self._timer is not None:
+            self._timer.cancel()
+        if self.worker is not None:
+            if self.is_alive():  # it did not finish the run: the process cannot serve again
+                self.worker.kill()
+            return
         if self._process is not None and self._process.is_alive():
             self._process.kill()
             self._process.join(2)

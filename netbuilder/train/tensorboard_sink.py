@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ class TensorBoardSink:
         self.hist_epoch: int | None = None
         self.sample_epochs: dict[str, int] = {}
         self.closed = False
+        self.graph_written = False
 
     @classmethod
     def create(cls, log_dir: str | Path, graph=None) -> TensorBoardSink | None:
@@ -58,9 +60,12 @@ class TensorBoardSink:
             self.config = dict(event.config)
             w.add_text("run", f"{event.task} on {event.dataset.get('name')}, "
                               f"{event.num_params:,} parameters, {event.device}", 0)
-            self._add_graph()
         elif isinstance(event, Metrics):
             self._metrics(event)
+            if event.epoch_end:
+                # NOTE: after the first epoch, not at the start: tracing the model would
+                # delay the first training step by as long.
+                self._add_graph()
         elif isinstance(event, Histograms) and event.epoch != self.hist_epoch:
             self.hist_epoch = event.epoch
             for name, (counts, edges) in event.weights.items():
@@ -75,9 +80,11 @@ class TensorBoardSink:
         elif isinstance(event, Log) and event.level == "warning":
             w.add_text("warnings", event.message)
         elif isinstance(event, Finished):
+            self._add_graph()
             self._hparams(event.summary)
             self.close()
         elif isinstance(event, Failed):
+            self._add_graph()
             w.add_text("failed", event.message)
             self.close()
 
@@ -105,8 +112,10 @@ class TensorBoardSink:
         self.train_end = {}
 
     def _add_graph(self) -> None:
-        if self.graph is None:
+        """The model's graph, once."""
+        if self.graph is None or self.graph_written:
             return
+        self.graph_written = True
         import torch
 
         from ..compile.onnx_export import model_arguments
@@ -115,7 +124,13 @@ class TensorBoardSink:
             module = self.graph.build().eval()
             _, args = model_arguments(self.graph, batch=1)
             with torch.no_grad():
-                self.writer.add_graph(module, tuple(args))
+                # NOTE: traced once, without torch's check (a second trace compared output by
+                # output, most of the cost); add_graph takes the traced module as it is.
+                traced = torch.jit.trace(module, tuple(args), check_trace=False)
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "The input to trace is already a "
+                                                      "ScriptModule")
+                    self.writer.add_graph(traced, tuple(args))
         except Exception as exc:  # noqa: BLE001 (a graph trace cannot follow: skip the picture)
             self.writer.add_text("warnings", f"the model graph could not be traced: {exc}")
 

@@ -19,6 +19,7 @@ _IMPORTED_AT = time.time()
 
 SCREENSHOT_SIZE = (1600, 1000)
 THEME_ENV = "NETBUILDER_THEME"
+WARM_UP_DELAY_MS = 1000  # the window's first frames come before the worker's start
 
 
 def _needs_offscreen() -> bool:
@@ -68,6 +69,9 @@ def run_app(path: str | os.PathLike | None = None, screenshot: str | os.PathLike
     from PySide6.QtCore import QTimer
 
     QTimer.singleShot(0, window.files.offer_recovery)
+    warm = getattr(window.train_controller, "warm_up", None)
+    if warm is not None:  # the training process imports torch while the person draws
+        QTimer.singleShot(WARM_UP_DELAY_MS, warm)
     if train_seconds is not None and hasattr(window, "start_training_for"):
         QTimer.singleShot(0, lambda: window.start_training_for(train_seconds))
     return app.exec()

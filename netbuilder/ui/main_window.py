@@ -490,6 +490,9 @@ class MainWindow(QMainWindow):
             return
         if self.train_controller is not None:
             self.train_controller.stop()
+            release = getattr(self.train_controller, "release_worker", None)
+            if release is not None:  # its warm training process, once no run needs it
+                release()
         self.save_layout()
         self.files.autosave.shutdown()
         self.canvas.close()

@@ -1,6 +1,7 @@
 """``netbuilder train``: the run folder, the progress bar, resume, errors, and torchrun (DDP)."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -59,12 +60,20 @@ def test_train_writes_the_run_folder_and_a_progress_bar(tmp_path, capsys):
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5] and rows[-1]["step"] == 5 * 25
 
 
-def test_default_run_folder_is_next_to_the_graph(tmp_path, capsys):
+def test_default_run_folder_is_in_the_graphs_run_store(tmp_path, capsys):
+    from netbuilder.train.run_store import graph_store, list_runs
+
     graph = write_mlp(tmp_path / "mlp.json", epochs=1)
     assert main(["train", str(graph), "--quiet"]) == 0
-    runs = list((tmp_path / "runs").iterdir())
-    assert len(runs) == 1 and runs[0].name.startswith("mlp_spirals-")
+    runs = list((tmp_path / "mlp.runs").iterdir())
+    assert len(runs) == 1 and re.fullmatch(r"run-\d{8}-\d{6}", runs[0].name)
     assert (runs[0] / "summary.json").exists()
+    meta = json.loads((runs[0] / "run.json").read_text())
+    assert (meta["program"], meta["status"], meta["graph"]) == ("cli", "finished", "mlp spirals")
+    assert meta["graph_path"] == str(graph.resolve())
+    # the same store the editor lists
+    [info] = list_runs(graph_store(graph))
+    assert (info.path, info.status, info.epochs_done) == (runs[0], "finished", 1)
 
 
 def test_errors_are_one_line_and_exit_1(tmp_path, capsys):
@@ -126,8 +135,8 @@ def test_torchrun_two_processes_write_one_set_of_outputs(tmp_path):
     assert proc.stderr.count("training classify on spirals") == 1
     names = sorted(p.name for p in out.iterdir() if p.is_file())
     assert names == ["best.safetensors", "checkpoint.json", "config.json", "graph.json",
-                     "metrics.jsonl", "preprocessing.json", "summary.json",
-                     "weights.safetensors"]
+                     "metrics.jsonl", "preprocessing.json", "run.json", "summary.json",
+                     "weights.safetensors"]  # rank 0's files only
     record = json.loads((out / "checkpoint.json").read_text())
     sets = [p.name for p in out.iterdir() if p.is_dir() and p.name != "tensorboard"]
     assert sets == [record["set"]]  # one set, rank 0's

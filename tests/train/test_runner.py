@@ -7,10 +7,9 @@ import signal
 import time
 
 import pytest
+from train_helpers import config, mlp_json, wait_for
 
-import netbuilder as nb
-from netbuilder.graph import to_json
-from netbuilder.train import Runner, TrainingConfig, register_task
+from netbuilder.train import Runner, register_task
 from netbuilder.train import events as ev
 from netbuilder.train.tasks.classify import ClassifyTask
 
@@ -40,37 +39,6 @@ class StuckTask(ClassifyTask):
             ctx.log("stuck")
             time.sleep(60)
         return super().train_step(ctx, batch)
-
-
-def mlp_json() -> str:
-    g = nb.Graph("mlp")
-    prev = g.add("Input", "x", shape=(2,))
-    for name, type_, params in [("fc1", "Linear", {"out_features": 32}), ("relu", "ReLU", {}),
-                                ("fc2", "Linear", {"out_features": 2})]:
-        n = g.add(type_, name, **params)
-        g.connect(prev, n)
-        prev = n
-    return to_json(g)
-
-
-def config(**changes) -> dict:
-    base = TrainingConfig(dataset="spirals", epochs=2, batch_size=16,
-                          events={"metrics_hz": 50, "images_hz": 20})
-    return base.replace(**changes).to_dict()
-
-
-def wait_for(runner: Runner, predicate, timeout: float = 60.0) -> list:
-    """Events up to and including the first one that satisfies ``predicate``."""
-    deadline = time.monotonic() + timeout
-    seen: list = []
-    while time.monotonic() < deadline:
-        for e in runner.wait(0.1):
-            seen.append(e)
-            if predicate(e):
-                return seen
-        if runner.finished:
-            break
-    raise AssertionError(f"no such event; got {[type(e).__name__ for e in seen]}")
 
 
 @pytest.fixture

@@ -63,6 +63,7 @@ def test_a_run_from_the_ui_streams_curves_maps_and_obeys_pause_resume_stop(live,
     click(controls.start_button)
     assert c.state == "starting" and not controls.start_button.isEnabled()
     assert w.actions["stop"].isEnabled() and not w.actions["train"].isEnabled()
+    worker_pid = c.runner.pid
     curves = dash.view("curves")
     qtbot.waitUntil(lambda: curves.point_count("train_loss") >= 3, timeout=START_S)
     assert c.state == "running" and controls.progress.value() > 0
@@ -135,12 +136,17 @@ def test_a_run_from_the_ui_streams_curves_maps_and_obeys_pause_resume_stop(live,
     qtbot.waitUntil(lambda: c.started_event is not None and c.state == "running",
                     timeout=START_S)
     assert c.started_event.start_epoch == summary["epochs_done"] + 1
+    assert c.runner.pid == worker_pid  # the warm worker serves the next run too
     assert len(c.history.get("val_loss")) >= summary["epochs_done"]  # earlier epochs kept
     qtbot.waitUntil(lambda: c.last_progress is not None, timeout=STEP_S)
     assert c.last_progress.step > summary["steps"]  # step numbers continue too
     c.stop()
     qtbot.waitUntil(lambda: c.state == "stopped", timeout=STEP_S)
     assert doc.graph.node(doc.graph.find("conv1")).params["out_channels"] == 16
+    worker = c.worker
+    doc.undo_stack.setClean()
+    w.close()  # closing the window ends the idle worker
+    assert c.worker is None and not worker.process.is_alive()
 
 
 def test_a_worker_that_dies_is_reported_and_the_editor_is_untouched(live, qtbot):

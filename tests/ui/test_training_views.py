@@ -287,6 +287,25 @@ def test_try_it_for_a_vae_moves_latent_sliders_through_the_decoder(qtbot, tmp_pa
     assert view.generated.image() != first
 
 
+def test_a_run_made_by_the_command_line_is_listed_in_the_editors_runs_panel(make_window,
+                                                                             tmp_path, capsys):
+    from netbuilder.cli import main
+    from netbuilder.graph import load
+    from netbuilder.ui.document import Document
+
+    path = tmp_path / "tiny.json"
+    tiny_digits_graph(epochs=1, limit=100).save(path)
+    assert main(["train", str(path), "--quiet"]) == 0
+    [made] = (tmp_path / "tiny.runs").iterdir()
+
+    w = make_window(Document(load(path), path), restore_layout=False)
+    w.show_dock("runs")
+    runs = w.training_dashboard.view("runs")
+    assert [(r.path, r.status, r.epochs_done) for r in runs.runs] == [(made, "finished", 1)]
+    assert runs.tree.topLevelItemCount() == 1
+    assert runs.tree.topLevelItem(0).text(0) == runs.runs[0].label
+
+
 def test_runs_panel_compares_runs_and_loads_weights_into_the_graph(make_window, trained,
                                                                     tmp_path):
     import json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,11 +26,30 @@ BUILTIN = {
 
 
 def _digits_raw() -> tuple[np.ndarray, np.ndarray]:
+    data = _digits_table()
+    x = (data[:, :-1].astype(np.float32) / 16.0).reshape(-1, 1, 8, 8)  # in [0, 1]
+    return x, data[:, -1].astype(np.int64)
+
+
+def _digits_table() -> np.ndarray:
+    """The 1,797 × 65 table (64 pixels, then the digit) that scikit-learn ships.
+
+    NOTE: read straight from scikit-learn's data folder: importing sklearn to reach it costs
+    seconds (scipy comes with it), most of a short run's start-up."""
+    import gzip
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+            if path.is_file():
+                with gzip.open(path, "rt", encoding="utf-8") as f:
+                    return np.loadtxt(f, delimiter=",")
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    x = (bunch.images.astype(np.float32) / 16.0)[:, None]  # (N, 1, 8, 8) in [0, 1]
-    return x, bunch.target.astype(np.int64)
+    return np.concatenate([bunch.data, bunch.target[:, None]], axis=1)
 
 
 def _size_pair(size: Any, source: str) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import TrainingConfig
+from ..run_store import graph_store  # noqa: F401 (the sweeps' store is the runs')
 from .objectives import Objective, costs, metric_value, parse_objectives
 from .space import Dimension, SweepError, apply, check_space, grid_points, parse_params
 
@@ -67,12 +68,6 @@ def sweep_dir(store: str | os.PathLike, name: str) -> Path:
     if not name or not all(ch.isalnum() or ch in "-_." for ch in name) or name.startswith("."):
         raise SweepError(f"sweep name {name!r}: use letters, digits, '-', '_' and '.'")
     return Path(store) / "sweeps" / name
-
-
-def graph_store(graph_path: str | os.PathLike) -> Path:
-    """The run store of a saved graph: ``<stem>.runs`` beside it (as the editor's Runs panel)."""
-    p = Path(graph_path)
-    return p.parent / f"{p.stem}.runs"
 
 
 def _optuna():

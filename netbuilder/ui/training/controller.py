@@ -10,10 +10,15 @@ kind per tick, so a slow frame never builds a backlog.
 
 NOTE: the engine (``netbuilder.train``) pulls in torch; it is imported on first use, not when
 the window installs the dashboard, so opening the editor stays fast.
+
+Runs go to one warm worker process (``netbuilder.train.worker``): made by ``warm_up`` (the
+window calls it once shown) or by the first run, it stays up between runs, so the next Train
+starts training at once; a worker killed or crashed is replaced, and ``shutdown`` ends it.
 """
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -22,8 +27,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ...errors import NetbuilderError
 from ...graph import Diagnostic, to_json
 from ...train import events as ev
+from ...train.run_store import begin_run, end_run, new_run_dir, write_run_meta
 from .history import RunHistory
-from .run_store import new_run_dir, runs_root, write_run_meta
+from .run_store import runs_root
 
 POLL_MS = 40
 STOP_ACK_S = 0.4  # the worker leaves its step within this after Stop, or it is ended (so a
@@ -80,6 +86,7 @@ class TrainingController(QObject):
         self.runs_root_override: Path | None = None
         self.plugins: tuple[str, ...] = ()  # modules the worker imports first (extra tasks)
         self._dataset_cache: dict = {}
+        self.workers = None  # the WorkerKeeper of the warm worker runs go to (made on use)
         # what each event does here: (only the newest of a poll counts, handler)
         show = self.event_received.emit
         self._handlers = {
@@ -247,11 +254,7 @@ class TrainingController(QObject):
             write_run_meta(run_dir, status="running", resumed=time.time())
         else:
             run_dir = new_run_dir(self.runs_root())
-            doc = self.document
-            write_run_meta(run_dir, name=run_dir.name, started=time.time(),
-                           graph=doc.graph.name,
-                           graph_path=str(doc.path) if doc.path is not None else None,
-                           status="running")
+            begin_run(run_dir, self.document.graph.name, self.document.path, "editor")
         self.run_dir = run_dir
         self.history = RunHistory()
         self.started_event = self.last_progress = self.ended_event = None
@@ -260,7 +263,8 @@ class TrainingController(QObject):
         self.worker_state = None
         self.stop_requested_at = self.stop_latency_s = None
         self.runner = Runner(graph_json, config, run_dir, resume=resume_dir,
-                             plugins=self.plugins, stop_timeout=STOP_TIMEOUT_S, weights=weights)
+                             plugins=self.plugins, stop_timeout=STOP_TIMEOUT_S, weights=weights,
+                             worker=self._workers().for_run())
         self.runner.start()
         self._send_probe()
         self._set_state(STARTING)
@@ -268,6 +272,30 @@ class TrainingController(QObject):
         self._timer.start()
         self.runs_changed.emit()
         return True
+
+    def warm_up(self) -> None:
+        """Start the worker process now (in the background), so that Train need not wait for
+        it to import torch; from now on one that dies is replaced at once."""
+        self._workers().warm_up()
+        # what Train needs in this process (torch comes with it), loaded beside the GUI
+        threading.Thread(target=_preload, name="netbuilder-preload", daemon=True).start()
+
+    def release_worker(self) -> None:
+        """End the warm worker once no run needs it (the window closes)."""
+        if self.workers is not None:
+            self.workers.release(self.running)
+
+    def _workers(self):
+        if self.workers is None:
+            from ...train.worker import WorkerKeeper
+
+            self.workers = WorkerKeeper()
+        return self.workers
+
+    @property
+    def worker(self):
+        """The warm worker (None before the first run or ``warm_up``)."""
+        return None if self.workers is None else self.workers.worker
 
     def pause(self) -> None:
         if self.runner is not None and self.state == RUNNING:
@@ -318,6 +346,8 @@ class TrainingController(QObject):
                 runner.close()
         self.runner = None
         self._retiring.clear()
+        if self.workers is not None:
+            self.workers.close()
         if self.running:
             self._set_state(STOPPED)
 
@@ -446,11 +476,13 @@ class TrainingController(QObject):
             status = STOPPED if e.summary.get("status") == "stopped" else FINISHED
             self._say(_finish_text(e.summary, status), "info")
         if self.run_dir is not None:
-            write_run_meta(self.run_dir, status=status, ended=time.time())
+            end_run(self.run_dir, status)
             self.last_run_dir = self.run_dir
         self._set_state(status)
         self.run_ended.emit(e)
         self.runs_changed.emit()
+        if runner is not None and self.workers is not None:
+            self.workers.run_ended(runner)  # a dead worker is replaced, a released one ended
 
     def _kept_weights(self) -> str:
         """What a run ended mid-step keeps: its last checkpoint, if it wrote one."""
@@ -475,7 +507,8 @@ class TrainingController(QObject):
             if not runner.is_alive():
                 self._retiring.remove(runner)
                 runner.close()
-        if not self._retiring:
+        dead_left = self.workers is not None and self.workers.reap()
+        if not self._retiring and not dead_left:
             self._reaper.stop()
 
     # --- state ------------------------------------------------------------------------------
@@ -490,6 +523,15 @@ class TrainingController(QObject):
     def _say(self, text: str, level: str) -> None:
         self.message = (text, level)
         self.message_changed.emit(text, level)
+
+
+def _preload() -> None:
+    """Import the modules a Start uses here (the run's check and Runner: torch), so that the
+    first Train does not wait seconds for them."""
+    import importlib
+
+    for name in ("runner", "batches", "data"):
+        importlib.import_module(f"...train.{name}", __package__)
 
 
 def _finish_text(summary: dict, status: str) -> str:
