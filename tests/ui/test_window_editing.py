@@ -263,3 +263,29 @@ def test_double_clicking_a_palette_layer_adds_it_after_the_selection(make_window
     assert g.node(new).type == "Dropout"
     assert [e.src for e in g.in_edges(new)] == [fc3]
     assert logits in g
+
+
+def test_a_narrow_summary_keeps_its_numbers_in_view_and_elides_long_names(qtbot):
+    from netbuilder.ui.panels.summary import SummaryPanel
+
+    g = nb.Graph("long")
+    x = g.add("Input", "x", shape=(8,))
+    fc = g.add("Linear", "a_very_long_layer_name_from_an_imported_library_block", out_features=4)
+    g.connect(x, fc)
+    doc = Document(g)
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    panel.set_document(doc)
+    panel.resize(460, 200)  # about the Summary dock at 1366×768
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_analysis(g.analyze())
+    table, header = panel.table, panel.table.horizontalHeader()
+    macs_right = header.sectionViewportPosition(4) + header.sectionSize(4)
+    assert macs_right <= table.viewport().width()  # the MACs column is whole, unscrolled
+    name_width = header.sectionSize(0)
+    full = table.fontMetrics().horizontalAdvance(g.node(fc).name)
+    assert name_width < full  # the name column gave way...
+    row = 1
+    assert panel.model.data(panel.model.index(row, 0), Qt.ItemDataRole.ToolTipRole) \
+        == g.node(fc).name  # ...and the whole name is in its tooltip

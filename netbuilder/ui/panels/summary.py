@@ -16,6 +16,7 @@ from ...graph import fmt_shape
 from ...train.config import stored_setting
 from .numbers import fmt_bytes, fmt_count, fmt_si
 
+MIN_NAME_WIDTH = 72  # below this a name says nothing; the table scrolls instead
 COLUMNS = ("Name", "Type", "Output shape", "Parameters", "MACs")
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # the raw value behind a cell (ints, shape tuples)
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -80,6 +81,8 @@ class SummaryModel(QAbstractTableModel):
             font = QFont()
             font.setBold(True)
             return font
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return str(value)  # the whole name, where the column elides it
         if role == Qt.ItemDataRole.ToolTipRole and col == 4 and not is_total:
             return f"{value:,} multiply-accumulates per sample"
         return None
@@ -107,6 +110,7 @@ class SummaryPanel(QWidget):
         header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "layer1…conv2" keeps both ends
         self.table.clicked.connect(self._clicked)
         self.memory = QLabel(objectName="summary_memory")
         self.memory.setProperty("role", "muted")
@@ -146,9 +150,10 @@ class SummaryPanel(QWidget):
         header = self.table.horizontalHeader()
         if sum(widths) <= self.table.viewport().width():
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the room left
-        else:  # too narrow for all: names whole, the table scrolls sideways
+        else:  # too narrow for all: the numbers stay in view, long names are elided
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-            self.table.setColumnWidth(0, widths[0])
+            room = self.table.viewport().width() - sum(widths[1:])
+            self.table.setColumnWidth(0, max(room, MIN_NAME_WIDTH))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
