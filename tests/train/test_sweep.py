@@ -211,7 +211,7 @@ def _finished_trials(db) -> int:
 def test_a_killed_sweep_resumes(tmp_path, capsys):
     graph_file = tmp_path / "mlp.json"
     mlp(graph_file)
-    args = [str(graph_file), "--param", "fc1.out_features=4,8,12", "--strategy", "grid",
+    args = [str(graph_file), "--param", "fc1.out_features=4,8", "--strategy", "grid",
             "--objective", "val_accuracy:max", "--name", "k"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-m", "netbuilder", "sweep", *args],
@@ -229,11 +229,11 @@ def test_a_killed_sweep_resumes(tmp_path, capsys):
         proc.wait(10)
         proc.stderr.close()
     done_before = _finished_trials(db)
-    assert 1 <= done_before < 3
+    assert done_before == 1  # killed within a poll of the first trial's end, long before the next
     assert main(["sweep", str(graph_file), "--resume", "--name", "k", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert _finished_trials(db) == 3
-    assert "3 complete" in out
+    assert _finished_trials(db) == 2
+    assert "2 complete" in out
     assert "best trial (val_accuracy:max):" in out
 
 
