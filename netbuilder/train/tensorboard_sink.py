@@ -121,9 +121,11 @@ class TensorBoardSink:
         from ..compile.onnx_export import model_arguments
 
         try:
-            module = self.graph.build().eval()
-            _, args = model_arguments(self.graph, batch=1)
-            with torch.no_grad():
+            # NOTE: building and feeding the copy draws random numbers; the run's own stream
+            # must not see them, or a resumed run would part from the one it continues.
+            with torch.random.fork_rng(devices=[]), torch.no_grad():
+                module = self.graph.build().eval()
+                _, args = model_arguments(self.graph, batch=1)
                 # NOTE: traced once, without torch's check (a second trace compared output by
                 # output, most of the cost); add_graph takes the traced module as it is.
                 traced = torch.jit.trace(module, tuple(args), check_trace=False)
