@@ -24,8 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.explain import node_features, project, scatter_png
+    from ..train.explain import node_features, project, scatter_png, warm_up
 
+    warm_up()  # scikit-learn's import overlaps loading the run and its activations
     model = open_run(args)
     layer = model.node(args.node)
     x, y = model.validation(args.limit)

@@ -23,7 +23,7 @@ _LAZY = {
     **dict.fromkeys(("accuracy", "fgsm", "pgd", "robustness_curve"), ".adversarial"),
     "explain": ".attribution",
     **dict.fromkeys(("deep_dream", "maximize_activation"), ".dream"),
-    **dict.fromkeys(("embed_run", "node_features", "project"), ".embedding"),
+    **dict.fromkeys(("embed_run", "node_features", "project", "warm_up"), ".embedding"),
     **dict.fromkeys(("Verdict", "select", "verdicts"), ".gallery"),
     **dict.fromkeys(("grid_png", "overlay_image", "overlay_png", "scatter_png"), ".images"),
     **dict.fromkeys(("RunModel", "capture"), ".model"),

@@ -170,7 +170,7 @@ class EmbeddingView(QWidget):
 
     def set_run(self, run_dir: str | Path | None) -> None:
         """Follow the run in ``run_dir`` (None: none); lists its layer nodes, fc-like last."""
-        from ...train.explain import RunModel
+        from ...train.explain import RunModel, warm_up
 
         run_dir = Path(run_dir) if run_dir is not None else None
         if run_dir == self.run_dir and self.node.count():
@@ -182,6 +182,7 @@ class EmbeddingView(QWidget):
         self.node.blockSignals(False)
         if run_dir is None:
             return
+        warm_up()  # the first projection then need not wait for scikit-learn's import
         try:
             run = RunModel(run_dir)
             nodes = run.layer_nodes()
