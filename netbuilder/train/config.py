@@ -36,8 +36,9 @@ checkpoint_every   save weights + optimizer state every N epochs (1; 0 = only at
 normalization      "none" | "standard" | "minmax" (statistics of the training split)
 augmentation       {"flip": false, "shift": 0, "rotate": 0.0, "noise": 0.0} (images)
 probe              "auto" (every Conv/Linear node) | "none" | [node names] (activations)
-adversarial        adversarial training: {"method": "none"|"fgsm"|"pgd", "eps": 0.1 (in the
-                   units the network receives), "fraction": 0.5 (share of each batch replaced
+adversarial        adversarial training: {"method": "none"|"fgsm"|"pgd", "eps": 0.1 (in pixel
+                   units: the data's own scale before normalisation, 0-1 for pictures; PGD's
+                   step_size too), "fraction": 0.5 (share of each batch replaced
                    by its adversarial examples), "steps": 7, "step_size": 0.0 (PGD; 0:
                    2.5·eps/steps)} (classify and regress)
 events             {"metrics_hz": 10, "images_hz": 2, "activations": true, "histograms": true,

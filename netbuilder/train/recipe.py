@@ -305,12 +305,13 @@ def pgd(
 ):
     """Madry et al.'s projected gradient descent: ``steps`` signed-gradient steps of
     ``step_size`` (default 2.5 * eps / steps), each projected back into the L-infinity ball of
-    radius ``eps`` around ``x`` (and into ``x_range``). The random start draws from
+    radius ``eps`` around ``x`` (and into ``x_range``). ``eps`` and ``step_size`` may be
+    tensors broadcasting against ``x`` (a radius per channel). The random start draws from
     ``generator`` (torch's own stream when None)."""
     x = x.detach()
     step = 2.5 * eps / steps if step_size is None else step_size
     adv = x.clone()
-    if random_start and eps > 0:
+    if random_start and bool(torch.any(torch.as_tensor(eps) > 0)):  # ε: a number or tensor
         noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         adv = _into(adv + (noise * 2 - 1) * eps, x_range)
     for _ in range(steps):
@@ -320,7 +321,16 @@ def pgd(
 
 
 def adversarial_batch(
-    model, x, y, loss_fn, method="fgsm", eps=0.1, fraction=0.5, steps=7, step_size=None
+    model,
+    x,
+    y,
+    loss_fn,
+    method="fgsm",
+    eps=0.1,
+    fraction=0.5,
+    steps=7,
+    step_size=None,
+    scale=None,
 ):
     """Adversarial training's batch: its first ``round(fraction * N)`` samples replaced by
     their FGSM or PGD examples against ``model`` (the samples are in random order already).
@@ -328,7 +338,12 @@ def adversarial_batch(
     NOTE: the examples are made with the model in inference mode, so making them neither
     moves BatchNorm's running statistics nor draws dropout masks; ``model`` is the plain
     module (not a DistributedDataParallel wrapper, whose forward expects a backward through
-    the parameters). ``eps`` is in the units the network receives (after normalisation)."""
+    the parameters).
+
+    ``eps`` and ``step_size`` are in pixel units: the inputs' own scale before normalisation
+    (0-1 for pictures). ``x`` arrives normalised, divided by ``scale`` (the normalisation's
+    per-channel or per-feature std, shaped like one sample's statistics; None: not
+    normalised), so the attack moves it by ``eps / scale``: each pixel by at most ``eps``."""
     k = round(fraction * len(x))
     if method == "none" or k == 0 or eps <= 0:
         return x
@@ -336,6 +351,10 @@ def adversarial_batch(
         raise ValueError(
             f"unknown adversarial method {method!r}; the methods are fgsm, pgd"
         )
+    if scale is not None:
+        scale = torch.as_tensor(scale, dtype=x.dtype, device=x.device)
+        eps = eps / scale
+        step_size = None if step_size is None else step_size / scale
     training = model.training
     model.eval()
     try:

@@ -101,3 +101,35 @@ def test_a_task_without_labels_refuses_it_naming_the_setting():
                        match="The autoencode task cannot train on adversarial examples") as info:
         train(graph, config, emit=lambda _e: None)
     assert info.value.field == "adversarial.method"
+
+
+def test_eps_is_in_pixel_units_whatever_the_normalisation():
+    """FGSM at ε = 0.1 moves each pixel by exactly 0.1 on the pictures' own 0-1 scale: the
+    normalised inputs move by 0.1 / std of their channel (stds 0.25 and 0.5 here)."""
+    from netbuilder.train.data import Normalizer
+    from netbuilder.train.tasks import DataInfo, StepContext, get_task
+
+    torch.manual_seed(0)
+    pixels = torch.rand(6, 2, 3, 3)
+    norm = Normalizer("standard", shift=[[[0.5]], [[0.4]]], scale=[[[0.25]], [[0.5]]])
+    x = norm.apply(pixels)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(18, 3))
+    loss = recipe.loss_function("cross_entropy")
+    adv = recipe.adversarial_batch(model, x, y, loss, "fgsm", eps=0.1, fraction=1.0,
+                                   scale=norm.scale)
+    moved = (norm.inverse(adv) - pixels).abs()
+    assert torch.allclose(moved, torch.full_like(pixels, 0.1), atol=1e-6)
+    assert torch.allclose((adv - x).abs()[:, 0], torch.full((6, 3, 3), 0.4), atol=1e-6)
+    assert torch.allclose((adv - x).abs()[:, 1], torch.full((6, 3, 3), 0.2), atol=1e-6)
+    pgd = recipe.adversarial_batch(model, x, y, loss, "pgd", eps=0.1, fraction=1.0, steps=3,
+                                   scale=norm.scale)
+    assert (norm.inverse(pgd) - pixels).abs().max() <= 0.1 + 1e-6
+    # the training step hands the task's normaliser down: the same examples
+    config = TrainingConfig().replace(adversarial={"method": "fgsm", "eps": 0.1,
+                                                   "fraction": 1.0})
+    task = get_task("classify")(config, nb.Graph("g"))
+    info = DataInfo("d", "image", (2, 3, 3), normalizer=norm)
+    ctx = StepContext(config, nb.Graph("g"), model, model, torch.device("cpu"), info, loss)
+    batch = task.adversarial(ctx, {"x": x, "y": y})
+    assert torch.equal(batch["x"], adv)

@@ -21,6 +21,9 @@ def datasets_source(task: TaskPlan, data, config) -> str:
         lines.append("train, val = split(x, y)")
     if norm:
         lines.append(f"shift, scale = fit_normalizer({'x[train]' if val else 'x'})")
+        if task.adversarial:
+            lines.append("ADVERSARIAL[\"scale\"] = scale  # eps is in pixel units: the attack "
+                         "divides it by the std")
         if not per_batch:
             lines.append("x = ((x - shift) / scale).astype(np.float32)")
     if task.scale:

@@ -339,8 +339,11 @@ class Task:
             return batch
         from ..recipe import adversarial_batch
 
+        # ε is in pixel units; the batch is normalised: the recipe divides ε by the std
+        norm = ctx.data.normalizer
         x = adversarial_batch(ctx.module, batch["x"], self.target(ctx, batch), ctx.loss_fn,
-                              **adv.recipe_options())
+                              **adv.recipe_options(),
+                              scale=None if norm is None else norm.scale)
         return {**batch, "x": x}
 
     def train_step(self, ctx: StepContext, batch: dict) -> dict[str, torch.Tensor]:

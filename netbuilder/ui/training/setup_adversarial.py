@@ -5,8 +5,8 @@ from __future__ import annotations
 ADVERSARIAL_TIPS = {
     "method": "Train on adversarial examples too (classify and regress): FGSM or PGD attacks "
               "of a share of each batch",
-    "eps": "The attack's size: each input value moves at most this much (in the units the "
-           "network receives, after normalisation)",
+    "eps": "The attack's size in pixel units (the data's own scale, 0–1 for pictures, before "
+           "normalisation): each input value moves at most this much",
     "fraction": "The share of each batch replaced by its adversarial examples",
     "steps": "PGD's signed-gradient steps per example",
     "step_size": "PGD's step (0: 2.5 × ε / steps)"}
