@@ -30,10 +30,11 @@ def check_file(path: str, trust: bool = False) -> dict:
     from ..graph import Diagnostic
     from ..graph.trust import untrusted_warnings
     from ..train.memory import settings_memory_warning
+    from ..train.tasks import graph_check
     from ..train.validation import training_problem
 
     graph = load_graph(path, trust)
-    diags = graph.check()
+    diags = graph_check(graph)  # the gaps the graph's training task cannot train with: errors
     diags += untrusted_warnings(graph)
     problem = training_problem(graph)  # the settings train and export would refuse
     if problem is not None:

@@ -1,6 +1,8 @@
 """Shape analysis, Python code generation and module build. No Qt."""
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from ..graph import Diagnostic, Graph
 from .analysis import Analysis, NodeInfo
 from .analysis import analyze as _analyze
@@ -22,11 +24,12 @@ def analyze(graph: Graph, batch_size: int = 1) -> Analysis:
     return result
 
 
-def check(graph: Graph) -> list[Diagnostic]:
+def check(graph: Graph, needs: Collection[str] = ()) -> list[Diagnostic]:
     """All diagnostics: structural ones, generative wiring (GAN, VAE), then each node's in
-    topological order."""
+    topological order. ``needs``: what the training task requires of the drawing
+    (``gen_checks.NEEDS``); their gaps are errors."""
     analysis = _analyze(graph)
-    return structural(graph) + gen_checks(graph, analysis) + analysis.diagnostics
+    return structural(graph) + gen_checks(graph, analysis, needs) + analysis.diagnostics
 
 
 def build(graph: Graph, class_name: str | None = None):

@@ -2,30 +2,39 @@
 
 These are about the *drawing* (which blocks exist, what feeds what), not shapes of single layers
 (analysis reports those). A half-drawn GAN still compiles, so its gaps are warnings, unless the
-graph's training task needs them (task "gan", "vae", "autoencode"): then they are errors.
+training needs that structure: the training task hands down its ``needs`` (``Task.graph_needs``,
+words of ``NEEDS``), and the gaps they name become errors. No task is named here.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from ..graph import Diagnostic, Graph, Node, fmt_shape
 from .analysis import Analysis, analyze
 
-GAN_TASKS = ("gan",)
-RECONSTRUCTION_TASKS = ("autoencode", "vae")
+# What a training may need of the drawing.
+NEEDS = {
+    "gan": "Noise → Generator → Discriminator, the Discriminator also fed the real data",
+    "reconstruction": "an output shaped like the Input (Encoder → Decoder)",
+    "latent": "a Reparameterize node sampling the code (mu, logvar)",
+}
 
 
 def gen_checks(graph: Graph, analysis: Analysis | None = None,
-               task: str | None = None) -> list[Diagnostic]:
+               needs: Collection[str] = ()) -> list[Diagnostic]:
     """Diagnostics about generator/discriminator, encoder/decoder and Reparameterize wiring;
-    ``task`` (default: the graph's training task) makes the gaps it needs errors."""
+    the gaps of the structures in ``needs`` (keys of ``NEEDS``) are errors."""
+    unknown = sorted(set(needs) - set(NEEDS))
+    if unknown:
+        raise ValueError(f"unknown graph needs {', '.join(unknown)}; the needs are "
+                         f"{', '.join(NEEDS)}")
     if not len(graph):
         return []
     analysis = analysis or analyze(graph)
-    task = task or (graph.training or {}).get("task")
-    out = _gan(graph, analysis, "error" if task in GAN_TASKS else "warning")
+    out = _gan(graph, analysis, "error" if "gan" in needs else "warning")
     out += _vae(graph, analysis)
-    out += _reconstruction(graph, analysis, task)
+    out += _reconstruction(graph, analysis, needs)
     return out
 
 
@@ -149,19 +158,21 @@ def _vae(graph: Graph, analysis: Analysis) -> list[Diagnostic]:
 # --- Autoencoders -----------------------------------------------------------------------------
 
 
-def _reconstruction(graph: Graph, analysis: Analysis, task: str | None) -> list[Diagnostic]:
+def _reconstruction(graph: Graph, analysis: Analysis, needs: Collection[str]
+                    ) -> list[Diagnostic]:
     encs, decs = blocks(graph, "encoder"), blocks(graph, "decoder")
     vae = any(n.spec.samples_latent for n in graph.nodes())
     out: list[Diagnostic] = []
-    if task not in RECONSTRUCTION_TASKS and not vae:
+    needed = "reconstruction" in needs
+    if not needed and not vae:
         return out  # Encoder/Decoder blocks also make U-Nets and seq2seq: not our business
-    severity = "error" if task in RECONSTRUCTION_TASKS else "warning"
-    if task in RECONSTRUCTION_TASKS and encs and not decs:
+    severity = "error" if needed else "warning"
+    if needed and encs and not decs:
         out.append(Diagnostic(severity, encs[0].id,
                               f"The autoencoder needs a Decoder block after {encs[0].label} "
                               f"(Encoder → [Reparameterize] → Decoder) that maps the code back "
                               f"to the data's shape"))
-    if task == "vae" and not vae:
+    if "latent" in needs and not vae:
         out.append(Diagnostic(severity, None,
                               "The VAE needs a Reparameterize node between the Encoder and the "
                               "Decoder, fed by two Linear layers (mu and logvar)"))
@@ -190,4 +201,4 @@ def _output_shape(graph: Graph, analysis: Analysis, output_id: str) -> tuple | N
     return info.in_shapes[0] if info and info.in_shapes else None
 
 
-__all__ = ["GAN_TASKS", "RECONSTRUCTION_TASKS", "blocks", "gen_checks"]
+__all__ = ["NEEDS", "blocks", "gen_checks"]

@@ -308,9 +308,11 @@ class Graph(Wiring, Freezing):
 
     # --- the public facade (shape analysis, codegen and files live in their own modules) ---
 
-    def check(self):
-        """Diagnostics (severity, node id, message); never raises for a bad graph."""
-        return _compiler().check(self)
+    def check(self, needs=()):
+        """Diagnostics (severity, node id, message); never raises for a bad graph. ``needs``:
+        what a training requires of the drawing ("gan", "reconstruction", "latent"), whose
+        gaps are then errors; ``netbuilder.train.tasks.graph_check`` passes the graph's task's."""
+        return _compiler().check(self, needs)
 
     def _repr_svg_(self) -> str:
         """The diagram, so that a notebook shows the network inline (see drawing.py)."""

@@ -153,3 +153,20 @@ def test_names_that_cannot_be_encoded_are_printed_escaped(examples_dir, tmp_path
     assert done.returncode == 1 and "Traceback" not in err, err
     assert err.strip() == (f'netbuilder: error: {path}: the text "bad\\ud800name" holds a lone '
                            f"surrogate (U+D800), which is not a character (at nodes[1].name)")
+
+
+def test_a_gan_task_makes_a_missing_discriminator_an_error(cli, save):
+    from netbuilder.graph.templates import make_gan
+
+    g = make_gan("dense", (1, 8, 8), latent=4, hidden=(8, 8))
+    g.remove(g.find("p_real"))
+    g.remove(g.find("p_fake"))
+    g.remove(next(n.id for n in g.nodes() if n.spec.block_role == "discriminator"))
+    want = "The GAN needs a Discriminator block fed by the Generator's output"
+    code, out, _ = cli("check", save(g))  # a half-drawn GAN, no task: a warning
+    assert code == 0 and any(ln.startswith(f"warning: {want}") for ln in out.splitlines())
+    g.training = {"task": "gan"}  # the GAN task needs it: an error, said once
+    code, out, _ = cli("check", save(g))
+    assert code == 1, out
+    assert [ln for ln in out.splitlines() if want in ln] == [
+        next(ln for ln in out.splitlines() if ln.startswith(f"error: {want}"))]

@@ -1,13 +1,17 @@
-"""`check` explains what a GAN, a VAE or an autoencoder graph is missing."""
+"""`check` explains what a GAN, a VAE or an autoencoder graph is missing; the graph's training
+task hands down what it needs (``Task.graph_needs``), whose gaps are then errors."""
 from __future__ import annotations
+
+import pytest
 
 import netbuilder as nb
 from netbuilder.compile import gen_checks
 from netbuilder.graph.templates import dense_encoder, make_autoencoder, make_gan, make_vae
+from netbuilder.train.tasks import graph_check
 
 
 def _messages(g: nb.Graph, severity: str | None = None) -> list[str]:
-    return [d.message for d in g.check() if severity is None or d.severity == severity]
+    return [d.message for d in graph_check(g) if severity is None or d.severity == severity]
 
 
 def _block(g: nb.Graph, role: str) -> str:
@@ -25,7 +29,7 @@ def test_complete_generative_graphs_have_nothing_to_report():
              (make_autoencoder("dense", (1, 8, 8), 4, (16,)), "autoencode")]
     for g, task in cases:
         g.training = {"task": task} if task else {}
-        assert g.check() == [], (g.name, task, g.check())
+        assert graph_check(g) == [], (g.name, task, graph_check(g))
 
 
 def test_gan_without_real_data_says_what_to_wire():
@@ -39,7 +43,7 @@ def test_gan_without_real_data_says_what_to_wire():
     assert _messages(g, "warning") == [want]  # a half-drawn GAN still compiles
     g.training = {"task": "gan"}
     assert _messages(g, "error") == [want]
-    diag = next(x for x in g.check() if x.message == want)
+    diag = next(x for x in graph_check(g) if x.message == want)
     assert diag.node == d
 
 
@@ -106,7 +110,7 @@ def test_vae_task_without_reparameterize_and_autoencoder_without_decoder():
     e = h.add("Encoder", "encoder", inner=dense_encoder((1, 8, 8), (16,), 4))
     h.connect(x, e)
     h.connect(e, h.add("Output", "code"))
-    assert h.check() == []  # an encoder alone is fine (a feature extractor)...
+    assert graph_check(h) == []  # an encoder alone is fine (a feature extractor)...
     h.training = {"task": "autoencode"}
     msgs = _messages(h, "error")  # ...but not as an autoencoder
     assert any(m.startswith("The autoencoder needs a Decoder block after Encoder 'encoder'")
@@ -132,6 +136,21 @@ def test_gen_checks_never_raise_on_odd_graphs():
     g.add("Discriminator", "d")
     g.add("Reparameterize", "z")
     g.training = {"task": "gan"}
-    msgs = [d.message for d in g.check()]
+    msgs = [d.message for d in graph_check(g)]
     assert any("needs a Generator block" in m for m in msgs)
     assert any("needs both mu and logvar" in m for m in msgs)
+
+
+def test_the_needs_come_from_the_task_and_are_checked():
+    g = _gan()
+    g.remove(g.find("p_real"))
+    g.remove(g.find("p_fake"))
+    g.remove(_block(g, "discriminator"))
+    assert {d.severity for d in gen_checks(g)} == {"warning"}  # no task, nothing needed
+    assert {d.severity for d in gen_checks(g, needs={"gan"})} == {"error"}
+    assert [d.severity for d in g.check({"gan"})] == ["error"]
+    with pytest.raises(ValueError, match="unknown graph needs gan_task; the needs are gan, "
+                                         "reconstruction, latent"):
+        gen_checks(g, needs={"gan_task"})
+    g.training = {"task": "no such task"}  # the settings check names it; nothing needed here
+    assert {d.severity for d in graph_check(g)} == {"warning"}

@@ -46,6 +46,18 @@ def get_task(name: str) -> type[Task]:
                             f"{', '.join(task_names())}", field="task") from None
 
 
+def graph_check(graph) -> list:
+    """``graph.check()`` with what the graph's training task needs of the drawing (a GAN task:
+    a wired Discriminator): the gaps a half-drawn graph may have become errors. An unknown
+    task is the settings check's to report: then nothing is needed."""
+    name = (graph.training or {}).get("task") or "classify"
+    try:
+        needs = get_task(name).graph_needs if isinstance(name, str) else frozenset()
+    except TrainingError:
+        needs = frozenset()
+    return graph.check(needs)
+
+
 def task_names() -> list[str]:
     if not _scanned:
         _scan()
@@ -55,4 +67,4 @@ def task_names() -> list[str]:
 from . import autoencode, classify, regress  # noqa: E402,F401  (the built-in tasks register)
 
 __all__ = ["Task", "Phase", "StepContext", "DataInfo", "TrainingError", "register_task",
-           "get_task", "task_names"]
+           "get_task", "graph_check", "task_names"]

@@ -20,6 +20,7 @@ DENOISE = ("none", "gaussian", "masking")
 @register_task
 class AutoencodeTask(Task):
     name = "autoencode"
+    graph_needs: ClassVar[frozenset[str]] = frozenset({"reconstruction"})
     script = ScriptSpec(labelled=False, target="x")
     option_defaults = {"denoise": "none", "strength": 0.2}
     default_loss = "mse"

@@ -198,6 +198,9 @@ class Task:
     supports_adversarial: ClassVar[bool] = False
     # Inputs the graph has; each gets samples of the one dataset (a siamese pair: 2).
     graph_inputs: ClassVar[int] = 1
+    # What this task requires of the drawing (compile's gen_checks.NEEDS: "gan",
+    # "reconstruction", "latent"): the check reports their gaps as errors, not warnings.
+    graph_needs: ClassVar[frozenset[str]] = frozenset()
     # --- what the dashboard says (read by the window; nothing there names a task) ---
     # metric → (label, what it means in one sentence); merged over the base classes' entries
     metric_labels: ClassVar[dict[str, tuple[str, str]]] = {

@@ -37,6 +37,7 @@ from .base import Task, TrainingError
 @register_task
 class GanTask(Task):
     name = "gan"
+    graph_needs: ClassVar[frozenset[str]] = frozenset({"gan"})
     script = ScriptSpec(step="adversarial", labelled=False, scores="adversarial",
                         train_names=("loss", "loss_d", "loss_g", "d_x", "d_g_z"))
     option_defaults: ClassVar[dict] = {
@@ -162,7 +163,7 @@ class GanTask(Task):
         return self._scale
 
     def check(self, data, output_shapes: list) -> None:
-        errors = [d for d in gen_checks(self.graph, task="gan") if d.is_error]
+        errors = [d for d in gen_checks(self.graph, needs=self.graph_needs) if d.is_error]
         if errors:
             raise TrainingError(errors[0].message, field="task")
         analysis = analyze(self.graph)

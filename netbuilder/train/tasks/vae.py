@@ -38,6 +38,7 @@ RECONSTRUCTION_LOSSES = ("bce", "bce_logits", "mse")
 @register_task
 class VaeTask(Task):
     name = "vae"
+    graph_needs: ClassVar[frozenset[str]] = frozenset({"reconstruction", "latent"})
     script = ScriptSpec(labelled=False, target="x", objective="elbo", scores="elbo",
                         train_names=("loss", "recon", "kl", "elbo"))
     option_defaults: ClassVar[dict] = {"beta": 1.0, "n_samples": 64}
