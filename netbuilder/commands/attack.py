@@ -43,8 +43,9 @@ def non_negative(text: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_argument(parser)
     parser.add_argument("--eps", type=non_negative, default=0.1, metavar="E",
-                        help="size of the perturbation per input value, in the input's own "
-                             "units (default 0.1; pictures are in [0, 1])")
+                        help="size of the perturbation per input value, in pixel units: the "
+                             "input's own scale before normalisation (default 0.1; pictures "
+                             "are in [0, 1])")
     parser.add_argument("--method", choices=ATTACKS, default="fgsm")
     parser.add_argument("--steps", type=positive_int, default=10, metavar="N",
                         help="PGD steps (10)")

@@ -114,6 +114,22 @@ def test_fgsm_moves_every_value_by_eps_along_the_gradient_sign():
     assert float(clamped.min()) >= 0.0 and float(clamped.max()) <= 1.0
 
 
+def test_fgsm_on_a_run_model_moves_each_pixel_by_eps_whatever_the_normalisation():
+    """A run's model takes raw pictures (its normalisation folded in): ε is in pixel units,
+    so each pixel moves by exactly ε although the network sees a move of ε / std."""
+    from netbuilder.train.data import Normalizer
+    from netbuilder.train.explain.model import OnRawInput
+
+    model, _ = linear_model()
+    norm = Normalizer("standard", shift=[[[0.3]]], scale=[[[0.2]]])
+    net = OnRawInput(model, norm).eval()
+    x, y = picture(shape=(5, 1, 4, 4)), torch.tensor([0, 1, 2, 0, 1])
+    adv = fgsm(net, x, y, 0.1)
+    assert torch.allclose((adv - x).abs(), torch.full_like(x, 0.1), atol=1e-6)
+    seen = norm.apply(adv) - norm.apply(x)
+    assert torch.allclose(seen.abs(), torch.full_like(x, 0.5), atol=1e-5)
+
+
 def test_pgd_stays_in_the_eps_ball_and_beats_fgsm_on_the_loss():
     model, _ = linear_model(classes=4)
     x, y = picture(shape=(8, 1, 4, 4)), torch.arange(8) % 4
