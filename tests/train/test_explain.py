@@ -1,4 +1,6 @@
 """The maths of looking inside a network, on small models with known answers."""
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -249,3 +251,24 @@ def test_verdicts_put_the_surest_mistakes_first():
     assert [v.index for v in select(ranked, label=0)] == [1, 4, 0]
     assert [v.index for v in select(ranked, label=1, correct=True)] == [3]
     assert [v.index for v in select(ranked, correct=False)] == [1, 2]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_a_projection_thread_yields_to_training_alone():
+    import os
+    import threading
+
+    from netbuilder.train.explain import yield_to_training
+
+    seen = {}
+
+    def work():
+        seen["done"] = yield_to_training()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert seen == {"done": True, "nice": max(before, 10)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # not ours

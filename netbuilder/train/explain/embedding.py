@@ -1,6 +1,8 @@
 """What does a layer think is alike? A node's activations on many inputs, projected to 2-D."""
 from __future__ import annotations
 
+import os
+import sys
 import threading
 
 import numpy as np
@@ -61,22 +63,42 @@ def project(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndar
 _warming: threading.Thread | None = None
 
 
-def warm_up() -> None:
+def warm_up(yielding: bool = False) -> None:
     """Import the projection library (scikit-learn) on a background thread, once.
 
     NOTE: importing scikit-learn costs about 3 s of processor time (scipy.stats mostly), more
     than the t-SNE of a few hundred points; a view or command that will project soon calls
-    this first, so the import overlaps its model loading and waiting instead of the wait."""
+    this first, so the import overlaps its model loading and waiting instead of the wait.
+    ``yielding``: at a low priority (``yield_to_training``), for a view beside a training run;
+    not for a command that will wait for it."""
     global _warming
     if _warming is None:
-        _warming = threading.Thread(target=_import_projections, name="import sklearn",
-                                    daemon=True)
+        _warming = threading.Thread(target=_import_projections, args=(yielding,),
+                                    name="import sklearn", daemon=True)
         _warming.start()
 
 
-def _import_projections() -> None:
+def _import_projections(yielding: bool) -> None:
+    if yielding:
+        yield_to_training()
     import sklearn.decomposition  # noqa: F401
     import sklearn.manifold  # noqa: F401
+
+
+def yield_to_training(niceness: int = 10) -> bool:
+    """Lower the calling thread's scheduling priority (Linux: nice +10; elsewhere nothing) so
+    that a projection made while a run trains takes the processor only when training leaves
+    it idle: on a 2-core machine a t-SNE each epoch must not slow the epochs. True if done."""
+    if not sys.platform.startswith("linux"):
+        return False  # only Linux gives each thread its own nice value
+    tid = threading.get_native_id()
+    try:
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        if now < niceness:  # (never raise it back: that needs privileges)
+            os.setpriority(os.PRIO_PROCESS, tid, niceness)
+    except OSError:
+        return False
+    return True
 
 
 def embed_run(run_dir, node: str, method: str = "pca", limit: int = 1000,

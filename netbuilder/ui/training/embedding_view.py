@@ -2,8 +2,9 @@
 colour per class, redrawn after each epoch's checkpoint so people watch the clusters form.
 Hovering a point shows its sample.
 
-The projection runs on a worker thread (``train.explain.embed_run`` on the newest weights);
-the window only draws the finished points. A checkpoint arriving while one is being computed
+The projection runs on a worker thread (``train.explain.embed_run`` on the newest weights), at
+a lower priority than the training process it shares the processor with; the window only
+draws the finished points. A checkpoint arriving while one is being computed
 is remembered and computed next, so a slow t-SNE never piles up work.
 """
 from __future__ import annotations
@@ -182,7 +183,7 @@ class EmbeddingView(QWidget):
         self.node.blockSignals(False)
         if run_dir is None:
             return
-        warm_up()  # the first projection then need not wait for scikit-learn's import
+        warm_up(yielding=True)  # the first projection need not wait for sklearn's import
         try:
             run = RunModel(run_dir)
             nodes = run.layer_nodes()
@@ -225,8 +226,9 @@ class EmbeddingView(QWidget):
         threading.Thread(target=self._work, args=(key,), daemon=True).start()
 
     def _work(self, key) -> None:
-        from ...train.explain import embed_run
+        from ...train.explain import embed_run, yield_to_training
 
+        yield_to_training()  # the run being trained comes first
         try:
             result = embed_run(key[0], key[1], key[2])
         except NetbuilderError as exc:
