@@ -7,6 +7,8 @@
     g.connect(x, c)
     g.check(); g.analyze(); g.build(); g.to_python(); g.save("lenet.json"); nb.load("lenet.json")
 """
+import importlib
+
 from .errors import (
                      CompileError,
                      CycleError,
@@ -18,10 +20,28 @@ from .errors import (
                      PortError,
                      UnknownTypeError,
 )
-from .graph import Diagnostic, Edge, Graph, Node, auto_layout, group, load, ungroup
-from .layers import all_specs, get_spec, search
 
 __version__ = "0.1.0"  # the one version number: pyproject.toml reads it
+
+# NOTE: the graph model (networkx) and the layer catalog load on first use, so that
+# processes that need neither start fast: `netbuilder --version`, and the command line's side
+# of `netbuilder import` (which starts its child process before it reads any graph).
+_LAZY = {**dict.fromkeys(("Diagnostic", "Edge", "Graph", "Node", "auto_layout", "group",
+                          "load", "ungroup"), "graph"),
+         **dict.fromkeys(("all_specs", "get_spec", "search"), "layers")}
+
+
+def __getattr__(name: str):
+    if name in _LAZY or name in ("graph", "layers"):
+        module = importlib.import_module(f".{_LAZY.get(name, name)}", __name__)
+        value = getattr(module, name) if name in _LAZY else module
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def sweep(graph, params=(), trials=None, **options):

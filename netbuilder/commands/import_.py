@@ -39,7 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ModelImportError
-    from ..graph.fileformat import atomic_write
     from ..model_import import DEFAULT_TIMEOUT, import_in_child, parse_args_json, parse_input
 
     path, _, class_name = args.source.rpartition(":")
@@ -73,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         save(graph, out)  # the weights beside it first, then the graph naming them
         kept = f" (weights: {graph.weights.name})"
     else:
+        from ..graph.fileformat import atomic_write
+
         atomic_write(out, result.text)
     print(f"imported {class_name}: {result.nodes} nodes, {grouped(result.params)} parameters "
           f"→ {out}{kept}")

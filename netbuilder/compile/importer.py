@@ -17,7 +17,6 @@ with the user's file and line. Only what no placeholder can hold is refused, all
 from __future__ import annotations
 
 import inspect
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from .codegen import all_node_attributes
 from .fx_placeholders import Untraceable
 from .fx_record import Recorder, Tracer, same_constants, trace_module
 from .import_source import short_path as _short_path
+from .import_verify import built_with
+from .import_verify import verify as verify_outputs
 
 META_KEY = "imported"  # graph.meta[META_KEY]: where the graph came from, for map_state_dict
 
@@ -130,8 +131,8 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
                                 **import_report.as_meta(session.placeholders,
                                                         session.fallbacks)}
         if verify:
-            _verify(module, graph, tuple(a for a in args if isinstance(a, torch.Tensor)), label,
-                    session.output)
+            built = built_with(graph, map_state_dict(module.state_dict(), graph))
+            verify_outputs(module, graph, built, args, label, session.output)
     finally:
         for m, training in states.items():
             m.train(training)
@@ -379,53 +380,6 @@ def _check_parameters(session: _Session, graph: Graph) -> None:
         for info in infos.values():
             if info.error and info.inner is None:
                 session.problem(f"the imported graph does not analyse: {info.error}")
-
-
-def _verify(module: nn.Module, graph: Graph, args: tuple, label: str, output: Any) -> None:
-    """The built graph, with the module's weights, must give the module's ``output`` (from the
-    recording run, seeded the same: the model does not run a second time)."""
-    built = _built_with(graph, map_state_dict(module.state_dict(), graph))
-    built.eval()
-    want = _as_list(output)
-    with torch.no_grad(), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)  # the same noise for both (a generator's latent input)
-        got = _as_list(built(*args))
-    worst = 0.0 if len(want) == len(got) else math.inf
-    for a, b in zip(want, got):
-        if a.shape != b.shape:
-            worst = math.inf
-        elif a.numel():
-            scale = 1.0 + float(a.abs().max())
-            worst = max(worst, float((a.float() - b.float()).abs().max()) / scale)
-    if worst > 1e-4:
-        raise ModelImportError(f"The imported graph of {label} computes different outputs from "
-                               f"the original (relative difference {worst:.3g}): this is a "
-                               f"netbuilder bug, please report it with the model")
-
-
-def _built_with(graph: Graph, state: dict) -> nn.Module:
-    """The graph's module holding ``state``. Built on the meta device and handed the tensors
-    themselves (nothing initialised, nothing copied: a ResNet-50's 25M weights) when they are
-    all it holds; else (a Module node's own code, a buffer outside the state dict) built and
-    loaded as usual."""
-    with torch.device("meta"):
-        built = graph.build()
-    plain = all(type(m).__module__ == "netbuilder_generated" or
-                type(m).__module__.startswith("torch.nn.") for m in built.modules())
-    if plain:
-        try:
-            built.load_state_dict(state, assign=True)
-        except RuntimeError:  # missing or unexpected keys: the plain load below says which
-            plain = False
-    if plain and not any(t.is_meta for t in (*built.parameters(), *built.buffers())):
-        return built
-    built = graph.build()
-    built.load_state_dict(state)
-    return built
-
-
-def _as_list(out) -> list[torch.Tensor]:
-    return [out] if isinstance(out, torch.Tensor) else list(out)
 
 
 def map_state_dict(original: dict, graph: Graph) -> dict:

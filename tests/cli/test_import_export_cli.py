@@ -133,12 +133,14 @@ def test_import_timeout_must_be_positive(cli, models, tmp_path):
 
 def test_import_leaves_torch_to_the_child_process(models, tmp_path):
     out = tmp_path / "m.json"
+    # The command line's side starts the child before it loads the graph model (networkx).
     code = ("import sys; from netbuilder.cli import main; "
+            "light = 'networkx' not in sys.modules; "
             f"status = main(['import', {f'{models}:Mlp'!r}, '-o', {str(out)!r}]); "
-            "print(status, 'torch' in sys.modules)")
+            "print(status, 'torch' in sys.modules, light)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, check=False)
-    assert done.stdout.splitlines()[-1] == "0 False", done.stderr
+    assert done.stdout.splitlines()[-1] == "0 False True", done.stderr
     assert nb.load(out).analyze().total_params == 5 * 3 + 3
 
 
