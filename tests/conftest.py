@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One BLAS thread, here and in the processes the tests start (set before numpy loads): the
+# small fits of numpy and scikit-learn (a logistic regression, a PCA) take 20 times longer
+# on two threads that spin against each other on a busy machine's two cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).parent))  # xserver.py (--import-mode=importlib)
 
 _X_KEY = pytest.StashKey()
@@ -94,3 +98,28 @@ def lenet_run(tmp_path_factory) -> Path:
     finally:
         torch.set_num_threads(threads)
     return out
+
+
+@pytest.fixture
+def import_here(monkeypatch):
+    """``netbuilder import`` does its child process's work in this process, where torch is
+    imported already (a child would import it again, seconds on a busy machine): for tests of
+    what the command makes of a model. The child itself (isolation, exit, hang, crash,
+    torch kept out of the caller) is tested in tests/test_model_import.py and
+    tests/cli/test_import_export_cli.py."""
+    import io
+
+    from netbuilder import model_import
+
+    def run_here(folder, request, timeout, cancel, path) -> int:
+        argv, stdin = sys.argv, sys.stdin
+        sys.stdin = io.StringIO(request)
+        try:
+            model_import._child(str(folder / "result"))
+        finally:
+            if sys.stdin is not stdin:
+                sys.stdin.close()  # the child's own: os.devnull
+            sys.argv, sys.stdin = argv, stdin
+        return 0
+
+    monkeypatch.setattr(model_import, "_run_child", run_here)

@@ -58,6 +58,7 @@ def models(tmp_path):
     return path
 
 
+@pytest.mark.usefixtures("import_here")
 def test_import_writes_a_graph_file(cli, models, tmp_path):
     out = tmp_path / "net.json"
     code, stdout, err = cli("import", f"{models}:Net", "--args", '{"hidden": 16}',
@@ -72,6 +73,7 @@ def test_import_writes_a_graph_file(cli, models, tmp_path):
     assert graph.node(graph.find("fc1")).params["out_features"] == 16
 
 
+@pytest.mark.usefixtures("import_here")
 def test_import_guesses_a_linear_input_and_takes_a_name(cli, models, tmp_path):
     code, _, err = cli("import", f"{models}:Mlp", "--name", "tiny", "-o", tmp_path / "m.json")
     assert code == 0, err
@@ -80,6 +82,7 @@ def test_import_guesses_a_linear_input_and_takes_a_name(cli, models, tmp_path):
     assert graph.node(graph.inputs()[0]).params["shape"] == (5,)
 
 
+@pytest.mark.usefixtures("import_here")
 def test_import_reports_placeholders_with_file_and_line(cli, models, tmp_path):
     code, out, err = cli("import", f"{models}:Spectral", "--input-shape", "8",
                          "-o", tmp_path / "s.json")
@@ -93,6 +96,7 @@ def test_import_reports_placeholders_with_file_and_line(cli, models, tmp_path):
         "torch.fft.fft", "Tensor.real"]
 
 
+@pytest.mark.usefixtures("import_here")
 @pytest.mark.parametrize("argv,message", [
     (["{models}:Nope"], "has no class 'Nope' (its module classes: Net, Mlp, Spectral)"),
     (["{models}"], "give the file and the class as FILE.py:CLASS"),

@@ -3,11 +3,9 @@ arguments, nn.Sequential for Sequential stages and repeats, and state-dict keys 
 imported model's own, in the built module and in the exported model.py run on its own."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import torch
+from standalone import run_standalone
 
 import netbuilder as nb
 from netbuilder.compile.importer import import_module
@@ -99,10 +97,7 @@ def test_imported_state_dicts_load_by_their_own_keys(model_cls, shape, classes, 
               "io = torch.load('io.pt', weights_only=True)\n"
               "with torch.no_grad():\n    out = m(io['x'])\n"
               "print(float((out - io['want']).abs().max()))\n")
-    run = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    assert float(run.stdout) < 1e-5
+    assert float(run_standalone(tmp_path, script)) < 1e-5
 
 
 def test_resnet_reads_like_the_library():

@@ -443,6 +443,7 @@ class LM(nn.Module):
 '''
 
 
+@pytest.mark.usefixtures("import_here")
 def test_import_command_takes_a_shape_and_dtype_per_input(tmp_path, capsys):
     from netbuilder.cli import main
 

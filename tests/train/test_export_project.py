@@ -265,6 +265,21 @@ def _run_here(folder: Path, argv: list, capsys) -> str:
     return out.out
 
 
+def test_standalone_runs_cannot_import_netbuilder(tmp_path):
+    """``run_standalone``, which runs exported files for several tests, stands in for a
+    fresh interpreter: the folder's own modules import, netbuilder does not; then it is back."""
+    from standalone import run_standalone
+
+    (tmp_path / "m.py").write_text("VALUE = 3\n")
+    assert run_standalone(tmp_path, "from m import VALUE\nprint(VALUE)") == "3\n"
+    for line in ("import netbuilder", "from netbuilder.graph import Graph"):
+        with pytest.raises(ImportError):
+            run_standalone(tmp_path, line)
+    with pytest.raises(AssertionError, match="exited with 2"):
+        run_standalone(tmp_path, "import sys\nsys.argv = ['x']\nsys.exit(2)")
+    assert sys.modules["netbuilder"] is nb and "m" not in sys.modules and sys.argv[0] != "x"
+
+
 @pytest.fixture(scope="module")
 def lenet_project(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lenet")

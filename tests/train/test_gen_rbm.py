@@ -4,8 +4,6 @@ phases and reach ≥ 95% validation accuracy on digits, and the exported RBM's g
 work standalone with the trained weights."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from importlib import resources
 
@@ -13,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+from standalone import run_standalone
 
 import netbuilder as nb
 from netbuilder.graph.templates import make_dbn, make_rbm
@@ -75,8 +74,6 @@ def test_exported_rbm_samples_standalone_with_trained_weights(rbm_run, tmp_path)
     v = (torch.rand(8, 64) > 0.5).float()
     save_file({"v": v}, str(tmp_path / "inputs.safetensors"))
     script = textwrap.dedent(f"""
-        import sys
-        sys.modules["netbuilder"] = None
         import torch
         from safetensors.torch import load_file, save_file
         from rbm_model import RBM, RbmDigits
@@ -94,9 +91,7 @@ def test_exported_rbm_samples_standalone_with_trained_weights(rbm_run, tmp_path)
                     "free_energy": rbm.free_energy(v)}}, "out.safetensors")
         print("ok")
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert run_standalone(tmp_path, script) == "ok\n"
     out = load_file(str(tmp_path / "out.safetensors"))
     rbm = result.model.rbm
     with torch.no_grad():

@@ -4,14 +4,13 @@ class of its own) runs standalone with the trained weights."""
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+from standalone import run_standalone
 
 from netbuilder.graph.templates import make_autoencoder, make_vae
 from netbuilder.train.config import TrainingConfig
@@ -76,8 +75,6 @@ def test_exported_vae_runs_standalone_with_trained_weights(run, tmp_path):
     x = torch.rand(5, 1, 28, 28)
     save_file({"z": z, "x": x}, str(tmp_path / "inputs.safetensors"))
     script = textwrap.dedent(f"""
-        import sys
-        sys.modules["netbuilder"] = None
         import torch
         from safetensors.torch import load_file, save_file
         from vae import Decoder, Reparameterize, VaeConv
@@ -94,9 +91,7 @@ def test_exported_vae_runs_standalone_with_trained_weights(run, tmp_path):
                         "decoded": decoder(inputs["z"])}}, "out.safetensors")
         print("ok")
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert run_standalone(tmp_path, script) == "ok\n"
     out = load_file(str(tmp_path / "out.safetensors"))
     model = result.model.eval()
     with torch.no_grad():

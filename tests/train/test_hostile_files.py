@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -152,17 +150,15 @@ def attempt(data: dict, folder: Path, marker: Path, run: bool) -> str:
 
 
 def _run_project(project: Path) -> None:
-    """model.py and train.py (one epoch of a few samples) in one fresh interpreter."""
+    """model.py and train.py (one epoch of a few samples), as a fresh interpreter without
+    netbuilder runs them (``run_standalone``: here, the imports paid once)."""
+    from standalone import run_standalone
+
     steps = ["import runpy, sys", "runpy.run_path('model.py', run_name='__main__')"]
     if (project / "train.py").exists():
-        steps += ["sys.path.insert(0, '.')",
-                  "sys.argv = ['train.py', '--epochs', '1', '--limit', '48', '--device', 'cpu']",
+        steps += ["sys.argv = ['train.py', '--epochs', '1', '--limit', '48', '--device', 'cpu']",
                   "runpy.run_path('train.py', run_name='__main__')"]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no netbuilder there
-    env["OMP_NUM_THREADS"] = "1"
-    done = subprocess.run([sys.executable, "-c", "\n".join(steps)], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_standalone(project, "\n".join(steps))
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,15 @@
 """Autoencoding: the target is the input; optionally a denoising autoencoder (corrupted input)."""
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
-import numpy as np
 import torch
 
 from ..events import Samples
 from ..project.tasks import ScriptSpec
 from ..recipe import corrupt
 from . import register_task
-from ._shapes import output_layer, shape_text
+from ._shapes import check_float_inputs, check_size, one_output
 from .base import Task, TrainingError
 
 DENOISE = ("none", "gaussian", "masking")
@@ -51,22 +49,9 @@ class AutoencodeTask(Task):
         return opts
 
     def check(self, data, output_shapes: list) -> None:
-        if len(output_shapes) != 1:
-            raise TrainingError(f"The autoencode task needs one output, but the graph returns "
-                                f"{len(output_shapes)}: keep one Output node", field="task")
-        shape = output_shapes[0] or ()
-        if math.prod(shape) != math.prod(data.input_shape):
-            kind, name = output_layer(self.graph)
-            raise TrainingError(f"{kind} '{name}' gives {shape_text(shape)} but an autoencoder "
-                                f"must reproduce its input {shape_text(data.input_shape)}: make "
-                                f"the decoder end with {math.prod(data.input_shape)} values",
-                                field="task")
-        if not np.issubdtype(data.x.dtype, np.floating):
-            raise TrainingError("An autoencoder reproduces float inputs, but this dataset holds "
-                                "token ids", field="task")
-
-    def prepare(self, data):
-        return {"x": torch.from_numpy(np.ascontiguousarray(data.x))}
+        check_size(self.graph, one_output(self.name, output_shapes), data.input_shape,
+                   "an autoencoder must reproduce its input", "make the decoder end with")
+        check_float_inputs(data, "An autoencoder reproduces float inputs")
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         return corrupt(x, self.options["denoise"], float(self.options["strength"]))

@@ -264,9 +264,10 @@ class Task:
                                 f"'{data.name}' has none", field="dataset")
 
     def prepare(self, data: DatasetArrays) -> dict[str, torch.Tensor]:
-        """CPU tensors with one row per sample; the trainer batches every entry alike."""
+        """CPU tensors with one row per sample; the trainer batches every entry alike. Labels
+        only where the task uses them (an unlabelled task would carry them for nothing)."""
         out = {"x": torch.from_numpy(np.ascontiguousarray(data.x))}
-        if data.y is not None:
+        if self.needs_labels and data.y is not None:
             out["y"] = torch.from_numpy(np.ascontiguousarray(data.y))
         return out
 

@@ -11,7 +11,7 @@ from ..events import ConfusionMatrix, Samples
 from ..metrics import accuracy, confusion_update, per_class_accuracy, top_k_accuracy
 from ..project.tasks import ScriptSpec
 from . import register_task
-from ._shapes import output_layer, shape_text
+from ._shapes import one_output, output_layer, shape_text
 from .base import Task, TrainingError
 
 
@@ -57,16 +57,13 @@ class ClassifyTask(Task):
             raise TrainingError(f"The dataset '{data.name}' has continuous targets of shape "
                                 f"{shape_text(data.y.shape[1:])}, not class labels: use the "
                                 f"regress task", field="task")
-        if len(output_shapes) != 1:
-            raise TrainingError(f"The classify task needs one output, but the graph returns "
-                                f"{len(output_shapes)}: keep one Output node", field="task")
-        shape = output_shapes[0]
+        shape = one_output(self.name, output_shapes)
         k = data.num_classes or int(data.y.max()) + 1
         self.num_classes = k
         self.classes = list(data.classes) if data.classes else [str(i) for i in range(k)]
         who = f"{self._last_type} '{self._last_name}'"
-        if shape is None or len(shape) != 1:
-            raise TrainingError(f"{who} gives {shape_text(shape or ())} per batch, but "
+        if len(shape) != 1:
+            raise TrainingError(f"{who} gives {shape_text(shape)} per batch, but "
                                 f"classification needs (N, {k}) scores: end the network with a "
                                 f"Flatten and a Linear with out_features={k}", field="task")
         if shape[0] < k:

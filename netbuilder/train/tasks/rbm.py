@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-import numpy as np
 import torch
 
 from ..events import Samples
@@ -28,6 +27,7 @@ from ..project.tasks import ScriptSpec
 from ..recipe import cd_loss, rbm_recon_error, rbm_visible
 from . import register_task
 from ._generative import Submodules, nodes_where, seeded
+from ._shapes import check_float_inputs
 from .base import Phase, Task, TrainingError
 from .classify import ClassifyTask
 
@@ -204,12 +204,7 @@ class RbmTask(Task):
 
     def check(self, data, output_shapes: list) -> None:
         self.cd.check(self.name)
-        if not np.issubdtype(data.x.dtype, np.floating):
-            raise TrainingError("RBM visible units are values in [0, 1], but this dataset holds "
-                                "token ids", field="dataset")
-
-    def prepare(self, data):
-        return {"x": torch.from_numpy(np.ascontiguousarray(data.x))}
+        check_float_inputs(data, "RBM visible units are values in [0, 1]", field="dataset")
 
     def phases(self) -> list[Phase]:
         if len(self.cd.rbms) == 1:

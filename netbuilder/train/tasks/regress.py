@@ -1,16 +1,12 @@
 """Regression: float targets of shape (k,); loss MSE by default, mean absolute error shown."""
 from __future__ import annotations
 
-import math
 from typing import ClassVar
-
-import numpy as np
-import torch
 
 from ..events import Samples
 from ..project.tasks import ScriptSpec
 from . import register_task
-from ._shapes import output_layer, shape_text
+from ._shapes import check_size, one_output
 from .base import Task, TrainingError
 
 
@@ -32,25 +28,17 @@ class RegressTask(Task):
 
     def check(self, data, output_shapes: list) -> None:
         super().check(data, output_shapes)
-        if len(output_shapes) != 1:
-            raise TrainingError(f"The regress task needs one output, but the graph returns "
-                                f"{len(output_shapes)}: keep one Output node", field="task")
         target = tuple(data.y.shape[1:]) or (1,)
-        shape = output_shapes[0] or ()
-        if math.prod(shape) != math.prod(target):
-            kind, name = output_layer(self.graph)
-            raise TrainingError(f"{kind} '{name}' gives {shape_text(shape)} but the dataset "
-                                f"'{data.name}' has targets of shape {shape_text(target)}: make "
-                                f"the last layer output {math.prod(target)} value(s) per sample",
-                                field="task")
+        check_size(self.graph, one_output(self.name, output_shapes), target,
+                   f"the dataset '{data.name}' has targets of shape", "make the last layer output")
         if self.resolve_loss() in ("cross_entropy", "nll"):
             raise TrainingError(f"The {self.resolve_loss()} loss needs class labels: use mse, "
                                 f"l1 or smooth_l1 for regression", field="loss")
 
     def prepare(self, data):
-        y = np.asarray(data.y, dtype=np.float32).reshape(len(data.y), -1)
-        return {"x": torch.from_numpy(np.ascontiguousarray(data.x)),
-                "y": torch.from_numpy(np.ascontiguousarray(y))}
+        out = super().prepare(data)
+        out["y"] = out["y"].float().reshape(len(data.y), -1)
+        return out
 
     def metrics_spec(self) -> dict[str, bool]:
         return {"loss": False, "mae": False}

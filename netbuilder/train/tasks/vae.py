@@ -29,7 +29,7 @@ from ._generative import (
     role_blocks,
     seeded,
 )
-from ._shapes import shape_text
+from ._shapes import check_size, one_output
 from .base import Task, TrainingError
 
 RECONSTRUCTION_LOSSES = ("bce", "bce_logits", "mse")
@@ -95,15 +95,8 @@ class VaeTask(Task):
                                 "and the Decoder (fed by two Linear layers, mu and logvar); "
                                 "for a plain autoencoder choose the autoencode task",
                                 field="task")
-        if len(output_shapes) != 1:
-            raise TrainingError(f"The vae task needs one output (the reconstruction), but the "
-                                f"graph returns {len(output_shapes)}: keep one Output node",
-                                field="task")
-        shape = output_shapes[0] or ()
-        if math.prod(shape) != math.prod(data.input_shape):
-            raise TrainingError(f"The VAE's output {shape_text(shape)} must reproduce its "
-                                f"input {shape_text(data.input_shape)}: make the Decoder end "
-                                f"with {math.prod(data.input_shape)} values", field="task")
+        check_size(self.graph, one_output(self.name, output_shapes, " (the reconstruction)"),
+                   data.input_shape, "a VAE must reproduce its input", "make the Decoder end with")
         loss = self.resolve_loss()
         if loss not in RECONSTRUCTION_LOSSES:
             raise TrainingError(f"A VAE's reconstruction loss is bce, bce_logits or mse, not "
@@ -121,9 +114,6 @@ class VaeTask(Task):
                 raise TrainingError("The bce loss compares values in [0, 1], which standard "
                                     "normalization takes them out of: choose normalization "
                                     "'none' or 'minmax', or the mse loss", field="normalization")
-
-    def prepare(self, data):
-        return {"x": torch.from_numpy(np.ascontiguousarray(data.x))}
 
     # --- the loss -----------------------------------------------------------------------------
 

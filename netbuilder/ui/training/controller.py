@@ -1,12 +1,13 @@
 """The training controller: one run of the current document at a time, from Start to the end.
 
-Start checks the setup, the graph's diagnostics and the data shape, snapshots the graph file
-text and the config (so editing during a run never touches it), and starts the engine's
-``Runner`` (a spawned worker process). A ~40 ms timer drains the worker's events; one table
-says what each event type does here (``_handlers``), and the events the views show go out on
-one signal, ``event_received`` (views route them with ``route`` and a table of their own).
-Images (activations, samples, histograms) and progress are coalesced to the newest of each
-kind per tick, so a slow frame never builds a backlog.
+Start checks the setup, the graph's diagnostics and the data shape (``preflight``),
+snapshots the graph file text and the config (so editing during a run never touches it), and
+starts the engine's ``Runner`` (a spawned worker process). A ~40 ms timer drains the worker's
+events; one table says what each event type does here (``_handlers``), and the events the
+views show go out on one signal, ``event_received`` (views route them with ``route`` and a
+table of their own). Images (activations, samples, histograms) and progress are coalesced to
+the newest of each kind per tick, so a slow frame never builds a backlog. How a run ended
+(finished, stopped, failed) and what the panel says of it is ``run_end``'s.
 
 NOTE: the engine (``netbuilder.train``) pulls in torch; it is imported on first use, not when
 the window installs the dashboard, so opening the editor stays fast.
@@ -29,6 +30,8 @@ from ...graph import Diagnostic, to_json
 from ...train import events as ev
 from ...train.run_store import begin_run, end_run, new_run_dir, write_run_meta
 from .history import RunHistory
+from .preflight import Preflight
+from .run_end import STOPPED, verdict
 from .run_store import runs_root
 
 POLL_MS = 40
@@ -37,7 +40,6 @@ STOP_ACK_S = 0.4  # the worker leaves its step within this after Stop, or it is 
 STOP_TIMEOUT_S = 2.0  # after leaving its step, the worker saves and exits within this
 SETUP_STOP_TIMEOUT_S = 0.3  # a stop asked before the first step: end the process now
 IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
-FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
 ACTIVE = (STARTING, RUNNING, PAUSED, STOPPING)
 
 
@@ -85,7 +87,7 @@ class TrainingController(QObject):
         self.stop_latency_s: float | None = None  # Stop → the run's end, as measured here
         self.runs_root_override: Path | None = None
         self.plugins: tuple[str, ...] = ()  # modules the worker imports first (extra tasks)
-        self._dataset_cache: dict = {}
+        self.preflight = Preflight()
         self.workers = None  # the WorkerKeeper of the warm worker runs go to (made on use)
         # what each event does here: (only the newest of a poll counts, handler)
         show = self.event_received.emit
@@ -130,61 +132,15 @@ class TrainingController(QObject):
 
     def config(self):
         """The document's TrainingConfig (ConfigError when the saved setup is invalid)."""
-        from ...train.config import TrainingConfig
-
-        return TrainingConfig.from_graph(self.document.graph)
+        return self.preflight.config(self.document)
 
     def load_dataset(self, config):
         """The run's dataset, cached by name and options (the check reads it at every Start)."""
-        from ...train.data import load_dataset
-
-        key = (config.dataset, json.dumps(config.dataset_options, sort_keys=True))
-        ds = self._dataset_cache.get(key)
-        if ds is None:
-            ds = load_dataset(config.dataset, **dict(config.dataset_options))
-            self._dataset_cache = {key: ds}
-        return ds
+        return self.preflight.load_dataset(config)
 
     def check(self, config=None) -> tuple[list[Diagnostic], list[str]]:
         """(problems that block a run, notes) for the current document and setup."""
-        from ...train.batches import fit_to_input
-        from ...train.tasks import get_task
-        from ...train.tasks.base import TrainingError
-
-        doc = self.document
-        if getattr(doc, "extra_diagnostics", None):
-            doc.extra_diagnostics = []  # the data check below makes them again if still true
-        errors = [d for d in doc.diagnostics() if d.is_error]
-        notes: list[str] = []
-        if errors:
-            return errors, notes
-        config = config or self.config()
-        inputs = doc.graph.inputs()
-        try:
-            problem = get_task(config.task).inputs_problem(doc.graph)
-        except NetbuilderError as exc:
-            problem = str(exc)
-        if problem is not None:
-            return [Diagnostic("error", None, problem)], notes
-        try:
-            ds = self.load_dataset(config)
-            fit_to_input(ds, doc.graph, notes.append)
-        except (TrainingError, NetbuilderError) as exc:
-            return [Diagnostic("error", inputs[0], f"Data: {exc}")], notes
-        return [], notes
-
-    def _show_data_problems(self, problems: list[Diagnostic], window) -> None:
-        """Put the data problems (if any) into the Problems dock beside the graph's own."""
-        doc = self.document
-        extra = [d for d in problems if d.message.startswith("Data: ") or d.node is None]
-        if hasattr(doc, "extra_diagnostics"):
-            doc.extra_diagnostics = extra
-        if window is not None:
-            problems_panel = getattr(window, "problems", None)
-            if problems_panel is not None:
-                problems_panel.refresh()
-            if problems and hasattr(window, "show_dock"):
-                window.show_dock("problems")
+        return self.preflight.check(self.document, config)
 
     # --- control ----------------------------------------------------------------------------
 
@@ -200,7 +156,7 @@ class TrainingController(QObject):
             self._say(f"The training setup is invalid: {exc}", "error")
             return False
         problems, notes = self.check(config)
-        self._show_data_problems(problems, window)
+        self.preflight.show_problems(self.document, problems, window)
         if problems:
             n = len(problems)
             self._say(f"Cannot train: the graph has {n} problem{'s' if n > 1 else ''} — "
@@ -454,27 +410,11 @@ class TrainingController(QObject):
         runner, self.runner = self.runner, None
         if runner is not None:
             self._retire(runner)
-        if isinstance(e, ev.Failed) and self.stop_requested_at is not None and runner is not None \
-                and runner.exitcode is not None and runner.exitcode < 0:
-            # Killed because it did not stop in time: the user's Stop, not a failure. The last
-            # checkpoint (if any) is intact.
-            if self.last_progress is None:
-                self._say("Stopped before training began", "info")
-            else:
-                self._say("Stopped: the step in progress did not end at once, so the training "
-                          f"process was ended; {self._kept_weights()}", "info")
-            status = STOPPED
-        elif isinstance(e, ev.Failed):
-            where = f" at step {e.step}" if e.step else ""
-            hint = ""
-            if "exit code -9" in e.message:  # SIGKILL from outside: usually the OOM killer
-                hint = (" — the system killed it, most often because memory ran out: lower "
-                        "the batch size or the model's size")
-            self._say(f"The run failed{where}: {e.message}{hint}", "error")
-            status = FAILED
-        else:
-            status = STOPPED if e.summary.get("status") == "stopped" else FINISHED
-            self._say(_finish_text(e.summary, status), "info")
+        killed = (self.stop_requested_at is not None and runner is not None
+                  and runner.exitcode is not None and runner.exitcode < 0)
+        status, text, level = verdict(e, killed_on_stop=killed,
+                                      began=self.last_progress is not None, run_dir=self.run_dir)
+        self._say(text, level)
         if self.run_dir is not None:
             end_run(self.run_dir, status)
             self.last_run_dir = self.run_dir
@@ -483,14 +423,6 @@ class TrainingController(QObject):
         self.runs_changed.emit()
         if runner is not None and self.workers is not None:
             self.workers.run_ended(runner)  # a dead worker is replaced, a released one ended
-
-    def _kept_weights(self) -> str:
-        """What a run ended mid-step keeps: its last checkpoint, if it wrote one."""
-        try:
-            state = json.loads((self.run_dir / "checkpoint.json").read_text(encoding="utf-8"))
-            return f"its checkpoint after epoch {int(state['epoch'])} is kept"
-        except (OSError, TypeError, ValueError, KeyError):
-            return "it had saved no checkpoint yet, so no weights are kept"
 
     def _retire(self, runner) -> None:
         """Release a finished runner once its process has exited, without blocking the GUI.
@@ -532,19 +464,6 @@ def _preload() -> None:
 
     for name in ("runner", "batches", "data"):
         importlib.import_module(f"...train.{name}", __package__)
-
-
-def _finish_text(summary: dict, status: str) -> str:
-    what = "Stopped" if status == STOPPED else "Finished"
-    parts = [f"{what} after {summary.get('epochs_done', 0)} epochs"]
-    best, monitor = summary.get("best_value"), summary.get("monitor")
-    if best is not None and monitor:
-        shown = f"{100 * best:.1f}%" if "accuracy" in monitor else f"{best:.4g}"
-        parts.append(f"best {monitor.replace('_', ' ')} {shown} at epoch "
-                     f"{summary.get('best_epoch')}")
-    if summary.get("samples_per_s"):
-        parts.append(f"{summary['samples_per_s']:,.0f} samples/s")
-    return " · ".join(parts)
 
 
 def _owner_of(doc):
