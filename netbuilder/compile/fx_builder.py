@@ -347,7 +347,7 @@ class Builder:
         child = fx_tensors.child_of_call(self.module, n)
         if child is not None:
             return fx_tensors.child_layer(self, n, child)
-        kind = fx_map.FUNCTIONS.get(n.target) or placeholders.aten_kind(n.target)
+        kind = fx_map.function_kind(n.target) or placeholders.aten_kind(n.target)
         if getattr(n.target, "__module__", None) == "_operator" and n.all_input_nodes \
                 and all(self.values.get(a, BAD).kind == "helper" for a in n.all_input_nodes):
             return HELPER  # arithmetic on sizes (``channels // groups``) for a later view

@@ -155,3 +155,27 @@ def test_onnx_export_within_tolerance(name, tmp_path):
         # 1e-5 relative to the output's size: a deep network's float32 logits of size ~100
         # differ by more than 1e-5 absolute between any two correct kernels.
         torch.testing.assert_close(g, w, atol=ATOL * (1 + float(w.abs().max())), rtol=0)
+
+
+def _types(graph) -> list[str]:
+    out = []
+    for node in graph.nodes():
+        out.append(node.type)
+        if node.inner is not None:
+            out.extend(_types(node.inner))
+    return out
+
+
+@pytest.mark.parametrize("name, want", [
+    ("swin", {"ShiftedWindowAttention": 4, "SpaceToChannels": 1}),
+    ("maxvit", {"RelativePositionAttention": 2, "Transpose": 2}),
+])
+def test_window_attention_imports_as_layers(name, want):
+    """Relative-position bias tables, shifted windows and patch merging are layers of the
+    catalog, not placeholders; the tables and index buffers keep the original's keys."""
+    model, _, graph = _imported(name)
+    types = _types(graph)
+    assert {t: types.count(t) for t in want} == want
+    assert not {"Module", "Function"} & set(types)
+    keys = graph.build().state_dict().keys()
+    assert {k for k in model.state_dict() if "relative_position" in k} <= set(keys)
