@@ -192,6 +192,7 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], dict]] = {
     **{k: (("input", "other"), {}) for k in ("sub", "div", "truediv", "floordiv",
                                               "floor_divide", "matmul")},
     "pow": (("input", "exponent"), {}),
+    "normalize": (("input", "p", "dim", "eps", "out"), {"p": 2.0, "dim": 1, "eps": 1e-12}),
     "bmm": (("input", "mat2"), {}),
     "cat": (("tensors", "dim"), {"dim": 0}),
     "pairwise_distance": (("x1", "x2", "p", "eps", "keepdim"),

@@ -109,3 +109,23 @@ layer("SpaceToChannels", "Reshape",
       passes_values=True, shape_rule=_merge_shape, probe="never",
       functions=("torchvision.models.swin_transformer._patch_merging_pad",),
       from_call=lambda b: ({}, [b["input"]]))
+
+
+layer("FourierPositionEncoding", "Attention",
+      "A position encoding computed from the input's sizes only (EdgeNeXt's, after DETR): "
+      "each pixel's normalised row and column as sines and cosines, projected by a 1×1 "
+      "convolution. (N, C, H, W) in, (N, dim, H, W) out; the input's values are not used.",
+      (P("hidden_dim", "int", 32, "Sines and cosines per axis", min=2, max=65536),
+       P("dim", "int", 64, "Output channels", min=1, max=65536),
+       P("temperature", "float", 10000.0, "Base of the wavelengths", min=1.0, max=1e9)),
+      init=lambda c: call("FourierPositionEncoding", (c.params["hidden_dim"], c.params["dim"]),
+                          {"temperature": c.params["temperature"]}, {"temperature": 10000.0}),
+      helpers=("FourierPositionEncoding",),
+      aliases=("positional encoding", "fourier features", "sine position", "edgenext", "detr"),
+      short="pos", rank=RankRule((3,), "(N, C, H, W)"),
+      subtitle=lambda p: f"{p['hidden_dim']}→{p['dim']}",
+      torch_class="netbuilder.layers.modules.FourierPositionEncoding",
+      import_classes=("timm.models.edgenext.PositionalEncodingFourier",),
+      torch_call="sizes",
+      from_module=lambda m: {"hidden_dim": m.hidden_dim, "dim": m.token_projection.out_channels,
+                             "temperature": float(m.temperature)})

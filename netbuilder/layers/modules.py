@@ -242,3 +242,30 @@ class RelativePositionAttention(nn.Module):
         bias = bias.view(p, p, -1).permute(2, 0, 1).unsqueeze(0)
         attn = F.softmax(q @ (k * self.scale_factor).transpose(-2, -1) + bias, dim=-1)
         return self.merge((attn @ v).transpose(2, 3).reshape(n, g, p, d))
+
+
+class FourierPositionEncoding(nn.Module):
+    """A position encoding for (N, C, H, W) maps computed from their sizes only (EdgeNeXt's,
+    after DETR's): each pixel's normalised row and column through ``hidden_dim`` sines and
+    cosines, projected by a 1×1 convolution to ``dim`` channels. Returns (N, dim, H, W)."""
+
+    def __init__(self, hidden_dim, dim, temperature=10000.0):
+        super().__init__()
+        self.token_projection = nn.Conv2d(hidden_dim * 2, dim, kernel_size=1)
+        self.hidden_dim, self.temperature = hidden_dim, temperature
+
+    def forward(self, like):
+        n, h, w = like.shape[0], like.shape[-2], like.shape[-1]
+        weight = self.token_projection.weight
+        rows = torch.arange(1, h + 1, device=weight.device, dtype=torch.float32)
+        cols = torch.arange(1, w + 1, device=weight.device, dtype=torch.float32)
+        rows = (rows / (h + 1e-6) * 2 * math.pi).view(1, h, 1, 1).expand(n, h, w, 1)
+        cols = (cols / (w + 1e-6) * 2 * math.pi).view(1, 1, w, 1).expand(n, h, w, 1)
+        steps = torch.arange(self.hidden_dim, device=weight.device).div(2, rounding_mode="floor")
+        freq = self.temperature ** (2 * steps.float() / self.hidden_dim)
+
+        def waves(pos):
+            pos = pos / freq
+            return torch.stack((pos[..., 0::2].sin(), pos[..., 1::2].cos()), dim=4).flatten(3)
+        pos = torch.cat((waves(rows), waves(cols)), dim=3).permute(0, 3, 1, 2)
+        return self.token_projection(pos.to(weight.dtype))

@@ -53,11 +53,7 @@ def _marked(names, reasons: dict) -> list:
 
 
 # The original's own keys: cases whose generated code names a module otherwise.
-KEYS_XFAIL = {"dual_path": "a Sequential whose children pass tuples is generated as a class, "
-                           "which names its children n0, n1 (not 0, 1)",
-              "hrnet_lists": "a ModuleList's members become attributes of their caller "
-                             "(branches_0 for branches.0), and a Sequential passing lists a "
-                             "class naming its children n0, n1"}
+KEYS_XFAIL: dict[str, str] = {}
 
 
 def _keys_reasons() -> dict:
@@ -169,10 +165,12 @@ def _types(graph) -> list[str]:
 @pytest.mark.parametrize("name, want", [
     ("swin", {"ShiftedWindowAttention": 4, "SpaceToChannels": 1}),
     ("maxvit", {"RelativePositionAttention": 2, "Transpose": 2}),
+    ("edgenext", {"FourierPositionEncoding": 1, "Normalize": 2}),
 ])
 def test_window_attention_imports_as_layers(name, want):
-    """Relative-position bias tables, shifted windows and patch merging are layers of the
-    catalog, not placeholders; the tables and index buffers keep the original's keys."""
+    """Relative-position bias tables, shifted windows, patch merging and a position encoding
+    called with sizes are layers of the catalog, not placeholders; the tables and index
+    buffers keep the original's keys."""
     model, _, graph = _imported(name)
     types = _types(graph)
     assert {t: types.count(t) for t in want} == want

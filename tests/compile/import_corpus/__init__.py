@@ -14,6 +14,7 @@ from . import (
     convnext,
     densenet,
     dual_path,
+    edgenext,
     efficientnet,
     generative,
     mobilenet,
@@ -78,4 +79,5 @@ CASES: dict[str, Case] = {
     "unet": Case(unet.UNet, _images(3, 32)),
     "swin": Case(windows.Swin, _images(3, 32)),
     "maxvit": Case(windows.MaxViTBlock, _images(3, 32)),
+    "edgenext": Case(edgenext.SplitTransposeBlock, _images(3, 32)),
 }
