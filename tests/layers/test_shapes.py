@@ -18,6 +18,7 @@ from torch import nn
 
 import netbuilder as nb
 from netbuilder.layers.modules import (
+    FourierPositionEncoding,
     RelativePositionAttention,
     ShiftedWindowAttention,
     StochasticDepth,
@@ -241,6 +242,9 @@ CASES = [
       [(5, 7, 8)], lambda: ShiftedWindowAttention(8, (3, 3), (1, 1), 2, proj_bias=False)),
     C("maxvit-relative-position", "RelativePositionAttention", {"head_dim": 4, "size": 2},
       [(3, 4, 8)], lambda: RelativePositionAttention(8, 4, 2)),
+    C("fourier-position-encoding", "FourierPositionEncoding",
+      {"hidden_dim": 4, "dim": 6, "temperature": 100.0}, [(3, 5, 7)],
+      lambda: FourierPositionEncoding(4, 6, temperature=100.0)),
     C("normalize-last", "Normalize", {"dim": -1, "p": 1.0}, [(3, 5)], stateless=True,
       call=lambda _, x: torch.nn.functional.normalize(x, p=1.0, dim=-1)),
     C("space-to-channels-odd", "SpaceToChannels", {}, [(5, 6, 3)], stateless=True,
