@@ -20,6 +20,7 @@ from .analysis import Analysis, analyze
 from .block_classes import drop_defaults, generalize, skeleton
 from .checks import structural
 from .code_nodes import untrusted_code
+from .module_paths import assignment, module_key, module_ref
 from .naming import Namespace, class_name, quoted
 
 # Module-level names of a generated file: a block or graph called "Reshape" must not replace
@@ -111,13 +112,20 @@ def _class_parts(graph: Graph, analysis: Analysis, unit: _Unit) -> _Parts:
     if any(graph.node(n).spec.source and not graph.node(n).is_input for n in keep):
         companion = [names.create(n, graph.node(n).name) for n in graph.inputs()][:1]
     unit.attributes.setdefault(id(graph), {})
+    refs: dict[str, str] = {}  # node id -> how forward reaches its module (after ``self.``)
+    made: set[str] = set()  # module paths registered in __init__ (containers included)
+    for nid in keep:  # a container's name is no attribute of another node's
+        key = module_key(graph.node(nid))
+        if key is not None and key.split(".")[0].isidentifier():
+            names.reserve(key.split(".")[0])
     for nid in keep:
         node = graph.node(nid)
         info = analysis.nodes[nid]
         attr = names.create(nid, node.name)
         owner = node.shares if node.shares in keep else None
+        refs[nid] = module_ref(node, attr)
         if owner is None:  # a node that shares a module owns no attribute of its own
-            unit.attributes[id(graph)][nid] = attr
+            unit.attributes[id(graph)][nid] = module_key(node) or attr
         in_vars = [var[(e.src, e.src_port)] for e in graph.in_edges(nid)]
         if node.is_input:
             args.append(attr)
@@ -128,6 +136,9 @@ def _class_parts(graph: Graph, analysis: Analysis, unit: _Unit) -> _Parts:
             continue
         if node.inner is not None:
             _emit_block(graph, nid, attr, info, names, var, unit, init, body)
+            if refs[nid] != attr:  # a block named by its position: registered under it
+                init[-1] = assignment(node, attr, init[-1].split(" = ", 1)[1], made)
+                body[-1] = body[-1].replace(f"self.{attr}(", f"self.{refs[nid]}(")
             continue
         if node.spec.source:
             # NOTE: a drawn source is an optional argument filled in from the companion Input;
@@ -141,13 +152,14 @@ def _class_parts(graph: Graph, analysis: Analysis, unit: _Unit) -> _Parts:
         out_vars = [attr] if len(ports) < 2 else \
             [names.create((nid, p), f"{attr}_{p}") for p in ports]
         # A shared module: the owner's attribute, called on this node's inputs.
-        module = attr if owner is None else names.create(owner, graph.node(owner).name)
+        module = refs[nid] if owner is None else refs.get(owner) or \
+            names.create(owner, graph.node(owner).name)
         ctx = EmitContext(name=module, params=node.params, in_vars=in_vars,
                           in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars)
         em = _emit(node, ctx, unit)
         if em.init and owner is None:
-            init.append(f"self.{attr} = {em.init}")
-            inits_after += _init_lines(node, attr)
+            init.append(assignment(node, attr, em.init, made))
+            inits_after += _init_lines(node, refs[nid])
         body += em.forward
         if len(ports) < 2:
             var[(nid, ports[0] if ports else "out")] = attr

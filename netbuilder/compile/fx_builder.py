@@ -29,8 +29,8 @@ from .fx_names import (
     is_step,
     live_nodes,
     module_name,
+    node_name,
 )
-from .naming import sanitize
 
 
 @dataclass
@@ -73,7 +73,7 @@ class Builder:
         return nid
 
     def name_for(self, wanted: str) -> str:
-        base = wanted if wanted.isascii() and wanted.isdigit() else sanitize(wanted)
+        base = node_name(wanted)
         taken = {n.name for n in self.g.nodes()}
         name, i = base, 1
         while name in taken:
@@ -260,6 +260,8 @@ class Builder:
     def module_inputs(self, n: fx.Node, mod: nn.Module, spec):
         """The tensor arguments of a layer call, refusing extra arguments that change it."""
         args, kwargs = list(n.args), dict(n.kwargs)
+        if spec.torch_call == "sizes":  # called with sizes: the tensor they were read from
+            return [fx_calls.sizes_source(self, n)], None
         if len(spec.inputs) > 1:  # one tensor per port, in the spec's order (mu, logvar)
             return args[:len(spec.inputs)], [p.name for p in spec.inputs]
         if spec.torch_call == "self_attention":
@@ -347,7 +349,7 @@ class Builder:
         child = fx_tensors.child_of_call(self.module, n)
         if child is not None:
             return fx_tensors.child_layer(self, n, child)
-        kind = fx_map.FUNCTIONS.get(n.target) or placeholders.aten_kind(n.target)
+        kind = fx_map.function_kind(n.target) or placeholders.aten_kind(n.target)
         if getattr(n.target, "__module__", None) == "_operator" and n.all_input_nodes \
                 and all(self.values.get(a, BAD).kind == "helper" for a in n.all_input_nodes):
             return HELPER  # arithmetic on sizes (``channels // groups``) for a later view
@@ -522,8 +524,9 @@ class Builder:
     def getitem(self, n: fx.Node) -> Value:
         base, index = n.args
         v = self.values.get(base, BAD)
-        if v.kind == "helper" and "of" in v.info and index == 0:
-            return Value("helper", info={"batch_of": v.info["of"]})
+        if v.kind == "helper" and "of" in v.info and isinstance(index, int):
+            return Value("helper", info={"batch_of": v.info["of"]} if index == 0 else
+                         {"dim_of": (v.info["of"], index)})
         if v.kind in ("bad", "helper"):
             return HELPER if v.kind == "helper" else v
         if v.kind in ("fn_tuple", "mod_tuple"):  # a placeholder's tuple: take the element

@@ -78,3 +78,22 @@ def _holds_node(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_holds_node(v) for v in value.values())
     return False
+
+
+def sizes_source(b, n: fx.Node) -> fx.Node:
+    """The tensor whose sizes a layer is called with (``self.pos_embd((B, H, W))`` with
+    ``B, C, H, W = x.shape``): ``x``, when the sizes are its batch and its last dims in order.
+    Raises ``Unsupported`` otherwise."""
+    from .fx_map import Unsupported
+
+    sizes = n.args[0] if len(n.args) == 1 and not n.kwargs else None
+    infos = [getattr(b.values.get(s), "info", {}) if isinstance(s, fx.Node) else {}
+             for s in (sizes if isinstance(sizes, (tuple, list)) else ())]
+    source = infos[0].get("batch_of") if infos else None
+    values = b.rec.values.get(source) if source is not None else None
+    dims = [i.get("dim_of", (None, None)) for i in infos[1:]]
+    if not isinstance(values, torch.Tensor) or any(x is not source for x, _ in dims) or \
+            [d % values.dim() for _, d in dims] != list(range(values.dim() - len(dims),
+                                                              values.dim())):
+        raise Unsupported("sizes other than the batch and last sizes of one tensor")
+    return source

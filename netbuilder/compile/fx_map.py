@@ -192,6 +192,7 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], dict]] = {
     **{k: (("input", "other"), {}) for k in ("sub", "div", "truediv", "floordiv",
                                               "floor_divide", "matmul")},
     "pow": (("input", "exponent"), {}),
+    "normalize": (("input", "p", "dim", "eps", "out"), {"p": 2.0, "dim": 1, "eps": 1e-12}),
     "bmm": (("input", "mat2"), {}),
     "cat": (("tensors", "dim"), {"dim": 0}),
     "pairwise_distance": (("x1", "x2", "p", "eps", "keepdim"),
@@ -273,7 +274,8 @@ LAYER_KINDS: dict[str, LayerSpec] = {}
 # for the Multiply merge) may be the next one's (Mul with a constant).
 KIND_SPECS: dict[str, list[LayerSpec]] = {}
 # Names torch gives one operation several ways; the kind is what SIGNATURES knows it by.
-_SAME_KIND = {"iadd": "add", "imul": "mul", "concat": "cat", "concatenate": "cat"}
+_SAME_KIND = {"iadd": "add", "imul": "mul", "concat": "cat", "concatenate": "cat",
+              "swapaxes": "transpose", "swapdims": "transpose"}
 
 
 def _kind(qualified: str) -> str:
@@ -297,9 +299,27 @@ def _function_tables() -> None:
             if module == "Tensor":
                 METHODS.setdefault(name, kind)
                 continue
+            if module.partition(".")[0] not in ("torch", "operator"):  # another library's
+                # (torchvision's): known by name, never imported
+                LIBRARY_FUNCTIONS.setdefault(qualified, kind)
+                continue
             target = getattr(importlib.import_module(module), name, None)
             if target is not None:  # a function this torch version lacks is simply not mapped
                 FUNCTIONS.setdefault(target, kind)
+
+
+# Other libraries' functions (torchvision's ``_patch_merging_pad``), by qualified name.
+LIBRARY_FUNCTIONS: dict[str, str] = {}
+
+
+def function_kind(target: Any) -> str | None:
+    """The kind a called function is known by: torch's by identity, another library's by
+    its qualified name; None when no spec names it."""
+    kind = FUNCTIONS.get(target)
+    if kind is None and LIBRARY_FUNCTIONS:
+        name = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
+        kind = LIBRARY_FUNCTIONS.get(name)
+    return kind
 
 
 _function_tables()

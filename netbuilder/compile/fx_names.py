@@ -12,6 +12,8 @@ from torch import fx, nn
 
 from ..layers import get_spec
 from . import fx_map
+from .module_paths import is_module_path
+from .naming import sanitize
 
 _ROLES = ("encoder", "decoder", "generator", "discriminator")
 
@@ -49,7 +51,13 @@ def module_name(n: fx.Node, type_: str, in_block: bool = False) -> str:
     original's. At the top (a model that is a Sequential) they get ``conv0``, ``relu1``."""
     if str(n.target).isdigit() and not in_block:
         return f"{get_spec(type_).short}{n.target}"
-    return str(n.target).replace(".", "_")
+    return str(n.target)  # ``branches.0``: a ModuleList's member keeps its path
+
+
+def node_name(wanted: str) -> str:
+    """A node name from a wanted one: a module path (``0``, ``branches.0``) as it is, so
+    that generated code registers the module under it; anything else sanitized."""
+    return wanted if is_module_path(wanted) else sanitize(wanted)
 
 
 def is_step(index, step: int, features: slice = slice(None)) -> bool:

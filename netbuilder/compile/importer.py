@@ -144,11 +144,19 @@ def _block_classes(graph: Graph, module: nn.Module, path: tuple = ()) -> dict[tu
     their attribute), which names the block definitions."""
     out = {}
     for node in graph.nodes():
-        sub = module._modules.get(node.name) if node.inner is not None else None
+        sub = _submodule(module, node.name) if node.inner is not None else None
         if sub is not None:
             out[(*path, node.id)] = type(sub).__name__
             out.update(_block_classes(node.inner, sub, (*path, node.id)))
     return out
+
+
+def _submodule(module: nn.Module, path: str) -> nn.Module | None:
+    """The child at ``path`` (``layer1``, ``branches.0``), or None."""
+    try:
+        return module.get_submodule(path)
+    except AttributeError:
+        return None
 
 
 def _raise_problems(session: _Session, label: str) -> None:

@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     catalog_pooling,
     catalog_resample,
     catalog_seq,
+    catalog_windows,
 )
 from .registry import all_specs, categories, get_spec, register, search
 from .spec import Emission, EmitContext, LayerSpec, Param, Port, RankRule

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import import_rules as imp
 from .define import Code, P, RankRule, activation, attrs, image_rule, layer, refusal
+from .ops_common import from_input, sample_dim
 from .spec import call
 
 _EPS = P("eps", "float", 1e-5, "Added to the variance for stability", min=0.0, max=1.0)
@@ -148,3 +149,26 @@ layer("StochasticDepth", "Regularization",
       torch_class="netbuilder.layers.modules.StochasticDepth",
       import_classes=("torchvision.ops.stochastic_depth.StochasticDepth",),
       from_module=attrs("p", "mode"))
+
+# --- Normalize: each vector scaled to unit p-norm (cosine attention, embeddings) ------------
+
+
+def _normalize(c) -> list[str]:
+    sample_dim(c.params["dim"], c.shape)
+    args = {k: c.params[k] for k in ("p", "dim", "eps")}
+    text = call("F.normalize", (Code(c.x),), args, {"p": 2.0, "dim": 1, "eps": 1e-12})
+    return [f"{c.out} = {text}"]
+
+
+layer("Normalize", "Normalization",
+      "Scales each vector along one dimension to unit p-norm (F.normalize): cosine "
+      "similarity, XCiT's and EdgeNeXt's cross-covariance attention, embeddings.",
+      (P("p", "float", 2.0, "The p of the norm (2: Euclidean length)", min=0.0, max=1e6),
+       P("dim", "int", 1, "Dimension along which vectors are normalized; never 0, the batch",
+         min=-8, max=8),
+       P("eps", "float", 1e-12, "Smallest norm divided by", min=0.0, max=1.0)),
+      forward=_normalize, functional=True,
+      aliases=("l2 normalize", "unit length", "cosine", "f.normalize"), short="normalize",
+      same_shape=True, no_macs=True, subtitle=lambda p: f"L{p['p']:g} dim={p['dim']}",
+      functions=("torch.nn.functional.normalize",),
+      from_call=from_input("p", "dim", "eps"))

@@ -78,7 +78,8 @@ layer("Transpose", _CAT, "Swaps two dimensions: x.transpose(1, 2) turns (N, C, T
        P("dim1", "int", 2, "Second dimension", min=-8, max=8)),
       forward=_transpose, aliases=("swap axes", "swapaxes", "transpose dims"), short="transpose",
       no_macs=True, subtitle=lambda p: f"{p['dim0']} ↔ {p['dim1']}",
-      functions=("transpose", "torch.transpose", "Tensor.transpose", "swapaxes"),
+      functions=("transpose", "torch.transpose", "Tensor.transpose", "torch.swapaxes",
+                 "Tensor.swapaxes", "torch.swapdims", "Tensor.swapdims"),
       from_call=from_input("dim0", "dim1"))
 
 

@@ -270,7 +270,8 @@ class LayerSpec:
     import_classes: tuple[str, ...] = ()
     # How that torch module is called and what it returns, where it is not one tensor in and
     # one out: "recurrent" (out, h_n), "recurrent_with_cell" (out, (h_n, c_n)),
-    # "self_attention" (called with query, key, value; returns out, weights).
+    # "self_attention" (called with query, key, value; returns out, weights), "sizes" (called
+    # with a tensor's sizes only: the node takes that tensor).
     torch_call: str = ""
     from_module: Callable[[Any], dict] | None = None
     functions: tuple[str, ...] = ()

@@ -53,11 +53,7 @@ def _marked(names, reasons: dict) -> list:
 
 
 # The original's own keys: cases whose generated code names a module otherwise.
-KEYS_XFAIL = {"dual_path": "a Sequential whose children pass tuples is generated as a class, "
-                           "which names its children n0, n1 (not 0, 1)",
-              "hrnet_lists": "a ModuleList's members become attributes of their caller "
-                             "(branches_0 for branches.0), and a Sequential passing lists a "
-                             "class naming its children n0, n1"}
+KEYS_XFAIL: dict[str, str] = {}
 
 
 def _keys_reasons() -> dict:
@@ -155,3 +151,29 @@ def test_onnx_export_within_tolerance(name, tmp_path):
         # 1e-5 relative to the output's size: a deep network's float32 logits of size ~100
         # differ by more than 1e-5 absolute between any two correct kernels.
         torch.testing.assert_close(g, w, atol=ATOL * (1 + float(w.abs().max())), rtol=0)
+
+
+def _types(graph) -> list[str]:
+    out = []
+    for node in graph.nodes():
+        out.append(node.type)
+        if node.inner is not None:
+            out.extend(_types(node.inner))
+    return out
+
+
+@pytest.mark.parametrize("name, want", [
+    ("swin", {"ShiftedWindowAttention": 4, "SpaceToChannels": 1}),
+    ("maxvit", {"RelativePositionAttention": 2, "Transpose": 2}),
+    ("edgenext", {"FourierPositionEncoding": 1, "Normalize": 2}),
+])
+def test_window_attention_imports_as_layers(name, want):
+    """Relative-position bias tables, shifted windows, patch merging and a position encoding
+    called with sizes are layers of the catalog, not placeholders; the tables and index
+    buffers keep the original's keys."""
+    model, _, graph = _imported(name)
+    types = _types(graph)
+    assert {t: types.count(t) for t in want} == want
+    assert not {"Module", "Function"} & set(types)
+    keys = graph.build().state_dict().keys()
+    assert {k for k in model.state_dict() if "relative_position" in k} <= set(keys)

@@ -232,7 +232,7 @@ def test_functions_and_module_lists_become_named_nodes():
     assert [(n.name, n.type) for n in graph.nodes()] == [
         ("tokens", "Input"), ("emb", "Embedding"), ("attn", "MultiheadAttention"),
         ("add", "Add"), ("norm", "LayerNorm"), ("enc", "TransformerEncoderLayer"),
-        ("layers_0", "Linear"), ("gelu", "GELU"), ("layers_1", "Linear"), ("gelu_1", "GELU"),
+        ("layers.0", "Linear"), ("gelu", "GELU"), ("layers.1", "Linear"), ("gelu_1", "GELU"),
         ("flatten", "Flatten"), ("head", "Linear"), ("output", "Output")]
     enc = graph.node(graph.find("enc")).params
     assert (enc["nhead"], enc["dim_feedforward"], enc["activation"]) == (2, 32, "gelu")

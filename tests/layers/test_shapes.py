@@ -17,7 +17,12 @@ from op_harness import OP_CATEGORIES
 from torch import nn
 
 import netbuilder as nb
-from netbuilder.layers.modules import StochasticDepth
+from netbuilder.layers.modules import (
+    FourierPositionEncoding,
+    RelativePositionAttention,
+    ShiftedWindowAttention,
+    StochasticDepth,
+)
 from netbuilder.layers.spec import _same
 
 BATCH = 3
@@ -64,6 +69,12 @@ def _sinusoid(_, x):
     angle = pos / torch.pow(10000.0, (2 * (i // 2)).float() / d)
     table = torch.where(i % 2 == 0, torch.sin(angle), torch.cos(angle))
     return x + table
+
+
+def _patch_merge(x):
+    """Swin's order: the pixel at (row, column) offset (0, 0), (1, 0), (0, 1), (1, 1)."""
+    x = torch.nn.functional.pad(x, (0, 0, 0, x.shape[2] % 2, 0, x.shape[1] % 2))
+    return torch.cat([x[:, r::2, c::2] for c, r in ((0, 0), (0, 1), (1, 0), (1, 1))], -1)
 
 
 C = Case
@@ -225,6 +236,19 @@ CASES = [
     C("concat-dim2", "Concat", {"dim": 2}, [(2, 4, 4), (2, 1, 4)], stateless=True,
       call=lambda _, a, b: torch.cat([a, b], 2)),
     C("output", "Output", {}, [(3, 2)], stateless=True, call=lambda _, x: x),
+    # Window attention: a 5 × 7 map padded to windows of 3, shifted by 1 (masked regions)
+    C("swin-shifted-padded", "ShiftedWindowAttention",
+      {"window_size": (3, 3), "shift_size": (1, 1), "num_heads": 2, "proj_bias": False},
+      [(5, 7, 8)], lambda: ShiftedWindowAttention(8, (3, 3), (1, 1), 2, proj_bias=False)),
+    C("maxvit-relative-position", "RelativePositionAttention", {"head_dim": 4, "size": 2},
+      [(3, 4, 8)], lambda: RelativePositionAttention(8, 4, 2)),
+    C("fourier-position-encoding", "FourierPositionEncoding",
+      {"hidden_dim": 4, "dim": 6, "temperature": 100.0}, [(3, 5, 7)],
+      lambda: FourierPositionEncoding(4, 6, temperature=100.0)),
+    C("normalize-last", "Normalize", {"dim": -1, "p": 1.0}, [(3, 5)], stateless=True,
+      call=lambda _, x: torch.nn.functional.normalize(x, p=1.0, dim=-1)),
+    C("space-to-channels-odd", "SpaceToChannels", {}, [(5, 6, 3)], stateless=True,
+      call=lambda _, x: _patch_merge(x)),
 ]
 
 _HELPERS_REF = {  # helpers of our own: compared with the formula in the test

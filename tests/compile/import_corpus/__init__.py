@@ -14,6 +14,7 @@ from . import (
     convnext,
     densenet,
     dual_path,
+    edgenext,
     efficientnet,
     generative,
     mobilenet,
@@ -25,6 +26,7 @@ from . import (
     unet,
     vgg,
     vit,
+    windows,
     word_lm,
 )
 
@@ -75,4 +77,7 @@ CASES: dict[str, Case] = {
     "squeezenet": Case(squeeze_shuffle.SqueezeNet, _images(3, 32)),
     "shufflenet_v2": Case(squeeze_shuffle.ShuffleNetV2, _images(3, 32)),
     "unet": Case(unet.UNet, _images(3, 32)),
+    "swin": Case(windows.Swin, _images(3, 32)),
+    "maxvit": Case(windows.MaxViTBlock, _images(3, 32)),
+    "edgenext": Case(edgenext.SplitTransposeBlock, _images(3, 32)),
 }
