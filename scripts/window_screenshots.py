@@ -18,7 +18,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "images" / "window"
-LIMIT = 160 * 1024
+LIMIT = 64 * 1024
 
 
 def shrink(path: Path) -> None:
