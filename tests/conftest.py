@@ -27,6 +27,9 @@ def pytest_addoption(parser):
     parser.addoption("--xwindow", action="store_true",
                      help="run only the xwindow tests, under the xcb platform in an X server "
                           "(Xvfb + openbox) started for the run")
+    parser.addoption("--screenshots", action="store_true",
+                     help="with --xwindow: also take the documentation's screenshot matrix "
+                          "(tests marked screenshots; scripts/window_screenshots.py)")
 
 
 def _in_ci() -> bool:
@@ -61,6 +64,11 @@ def pytest_unconfigure(config):
 
 def pytest_collection_modifyitems(config, items):
     xwindow = config.getoption("xwindow", False)
+    if not config.getoption("screenshots", False):  # minutes long: taken only on purpose
+        dropped = [i for i in items if i.get_closest_marker("screenshots")]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [i for i in items if i not in dropped]
     if xwindow:  # this run is for the real-window tests only
         chosen = [item for item in items if item.get_closest_marker("xwindow")]
         config.hook.pytest_deselected(items=[i for i in items if i not in chosen])

@@ -74,7 +74,14 @@ def run_app(path: str | os.PathLike | None = None, screenshot: str | os.PathLike
         QTimer.singleShot(WARM_UP_DELAY_MS, warm)
     if train_seconds is not None and hasattr(window, "start_training_for"):
         QTimer.singleShot(0, lambda: window.start_training_for(train_seconds))
-    return app.exec()
+    status = app.exec()
+    # NOTE: the window has saved its layout, autosave and runs and ended its worker on close;
+    # the interpreter's own teardown (collecting torch's and Qt's objects one by one) then
+    # took 15-20 s on a busy machine after Quit. Nothing is left to clean up: leave now.
+    settings.app_settings().sync()  # writes what any settings object still holds
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _screenshot(app, path, out: Path, train_seconds: float | None = None) -> int:

@@ -372,6 +372,7 @@ class WelcomeController(QObject):
         self.page: WelcomePage | None = None
         self.stack: QStackedWidget | None = None
         self._dock_state = None
+        self._arrange = None
         self.action = QAction("&Welcome", window)
         self.action.setObjectName("action_welcome")
         self.action.setToolTip("Show the welcome page: new graph, recent files, examples")
@@ -420,9 +421,17 @@ class WelcomeController(QObject):
         self.window.canvas.setFocus()
         self.shown_changed.emit(False)
 
+    def arrange_on_hide(self, arrange) -> None:
+        """Bring the docks back with ``arrange()`` (View ▸ Reset Layout while the page shows)
+        instead of as they were when the page came up."""
+        self._arrange = arrange
+
     def _restore_docks(self) -> None:
         w = self.window
-        if self._dock_state is not None:
+        if self._arrange is not None:
+            arrange, self._arrange = self._arrange, None
+            arrange()
+        elif self._dock_state is not None:
             w.restoreState(self._dock_state)
         w.statusBar().show()
 

@@ -98,6 +98,10 @@ class Workspaces(QObject):
 
     def reset(self) -> None:
         self.states.pop(self.current, None)
+        welcome = getattr(self.window, "welcome", None)
+        if welcome is not None and welcome.showing:  # the docks stay hidden behind the page
+            welcome.arrange_on_hide(self.apply_default)
+            return
         self.apply_default()
 
     # --- settings ----------------------------------------------------------------------------

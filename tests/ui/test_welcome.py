@@ -148,6 +148,22 @@ def test_file_welcome_and_escape_return_to_the_same_graph(make_window, qtbot):
     assert not w.docks["palette"].isHidden()
 
 
+def test_reset_layout_on_the_page_keeps_it_whole_and_resets_the_docks_behind_it(make_window,
+                                                                               qtbot):
+    w = make_window()
+    w.files.open_file(example("lenet5"))
+    w.docks["palette"].close()  # the person's arrangement, to be reset
+    w.welcome.action.trigger()
+    w.workspaces.reset_action.trigger()
+    qtbot.wait(10)  # the default arrangement sizes its docks on the next turn of the loop
+    # the page still stands alone: no dock around it, no status bar under it
+    assert [n for n, d in w.docks.items() if not d.isHidden()] == []
+    assert w.statusBar().isHidden() and w.welcome.showing
+    qtbot.keyClick(w.welcome.page, Qt.Key.Key_Escape)
+    assert not w.docks["palette"].isHidden() and not w.docks["code"].isHidden()
+    assert not w.statusBar().isHidden()
+
+
 def test_graph_actions_are_off_while_the_page_stands_in_for_the_canvas(make_window, qtbot):
     w = make_window()
     w.files.open_file(example("lenet5"))

@@ -42,8 +42,9 @@ def clipped(w) -> list[str]:
                 out.append(f"{name}: label {label.text()[:30]!r} {label.width()} px of "
                            f"{label.minimumSizeHint().width()}")
         for split in dock.widget().findChildren(QSplitter):
-            if split.isVisible():
-                need = sum(split.sizes()) + split.handleWidth() * (split.count() - 1)
+            if split.isVisible():  # a hidden pane (the runs' learning rate) has no handle
+                shown = sum(not split.widget(i).isHidden() for i in range(split.count()))
+                need = sum(split.sizes()) + split.handleWidth() * max(0, shown - 1)
                 if need > (split.width() if split.orientation() == Qt.Orientation.Horizontal
                            else split.height()) + 1:
                     out.append(f"{name}: panes need {need} px of {split.width()}")

@@ -29,15 +29,15 @@ class TrainingPanel(QWidget):
         self.log.setMaximumBlockCount(5000)  # a line per epoch: the whole of long runs
         self.log.setMaximumHeight(72)
         self.log.setPlaceholderText("Messages from the training process appear here.")
-        line = QFrame()
-        line.setFrameShape(QFrame.Shape.HLine)
-        line.setFrameShadow(QFrame.Shadow.Plain)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.controls)
-        layout.addWidget(line)
+        layout.addWidget(_rule())
         layout.addWidget(scroll, 1)
+        # NOTE: without a rule the form's last visible row, cut by the scroll area's edge,
+        # read as if the log's lines were written over it (seen at 1366×768)
+        layout.addWidget(_rule())
         layout.addWidget(self.log)
         self._epochs = 0
         self._has_val = False
@@ -100,3 +100,11 @@ class TrainingPanel(QWidget):
         self.log.clear()
         self._replay_logs()
         self.controls.follow(self.controller.shows_run())
+
+
+def _rule() -> QFrame:
+    """A thin horizontal line between the panel's parts."""
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.HLine)
+    line.setFrameShadow(QFrame.Shadow.Plain)
+    return line
