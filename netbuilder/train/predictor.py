@@ -178,10 +178,14 @@ class Predictor:
                 ds = self._dataset()
             except NetbuilderError:
                 ds = None
-            meta = {"classes": None, "kind": None, "x_max": 1.0, "extent": 0.75}
+            meta = {"classes": None, "kind": None, "x_max": 1.0, "extent": 0.75,
+                    "background": None}
             if ds is not None:
+                from .batches import image_background
+
                 meta.update(classes=ds.classes, kind=ds.kind, x_max=float(ds.x.max()),
-                            extent=_typical_extent(ds.x))
+                            extent=_typical_extent(ds.x),
+                            background=image_background(ds.x) if ds.kind == "image" else None)
             self._data_meta = meta
         return self._data_meta
 
@@ -298,12 +302,33 @@ class Predictor:
             img = img[:, :, :3].mean(axis=2)
         else:
             img = img[:, :, :3]
-        pil = Image.fromarray(np.clip(img * 255, 0, 255).astype(np.uint8))
+        pil = Image.fromarray(np.clip(np.round(img * 255), 0, 255).astype(np.uint8))
         pil = pil.resize((w, h), Image.Resampling.BOX if pil.width >= w else
                          Image.Resampling.BILINEAR)
         arr = np.asarray(pil, dtype=np.float32) / 255.0
         arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
         return arr.reshape(self.raw_shape).astype(np.float32)
+
+    def background(self) -> str | None:
+        """"dark" when the run's grey pictures are light strokes on dark (digits), "light" for
+        the reverse, None when its inputs are no grey pictures (a run older than the record
+        asks its dataset)."""
+        if self.picture_shape() is None or self.picture_shape()[0] != 1:
+            return None
+        record = self.preprocessing()
+        if "background" in record and record["background"] is not None:
+            return record["background"]
+        return self.data_meta()["background"]
+
+    def match_background(self, img: np.ndarray) -> tuple[np.ndarray, bool]:
+        """A picture (values in [0, 1]) inverted when it is mostly light and the run's pictures
+        are mostly dark (dark ink on paper, digits trained white on black), or the reverse;
+        returns (picture, whether it was inverted)."""
+        want = self.background()
+        light = float(np.mean(img)) > 0.5
+        if want is None or light == (want == "light"):
+            return img, False
+        return 1.0 - img, True
 
     def rows_input(self, rows: np.ndarray, source: str = "the file") -> np.ndarray:
         """Rows of a data file (N, ...) as raw samples (a clear error when they differ)."""

@@ -105,6 +105,7 @@ class DataInfo:
     normalizer: Normalizer | None = None
     image_shape: tuple | None = None  # (C, H, W) when vectors are flattened images
     source_shape: tuple | None = None  # a sample as the dataset gives it, before any resize
+    background: str | None = None  # pictures: "dark" (light strokes on dark) or "light"
 
     def to_images(self, x: torch.Tensor) -> np.ndarray | None:
         """A batch of inputs (or reconstructions/generations shaped like inputs) as uint8
