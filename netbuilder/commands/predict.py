@@ -117,16 +117,10 @@ def _values(predictor, names: list[str], outputs: np.ndarray, out: Path | None) 
 
 
 def _samples(predictor, args, out: Path | None) -> int:
-    from ..train.predictor import PredictError
-
     if predictor.prediction != "samples":
         raise InputError(f"--samples: the {predictor.task} task does not generate samples; "
                          f"give inputs to predict instead")
-    gen = predictor.generator()
-    if gen is None:
-        raise PredictError("--samples: the run's graph has no Generator or Decoder block")
-    z = np.random.default_rng(args.seed).standard_normal((args.samples, *gen[1]))
-    samples = predictor.generate(z.astype(np.float32))
+    samples = predictor.sample(args.samples, args.seed)
     names = [f"sample {i}" for i in range(len(samples))]
     if out is None:
         print(f"generated {len(samples)} samples of shape {samples.shape[1:]}; write them "

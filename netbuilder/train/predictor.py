@@ -60,6 +60,7 @@ class Predictor:
         self._generator = None
         self._ds = None
         self._splits = None
+        self._task = None
 
     # --- what training did to its inputs ------------------------------------------------------
 
@@ -236,13 +237,26 @@ class Predictor:
             self._generator = None
         return self._module
 
+    def task_object(self):
+        """The run's task, set up with its training settings and graph."""
+        if self._task is None:
+            from .config import TrainingConfig
+            from .tasks import get_task
+
+            try:
+                cfg = TrainingConfig.from_dict(dict(self.config))
+                self._task = get_task(cfg.task)(cfg, self.graph)
+            except NetbuilderError as exc:
+                raise PredictError(str(exc)) from None
+        return self._task
+
     def run_model(self, x):
-        """The model's first output for model inputs ``x`` (a tensor already preprocessed)."""
+        """What the model gives for model inputs ``x`` (a tensor already preprocessed), as its
+        task says (``Task.model_output``: the first output; an RBM's reconstruction)."""
         import torch
 
         with torch.no_grad():
-            out = self.module()(x)
-        return out[0] if isinstance(out, (tuple, list)) else out
+            return self.task_object().model_output(self.module(), x)
 
     def predict(self, raw: np.ndarray) -> np.ndarray:
         """Outputs for raw samples (N, *raw_shape), float32, as numpy."""
@@ -365,6 +379,21 @@ class Predictor:
                 latent = tuple(int(d) for d in node.inner.node(ins[0]).params["shape"])
             self._generator = (sub, latent)
         return self._generator
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` samples of a generative run, float32 numpy: the task's dreams (an RBM's Gibbs
+        chains), else its generator on latent codes drawn from ``seed``."""
+        import torch
+
+        with torch.no_grad():
+            dreams = self.task_object().dreams(self.module(), n, seed)
+        if dreams is not None:
+            return dreams.float().cpu().numpy()
+        gen = self.generator()
+        if gen is None:
+            raise PredictError("--samples: the run's graph has no Generator or Decoder block")
+        z = np.random.default_rng(seed).standard_normal((n, *gen[1]))
+        return self.generate(z.astype(np.float32))
 
     def generate(self, z: np.ndarray) -> np.ndarray:
         """The generator's output for latent vectors z (N, *latent), as float32 numpy."""

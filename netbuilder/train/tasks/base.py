@@ -404,6 +404,17 @@ class Task:
         """Metrics over the whole validation set and extra events (e.g. a confusion matrix)."""
         return {}, []
 
+    def model_output(self, module, x: torch.Tensor) -> torch.Tensor:
+        """What a trained model gives a person for model inputs ``x`` (``netbuilder predict``,
+        Try it): its first output."""
+        out = module(x)
+        return out[0] if isinstance(out, (tuple, list)) else out
+
+    def dreams(self, module, n: int, seed: int) -> torch.Tensor | None:
+        """``n`` samples the model makes from nothing but its own random draws (an RBM's Gibbs
+        chains); None: the task has none (a generator's samples come from latent codes)."""
+        return None
+
     def samples(self, ctx: StepContext, batch: dict) -> Samples | None:
         """A picture of what the model does on a fixed batch (called at most images_hz)."""
         return None
