@@ -1,7 +1,7 @@
-"""``netbuilder predict`` and ``evaluate`` on generative runs: a GAN's samples as a PNG grid and
-its D/G losses, a VAE's reconstructions and samples, an RBM's reconstructions and dreams; bad
-input (a sample of the wrong size, a graph with no run, a run of another graph) gets one line
-and status 2."""
+"""``netbuilder predict`` and ``evaluate`` on generative and sequence runs: a GAN's samples as a
+PNG grid and its D/G losses, a VAE's reconstructions and samples, an RBM's reconstructions and
+dreams, a GRU's forecasts; bad input (a sample of the wrong size, a graph with no run, a run of
+another graph) gets one line and status 2."""
 from __future__ import annotations
 
 import json
@@ -22,6 +22,7 @@ SMALL = {"vae": ("vae_conv", {"dataset_options": {"size": 28, "limit": 32}}),
          "rbm": ("rbm_digits", {"dataset_options": {"binarize": True, "flatten": True,
                                                     "limit": 32},
                                 "task_options": {"gibbs_steps": 5}}),
+         "sequence": ("gru_forecaster", {"dataset_options": {"length": 20, "n_samples": 64}}),
          "gan": ("dcgan_digits", {"dataset_options": {"size": 28, "limit": 32}})}
 
 
@@ -35,7 +36,8 @@ def _graph(examples_dir, task: str) -> nb.Graph:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A VAE and an RBM trained for one epoch on 32 digits (a few seconds), and a GAN run with
+    """A VAE and an RBM trained for one epoch on 32 digits, a GRU forecaster on 64 sine windows
+    (a few seconds each), and a GAN run with
     its initial weights (training one takes far longer and predict needs only weights)."""
     from netbuilder.train.trainer import train
 
@@ -43,7 +45,7 @@ def runs(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("generative")
     out = {}
-    for task in ("vae", "rbm"):
+    for task in ("vae", "rbm", "sequence"):
         g = _graph(EXAMPLES, task)
         g.save(root / f"{task}.json")
         train(g, out_dir=root / "runs" / f"{task}-1")
@@ -133,6 +135,27 @@ def test_an_rbm_reconstructs_inputs_dreams_and_evaluates(runs, cli, tmp_path):
     assert code == 0, err
     assert json.loads(out)["metrics"]["recon_error"] == pytest.approx(
         last["val_recon_error"], abs=1e-6)
+
+
+def test_a_sequence_model_forecasts_rows_of_a_file_and_evaluates(runs, cli, tmp_path):
+    run = runs[1]["sequence"]
+    x = load_dataset("sine", length=20, n_samples=4).x
+    assert x.shape == (4, 20, 1)
+    np.save(tmp_path / "windows.npy", x)
+    code, out, err = cli("predict", run, tmp_path / "windows.npy", "-o", tmp_path / "f.csv")
+    assert code == 0 and "4 outputs of shape (1,)" in out, err
+    with torch.no_grad():
+        expected = _model(run)(torch.from_numpy(x)).numpy().reshape(-1)
+    rows = (tmp_path / "f.csv").read_text().splitlines()
+    assert rows[0] == "input,v0" and len(rows) == 5
+    np.testing.assert_allclose([float(r.split(",")[1]) for r in rows[1:]], expected, atol=1e-5)
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    code, out, err = cli("evaluate", run, "--json")
+    assert code == 0, err
+    assert json.loads(out)["metrics"]["mae"] == pytest.approx(last["val_mae"], abs=1e-5)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "picture.png")
+    code, out, err = cli("predict", run, tmp_path / "picture.png")
+    assert code == 2 and "takes samples of shape (20, 1), not pictures" in err, err
 
 
 def test_bad_input_to_generative_runs_is_one_line_with_status_2(runs, cli, tmp_path):
