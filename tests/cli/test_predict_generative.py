@@ -78,6 +78,13 @@ def test_a_gan_writes_its_samples_as_a_png_grid_and_evaluates_d_and_g(runs, cli,
     assert code == 0 and "6 samples of shape (1, 28, 28)" in out, err
     with Image.open(tmp_path / "s.png") as im:
         assert im.width >= 3 * 28 and im.height >= 2 * 28
+    # pictures get the discriminator's probability that they are real
+    x = load_dataset("digits", size=28, limit=3).x
+    np.save(tmp_path / "x.npy", np.concatenate([x, np.zeros_like(x[:1])]))
+    code, out, err = cli("predict", run, tmp_path / "x.npy", "-o", tmp_path / "d.npy")
+    assert code == 0 and "4 outputs of shape (1,)" in out, err
+    real = np.load(tmp_path / "d.npy")
+    assert real.shape == (4, 1) and real.min() >= 0 and real.max() <= 1 and real.std() > 0
     code, out, err = cli("evaluate", run, "--json")
     assert code == 0, err
     result = json.loads(out)
