@@ -189,7 +189,9 @@ def augment(x, generator, flip=False, shift=0, rotate=0.0, noise=0.0):
     if shift or rotate:
         x = _shift_rotate(x, generator, int(shift), float(rotate))
     if noise:
-        x = x + noise * torch.randn(x.shape, generator=generator, device=dev, dtype=x.dtype)
+        x = x + noise * torch.randn(
+            x.shape, generator=generator, device=dev, dtype=x.dtype
+        )
     return x
 
 
@@ -197,21 +199,26 @@ def _shift_rotate(x, generator, shift, rotate):
     n, _, h, w = x.shape
     dev = x.device
     theta = torch.zeros(n, 2, 3, device=dev, dtype=torch.float32)
-    angle = (torch.rand(n, generator=generator, device=dev) * 2 - 1) * math.radians(rotate)
+    angle = (torch.rand(n, generator=generator, device=dev) * 2 - 1) * math.radians(
+        rotate
+    )
     cos, sin = torch.cos(angle), torch.sin(angle)
     # NOTE: normalised coordinates stretch x and y differently on non-square images, so the
     # rotation is scaled by the aspect ratio to stay a true rotation in pixels.
     theta[:, 0, 0], theta[:, 0, 1] = cos, -sin * h / w
     theta[:, 1, 0], theta[:, 1, 1] = sin * w / h, cos
     if shift:
-        d = torch.randint(-shift, shift + 1, (n, 2), generator=generator, device=dev).float()
+        d = torch.randint(
+            -shift, shift + 1, (n, 2), generator=generator, device=dev
+        ).float()
         # grid_sample reads the input at theta·(output position): a shift of +d pixels reads
         # from d pixels back, i.e. -2d/size in normalised units.
         theta[:, 0, 2] = -2 * d[:, 0] / w
         theta[:, 1, 2] = -2 * d[:, 1] / h
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="zeros",
-                        align_corners=False)
+    out = F.grid_sample(
+        x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
     return out.to(x.dtype)
 
 
@@ -351,7 +358,9 @@ def pgd(
     x = x.detach()
     step = 2.5 * eps / steps if step_size is None else step_size
     adv = x.clone()
-    if random_start and bool(torch.any(torch.as_tensor(eps) > 0)):  # ε: a number or tensor
+    if random_start and bool(
+        torch.any(torch.as_tensor(eps) > 0)
+    ):  # ε: a number or tensor
         noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         adv = _into(adv + (noise * 2 - 1) * eps, x_range)
     for _ in range(steps):
