@@ -5,6 +5,7 @@ preprocessing (resize, normalisation), the code the editor's Try it and the expo
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=positive_int, metavar="N",
                         help="generate N samples from random latent codes (generative tasks)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent codes")
+    parser.add_argument("--no-invert", dest="invert", action="store_false",
+                        help="keep pictures as they are (by default a picture whose background "
+                             "is the opposite of the training pictures' is inverted: dark ink "
+                             "on paper for digits trained light on dark)")
     parser.add_argument("--weights", choices=("last", "best"), default="last",
                         help="the last epoch's weights (default) or the best epoch's")
 
@@ -51,12 +56,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.samples is not None:
             return _samples(predictor, args, out)
-        names, raw = load_inputs(predictor, args.inputs)
+        names, raw = load_inputs(predictor, args.inputs, _say_inverted if args.invert else None)
         if predictor.prediction == "classes":
             return _classes(predictor, names, predictor.probabilities(raw), args, out)
         return _values(predictor, names, predictor.predict(raw), out)
     except (PredictError, DataError) as exc:
         raise InputError(str(exc)) from None
+
+
+def _say_inverted(path: Path, background: str) -> None:
+    ink = "light on dark" if background == "dark" else "dark on light"
+    print(f"{path}: inverted (the run's pictures are {ink}; --no-invert keeps it)",
+          file=sys.stderr)
 
 
 def _check_output(out: Path) -> None:
@@ -106,16 +117,10 @@ def _values(predictor, names: list[str], outputs: np.ndarray, out: Path | None) 
 
 
 def _samples(predictor, args, out: Path | None) -> int:
-    from ..train.predictor import PredictError
-
     if predictor.prediction != "samples":
         raise InputError(f"--samples: the {predictor.task} task does not generate samples; "
                          f"give inputs to predict instead")
-    gen = predictor.generator()
-    if gen is None:
-        raise PredictError("--samples: the run's graph has no Generator or Decoder block")
-    z = np.random.default_rng(args.seed).standard_normal((args.samples, *gen[1]))
-    samples = predictor.generate(z.astype(np.float32))
+    samples = predictor.sample(args.samples, args.seed)
     names = [f"sample {i}" for i in range(len(samples))]
     if out is None:
         print(f"generated {len(samples)} samples of shape {samples.shape[1:]}; write them "

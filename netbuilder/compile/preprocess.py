@@ -2,7 +2,8 @@
 
 Every run writes ``preprocessing.json`` (see ``netbuilder.train.checkpoint``): the shape of a raw
 sample, the resize and flattening that fitted the data to the Input, the normalisation statistics
-of the training split and the class names. ``preprocess_source`` turns it into a ``Preprocess``
+of the training split, the class names and whether its pictures are light on dark
+(``background``). ``preprocess_source`` turns it into a ``Preprocess``
 module (statistics as the buffers ``mean`` and ``std``), a ``Pipeline`` wrapper, a
 ``preprocess()`` function and ``CLASS_NAMES``: source appended to the exported ``model.py``.
 ONNX, TorchScript and ``.pt2`` exports run the same source (``with_preprocessing``), so every
@@ -83,6 +84,9 @@ def check_preprocessing(data: Any, where: str = PREPROCESSING) -> dict:
     out["class_names"] = names
     for key in ("task", "dataset"):
         out[key] = str(data.get(key, ""))
+    if data.get("background") not in (None, "dark", "light"):
+        raise bad("background", 'null, "dark" or "light"')
+    out["background"] = data.get("background")
     return out
 
 

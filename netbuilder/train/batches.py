@@ -123,7 +123,8 @@ def prepare_data(config: TrainingConfig, graph, task: Task, output_shapes: list,
     info = DataInfo(name=ds.name, kind=ds.kind, input_shape=ds.input_shape,
                     target_shape=ds.target_shape, classes=ds.classes, n_train=len(train),
                     n_val=len(val), normalizer=None if normalizer.is_identity else normalizer,
-                    image_shape=image_shape, source_shape=source_shape)
+                    image_shape=image_shape, source_shape=source_shape,
+                    background=_background(image_shape, train.x))
     tr, va = task.prepare(train), task.prepare(val) if len(val) else {}
     size = sum(t.numel() * t.element_size() for t in [*tr.values(), *va.values()])
     resident = device.type == "cpu" or size <= DEVICE_RESIDENT_BYTES
@@ -146,6 +147,19 @@ def _place(tensors: dict, device: torch.device, resident: bool, channels_last: b
     return out
 
 
+def _background(image_shape: tuple | None, x: np.ndarray) -> str | None:
+    # Only grey pictures: a photo's colours say nothing of ink and paper.
+    return image_background(x) if image_shape is not None and image_shape[0] == 1 else None
+
+
+def image_background(x: np.ndarray) -> str:
+    """"dark" when pictures are mostly dark (light strokes on black, as digits are), else
+    "light": where their mean lies within their value range."""
+    x = np.asarray(x[:1000], dtype=np.float32)
+    lo, hi = float(x.min()), float(x.max())
+    return "dark" if hi <= lo or (float(x.mean()) - lo) / (hi - lo) < 0.5 else "light"
+
+
 def preprocessing_record(info: DataInfo, config: TrainingConfig) -> dict:
     """What an exported model must do to a raw sample before its Input, as training did (the
     run's ``preprocessing.json``; ``netbuilder.compile.preprocess`` turns it into code)."""
@@ -160,7 +174,7 @@ def preprocessing_record(info: DataInfo, config: TrainingConfig) -> dict:
             "normalization": (info.normalizer.to_dict() if info.normalizer is not None
                               else {"mode": "none"}),
             "class_names": None if info.classes is None else [str(c) for c in info.classes],
-            "task": config.task, "dataset": config.dataset}
+            "task": config.task, "dataset": config.dataset, "background": info.background}
 
 
 class Batches:

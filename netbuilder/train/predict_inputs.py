@@ -6,7 +6,7 @@ The editor's Try it (a dropped file) and ``netbuilder predict`` read files here;
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -72,12 +72,21 @@ def input_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def file_samples(predictor: Predictor, path: str | Path) -> np.ndarray:
-    """The raw samples (N, *raw_shape) a picture or data file holds for ``predictor``'s run."""
+def file_samples(predictor: Predictor, path: str | Path,
+                 inverted: Callable[[Path, str], None] | None = None) -> np.ndarray:
+    """The raw samples (N, *raw_shape) a picture or data file holds for ``predictor``'s run.
+
+    ``inverted``: given, a picture whose background is the opposite of the run's (dark ink on
+    paper for digits trained white on black) is inverted, and it is called with the path and
+    the run's background; None leaves pictures as they are."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         picture = read_picture(path)
+        if inverted is not None:
+            picture, flipped = predictor.match_background(picture)
+            if flipped:
+                inverted(path, predictor.background())
         try:
             return predictor.image_input(picture)[None]
         except PredictError as exc:
@@ -88,14 +97,16 @@ def file_samples(predictor: Predictor, path: str | Path) -> np.ndarray:
                        f"file ({', '.join(DATA_SUFFIXES)})")
 
 
-def load_inputs(predictor: Predictor, paths: Iterable[str | Path]
+def load_inputs(predictor: Predictor, paths: Iterable[str | Path],
+                inverted: Callable[[Path, str], None] | None = None
                 ) -> tuple[list[str], np.ndarray]:
     """(a name per sample, raw samples (N, *raw_shape)) of every file and folder named: a
-    file of several rows gives ``file[0]``, ``file[1]``, ..."""
+    file of several rows gives ``file[0]``, ``file[1]``, ... (``inverted``: see
+    ``file_samples``)."""
     names: list[str] = []
     parts: list[np.ndarray] = []
     for path in input_files(paths):
-        x = file_samples(predictor, path)
+        x = file_samples(predictor, path, inverted)
         names.extend([str(path)] if len(x) == 1 and path.suffix.lower() in IMAGE_SUFFIXES
                      else [f"{path}[{i}]" for i in range(len(x))])
         parts.append(x)

@@ -60,6 +60,7 @@ class Predictor:
         self._generator = None
         self._ds = None
         self._splits = None
+        self._task = None
 
     # --- what training did to its inputs ------------------------------------------------------
 
@@ -178,10 +179,14 @@ class Predictor:
                 ds = self._dataset()
             except NetbuilderError:
                 ds = None
-            meta = {"classes": None, "kind": None, "x_max": 1.0, "extent": 0.75}
+            meta = {"classes": None, "kind": None, "x_max": 1.0, "extent": 0.75,
+                    "background": None}
             if ds is not None:
+                from .batches import image_background
+
                 meta.update(classes=ds.classes, kind=ds.kind, x_max=float(ds.x.max()),
-                            extent=_typical_extent(ds.x))
+                            extent=_typical_extent(ds.x),
+                            background=image_background(ds.x) if ds.kind == "image" else None)
             self._data_meta = meta
         return self._data_meta
 
@@ -232,13 +237,26 @@ class Predictor:
             self._generator = None
         return self._module
 
+    def task_object(self):
+        """The run's task, set up with its training settings and graph."""
+        if self._task is None:
+            from .config import TrainingConfig
+            from .tasks import get_task
+
+            try:
+                cfg = TrainingConfig.from_dict(dict(self.config))
+                self._task = get_task(cfg.task)(cfg, self.graph)
+            except NetbuilderError as exc:
+                raise PredictError(str(exc)) from None
+        return self._task
+
     def run_model(self, x):
-        """The model's first output for model inputs ``x`` (a tensor already preprocessed)."""
+        """What the model gives for model inputs ``x`` (a tensor already preprocessed), as its
+        task says (``Task.model_output``: the first output; an RBM's reconstruction)."""
         import torch
 
         with torch.no_grad():
-            out = self.module()(x)
-        return out[0] if isinstance(out, (tuple, list)) else out
+            return self.task_object().model_output(self.module(), x)
 
     def predict(self, raw: np.ndarray) -> np.ndarray:
         """Outputs for raw samples (N, *raw_shape), float32, as numpy."""
@@ -298,12 +316,33 @@ class Predictor:
             img = img[:, :, :3].mean(axis=2)
         else:
             img = img[:, :, :3]
-        pil = Image.fromarray(np.clip(img * 255, 0, 255).astype(np.uint8))
+        pil = Image.fromarray(np.clip(np.round(img * 255), 0, 255).astype(np.uint8))
         pil = pil.resize((w, h), Image.Resampling.BOX if pil.width >= w else
                          Image.Resampling.BILINEAR)
         arr = np.asarray(pil, dtype=np.float32) / 255.0
         arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
         return arr.reshape(self.raw_shape).astype(np.float32)
+
+    def background(self) -> str | None:
+        """"dark" when the run's grey pictures are light strokes on dark (digits), "light" for
+        the reverse, None when its inputs are no grey pictures (a run older than the record
+        asks its dataset)."""
+        if self.picture_shape() is None or self.picture_shape()[0] != 1:
+            return None
+        record = self.preprocessing()
+        if "background" in record and record["background"] is not None:
+            return record["background"]
+        return self.data_meta()["background"]
+
+    def match_background(self, img: np.ndarray) -> tuple[np.ndarray, bool]:
+        """A picture (values in [0, 1]) inverted when it is mostly light and the run's pictures
+        are mostly dark (dark ink on paper, digits trained white on black), or the reverse;
+        returns (picture, whether it was inverted)."""
+        want = self.background()
+        light = float(np.mean(img)) > 0.5
+        if want is None or light == (want == "light"):
+            return img, False
+        return 1.0 - img, True
 
     def rows_input(self, rows: np.ndarray, source: str = "the file") -> np.ndarray:
         """Rows of a data file (N, ...) as raw samples (a clear error when they differ)."""
@@ -340,6 +379,21 @@ class Predictor:
                 latent = tuple(int(d) for d in node.inner.node(ins[0]).params["shape"])
             self._generator = (sub, latent)
         return self._generator
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` samples of a generative run, float32 numpy: the task's dreams (an RBM's Gibbs
+        chains), else its generator on latent codes drawn from ``seed``."""
+        import torch
+
+        with torch.no_grad():
+            dreams = self.task_object().dreams(self.module(), n, seed)
+        if dreams is not None:
+            return dreams.float().cpu().numpy()
+        gen = self.generator()
+        if gen is None:
+            raise PredictError("--samples: the run's graph has no Generator or Decoder block")
+        z = np.random.default_rng(seed).standard_normal((n, *gen[1]))
+        return self.generate(z.astype(np.float32))
 
     def generate(self, z: np.ndarray) -> np.ndarray:
         """The generator's output for latent vectors z (N, *latent), as float32 numpy."""

@@ -2,11 +2,11 @@
 
 This module is the one place where the numbers of a training run are defined: the order of the
 samples in each epoch, the losses, the optimizers (L-BFGS's defaults included, frozen
-parameters left out), the learning-rate schedules, how frozen layers run, a denoising
-autoencoder's corruption, a VAE's terms, a GAN's scores, an RBM's contrastive-divergence
-loss and the FGSM/PGD examples of adversarial training. netbuilder's trainer imports it; the
-exporter copies this file unchanged beside ``train.py``, which imports it too. So the app and
-the exported script cannot drift apart: there is nothing to keep in step
+parameters left out), the learning-rate schedules, how frozen layers run, the images'
+augmentation, a denoising autoencoder's corruption, a VAE's terms, a GAN's scores, an RBM's
+contrastive-divergence loss and the FGSM/PGD examples of adversarial training. netbuilder's
+trainer imports it; the exporter copies this file unchanged beside ``train.py``, which imports
+it too. So the app and the exported script cannot drift apart: there is nothing to keep in step
 (tests/train/test_parity.py checks the outcome).
 
 NOTE: keep it self-contained: the standard library, numpy and torch only, never netbuilder.
@@ -175,6 +175,53 @@ def corrupt(x, kind, strength):
     return x
 
 
+def augment(x, generator, flip=False, shift=0, rotate=0.0, noise=0.0):
+    """Random augmentation of a float batch: horizontal flips (half the samples), shifts by
+    up to ``shift`` whole pixels and rotations by up to ``rotate`` degrees (zero-padded), then
+    Gaussian noise of std ``noise``. Flips, shifts and rotations need images (N, C, H, W).
+
+    NOTE: the draws come from ``generator`` in this fixed order (flip mask, angles, shifts,
+    noise), so a run and its exported train.py, seeded alike, augment alike."""
+    n, dev = x.shape[0], x.device
+    if flip:
+        mask = torch.rand(n, generator=generator, device=dev) < 0.5
+        x = torch.where(mask.view(n, 1, 1, 1), x.flip(-1), x)
+    if shift or rotate:
+        x = _shift_rotate(x, generator, int(shift), float(rotate))
+    if noise:
+        x = x + noise * torch.randn(
+            x.shape, generator=generator, device=dev, dtype=x.dtype
+        )
+    return x
+
+
+def _shift_rotate(x, generator, shift, rotate):
+    n, _, h, w = x.shape
+    dev = x.device
+    theta = torch.zeros(n, 2, 3, device=dev, dtype=torch.float32)
+    angle = (torch.rand(n, generator=generator, device=dev) * 2 - 1) * math.radians(
+        rotate
+    )
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # NOTE: normalised coordinates stretch x and y differently on non-square images, so the
+    # rotation is scaled by the aspect ratio to stay a true rotation in pixels.
+    theta[:, 0, 0], theta[:, 0, 1] = cos, -sin * h / w
+    theta[:, 1, 0], theta[:, 1, 1] = sin * w / h, cos
+    if shift:
+        d = torch.randint(
+            -shift, shift + 1, (n, 2), generator=generator, device=dev
+        ).float()
+        # grid_sample reads the input at theta·(output position): a shift of +d pixels reads
+        # from d pixels back, i.e. -2d/size in normalised units.
+        theta[:, 0, 2] = -2 * d[:, 0] / w
+        theta[:, 1, 2] = -2 * d[:, 1] / h
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(
+        x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
+    return out.to(x.dtype)
+
+
 def vae_reconstruction(out, x, loss):
     """A VAE's reconstruction loss per sample: ``bce``, ``bce_logits`` or ``mse`` summed over
     each sample's values."""
@@ -311,7 +358,9 @@ def pgd(
     x = x.detach()
     step = 2.5 * eps / steps if step_size is None else step_size
     adv = x.clone()
-    if random_start and bool(torch.any(torch.as_tensor(eps) > 0)):  # ε: a number or tensor
+    if random_start and bool(
+        torch.any(torch.as_tensor(eps) > 0)
+    ):  # ε: a number or tensor
         noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         adv = _into(adv + (noise * 2 - 1) * eps, x_range)
     for _ in range(steps):

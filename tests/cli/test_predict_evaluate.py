@@ -98,6 +98,26 @@ def test_every_input_kind_gives_what_the_model_gives_on_preprocessed_tensors(
                                   np.load(tmp_path / "rows.npy.npy"))
 
 
+def test_a_dark_on_light_picture_is_inverted_for_digits_trained_light_on_dark(
+        trained, digits, cli, tmp_path):
+    _, run = trained
+    assert json.loads((run / "preprocessing.json").read_text())["background"] == "dark"
+    pixels = np.round(digits.x[0, 0] * 255).astype(np.uint8)
+    Image.fromarray(255 - pixels).save(tmp_path / "paper.png")  # dark ink on white paper
+    code, out, err = cli("predict", run, tmp_path / "paper.png", "-o", tmp_path / "p.npy")
+    assert code == 0, err
+    assert err == (f"{tmp_path / 'paper.png'}: inverted (the run's pictures are light on "
+                   f"dark; --no-invert keeps it)\n")
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"),
+                               by_hand(run, pixels[None, None] / np.float32(255)), atol=1e-5)
+    code, out, err = cli("predict", run, tmp_path / "paper.png", "--no-invert", "-o",
+                         tmp_path / "q.npy")
+    assert code == 0 and err == "", err
+    np.testing.assert_allclose(np.load(tmp_path / "q.npy"),
+                               by_hand(run, (255 - pixels[None, None]) / np.float32(255)),
+                               atol=1e-5)
+
+
 def test_predict_prints_top_classes_by_name_and_writes_csv(trained, digits, cli, tmp_path):
     _, run = trained
     np.save(tmp_path / "two.npy", digits.x[:2])

@@ -209,9 +209,6 @@ class Augment:
     def __call__(self, batch: Any, generator: Any = None) -> Any:
         if self.is_identity:
             return batch
-        import torch
-        import torch.nn.functional as F
-
         if self.geometric and batch.ndim != 4:
             raise DataError(f"Flip, shift and rotate augment images (N, C, H, W), but this "
                             f"batch has shape {tuple(batch.shape)}: use only noise for it.",
@@ -220,39 +217,7 @@ class Augment:
             raise DataError("Augmentation needs float inputs, not token ids "
                             f"({batch.dtype}).", field="augment")
         gen = generator if generator is not None else self._generator(batch.device)
-        n, dev = batch.shape[0], batch.device
-        out = batch
-        if self.flip:
-            mask = torch.rand(n, generator=gen, device=dev) < 0.5
-            out = torch.where(mask.view(n, 1, 1, 1), out.flip(-1), out)
-        if self.shift or self.rotate:
-            out = self._affine(out, gen, F)
-        if self.noise:
-            out = out + self.noise * torch.randn(out.shape, generator=gen, device=dev,
-                                                 dtype=out.dtype)
-        return out
+        # NOTE: the one definition of the random draws, which the exported train.py shares.
+        from ..recipe import augment
 
-    def _affine(self, x: Any, gen: Any, F: Any) -> Any:
-        """Shift by whole pixels and rotate by up to ±rotate degrees, zero-padded."""
-        import torch
-
-        n, _, h, w = x.shape
-        dev = x.device
-        theta = torch.zeros(n, 2, 3, device=dev, dtype=torch.float32)
-        angle = (torch.rand(n, generator=gen, device=dev) * 2 - 1) * math.radians(self.rotate)
-        cos, sin = torch.cos(angle), torch.sin(angle)
-        # NOTE: normalised coordinates stretch x and y differently on non-square images, so
-        # the rotation is scaled by the aspect ratio to stay a true rotation in pixels.
-        theta[:, 0, 0], theta[:, 0, 1] = cos, -sin * h / w
-        theta[:, 1, 0], theta[:, 1, 1] = sin * w / h, cos
-        if self.shift:
-            s = self.shift
-            d = torch.randint(-s, s + 1, (n, 2), generator=gen, device=dev).float()
-            # grid_sample reads the input at theta·(output position): a shift of +d pixels
-            # reads from d pixels back, i.e. -2d/size in normalised units.
-            theta[:, 0, 2] = -2 * d[:, 0] / w
-            theta[:, 1, 2] = -2 * d[:, 1] / h
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="zeros",
-                            align_corners=False)
-        return out.to(x.dtype)
+        return augment(batch, gen, self.flip, self.shift, self.rotate, self.noise)

@@ -78,7 +78,7 @@ def loop_parts(parts, task: TaskPlan, data, config) -> None:
     norm = config.normalization != "none" and not data.tokens
     lines = []
     if aug:
-        lines.append("batch[0] = augment(batch[0], augmenter)")
+        lines.append("batch[0] = recipe.augment(batch[0], augmenter, **AUGMENT)")
         if norm:
             lines.append("batch[0] = (batch[0] - stats[0]) / stats[1]")
     parts.block(_TRAIN_EPOCH, aug_arg=", augmenter, stats" if aug else "",

@@ -83,14 +83,6 @@ $body    scale = np.where(scale > 1e-8, scale, 1.0)
     return shift.astype(np.float32), scale.astype(np.float32)
 '''
 
-_AUGMENT = '''
-def augment(x, generator):
-    """Random $what of an image batch (N, C, H, W), as netbuilder's augmentation."""
-    n = x.shape[0]
-$body    return x
-'''
-
-
 # A setting that leaves nothing to train is the user's to change, not a bug: one line, exit 2
 # (as argparse does for bad arguments), and the app says the same sentence.
 _MAIN = '''
@@ -127,7 +119,7 @@ def build_script(cls: str, data: DataPlan, task: TaskPlan, config, lines_doc: st
         _normalizer(parts, config.normalization)
     aug = {k: v for k, v in config.augmentation.items() if v}
     if aug:
-        _augmenter(parts, aug, config.seed)
+        _augmenter(parts, aug)
     task_parts(parts, task, config)
     loop_parts(parts, task, data, config)
     lr = ('parser.add_argument("--lr", type=float, help="both networks (default LR_G, LR_D)")'
@@ -180,38 +172,11 @@ def _normalizer(parts: ScriptParts, mode: str) -> None:
     parts.block(_NORMALIZE, doc=doc, body=body)
 
 
-def _augmenter(parts: ScriptParts, aug: dict, seed: int) -> None:
-    body, what = "", []
-    if aug.get("flip"):
-        what.append("flips")
-        body += ("    flip = torch.rand(n, generator=generator, device=x.device) < 0.5\n"
-                 "    x = torch.where(flip.view(n, 1, 1, 1), x.flip(-1), x)\n")
-    if aug.get("shift") or aug.get("rotate"):
-        what.append("shifts and rotations")
-        parts.third.add("import torch.nn.functional as F")
-        parts.stdlib.add("import math")
-        rotate = float(aug.get("rotate", 0.0))
-        shift = int(aug.get("shift", 0))
-        body += (
-            "    h, w = x.shape[2], x.shape[3]\n"
-            "    angle = torch.rand(n, generator=generator, device=x.device) * 2 - 1\n"
-            f"    angle = angle * math.radians({rotate!r})\n"
-            "    theta = torch.zeros(n, 2, 3, device=x.device)\n"
-            "    theta[:, 0, 0], theta[:, 0, 1] = angle.cos(), -angle.sin() * h / w\n"
-            "    theta[:, 1, 0], theta[:, 1, 1] = angle.sin() * w / h, angle.cos()\n")
-        if shift:
-            body += (
-                f"    d = torch.randint(-{shift}, {shift + 1}, (n, 2), generator=generator,"
-                " device=x.device)\n"
-                "    theta[:, 0, 2] = -2 * d[:, 0].float() / w\n"
-                "    theta[:, 1, 2] = -2 * d[:, 1].float() / h\n")
-        body += ("    grid = F.affine_grid(theta, list(x.shape), align_corners=False)\n"
-                 "    x = F.grid_sample(x, grid, padding_mode=\"zeros\", align_corners=False)\n")
-    if aug.get("noise"):
-        what.append("noise")
-        body += (f"    noise = torch.randn(x.shape, generator=generator, device=x.device)\n"
-                 f"    x = x + {float(aug['noise'])!r} * noise\n")
-    parts.block(_AUGMENT, what=", ".join(what), body=body)
+def _augmenter(parts: ScriptParts, aug: dict) -> None:
+    """``AUGMENT``: the keywords of ``recipe.augment``, which the app's training calls too."""
+    kinds = {"flip": bool, "shift": int, "rotate": float, "noise": float}
+    values = {k: kinds[k](aug[k]) for k in kinds if aug.get(k)}
+    parts.constants.append(f"AUGMENT = {literal(values)}")
 
 
 __all__ = ["build_script", "ScriptParts", "literal", "call"]

@@ -105,6 +105,7 @@ class DataInfo:
     normalizer: Normalizer | None = None
     image_shape: tuple | None = None  # (C, H, W) when vectors are flattened images
     source_shape: tuple | None = None  # a sample as the dataset gives it, before any resize
+    background: str | None = None  # pictures: "dark" (light strokes on dark) or "light"
 
     def to_images(self, x: torch.Tensor) -> np.ndarray | None:
         """A batch of inputs (or reconstructions/generations shaped like inputs) as uint8
@@ -403,6 +404,17 @@ class Task:
     def end_eval(self, ctx: StepContext) -> tuple[dict[str, float], list[Event]]:
         """Metrics over the whole validation set and extra events (e.g. a confusion matrix)."""
         return {}, []
+
+    def model_output(self, module, x: torch.Tensor) -> torch.Tensor:
+        """What a trained model gives a person for model inputs ``x`` (``netbuilder predict``,
+        Try it): its first output."""
+        out = module(x)
+        return out[0] if isinstance(out, (tuple, list)) else out
+
+    def dreams(self, module, n: int, seed: int) -> torch.Tensor | None:
+        """``n`` samples the model makes from nothing but its own random draws (an RBM's Gibbs
+        chains); None: the task has none (a generator's samples come from latent codes)."""
+        return None
 
     def samples(self, ctx: StepContext, batch: dict) -> Samples | None:
         """A picture of what the model does on a fixed batch (called at most images_hz)."""

@@ -191,6 +191,19 @@ class GanTask(Task):
             x = x * 2 - 1
         return {"x": x}
 
+    @torch.no_grad()
+    def model_output(self, module, x):
+        # For pictures, a GAN's answer is its discriminator's: how real each one looks (the
+        # model's own first output is a generated sample, unrelated to them).
+        _, disc = self.networks(module)
+        tanh = self._block_range(self.generator_id) == "signed_unit"
+        in_unit = float(x.min()) >= 0 and float(x.max()) <= 1
+        if self.options["scale"] == "tanh" or (self.options["scale"] == "auto" and tanh and
+                                               in_unit and self.config.normalization == "none"):
+            x = x * 2 - 1  # as training scaled real data (see ``check``)
+        score = disc(x).float().reshape(len(x), -1)
+        return score if self.d_outputs_probabilities else torch.sigmoid(score)
+
     def optimizers(self, ctx, phase) -> list:
         from ..optim import make_optimizer
 

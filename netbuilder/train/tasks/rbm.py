@@ -175,6 +175,7 @@ class RbmTask(Task):
     default_loss = "mse"
     monitor = "val_recon_error"
     sample_kind = "dreams"
+    prediction = "samples"  # its dreams; for inputs, their reconstructions
     metric_labels: ClassVar[dict] = {
         "loss": ("Loss", "the reconstruction error of one Gibbs step; lower is better"),
         "recon_error": ("Reconstruction error", "mean squared difference between the visible "
@@ -233,6 +234,21 @@ class RbmTask(Task):
 
     def samples(self, ctx, batch):
         return self.cd.samples(ctx, self.options["n_samples"])
+
+    @torch.no_grad()
+    def model_output(self, module, x):
+        # The network's output is the hidden units; a person wants the input reconstructed
+        # (one up-down pass of the first RBM, as its reconstruction error measures).
+        rbm = self.cd.rbm(module, 0)
+        v0 = self.cd.visible(module, x, 0)
+        out = rbm.visible_probs(rbm.hidden_probs(v0))
+        return out.reshape(x.shape) if out.numel() == x.numel() else out
+
+    def dreams(self, module, n, seed):
+        top = len(self.cd.rbms) - 1
+        v = self.cd.dream(module, n, self.options["gibbs_steps"], seed, index=top)
+        return v if v is not None else self.cd.dream(module, n, self.options["gibbs_steps"],
+                                                     seed, index=0)
 
 
 @register_task

@@ -409,8 +409,7 @@ class TryItView(QWidget):
                     self.pad.set_array(gray)
                     self._predict(self.predictor.image_input(rgb)[None])
                     return
-                if gray.mean() > 0.5:  # dark ink on white paper: the training digits are bright
-                    gray = 1.0 - gray
+                gray, _ = self.predictor.match_background(gray)  # dark ink on white paper
                 self.pad.set_array(gray)
                 self._predict(self.predictor.image_input(gray, crop=True)[None])
             elif suffix in DATA_SUFFIXES:
