@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="the sampler's seed (default 0)")
     parser.add_argument("--ray", metavar="ADDRESS",
                         help="run the trials on a Ray cluster (needs ray[tune]); 'auto' finds "
-                             "a local one")
+                             "a running one, 'local' starts one here with --jobs CPUs")
     parser.add_argument("--quiet", action="store_true", help="no line per finished trial")
 
 
@@ -99,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     if args.ray:
         from ..train.sweep.ray_tune import run_on_ray
 
-        trials = run_on_ray(args.ray, graph, config, definition, folder=folder, name=name)
+        trials = run_on_ray(args.ray, graph, config, definition, folder=folder, name=name,
+                            jobs=args.jobs or settings.get("jobs"))
     else:
         on_trial = None if args.quiet else (
             lambda r: print(trial_line(r), file=sys.stderr, flush=True))

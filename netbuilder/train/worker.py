@@ -179,10 +179,11 @@ def _warm_up() -> None:
     opt.step()
 
 
-def _serve(jobs, flag, probes, in_step, events, done, ready) -> None:
-    """The warm worker's process: size threads, warm up (then ``ready`` is set), then run each
-    job from ``jobs`` until None arrives; ``done`` holds the number of the last job finished."""
-    size_threads()
+def _serve(jobs, flag, probes, in_step, events, done, ready, cores: int | None = None) -> None:
+    """The warm worker's process: size threads (for ``cores`` cores, else all it may use),
+    warm up (then ``ready`` is set), then run each job from ``jobs`` until None arrives;
+    ``done`` holds the number of the last job finished."""
+    size_threads(cores)
     _warm_up()
     ready.value = 1
     from .runner import SharedControl
@@ -211,9 +212,10 @@ def _serve(jobs, flag, probes, in_step, events, done, ready) -> None:
 
 
 class WarmWorker:
-    """A spawned training process that serves runs one at a time (see the module docstring)."""
+    """A spawned training process that serves runs one at a time (see the module docstring);
+    its torch threads are sized for ``cores`` cores (default: all this process may use)."""
 
-    def __init__(self):
+    def __init__(self, cores: int | None = None):
         # NOTE: no torch here: the window makes its worker right after it shows, and importing
         # the trainer would freeze it for seconds (``submit`` sets the flag to Control.RUN).
         self._ctx = mp.get_context("spawn")
@@ -228,7 +230,7 @@ class WarmWorker:
         self.process = self._ctx.Process(
             target=_serve, name="netbuilder-training", daemon=True,
             args=(self._jobs, self.flag, self.probes, self.in_step, self.events, self.done,
-                  self.ready))
+                  self.ready, cores))
         self._closed = False
 
     def start(self) -> WarmWorker:
@@ -299,9 +301,11 @@ class WarmWorker:
 
 class WorkerKeeper:
     """The editor's one warm worker: ready for each run, replaced when it dies, ended when
-    the window closes. No Qt: the controller calls ``reap`` on its own timer."""
+    the window closes. No Qt: the controller calls ``reap`` on its own timer. A sweep keeps
+    one per parallel job, each worker sized for that job's ``cores``."""
 
-    def __init__(self):
+    def __init__(self, cores: int | None = None):
+        self.cores = cores
         self.worker: WarmWorker | None = None
         self.keep_warm = False  # replace a worker that died at once (else at the next run)
         self.release_after_run = False  # end it once the run in progress ends
@@ -317,7 +321,7 @@ class WorkerKeeper:
         if self.worker is None or not self.worker.is_alive():
             if self.worker is not None:
                 self.worker.close()
-            self.worker = WarmWorker().start()
+            self.worker = WarmWorker(self.cores).start()
 
     def for_run(self) -> WarmWorker:
         """The worker, idle and ready for a run (a new one when it is gone or stuck)."""

@@ -27,8 +27,9 @@ QUIET = {"activations": False, "histograms": False, "samples": False, "confusion
 def mlp(path=None):
     g = chain("mlp", (64,), ("Linear", {"out_features": 16}), ("ReLU", {}),
               ("Dropout", {"p": 0.1}), ("Linear", {"out_features": 10}))
-    g.training = TrainingConfig(dataset="digits", dataset_options={"flatten": True}, epochs=1,
-                                device="cpu", batch_size=128, checkpoint_every=0,
+    g.training = TrainingConfig(dataset="digits", dataset_options={"flatten": True,
+                                                                    "limit": 400},
+                                epochs=1, device="cpu", batch_size=128, checkpoint_every=0,
                                 probe="none", events=QUIET).to_dict()
     if path is not None:
         g.save(path)
@@ -165,53 +166,76 @@ def test_pareto_front_of_a_known_set():
 
 # --- running sweeps -----------------------------------------------------------------------
 
-def test_grid_sweep_runs_every_point(tmp_path):
+@pytest.fixture
+def started_workers(monkeypatch):
+    """Every warm worker process started during the test, in order."""
+    from netbuilder.train.worker import WarmWorker
+
+    started: list[WarmWorker] = []
+    start = WarmWorker.start
+
+    def spy(self):
+        started.append(self)
+        return start(self)
+
+    monkeypatch.setattr(WarmWorker, "start", spy)
+    return started
+
+
+def test_grid_sweep_runs_every_point_in_one_warm_worker_per_job(tmp_path, started_workers):
     g = mlp()
-    trials = nb.sweep(g, params=["fc1.out_features=8,16", "lr=0.01"], strategy="grid",
+    trials = nb.sweep(g, params=["fc1.out_features=8,16,24", "lr=0.01"], strategy="grid",
                       objectives=["val_accuracy:max", "params:min"], jobs=2,
                       store=tmp_path, name="grid")
-    assert [t.state for t in trials] == ["complete", "complete"]
-    assert sorted(t.params["fc1.out_features"] for t in trials) == [8, 16]
+    assert [t.state for t in trials] == ["complete"] * 3
+    assert sorted(t.params["fc1.out_features"] for t in trials) == [8, 16, 24]
     by_width = {t.params["fc1.out_features"]: t for t in trials}
     assert by_width[8].values["params"] == 64 * 8 + 8 + 8 * 10 + 10
     assert by_width[16].values["params"] == 64 * 16 + 16 + 16 * 10 + 10
     assert all(0.0 <= t.values["val_accuracy"] <= 1.0 for t in trials)
     for t in trials:
         assert (tmp_path / "sweeps" / "grid" / f"trial-{t.number:04d}" / "summary.json").exists()
-    # the same name again: nothing is missing, nothing runs
-    again = nb.sweep(g, params=["fc1.out_features=8,16", "lr=0.01"], strategy="grid",
+    # two jobs, two processes for three trials (one ran two in turn), all ended with the sweep
+    assert len(started_workers) == 2
+    assert sorted(w.submitted for w in started_workers) == [1, 2]
+    assert not any(w.process.is_alive() for w in started_workers)
+    # the same name again: nothing is missing, nothing runs (and no worker starts)
+    again = nb.sweep(g, params=["fc1.out_features=8,16,24", "lr=0.01"], strategy="grid",
                      objectives=["val_accuracy:max", "params:min"], store=tmp_path,
                      name="grid")
     assert [(t.number, t.values) for t in again] == [(t.number, t.values) for t in trials]
+    assert len(started_workers) == 2
     with pytest.raises(SweepError, match="already exists with other settings"):
         nb.sweep(g, params=["lr=0.1,0.2"], strategy="grid", store=tmp_path, name="grid")
 
 
-def test_tpe_sweep_runs_the_number_of_trials(tmp_path):
+def test_tpe_sweep_runs_the_number_of_trials(tmp_path, started_workers):
     g = mlp()
     trials = nb.sweep(g, params=["lr=1e-3..1e-1:log", "drop1.p=0.0,0.2"], trials=3,
-                      strategy="tpe", objectives=["val_accuracy"], jobs=2, store=tmp_path,
+                      strategy="tpe", objectives=["val_accuracy"], store=tmp_path,
                       name="tpe")
     assert len(trials) == 3
     assert all(t.state in ("complete", "pruned") for t in trials)
     assert all(1e-3 <= t.params["lr"] <= 1e-1 for t in trials)
+    assert [w.submitted for w in started_workers] == [3]  # one job: one process, in turn
 
 
-def _finished_trials(db) -> int:
+def _finished_trials(db) -> list[int]:
+    """The numbers of the study's complete trials."""
     if not db.exists():
-        return 0
+        return []
     try:
         with sqlite3.connect(db, timeout=5) as con:
-            return con.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'"
-                               ).fetchone()[0]
+            return [n for (n,) in con.execute("SELECT number FROM trials WHERE state = "
+                                              "'COMPLETE' ORDER BY number")]
     except sqlite3.OperationalError:  # the tables are not made yet
-        return 0
+        return []
 
 
 def test_a_killed_sweep_resumes(tmp_path, capsys):
     graph_file = tmp_path / "mlp.json"
     mlp(graph_file)
-    args = [str(graph_file), "--param", "fc1.out_features=4,8", "--strategy", "grid",
+    args = [str(graph_file), "--param", "fc1.out_features=4,8,12", "--strategy", "grid",
             "--objective", "val_accuracy:max", "--name", "k"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-m", "netbuilder", "sweep", *args],
@@ -220,20 +244,24 @@ def test_a_killed_sweep_resumes(tmp_path, capsys):
     db = tmp_path / "mlp.runs" / "sweeps" / "k" / "study.db"
     deadline = time.monotonic() + 240
     try:
-        while _finished_trials(db) < 1:
+        while not _finished_trials(db):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "no trial finished within 240 s"
-            time.sleep(0.2)  # bounded wait on another process's file: there is no signal
+            time.sleep(0.05)  # bounded wait on another process's file: there is no signal
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its training workers
+        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its training worker
         proc.wait(10)
         proc.stderr.close()
     done_before = _finished_trials(db)
-    assert done_before == 1  # killed within a poll of the first trial's end, long before the next
+    # killed within a poll of the first trial's end: the warm worker's next trials were
+    # still to finish
+    assert 1 <= len(done_before) < 3
     assert main(["sweep", str(graph_file), "--resume", "--name", "k", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert _finished_trials(db) == 2
-    assert "2 complete" in out
+    done = _finished_trials(db)
+    # the finished trials were kept, not trained again; only the missing points ran
+    assert len(done) == 3 and set(done_before) < set(done)
+    assert "3 complete" in out
     assert "best trial (val_accuracy:max):" in out
 
 
@@ -306,25 +334,41 @@ class _PruneAtOnce:
         return True
 
 
-def test_a_pruned_trial_stops_its_training(tmp_path):
+def test_a_pruned_trial_stops_its_training_and_leaves_the_worker_for_the_next(tmp_path):
     import json
 
     import optuna
 
     from netbuilder.train.sweep import SweepDefinition
     from netbuilder.train.sweep.study import _Trial
+    from netbuilder.train.worker import WorkerKeeper
 
     g = mlp()
     config = TrainingConfig.from_graph(g).replace(epochs=20)
     definition = SweepDefinition(parse_params(["lr=0.01"]), [parse_objective("val_accuracy")],
                                  "tpe", 4)
     trial = _PruneAtOnce()
-    with pytest.raises(optuna.TrialPruned, match="pruned after epoch 1"):
-        _Trial(g, config, definition, tmp_path, None)(trial)
-    assert [step for _, step in trial.reports] == [1]
-    assert 0.0 <= trial.reports[0][0] <= 1.0
-    summary = json.loads((tmp_path / "trial-0000" / "summary.json").read_text())
-    assert summary["status"] == "stopped" and summary["epochs_done"] < 20
+    workers = WorkerKeeper(cores=1)
+    try:
+        with pytest.raises(optuna.TrialPruned, match="pruned after epoch 1"):
+            _Trial(g, config, definition, tmp_path, None)(trial, workers)
+        assert [step for _, step in trial.reports] == [1]
+        assert 0.0 <= trial.reports[0][0] <= 1.0
+        summary = json.loads((tmp_path / "trial-0000" / "summary.json").read_text())
+        assert summary["status"] == "stopped" and summary["epochs_done"] < 20
+        # stopped between steps, not killed: the same process is ready for the next trial
+        worker = workers.worker
+        assert worker.idle() and worker.submitted == 1
+        trial = _PruneAtOnce()
+        trial.number, trial.should_prune = 1, lambda: False
+        values = _Trial(g, config.replace(epochs=1), definition, tmp_path, None)(trial, workers)
+        assert workers.worker is worker and worker.submitted == 2
+        assert 0.0 <= values[0] <= 1.0
+        summary = json.loads((tmp_path / "trial-0001" / "summary.json").read_text())
+        assert (summary["status"], summary["epochs_done"]) == ("finished", 1)
+    finally:
+        workers.close()
+    assert not worker.process.is_alive()
 
 
 def test_sweep_file_toml_and_its_errors(tmp_path):

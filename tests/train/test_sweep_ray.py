@@ -34,7 +34,8 @@ def test_two_trials_run_on_a_local_ray_instance(tmp_path):
     try:
         done = subprocess.run(
             [sys.executable, "-m", "netbuilder", "sweep", str(graph_file), "--param",
-             "fc1.out_features=8,16", "--strategy", "grid", "--ray", "local", "--quiet"],
+             "fc1.out_features=8,16", "--strategy", "grid", "--ray", "local", "--jobs", "1",
+             "--quiet"],
             env=env, capture_output=True, text=True, timeout=RAY_S)
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)

@@ -77,15 +77,25 @@ def _trainable(graph_json: str, config: dict, objectives: list):
 
 
 def run_on_ray(address: str, graph, config, definition: SweepDefinition | None, *,
-               folder: Path, name: str) -> list[TrialRecord]:
-    """Run ``definition`` on the Ray cluster at ``address``; the trials' records."""
+               folder: Path, name: str, jobs: int | None = None) -> list[TrialRecord]:
+    """Run ``definition`` on the Ray cluster at ``address``; the trials' records.
+
+    ``address`` "local" starts a private Ray instance for this sweep, with ``jobs`` CPUs (all
+    when None), so that ``jobs`` trials run at once."""
     ray, tune = _ray()
     if definition is None:
         raise SweepError("--ray runs a sweep from its definition: give --param (a stored local "
                          "sweep is continued without --ray)")
     from ...graph import to_json
 
-    ray.init(address=None if address == "local" else address, ignore_reinit_error=True)
+    if address == "local":
+        import logging
+
+        # NOTE: an instance that lives for one sweep: no dashboard, Ray's own chatter off
+        ray.init(num_cpus=jobs, include_dashboard=False, logging_level=logging.WARNING,
+                 ignore_reinit_error=True)
+    else:
+        ray.init(address=address, ignore_reinit_error=True)
     objectives = definition.objectives
     metric = objectives[0].name if len(objectives) == 1 else None
     mode = objectives[0].direction if metric else None
@@ -105,7 +115,9 @@ def run_on_ray(address: str, graph, config, definition: SweepDefinition | None, 
         param_space=_space(tune, definition.params, grid),
         tune_config=tune.TuneConfig(metric=metric, mode=mode, search_alg=search,
                                     scheduler=scheduler,
-                                    num_samples=1 if grid else definition.trials),
+                                    num_samples=1 if grid else definition.trials,
+                                    # a worker that has imported torch trains the next trial
+                                    reuse_actors=True),
         run_config=tune.RunConfig(name=name, storage_path=str(Path(folder).resolve())))
     results = tuner.fit()
     out = []

@@ -1,5 +1,7 @@
-"""Running a sweep: an Optuna study in SQLite inside the graph's run store, trials in worker
-processes (the same ``Runner`` the editor trains with), resumable after a crash.
+"""Running a sweep: an Optuna study in SQLite inside the graph's run store, trials in warm
+worker processes (the same ``Runner`` and ``WarmWorker`` the editor trains with: each parallel
+job keeps one, which has imported torch and holds the data set, and runs its trials there one
+after another), resumable after a crash.
 
 Layout: ``<graph stem>.runs/sweeps/<name>/study.db`` and one run folder per trial beside it
 (``trial-0003/``, the files of a normal run). A sweep whose name exists continues: finished
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from ..config import TrainingConfig
 from ..run_store import graph_store  # noqa: F401 (the sweeps' store is the runs')
+from ..worker import WorkerKeeper, available_cores
 from .objectives import Objective, costs, metric_value, parse_objectives
 from .space import Dimension, SweepError, apply, check_space, grid_points, parse_params
 
@@ -199,7 +202,7 @@ def epoch_metric(event, name: str) -> float | None:
 
 
 class _Trial:
-    """The objective Optuna calls (in one thread per job): edit, train in a worker, report."""
+    """The objective each job's thread calls: edit, train in the job's warm worker, report."""
 
     def __init__(self, graph, config: TrainingConfig, definition: SweepDefinition,
                  folder: Path, on_event: Callable | None, stop: threading.Event | None = None):
@@ -207,21 +210,28 @@ class _Trial:
         self.folder, self.on_event = folder, on_event
         self.stop = stop
 
-    def __call__(self, trial):
+    @property
+    def trains(self) -> bool:
+        """Some objective is a metric of the trained network (not only costs)."""
+        return any(not o.is_cost for o in self.definition.objectives)
+
+    def __call__(self, trial, workers):
+        """Run ``trial``, training (when an objective needs it) in the worker that
+        ``workers`` (a ``WorkerKeeper``) holds or makes."""
         values = {d.name: d.suggest(trial) for d in self.definition.params}
         try:
             graph, config = apply(self.graph, self.config, values)
         except SweepError as exc:
             raise _TrialFailed(str(exc)) from None
         results = costs(graph, self.definition.objectives)
-        if any(not o.is_cost for o in self.definition.objectives):
-            summary = self._train(trial, graph, config)
+        if self.trains:
+            summary = self._train(trial, graph, config, workers)
             for o in self.definition.objectives:
                 if not o.is_cost:
                     results[o.name] = metric_value(summary, o)
         return tuple(results[o.name] for o in self.definition.objectives)
 
-    def _train(self, trial, graph, config: TrainingConfig) -> dict:
+    def _train(self, trial, graph, config: TrainingConfig, workers) -> dict:
         from ...graph import to_json
         from ..events import Failed, Finished
         from ..runner import Runner
@@ -231,8 +241,11 @@ class _Trial:
         trial.set_user_attr("run_dir", str(run_dir))
         single = self.definition.objectives[0].name if len(self.definition.objectives) == 1 \
             else None
+        # NOTE: a pruned or stopped trial ends its run cooperatively and leaves the worker
+        # idle for the next trial; one that had to be killed (or crashed) is replaced.
         runner = Runner(to_json(graph), config, out_dir=run_dir,
-                        weights=graph.weights.source() if graph.weights is not None else None)
+                        weights=graph.weights.source() if graph.weights is not None else None,
+                        worker=workers.for_run())
         runner.start()
         try:
             while True:
@@ -256,6 +269,7 @@ class _Trial:
                     raise _TrialFailed(STOPPED)
         finally:
             runner.close()
+            workers.run_ended(runner)
 
 
 _ENV_LOCK = threading.Lock()
@@ -270,7 +284,8 @@ def run_sweep(graph, config: TrainingConfig | None, definition: SweepDefinition 
     """Run (or continue) sweep ``name`` in ``folder``; return every trial's record.
 
     ``definition`` None continues the stored sweep as it was defined. Each of the ``jobs``
-    parallel trials trains in its own process with ``cores // jobs`` torch threads. Setting
+    parallel jobs keeps one warm worker process, sized for ``cores // jobs`` cores, and trains
+    its trials there one after another; all are closed at the end. Setting
     ``stop`` ends the running trials (recorded failed, run again on resume) and starts no more.
     ``on_open`` is called once the study exists (others may read it from then on).
     """
@@ -286,17 +301,17 @@ def run_sweep(graph, config: TrainingConfig | None, definition: SweepDefinition 
         study.sampler = _sampler(definition)
         study.pruner = _pruner(definition)
         objective = _Trial(graph, config, definition, Path(folder), on_event, stop)
-        with _ENV_LOCK, _threads_per_trial(jobs):
-            _optimize(study, objective, todo, jobs, stop,
+        with _ENV_LOCK, _threads_per_trial(min(jobs, todo)) as share:
+            _optimize(study, objective, todo, jobs, share.cores, stop,
                       None if on_trial is None else lambda n: on_trial(
                           next(r for r in records(study, definition) if r.number == n)))
     return records(study, definition)
 
 
-def _optimize(study, objective, todo: int, jobs: int, stop: threading.Event | None,
-              finished: Callable | None) -> None:
-    """Run ``todo`` trials, ``jobs`` at a time, each in its own thread (whose trial trains in
-    its own process).
+def _optimize(study, objective, todo: int, jobs: int, cores: int,
+              stop: threading.Event | None, finished: Callable | None) -> None:
+    """Run ``todo`` trials, ``jobs`` at a time: one thread per job, whose trials train one
+    after another in its warm worker (sized for ``cores`` cores).
 
     NOTE: the study is asked and told under one lock: Optuna's own ``n_jobs`` loop hands the
     same enqueued trial to two threads on SQLite storage.
@@ -307,6 +322,17 @@ def _optimize(study, objective, todo: int, jobs: int, stop: threading.Event | No
     errors: list[BaseException] = []
 
     def work() -> None:
+        workers = WorkerKeeper(cores)
+        if objective.trains:
+            # NOTE: started now, its torch import overlaps the study's first ask and the
+            # trial's cost analysis in this process
+            workers.warm_up()
+        try:
+            run_trials(workers)
+        finally:
+            workers.close()
+
+    def run_trials(workers) -> None:
         while True:
             with lock:
                 if left[0] <= 0 or errors or (stop is not None and stop.is_set()):
@@ -314,7 +340,7 @@ def _optimize(study, objective, todo: int, jobs: int, stop: threading.Event | No
                 left[0] -= 1
                 trial = study.ask()
             try:
-                values = objective(trial)
+                values = objective(trial, workers)
                 outcome = {"values": values}
             except optuna.TrialPruned:
                 outcome = {"state": optuna.trial.TrialState.PRUNED}
@@ -352,16 +378,17 @@ def _check_definition(graph, config: TrainingConfig, d: SweepDefinition) -> None
 
 
 class _threads_per_trial:
-    """Worker processes inherit the environment: each gets its share of the cores."""
+    """Each job's share of the cores (``cores``): its worker sizes torch's threads for it,
+    and inherits it in the environment (for the OpenMP and BLAS pools outside torch)."""
 
     def __init__(self, jobs: int):
-        self.share = str(max(1, (os.cpu_count() or 1) // max(1, jobs)))
+        self.cores = max(1, available_cores() // max(1, jobs))
         self.saved: dict = {}
 
     def __enter__(self):
         for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             self.saved[key] = os.environ.get(key)
-            os.environ[key] = self.share
+            os.environ[key] = str(self.cores)
         return self
 
     def __exit__(self, *exc):
