@@ -1,16 +1,16 @@
 """One traced module → one netbuilder graph (the importer's core; blocks recurse through it).
 
-Every fx node gets a ``Value`` saying what it is in graph terms: a tensor on a node's port, a
-recurrent layer's tuple or part of it, a block's tuple, a shape helper (``x.size(0)``), or
-"bad" (an unsupported operation, already reported, so nothing downstream reports it again).
+Every fx node gets a ``Value`` (``fx_values``) saying what it is in graph terms: a tensor on a
+node's port, a recurrent layer's tuple or part of it, a block's tuple, a shape helper
+(``x.size(0)``), or "bad" (an unsupported operation, already reported, so nothing downstream
+reports it again). This module walks the traced graph and emits a node per call; indexing and
+noise are ``fx_indexing``'s.
 """
 from __future__ import annotations
 
 import builtins
 import math
 import operator
-from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import fx, nn
@@ -20,36 +20,14 @@ from ..graph import Graph
 from ..layers import get_spec
 from . import fx_batch, fx_calls, fx_map, fx_tensors
 from . import fx_placeholders as placeholders
-from .fx_names import (
-    assigned_name,
-    block_type,
-    describe,
-    index_text,
-    is_block,
-    is_step,
-    live_nodes,
-    module_name,
-)
-from .naming import sanitize
+from .fx_indexing import Indexing
+from .fx_names import assigned_name, block_type, describe, is_block, live_nodes, module_name
+from .fx_values import BAD, HELPER, Value, Wiring
+
+__all__ = ["BAD", "HELPER", "Builder", "Value"]
 
 
-@dataclass
-class Value:
-    """What an fx node produced, in graph terms."""
-
-    # tensor | rnn | rnn_seq | rnn_hidden | rnn_hn | rnn_part | mha | tuple | noise | helper | bad
-    kind: str
-    node: str | None = None
-    port: str | None = None
-    ports: list[str] = field(default_factory=list)
-    info: dict = field(default_factory=dict)
-
-
-BAD = Value("bad")
-HELPER = Value("helper")
-
-
-class Builder:
+class Builder(Wiring, Indexing):
     """Builds ``graph`` from ``module`` traced as ``traced``; ``rec`` holds the values of one
     real run of it."""
 
@@ -64,94 +42,6 @@ class Builder:
         self.blocks: dict[str, str] = {}  # module target -> block node (a second call: "real")
         self.owners: dict[str, str] = {}  # layer module target -> its first node (shared after)
         self._next = 1
-
-    # --- small helpers ---------------------------------------------------------------------
-
-    def new_id(self) -> str:
-        nid = f"n{self._next}"
-        self._next += 1
-        return nid
-
-    def name_for(self, wanted: str) -> str:
-        base = wanted if wanted.isascii() and wanted.isdigit() else sanitize(wanted)
-        taken = {n.name for n in self.g.nodes()}
-        name, i = base, 1
-        while name in taken:
-            name, i = f"{base}_{i}", i + 1
-        return name
-
-    def add(self, type_: str, name: str, params: dict, fxn: fx.Node, **kw) -> str | None:
-        try:
-            return self.g.add(type_, self.name_for(name), id=self.new_id(), **kw, **params)
-        except NetbuilderError as exc:
-            self.s.problem(f"{type_} '{name}': {exc}", fxn)
-            return None
-
-    def tensor(self, arg: Any, fxn: fx.Node) -> tuple[str, str] | None:
-        """``(node, port)`` of a tensor argument; None (reported) when it is not one."""
-        v = self.values.get(arg) if isinstance(arg, fx.Node) else None
-        if v is None:
-            what = describe(fxn, self.module)
-            self.s.problem(f"{what} with the constant {arg!r} as an input", fxn)
-            return None
-        if v.kind == "rnn_seq":
-            self.rnn_usage.setdefault(v.node, {}).setdefault("sequence", fxn)
-            return (v.node, "out")
-        if v.kind == "tensor":
-            return (v.node, v.port)
-        if v.kind == "rnn_part":
-            self.s.problem("a part of a bidirectional recurrent output: only both directions' "
-                           "final states, concatenated, have a layer (output 'last')", fxn)
-        elif v.kind == "noise":
-            self.s.problem("torch.rand other than as uniform noise in [-1, 1] "
-                           "(torch.rand(...) * 2 - 1)", fxn)
-        elif v.kind != "bad":
-            self.s.problem(f"{describe(fxn, self.module)} on a value that is not a tensor", fxn)
-        return None
-
-    def tuple_part(self, arg: fx.Node, index: int, fxn: fx.Node) -> tuple[str, str] | None:
-        """``(node, port)`` of part ``index`` of the tuple ``arg`` (a block's outputs)."""
-        v = self.values.get(arg, BAD)
-        if v.kind == "tuple" and -len(v.ports) <= index < len(v.ports):
-            return (v.node, v.ports[index])
-        if v.kind != "bad":
-            self.s.problem(f"{describe(fxn, self.module)} on a tuple no node returns as its "
-                           f"outputs", fxn)
-        return None
-
-    def connect_all(self, nid: str, fxn: fx.Node, inputs: list, ports: list | None = None
-                    ) -> bool:
-        srcs = [self.tensor(a, fxn) for a in inputs]
-        if any(s is None for s in srcs):
-            return False
-        seen = set()
-        for i, (src, port) in enumerate(srcs):
-            dst_port = ports[i] if ports else None
-            if (src, port, dst_port) in seen:
-                self.s.problem(f"{describe(fxn, self.module)} uses the same tensor twice "
-                               f"(x + x): compute it once with a layer instead", fxn)
-                return False
-            seen.add((src, port, dst_port))
-            self.g.connect(src, nid, port, dst_port)
-        return True
-
-    def layer(self, fxn: fx.Node, type_: str, params: dict, inputs: list, name: str | None = None,
-              ports: list | None = None) -> Value:
-        if any(self.values.get(a) is BAD for a in inputs if isinstance(a, fx.Node)):
-            return BAD
-        rule = get_spec(type_).rank
-        x = self.rec.values.get(inputs[0]) if inputs and isinstance(inputs[0], fx.Node) else None
-        if rule is not None and rule.unless and isinstance(x, torch.Tensor) and \
-                x.dim() - 1 not in rule.ranks:  # torch's layer takes this rank: say so
-            params = {**params, rule.unless: True}
-        nid = self.add(type_, name or assigned_name(fxn) or fxn.name, params, fxn)
-        if nid is None or not self.connect_all(nid, fxn, inputs, ports):
-            return BAD
-        outputs = get_spec(type_).outputs
-        value = self.rec.values.get(fxn)
-        if len(outputs) > 1 and isinstance(value, (tuple, list)):  # chunk, split: one per part
-            return Value("tuple", nid, ports=[o.name for o in outputs[:len(value)]])
-        return Value("tensor", nid, outputs[0].name)
 
     # --- the walk --------------------------------------------------------------------------
 
@@ -477,126 +367,3 @@ class Builder:
                 return self.layer(n, "Flatten", {"start_dim": k} if k != 1 else {}, [src],
                                   name or "flatten")
         return self.layer(n, "Reshape", {"shape": b[1:]}, [src], name or "reshape")
-
-    # --- noise (a generator's latent input) ----------------------------------------------
-
-    def noise(self, n: fx.Node, kind: str) -> Value:
-        value = self.rec.values.get(n)
-        size = tuple(value.shape) if isinstance(value, torch.Tensor) else ()
-        batch = next((v.shape[0] for v in self.rec.values.values()
-                      if isinstance(v, torch.Tensor) and v.dim()), None)
-        first = n.args[0] if n.args else None
-        first = first[0] if isinstance(first, (tuple, list)) and first else first
-        from_data = isinstance(first, fx.Node) and self.values.get(first, BAD).kind == "helper"
-        if not from_data or len(size) not in (2, 4) or size[0] != batch or \
-                (len(size) == 4 and size[2:] != (1, 1)):
-            self.s.problem(f"{describe(n, self.module)} other than noise of shape (batch, "
-                           f"latent) or (batch, latent, 1, 1) with the batch size of the data", n)
-            return BAD
-        params = {"latent_size": size[1], "spatial": len(size) == 4}
-        if kind == "rand":
-            return Value("noise", info={**params, "step": 0, "fx": n})
-        return self.noise_node(n, {**params, "distribution": "normal"})
-
-    def uniform(self, n: fx.Node) -> Value:
-        """``torch.rand(...) * 2 - 1``: uniform noise in [-1, 1], netbuilder's other kind."""
-        v = self.values[n.args[0]]
-        step = v.info["step"]
-        want = (operator.mul, 2) if step == 0 else (operator.sub, 1)
-        if (n.target, n.args[1]) != want:
-            self.s.problem("torch.rand other than as uniform noise in [-1, 1] "
-                           "(torch.rand(...) * 2 - 1)", n)
-            return BAD
-        if step == 0:
-            return Value("noise", info={**v.info, "step": 1})
-        params = {k: v.info[k] for k in ("latent_size", "spatial")}
-        return self.noise_node(v.info["fx"], {**params, "distribution": "uniform"})
-
-    def noise_node(self, n: fx.Node, params: dict) -> Value:
-        name = self.noise_names.pop(0) if self.noise_names else "noise"
-        nid = self.add("Noise", name, params, n)
-        return Value("tensor", nid, "out") if nid else BAD
-
-    # --- indexing: recurrent outputs, attention, block tuples ------------------------------
-
-    def getitem(self, n: fx.Node) -> Value:
-        base, index = n.args
-        v = self.values.get(base, BAD)
-        if v.kind == "helper" and "of" in v.info and index == 0:
-            return Value("helper", info={"batch_of": v.info["of"]})
-        if v.kind in ("bad", "helper"):
-            return HELPER if v.kind == "helper" else v
-        if v.kind in ("fn_tuple", "mod_tuple"):  # a placeholder's tuple: take the element
-            take = placeholders.function_item if v.kind == "fn_tuple" else \
-                placeholders.module_item
-            return take(self, v, n, index)
-        if v.kind == "rnn" and index in (0, 1):
-            return Value("rnn_seq" if index == 0 else "rnn_hidden", v.node)
-        if v.kind == "rnn_hidden":
-            if self.g.node(v.node).spec.torch_call == "recurrent_with_cell":
-                return Value("rnn_hn", v.node) if index == 0 else self.rnn_state(n, "c_n")
-            return self.final_state(n, v, index)
-        if v.kind == "rnn_hn":
-            return self.final_state(n, v, index)
-        if v.kind == "rnn_seq":
-            node = self.g.node(v.node)
-            if is_step(index, -1) and not node.params["bidirectional"]:
-                self.rnn_usage.setdefault(v.node, {}).setdefault("last", n)
-                return Value("tensor", v.node, "out")
-            h = node.params["hidden_size"]
-            if node.params["bidirectional"] and is_step(index, -1, slice(None, h)):
-                return Value("rnn_part", v.node, "forward")
-            if node.params["bidirectional"] and is_step(index, 0, slice(h, None)):
-                return Value("rnn_part", v.node, "backward")
-        if v.kind == "mha" and index in (0, 1):
-            if index == 0:
-                return Value("tensor", v.node, "out")
-            self.s.problem("the attention weights of MultiheadAttention (netbuilder's layer "
-                           "returns only its output)", n)
-            return BAD
-        if v.kind == "tuple" and isinstance(index, int) and -len(v.ports) <= index < len(v.ports):
-            return Value("tensor", v.node, v.ports[index])
-        if v.kind == "tensor" and "getitem" in fx_map.LAYER_KINDS:  # x[:, 0]: an Index node
-            return self.function(n, "getitem", n.args, n.kwargs)
-        if v.kind == "tensor":
-            return self.unsupported(n, f"indexing [{index_text(index)}] has no node type here")
-        self.s.problem(f"indexing [{index_text(index)}] (slicing tensors has no layer)", n)
-        return BAD
-
-    def final_state(self, n: fx.Node, v: Value, index) -> Value:
-        """``h_n[-1]``: the last layer's final state, which is the output's last step."""
-        node = self.g.node(v.node)
-        layers = node.params["num_layers"]
-        if not node.params["bidirectional"] and index in (-1, layers - 1):
-            self.rnn_usage.setdefault(v.node, {}).setdefault("last", n)
-            return Value("tensor", v.node, "out")
-        if node.params["bidirectional"] and index in (-2, 2 * layers - 2):
-            return Value("rnn_part", v.node, "forward")
-        if node.params["bidirectional"] and index in (-1, 2 * layers - 1):
-            return Value("rnn_part", v.node, "backward")
-        return self.rnn_state(n, "h_n")
-
-    def bidirectional_last(self, n: fx.Node, tensors: list, dim) -> Value | None:
-        """``torch.cat([h_n[-2], h_n[-1]], 1)``: both directions' final states (output last)."""
-        parts = [self.values.get(t) for t in tensors]
-        if len(parts) != 2 or dim not in (1, -1) or any(p is None or p.kind != "rnn_part"
-                                                        for p in parts):
-            return None
-        if parts[0].node != parts[1].node or [p.port for p in parts] != ["forward", "backward"]:
-            return None
-        self.rnn_usage.setdefault(parts[0].node, {}).setdefault("last", n)
-        return Value("tensor", parts[0].node, "out")
-
-    def rnn_state(self, n: fx.Node, what: str) -> Value:
-        self.s.problem(f"the {what} state of a recurrent layer (netbuilder's layers return the "
-                       f"output sequence or its last step)", n)
-        return BAD
-
-    def finish_recurrent(self) -> None:
-        for nid, usage in self.rnn_usage.items():
-            if len(usage) == 2:
-                self.s.problem(f"{self.g.node(nid).label}'s whole sequence and its last step "
-                               f"are both used: a recurrent layer returns one of them",
-                               usage["last"])
-            elif "last" in usage:
-                self.g.set_param(nid, "output", "last")
