@@ -176,7 +176,8 @@ def _sharing_errors(graph: Graph, infos: dict) -> list[Diagnostic]:
         mine, theirs = infos.get(node.id), infos.get(node.shares)
         if owner is None or mine is None or theirs is None or mine.error or theirs.error:
             continue
-        if _init_source(node, mine) != _init_source(owner, theirs):
+        if (mine.in_shapes != theirs.in_shapes if node.inner is not None else
+                _init_source(node, mine) != _init_source(owner, theirs)):
             shapes = ", ".join(fmt_shape(s) for s in mine.in_shapes)
             out.append(Diagnostic("error", node.id, (
                 f"{node.label} shares the module of {owner.label} but receives {shapes} where "
@@ -247,7 +248,10 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
     if any(s is None for s in info.in_shapes):
         return info  # an upstream problem; reported there, not repeated here
     if node.inner is not None:
-        return _analyze_block(graph, node, ins, info)
+        info = _analyze_block(graph, node, ins, info)
+        if node.shares is not None:  # the owner's instance: its parameters count there, once
+            info.params = info.trainable = 0
+        return info
     if node.spec.code_target is not None:
         from .code_nodes import analyze_code_node
 

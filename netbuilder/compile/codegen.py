@@ -189,7 +189,8 @@ def _assemble(cls: str, doc: str, parts: _Parts, init_text: str | None = None,
 def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: dict,
                 unit: _Unit, init: list[str], body: list[str]) -> None:
     """A block node: its class (or an nn.Sequential) called on its inner ports, and called
-    again (same weights) on each shared port its spec declares (a Discriminator's "real")."""
+    again (same weights) on each shared port its spec declares (a Discriminator's "real");
+    a block sharing another calls the other's instance."""
     node = graph.node(nid)
     shared_in = [p.name for p in node.spec.inputs]
     edges = graph.in_edges(nid)
@@ -198,7 +199,10 @@ def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: 
     ports = all_ports[:len(all_ports) - len(node.spec.outputs)]
     outs = [attr] if len(ports) == 1 else [
         names.create((nid, p), f"{attr}_{node.inner.node(p).name}") for p in ports]
-    init.append(f"self.{attr} = {_block_expr(unit, node, info)}")
+    if node.shares in graph:  # a shared block: the owner's instance, called again
+        attr = names.create(node.shares, graph.node(node.shares).name)
+    else:
+        init.append(f"self.{attr} = {_block_expr(unit, node, info)}")
     body.append(f"{', '.join(outs)} = self.{attr}({', '.join(in_vars)})")
     for p, v in zip(ports, outs):
         var[(nid, p)] = v

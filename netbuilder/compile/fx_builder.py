@@ -17,7 +17,6 @@ from torch import fx, nn
 
 from ..errors import NetbuilderError
 from ..graph import Graph
-from ..layers import get_spec
 from . import fx_batch, fx_calls, fx_map, fx_tensors
 from . import fx_placeholders as placeholders
 from .fx_indexing import Indexing
@@ -41,6 +40,7 @@ class Builder(Wiring, Indexing):
         self.rnn_usage: dict[str, dict[str, fx.Node]] = {}
         self.blocks: dict[str, str] = {}  # module target -> block node (a second call: "real")
         self.owners: dict[str, str] = {}  # layer module target -> its first node (shared after)
+        self.called: set[str] = set()  # block module targets called so far
         self._next = 1
 
     # --- the walk --------------------------------------------------------------------------
@@ -66,13 +66,10 @@ class Builder(Wiring, Indexing):
 
     def shared_ok(self, n: fx.Node) -> bool:
         """A layer module called several times becomes nodes that share its module (siamese
-        branches); a block whose spec declares a second input (the Discriminator's "real"
-        port) may score two inputs with the same weights."""
+        branches); so does a block (a siamese tower), or, when its spec declares a second
+        input (the Discriminator's "real" port), it scores two inputs with the same weights."""
         mod = self.module.get_submodule(n.target)
-        if fx_map.module_rule(mod) is not None:
-            return True
-        return is_block(mod) and bool(get_spec(block_type(mod, n.target)).inputs) and sum(
-            1 for m in self.fx.nodes if m.op == "call_module" and m.target == n.target) == 2
+        return fx_map.module_rule(mod) is not None or is_block(mod)
 
     def op_placeholder(self, n: fx.Node) -> Value:
         value = self.rec.values.get(n)
@@ -178,13 +175,29 @@ class Builder(Wiring, Indexing):
                 for a in call.tensors]
         if any(s is None for s in srcs):
             return BAD
-        if n.target in self.blocks:  # the Discriminator's second call: its "real" port
-            bid = self.blocks[n.target]
-            if len(srcs) != 1:
-                self.s.problem(f"Discriminator '{path}' called twice with several inputs", n)
+        owner = self.blocks.get(n.target)
+        if owner is not None and self.g.node(owner).spec.inputs:  # the Discriminator's "real"
+            if len(srcs) != 1 or any(e.dst_port == "real" for e in self.g.in_edges(owner)):
+                self.s.problem(f"{type(mod).__name__} '{path}' called more than twice, or "
+                               f"twice with several inputs", n)
                 return BAD
-            self.g.connect(srcs[0][0], bid, srcs[0][1], "real")
-            return Value("tensor", bid, "real_score")
+            self.g.connect(srcs[0][0], owner, srcs[0][1], "real")
+            return Value("tensor", owner, "real_score")
+        if owner is None and n.target in self.called:  # its first call became no block
+            return placeholders.module_node(self, n, mod, path, "called again, sharing the "
+                                            "weights of a first call that is not a block")
+        self.called.add(n.target)
+        if owner is not None:  # a further call: its own block node, sharing the instance
+            keep = dict(self.s.state_names)  # the original's keys stay the first call's
+            value = self.import_block_node(n, mod, path, call, srcs)
+            self.s.state_names.clear()
+            self.s.state_names.update(keep)
+            if value.node is not None:
+                self.g.share(value.node, owner)
+            return value
+        return self.import_block_node(n, mod, path, call, srcs)
+
+    def import_block_node(self, n: fx.Node, mod: nn.Module, path: str, call, srcs) -> Value:
         name = self.name_for(module_name(n, "Block", bool(self.prefix)))
         bid = self.new_id()
         # One layer plus what it adds (a BatchNorm2d subclass with an activation) is built
@@ -209,7 +222,7 @@ class Builder(Wiring, Indexing):
         except NetbuilderError as exc:
             self.s.problem(f"block '{path}': {exc}", n)
             return BAD
-        self.blocks[n.target] = bid
+        self.blocks.setdefault(n.target, bid)
         for (src, port), dst_port in zip(srcs, inner.inputs()):
             self.g.connect(src, bid, port, dst_port)
         outs = [o for o in inner.outputs() if inner.node(o).is_output]
