@@ -187,8 +187,10 @@ def _sharing_errors(graph: Graph, infos: dict) -> list[Diagnostic]:
 
 
 def _init_source(node: Node, info: NodeInfo) -> str | None:
+    outs = max(1, len(node.spec.outputs_for(node.params)))  # an LSTMCell's (h, c)
     ctx = EmitContext(name="m", params=node.params, in_vars=["x"] * len(info.in_shapes),
-                      in_shapes=info.in_shapes, in_dtypes=info.in_dtypes)
+                      in_shapes=info.in_shapes, in_dtypes=info.in_dtypes,
+                      out_vars=[f"o{i}" for i in range(outs)])
     return node.spec.emit(ctx).init
 def _value_dtypes(node: Node, ins: list[tuple]) -> list:
     """Dtypes of the inputs that carry values: ports that take indices are left out."""

@@ -128,9 +128,10 @@ class Builder(Wiring, Indexing):
         name = (assigned_name(n) if n.target in self.owners else None) or \
             module_name(n, type_, bool(self.prefix))
         value = self.layer(n, type_, params, inputs, name, ports)
-        if value.kind == "tensor" and n.target in self.owners:  # a further call: shared
+        made = value.kind in ("tensor", "tuple")  # a cell's (h, c) is a tuple
+        if made and n.target in self.owners:  # a further call: shared
             self.g.share(value.node, self.owners[n.target])
-        elif value.kind == "tensor":
+        elif made:
             self.owners[n.target] = value.node
             self.s.state_names[path] = [*self.id_path, value.node]
             self.s.checks.append((self.g, value.node, mod, n))
@@ -148,7 +149,11 @@ class Builder(Wiring, Indexing):
         """The tensor arguments of a layer call, refusing extra arguments that change it."""
         args, kwargs = list(n.args), dict(n.kwargs)
         if len(spec.inputs) > 1:  # one tensor per port, in the spec's order (mu, logvar)
-            return args[:len(spec.inputs)], [p.name for p in spec.inputs]
+            flat = [a for arg in args for a in (arg if isinstance(arg, (tuple, list))
+                                                else (arg,))]  # a cell's (h, c)
+            pairs = [(a, p) for a, p in zip(flat, spec.inputs)
+                     if not (p.optional and self.values.get(a, BAD).kind == "zeros")]
+            return [a for a, _ in pairs], [p.name for _, p in pairs]
         if spec.torch_call == "self_attention":
             q, k, v = (args + [kwargs.pop(a, None) for a in ("query", "key", "value")])[:3]
             extra = {**dict(zip(("key_padding_mask", "need_weights", "attn_mask"), args[3:])),
@@ -236,6 +241,12 @@ class Builder(Wiring, Indexing):
             return held(self, n)
         if n.target is operator.getitem:
             return self.getitem(n)
+        if n.target is torch.ops.aten.sym_size.int:  # x.size(0) in a graph from torch.export
+            return Value("helper", info={"batch_of": n.args[0]} if n.args[1] == 0 else {})
+        if n.target in (torch.zeros, torch.ops.aten.zeros.default):
+            zeros = self.zeros(n)
+            if zeros is not None:
+                return zeros
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD  # reported where it went wrong
         if n.target is builtins.getattr:
@@ -273,6 +284,17 @@ class Builder(Wiring, Indexing):
         if kind is None:
             return self.unsupported(n)
         return self.function(n, kind, n.args, n.kwargs)
+
+    def zeros(self, n: fx.Node) -> Value | None:
+        """``torch.zeros(x.size(0), hidden)``: a recurrent cell's initial state, which a cell
+        node's unwired state port stands for; None for other zeros."""
+        sizes = list(n.args[0] if len(n.args) == 1 and isinstance(n.args[0], (tuple, list))
+                     else n.args)
+        first = self.values.get(sizes[0]) if sizes and isinstance(sizes[0], fx.Node) else None
+        if first is None or "batch_of" not in first.info or not all(
+                isinstance(s, int) for s in sizes[1:]):
+            return None
+        return Value("zeros", info={"fx": n})
 
     def unsupported(self, n: fx.Node, why: str = "no node type stands for it") -> Value:
         """An operation with no node type: a Function node calling it by name."""

@@ -30,7 +30,7 @@ from torch import fx, nn
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
 from ..graph.block_merge import merge_identical_blocks
-from . import fx_builder, fx_inline, fx_names, import_report
+from . import fx_builder, fx_inline, fx_names, fx_pytree, import_report
 from .codegen import all_node_attributes
 from .fx_placeholders import Untraceable
 from .fx_record import Recorder, Tracer, same_constants, trace_module
@@ -210,11 +210,16 @@ def _import_exported(session, module, args, name, prefix, id_path, fxn, why, lab
     what = label or f"{type(module).__name__} '{prefix.rstrip('.')}'"
     args = tuple(a for a in args if a is not None)
     try:
+        # Recurrent layers and cells keep their call (``cell(x, (h, c))``), as layers do.
+        keep = tuple(k for k, m in module.named_modules()
+                     if k and isinstance(m, (nn.RNNBase, nn.RNNCellBase)))
         exported = torch.export.export(
             module, args, dynamic_shapes=tuple({0: torch.export.Dim.AUTO}
                                  if isinstance(a, torch.Tensor) else None for a in args),
-            strict=False)
-        traced = torch.export.unflatten(exported).graph
+            strict=False, preserve_module_call_signature=keep)
+        unflat = torch.export.unflatten(exported)
+        traced = unflat.graph
+        fx_pytree.simplify(unflat, traced)
     except Exception as exc:  # noqa: BLE001 (the fallback's own failure joins the reasons)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         session.problem(f"{what}: {why}; torch.export cannot either ({text}). Python control "

@@ -41,7 +41,6 @@ _RECURRENT = ("sequence-first tokens and a view that merges the batch with the s
 IMPORT_XFAIL = {
     "word_lm_gru": _RECURRENT,
     "word_lm_lstm": _RECURRENT,
-    "cell_sequence": "a cell's state tuple passed through a Python loop over the sequence",
 }
 # ONNX: cases whose export differs for a reason of its own.
 ONNX_XFAIL = {"vae": "RandnLike draws its noise inside the ONNX file: the export does not "
