@@ -378,7 +378,9 @@ def _main_block(graph: Graph, cls: str, args: list[str], n_outputs: int,
         p = dict(graph.node(nid).params)
         if not graph.node(nid).is_input:  # a drawn source (Noise) without a companion
             p = {"shape": analysis.shape(nid), "dtype": "float32"}
-        shape = ", ".join(str(int(d)) for d in (2, *p["shape"]))
+        axis = int(p.get("batch_dim", 0))  # where the Input's batch lies (tokens (T, N))
+        dims = (*p["shape"][:axis], 2, *p["shape"][axis:])
+        shape = ", ".join(str(int(d)) for d in dims)
         if p["dtype"] == "int64":
             lines.append(f"    {arg} = torch.randint(0, 2, ({shape}))")
         else:

@@ -24,6 +24,7 @@ import torch
 from ..errors import CompileError
 from ..graph import Graph
 from ..graph.fileformat import atomic_replace
+from . import batch_axis
 from .analysis import analyze
 from .codegen import node_attributes
 from .preprocess import with_preprocessing
@@ -83,13 +84,25 @@ def model_arguments(graph: Graph, batch: int, seed: int = 0) -> tuple[list[str],
     names, values = [], []
     for name in _forward_parameters(graph):
         nid = by_attr[name]
-        shape = analysis.shape(nid)
+        shape = batch_axis.place(tuple(analysis.shape(nid)), _batch_dim(graph, nid), batch)
         if graph.node(nid).is_input and graph.node(nid).params["dtype"] == "int64":
-            values.append(torch.randint(0, 2, (batch, *shape), generator=gen))
+            values.append(torch.randint(0, 2, shape, generator=gen))
         else:
-            values.append(torch.randn(batch, *shape, generator=gen))
+            values.append(torch.randn(*shape, generator=gen))
         names.append(name)
     return names, values
+
+
+def argument_axes(graph: Graph) -> list[int]:
+    """Where the batch lies in each of ``forward``'s arguments (an Input's ``batch_dim``)."""
+    by_attr = {a: nid for nid, a in node_attributes(graph, analyze(graph)).items()}
+    return [_batch_dim(graph, by_attr[name]) for name in _forward_parameters(graph)]
+
+
+def _batch_dim(graph: Graph, nid: str) -> int:
+    """Where an argument's batch lies: an Input's ``batch_dim``, else first."""
+    node = graph.node(nid)
+    return int(node.params.get("batch_dim", 0)) if node.is_input else 0
 
 
 def _forward_parameters(graph: Graph) -> list[str]:
@@ -163,6 +176,8 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
     path = Path(path)
     ex = _exportable(graph, weights, preprocessing)
     in_names, args = ex.names, ex.arguments(batch=2)
+    # a run's preprocessing takes raw samples, batch first
+    axes = argument_axes(graph) if preprocessing is None else [0] * len(args)
     out_names = _output_names(graph)
     method: list[str] = []
 
@@ -173,16 +188,17 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
         try:
             torch.onnx.export(ex.module, tuple(args), str(tmp), input_names=in_names,
                               output_names=out_names, opset_version=opset, dynamo=True,
-                              dynamic_shapes=tuple({0: batch} for _ in args), verbose=False)
+                              dynamic_shapes=tuple({a: batch} for a in axes), verbose=False)
             method.append("dynamo")
             return
         except Exception as exc:  # noqa: BLE001 (a graph torch.export cannot capture)
             reason = _first_line(exc.__cause__ or exc)
         warnings.warn(f"'{graph.name}': the ONNX exporter (torch.export) failed ({reason}); "
                       f"falling back to the legacy TorchScript-based exporter", stacklevel=3)
-        axes = {n: {0: "batch"} for n in in_names + out_names}
+        named = {**{n: {0: "batch"} for n in out_names},
+                 **{n: {a: "batch"} for n, a in zip(in_names, axes)}}
         torch.onnx.export(ex.module, tuple(args), str(tmp), input_names=in_names,
-                          output_names=out_names, dynamic_axes=axes, opset_version=opset,
+                          output_names=out_names, dynamic_axes=named, opset_version=opset,
                           dynamo=False, do_constant_folding=True)
         method.append("legacy")
 

@@ -13,7 +13,10 @@ layer("Input", "Input/Output", "Where data enters the network; shape excludes th
       (P("shape", "shape", (1, 28, 28),
          "Sample shape without the batch dimension, e.g. (1, 28, 28)"),
        P("dtype", "choice", "float32", "Data type: float32 for signals, int64 for token ids",
-         choices=("float32", "int64"))),
+         choices=("float32", "int64")),
+       P("batch_dim", "int", 0, "Where the batch lies in the tensor: 0 (batch first), or 1 for "
+         "sequence-first tokens (T, N) and recurrent states (layers, N, hidden)", min=0,
+         max=8)),
       inputs=(), forward=lambda ctx: [], aliases=("data", "placeholder", "source"), short="input",
       source=True, boundary="input", subtitle=sub.input_shape, no_macs=True, probe="never")
 

@@ -1,0 +1,88 @@
+"""An Input may declare where its batch lies (``batch_dim``: sequence-first tokens (T, N)):
+analysis finds shapes without it and keeps its axis along the wires, the generated example and
+ONNX export put the batch there, and what loses it is an error naming the node."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import netbuilder as nb
+from netbuilder.compile.onnx_export import argument_axes, export_onnx, model_arguments
+
+
+def _sequence_first(head: str = "Linear", **params) -> tuple[nb.Graph, dict]:
+    g = nb.Graph("lm")
+    ids = {"tokens": g.add("Input", "tokens", shape=(5,), dtype="int64", batch_dim=1)}
+    ids["emb"] = g.add("Embedding", "emb", num_embeddings=50, embedding_dim=16)
+    ids["head"] = g.add(head, "head", **params)
+    ids["out"] = g.add("Output", "out")
+    g.connect(ids["tokens"], ids["emb"])
+    g.connect(ids["emb"], ids["head"])
+    g.connect(ids["head"], ids["out"])
+    return g, ids
+
+
+def test_shapes_exclude_the_batch_where_the_input_puts_it_and_the_axis_follows_the_wires():
+    g, ids = _sequence_first(out_features=50)
+    analysis = g.analyze()
+    assert analysis.ok
+    got = {k: (analysis.nodes[v].out_shapes[0], analysis.nodes[v].out_axes[0])
+           for k, v in ids.items()}
+    assert got == {"tokens": ((5,), 1), "emb": ((5, 16), 1), "head": ((5, 50), 1),
+                   "out": ((5, 50), 1)}
+    assert analysis.total_params == 50 * 16 + 16 * 50 + 50
+    model = g.build().eval()
+    tokens = torch.randint(0, 50, (5, 3))  # (time, batch)
+    assert tuple(model(tokens).shape) == (5, 3, 50)
+
+
+def test_the_generated_example_and_the_export_arguments_take_the_batch_at_its_axis():
+    g, _ = _sequence_first(out_features=50)
+    assert "tokens = torch.randint(0, 2, (5, 2))" in g.to_python()
+    assert argument_axes(g) == [1]
+    names, values = model_arguments(g, batch=3)
+    assert names == ["tokens"] and tuple(values[0].shape) == (5, 3)
+
+
+def test_the_onnx_file_has_its_dynamic_batch_at_the_inputs_axis(tmp_path):
+    # (~10 s: torch.export and two onnxruntime checks; the one ONNX test of this feature)
+    g, _ = _sequence_first(out_features=50)
+    report = export_onnx(g, tmp_path / "lm.onnx")  # checked by onnxruntime at batches 1, 5
+    assert report.max_difference is not None and report.max_difference < 1e-5
+    import onnx
+
+    dims = onnx.load(str(tmp_path / "lm.onnx")).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value or d.dim_param for d in dims][0] == 5
+    assert isinstance([d.dim_value or d.dim_param for d in dims][1], str)  # the dynamic batch
+
+
+def test_a_batch_dim_outside_the_shape_names_the_node():
+    g, ids = _sequence_first(out_features=50)
+    g.set_params(ids["tokens"], {"batch_dim": 3})
+    errors = [(d.node, d.message) for d in g.analyze().diagnostics if d.is_error]
+    assert errors == [(ids["tokens"], "Input 'tokens': batch_dim 3 lies outside its sample "
+                                      "shape (5,) (at most 1: after its last dimension)")]
+
+
+def test_a_layer_that_merges_the_batch_away_is_an_error_naming_it():
+    g, ids = _sequence_first("Flatten")  # (T, N, 16) -> (T, N * 16)
+    errors = [(d.node, d.message) for d in g.analyze().diagnostics if d.is_error]
+    assert errors == [(ids["head"], "Flatten 'head' merges or drops the batch axis (its result "
+                                    "has (5, 112) for a batch of 7): keep the batch a dimension "
+                                    "of its own")]
+
+
+def test_a_block_takes_the_batch_first():
+    g, ids = _sequence_first(out_features=50)
+    block = nb.group(g, [ids["head"]], "Block", name="decoder")
+    errors = [(d.node, d.message) for d in g.analyze().diagnostics if d.is_error]
+    assert errors == [(block, "Block 'decoder' takes the batch first, but receives it at "
+                              "dimension 1 (an Input's batch_dim): blocks and Module nodes need "
+                              "the batch first")]
+
+
+@pytest.mark.parametrize("value", [-1, 9])
+def test_batch_dim_is_range_checked(value):
+    g, ids = _sequence_first(out_features=50)
+    with pytest.raises(nb.NetbuilderError, match="batch_dim"):
+        g.set_params(ids["tokens"], {"batch_dim": value})
