@@ -90,6 +90,12 @@ class Analysis:
         i = ports.index(edge.src_port) if edge.src_port in ports else 0
         return "1" if info and i < len(info.out_batches) and info.out_batches[i] == 1 else "N"
 
+    def edge_axis(self, edge) -> int:
+        """Where a wire's batch lies (0 unless an Input's ``batch_dim`` put it elsewhere)."""
+        ports = [p.name for p in self.graph.output_ports(edge.src)]
+        return _axis_of(self.nodes.get(edge.src), ports.index(edge.src_port)
+                        if edge.src_port in ports else 0)
+
     @property
     def total_params(self) -> int:
         return sum(i.params for i in self.nodes.values())
@@ -461,7 +467,8 @@ def _run_meta(node: Node, shapes: list, dtypes: list, batches: tuple, axes: tupl
     n_out = len(node.spec.outputs_for(node.params))
     out_vars = tuple(f"o{k}" for k in range(n_out)) if n_out > 1 else ("o",)
     ctx = EmitContext(name="m", params=node.params, in_vars=[f"i{k}" for k in range(len(shapes))],
-                      in_shapes=shapes, in_dtypes=dtypes, out_vars=list(out_vars))
+                      in_shapes=shapes, in_dtypes=dtypes, out_vars=list(out_vars),
+                      in_axes=list(axes))
     em = node.spec.emit(ctx)
     module = _meta_module(em.init) if em.init else None
     fast = closed_form(node.type, node.params, shapes, dtypes) \

@@ -26,8 +26,14 @@ def place(shape: tuple, axis: int, batch: int) -> tuple:
 
 
 def found(outs: list) -> list[int | None]:
-    """Each result's batch axis (the first dimension of size ``SEQ_BATCH``), or None."""
-    return [next((k for k, d in enumerate(o.shape) if d == SEQ_BATCH), None) for o in outs]
+    """Each result's batch axis: the first dimension of size ``SEQ_BATCH``, else the first
+    that holds whole batches (``view(-1, vocabulary)`` of ``(T, N, vocabulary)`` merges the
+    sequence into the batch, as a language model's loss wants it); None when it is gone."""
+    def axis(o):
+        dims = list(o.shape)
+        return next((k for k, d in enumerate(dims) if d == SEQ_BATCH),
+                    next((k for k, d in enumerate(dims) if d and d % SEQ_BATCH == 0), None))
+    return [axis(o) for o in outs]
 
 
 def lost_error(node, outs: list) -> str:

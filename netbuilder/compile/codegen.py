@@ -143,7 +143,8 @@ def _class_parts(graph: Graph, analysis: Analysis, unit: _Unit) -> _Parts:
         # A shared module: the owner's attribute, called on this node's inputs.
         module = attr if owner is None else names.create(owner, graph.node(owner).name)
         ctx = EmitContext(name=module, params=node.params, in_vars=in_vars,
-                          in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars)
+                          in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars,
+                          in_axes=[analysis.edge_axis(e) for e in graph.in_edges(nid)])
         em = _emit(node, ctx, unit)
         if em.init and owner is None:
             init.append(f"self.{attr} = {em.init}")

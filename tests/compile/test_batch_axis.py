@@ -64,12 +64,21 @@ def test_a_batch_dim_outside_the_shape_names_the_node():
                                       "shape (5,) (at most 1: after its last dimension)")]
 
 
-def test_a_layer_that_merges_the_batch_away_is_an_error_naming_it():
-    g, ids = _sequence_first("Flatten")  # (T, N, 16) -> (T, N * 16)
+def test_a_layer_that_reduces_the_batch_away_is_an_error_naming_it():
+    g, ids = _sequence_first("Mean", dim=(1,))  # (T, N, 16) -> (T, 16)
     errors = [(d.node, d.message) for d in g.analyze().diagnostics if d.is_error]
-    assert errors == [(ids["head"], "Flatten 'head' merges or drops the batch axis (its result "
-                                    "has (5, 112) for a batch of 7): keep the batch a dimension "
+    assert errors == [(ids["head"], "Mean 'head' merges or drops the batch axis (its result "
+                                    "has (5, 16) for a batch of 7): keep the batch a dimension "
                                     "of its own")]
+
+
+def test_a_view_that_merges_the_sequence_into_the_batch_keeps_it_first():
+    g, ids = _sequence_first("Function", function="Tensor.view", arguments="in0, -1, 16")
+    analysis = g.analyze()
+    assert analysis.ok, [d.message for d in analysis.diagnostics]
+    assert (analysis.nodes[ids["head"]].out_shapes[0], analysis.nodes[ids["head"]].out_axes[0]) \
+        == ((16,), 0)
+    assert tuple(g.build()(torch.randint(0, 50, (5, 3))).shape) == (15, 16)
 
 
 def test_a_block_takes_the_batch_first():
@@ -86,3 +95,36 @@ def test_batch_dim_is_range_checked(value):
     g, ids = _sequence_first(out_features=50)
     with pytest.raises(nb.NetbuilderError, match="batch_dim"):
         g.set_params(ids["tokens"], {"batch_dim": value})
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_a_recurrent_layer_fed_sequence_first_takes_and_returns_its_state(kind):
+    g = nb.Graph("lm")
+    tokens = g.add("Input", "tokens", shape=(5,), dtype="int64", batch_dim=1)
+    states = [g.add("Input", name, shape=(2, 8), batch_dim=1)
+              for name in (("h", "c") if kind == "LSTM" else ("h",))]
+    emb = g.add("Embedding", "emb", num_embeddings=20, embedding_dim=6)
+    rnn = g.add(kind, "rnn", hidden_size=8, num_layers=2, output="sequence", state=True)
+    g.connect(tokens, emb)
+    g.connect(emb, rnn)
+    for s, port in zip(states, ("h", "c")):
+        g.connect(s, rnn, "out", port)
+    finals = ["h_n", "c_n"][:len(states)]
+    for port in ["out", *finals]:
+        g.connect(rnn, g.add("Output", f"y_{port}"), port)
+    analysis = g.analyze()
+    assert analysis.ok, [d.message for d in analysis.diagnostics]
+    assert [analysis.nodes[rnn].out_axes, analysis.nodes[rnn].out_shapes] == \
+        [[1] * (1 + len(finals)), [(5, 8)] + [(2, 8)] * len(finals)]
+    model = g.build().eval()
+    torch.manual_seed(0)
+    reference = getattr(torch.nn, kind)(6, 8, 2)  # sequence-first, as torch's default
+    model.rnn.load_state_dict(reference.state_dict())
+    x = torch.randint(0, 20, (5, 3))
+    given = [torch.randn(2, 3, 8) for _ in states]
+    got = model(x, *given)
+    with torch.no_grad():
+        out, final = reference(model.emb(x), tuple(given) if kind == "LSTM" else given[0])
+    want = [out, *(final if kind == "LSTM" else (final,))]
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
