@@ -41,6 +41,7 @@ class Builder(Wiring, Indexing):
         self.blocks: dict[str, str] = {}  # module target -> block node (a second call: "real")
         self.owners: dict[str, str] = {}  # layer module target -> its first node (shared after)
         self.called: set[str] = set()  # block module targets called so far
+        self.seq_first = False  # an Input's batch is second (sequence-first tokens)
         self._next = 1
 
     # --- the walk --------------------------------------------------------------------------
@@ -77,7 +78,11 @@ class Builder(Wiring, Indexing):
             return HELPER
         dtype = "float32" if value.is_floating_point() else "int64"
         name = "x" if n.name in ("input", "input_1") else n.name
-        nid = self.add("Input", name, {"shape": tuple(value.shape[1:]), "dtype": dtype}, n)
+        axis = fx_batch.sequence_axis(self.module, n) if value.dim() > 1 else 0
+        shape = tuple(value.shape[:axis]) + tuple(value.shape[axis + 1:])
+        nid = self.add("Input", name, {"shape": shape, "dtype": dtype,
+                                       **({"batch_dim": axis} if axis else {})}, n)
+        self.seq_first = self.seq_first or bool(axis)
         return Value("tensor", nid, "out") if nid else BAD
 
     def op_get_attr(self, n: fx.Node) -> Value:
@@ -115,12 +120,15 @@ class Builder(Wiring, Indexing):
                 return self.block(n, mod, path)
             return placeholders.module_node(self, n, mod, path, "no node type stands for it")
         spec, rule = found
-        if spec.torch_call.startswith("recurrent") and fx_tensors.uses_state(n, mod):
-            return placeholders.module_node(self, n, mod, path, "its final states are used "
-                                            "(the layer returns its output only)")
         type_ = spec.type
+        recurrent = spec.torch_call.startswith("recurrent")
         try:
+            if recurrent and not mod.batch_first and not self.seq_first:
+                raise fx_map.Unsupported("batch_first=False here: its input's batch is first "
+                                         "(an Input's batch_dim puts it second)")
             params = rule(mod)
+            if recurrent and (len(n.args) > 1 or n.kwargs or fx_tensors.uses_state(n, mod)):
+                return self.recurrent_state(n, mod, spec, params, path)
             inputs, ports = self.module_inputs(n, mod, spec)
         except fx_map.Unsupported as exc:
             return placeholders.module_node(self, n, mod, path, f"{type_} cannot take {exc}")
@@ -136,6 +144,27 @@ class Builder(Wiring, Indexing):
             self.s.state_names[path] = [*self.id_path, value.node]
             self.s.checks.append((self.g, value.node, mod, n))
         return self.module_value(spec, value) if value.kind == "tensor" else value
+
+    def recurrent_state(self, n: fx.Node, mod: nn.Module, spec, params: dict,
+                        path: str) -> Value:
+        """``output, hidden = self.rnn(x, hidden)``: the layer with its state ports (``h``,
+        ``c`` in; ``h_n``, ``c_n`` out)."""
+        args = [*n.args, *n.kwargs.values()]
+        state = args[1] if len(args) > 1 else None
+        inputs = [args[0], *(state if isinstance(state, (tuple, list)) else
+                             [state] if state is not None else [])]
+        value = self.layer(n, spec.type, {**params, "state": True}, inputs,
+                           module_name(n, spec.type, bool(self.prefix)),
+                           [p.name for p in spec.inputs][:len(inputs)])
+        if value.kind not in ("tensor", "tuple"):
+            return value
+        if n.target in self.owners:
+            self.g.share(value.node, self.owners[n.target])
+        else:
+            self.owners[n.target] = value.node
+            self.s.state_names[path] = [*self.id_path, value.node]
+            self.s.checks.append((self.g, value.node, mod, n))
+        return Value("rnn_state", value.node)
 
     def module_value(self, spec, value: Value) -> Value:
         """What a torch layer's call returns: a recurrent layer's or attention's tuple."""
@@ -390,6 +419,9 @@ class Builder(Wiring, Indexing):
         if not isinstance(before, torch.Tensor) or not isinstance(after, torch.Tensor):
             return self.unsupported(n)
         a, b = tuple(before.shape), tuple(after.shape)
+        if a[0] != b[0] and self.seq_first:  # view(-1, vocabulary): the sequence into the batch
+            return self.unsupported(n, "it merges the sequence into the batch (a Reshape keeps "
+                                       "the batch first)")
         if a[0] != b[0]:
             self.s.problem(f"{describe(n, self.module)} changes the batch dimension ({a} → {b}): "
                            f"keep it first, e.g. x.view(x.size(0), -1)", n)

@@ -68,6 +68,12 @@ class Indexing:
             take = placeholders.function_item if v.kind == "fn_tuple" else \
                 placeholders.module_item
             return take(self, v, n, index)
+        if v.kind == "rnn_state" and index in (0, 1):  # (output, final state) of a stateful call
+            if index == 0:
+                return Value("rnn_seq", v.node)
+            if self.g.node(v.node).spec.torch_call == "recurrent_with_cell":
+                return Value("tuple", v.node, ports=["h_n", "c_n"])
+            return Value("tensor", v.node, "h_n")
         if v.kind == "rnn" and index in (0, 1):
             return Value("rnn_seq" if index == 0 else "rnn_hidden", v.node)
         if v.kind == "rnn_hidden":

@@ -39,7 +39,6 @@ ATOL = 1e-5
 _RECURRENT = ("sequence-first tokens and a view that merges the batch with the sequence: "
               "netbuilder keeps the batch first")
 IMPORT_XFAIL = {
-    "word_lm_gru": _RECURRENT,
     "word_lm_lstm": _RECURRENT,
 }
 # ONNX: cases whose export differs for a reason of its own.
