@@ -16,6 +16,7 @@ from ..graph.blockdefs import root_of, sequential_chain
 from ..layers import EmitContext
 from ..layers import modules as helper_modules
 from ..layers.spec import keeping_defaults
+from . import arg_groups
 from .analysis import Analysis, analyze
 from .block_classes import drop_defaults, generalize, skeleton
 from .checks import structural
@@ -159,10 +160,12 @@ def _class_parts(graph: Graph, analysis: Analysis, unit: _Unit) -> _Parts:
     for o in graph.outputs():  # a sink block returns each of its outputs
         ports = ["out"] if graph.node(o).is_output else \
             [p.name for p in graph.output_ports(o) if (o, p.name) in var]
-        outputs += [var[(o, p)] for p in ports]
+        outputs += [(o, var[(o, p)]) for p in ports]
+    inputs = [n for n in keep if graph.node(n).is_input]
+    args, unpack = arg_groups.grouped_parameters(graph, inputs, args, names)
     params = args + [f"{d}=None" for d in drawn] if companion else args + drawn
-    return _Parts(init + inits_after, params, body, outputs,
-                  args if companion else args + drawn)
+    return _Parts(init + inits_after, params, unpack + body,
+                  arg_groups.grouped_outputs(graph, outputs), args if companion else args + drawn)
 
 
 def _emit(node, ctx: EmitContext, unit: _Unit):
@@ -375,23 +378,33 @@ def _main_block(graph: Graph, cls: str, args: list[str], n_outputs: int,
     lines = ["", "", 'if __name__ == "__main__":', f"    model = {cls}()"]
     by_attr = {a: nid for nid, a in attributes.items()}
     for arg in args:
+        if arg not in by_attr:  # a tuple of Inputs (an LSTM's state)
+            lines.append(f"    {arg} = " + arg_groups.example_group(
+                graph, arg, lambda nid: _example(graph, nid, analysis)))
+            continue
         nid = by_attr[arg]
-        p = dict(graph.node(nid).params)
-        if not graph.node(nid).is_input:  # a drawn source (Noise) without a companion
-            p = {"shape": analysis.shape(nid), "dtype": "float32"}
-        axis = int(p.get("batch_dim", 0))  # where the Input's batch lies (tokens (T, N))
-        dims = (*p["shape"][:axis], 2, *p["shape"][axis:])
-        shape = ", ".join(str(int(d)) for d in dims)
-        if p["dtype"] == "int64":
-            lines.append(f"    {arg} = torch.randint(0, 2, ({shape}))")
-        else:
-            lines.append(f"    {arg} = torch.randn({shape})")
+        lines.append(f"    {arg} = {_example(graph, nid, analysis)}")
     lines.append(f"    out = model({', '.join(args)})")
     if n_outputs == 1:
         lines.append("    print(tuple(out.shape))")
     else:
-        lines.append("    print([tuple(o.shape) for o in out])")
+        lines.append("    print([tuple(o.shape) if isinstance(o, torch.Tensor) else "
+                     "[tuple(p.shape) for p in o] for o in out])" if any(
+                         arg_groups.group_of(graph, o) for o in graph.outputs()
+                         if graph.node(o).is_output) else
+                     "    print([tuple(o.shape) for o in out])")
     return lines
+
+
+def _example(graph: Graph, nid: str, analysis: Analysis) -> str:
+    """A random example of an Input's (or a drawn source's) value, batch of 2."""
+    p = dict(graph.node(nid).params)
+    if not graph.node(nid).is_input:  # a drawn source (Noise) without a companion
+        p = {"shape": analysis.shape(nid), "dtype": "float32"}
+    axis = int(p.get("batch_dim", 0))  # where the Input's batch lies (tokens (T, N))
+    shape = ", ".join(str(int(d)) for d in (*p["shape"][:axis], 2, *p["shape"][axis:]))
+    return f"torch.randint(0, 2, ({shape}))" if p["dtype"] == "int64" else \
+        f"torch.randn({shape})"
 
 
 def generate(graph: Graph, class_name_: str | None = None, main: bool = True,

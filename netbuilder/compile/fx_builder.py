@@ -74,13 +74,32 @@ class Builder(Wiring, Indexing):
 
     def op_placeholder(self, n: fx.Node) -> Value:
         value = self.rec.values.get(n)
+        if isinstance(value, tuple) and value and all(isinstance(v, torch.Tensor)
+                                                      for v in value):
+            return self.tuple_input(n, value)
         if not isinstance(value, torch.Tensor):
             return HELPER
+        return self.input_node(n, value)
+
+    def tuple_input(self, n: fx.Node, value: tuple) -> Value:
+        """A tuple argument (an LSTM's state ``(h, c)``): an Input per part, grouped."""
+        axis = fx_batch.sequence_axis(self.module, n)
+        ids = []
+        for i, part in enumerate(value):
+            v = self.input_node(n, part, f"{n.name}_{i}", {"group": n.name}, axis)
+            if v.node is None:
+                return BAD
+            ids.append(v.node)
+        return Value("inputs", info={"ports": ids})
+
+    def input_node(self, n: fx.Node, value: torch.Tensor, name: str | None = None,
+                   extra: dict | None = None, axis: int | None = None) -> Value:
         dtype = "float32" if value.is_floating_point() else "int64"
-        name = "x" if n.name in ("input", "input_1") else n.name
-        axis = fx_batch.sequence_axis(self.module, n) if value.dim() > 1 else 0
+        name = name or ("x" if n.name in ("input", "input_1") else n.name)
+        if axis is None:
+            axis = fx_batch.sequence_axis(self.module, n) if value.dim() > 1 else 0
         shape = tuple(value.shape[:axis]) + tuple(value.shape[axis + 1:])
-        nid = self.add("Input", name, {"shape": shape, "dtype": dtype,
+        nid = self.add("Input", name, {"shape": shape, "dtype": dtype, **(extra or {}),
                                        **({"batch_dim": axis} if axis else {})}, n)
         self.seq_first = self.seq_first or bool(axis)
         return Value("tensor", nid, "out") if nid else BAD
@@ -100,6 +119,13 @@ class Builder(Wiring, Indexing):
         if parts is not None and parts.kind == "tuple":  # ``return x``: a block's tuple
             items = [(items[0], i) for i in range(len(parts.ports))]
         for i, item in enumerate(items):
+            inner = self.values.get(item) if isinstance(item, fx.Node) else None
+            if inner is not None and inner.kind == "tuple" and len(items) > 1:
+                for k, port in enumerate(inner.ports):  # (h_n, c_n): one Output each, grouped
+                    nid = self.add("Output", f"output{i}_{k}", {"group": f"output{i}"}, n)
+                    if nid is not None:
+                        self.g.connect(inner.node, nid, port)
+                continue
             nid = self.add("Output", "output" if len(items) == 1 else f"output{i}", {}, n)
             if nid is None:
                 continue
@@ -151,6 +177,9 @@ class Builder(Wiring, Indexing):
         ``c`` in; ``h_n``, ``c_n`` out)."""
         args = [*n.args, *n.kwargs.values()]
         state = args[1] if len(args) > 1 else None
+        grouped = self.values.get(state) if isinstance(state, fx.Node) else None
+        if grouped is not None and grouped.kind == "inputs":  # forward(x, hidden=(h, c))
+            state = [Value("tensor", nid, "out") for nid in grouped.info["ports"]]
         inputs = [args[0], *(state if isinstance(state, (tuple, list)) else
                              [state] if state is not None else [])]
         value = self.layer(n, spec.type, {**params, "state": True}, inputs,

@@ -58,7 +58,8 @@ class Wiring:
 
     def tensor(self, arg: Any, fxn: fx.Node) -> tuple[str, str] | None:
         """``(node, port)`` of a tensor argument; None (reported) when it is not one."""
-        v = self.values.get(arg) if isinstance(arg, fx.Node) else None
+        v = arg if isinstance(arg, Value) else \
+            self.values.get(arg) if isinstance(arg, fx.Node) else None
         if v is None:
             what = describe(fxn, self.module)
             self.s.problem(f"{what} with the constant {arg!r} as an input", fxn)

@@ -275,12 +275,17 @@ def _example_inputs(module, traced, concrete, example_inputs, input_shapes, labe
     tail = tuple(concrete.values())
     if example_inputs is not None:
         args = example_inputs if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
-        if not all(isinstance(a, torch.Tensor) and a.dim() >= 1 for a in args):
-            raise ModelImportError("example_inputs must be tensors with a batch dimension")
+        def tensors(a) -> bool:  # a tensor, or a tuple of them (an LSTM's state (h, c))
+            return isinstance(a, torch.Tensor) and a.dim() >= 1 or \
+                isinstance(a, tuple) and bool(a) and all(map(tensors, a))
+        if not all(tensors(a) for a in args):
+            raise ModelImportError("example_inputs must be tensors with a batch dimension "
+                                   "(or tuples of them)")
         if len(args) != len(placeholders):
             raise ModelImportError(f"{label}.forward takes {len(placeholders)} input(s) but "
                                    f"{len(args)} example input(s) were given")
-        return tuple(torch.cat([a, a]) if a.shape[0] == 1 else a for a in args) + tail
+        return tuple(torch.cat([a, a]) if isinstance(a, torch.Tensor) and a.shape[0] == 1
+                     else a for a in args) + tail
     if input_shapes is None:
         input_shapes = [_guess_shape(module, p, label) for p in placeholders]
     try:
