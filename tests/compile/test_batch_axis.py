@@ -128,3 +128,39 @@ def test_a_recurrent_layer_fed_sequence_first_takes_and_returns_its_state(kind):
     want = [out, *(final if kind == "LSTM" else (final,))]
     for a, b in zip(got, want):
         torch.testing.assert_close(a, b)
+
+
+def _grouped_lstm() -> nb.Graph:
+    g = nb.Graph("lm")
+    tokens = g.add("Input", "tokens", shape=(5,), dtype="int64", batch_dim=1)
+    h, c = (g.add("Input", n, shape=(1, 8), batch_dim=1, group="hidden") for n in ("h", "c"))
+    emb = g.add("Embedding", "emb", num_embeddings=20, embedding_dim=6)
+    rnn = g.add("LSTM", "rnn", hidden_size=8, output="sequence", state=True)
+    g.connect(tokens, emb)
+    g.connect(emb, rnn)
+    g.connect(h, rnn, "out", "h")
+    g.connect(c, rnn, "out", "c")
+    g.connect(rnn, g.add("Output", "y"), "out")
+    for port in ("h_n", "c_n"):
+        g.connect(rnn, g.add("Output", f"y_{port}", group="state"), port)
+    return g
+
+
+def test_grouped_inputs_and_outputs_are_one_tuple_argument_and_one_tuple_result():
+    g = _grouped_lstm()
+    src = g.to_python()
+    assert "def forward(self, tokens, hidden):" in src and "h, c = hidden" in src
+    assert "return rnn_out, (rnn_h_n, rnn_c_n)" in src
+    assert "hidden = (torch.randn(1, 2, 8), torch.randn(1, 2, 8))" in src
+    model = g.build().eval()
+    state = (torch.randn(1, 3, 8), torch.randn(1, 3, 8))
+    out, (h_n, c_n) = model(torch.randint(0, 20, (5, 3)), state)
+    assert tuple(out.shape) == (5, 3, 8) and tuple(h_n.shape) == tuple(c_n.shape) == (1, 3, 8)
+    torch.testing.assert_close(out[-1], h_n[0])
+
+
+def test_a_tuple_argument_exports_to_onnx_as_its_parts(tmp_path):
+    # (~10 s: torch.export and two onnxruntime checks)
+    report = export_onnx(_grouped_lstm(), tmp_path / "lstm.onnx")
+    assert report.inputs == ["tokens", "h", "c"]
+    assert report.max_difference is not None and report.max_difference < 1e-5
