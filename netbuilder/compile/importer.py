@@ -30,7 +30,8 @@ from torch import fx, nn
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
 from ..graph.block_merge import merge_identical_blocks
-from . import fx_builder, fx_inline, fx_names, fx_pytree, import_report
+from . import fx_batch, fx_builder, fx_inline, fx_names, fx_pytree, import_report
+from .batch_axis import place
 from .codegen import all_node_attributes
 from .fx_placeholders import Untraceable
 from .fx_record import Recorder, Tracer, same_constants, trace_module
@@ -130,8 +131,8 @@ def import_module(module: nn.Module, example_inputs: Any = None, *,
                                 **import_report.as_meta(session.placeholders,
                                                         session.fallbacks)}
         if verify:
-            _verify(module, graph, tuple(a for a in args if isinstance(a, torch.Tensor)), label,
-                    session.output)
+            given = tuple(a for a in args if isinstance(a, (torch.Tensor, tuple)))
+            _verify(module, graph, given, label, session.output)
     finally:
         for m, training in states.items():
             m.train(training)
@@ -293,7 +294,8 @@ def _example_inputs(module, traced, concrete, example_inputs, input_shapes, labe
     except (TypeError, ValueError):
         raise ModelImportError(f"Input shapes must be tuples of sizes such as (1, 28, 28), not "
                                f"{input_shapes!r}") from None
-    if len(shapes) != len(placeholders):
+    state = _initial_state(module, len(placeholders) - len(shapes))
+    if len(shapes) + len(state) != len(placeholders):
         names = ", ".join(p.name for p in placeholders)
         raise ModelImportError(f"{label}.forward takes {len(placeholders)} input(s) ({names}) "
                                f"but {len(shapes)} input shape(s) were given")
@@ -309,11 +311,27 @@ def _example_inputs(module, traced, concrete, example_inputs, input_shapes, labe
     for i, (p, shape) in enumerate(zip(placeholders, shapes)):
         dtype = dtypes[i] if dtypes else None
         vocab = _token_vocabulary(module, p) if dtype != "float32" else None
+        # the batch of 2 where the model reads it: second for sequence-first tokens
+        size = place(shape, fx_batch.sequence_axis(module, p), 2)
         if vocab or dtype == "int64":  # token ids below the vocabulary (2 when none is seen)
-            out.append(torch.randint(0, vocab or 2, (2, *shape), generator=gen))
+            out.append(torch.randint(0, vocab or 2, size, generator=gen))
         else:
-            out.append(torch.randn(2, *shape, generator=gen))
-    return tuple(out) + tail
+            out.append(torch.randn(*size, generator=gen))
+    return tuple(out) + state + tail
+
+
+def _initial_state(module: nn.Module, missing: int) -> tuple:
+    """The recurrent state arguments no shape was given for, from the model's own
+    ``init_hidden(batch)`` (as the PyTorch examples' language models have); () otherwise."""
+    init = getattr(module, "init_hidden", None)
+    if missing != 1 or not callable(init):
+        return ()
+    try:
+        with torch.no_grad():
+            state = init(2)
+    except Exception:  # noqa: BLE001 (the user's method: then the shapes must be given)
+        return ()
+    return (state,) if isinstance(state, (torch.Tensor, tuple)) else ()
 
 
 def _consumers(module: nn.Module, placeholder: fx.Node) -> list[nn.Module]:
@@ -435,7 +453,10 @@ def _built_with(graph: Graph, state: dict) -> nn.Module:
 
 
 def _as_list(out) -> list[torch.Tensor]:
-    return [out] if isinstance(out, torch.Tensor) else list(out)
+    """The tensors of a result, nested tuples (an LSTM's (h_n, c_n)) flattened."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    return [t for o in out for t in _as_list(o)]
 
 
 def map_state_dict(original: dict, graph: Graph) -> dict:

@@ -164,3 +164,21 @@ def test_a_tuple_argument_exports_to_onnx_as_its_parts(tmp_path):
     report = export_onnx(_grouped_lstm(), tmp_path / "lstm.onnx")
     assert report.inputs == ["tokens", "h", "c"]
     assert report.max_difference is not None and report.max_difference < 1e-5
+
+
+def test_a_language_model_imports_from_one_shape_and_its_own_init_hidden():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from netbuilder.compile.importer import import_module
+
+    path = Path(__file__).parent / "import_corpus" / "word_lm.py"
+    spec = importlib.util.spec_from_file_location("corpus_word_lm", path)
+    word_lm = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = word_lm
+    spec.loader.exec_module(word_lm)
+    graph = import_module(word_lm.RNNModel("GRU"), input_shapes=[(5,)])  # verified
+    inputs = {graph.node(n).name: graph.node(n).params for n in graph.inputs()}
+    assert {k: (tuple(p["shape"]), p["dtype"], p["batch_dim"]) for k, p in inputs.items()} == \
+        {"x": ((5,), "int64", 1), "hidden": ((2, 16), "float32", 1)}
