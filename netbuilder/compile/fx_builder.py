@@ -153,8 +153,14 @@ class Builder(Wiring, Indexing):
                 raise fx_map.Unsupported("batch_first=False here: its input's batch is first "
                                          "(an Input's batch_dim puts it second)")
             params = rule(mod)
-            if recurrent and (len(n.args) > 1 or n.kwargs or fx_tensors.uses_state(n, mod)):
+            # NOTE: a state (layers, N, hidden) has its batch second: a graph holds it only
+            # where an Input says so (sequence-first); else the layer stays a Module node.
+            stateful = len(n.args) > 1 or n.kwargs or fx_tensors.uses_state(n, mod)
+            if recurrent and stateful and self.seq_first:
                 return self.recurrent_state(n, mod, spec, params, path)
+            if recurrent and fx_tensors.uses_state(n, mod):
+                return placeholders.module_node(self, n, mod, path, "its final states are "
+                                                "used (the layer returns its output only)")
             inputs, ports = self.module_inputs(n, mod, spec)
         except fx_map.Unsupported as exc:
             return placeholders.module_node(self, n, mod, path, f"{type_} cannot take {exc}")
