@@ -117,7 +117,7 @@ class Wiring:
         nid = self.add(type_, name or assigned_name(fxn) or fxn.name, params, fxn)
         if nid is None or not self.connect_all(nid, fxn, inputs, ports):
             return BAD
-        outputs = get_spec(type_).outputs
+        outputs = get_spec(type_).outputs_for(params)  # a stateful LSTM: out, h_n, c_n
         value = self.rec.values.get(fxn)
         if len(outputs) > 1 and isinstance(value, (tuple, list)):  # chunk, split: one per part
             return Value("tuple", nid, ports=[o.name for o in outputs[:len(value)]])
