@@ -17,6 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..graph import Diagnostic, Graph, Node, fmt_shape, trust
 from ..layers import EmitContext
 from ..layers import modules as helper_modules
+from . import batch_axis
 from .checks import (
     dtype_error,
     layer_error,
@@ -47,6 +48,7 @@ class NodeInfo:
     out_shapes: list = field(default_factory=list)  # one per output port
     out_dtypes: list = field(default_factory=list)
     out_batches: list = field(default_factory=list)  # BATCH, or 1 for a learned tensor's
+    out_axes: list = field(default_factory=list)  # where the batch lies (none listed: first)
     params: int = 0
     trainable: int = 0
     macs: int = 0  # multiply-accumulates per sample
@@ -87,6 +89,12 @@ class Analysis:
         ports = [p.name for p in self.graph.output_ports(edge.src)]
         i = ports.index(edge.src_port) if edge.src_port in ports else 0
         return "1" if info and i < len(info.out_batches) and info.out_batches[i] == 1 else "N"
+
+    def edge_axis(self, edge) -> int:
+        """Where a wire's batch lies (0 unless an Input's ``batch_dim`` put it elsewhere)."""
+        ports = [p.name for p in self.graph.output_ports(edge.src)]
+        return _axis_of(self.nodes.get(edge.src), ports.index(edge.src_port)
+                        if edge.src_port in ports else 0)
 
     @property
     def total_params(self) -> int:
@@ -147,15 +155,16 @@ def analyze(graph: Graph, overrides: dict | None = None, batch_size: int = 1) ->
             diags.append(Diagnostic("error", nid, empty))
             continue
         batches = tuple(_batch_of(infos.get(src), i) for _, src, i in wires[nid])
+        axes = tuple(_axis_of(infos.get(src), i) for _, src, i in wires[nid])
         frozen = graph.is_frozen(nid)
-        key = (node.version, tuple(ins), batches, overrides.get(nid), node.name,
+        key = (node.version, tuple(ins), batches, axes, overrides.get(nid), node.name,
                node.spec.code_target and trust.is_allowed(node.spec.code_target(node.params)),
                frozen)
         cached = graph._analysis_cache.get(nid)
         if cached is not None and cached[0] == key:
             info = cached[1]
         else:
-            info = _analyze_node(graph, node, ins, overrides.get(nid), batches)
+            info = _analyze_node(graph, node, ins, overrides.get(nid), batches, axes)
             if frozen:
                 info.trainable = 0  # (a block's inner nodes are frozen with it: already 0)
             graph._analysis_cache[nid] = (key, info)
@@ -176,7 +185,8 @@ def _sharing_errors(graph: Graph, infos: dict) -> list[Diagnostic]:
         mine, theirs = infos.get(node.id), infos.get(node.shares)
         if owner is None or mine is None or theirs is None or mine.error or theirs.error:
             continue
-        if _init_source(node, mine) != _init_source(owner, theirs):
+        if (mine.in_shapes != theirs.in_shapes if node.inner is not None else
+                _init_source(node, mine) != _init_source(owner, theirs)):
             shapes = ", ".join(fmt_shape(s) for s in mine.in_shapes)
             out.append(Diagnostic("error", node.id, (
                 f"{node.label} shares the module of {owner.label} but receives {shapes} where "
@@ -186,8 +196,10 @@ def _sharing_errors(graph: Graph, infos: dict) -> list[Diagnostic]:
 
 
 def _init_source(node: Node, info: NodeInfo) -> str | None:
+    outs = max(1, len(node.spec.outputs_for(node.params)))  # an LSTMCell's (h, c)
     ctx = EmitContext(name="m", params=node.params, in_vars=["x"] * len(info.in_shapes),
-                      in_shapes=info.in_shapes, in_dtypes=info.in_dtypes)
+                      in_shapes=info.in_shapes, in_dtypes=info.in_dtypes,
+                      out_vars=[f"o{i}" for i in range(outs)])
     return node.spec.emit(ctx).init
 def _value_dtypes(node: Node, ins: list[tuple]) -> list:
     """Dtypes of the inputs that carry values: ports that take indices are left out."""
@@ -218,6 +230,13 @@ def _batch_of(src: NodeInfo | None, i: int) -> int:
     return src.out_batches[i]
 
 
+def _axis_of(src: NodeInfo | None, i: int) -> int:
+    """Where the batch lies on a wire (``batch_axis``): 0 unless an Input said otherwise."""
+    if src is None or i >= len(src.out_axes) or src.out_axes[i] is None:
+        return 0
+    return src.out_axes[i]
+
+
 def _gather_inputs(wires: list[tuple], infos: dict) -> list[tuple]:
     """``(port, shape, dtype)`` for each incoming wire in port and connection order."""
     out = []
@@ -231,12 +250,19 @@ def _gather_inputs(wires: list[tuple], infos: dict) -> list[tuple]:
 
 
 def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
-                  batches: tuple = ()) -> NodeInfo:
+                  batches: tuple = (), axes: tuple = ()) -> NodeInfo:
     info = NodeInfo(in_shapes=[s for _, s, _ in ins], in_dtypes=[d for _, _, d in ins])
     if node.is_input:
         shape, dtype = override or (tuple(node.params["shape"]), node.params["dtype"])
         info.out_shapes, info.out_dtypes = [tuple(shape)], [dtype]
         info.out_batches = [BATCH]
+        info.out_axes = [0 if override else int(node.params.get("batch_dim", 0))]
+        info.error = None if override else batch_axis.input_error(node)
+        return info
+    if any(axes) and (node.inner is not None or node.spec.code_target is not None):
+        info.error = (f"{node.label} takes the batch first, but receives it at dimension "
+                      f"{max(axes)} (an Input's batch_dim): blocks and Module nodes need the "
+                      f"batch first")
         return info
     n_out = len(graph.output_ports(node.id)) or 1
     info.out_shapes, info.out_dtypes = [None] * n_out, [None] * n_out
@@ -247,7 +273,10 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
     if any(s is None for s in info.in_shapes):
         return info  # an upstream problem; reported there, not repeated here
     if node.inner is not None:
-        return _analyze_block(graph, node, ins, info)
+        info = _analyze_block(graph, node, ins, info)
+        if node.shares is not None:  # the owner's instance: its parameters count there, once
+            info.params = info.trainable = 0
+        return info
     if node.spec.code_target is not None:
         from .code_nodes import analyze_code_node
 
@@ -262,10 +291,12 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
         return info
     batches = batches or (BATCH,) * len(info.in_shapes)
     try:
-        outs, module, macs = _run_meta(node, info.in_shapes, info.in_dtypes, batches)
+        outs, module, macs = _run_meta(node, info.in_shapes, info.in_dtypes, batches, axes)
     except Exception as exc:  # torch's own message, translated into advice about the node
         info.error = translate_torch_error(node, info.in_shapes, exc)
         return info
+    if any(axes):  # the batch where an Input put it: found again in each result
+        return _axes_result(node, info, outs, module, macs, n_out)
     # a drawn source (Noise) makes one sample here, a batch in the model
     info.out_batches = [BATCH if node.spec.source else o.shape[0] if o.dim() else None
                         for o in outs]
@@ -292,6 +323,29 @@ def _analyze_node(graph: Graph, node: Node, ins: list[tuple], override,
     if node.is_output:
         info.out_shapes, info.out_dtypes = [info.in_shapes[0]], [info.in_dtypes[0]]
         info.out_batches = [batches[0]]
+    return info
+
+
+def _axes_result(node: Node, info: NodeInfo, outs: list, module, macs: int,
+                 n_out: int) -> NodeInfo:
+    """``info`` of a layer whose input's batch is not first (``batch_axis``)."""
+    found = batch_axis.found(outs)
+    if any(a is None for a in found):
+        info.error = batch_axis.lost_error(node, outs)
+        return info
+    info.out_axes = found + [None] * (n_out - len(found))
+    info.out_shapes = [batch_axis.removed(tuple(o.shape), a) for o, a in zip(outs, found)]
+    info.out_dtypes = [str(o.dtype).replace("torch.", "") for o in outs]
+    info.out_batches = [BATCH] * len(outs)
+    info.out_shapes += [None] * (n_out - len(outs))
+    info.out_dtypes += [None] * (n_out - len(outs))
+    info.out_batches += [None] * (n_out - len(outs))
+    weights = [] if module is None else [module] if isinstance(module, nn.Parameter) else \
+        [] if isinstance(module, torch.Tensor) else list(module.parameters())  # a Buffer
+    info.params = 0 if node.shares is not None else sum(p.numel() for p in weights)
+    info.trainable = 0 if node.shares is not None else \
+        sum(p.numel() for p in weights if p.requires_grad)
+    info.macs = macs
     return info
 
 
@@ -404,23 +458,28 @@ class _Holder:
         self.m = module
 
 
-def _run_meta(node: Node, shapes: list, dtypes: list, batches: tuple):
-    """``(outputs, module, MACs per sample)`` of one layer run on meta tensors."""
+def _run_meta(node: Node, shapes: list, dtypes: list, batches: tuple, axes: tuple = ()):
+    """``(outputs, module, MACs per sample)`` of one layer run on meta tensors; with ``axes``
+    where a batch is not first, the batch is ``SEQ_BATCH``, put back at its axis."""
+    if any(axes):
+        batches = tuple(batch_axis.SEQ_BATCH if b == BATCH else b for b in batches)
+    axes = axes or (0,) * len(shapes)
     n_out = len(node.spec.outputs_for(node.params))
     out_vars = tuple(f"o{k}" for k in range(n_out)) if n_out > 1 else ("o",)
     ctx = EmitContext(name="m", params=node.params, in_vars=[f"i{k}" for k in range(len(shapes))],
-                      in_shapes=shapes, in_dtypes=dtypes, out_vars=list(out_vars))
+                      in_shapes=shapes, in_dtypes=dtypes, out_vars=list(out_vars),
+                      in_axes=list(axes))
     em = node.spec.emit(ctx)
     module = _meta_module(em.init) if em.init else None
     fast = closed_form(node.type, node.params, shapes, dtypes) \
-        if all(b == BATCH for b in batches) else None
+        if all(b == BATCH for b in batches) and not any(axes) else None
     if fast is not None:  # exactly what the meta run below gives, without its cost
         out_shapes, out_dtypes, macs = fast
         outs = [torch.empty((BATCH, *s), dtype=_DTYPES[d], device="meta")
                 for s, d in zip(out_shapes, out_dtypes)]
         return outs, module, macs
-    inputs = [torch.empty((b, *s), dtype=_DTYPES.get(d, torch.float32), device="meta")
-              for s, d, b in zip(shapes, dtypes, batches)]
+    inputs = [torch.empty(batch_axis.place(tuple(s), a, b), dtype=_DTYPES.get(d, torch.float32),
+                          device="meta") for s, d, b, a in zip(shapes, dtypes, batches, axes)]
     fn = _forward_fn(em.forward, len(inputs), out_vars)
     if node.spec.no_macs:  # FlopCounterMode would count 0 and costs as much as the run
         out, flops = fn(_Holder(module), *inputs), 0
@@ -430,7 +489,7 @@ def _run_meta(node: Node, shapes: list, dtypes: list, batches: tuple):
         flops = counter.get_total_flops()
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     # the counted products grow with the batch (a learned tensor's alone: with none)
-    per = max([o.shape[0] for o in outs if o.dim()] + [1])
+    per = batch_axis.SEQ_BATCH if any(axes) else max([o.shape[0] for o in outs if o.dim()] + [1])
     return outs, module, int(flops // 2 // per)
 
 

@@ -16,6 +16,7 @@ from ..graph.blockdefs import root_of, sequential_chain
 from ..layers import EmitContext
 from ..layers import modules as helper_modules
 from ..layers.spec import keeping_defaults
+from . import arg_groups
 from .analysis import Analysis, analyze
 from .block_classes import drop_defaults, generalize, skeleton
 from .checks import structural
@@ -155,7 +156,8 @@ def _class_parts(graph: Graph, analysis: Analysis, unit: _Unit) -> _Parts:
         module = refs[nid] if owner is None else refs.get(owner) or \
             names.create(owner, graph.node(owner).name)
         ctx = EmitContext(name=module, params=node.params, in_vars=in_vars,
-                          in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars)
+                          in_shapes=info.in_shapes, in_dtypes=info.in_dtypes, out_vars=out_vars,
+                          in_axes=[analysis.edge_axis(e) for e in graph.in_edges(nid)])
         em = _emit(node, ctx, unit)
         if em.init and owner is None:
             init.append(assignment(node, attr, em.init, made))
@@ -170,10 +172,12 @@ def _class_parts(graph: Graph, analysis: Analysis, unit: _Unit) -> _Parts:
     for o in graph.outputs():  # a sink block returns each of its outputs
         ports = ["out"] if graph.node(o).is_output else \
             [p.name for p in graph.output_ports(o) if (o, p.name) in var]
-        outputs += [var[(o, p)] for p in ports]
+        outputs += [(o, var[(o, p)]) for p in ports]
+    inputs = [n for n in keep if graph.node(n).is_input]
+    args, unpack = arg_groups.grouped_parameters(graph, inputs, args, names)
     params = args + [f"{d}=None" for d in drawn] if companion else args + drawn
-    return _Parts(init + inits_after, params, body, outputs,
-                  args if companion else args + drawn)
+    return _Parts(init + inits_after, params, unpack + body,
+                  arg_groups.grouped_outputs(graph, outputs), args if companion else args + drawn)
 
 
 def _emit(node, ctx: EmitContext, unit: _Unit):
@@ -201,7 +205,8 @@ def _assemble(cls: str, doc: str, parts: _Parts, init_text: str | None = None,
 def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: dict,
                 unit: _Unit, init: list[str], body: list[str]) -> None:
     """A block node: its class (or an nn.Sequential) called on its inner ports, and called
-    again (same weights) on each shared port its spec declares (a Discriminator's "real")."""
+    again (same weights) on each shared port its spec declares (a Discriminator's "real");
+    a block sharing another calls the other's instance."""
     node = graph.node(nid)
     shared_in = [p.name for p in node.spec.inputs]
     edges = graph.in_edges(nid)
@@ -210,7 +215,10 @@ def _emit_block(graph: Graph, nid: str, attr: str, info, names: Namespace, var: 
     ports = all_ports[:len(all_ports) - len(node.spec.outputs)]
     outs = [attr] if len(ports) == 1 else [
         names.create((nid, p), f"{attr}_{node.inner.node(p).name}") for p in ports]
-    init.append(f"self.{attr} = {_block_expr(unit, node, info)}")
+    if node.shares in graph:  # a shared block: the owner's instance, called again
+        attr = names.create(node.shares, graph.node(node.shares).name)
+    else:
+        init.append(f"self.{attr} = {_block_expr(unit, node, info)}")
     body.append(f"{', '.join(outs)} = self.{attr}({', '.join(in_vars)})")
     for p, v in zip(ports, outs):
         var[(nid, p)] = v
@@ -382,21 +390,33 @@ def _main_block(graph: Graph, cls: str, args: list[str], n_outputs: int,
     lines = ["", "", 'if __name__ == "__main__":', f"    model = {cls}()"]
     by_attr = {a: nid for nid, a in attributes.items()}
     for arg in args:
+        if arg not in by_attr:  # a tuple of Inputs (an LSTM's state)
+            lines.append(f"    {arg} = " + arg_groups.example_group(
+                graph, arg, lambda nid: _example(graph, nid, analysis)))
+            continue
         nid = by_attr[arg]
-        p = dict(graph.node(nid).params)
-        if not graph.node(nid).is_input:  # a drawn source (Noise) without a companion
-            p = {"shape": analysis.shape(nid), "dtype": "float32"}
-        shape = ", ".join(str(int(d)) for d in (2, *p["shape"]))
-        if p["dtype"] == "int64":
-            lines.append(f"    {arg} = torch.randint(0, 2, ({shape}))")
-        else:
-            lines.append(f"    {arg} = torch.randn({shape})")
+        lines.append(f"    {arg} = {_example(graph, nid, analysis)}")
     lines.append(f"    out = model({', '.join(args)})")
     if n_outputs == 1:
         lines.append("    print(tuple(out.shape))")
     else:
-        lines.append("    print([tuple(o.shape) for o in out])")
+        lines.append("    print([tuple(o.shape) if isinstance(o, torch.Tensor) else "
+                     "[tuple(p.shape) for p in o] for o in out])" if any(
+                         arg_groups.group_of(graph, o) for o in graph.outputs()
+                         if graph.node(o).is_output) else
+                     "    print([tuple(o.shape) for o in out])")
     return lines
+
+
+def _example(graph: Graph, nid: str, analysis: Analysis) -> str:
+    """A random example of an Input's (or a drawn source's) value, batch of 2."""
+    p = dict(graph.node(nid).params)
+    if not graph.node(nid).is_input:  # a drawn source (Noise) without a companion
+        p = {"shape": analysis.shape(nid), "dtype": "float32"}
+    axis = int(p.get("batch_dim", 0))  # where the Input's batch lies (tokens (T, N))
+    shape = ", ".join(str(int(d)) for d in (*p["shape"][:axis], 2, *p["shape"][axis:]))
+    return f"torch.randint(0, 2, ({shape}))" if p["dtype"] == "int64" else \
+        f"torch.randn({shape})"
 
 
 def generate(graph: Graph, class_name_: str | None = None, main: bool = True,

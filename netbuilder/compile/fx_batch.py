@@ -79,3 +79,23 @@ def use(b, n: fx.Node):
     b.s.problem(f"{describe(n, b.module)} on a tensor whose batch is not first (a "
                 f"permutation moved it)", n)
     return BAD
+
+
+def sequence_axis(module, n: fx.Node, depth: int = 6) -> int:
+    """Where the batch of the model input ``n`` lies: 1 when it reaches a sequence-first
+    recurrent layer (torch's default, ``batch_first=False``) as its sequence, or any
+    recurrent layer as its initial state ``(layers, N, hidden)``; else 0 (first)."""
+    from torch import nn
+
+    frontier = [n]
+    for _ in range(depth):
+        nxt = []
+        for x in frontier:
+            for u in x.users:
+                mod = module.get_submodule(u.target) if u.op == "call_module" else None
+                if isinstance(mod, nn.RNNBase):
+                    first = bool(u.args) and u.args[0] is x
+                    return 0 if first and mod.batch_first else 1
+                nxt.append(u)
+        frontier = nxt
+    return 0

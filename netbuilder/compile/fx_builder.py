@@ -1,55 +1,32 @@
 """One traced module → one netbuilder graph (the importer's core; blocks recurse through it).
 
-Every fx node gets a ``Value`` saying what it is in graph terms: a tensor on a node's port, a
-recurrent layer's tuple or part of it, a block's tuple, a shape helper (``x.size(0)``), or
-"bad" (an unsupported operation, already reported, so nothing downstream reports it again).
+Every fx node gets a ``Value`` (``fx_values``) saying what it is in graph terms: a tensor on a
+node's port, a recurrent layer's tuple or part of it, a block's tuple, a shape helper
+(``x.size(0)``), or "bad" (an unsupported operation, already reported, so nothing downstream
+reports it again). This module walks the traced graph and emits a node per call; indexing and
+noise are ``fx_indexing``'s.
 """
 from __future__ import annotations
 
 import builtins
 import math
 import operator
-from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import fx, nn
 
 from ..errors import NetbuilderError
 from ..graph import Graph
-from ..layers import get_spec
 from . import fx_batch, fx_calls, fx_map, fx_tensors
 from . import fx_placeholders as placeholders
-from .fx_names import (
-    assigned_name,
-    block_type,
-    describe,
-    index_text,
-    is_block,
-    is_step,
-    live_nodes,
-    module_name,
-    node_name,
-)
+from .fx_indexing import Indexing
+from .fx_names import assigned_name, block_type, describe, is_block, live_nodes, module_name
+from .fx_values import BAD, HELPER, Value, Wiring
+
+__all__ = ["BAD", "HELPER", "Builder", "Value"]
 
 
-@dataclass
-class Value:
-    """What an fx node produced, in graph terms."""
-
-    # tensor | rnn | rnn_seq | rnn_hidden | rnn_hn | rnn_part | mha | tuple | noise | helper | bad
-    kind: str
-    node: str | None = None
-    port: str | None = None
-    ports: list[str] = field(default_factory=list)
-    info: dict = field(default_factory=dict)
-
-
-BAD = Value("bad")
-HELPER = Value("helper")
-
-
-class Builder:
+class Builder(Wiring, Indexing):
     """Builds ``graph`` from ``module`` traced as ``traced``; ``rec`` holds the values of one
     real run of it."""
 
@@ -63,95 +40,9 @@ class Builder:
         self.rnn_usage: dict[str, dict[str, fx.Node]] = {}
         self.blocks: dict[str, str] = {}  # module target -> block node (a second call: "real")
         self.owners: dict[str, str] = {}  # layer module target -> its first node (shared after)
+        self.called: set[str] = set()  # block module targets called so far
+        self.seq_first = False  # an Input's batch is second (sequence-first tokens)
         self._next = 1
-
-    # --- small helpers ---------------------------------------------------------------------
-
-    def new_id(self) -> str:
-        nid = f"n{self._next}"
-        self._next += 1
-        return nid
-
-    def name_for(self, wanted: str) -> str:
-        base = node_name(wanted)
-        taken = {n.name for n in self.g.nodes()}
-        name, i = base, 1
-        while name in taken:
-            name, i = f"{base}_{i}", i + 1
-        return name
-
-    def add(self, type_: str, name: str, params: dict, fxn: fx.Node, **kw) -> str | None:
-        try:
-            return self.g.add(type_, self.name_for(name), id=self.new_id(), **kw, **params)
-        except NetbuilderError as exc:
-            self.s.problem(f"{type_} '{name}': {exc}", fxn)
-            return None
-
-    def tensor(self, arg: Any, fxn: fx.Node) -> tuple[str, str] | None:
-        """``(node, port)`` of a tensor argument; None (reported) when it is not one."""
-        v = self.values.get(arg) if isinstance(arg, fx.Node) else None
-        if v is None:
-            what = describe(fxn, self.module)
-            self.s.problem(f"{what} with the constant {arg!r} as an input", fxn)
-            return None
-        if v.kind == "rnn_seq":
-            self.rnn_usage.setdefault(v.node, {}).setdefault("sequence", fxn)
-            return (v.node, "out")
-        if v.kind == "tensor":
-            return (v.node, v.port)
-        if v.kind == "rnn_part":
-            self.s.problem("a part of a bidirectional recurrent output: only both directions' "
-                           "final states, concatenated, have a layer (output 'last')", fxn)
-        elif v.kind == "noise":
-            self.s.problem("torch.rand other than as uniform noise in [-1, 1] "
-                           "(torch.rand(...) * 2 - 1)", fxn)
-        elif v.kind != "bad":
-            self.s.problem(f"{describe(fxn, self.module)} on a value that is not a tensor", fxn)
-        return None
-
-    def tuple_part(self, arg: fx.Node, index: int, fxn: fx.Node) -> tuple[str, str] | None:
-        """``(node, port)`` of part ``index`` of the tuple ``arg`` (a block's outputs)."""
-        v = self.values.get(arg, BAD)
-        if v.kind == "tuple" and -len(v.ports) <= index < len(v.ports):
-            return (v.node, v.ports[index])
-        if v.kind != "bad":
-            self.s.problem(f"{describe(fxn, self.module)} on a tuple no node returns as its "
-                           f"outputs", fxn)
-        return None
-
-    def connect_all(self, nid: str, fxn: fx.Node, inputs: list, ports: list | None = None
-                    ) -> bool:
-        srcs = [self.tensor(a, fxn) for a in inputs]
-        if any(s is None for s in srcs):
-            return False
-        seen = set()
-        for i, (src, port) in enumerate(srcs):
-            dst_port = ports[i] if ports else None
-            if (src, port, dst_port) in seen:
-                self.s.problem(f"{describe(fxn, self.module)} uses the same tensor twice "
-                               f"(x + x): compute it once with a layer instead", fxn)
-                return False
-            seen.add((src, port, dst_port))
-            self.g.connect(src, nid, port, dst_port)
-        return True
-
-    def layer(self, fxn: fx.Node, type_: str, params: dict, inputs: list, name: str | None = None,
-              ports: list | None = None) -> Value:
-        if any(self.values.get(a) is BAD for a in inputs if isinstance(a, fx.Node)):
-            return BAD
-        rule = get_spec(type_).rank
-        x = self.rec.values.get(inputs[0]) if inputs and isinstance(inputs[0], fx.Node) else None
-        if rule is not None and rule.unless and isinstance(x, torch.Tensor) and \
-                x.dim() - 1 not in rule.ranks:  # torch's layer takes this rank: say so
-            params = {**params, rule.unless: True}
-        nid = self.add(type_, name or assigned_name(fxn) or fxn.name, params, fxn)
-        if nid is None or not self.connect_all(nid, fxn, inputs, ports):
-            return BAD
-        outputs = get_spec(type_).outputs
-        value = self.rec.values.get(fxn)
-        if len(outputs) > 1 and isinstance(value, (tuple, list)):  # chunk, split: one per part
-            return Value("tuple", nid, ports=[o.name for o in outputs[:len(value)]])
-        return Value("tensor", nid, outputs[0].name)
 
     # --- the walk --------------------------------------------------------------------------
 
@@ -176,21 +67,41 @@ class Builder:
 
     def shared_ok(self, n: fx.Node) -> bool:
         """A layer module called several times becomes nodes that share its module (siamese
-        branches); a block whose spec declares a second input (the Discriminator's "real"
-        port) may score two inputs with the same weights."""
+        branches); so does a block (a siamese tower), or, when its spec declares a second
+        input (the Discriminator's "real" port), it scores two inputs with the same weights."""
         mod = self.module.get_submodule(n.target)
-        if fx_map.module_rule(mod) is not None:
-            return True
-        return is_block(mod) and bool(get_spec(block_type(mod, n.target)).inputs) and sum(
-            1 for m in self.fx.nodes if m.op == "call_module" and m.target == n.target) == 2
+        return fx_map.module_rule(mod) is not None or is_block(mod)
 
     def op_placeholder(self, n: fx.Node) -> Value:
         value = self.rec.values.get(n)
+        if isinstance(value, tuple) and value and all(isinstance(v, torch.Tensor)
+                                                      for v in value):
+            return self.tuple_input(n, value)
         if not isinstance(value, torch.Tensor):
             return HELPER
+        return self.input_node(n, value)
+
+    def tuple_input(self, n: fx.Node, value: tuple) -> Value:
+        """A tuple argument (an LSTM's state ``(h, c)``): an Input per part, grouped."""
+        axis = fx_batch.sequence_axis(self.module, n)
+        ids = []
+        for i, part in enumerate(value):
+            v = self.input_node(n, part, f"{n.name}_{i}", {"group": n.name}, axis)
+            if v.node is None:
+                return BAD
+            ids.append(v.node)
+        return Value("inputs", info={"ports": ids})
+
+    def input_node(self, n: fx.Node, value: torch.Tensor, name: str | None = None,
+                   extra: dict | None = None, axis: int | None = None) -> Value:
         dtype = "float32" if value.is_floating_point() else "int64"
-        name = "x" if n.name in ("input", "input_1") else n.name
-        nid = self.add("Input", name, {"shape": tuple(value.shape[1:]), "dtype": dtype}, n)
+        name = name or ("x" if n.name in ("input", "input_1") else n.name)
+        if axis is None:
+            axis = fx_batch.sequence_axis(self.module, n) if value.dim() > 1 else 0
+        shape = tuple(value.shape[:axis]) + tuple(value.shape[axis + 1:])
+        nid = self.add("Input", name, {"shape": shape, "dtype": dtype, **(extra or {}),
+                                       **({"batch_dim": axis} if axis else {})}, n)
+        self.seq_first = self.seq_first or bool(axis)
         return Value("tensor", nid, "out") if nid else BAD
 
     def op_get_attr(self, n: fx.Node) -> Value:
@@ -208,6 +119,13 @@ class Builder:
         if parts is not None and parts.kind == "tuple":  # ``return x``: a block's tuple
             items = [(items[0], i) for i in range(len(parts.ports))]
         for i, item in enumerate(items):
+            inner = self.values.get(item) if isinstance(item, fx.Node) else None
+            if inner is not None and inner.kind == "tuple" and len(items) > 1:
+                for k, port in enumerate(inner.ports):  # (h_n, c_n): one Output each, grouped
+                    nid = self.add("Output", f"output{i}_{k}", {"group": f"output{i}"}, n)
+                    if nid is not None:
+                        self.g.connect(inner.node, nid, port)
+                continue
             nid = self.add("Output", "output" if len(items) == 1 else f"output{i}", {}, n)
             if nid is None:
                 continue
@@ -228,12 +146,21 @@ class Builder:
                 return self.block(n, mod, path)
             return placeholders.module_node(self, n, mod, path, "no node type stands for it")
         spec, rule = found
-        if spec.torch_call.startswith("recurrent") and fx_tensors.uses_state(n, mod):
-            return placeholders.module_node(self, n, mod, path, "its final states are used "
-                                            "(the layer returns its output only)")
         type_ = spec.type
+        recurrent = spec.torch_call.startswith("recurrent")
         try:
+            if recurrent and not mod.batch_first and not self.seq_first:
+                raise fx_map.Unsupported("batch_first=False here: its input's batch is first "
+                                         "(an Input's batch_dim puts it second)")
             params = rule(mod)
+            # NOTE: a state (layers, N, hidden) has its batch second: a graph holds it only
+            # where an Input says so (sequence-first); else the layer stays a Module node.
+            stateful = len(n.args) > 1 or n.kwargs or fx_tensors.uses_state(n, mod)
+            if recurrent and stateful and self.seq_first:
+                return self.recurrent_state(n, mod, spec, params, path)
+            if recurrent and fx_tensors.uses_state(n, mod):
+                return placeholders.module_node(self, n, mod, path, "its final states are "
+                                                "used (the layer returns its output only)")
             inputs, ports = self.module_inputs(n, mod, spec)
         except fx_map.Unsupported as exc:
             return placeholders.module_node(self, n, mod, path, f"{type_} cannot take {exc}")
@@ -241,13 +168,38 @@ class Builder:
         name = (assigned_name(n) if n.target in self.owners else None) or \
             module_name(n, type_, bool(self.prefix))
         value = self.layer(n, type_, params, inputs, name, ports)
-        if value.kind == "tensor" and n.target in self.owners:  # a further call: shared
+        made = value.kind in ("tensor", "tuple")  # a cell's (h, c) is a tuple
+        if made and n.target in self.owners:  # a further call: shared
             self.g.share(value.node, self.owners[n.target])
-        elif value.kind == "tensor":
+        elif made:
             self.owners[n.target] = value.node
             self.s.state_names[path] = [*self.id_path, value.node]
             self.s.checks.append((self.g, value.node, mod, n))
         return self.module_value(spec, value) if value.kind == "tensor" else value
+
+    def recurrent_state(self, n: fx.Node, mod: nn.Module, spec, params: dict,
+                        path: str) -> Value:
+        """``output, hidden = self.rnn(x, hidden)``: the layer with its state ports (``h``,
+        ``c`` in; ``h_n``, ``c_n`` out)."""
+        args = [*n.args, *n.kwargs.values()]
+        state = args[1] if len(args) > 1 else None
+        grouped = self.values.get(state) if isinstance(state, fx.Node) else None
+        if grouped is not None and grouped.kind == "inputs":  # forward(x, hidden=(h, c))
+            state = [Value("tensor", nid, "out") for nid in grouped.info["ports"]]
+        inputs = [args[0], *(state if isinstance(state, (tuple, list)) else
+                             [state] if state is not None else [])]
+        value = self.layer(n, spec.type, {**params, "state": True}, inputs,
+                           module_name(n, spec.type, bool(self.prefix)),
+                           [p.name for p in spec.inputs][:len(inputs)])
+        if value.kind not in ("tensor", "tuple"):
+            return value
+        if n.target in self.owners:
+            self.g.share(value.node, self.owners[n.target])
+        else:
+            self.owners[n.target] = value.node
+            self.s.state_names[path] = [*self.id_path, value.node]
+            self.s.checks.append((self.g, value.node, mod, n))
+        return Value("rnn_state", value.node)
 
     def module_value(self, spec, value: Value) -> Value:
         """What a torch layer's call returns: a recurrent layer's or attention's tuple."""
@@ -263,7 +215,11 @@ class Builder:
         if spec.torch_call == "sizes":  # called with sizes: the tensor they were read from
             return [fx_calls.sizes_source(self, n)], None
         if len(spec.inputs) > 1:  # one tensor per port, in the spec's order (mu, logvar)
-            return args[:len(spec.inputs)], [p.name for p in spec.inputs]
+            flat = [a for arg in args for a in (arg if isinstance(arg, (tuple, list))
+                                                else (arg,))]  # a cell's (h, c)
+            pairs = [(a, p) for a, p in zip(flat, spec.inputs)
+                     if not (p.optional and self.values.get(a, BAD).kind == "zeros")]
+            return [a for a, _ in pairs], [p.name for _, p in pairs]
         if spec.torch_call == "self_attention":
             q, k, v = (args + [kwargs.pop(a, None) for a in ("query", "key", "value")])[:3]
             extra = {**dict(zip(("key_padding_mask", "need_weights", "attn_mask"), args[3:])),
@@ -290,13 +246,29 @@ class Builder:
                 for a in call.tensors]
         if any(s is None for s in srcs):
             return BAD
-        if n.target in self.blocks:  # the Discriminator's second call: its "real" port
-            bid = self.blocks[n.target]
-            if len(srcs) != 1:
-                self.s.problem(f"Discriminator '{path}' called twice with several inputs", n)
+        owner = self.blocks.get(n.target)
+        if owner is not None and self.g.node(owner).spec.inputs:  # the Discriminator's "real"
+            if len(srcs) != 1 or any(e.dst_port == "real" for e in self.g.in_edges(owner)):
+                self.s.problem(f"{type(mod).__name__} '{path}' called more than twice, or "
+                               f"twice with several inputs", n)
                 return BAD
-            self.g.connect(srcs[0][0], bid, srcs[0][1], "real")
-            return Value("tensor", bid, "real_score")
+            self.g.connect(srcs[0][0], owner, srcs[0][1], "real")
+            return Value("tensor", owner, "real_score")
+        if owner is None and n.target in self.called:  # its first call became no block
+            return placeholders.module_node(self, n, mod, path, "called again, sharing the "
+                                            "weights of a first call that is not a block")
+        self.called.add(n.target)
+        if owner is not None:  # a further call: its own block node, sharing the instance
+            keep = dict(self.s.state_names)  # the original's keys stay the first call's
+            value = self.import_block_node(n, mod, path, call, srcs)
+            self.s.state_names.clear()
+            self.s.state_names.update(keep)
+            if value.node is not None:
+                self.g.share(value.node, owner)
+            return value
+        return self.import_block_node(n, mod, path, call, srcs)
+
+    def import_block_node(self, n: fx.Node, mod: nn.Module, path: str, call, srcs) -> Value:
         name = self.name_for(module_name(n, "Block", bool(self.prefix)))
         bid = self.new_id()
         # One layer plus what it adds (a BatchNorm2d subclass with an activation) is built
@@ -321,7 +293,7 @@ class Builder:
         except NetbuilderError as exc:
             self.s.problem(f"block '{path}': {exc}", n)
             return BAD
-        self.blocks[n.target] = bid
+        self.blocks.setdefault(n.target, bid)
         for (src, port), dst_port in zip(srcs, inner.inputs()):
             self.g.connect(src, bid, port, dst_port)
         outs = [o for o in inner.outputs() if inner.node(o).is_output]
@@ -335,6 +307,12 @@ class Builder:
             return held(self, n)
         if n.target is operator.getitem:
             return self.getitem(n)
+        if n.target is torch.ops.aten.sym_size.int:  # x.size(0) in a graph from torch.export
+            return Value("helper", info={"batch_of": n.args[0]} if n.args[1] == 0 else {})
+        if n.target in (torch.zeros, torch.ops.aten.zeros.default):
+            zeros = self.zeros(n)
+            if zeros is not None:
+                return zeros
         if any(self.values.get(a) is BAD for a in n.all_input_nodes):
             return BAD  # reported where it went wrong
         if n.target is builtins.getattr:
@@ -372,6 +350,17 @@ class Builder:
         if kind is None:
             return self.unsupported(n)
         return self.function(n, kind, n.args, n.kwargs)
+
+    def zeros(self, n: fx.Node) -> Value | None:
+        """``torch.zeros(x.size(0), hidden)``: a recurrent cell's initial state, which a cell
+        node's unwired state port stands for; None for other zeros."""
+        sizes = list(n.args[0] if len(n.args) == 1 and isinstance(n.args[0], (tuple, list))
+                     else n.args)
+        first = self.values.get(sizes[0]) if sizes and isinstance(sizes[0], fx.Node) else None
+        if first is None or "batch_of" not in first.info or not all(
+                isinstance(s, int) for s in sizes[1:]):
+            return None
+        return Value("zeros", info={"fx": n})
 
     def unsupported(self, n: fx.Node, why: str = "no node type stands for it") -> Value:
         """An operation with no node type: a Function node calling it by name."""
@@ -467,6 +456,9 @@ class Builder:
         if not isinstance(before, torch.Tensor) or not isinstance(after, torch.Tensor):
             return self.unsupported(n)
         a, b = tuple(before.shape), tuple(after.shape)
+        if a[0] != b[0] and self.seq_first:  # view(-1, vocabulary): the sequence into the batch
+            return self.unsupported(n, "it merges the sequence into the batch (a Reshape keeps "
+                                       "the batch first)")
         if a[0] != b[0]:
             self.s.problem(f"{describe(n, self.module)} changes the batch dimension ({a} → {b}): "
                            f"keep it first, e.g. x.view(x.size(0), -1)", n)
@@ -479,127 +471,3 @@ class Builder:
                 return self.layer(n, "Flatten", {"start_dim": k} if k != 1 else {}, [src],
                                   name or "flatten")
         return self.layer(n, "Reshape", {"shape": b[1:]}, [src], name or "reshape")
-
-    # --- noise (a generator's latent input) ----------------------------------------------
-
-    def noise(self, n: fx.Node, kind: str) -> Value:
-        value = self.rec.values.get(n)
-        size = tuple(value.shape) if isinstance(value, torch.Tensor) else ()
-        batch = next((v.shape[0] for v in self.rec.values.values()
-                      if isinstance(v, torch.Tensor) and v.dim()), None)
-        first = n.args[0] if n.args else None
-        first = first[0] if isinstance(first, (tuple, list)) and first else first
-        from_data = isinstance(first, fx.Node) and self.values.get(first, BAD).kind == "helper"
-        if not from_data or len(size) not in (2, 4) or size[0] != batch or \
-                (len(size) == 4 and size[2:] != (1, 1)):
-            self.s.problem(f"{describe(n, self.module)} other than noise of shape (batch, "
-                           f"latent) or (batch, latent, 1, 1) with the batch size of the data", n)
-            return BAD
-        params = {"latent_size": size[1], "spatial": len(size) == 4}
-        if kind == "rand":
-            return Value("noise", info={**params, "step": 0, "fx": n})
-        return self.noise_node(n, {**params, "distribution": "normal"})
-
-    def uniform(self, n: fx.Node) -> Value:
-        """``torch.rand(...) * 2 - 1``: uniform noise in [-1, 1], netbuilder's other kind."""
-        v = self.values[n.args[0]]
-        step = v.info["step"]
-        want = (operator.mul, 2) if step == 0 else (operator.sub, 1)
-        if (n.target, n.args[1]) != want:
-            self.s.problem("torch.rand other than as uniform noise in [-1, 1] "
-                           "(torch.rand(...) * 2 - 1)", n)
-            return BAD
-        if step == 0:
-            return Value("noise", info={**v.info, "step": 1})
-        params = {k: v.info[k] for k in ("latent_size", "spatial")}
-        return self.noise_node(v.info["fx"], {**params, "distribution": "uniform"})
-
-    def noise_node(self, n: fx.Node, params: dict) -> Value:
-        name = self.noise_names.pop(0) if self.noise_names else "noise"
-        nid = self.add("Noise", name, params, n)
-        return Value("tensor", nid, "out") if nid else BAD
-
-    # --- indexing: recurrent outputs, attention, block tuples ------------------------------
-
-    def getitem(self, n: fx.Node) -> Value:
-        base, index = n.args
-        v = self.values.get(base, BAD)
-        if v.kind == "helper" and "of" in v.info and isinstance(index, int):
-            return Value("helper", info={"batch_of": v.info["of"]} if index == 0 else
-                         {"dim_of": (v.info["of"], index)})
-        if v.kind in ("bad", "helper"):
-            return HELPER if v.kind == "helper" else v
-        if v.kind in ("fn_tuple", "mod_tuple"):  # a placeholder's tuple: take the element
-            take = placeholders.function_item if v.kind == "fn_tuple" else \
-                placeholders.module_item
-            return take(self, v, n, index)
-        if v.kind == "rnn" and index in (0, 1):
-            return Value("rnn_seq" if index == 0 else "rnn_hidden", v.node)
-        if v.kind == "rnn_hidden":
-            if self.g.node(v.node).spec.torch_call == "recurrent_with_cell":
-                return Value("rnn_hn", v.node) if index == 0 else self.rnn_state(n, "c_n")
-            return self.final_state(n, v, index)
-        if v.kind == "rnn_hn":
-            return self.final_state(n, v, index)
-        if v.kind == "rnn_seq":
-            node = self.g.node(v.node)
-            if is_step(index, -1) and not node.params["bidirectional"]:
-                self.rnn_usage.setdefault(v.node, {}).setdefault("last", n)
-                return Value("tensor", v.node, "out")
-            h = node.params["hidden_size"]
-            if node.params["bidirectional"] and is_step(index, -1, slice(None, h)):
-                return Value("rnn_part", v.node, "forward")
-            if node.params["bidirectional"] and is_step(index, 0, slice(h, None)):
-                return Value("rnn_part", v.node, "backward")
-        if v.kind == "mha" and index in (0, 1):
-            if index == 0:
-                return Value("tensor", v.node, "out")
-            self.s.problem("the attention weights of MultiheadAttention (netbuilder's layer "
-                           "returns only its output)", n)
-            return BAD
-        if v.kind == "tuple" and isinstance(index, int) and -len(v.ports) <= index < len(v.ports):
-            return Value("tensor", v.node, v.ports[index])
-        if v.kind == "tensor" and "getitem" in fx_map.LAYER_KINDS:  # x[:, 0]: an Index node
-            return self.function(n, "getitem", n.args, n.kwargs)
-        if v.kind == "tensor":
-            return self.unsupported(n, f"indexing [{index_text(index)}] has no node type here")
-        self.s.problem(f"indexing [{index_text(index)}] (slicing tensors has no layer)", n)
-        return BAD
-
-    def final_state(self, n: fx.Node, v: Value, index) -> Value:
-        """``h_n[-1]``: the last layer's final state, which is the output's last step."""
-        node = self.g.node(v.node)
-        layers = node.params["num_layers"]
-        if not node.params["bidirectional"] and index in (-1, layers - 1):
-            self.rnn_usage.setdefault(v.node, {}).setdefault("last", n)
-            return Value("tensor", v.node, "out")
-        if node.params["bidirectional"] and index in (-2, 2 * layers - 2):
-            return Value("rnn_part", v.node, "forward")
-        if node.params["bidirectional"] and index in (-1, 2 * layers - 1):
-            return Value("rnn_part", v.node, "backward")
-        return self.rnn_state(n, "h_n")
-
-    def bidirectional_last(self, n: fx.Node, tensors: list, dim) -> Value | None:
-        """``torch.cat([h_n[-2], h_n[-1]], 1)``: both directions' final states (output last)."""
-        parts = [self.values.get(t) for t in tensors]
-        if len(parts) != 2 or dim not in (1, -1) or any(p is None or p.kind != "rnn_part"
-                                                        for p in parts):
-            return None
-        if parts[0].node != parts[1].node or [p.port for p in parts] != ["forward", "backward"]:
-            return None
-        self.rnn_usage.setdefault(parts[0].node, {}).setdefault("last", n)
-        return Value("tensor", parts[0].node, "out")
-
-    def rnn_state(self, n: fx.Node, what: str) -> Value:
-        self.s.problem(f"the {what} state of a recurrent layer (netbuilder's layers return the "
-                       f"output sequence or its last step)", n)
-        return BAD
-
-    def finish_recurrent(self) -> None:
-        for nid, usage in self.rnn_usage.items():
-            if len(usage) == 2:
-                self.s.problem(f"{self.g.node(nid).label}'s whole sequence and its last step "
-                               f"are both used: a recurrent layer returns one of them",
-                               usage["last"])
-            elif "last" in usage:
-                self.g.set_param(nid, "output", "last")

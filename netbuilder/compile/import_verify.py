@@ -58,8 +58,9 @@ def verify(module: nn.Module, graph: Graph, built: nn.Module, args: tuple, label
 
 
 def _tensors(args: tuple) -> tuple:
-    """The graph's inputs: the tensors (arguments traced as constants are not inputs)."""
-    return tuple(a for a in args if isinstance(a, torch.Tensor))
+    """The graph's inputs: the tensors and tuples of them (a recurrent state); arguments
+    traced as constants are not inputs."""
+    return tuple(a for a in args if isinstance(a, (torch.Tensor, tuple)))
 
 
 def _run(module: nn.Module, args: tuple) -> list:
@@ -117,7 +118,10 @@ def built_with(graph: Graph, state: dict) -> nn.Module:
 
 
 def as_list(out) -> list:
-    return [out] if isinstance(out, torch.Tensor) else list(out)
+    """The tensors of a result, nested tuples (an LSTM's (h_n, c_n)) flattened."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    return [t for o in out for t in as_list(o)]
 
 
 __all__ = ["SMALL", "small_inputs", "verify", "built_with", "as_list", "worst_difference"]

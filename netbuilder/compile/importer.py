@@ -29,7 +29,8 @@ from torch import fx, nn
 from ..errors import ModelImportError
 from ..graph import Graph, auto_layout
 from ..graph.block_merge import merge_identical_blocks
-from . import fx_builder, fx_inline, fx_names, import_report
+from . import fx_batch, fx_builder, fx_inline, fx_names, fx_pytree, import_report
+from .batch_axis import place
 from .codegen import all_node_attributes
 from .fx_placeholders import Untraceable
 from .fx_record import Recorder, Tracer, same_constants, trace_module
@@ -219,11 +220,16 @@ def _import_exported(session, module, args, name, prefix, id_path, fxn, why, lab
     what = label or f"{type(module).__name__} '{prefix.rstrip('.')}'"
     args = tuple(a for a in args if a is not None)
     try:
+        # Recurrent layers and cells keep their call (``cell(x, (h, c))``), as layers do.
+        keep = tuple(k for k, m in module.named_modules()
+                     if k and isinstance(m, (nn.RNNBase, nn.RNNCellBase)))
         exported = torch.export.export(
             module, args, dynamic_shapes=tuple({0: torch.export.Dim.AUTO}
                                  if isinstance(a, torch.Tensor) else None for a in args),
-            strict=False)
-        traced = torch.export.unflatten(exported).graph
+            strict=False, preserve_module_call_signature=keep)
+        unflat = torch.export.unflatten(exported)
+        traced = unflat.graph
+        fx_pytree.simplify(unflat, traced)
     except Exception as exc:  # noqa: BLE001 (the fallback's own failure joins the reasons)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         session.problem(f"{what}: {why}; torch.export cannot either ({text}). Python control "
@@ -279,12 +285,17 @@ def _example_inputs(module, traced, concrete, example_inputs, input_shapes, labe
     tail = tuple(concrete.values())
     if example_inputs is not None:
         args = example_inputs if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
-        if not all(isinstance(a, torch.Tensor) and a.dim() >= 1 for a in args):
-            raise ModelImportError("example_inputs must be tensors with a batch dimension")
+        def tensors(a) -> bool:  # a tensor, or a tuple of them (an LSTM's state (h, c))
+            return isinstance(a, torch.Tensor) and a.dim() >= 1 or \
+                isinstance(a, tuple) and bool(a) and all(map(tensors, a))
+        if not all(tensors(a) for a in args):
+            raise ModelImportError("example_inputs must be tensors with a batch dimension "
+                                   "(or tuples of them)")
         if len(args) != len(placeholders):
             raise ModelImportError(f"{label}.forward takes {len(placeholders)} input(s) but "
                                    f"{len(args)} example input(s) were given")
-        return tuple(torch.cat([a, a]) if a.shape[0] == 1 else a for a in args) + tail
+        return tuple(torch.cat([a, a]) if isinstance(a, torch.Tensor) and a.shape[0] == 1
+                     else a for a in args) + tail
     if input_shapes is None:
         input_shapes = [_guess_shape(module, p, label) for p in placeholders]
     try:
@@ -292,7 +303,8 @@ def _example_inputs(module, traced, concrete, example_inputs, input_shapes, labe
     except (TypeError, ValueError):
         raise ModelImportError(f"Input shapes must be tuples of sizes such as (1, 28, 28), not "
                                f"{input_shapes!r}") from None
-    if len(shapes) != len(placeholders):
+    state = _initial_state(module, len(placeholders) - len(shapes))
+    if len(shapes) + len(state) != len(placeholders):
         names = ", ".join(p.name for p in placeholders)
         raise ModelImportError(f"{label}.forward takes {len(placeholders)} input(s) ({names}) "
                                f"but {len(shapes)} input shape(s) were given")
@@ -308,11 +320,27 @@ def _example_inputs(module, traced, concrete, example_inputs, input_shapes, labe
     for i, (p, shape) in enumerate(zip(placeholders, shapes)):
         dtype = dtypes[i] if dtypes else None
         vocab = _token_vocabulary(module, p) if dtype != "float32" else None
+        # the batch of 2 where the model reads it: second for sequence-first tokens
+        size = place(shape, fx_batch.sequence_axis(module, p), 2)
         if vocab or dtype == "int64":  # token ids below the vocabulary (2 when none is seen)
-            out.append(torch.randint(0, vocab or 2, (2, *shape), generator=gen))
+            out.append(torch.randint(0, vocab or 2, size, generator=gen))
         else:
-            out.append(torch.randn(2, *shape, generator=gen))
-    return tuple(out) + tail
+            out.append(torch.randn(*size, generator=gen))
+    return tuple(out) + state + tail
+
+
+def _initial_state(module: nn.Module, missing: int) -> tuple:
+    """The recurrent state arguments no shape was given for, from the model's own
+    ``init_hidden(batch)`` (as the PyTorch examples' language models have); () otherwise."""
+    init = getattr(module, "init_hidden", None)
+    if missing != 1 or not callable(init):
+        return ()
+    try:
+        with torch.no_grad():
+            state = init(2)
+    except Exception:  # noqa: BLE001 (the user's method: then the shapes must be given)
+        return ()
+    return (state,) if isinstance(state, (torch.Tensor, tuple)) else ()
 
 
 def _consumers(module: nn.Module, placeholder: fx.Node) -> list[nn.Module]:

@@ -24,6 +24,7 @@ import torch
 from ..errors import CompileError
 from ..graph import Graph
 from ..graph.fileformat import atomic_replace
+from . import arg_groups, batch_axis
 from .analysis import analyze
 from .codegen import node_attributes
 from .preprocess import with_preprocessing
@@ -81,15 +82,63 @@ def model_arguments(graph: Graph, batch: int, seed: int = 0) -> tuple[list[str],
     by_attr = {a: nid for nid, a in node_attributes(graph, analysis).items()}
     gen = torch.Generator().manual_seed(seed)
     names, values = [], []
-    for name in _forward_parameters(graph):
-        nid = by_attr[name]
-        shape = analysis.shape(nid)
+
+    def example(nid: str) -> torch.Tensor:
+        shape = batch_axis.place(tuple(analysis.shape(nid)), _batch_dim(graph, nid), batch)
         if graph.node(nid).is_input and graph.node(nid).params["dtype"] == "int64":
-            values.append(torch.randint(0, 2, (batch, *shape), generator=gen))
-        else:
-            values.append(torch.randn(batch, *shape, generator=gen))
+            return torch.randint(0, 2, shape, generator=gen)
+        return torch.randn(*shape, generator=gen)
+
+    for name in _forward_parameters(graph):
+        members = _members(graph, by_attr, name)
+        values.append(example(by_attr[name]) if members is None else
+                      tuple(example(m) for m in members))
         names.append(name)
     return names, values
+
+
+def _members(graph: Graph, by_attr: dict, name: str) -> list[str] | None:
+    """The Inputs of the tuple argument ``name`` (``arg_groups``); None for a lone one."""
+    if name in by_attr:
+        return None
+    return [n for n in graph.inputs() if arg_groups.group_of(graph, n) == name]
+
+
+def leaf_names(graph: Graph) -> list[str]:
+    """ONNX's input names: ``forward``'s arguments, a tuple's parts each by its Input."""
+    attrs = node_attributes(graph, analyze(graph))
+    by_attr = {a: nid for nid, a in attrs.items()}
+    out = []
+    for name in _forward_parameters(graph):
+        members = _members(graph, by_attr, name)
+        out += [name] if members is None else [attrs[m] for m in members]
+    return out
+
+
+def argument_axes(graph: Graph) -> list[int]:
+    """Where the batch lies in each of ``forward``'s arguments (an Input's ``batch_dim``)."""
+    by_attr = {a: nid for nid, a in node_attributes(graph, analyze(graph)).items()}
+    out = []
+    for name in _forward_parameters(graph):
+        members = _members(graph, by_attr, name)
+        out.append(_batch_dim(graph, by_attr[name]) if members is None else
+                   tuple(_batch_dim(graph, m) for m in members))
+    return out
+
+
+def _dynamic(axis, batch):
+    """torch.export's dynamic shape of an argument: its batch axis, a tuple's per part."""
+    return tuple(_dynamic(a, batch) for a in axis) if isinstance(axis, tuple) else {axis: batch}
+
+
+def _flat_axes(axes: list) -> list[int]:
+    return [a for x in axes for a in (x if isinstance(x, tuple) else (x,))]
+
+
+def _batch_dim(graph: Graph, nid: str) -> int:
+    """Where an argument's batch lies: an Input's ``batch_dim``, else first."""
+    node = graph.node(nid)
+    return int(node.params.get("batch_dim", 0)) if node.is_input else 0
 
 
 def _forward_parameters(graph: Graph) -> list[str]:
@@ -113,7 +162,10 @@ def _output_names(graph: Graph) -> list[str]:
 
 
 def _as_list(out) -> list[torch.Tensor]:
-    return [out] if isinstance(out, torch.Tensor) else list(out)
+    """The tensors of a result (or arguments), nested tuples flattened as ONNX lists them."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    return [t for o in out for t in _as_list(o)]
 
 
 def prepared_module(graph: Graph, weights: Any = None) -> torch.nn.Module:
@@ -133,7 +185,7 @@ class _Exportable:
 
     @property
     def names(self) -> list[str]:
-        return model_arguments(self.graph, batch=1)[0]
+        return leaf_names(self.graph)
 
     def arguments(self, batch: int, seed: int = 0) -> list:
         if self.preprocessing is None:
@@ -163,6 +215,8 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
     path = Path(path)
     ex = _exportable(graph, weights, preprocessing)
     in_names, args = ex.names, ex.arguments(batch=2)
+    # a run's preprocessing takes raw samples, batch first
+    axes = argument_axes(graph) if preprocessing is None else [0] * len(args)
     out_names = _output_names(graph)
     method: list[str] = []
 
@@ -173,16 +227,18 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: Any = None, *,
         try:
             torch.onnx.export(ex.module, tuple(args), str(tmp), input_names=in_names,
                               output_names=out_names, opset_version=opset, dynamo=True,
-                              dynamic_shapes=tuple({0: batch} for _ in args), verbose=False)
+                              dynamic_shapes=tuple(_dynamic(a, batch) for a in axes),
+                              verbose=False)
             method.append("dynamo")
             return
         except Exception as exc:  # noqa: BLE001 (a graph torch.export cannot capture)
             reason = _first_line(exc.__cause__ or exc)
         warnings.warn(f"'{graph.name}': the ONNX exporter (torch.export) failed ({reason}); "
                       f"falling back to the legacy TorchScript-based exporter", stacklevel=3)
-        axes = {n: {0: "batch"} for n in in_names + out_names}
+        named = {**{n: {0: "batch"} for n in out_names},
+                 **{n: {a: "batch"} for n, a in zip(in_names, _flat_axes(axes))}}
         torch.onnx.export(ex.module, tuple(args), str(tmp), input_names=in_names,
-                          output_names=out_names, dynamic_axes=axes, opset_version=opset,
+                          output_names=out_names, dynamic_axes=named, opset_version=opset,
                           dynamo=False, do_constant_folding=True)
         method.append("legacy")
 
@@ -219,7 +275,7 @@ def check_onnx(ex: _Exportable, path: Path, batch_sizes: tuple[int, ...] = (1, 5
         args = ex.arguments(batch=batch, seed=batch)
         with torch.no_grad():
             want = _as_list(ex.module(*args))
-        got = session.run(None, {n: a.numpy() for n, a in zip(feeds, args)})
+        got = session.run(None, {n: a.numpy() for n, a in zip(feeds, _as_list(args))})
         for w, g in zip(want, got):
             if tuple(w.shape) != tuple(g.shape):
                 raise CompileError(f"{path}: ONNX output shape {tuple(g.shape)} differs from "

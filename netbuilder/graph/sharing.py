@@ -2,8 +2,10 @@
 
 Both nodes call the same attribute in the generated code (``self.encoder(x1)``,
 ``self.encoder(x2)``), the parameters count once, and a parameter edit on either applies to
-both. NOTE: links are one level deep: the owner shares nothing, and a node that others share
-cannot share in turn, so a group is an owner and the nodes that name it.
+both. A block may share a block whose inner graph has the same ports (a siamese tower
+called on two images): one instance, called twice. NOTE: links are one level deep: the
+owner shares nothing, and a node that others share cannot share in turn, so a group is an
+owner and the nodes that name it.
 """
 from __future__ import annotations
 
@@ -29,8 +31,12 @@ def check_share(g: Graph, node_id: str, target: str) -> None:
     t = g.node(target)
     if target == node_id:
         raise fail("itself")
-    if n.inner is not None or n.is_boundary or n.spec.source:
-        raise fail(f"{t.label}: only layers share modules (not blocks, inputs or outputs)")
+    if n.is_boundary or n.spec.source or (n.inner is None) != (t.inner is None):
+        raise fail(f"{t.label}: only layers share modules, and blocks blocks (not inputs or "
+                   f"outputs)")
+    if n.inner is not None and (len(n.inner.inputs()), len(n.inner.outputs())) != \
+            (len(t.inner.inputs()), len(t.inner.outputs())):
+        raise fail(f"{t.label}: a block shares only a block with as many inputs and outputs")
     if t.type != n.type:
         raise fail(f"{t.label}: a node shares only a layer of its own type ({n.type})")
     if t.shares is not None:

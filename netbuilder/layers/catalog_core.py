@@ -9,16 +9,24 @@ from .spec import call
 
 # --- Inputs and outputs -----------------------------------------------------------------------
 
+_GROUP = P("group", "str", "", "Part of the tuple argument (or result) of this name, with "
+           "the other nodes naming it, in order (an LSTM's state (h, c)); empty: on its own")
+
 layer("Input", "Input/Output", "Where data enters the network; shape excludes the batch dimension.",
       (P("shape", "shape", (1, 28, 28),
          "Sample shape without the batch dimension, e.g. (1, 28, 28)"),
        P("dtype", "choice", "float32", "Data type: float32 for signals, int64 for token ids",
-         choices=("float32", "int64"))),
+         choices=("float32", "int64")),
+       P("batch_dim", "int", 0, "Where the batch lies in the tensor: 0 (batch first), or 1 for "
+         "sequence-first tokens (T, N) and recurrent states (layers, N, hidden)", min=0,
+         max=8),
+       _GROUP),
       inputs=(), forward=lambda ctx: [], aliases=("data", "placeholder", "source"), short="input",
       source=True, boundary="input", subtitle=sub.input_shape, no_macs=True, probe="never")
 
 layer("Output", "Input/Output", "A value the network returns (one per Output node, in order).",
-      forward=lambda ctx: [f"{ctx.out} = {ctx.x}"], outputs=(), aliases=("result", "sink"),
+      (_GROUP,), forward=lambda ctx: [f"{ctx.out} = {ctx.x}"], outputs=(),
+      aliases=("result", "sink"),
       short="output", boundary="output", passes_values=True, no_macs=True, input_dtype="any",
       probe="never")
 

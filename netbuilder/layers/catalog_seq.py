@@ -4,7 +4,7 @@ from __future__ import annotations
 from . import import_rules as imp
 from . import shapes
 from . import subtitles as sub
-from .define import P, Port, RankRule, layer
+from .define import P, Port, RankRule, layer, refusal
 from .spec import call
 
 _SEQ = RankRule((2,), "(N, time, features)", lambda r: (
@@ -25,17 +25,28 @@ def _recurrent(type_: str, doc: str, aliases: tuple, short: str, elman: bool = F
     if elman:
         params += (P("nonlinearity", "choice", "tanh", "Activation of the hidden state",
                      choices=("tanh", "relu")),)
+    params += (P("state", "bool", False, "Also return the final state (outputs h_n" +
+                 (", c_n" if cell else "") + "); the initial one is wired in, or zeros"),)
     defaults = {"num_layers": 1, "bidirectional": False, "dropout": 0.0, "nonlinearity": "tanh"}
     keys = [k for k in defaults if k != "nonlinearity" or elman]
 
     def init(c):
         kw = {k: c.params[k] for k in keys}
-        kw["batch_first"] = True
+        kw["batch_first"] = c.batch_first  # NOTE: sequence-first when an Input says so
         return call(f"nn.{type_}", (c.shape[-1], c.params["hidden_size"]), kw, defaults)
 
     def forward(c):
-        lines = [f"{c.out}, _ = self.{c.name}({c.x})"]
-        if c.params["output"] == "last" and c.params["bidirectional"]:
+        state = c.in_vars[1:]
+        given = "" if not state else f", ({', '.join(state)})" if cell else f", {state[0]}"
+        final = "_" if not c.params.get("state") else \
+            f"({c.out_vars[1]}, {c.out_vars[2]})" if cell else c.out_vars[1]
+        lines = [f"{c.out}, {final} = self.{c.name}({c.x}{given})"]
+        if cell and len(state) == 1:
+            return [f"{c.out} = " + refusal("it takes the state as h and c together: wire "
+                                            "both, or neither (zeros)")]
+        if c.params["output"] == "last" and not c.batch_first:
+            lines.append(f"{c.out} = {c.out}[-1]")
+        elif c.params["output"] == "last" and c.params["bidirectional"]:
             # NOTE: the backward direction ends at step 0, not at step -1: its last state is
             # out[:, 0, H:]. Taking out[:, -1] would give it one step of context.
             h = c.params["hidden_size"]
@@ -45,7 +56,15 @@ def _recurrent(type_: str, doc: str, aliases: tuple, short: str, elman: bool = F
             lines.append(f"{c.out} = {c.out}[:, -1]")
         return lines
 
+    state_in = (Port("h", optional=True, doc="The initial hidden state (layers, N, hidden); "
+                      "zeros when not wired"),) + ((Port("c", optional=True, doc=(
+                          "The initial cell state (wire h and c together)")),) if cell else ())
+    state_out = (Port("h_n", doc="The final hidden state (with 'state' on)"),) + (
+        (Port("c_n", doc="The final cell state (with 'state' on)"),) if cell else ())
     layer(type_, "Recurrent", doc, params, init=init, forward=forward, aliases=aliases,
+          inputs=(Port("in", doc="The sequence (N, time, features)"), *state_in),
+          outputs=(Port("out"), *state_out),
+          output_count=lambda p: 1 + (len(state_out) if p.get("state") else 0),
           short=short, rank=_SEQ, weight=True, subtitle=sub.recurrent(type_),
           torch_class=f"torch.nn.{type_}", from_module=imp.recurrent,
           torch_call="recurrent_with_cell" if cell else "recurrent")

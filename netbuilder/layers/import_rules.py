@@ -73,8 +73,6 @@ def groupnorm(m) -> dict:
 
 
 def recurrent(m) -> dict:
-    require(m.batch_first, "batch_first=False: netbuilder sequences are (N, time, features); "
-                           "construct it with batch_first=True")
     require(m.bias, "bias=False")
     require(getattr(m, "proj_size", 0) == 0, "proj_size (projected LSTM)")
     params = {"hidden_size": m.hidden_size, "num_layers": m.num_layers,
@@ -86,8 +84,6 @@ def recurrent(m) -> dict:
 
 
 def attention(m) -> dict:
-    require(m.batch_first, "batch_first=False: netbuilder sequences are (N, time, features); "
-                           "construct it with batch_first=True")
     require(m._qkv_same_embed_dim, "kdim/vdim different from embed_dim")
     require(m.bias_k is None and not m.add_zero_attn, "add_bias_kv or add_zero_attn")
     return {"num_heads": m.num_heads, "dropout": float(m.dropout),

@@ -170,6 +170,13 @@ class EmitContext:
     in_shapes: list[tuple | None]
     in_dtypes: list[str] = field(default_factory=list)
     out_vars: list[str] = field(default_factory=list)
+    in_axes: list[int] = field(default_factory=list)  # where each input's batch lies (0)
+
+    @property
+    def batch_first(self) -> bool:
+        """Whether the first input's batch is its dimension 0 (else an Input's batch_dim
+        put it at 1: sequence-first)."""
+        return not self.in_axes or self.in_axes[0] == 0
 
     @property
     def x(self) -> str:

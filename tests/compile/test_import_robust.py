@@ -166,15 +166,16 @@ class SqueezeExcite(nn.Module):
         return x + self.drop_path(torch.tanh(x))
 
 
-def test_a_block_called_twice_and_broadcasting_products_become_placeholders():
+def test_a_block_called_twice_becomes_one_shared_block_and_a_broadcast_product_a_mul():
     model = SqueezeExcite()
     graph = import_module(model, input_shapes=[(8, 5, 5)])
     _same_outputs(model, graph, 8, 5, 5)
-    paths = [n for n in graph.nodes() if n.type == "Module"]
-    assert len(paths) == 2 and paths[1].shares == paths[0].id
-    assert json.loads(paths[0].params["arguments"]) == {"drop_prob": 0.2}
+    blocks = [n for n in graph.nodes() if n.inner is not None]
+    assert [n.name for n in blocks] == ["drop_path", "drop_path_1"]
+    assert blocks[1].shares == blocks[0].id and blocks[0].shares is None
+    assert not any(n.type == "Module" for n in graph.nodes())
     text = _report(graph)
-    assert "  - DropPath in drop_path → Module node (called 2 times, sharing its weights)" in text
+    assert "DropPath" not in text
     # the broadcast product x * s (s of shape (N, C, 1, 1)) is a Mul operation, no placeholder
     assert "Mul" in {n.type for n in graph.nodes()} and "operator" not in text
 

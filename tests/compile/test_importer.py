@@ -383,9 +383,11 @@ def test_import_leaves_the_module_as_it_was():
 
 def test_example_inputs_give_the_shapes_and_dtypes():
     graph = import_module(LeNet(), torch.randn(1, 1, 28, 28))
-    assert graph.node(graph.inputs()[0]).params == {"shape": (1, 28, 28), "dtype": "float32"}
+    assert graph.node(graph.inputs()[0]).params == {"shape": (1, 28, 28), "dtype": "float32",
+                                                    "batch_dim": 0, "group": ""}
     graph = import_module(LSTMClassifier(), (torch.randint(0, 50, (4, 7)),))
-    assert graph.node(graph.inputs()[0]).params == {"shape": (7,), "dtype": "int64"}
+    assert graph.node(graph.inputs()[0]).params == {"shape": (7,), "dtype": "int64",
+                                                    "batch_dim": 0, "group": ""}
 
 
 class ReturnsDict(nn.Module):

@@ -158,3 +158,37 @@ def test_copy_paste_keeps_links_inside_the_copy_only():
     assert inner.node(ids["fc_b"]).shares == ids["fc_a"]
     nb.ungroup(g, block)
     assert g.node(ids["fc_b"]).shares == ids["fc_a"]
+
+
+def test_a_block_shares_a_block_one_instance_called_twice():
+    g, ids = _two_branches()
+    a = nb.group(g, [ids["fc_a"], ids["relu_a"]], "Block", name="tower")
+    b = nb.group(g, [ids["fc_b"], ids["relu_b"]], "Block", name="tower_b")
+    g.share(b, a)
+    src = g.to_python()
+    assert src.count("nn.Linear(6, 4)") == 1
+    assert "self.tower(x_a)" in src and "self.tower(x_b)" in src and "self.tower_b" not in src
+    analysis = g.analyze()
+    assert analysis.ok and analysis.total_params == 6 * 4 + 4
+    model = g.build().eval()
+    assert sum(p.numel() for p in model.parameters()) == 6 * 4 + 4
+    x = torch.randn(3, 6)
+    y_a, y_b = model(x, x)
+    torch.testing.assert_close(y_a, y_b)
+
+
+def test_a_block_shares_only_a_block_with_as_many_ports():
+    g, ids = _two_branches()
+    a = nb.group(g, [ids["fc_a"], ids["relu_a"]], "Block", name="tower")
+    with pytest.raises(GraphError, match="only layers share modules, and blocks blocks") as info:
+        g.share(a, ids["fc_b"])
+    assert info.value.node == a and info.value.field == "shares"
+    x = g.add("Input", "x_c", shape=(6,))
+    c = g.add("Linear", "fc_c", out_features=4)
+    d = g.add("Linear", "fc_d", out_features=4)
+    g.connect(x, c)
+    g.connect(x, d)
+    two = nb.group(g, [c, d], "Block", name="two_out")
+    with pytest.raises(GraphError, match="a block shares only a block with as many inputs "
+                                         "and outputs"):
+        g.share(two, a)

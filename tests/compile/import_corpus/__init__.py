@@ -18,6 +18,7 @@ from . import (
     efficientnet,
     generative,
     mobilenet,
+    recurrent,
     resnet,
     small,
     squeeze_shuffle,
@@ -52,6 +53,13 @@ def _tokens_and_hidden(rnn_type: str) -> Callable[[], tuple]:
     return make
 
 
+def _pair(c: int, h: int) -> Callable[[], tuple]:
+    def make():
+        gen = torch.Generator().manual_seed(1)
+        return tuple(torch.randn(2, c, h, h, generator=gen) for _ in range(2))
+    return make
+
+
 CASES: dict[str, Case] = {
     "resnet18": Case(resnet.resnet18, _images(3, 32)),
     "resnet50": Case(lambda: resnet.resnet50(num_classes=10, width=8), _images(3, 32)),
@@ -69,6 +77,9 @@ CASES: dict[str, Case] = {
     "timm_style": Case(timm_style.TimmStyleNet, _images(3, 16)),
     "word_lm_gru": Case(lambda: word_lm.RNNModel("GRU"), _tokens_and_hidden("GRU")),
     "word_lm_lstm": Case(lambda: word_lm.RNNModel("LSTM"), _tokens_and_hidden("LSTM")),
+    "cell_sequence": Case(recurrent.CellSequence,
+                          lambda: (torch.randn(2, 3, generator=torch.Generator().manual_seed(1)),)),
+    "siamese": Case(recurrent.Siamese, _pair(1, 12)),
     "dcgan_generator": Case(generative.Generator, _images(16, 1)),
     "vae": Case(generative.VAE, _images(1, 28)),
     "mnist": Case(small.MnistNet, _images(1, 28)),

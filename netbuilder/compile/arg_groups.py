@@ -1,0 +1,55 @@
+"""Inputs and Outputs that are parts of one tuple (``group``): an LSTM's state ``(h, c)``
+arrives as one argument of ``forward`` and leaves as one element of its result, as in
+``forward(self, x, hidden) -> (scores, (h_n, c_n))``."""
+from __future__ import annotations
+
+from ..graph import Graph
+
+
+def group_of(graph: Graph, nid: str) -> str:
+    """The tuple an Input or Output node is part of ("" when it stands alone)."""
+    return str(graph.node(nid).params.get("group") or "")
+
+
+def grouped_parameters(graph: Graph, inputs: list[str], params: list[str], names
+                       ) -> tuple[list[str], list[str]]:
+    """``forward``'s parameters with each group's members replaced by one tuple parameter,
+    and the lines that unpack it (``h, c = hidden``). ``inputs`` are the Input ids whose
+    variables ``params`` holds, in order; ``names`` is the class's namespace."""
+    out, unpack, members = [], [], {}
+    for nid, var in zip(inputs, params):
+        group = group_of(graph, nid)
+        if not group:
+            out.append(var)
+            continue
+        if group not in members:
+            members[group] = []
+            out.append(names.create(("group", group), group))
+        members[group].append(var)
+    for group, vars_ in members.items():
+        unpack.append(f"{', '.join(vars_)}{',' if len(vars_) == 1 else ''} = "
+                      f"{names.create(('group', group), group)}")
+    return out + params[len(inputs):], unpack
+
+
+def grouped_outputs(graph: Graph, outputs: list[tuple[str, str]]) -> list[str]:
+    """The returned expressions: ``(node id, variable)`` pairs, a group's consecutive members
+    joined in one tuple (``(rnn_h_n, rnn_c_n)``)."""
+    runs: list[tuple[str, list[str]]] = []
+    for nid, var in outputs:
+        group = group_of(graph, nid) if graph.node(nid).is_output else ""
+        if group and runs and runs[-1][0] == group:
+            runs[-1][1].append(var)
+        else:
+            runs.append((group, [var]))
+    return [vars_[0] if not group else f"({', '.join(vars_)}{',' if len(vars_) == 1 else ''})"
+            for group, vars_ in runs]
+
+
+def example_group(graph: Graph, group: str, sample) -> str:
+    """``__main__``'s example of a tuple argument: each member's example, in a tuple."""
+    parts = [sample(nid) for nid in graph.inputs() if group_of(graph, nid) == group]
+    return f"({', '.join(parts)}{',' if len(parts) == 1 else ''})"
+
+
+__all__ = ["example_group", "group_of", "grouped_outputs", "grouped_parameters"]
