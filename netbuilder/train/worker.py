@@ -120,9 +120,10 @@ class DataCache:
     """The last data set loaded, by name, options and (for files) size and time: the next run
     on the same data does not read it again."""
 
-    def __init__(self):
+    def __init__(self, loads=None):
         self._key: Any = None
         self._data = None
+        self.loads = loads  # a shared counter of the data sets read (tests and benchmarks)
 
     @staticmethod
     def key(config: dict | None) -> str | None:
@@ -158,6 +159,8 @@ class DataCache:
             except Exception:  # noqa: BLE001 (the trainer loads it again and says what failed)
                 return None
             self._key = key
+            if self.loads is not None:
+                self.loads.value += 1
         return self._data
 
 
@@ -179,15 +182,16 @@ def _warm_up() -> None:
     opt.step()
 
 
-def _serve(jobs, flag, probes, in_step, events, done, ready) -> None:
+def _serve(jobs, flag, probes, in_step, events, done, ready, loads) -> None:
     """The warm worker's process: size threads, warm up (then ``ready`` is set), then run each
-    job from ``jobs`` until None arrives; ``done`` holds the number of the last job finished."""
+    job from ``jobs`` until None arrives; ``done`` holds the number of the last job finished.
+    A ``("prefetch", config)`` job loads that data set into the cache and is not counted."""
     size_threads()
     _warm_up()
     ready.value = 1
     from .runner import SharedControl
 
-    cache = DataCache()
+    cache = DataCache(loads)
     control = SharedControl(flag, probes, in_step)
     parent = os.getppid()
     while True:
@@ -199,6 +203,9 @@ def _serve(jobs, flag, probes, in_step, events, done, ready) -> None:
             continue
         if job is None:
             break
+        if job[0] == "prefetch":
+            cache.get(job[1])
+            continue
         number, kwargs = job
         try:
             run_job(**kwargs, control=control, events=events,
@@ -221,6 +228,7 @@ class WarmWorker:
         self.in_step = self._ctx.RawValue("i", 0)
         self.done = self._ctx.RawValue("i", 0)  # the last job it finished
         self.ready = self._ctx.RawValue("i", 0)  # it has warmed up
+        self.loads = self._ctx.RawValue("i", 0)  # data sets it has read (its cache's misses)
         self.probes = self._ctx.Queue()
         self.events = self._ctx.Queue()
         self._jobs = self._ctx.Queue()
@@ -228,7 +236,7 @@ class WarmWorker:
         self.process = self._ctx.Process(
             target=_serve, name="netbuilder-training", daemon=True,
             args=(self._jobs, self.flag, self.probes, self.in_step, self.events, self.done,
-                  self.ready))
+                  self.ready, self.loads))
         self._closed = False
 
     def start(self) -> WarmWorker:
@@ -272,6 +280,12 @@ class WarmWorker:
         self._jobs.put((self.submitted, kwargs))
         return self.submitted
 
+    def prefetch(self, config: dict) -> None:
+        """Load the data set of ``config`` (a TrainingConfig dict) once warmed up and idle, so
+        that a run on it starts without reading it (the first run after opening a graph paid
+        the load: seconds of the 1.5 s allowed to its first step)."""
+        self._jobs.put(("prefetch", config))
+
     def finished(self, number: int) -> bool:
         return self.done.value >= number
 
@@ -307,10 +321,13 @@ class WorkerKeeper:
         self.release_after_run = False  # end it once the run in progress ends
         self._dead: list[WarmWorker] = []  # killed workers, closed once their process is gone
 
-    def warm_up(self) -> None:
-        """Start the worker now, and from now on replace it as soon as it dies."""
+    def warm_up(self, config: dict | None = None) -> None:
+        """Start the worker now, and from now on replace it as soon as it dies; ``config``:
+        the training setup whose data set it loads in advance."""
         self.keep_warm = True
         self._start()
+        if config is not None:
+            self.worker.prefetch(config)
 
     def _start(self) -> None:
         self.release_after_run = False
