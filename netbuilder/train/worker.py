@@ -171,6 +171,12 @@ def _warm_up() -> None:
 
     from . import trainer  # noqa: F401 (the trainer, the compiler, the data loaders)
     from .tasks import get_task  # noqa: F401
+    from .tensorboard_sink import TensorBoardSink  # noqa: F401
+
+    try:  # every run writes TensorBoard files: its import is a second on a busy machine
+        importlib.import_module("torch.utils.tensorboard")
+    except ImportError:  # (an optional extra)
+        pass
 
     importlib.import_module(".tasks.classify", __package__)
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(),
@@ -182,7 +188,23 @@ def _warm_up() -> None:
     opt.step()
 
 
-def _serve(jobs, flag, probes, in_step, events, done, ready, loads) -> None:
+def _prefetch(cache: DataCache, config: dict, graph_json: str | None) -> None:
+    cache.get(config)
+    if graph_json is None:
+        return
+    try:  # (shape analysis on meta tensors, code generation, the layers' builders: their
+        # first use costs seconds of imports and set-up; a broken graph is the run's to report)
+        from ..graph import from_json, trust
+
+        graph = from_json(graph_json)
+        if not trust.code_targets(graph):  # a graph naming code is built by its run alone
+            graph.analyze()
+            graph.build()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _serve(jobs, flag, probes, in_step, events, done, ready, loads, prefetched) -> None:
     """The warm worker's process: size threads, warm up (then ``ready`` is set), then run each
     job from ``jobs`` until None arrives; ``done`` holds the number of the last job finished.
     A ``("prefetch", config)`` job loads that data set into the cache and is not counted."""
@@ -204,7 +226,8 @@ def _serve(jobs, flag, probes, in_step, events, done, ready, loads) -> None:
         if job is None:
             break
         if job[0] == "prefetch":
-            cache.get(job[1])
+            _prefetch(cache, *job[1:])
+            prefetched.value += 1
             continue
         number, kwargs = job
         try:
@@ -229,6 +252,7 @@ class WarmWorker:
         self.done = self._ctx.RawValue("i", 0)  # the last job it finished
         self.ready = self._ctx.RawValue("i", 0)  # it has warmed up
         self.loads = self._ctx.RawValue("i", 0)  # data sets it has read (its cache's misses)
+        self.prefetched = self._ctx.RawValue("i", 0)  # prefetch requests it has carried out
         self.probes = self._ctx.Queue()
         self.events = self._ctx.Queue()
         self._jobs = self._ctx.Queue()
@@ -236,7 +260,7 @@ class WarmWorker:
         self.process = self._ctx.Process(
             target=_serve, name="netbuilder-training", daemon=True,
             args=(self._jobs, self.flag, self.probes, self.in_step, self.events, self.done,
-                  self.ready, self.loads))
+                  self.ready, self.loads, self.prefetched))
         self._closed = False
 
     def start(self) -> WarmWorker:
@@ -280,11 +304,12 @@ class WarmWorker:
         self._jobs.put((self.submitted, kwargs))
         return self.submitted
 
-    def prefetch(self, config: dict) -> None:
-        """Load the data set of ``config`` (a TrainingConfig dict) once warmed up and idle, so
-        that a run on it starts without reading it (the first run after opening a graph paid
-        the load: seconds of the 1.5 s allowed to its first step)."""
-        self._jobs.put(("prefetch", config))
+    def prefetch(self, config: dict, graph_json: str | None = None) -> None:
+        """Load the data set of ``config`` (a TrainingConfig dict) once warmed up and idle, and
+        build ``graph_json``'s model once, so that a run on them starts without reading the
+        data or importing its layers (the first run after opening a graph paid both: seconds
+        of the 1.5 s allowed to its first step)."""
+        self._jobs.put(("prefetch", config, graph_json))
 
     def finished(self, number: int) -> bool:
         return self.done.value >= number
@@ -321,13 +346,13 @@ class WorkerKeeper:
         self.release_after_run = False  # end it once the run in progress ends
         self._dead: list[WarmWorker] = []  # killed workers, closed once their process is gone
 
-    def warm_up(self, config: dict | None = None) -> None:
-        """Start the worker now, and from now on replace it as soon as it dies; ``config``:
-        the training setup whose data set it loads in advance."""
+    def warm_up(self, config: dict | None = None, graph_json: str | None = None) -> None:
+        """Start the worker now, and from now on replace it as soon as it dies; ``config`` and
+        ``graph_json``: the setup and graph it prepares in advance (``WarmWorker.prefetch``)."""
         self.keep_warm = True
         self._start()
         if config is not None:
-            self.worker.prefetch(config)
+            self.worker.prefetch(config, graph_json)
 
     def _start(self) -> None:
         self.release_after_run = False

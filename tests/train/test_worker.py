@@ -97,9 +97,9 @@ def test_a_prefetched_data_set_is_the_one_the_next_run_trains_on(worker, tmp_pat
     # what the window asks for when it shows a graph: its data set, read before Train
     cfg = config(dataset_options={"n_samples": 321})
     before = worker.loads.value
-    worker.prefetch(cfg)
+    worker.prefetch(cfg, mlp_json())  # its data set read, its model built once
     deadline = time.monotonic() + 60
-    while worker.loads.value == before and time.monotonic() < deadline:
+    while worker.prefetched.value == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert worker.loads.value == before + 1 and worker.idle()  # loaded; no run counted
     runner, seen, _ = train_once(worker, tmp_path, dataset_options={"n_samples": 321})

@@ -277,7 +277,8 @@ class TrainingController(QObject):
         """Start the worker process now (in the background), so that Train need not wait for
         it to import torch; from now on one that dies is replaced at once."""
         config = self._shown_config()
-        self._workers().warm_up(None if config is None else config.to_dict())
+        self._workers().warm_up(None if config is None else config.to_dict(),
+                                None if config is None else to_json(self.document.graph))
         # what Train needs in this process (torch comes with it), loaded beside the GUI;
         # the shown graph's data set too (Start's check reads it)
         threading.Thread(target=_preload, args=(self, config), name="netbuilder-preload",
