@@ -220,8 +220,8 @@ class RunFiles:
         os.rename(hidden, self.path(name))  # the whole set appears at once
         fsync_folder(self.root)
         files = {fname: hashlib.sha256(data).hexdigest() for fname, data in blobs.items()}
+        # (atomic_write syncs the folder after its rename: that makes the record durable)
         atomic_write(self.path(CHECKPOINT), dumps({**state, "set": name, "files": files}) + "\n")
-        fsync_folder(self.root)
         self._publish_weights(self.path(name) / WEIGHTS)
         self.remove_stale_sets(keep=name)
 

@@ -120,9 +120,10 @@ class DataCache:
     """The last data set loaded, by name, options and (for files) size and time: the next run
     on the same data does not read it again."""
 
-    def __init__(self):
+    def __init__(self, loads=None):
         self._key: Any = None
         self._data = None
+        self.loads = loads  # a shared counter of the data sets read (tests and benchmarks)
 
     @staticmethod
     def key(config: dict | None) -> str | None:
@@ -158,6 +159,8 @@ class DataCache:
             except Exception:  # noqa: BLE001 (the trainer loads it again and says what failed)
                 return None
             self._key = key
+            if self.loads is not None:
+                self.loads.value += 1
         return self._data
 
 
@@ -168,6 +171,12 @@ def _warm_up() -> None:
 
     from . import trainer  # noqa: F401 (the trainer, the compiler, the data loaders)
     from .tasks import get_task  # noqa: F401
+    from .tensorboard_sink import TensorBoardSink  # noqa: F401
+
+    try:  # every run writes TensorBoard files: its import is a second on a busy machine
+        importlib.import_module("torch.utils.tensorboard")
+    except ImportError:  # (an optional extra)
+        pass
 
     importlib.import_module(".tasks.classify", __package__)
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(),
@@ -179,16 +188,33 @@ def _warm_up() -> None:
     opt.step()
 
 
-def _serve(jobs, flag, probes, in_step, events, done, ready, cores: int | None = None) -> None:
+def _prefetch(cache: DataCache, config: dict, graph_json: str | None) -> None:
+    cache.get(config)
+    if graph_json is None:
+        return
+    try:  # (shape analysis on meta tensors, code generation, the layers' builders: their
+        # first use costs seconds of imports and set-up; a broken graph is the run's to report)
+        from ..graph import from_json, trust
+
+        graph = from_json(graph_json)
+        if not trust.code_targets(graph):  # a graph naming code is built by its run alone
+            graph.analyze()
+            graph.build()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _serve(jobs, flag, probes, in_step, events, done, ready, loads, prefetched,
+           cores: int | None = None) -> None:
     """The warm worker's process: size threads (for ``cores`` cores, else all it may use),
     warm up (then ``ready`` is set), then run each job from ``jobs`` until None arrives;
-    ``done`` holds the number of the last job finished."""
+    ``done`` holds the number of the last job finished. A ``("prefetch", config)`` job loads that data set into the cache and is not counted."""
     size_threads(cores)
     _warm_up()
     ready.value = 1
     from .runner import SharedControl
 
-    cache = DataCache()
+    cache = DataCache(loads)
     control = SharedControl(flag, probes, in_step)
     parent = os.getppid()
     while True:
@@ -200,6 +226,10 @@ def _serve(jobs, flag, probes, in_step, events, done, ready, cores: int | None =
             continue
         if job is None:
             break
+        if job[0] == "prefetch":
+            _prefetch(cache, *job[1:])
+            prefetched.value += 1
+            continue
         number, kwargs = job
         try:
             run_job(**kwargs, control=control, events=events,
@@ -223,6 +253,8 @@ class WarmWorker:
         self.in_step = self._ctx.RawValue("i", 0)
         self.done = self._ctx.RawValue("i", 0)  # the last job it finished
         self.ready = self._ctx.RawValue("i", 0)  # it has warmed up
+        self.loads = self._ctx.RawValue("i", 0)  # data sets it has read (its cache's misses)
+        self.prefetched = self._ctx.RawValue("i", 0)  # prefetch requests it has carried out
         self.probes = self._ctx.Queue()
         self.events = self._ctx.Queue()
         self._jobs = self._ctx.Queue()
@@ -230,7 +262,7 @@ class WarmWorker:
         self.process = self._ctx.Process(
             target=_serve, name="netbuilder-training", daemon=True,
             args=(self._jobs, self.flag, self.probes, self.in_step, self.events, self.done,
-                  self.ready, cores))
+                  self.ready, self.loads, self.prefetched, cores))
         self._closed = False
 
     def start(self) -> WarmWorker:
@@ -274,6 +306,13 @@ class WarmWorker:
         self._jobs.put((self.submitted, kwargs))
         return self.submitted
 
+    def prefetch(self, config: dict, graph_json: str | None = None) -> None:
+        """Load the data set of ``config`` (a TrainingConfig dict) once warmed up and idle, and
+        build ``graph_json``'s model once, so that a run on them starts without reading the
+        data or importing its layers (the first run after opening a graph paid both: seconds
+        of the 1.5 s allowed to its first step)."""
+        self._jobs.put(("prefetch", config, graph_json))
+
     def finished(self, number: int) -> bool:
         return self.done.value >= number
 
@@ -311,10 +350,13 @@ class WorkerKeeper:
         self.release_after_run = False  # end it once the run in progress ends
         self._dead: list[WarmWorker] = []  # killed workers, closed once their process is gone
 
-    def warm_up(self) -> None:
-        """Start the worker now, and from now on replace it as soon as it dies."""
+    def warm_up(self, config: dict | None = None, graph_json: str | None = None) -> None:
+        """Start the worker now, and from now on replace it as soon as it dies; ``config`` and
+        ``graph_json``: the setup and graph it prepares in advance (``WarmWorker.prefetch``)."""
         self.keep_warm = True
         self._start()
+        if config is not None:
+            self.worker.prefetch(config, graph_json)
 
     def _start(self) -> None:
         self.release_after_run = False

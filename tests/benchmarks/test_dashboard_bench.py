@@ -239,7 +239,8 @@ def test_the_first_step_comes_within_a_second_and_a_half_of_train(window, qtbot)
     c.warm_up()
     # a person draws for a while: the worker warms up and the window's own imports happen
     qtbot.waitUntil(lambda: c.worker.ready.value == 1 and "netbuilder.train.runner" in
-                    sys.modules, timeout=300_000)
+                    sys.modules and c.worker.prefetched.value == 1 and bool(c._dataset_cache),
+                    timeout=300_000)  # (the shown graph's data set: read in both processes)
     latencies, pids = [], []
     for _ in range(3):
         start = time.perf_counter()

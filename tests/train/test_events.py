@@ -58,6 +58,19 @@ def test_throttle_limits_the_rate():
     assert not never.due(1e9)
 
 
+def test_a_throttle_with_a_share_spends_at_most_that_part_of_the_time():
+    t = ev.Throttle(1000.0, share=0.01)
+    opened = []
+    for i in range(1000):  # ten simulated seconds; each opening costs 20 ms
+        now = i / 100
+        if t.due(now):
+            t.mark(now, cost=0.02)
+            opened.append(now)
+    assert opened[0] == 0.0  # the first is due at once
+    assert 4 <= len(opened) <= 6 and t.spent <= 0.01 * 10 + 0.02  # ~2 s apart, not 1 kHz
+    assert ev.Throttle(2.0, share=0.5).due(5.0)
+
+
 class SyncCounter:
     """Counts device→host reads (.item(), .tolist(), float()) on tensors."""
 

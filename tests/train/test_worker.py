@@ -93,6 +93,22 @@ def test_a_stopped_run_leaves_the_worker_ready(worker, tmp_path):
     assert worker.idle() and runner.poll() == []
 
 
+def test_a_prefetched_data_set_is_the_one_the_next_run_trains_on(worker, tmp_path):
+    # what the window asks for when it shows a graph: its data set, read before Train
+    cfg = config(dataset_options={"n_samples": 321})
+    before = worker.loads.value
+    worker.prefetch(cfg, mlp_json())  # its data set read, its model built once
+    deadline = time.monotonic() + 60
+    while worker.prefetched.value == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert worker.loads.value == before + 1 and worker.idle()  # loaded; no run counted
+    runner, seen, _ = train_once(worker, tmp_path, dataset_options={"n_samples": 321})
+    assert isinstance(seen[-1], ev.Finished) and worker.finished(worker.submitted)
+    started = next(e for e in seen if isinstance(e, ev.RunStarted))
+    assert started.dataset["n_train"] + started.dataset["n_val"] == 321
+    assert worker.loads.value == before + 1  # the run read nothing: the cache held it
+
+
 def test_the_data_cache_reads_a_file_again_only_when_it_changed(tmp_path):
     path = tmp_path / "x.npy"
     np.save(path, np.zeros((20, 3), np.float32))

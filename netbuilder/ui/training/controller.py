@@ -232,9 +232,23 @@ class TrainingController(QObject):
     def warm_up(self) -> None:
         """Start the worker process now (in the background), so that Train need not wait for
         it to import torch; from now on one that dies is replaced at once."""
-        self._workers().warm_up()
-        # what Train needs in this process (torch comes with it), loaded beside the GUI
-        threading.Thread(target=_preload, name="netbuilder-preload", daemon=True).start()
+        config = self._shown_config()
+        self._workers().warm_up(None if config is None else config.to_dict(),
+                                None if config is None else to_json(self.document.graph))
+        # what Train needs in this process (torch comes with it), loaded beside the GUI;
+        # the shown graph's data set too (Start's check reads it)
+        threading.Thread(target=_preload, args=(self, config), name="netbuilder-preload",
+                         daemon=True).start()
+
+    def _shown_config(self):
+        """The shown document's TrainingConfig, or None (none shown, or a setup Start would
+        refuse: it says why then)."""
+        from ...train.config import ConfigError
+
+        try:
+            return self.config() if self.document is not None else None
+        except ConfigError:
+            return None
 
     def release_worker(self) -> None:
         """End the warm worker once no run needs it (the window closes)."""
@@ -457,13 +471,18 @@ class TrainingController(QObject):
         self.message_changed.emit(text, level)
 
 
-def _preload() -> None:
-    """Import the modules a Start uses here (the run's check and Runner: torch), so that the
-    first Train does not wait seconds for them."""
+def _preload(controller: TrainingController, config) -> None:
+    """Import the modules a Start uses here (the run's check and Runner: torch) and read the
+    shown graph's data set, so that the first Train does not wait seconds for them."""
     import importlib
 
     for name in ("runner", "batches", "data"):
         importlib.import_module(f"...train.{name}", __package__)
+    if config is not None:
+        try:
+            controller.load_dataset(config)
+        except Exception:  # noqa: BLE001 (Start's check reads it again and says what is wrong)
+            pass
 
 
 def _owner_of(doc):
