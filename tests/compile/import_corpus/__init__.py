@@ -13,9 +13,12 @@ import torch
 from . import (
     convnext,
     densenet,
+    diffusion,
     dual_path,
     efficientnet,
     generative,
+    language,
+    mixers,
     mobilenet,
     resnet,
     small,
@@ -50,6 +53,25 @@ def _tokens_and_hidden(rnn_type: str) -> Callable[[], tuple]:
     return make
 
 
+def _tokens(*, mask: bool = False) -> Callable[[], tuple]:
+    def make():
+        gen = torch.Generator().manual_seed(1)
+        ids = torch.randint(1, 64, (2, 12), generator=gen)
+        if not mask:
+            return (ids,)
+        attention = torch.ones(2, 12, dtype=torch.long)
+        attention[1, 8:] = 0  # the second sequence is padded
+        types = torch.zeros(2, 12, dtype=torch.long)
+        types[:, 6:] = 1
+        return ids, attention, types
+    return make
+
+
+def _image_and_steps() -> tuple:
+    gen = torch.Generator().manual_seed(1)
+    return torch.randn(2, 3, 16, 16, generator=gen), torch.tensor([3, 250])
+
+
 CASES: dict[str, Case] = {
     "resnet18": Case(resnet.resnet18, _images(3, 32)),
     "resnet50": Case(lambda: resnet.resnet50(num_classes=10, width=8), _images(3, 32)),
@@ -75,4 +97,15 @@ CASES: dict[str, Case] = {
     "squeezenet": Case(squeeze_shuffle.SqueezeNet, _images(3, 32)),
     "shufflenet_v2": Case(squeeze_shuffle.ShuffleNetV2, _images(3, 32)),
     "unet": Case(unet.UNet, _images(3, 32)),
+    "nanogpt": Case(language.GPT, _tokens()),
+    "nanogpt_flash": Case(lambda: language.GPT(flash=True), _tokens()),
+    "bert": Case(language.Bert, _tokens(mask=True)),
+    "diffusion_unet": Case(diffusion.DiffusionUNet, _image_and_steps),
+    "milesial_unet": Case(diffusion.MilesialUNet, _images(3, 30)),
+    "milesial_unet_bilinear": Case(lambda: diffusion.MilesialUNet(bilinear=True),
+                                   _images(3, 30)),
+    "convmixer": Case(mixers.ConvMixer, _images(3, 16)),
+    "mlp_mixer": Case(mixers.MLPMixer, _images(3, 16)),
+    "pixelshuffle_generator": Case(mixers.PixelShuffleGenerator, _images(16, 1)),
+    "keras_port": Case(mixers.KerasPort, _images(3, 16)),
 }
