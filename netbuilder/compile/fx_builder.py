@@ -368,6 +368,9 @@ class Builder(Wiring, Indexing):
 
     def function(self, n: fx.Node, kind: str, args, kwargs) -> Value:
         b, named = fx_map.bind_call(kind, args, kwargs)
+        traced = self.rec.values.get(n)
+        if isinstance(traced, (tuple, list)):  # how many parts a split gave: its output ports
+            b = {**b, "_parts": len(traced)}
         if kind in ("flatten", "reshape"):
             return self.reshape(n)
         if kind == "permute":

@@ -246,6 +246,14 @@ def _split_count(p: dict) -> int:
     return len(split) if isinstance(split, tuple) else p["parts"]
 
 
+def _split_from_call(bound: dict) -> tuple[dict, list]:
+    """``x.split(n, dim)``: as many parts as the trace gave (``q, k, v = x.split(C, 2)``)."""
+    params, inputs = from_input("dim", split_size="split_size_or_sections")(bound)
+    if not isinstance(params.get("split_size"), tuple) and "_parts" in bound:
+        params["parts"] = bound["_parts"]
+    return params, inputs
+
+
 layer("Split", _CAT, "Splits along a dimension into parts of a size, or of listed sizes "
       "(outputs part0, part1, ...).",
       (P("split_size", "ints", 1, "Size of each part, or a tuple of sizes that add up to the "
@@ -257,7 +265,7 @@ layer("Split", _CAT, "Splits along a dimension into parts of a size, or of liste
       aliases=("split sizes", "separate", "unbind"),
       short="split", no_macs=True, subtitle=lambda p: f"{fmt(p['split_size'])} along {p['dim']}",
       functions=("split", "torch.split", "Tensor.split"),
-      from_call=from_input("dim", split_size="split_size_or_sections"))
+      from_call=_split_from_call)
 
 
 def _stack(c) -> list[str]:

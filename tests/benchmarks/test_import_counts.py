@@ -48,9 +48,10 @@ TIMM = {
         "resnet18", "resnet50d", "efficientnet_b0", "mobilenetv3_small_100", "mobilenetv2_100",
         "convnext_atto", "regnety_002", "densenet121", "ghostnet_100", "rexnet_100", "dla34",
         "dpn68", "lcnet_050", "repvgg_a0", "resnest14d", "cspresnet50", "tinynet_e",
-        "fbnetc_100", "semnasnet_050", "hrnet_w18_small")},
+        "fbnetc_100", "semnasnet_050", "hrnet_w18_small", "regnetz_b16", "fastvit_t8")},
     **{n: (3, 224, 224) for n in ("vit_tiny_patch16_224", "deit_tiny_patch16_224",
-                                  "mixer_s16_224", "poolformer_s12", "levit_128s")},
+                                  "mixer_s16_224", "poolformer_s12", "levit_128s",
+                                  "coat_lite_tiny", "cait_xxs24_224", "focalnet_tiny_srf")},
     "mobilevit_xxs": (3, 256, 256), "edgenext_xx_small": (3, 256, 256),
 }
 # (file:Class, constructor arguments, input shapes) as a user would give them.

@@ -238,6 +238,25 @@ def test_operations_called_with_positional_arguments_import(tmp_path):
     assert params["Stack"]["dim"] == 1 and params["Sum"]["dim"] == 1
 
 
+class ThreeWaySplit(nn.Module):
+    """nanoGPT's ``q, k, v = self.c_attn(x).split(n_embd, dim=2)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.c_attn = nn.Linear(8, 24)
+
+    def forward(self, x):
+        q, k, v = self.c_attn(x).split(8, dim=2)
+        return q * k + v
+
+
+def test_a_split_into_three_parts_has_three_outputs(tmp_path):
+    graph = check_exact(ThreeWaySplit(), (torch.randn(2, 5, 8),), tmp_path,
+                        input_shapes=[(5, 8)])
+    (split,) = [n for n in graph.nodes() if n.type == "Split"]
+    assert (split.params["split_size"], split.params["parts"], split.params["dim"]) == (8, 3, 2)
+
+
 # --- 2. subclasses of torch layers -------------------------------------------------------------
 
 class BatchNormAct2d(nn.BatchNorm2d):

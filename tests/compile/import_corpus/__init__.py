@@ -13,10 +13,13 @@ import torch
 from . import (
     convnext,
     densenet,
+    diffusion,
     dual_path,
     edgenext,
     efficientnet,
     generative,
+    language,
+    mixers,
     mobilenet,
     recurrent,
     resnet,
@@ -60,6 +63,25 @@ def _pair(c: int, h: int) -> Callable[[], tuple]:
     return make
 
 
+def _tokens(*, mask: bool = False) -> Callable[[], tuple]:
+    def make():
+        gen = torch.Generator().manual_seed(1)
+        ids = torch.randint(1, 64, (2, 12), generator=gen)
+        if not mask:
+            return (ids,)
+        attention = torch.ones(2, 12, dtype=torch.long)
+        attention[1, 8:] = 0  # the second sequence is padded
+        types = torch.zeros(2, 12, dtype=torch.long)
+        types[:, 6:] = 1
+        return ids, attention, types
+    return make
+
+
+def _image_and_steps() -> tuple:
+    gen = torch.Generator().manual_seed(1)
+    return torch.randn(2, 3, 16, 16, generator=gen), torch.tensor([3, 250])
+
+
 CASES: dict[str, Case] = {
     "resnet18": Case(resnet.resnet18, _images(3, 32)),
     "resnet50": Case(lambda: resnet.resnet50(num_classes=10, width=8), _images(3, 32)),
@@ -91,4 +113,15 @@ CASES: dict[str, Case] = {
     "swin": Case(windows.Swin, _images(3, 32)),
     "maxvit": Case(windows.MaxViTBlock, _images(3, 32)),
     "edgenext": Case(edgenext.SplitTransposeBlock, _images(3, 32)),
+    "nanogpt": Case(language.GPT, _tokens()),
+    "nanogpt_flash": Case(lambda: language.GPT(flash=True), _tokens()),
+    "bert": Case(language.Bert, _tokens(mask=True)),
+    "diffusion_unet": Case(diffusion.DiffusionUNet, _image_and_steps),
+    "milesial_unet": Case(diffusion.MilesialUNet, _images(3, 30)),
+    "milesial_unet_bilinear": Case(lambda: diffusion.MilesialUNet(bilinear=True),
+                                   _images(3, 30)),
+    "convmixer": Case(mixers.ConvMixer, _images(3, 16)),
+    "mlp_mixer": Case(mixers.MLPMixer, _images(3, 16)),
+    "pixelshuffle_generator": Case(mixers.PixelShuffleGenerator, _images(16, 1)),
+    "keras_port": Case(mixers.KerasPort, _images(3, 16)),
 }
