@@ -24,9 +24,9 @@ import torch
 from ..errors import CompileError
 from ..graph import Graph
 from ..graph.fileformat import atomic_replace
-from . import arg_groups, batch_axis
+from . import batch_axis
 from .analysis import analyze
-from .codegen import node_attributes
+from .codegen import forward_groups, node_attributes
 from .preprocess import with_preprocessing
 from .tensor_files import TensorFileError, load_tensor_file
 
@@ -101,7 +101,7 @@ def _members(graph: Graph, by_attr: dict, name: str) -> list[str] | None:
     """The Inputs of the tuple argument ``name`` (``arg_groups``); None for a lone one."""
     if name in by_attr:
         return None
-    return [n for n in graph.inputs() if arg_groups.group_of(graph, n) == name]
+    return forward_groups(graph).get(name, [])
 
 
 def leaf_names(graph: Graph) -> list[str]:

@@ -10,7 +10,8 @@ from .spec import call
 # --- Inputs and outputs -----------------------------------------------------------------------
 
 _GROUP = P("group", "str", "", "Part of the tuple argument (or result) of this name, with "
-           "the other nodes naming it, in order (an LSTM's state (h, c)); empty: on its own")
+           "the other nodes naming it, in order (an LSTM's state (h, c)); empty, or a name no "
+           "other node shares: on its own")
 
 layer("Input", "Input/Output", "Where data enters the network; shape excludes the batch dimension.",
       (P("shape", "shape", (1, 28, 28),

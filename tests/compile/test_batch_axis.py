@@ -159,6 +159,22 @@ def test_grouped_inputs_and_outputs_are_one_tuple_argument_and_one_tuple_result(
     torch.testing.assert_close(out[-1], h_n[0])
 
 
+def test_a_group_named_by_any_text_is_a_checked_parameter_and_a_lone_member_stands_alone():
+    g = _grouped_lstm()
+    for nid in g.inputs():
+        if g.node(nid).params.get("group"):
+            g.set_param(nid, "group", "hidden state'); import os #")
+    g.set_param(next(o for o in g.outputs() if g.node(o).name == "y_h_n"), "group", "alone")
+    src = g.to_python()
+    assert "import os" not in src.replace("from torch import nn", "")
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(src, "model.py", "exec"), namespace)  # its own example runs
+    model = g.build().eval()
+    out, h_n, c_n = model(torch.randint(0, 20, (5, 3)),  # "state" has one member left too
+                          (torch.randn(1, 3, 8), torch.randn(1, 3, 8)))
+    assert tuple(h_n.shape) == tuple(c_n.shape) == (1, 3, 8)
+
+
 def test_a_tuple_argument_exports_to_onnx_as_its_parts(tmp_path):
     # (~10 s: torch.export and two onnxruntime checks)
     report = export_onnx(_grouped_lstm(), tmp_path / "lstm.onnx")
