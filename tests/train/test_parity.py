@@ -37,6 +37,22 @@ CASES = {
     "dbn": ("dbn_digits", {"dataset_options": {"flatten": True, "limit": 64}, "epochs": 2,
                            "task_options": {"pretrain_epochs": 1, "pretrain_lr": 0.01,
                                             "gibbs_steps": 5}}),
+    # PGD examples (random start included) mixed into the batches
+    "adversarial": ("lenet5", {"dataset_options": {"size": 28, "limit": 64}, "epochs": 2,
+                               "adversarial": {"method": "pgd", "eps": 0.1, "steps": 2,
+                                               "fraction": 0.5}}),
+    # flips, shifts, rotations and noise drawn from one generator in one order, then
+    # per-batch normalisation
+    "augment": ("lenet5", {"dataset_options": {"size": 28, "limit": 64}, "epochs": 2,
+                           "normalization": "standard",
+                           "augmentation": {"flip": True, "shift": 2, "rotate": 10.0,
+                                            "noise": 0.05}}),
+}
+# What the script must say for the option it trains with.
+SCRIPT_TEXT = {
+    "adversarial": ["x = recipe.adversarial_batch(plain, x, y, LOSS, **ADVERSARIAL)",
+                    '"method": "pgd"', '"steps": 2'],
+    "augment": ["recipe.augment("],
 }
 DRIVER = Path(__file__).with_name("run_scripts.py")
 
@@ -57,7 +73,7 @@ class Scripts:
     def result(self, task: str) -> tuple[dict, list]:
         """``({"rc", "error"}, history.json rows)`` of the task's script, once all have run."""
         if self.results is None:
-            self.proc.wait(timeout=110)
+            self.proc.wait(timeout=170)
             output = (self.root / "scripts.log").read_text()
             assert self.proc.returncode == 0, output[-3000:]
             self.results = json.loads((self.root / "results.json").read_text())
@@ -93,7 +109,7 @@ def scripts(tmp_path_factory):
             proc.wait()
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("task", list(CASES))
 def test_exported_train_py_reproduces_the_apps_losses(task, scripts, one_thread):
     graph = _graph(*CASES[task])
@@ -106,3 +122,5 @@ def test_exported_train_py_reproduces_the_apps_losses(task, scripts, one_thread)
     assert len(script) == len(app) >= 2, (script, app)
     assert script == pytest.approx(app, rel=1e-5), (script, app)
     assert (scripts.root / task / "trained" / "best.safetensors").exists() or task == "rbm"
+    text = (scripts.root / task / "train.py").read_text()
+    assert all(part in text for part in SCRIPT_TEXT.get(task, ())), SCRIPT_TEXT[task]
