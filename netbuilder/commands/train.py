@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
     import os
     import time
 
+    from ..train.worker import passive_waits
+
+    passive_waits()  # before torch comes in
     from ..errors import NetbuilderError
     from ..graph import from_json
     from ..train.checkpoint import RunFiles

@@ -34,7 +34,7 @@ from typing import Any
 
 from .events import TERMINAL, Failed
 from .trainer import Control
-from .worker import WarmWorker, run_job, size_threads
+from .worker import WarmWorker, passive_waits, run_job, size_threads
 
 
 class SharedControl(Control):
@@ -132,6 +132,8 @@ class Runner:
             args=(self.graph_json, self.config, self.out_dir, self.resume_dir, self._flag,
                   self._probes, self._in_step, self._events, self.plugins, tuple(allowed()),
                   self.weights))
+        # (the child imports torch as it unpickles its target: too late to set it there)
+        passive_waits()
         self._process.start()
 
     def pause(self) -> None:

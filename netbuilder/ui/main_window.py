@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabBar, QToolBu
 
 from . import actions as window_actions
 from . import icons, theme
+from .background_import import import_then
 from .canvas.view import CanvasView
 from .document import Document
 from .files import FileController
@@ -27,6 +28,7 @@ STATE_VERSION = 1
 DEFAULT_SIZE = QSize(1440, 900)
 # Actions on the graph on the canvas (off while the welcome page stands in its place).
 GRAPH_ACTIONS = ("check", "train", "export", "export_project", "export_onnx")
+ANALYSIS_MODULES = ("torch", "netbuilder.compile")  # what the first analysis imports
 
 
 class MainWindow(QMainWindow):
@@ -272,6 +274,11 @@ class MainWindow(QMainWindow):
 
     def _first_painted(self) -> None:
         self._painted = True
+        # NOTE: the analysis needs torch: imported beside the window, so that it can be moved,
+        # edited or quit meanwhile (on its own thread it froze the window for seconds).
+        import_then(ANALYSIS_MODULES, self._release_first_analysis, self)
+
+    def _release_first_analysis(self) -> None:
         if self.document is not None and self.document.analysis_held:
             self.document.release_analysis()
 

@@ -237,9 +237,12 @@ def test_the_first_step_comes_within_a_second_and_a_half_of_train(window, qtbot)
     doc.graph.training = {**doc.graph.training, "epochs": 1, "dataset_options": {
         **doc.graph.training.get("dataset_options", {}), "limit": 320}}
     c.warm_up()
-    # a person draws for a while: the worker warms up and the window's own imports happen
+    # a person draws for a while: the worker warms up, the window's own imports happen and
+    # the views a run shows first are made
     qtbot.waitUntil(lambda: c.worker.ready.value == 1 and "netbuilder.train.runner" in
-                    sys.modules and c.worker.prefetched.value == 1 and bool(c._dataset_cache),
+                    sys.modules and c.worker.prefetched.value == 1 and
+                    bool(c.preflight._dataset_cache) and
+                    window.training_dashboard.panels["feature_maps"].is_built(),
                     timeout=300_000)  # (the shown graph's data set: read in both processes)
     latencies, pids = [], []
     for _ in range(3):

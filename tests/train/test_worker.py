@@ -12,7 +12,7 @@ from train_helpers import config, mlp_json, wait_for
 from netbuilder.train import Runner, register_task
 from netbuilder.train import events as ev
 from netbuilder.train.tasks.classify import ClassifyTask
-from netbuilder.train.worker import DataCache, WarmWorker, worker_threads
+from netbuilder.train.worker import DataCache, WarmWorker, passive_waits, worker_threads
 
 PLUGIN = __name__  # the worker imports this module: the task below exists there
 
@@ -33,6 +33,15 @@ class KilledWorkerTask(ClassifyTask):
     (1, (1, 1)), (2, (1, 1)), (3, (2, 1)), (4, (3, 1)), (6, (6, 2)), (16, (16, 2))])
 def test_threads_leave_the_window_a_core_on_small_machines(cores, expected):
     assert worker_threads(cores) == expected
+
+
+def test_openmp_threads_wait_passively_unless_the_user_chose(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    passive_waits()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    passive_waits()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
 def test_starting_a_worker_does_not_load_torch_in_the_window_process():

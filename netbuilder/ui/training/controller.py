@@ -61,6 +61,9 @@ class TrainingController(QObject):
     run_ended = Signal(object)  # the terminal event: Finished or Failed
     runs_changed = Signal()
     probe_changed = Signal(list)
+    # (from the preloading thread) what Train needs in this process is imported: views may
+    # be made now without waiting for their modules
+    preloaded = Signal()
 
     def __init__(self, document=None, parent: QObject | None = None,
                  poll_ms: int = POLL_MS) -> None:
@@ -471,6 +474,10 @@ class TrainingController(QObject):
         self.message_changed.emit(text, level)
 
 
+DASHBOARD_MODULES = ("training_panel", "curves", "feature_maps", "samples", "confusion",
+                     "histograms")
+
+
 def _preload(controller: TrainingController, config) -> None:
     """Import the modules a Start uses here (the run's check and Runner: torch) and read the
     shown graph's data set, so that the first Train does not wait seconds for them."""
@@ -478,11 +485,19 @@ def _preload(controller: TrainingController, config) -> None:
 
     for name in ("runner", "batches", "data"):
         importlib.import_module(f"...train.{name}", __package__)
+    # the dashboard's views are made on the first Train: their modules (pyqtgraph: a second
+    # on a busy machine) are imported here, so the window does not stop for them then
+    for name in DASHBOARD_MODULES:
+        importlib.import_module(f".{name}", __package__)
     if config is not None:
         try:
             controller.load_dataset(config)
         except Exception:  # noqa: BLE001 (Start's check reads it again and says what is wrong)
             pass
+    try:
+        controller.preloaded.emit()
+    except RuntimeError:  # the window closed meanwhile
+        pass
 
 
 def _owner_of(doc):

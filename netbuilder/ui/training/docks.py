@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 from shiboken6 import isValid
 
@@ -24,6 +24,8 @@ from .lazy_panel import LazyPanel
 from .task_views import apply_task, shown_task_name, task_class
 from .timed_run import train_for
 
+PREBUILT = ("training", "curves", "feature_maps")  # the views show_dashboard brings forward
+PREBUILD_GAP_MS = 100  # between two of them: the window answers input in between
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 
@@ -68,6 +70,7 @@ class Dashboard(QObject):
         c.checkpoint_saved.connect(self._checkpoint)
         c.run_ended.connect(self._run_ended)
         c.state_changed.connect(self._state_changed)
+        c.preloaded.connect(self._prebuild)
         self._watch_document(window.document)
         app = QApplication.instance()
         if app is not None:  # quitting with a run going: end it properly, keep its files
@@ -81,6 +84,14 @@ class Dashboard(QObject):
         panel.built.connect(lambda _view: apply_task(self))  # the task's words from the start
         self.panels[name] = panel
         panel.watch(self.window.add_dock(name, title, panel, area, tabify_with=tabify_with))
+
+    def _prebuild(self, names: tuple[str, ...] = PREBUILT) -> None:
+        """Make the views a run shows first while the person draws, one per event-loop turn
+        (each takes a few hundred ms): made on the first Train, they held its first step
+        back by a second."""
+        if names:
+            self.panels[names[0]].content()
+            QTimer.singleShot(PREBUILD_GAP_MS, self, lambda: self._prebuild(names[1:]))
 
     def view(self, name: str) -> QWidget:
         """The content of dock ``name`` (built now if needed)."""
