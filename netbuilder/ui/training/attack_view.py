@@ -96,9 +96,14 @@ class AttackView(QWidget):
         self.eps_label = QLabel(objectName="attack_eps_label")
         self.curve_button = QPushButton("Robustness curve", objectName="attack_curve_button")
         top = QHBoxLayout()
-        for w in (QLabel("Attack"), self.method, QLabel("Sample"), self.sample, QLabel("ε"),
-                  self.slider, self.eps_label, self.curve_button):
-            top.addWidget(w, 1 if w is self.slider else 0)
+        for w in (QLabel("Attack"), self.method, QLabel("Sample"), self.sample):
+            top.addWidget(w)
+        top.addStretch(1)
+        top.addWidget(self.curve_button)
+        eps_row = QHBoxLayout()
+        eps_row.addWidget(QLabel("ε"))
+        eps_row.addWidget(self.slider, 1)
+        eps_row.addWidget(self.eps_label)
         self.pictures: dict[str, PixelView] = {}
         self.captions: dict[str, QLabel] = {}
         grid = QGridLayout()
@@ -124,16 +129,18 @@ class AttackView(QWidget):
         self.plot.setObjectName("attack_plot")
         style_plot(self.plot, "Accuracy against ε")
         self.plot.setLabel("bottom", "ε")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)  # ε in pixel units, not mε
         self.plot.setLabel("left", "accuracy")
         self.plot.setYRange(0, 1)
         grid.addWidget(self.plot, 0, 3, 3, 1)
         for col in range(4):
-            grid.setColumnStretch(col, 1)
+            grid.setColumnStretch(col, 2 if col == 3 else 1)
         self.pictures["after"].set_placeholder("Train the network (or pick a run), then move "
                                                "ε to attack a sample.")
         self.message = shrinkable(QLabel("", objectName="attack_message"))
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(eps_row)
         layout.addLayout(grid, 1)
         layout.addWidget(self.message)
         self.slider.valueChanged.connect(self.attack)
@@ -273,6 +280,8 @@ class AttackView(QWidget):
         self.curve = result
         eps, acc = zip(*result)
         self.plot.clear()
+        self.plot.setXRange(0, EPS_MAX)
+        self.plot.setYRange(0, 1)
         self.plot.plot(eps, acc, pen=pg.mkPen(series_color("val"), width=2), symbol="o",
                        symbolSize=6, symbolBrush=series_color("val"))
         self.message.setText(f"{self.method.itemText(self.method.findData(key[1]))}: accuracy "
