@@ -14,7 +14,8 @@ WORKSPACES = ("design", "training")
 SHOWN = {
     "design": ("palette", "inspector", "training", "problems", "summary", "code"),
     "training": ("training", "inspector", "curves", "feature_maps", "samples", "confusion",
-                 "histograms", "try_it", "runs", "explain", "embedding", "style", "experiments"),
+                 "histograms", "try_it", "runs", "explain", "embedding", "style", "attack", "dream",
+                 "experiments"),
 }
 KEY_WORKSPACE = "window/workspace"
 
