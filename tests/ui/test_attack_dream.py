@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QPushButton
 from test_style_view import click_node, type_into
 from window_helpers import example
 
@@ -122,3 +123,16 @@ def test_deep_dream_changes_the_sample(make_window, qtbot, lenet_run):
     assert np.array_equal(start, x[3].numpy())
     assert np.abs(dreamt - start).max() > 0.01
     assert view.message.text().startswith("Deep dream of sample 3 at conv2 (all channels")
+
+
+def test_a_folder_without_a_run_is_a_sentence(qtbot, tmp_path):
+    from netbuilder.ui.training.attack_view import AttackView
+    from netbuilder.ui.training.dream_view import DreamView
+
+    for view in (AttackView(), DreamView()):
+        qtbot.addWidget(view)
+        view.set_run(tmp_path)
+        text = view.message.text()
+        assert str(tmp_path.name) in text and "Traceback" not in text, text
+        assert not view.findChild(QPushButton, "attack_curve_button" if isinstance(
+            view, AttackView) else "dream_button").isEnabled()

@@ -252,17 +252,17 @@ class AttackView(QWidget):
         key = (self.run_dir, self.method.currentData())
         self.message.setText(f"Attacking {len(self._samples[0])} validation samples at "
                              f"{len(CURVE_EPS)} values of ε…")
-        threading.Thread(target=self._work, args=(key,), daemon=True).start()
+        # the worker keeps this run's model and samples even if another run is picked meanwhile
+        threading.Thread(target=self._work, args=(key, self.model, *self._samples),
+                         daemon=True).start()
 
-    def _work(self, key) -> None:
+    def _work(self, key, model, x, y) -> None:
         from ...train.explain import robustness_curve
 
-        x, y = self._samples
         try:
             if y is None:
                 raise NetbuilderError("The robustness curve needs labelled validation samples")
-            result = robustness_curve(self.model.net, x, y, CURVE_EPS, key[1],
-                                      x_range=self.model.x_range)
+            result = robustness_curve(model.net, x, y, CURVE_EPS, key[1], x_range=model.x_range)
         except NetbuilderError as exc:
             result = str(exc)
         except Exception as exc:  # noqa: BLE001 (the worker must always answer the window)

@@ -167,19 +167,20 @@ class DreamView(QWidget):
         what = f"deep dream of sample {key[4]}" if deep else \
             f"{len(channels)} channel{'s' if len(channels) > 1 else ''}"
         self.message.setText(f"Dreaming {node}: {what}…")
-        threading.Thread(target=self._work, args=(key,), daemon=True).start()
+        # the worker keeps this run's model and samples even if another run is picked meanwhile
+        threading.Thread(target=self._work, args=(key, self.model, self._samples[0]),
+                         daemon=True).start()
         return True
 
-    def _work(self, key) -> None:
+    def _work(self, key, model, x) -> None:
         from ...train.explain import deep_dream, maximize_activation, yield_to_training
 
         yield_to_training()  # the run being trained comes first
-        run_dir, node, channels, deep, sample, steps = key
-        model = self.model
+        _run, node, channels, deep, sample, steps = key
         try:
             layer = model.node(node)
             if deep:
-                start = self._samples[0][sample:sample + 1]
+                start = x[sample:sample + 1]
                 result = [start[0].numpy()] + [
                     deep_dream(model.net, layer, start, c, steps=steps,
                                x_range=model.x_range)[0].numpy()
