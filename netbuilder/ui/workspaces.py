@@ -14,8 +14,7 @@ WORKSPACES = ("design", "training")
 SHOWN = {
     "design": ("palette", "inspector", "training", "problems", "summary", "code"),
     "training": ("training", "inspector", "curves", "feature_maps", "samples", "confusion",
-                 "histograms", "try_it", "runs", "explain", "embedding", "style", "attack", "dream",
-                 "experiments"),
+                 "histograms", "try_it", "runs", "explain", "embedding", "style", "experiments"),
 }
 KEY_WORKSPACE = "window/workspace"
 
