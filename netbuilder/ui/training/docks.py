@@ -54,6 +54,8 @@ class Dashboard(QObject):
                   "curves")
         self._add("embedding", "Embedding", self._make_embedding, BOTTOM, "curves")
         self._add("style", "Style transfer", self._make_style, BOTTOM, "curves")
+        self._add("attack", "Attack", self._make_attack, BOTTOM, "curves")
+        self._add("dream", "Dream", self._make_dream, BOTTOM, "curves")
         for name in ("summary", "code"):
             if name in window.docks:
                 window.docks[name].raise_()
@@ -188,6 +190,7 @@ class Dashboard(QObject):
         from .explain_view import ExplainView
 
         view = ExplainView()
+        view.gallery.opened.connect(self._gallery_opened)
         run = self.controller.run_dir or self.controller.last_run_dir
         if run is not None:
             view.set_run(run)
@@ -207,6 +210,26 @@ class Dashboard(QObject):
         view.set_run(self.controller.run_dir or self.controller.last_run_dir)
         view.select_nodes(self._selected_names())
         return view
+
+    def _make_attack(self):
+        from .attack_view import AttackView
+
+        view = AttackView()
+        view.set_run(self.controller.run_dir or self.controller.last_run_dir)
+        return view
+
+    def _make_dream(self):
+        from .dream_view import DreamView
+
+        view = DreamView()
+        view.set_run(self.controller.run_dir or self.controller.last_run_dir)
+        view.select_nodes(self._selected_names())
+        return view
+
+    def _gallery_opened(self, index: int) -> None:
+        """The sample picked in the Explain gallery is the one Attack and Dream work on."""
+        for view in filter(None, map(self.built, ("attack", "dream"))):
+            view.set_sample(index)
 
     def _make_runs(self):
         from .runs import RunsPanel
@@ -334,6 +357,10 @@ class Dashboard(QObject):
         style = self.built("style")
         if style is not None and self.controller.run_dir is not None and style.job is None:
             style.set_run(self.controller.run_dir)
+        for name in ("attack", "dream"):
+            view = self.built(name)
+            if view is not None and self.controller.run_dir is not None:
+                view.set_run(self.controller.run_dir)
 
     def _state_changed(self, state: str) -> None:
         if state == "starting":
@@ -367,6 +394,9 @@ class Dashboard(QObject):
         style = self.built("style")
         if style is not None:
             style.select_nodes(self._selected_names(ids))
+        dream = self.built("dream")
+        if dream is not None:
+            dream.select_nodes(self._selected_names(ids))
 
     def _selected_names(self, ids: list | None = None) -> list[str]:
         """The names of the nodes selected on the canvas (of the top-level graph)."""
